@@ -1,0 +1,93 @@
+//! The persistent parse cache. An entry is keyed by the libclang version, the clang arguments, the
+//! source file and the retained files; it records the content hash of every file the translation
+//! unit read and is valid only while all of them still hash the same.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Diagnostic;
+
+/// Bumped whenever the model's serialized form changes, so old entries are never read.
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    files: Vec<(String, String)>,
+    /// Error diagnostics of the parse, so a hit fails the same way the parse did.
+    errors: Vec<Diagnostic>,
+}
+
+pub(crate) struct Cache {
+    dir: PathBuf,
+}
+
+pub(crate) fn hash_file(path: &str) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(blake3::hash(&bytes).to_hex().to_string())
+}
+
+impl Cache {
+    /// The cache, unless `AST_CANOPY_NO_CACHE` is set to a true value.
+    pub(crate) fn open(dir: PathBuf) -> Option<Cache> {
+        match std::env::var("AST_CANOPY_NO_CACHE").ok().as_deref() {
+            Some("1" | "true" | "yes" | "on") => None,
+            _ => Some(Cache { dir: dir.join("parse") }),
+        }
+    }
+
+    pub(crate) fn key(parts: &[&str]) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&FORMAT.to_le_bytes());
+        for p in parts {
+            h.update(&(p.len() as u64).to_le_bytes());
+            h.update(p.as_bytes());
+        }
+        h.finalize().to_hex()[..32].to_string()
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// The cached declarations (as JSON) when every recorded file still has the same content.
+    pub(crate) fn get(&self, key: &str) -> Option<(Vec<Diagnostic>, String)> {
+        let text = std::fs::read_to_string(self.path(key)).ok()?;
+        let (head, body) = text.split_once('\n')?;
+        let manifest: Manifest = serde_json::from_str(head).ok()?;
+        if manifest.format != FORMAT {
+            return None;
+        }
+        for (file, hash) in &manifest.files {
+            if hash_file(file).as_deref() != Some(hash.as_str()) {
+                return None;
+            }
+        }
+        Some((manifest.errors, body.to_string()))
+    }
+
+    /// Stores an entry; failures to write are ignored (the cache is an optimisation).
+    pub(crate) fn put(&self, key: &str, files: &[String], errors: &[Diagnostic], json: &str) {
+        let files: Vec<(String, String)> =
+            files.iter().filter_map(|f| hash_file(f).map(|h| (f.clone(), h))).collect();
+        let head = match serde_json::to_string(&Manifest { format: FORMAT, files, errors: errors.to_vec() }) {
+            Ok(h) => h,
+            Err(_) => return,
+        };
+        let _ = write_atomic(&self.path(key), &[head.as_bytes(), b"\n", json.as_bytes()]);
+    }
+}
+
+/// Writes to a temporary file in the same folder, then renames it into place.
+pub(crate) fn write_atomic(path: &Path, chunks: &[&[u8]]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    for c in chunks {
+        tmp.write_all(c)?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

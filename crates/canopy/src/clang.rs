@@ -1,0 +1,723 @@
+//! The one door to libclang: small safe handles over `clang-sys`, and clang's kinds translated into
+//! our own enums so that nothing outside this file names a `CX*` item.
+
+// clang-sys spells clang's C constants as they are in the C headers.
+#![allow(non_upper_case_globals)]
+
+use std::ffi::{c_void, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use clang_sys::*;
+
+/// The loaded libclang, shared by every thread (clang-sys keeps one handle per thread).
+static LIBRARY: OnceLock<Result<Arc<SharedLibrary>, String>> = OnceLock::new();
+static LOAD_LOCK: Mutex<()> = Mutex::new(());
+
+/// Loads libclang from `path` once per process and makes it current on this thread.
+pub(crate) fn ensure_loaded(path: &Path) -> Result<(), String> {
+    let lib = LIBRARY.get_or_init(|| {
+        let _guard = LOAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // clang-sys finds the library through this variable; set once, before any parse.
+        std::env::set_var("LIBCLANG_PATH", path);
+        let lib = clang_sys::load_manually().map_err(|e| format!("cannot load libclang at {}: {e}", path.display()))?;
+        match lib.version() {
+            Some(v) if v >= clang_sys::Version::V16_0 => Ok(Arc::new(lib)),
+            v => Err(format!(
+                "libclang at {} is too old ({}); version 16 or newer is needed: pip install 'libclang-ng>=22'",
+                path.display(),
+                v.map(|v| format!("{v:?}")).unwrap_or_else(|| "unknown".into())
+            )),
+        }
+    });
+    match lib {
+        Ok(lib) => {
+            if !clang_sys::is_loaded() {
+                clang_sys::set_library(Some(lib.clone()));
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// Path of the libclang that was loaded, if any.
+pub(crate) fn loaded_path() -> Option<PathBuf> {
+    LIBRARY.get().and_then(|l| l.as_ref().ok()).map(|l| l.path().to_path_buf())
+}
+
+fn take_string(s: CXString) -> String {
+    // SAFETY: `s` comes from libclang and is disposed exactly once here.
+    unsafe {
+        let ptr = clang_getCString(s);
+        let out = if ptr.is_null() { String::new() } else { CStr::from_ptr(ptr).to_string_lossy().into_owned() };
+        clang_disposeString(s);
+        out
+    }
+}
+
+/// libclang's full version string, e.g. `clang version 22.1.4`.
+pub(crate) fn version_string() -> String {
+    // SAFETY: no arguments; returns an owned CXString.
+    take_string(unsafe { clang_getClangVersion() })
+}
+
+pub(crate) struct Index(CXIndex);
+
+impl Index {
+    pub(crate) fn new() -> Index {
+        // SAFETY: plain constructor; disposed in Drop.
+        Index(unsafe { clang_createIndex(0, 0) })
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        // SAFETY: created by clang_createIndex, disposed once.
+        unsafe { clang_disposeIndex(self.0) }
+    }
+}
+
+/// Options for parsing a translation unit.
+pub(crate) struct ParseOptions {
+    pub skip_function_bodies: bool,
+}
+
+/// Why libclang returned no translation unit.
+#[derive(Debug)]
+pub(crate) enum ParseFailure {
+    Crashed,
+    InvalidArguments,
+    Failed,
+}
+
+pub(crate) struct TranslationUnit<'i> {
+    raw: CXTranslationUnit,
+    _index: std::marker::PhantomData<&'i Index>,
+}
+
+/// One unsaved (in-memory) file.
+pub(crate) struct Unsaved {
+    pub name: String,
+    pub contents: String,
+}
+
+impl<'i> TranslationUnit<'i> {
+    pub(crate) fn parse(
+        index: &'i Index,
+        file: &str,
+        args: &[String],
+        unsaved: &[Unsaved],
+        opts: &ParseOptions,
+    ) -> Result<TranslationUnit<'i>, ParseFailure> {
+        let c_file = CString::new(file).map_err(|_| ParseFailure::InvalidArguments)?;
+        let c_args: Vec<CString> =
+            args.iter().map(|a| CString::new(a.as_str())).collect::<Result<_, _>>().map_err(|_| ParseFailure::InvalidArguments)?;
+        let arg_ptrs: Vec<*const i8> = c_args.iter().map(|a| a.as_ptr()).collect();
+        let c_unsaved: Vec<(CString, CString)> = unsaved
+            .iter()
+            .map(|u| Ok((CString::new(u.name.as_str())?, CString::new(u.contents.as_str())?)))
+            .collect::<Result<_, std::ffi::NulError>>()
+            .map_err(|_| ParseFailure::InvalidArguments)?;
+        let mut raw_unsaved: Vec<CXUnsavedFile> = c_unsaved
+            .iter()
+            .map(|(n, c)| CXUnsavedFile { Filename: n.as_ptr(), Contents: c.as_ptr(), Length: c.as_bytes().len() as _ })
+            .collect();
+        let mut flags = CXTranslationUnit_KeepGoing;
+        if opts.skip_function_bodies {
+            flags |= CXTranslationUnit_SkipFunctionBodies;
+        }
+        let mut tu: CXTranslationUnit = std::ptr::null_mut();
+        // SAFETY: every pointer outlives the call; `tu` receives an owned handle or stays null.
+        let code = unsafe {
+            clang_parseTranslationUnit2(
+                index.0,
+                c_file.as_ptr(),
+                arg_ptrs.as_ptr(),
+                arg_ptrs.len() as _,
+                raw_unsaved.as_mut_ptr(),
+                raw_unsaved.len() as _,
+                flags,
+                &mut tu,
+            )
+        };
+        match code {
+            CXError_Success if !tu.is_null() => Ok(TranslationUnit { raw: tu, _index: std::marker::PhantomData }),
+            CXError_Crashed => Err(ParseFailure::Crashed),
+            CXError_InvalidArguments => Err(ParseFailure::InvalidArguments),
+            _ => Err(ParseFailure::Failed),
+        }
+    }
+
+    pub(crate) fn cursor(&self) -> Cursor {
+        // SAFETY: valid TU handle.
+        Cursor(unsafe { clang_getTranslationUnitCursor(self.raw) })
+    }
+
+    pub(crate) fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        // SAFETY: valid TU; each diagnostic is disposed after reading.
+        unsafe {
+            for i in 0..clang_getNumDiagnostics(self.raw) {
+                let d = clang_getDiagnostic(self.raw, i);
+                let severity = match clang_getDiagnosticSeverity(d) {
+                    CXDiagnostic_Fatal => Severity::Fatal,
+                    CXDiagnostic_Error => Severity::Error,
+                    CXDiagnostic_Warning => Severity::Warning,
+                    _ => Severity::Note,
+                };
+                let loc = SourcePos::from_spelling(clang_getDiagnosticLocation(d));
+                let message = take_string(clang_getDiagnosticSpelling(d));
+                clang_disposeDiagnostic(d);
+                out.push(Diagnostic { severity, file: loc.file, line: loc.line, column: loc.column, message });
+            }
+        }
+        out
+    }
+
+    /// Every file the translation unit read, the main file included.
+    pub(crate) fn included_files(&self) -> Vec<String> {
+        extern "C" fn visit(file: CXFile, _stack: *mut CXSourceLocation, _len: u32, data: CXClientData) {
+            // SAFETY: `data` is the Vec passed below; `file` is valid during the callback.
+            let files = unsafe { &mut *(data as *mut Vec<String>) };
+            files.push(file_name(file));
+        }
+        let mut files: Vec<String> = Vec::new();
+        // SAFETY: the callback only touches `files`, which outlives the call.
+        unsafe { clang_getInclusions(self.raw, visit, &mut files as *mut Vec<String> as *mut c_void) };
+        files
+    }
+
+    /// The source text spelled by the tokens of `cursor`'s extent.
+    pub(crate) fn tokens(&self, cursor: Cursor) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: tokens are disposed after their spellings are copied.
+        unsafe {
+            let range = clang_getCursorExtent(cursor.0);
+            let mut toks: *mut CXToken = std::ptr::null_mut();
+            let mut n: u32 = 0;
+            clang_tokenize(self.raw, range, &mut toks, &mut n);
+            if toks.is_null() {
+                return out;
+            }
+            for i in 0..n as usize {
+                out.push(take_string(clang_getTokenSpelling(self.raw, *toks.add(i))));
+            }
+            clang_disposeTokens(self.raw, toks, n);
+        }
+        out
+    }
+}
+
+impl Drop for TranslationUnit<'_> {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, disposed once.
+        unsafe { clang_disposeTranslationUnit(self.raw) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Severity {
+    Note,
+    Warning,
+    Error,
+    Fatal,
+}
+
+pub(crate) struct Diagnostic {
+    pub severity: Severity,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+fn file_name(file: CXFile) -> String {
+    if file.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null CXFile from libclang.
+    unsafe {
+        let real = take_string(clang_File_tryGetRealPathName(file));
+        if real.is_empty() {
+            take_string(clang_getFileName(file))
+        } else {
+            real
+        }
+    }
+}
+
+/// A resolved source position.
+pub(crate) struct SourcePos {
+    pub file: String,
+    pub file_id: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl SourcePos {
+    fn from_spelling(loc: CXSourceLocation) -> SourcePos {
+        Self::read(loc, true)
+    }
+
+    fn read(loc: CXSourceLocation, spelling: bool) -> SourcePos {
+        let mut file: CXFile = std::ptr::null_mut();
+        let (mut line, mut column, mut offset) = (0u32, 0u32, 0u32);
+        // SAFETY: out-pointers are valid locals.
+        unsafe {
+            if spelling {
+                clang_getSpellingLocation(loc, &mut file, &mut line, &mut column, &mut offset);
+            } else {
+                clang_getExpansionLocation(loc, &mut file, &mut line, &mut column, &mut offset);
+            }
+        }
+        SourcePos { file: file_name(file), file_id: file as usize, line, column }
+    }
+}
+
+/// Our names for the cursor kinds the visitor cares about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CursorKind {
+    Namespace,
+    LinkageSpec,
+    Struct,
+    Class,
+    Union,
+    Enum,
+    EnumConstant,
+    Field,
+    Function,
+    Method,
+    Constructor,
+    Destructor,
+    Conversion,
+    FunctionTemplate,
+    ClassTemplate,
+    ClassTemplatePartial,
+    Typedef,
+    TypeAlias,
+    Param,
+    Var,
+    BaseSpecifier,
+    TemplateTypeParam,
+    TemplateNonTypeParam,
+    TemplateTemplateParam,
+    AccessSpecifier,
+    DeviceAttr,
+    HostAttr,
+    GlobalAttr,
+    Attr,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Public,
+    Protected,
+    Private,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TemplateArgKind {
+    Type,
+    Integral,
+    Other,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Cursor(CXCursor);
+
+/// Result of evaluating a constant expression.
+pub(crate) enum Evaluated {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+impl Cursor {
+    pub(crate) fn kind(&self) -> CursorKind {
+        // SAFETY: reading a field of a valid cursor.
+        match unsafe { clang_getCursorKind(self.0) } {
+            CXCursor_Namespace => CursorKind::Namespace,
+            CXCursor_LinkageSpec => CursorKind::LinkageSpec,
+            CXCursor_StructDecl => CursorKind::Struct,
+            CXCursor_ClassDecl => CursorKind::Class,
+            CXCursor_UnionDecl => CursorKind::Union,
+            CXCursor_EnumDecl => CursorKind::Enum,
+            CXCursor_EnumConstantDecl => CursorKind::EnumConstant,
+            CXCursor_FieldDecl => CursorKind::Field,
+            CXCursor_FunctionDecl => CursorKind::Function,
+            CXCursor_CXXMethod => CursorKind::Method,
+            CXCursor_Constructor => CursorKind::Constructor,
+            CXCursor_Destructor => CursorKind::Destructor,
+            CXCursor_ConversionFunction => CursorKind::Conversion,
+            CXCursor_FunctionTemplate => CursorKind::FunctionTemplate,
+            CXCursor_ClassTemplate => CursorKind::ClassTemplate,
+            CXCursor_ClassTemplatePartialSpecialization => CursorKind::ClassTemplatePartial,
+            CXCursor_TypedefDecl => CursorKind::Typedef,
+            CXCursor_TypeAliasDecl => CursorKind::TypeAlias,
+            CXCursor_ParmDecl => CursorKind::Param,
+            CXCursor_VarDecl => CursorKind::Var,
+            CXCursor_CXXBaseSpecifier => CursorKind::BaseSpecifier,
+            CXCursor_TemplateTypeParameter => CursorKind::TemplateTypeParam,
+            CXCursor_NonTypeTemplateParameter => CursorKind::TemplateNonTypeParam,
+            CXCursor_TemplateTemplateParameter => CursorKind::TemplateTemplateParam,
+            CXCursor_CXXAccessSpecifier => CursorKind::AccessSpecifier,
+            CXCursor_CUDADeviceAttr => CursorKind::DeviceAttr,
+            CXCursor_CUDAHostAttr => CursorKind::HostAttr,
+            CXCursor_CUDAGlobalAttr => CursorKind::GlobalAttr,
+            k if (400..=499).contains(&k) => CursorKind::Attr, // clang's attribute kinds
+            _ => CursorKind::Other,
+        }
+    }
+
+    /// The kind of the template a function template or class template declares.
+    pub(crate) fn template_cursor_kind(&self) -> CursorKind {
+        // SAFETY: valid cursor.
+        let k = unsafe { clang_getTemplateCursorKind(self.0) };
+        Cursor(CXCursor { kind: k, ..self.0 }).kind()
+    }
+
+    pub(crate) fn spelling(&self) -> String {
+        // SAFETY: valid cursor; owned CXString.
+        take_string(unsafe { clang_getCursorSpelling(self.0) })
+    }
+
+    /// Children in source order.
+    pub(crate) fn children(&self) -> Vec<Cursor> {
+        extern "C" fn visit(c: CXCursor, _p: CXCursor, data: CXClientData) -> CXChildVisitResult {
+            // SAFETY: `data` is the Vec passed below.
+            let v = unsafe { &mut *(data as *mut Vec<Cursor>) };
+            v.push(Cursor(c));
+            CXChildVisit_Continue
+        }
+        let mut v: Vec<Cursor> = Vec::new();
+        // SAFETY: the callback only pushes into `v`, which outlives the call.
+        unsafe { clang_visitChildren(self.0, visit, &mut v as *mut Vec<Cursor> as *mut c_void) };
+        v
+    }
+
+    /// Where the declaration appears after macro expansion.
+    pub(crate) fn expansion_pos(&self) -> SourcePos {
+        // SAFETY: valid cursor.
+        SourcePos::read(unsafe { clang_getCursorLocation(self.0) }, false)
+    }
+
+    pub(crate) fn ty(&self) -> Type {
+        // SAFETY: valid cursor.
+        Type(unsafe { clang_getCursorType(self.0) })
+    }
+
+    pub(crate) fn result_type(&self) -> Type {
+        // SAFETY: valid cursor.
+        Type(unsafe { clang_getCursorResultType(self.0) })
+    }
+
+    pub(crate) fn typedef_underlying(&self) -> Type {
+        // SAFETY: valid cursor.
+        Type(unsafe { clang_getTypedefDeclUnderlyingType(self.0) })
+    }
+
+    pub(crate) fn enum_integer_type(&self) -> Type {
+        // SAFETY: valid cursor.
+        Type(unsafe { clang_getEnumDeclIntegerType(self.0) })
+    }
+
+    pub(crate) fn enum_value(&self, unsigned: bool) -> String {
+        // SAFETY: valid EnumConstantDecl cursor.
+        unsafe {
+            if unsigned {
+                clang_getEnumConstantDeclUnsignedValue(self.0).to_string()
+            } else {
+                clang_getEnumConstantDeclValue(self.0).to_string()
+            }
+        }
+    }
+
+    pub(crate) fn access(&self) -> Access {
+        // SAFETY: valid cursor.
+        match unsafe { clang_getCXXAccessSpecifier(self.0) } {
+            CX_CXXPublic => Access::Public,
+            CX_CXXProtected => Access::Protected,
+            CX_CXXPrivate => Access::Private,
+            _ => Access::None,
+        }
+    }
+
+    pub(crate) fn is_definition(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_isCursorDefinition(self.0) != 0 }
+    }
+
+    pub(crate) fn is_anonymous(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_isAnonymous(self.0) != 0 }
+    }
+
+    pub(crate) fn is_variadic(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_isVariadic(self.0) != 0 }
+    }
+
+    pub(crate) fn is_bitfield(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_isBitField(self.0) != 0 }
+    }
+
+    pub(crate) fn is_const_method(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_CXXMethod_isConst(self.0) != 0 }
+    }
+
+    pub(crate) fn is_static_method(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_CXXMethod_isStatic(self.0) != 0 }
+    }
+
+    pub(crate) fn is_virtual_method(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_CXXMethod_isVirtual(self.0) != 0 }
+    }
+
+    pub(crate) fn is_deleted_method(&self) -> bool {
+        // SAFETY: valid cursor (clang 16+).
+        unsafe { clang_CXXMethod_isDeleted(self.0) != 0 }
+    }
+
+    pub(crate) fn is_copy_assignment(&self) -> bool {
+        // SAFETY: valid cursor (clang 16+).
+        unsafe { clang_CXXMethod_isCopyAssignmentOperator(self.0) != 0 }
+    }
+
+    pub(crate) fn is_move_assignment(&self) -> bool {
+        // SAFETY: valid cursor (clang 16+).
+        unsafe { clang_CXXMethod_isMoveAssignmentOperator(self.0) != 0 }
+    }
+
+    /// (default, copy, move, converting) flags of a constructor.
+    pub(crate) fn constructor_flags(&self) -> (bool, bool, bool, bool) {
+        // SAFETY: valid constructor cursor.
+        unsafe {
+            (
+                clang_CXXConstructor_isDefaultConstructor(self.0) != 0,
+                clang_CXXConstructor_isCopyConstructor(self.0) != 0,
+                clang_CXXConstructor_isMoveConstructor(self.0) != 0,
+                clang_CXXConstructor_isConvertingConstructor(self.0) != 0,
+            )
+        }
+    }
+
+    pub(crate) fn is_scoped_enum(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_EnumDecl_isScoped(self.0) != 0 }
+    }
+
+    pub(crate) fn field_offset_bits(&self) -> i64 {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_getOffsetOfField(self.0) }
+    }
+
+    /// Itanium mangling; for constructors and destructors, the complete-object variant (C1/D1).
+    pub(crate) fn mangled_name(&self) -> String {
+        let kind = self.kind();
+        if matches!(kind, CursorKind::Constructor | CursorKind::Destructor) {
+            // SAFETY: the returned set is disposed after reading.
+            unsafe {
+                let set = clang_Cursor_getCXXManglings(self.0);
+                if !set.is_null() {
+                    let strings = std::slice::from_raw_parts((*set).Strings, (*set).Count as usize);
+                    let names: Vec<String> = strings
+                        .iter()
+                        .map(|s| {
+                            let p = clang_getCString(*s);
+                            if p.is_null() { String::new() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+                        })
+                        .collect();
+                    clang_disposeStringSet(set);
+                    let want = if kind == CursorKind::Constructor { "C1" } else { "D1" };
+                    if let Some(n) = names.iter().find(|n| n.contains(want)) {
+                        return n.clone();
+                    }
+                    if let Some(n) = names.into_iter().next() {
+                        return n;
+                    }
+                }
+            }
+        }
+        // SAFETY: valid cursor.
+        take_string(unsafe { clang_Cursor_getMangling(self.0) })
+    }
+
+    pub(crate) fn num_template_args(&self) -> i32 {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_getNumTemplateArguments(self.0) }
+    }
+
+    pub(crate) fn template_arg(&self, i: u32) -> (TemplateArgKind, Option<Type>, i64) {
+        // SAFETY: `i` < num_template_args.
+        unsafe {
+            match clang_Cursor_getTemplateArgumentKind(self.0, i) {
+                CXTemplateArgumentKind_Type => {
+                    (TemplateArgKind::Type, Some(Type(clang_Cursor_getTemplateArgumentType(self.0, i))), 0)
+                }
+                CXTemplateArgumentKind_Integral => {
+                    (TemplateArgKind::Integral, None, clang_Cursor_getTemplateArgumentValue(self.0, i))
+                }
+                _ => (TemplateArgKind::Other, None, 0),
+            }
+        }
+    }
+
+    /// The template this cursor specializes, if any.
+    pub(crate) fn specialized_template(&self) -> Option<Cursor> {
+        // SAFETY: valid cursor; null cursor means none.
+        let c = unsafe { clang_getSpecializedCursorTemplate(self.0) };
+        // SAFETY: reading a cursor.
+        if unsafe { clang_Cursor_isNull(c) } != 0 {
+            None
+        } else {
+            Some(Cursor(c))
+        }
+    }
+
+    pub(crate) fn evaluate(&self) -> Option<Evaluated> {
+        // SAFETY: the result is disposed after reading.
+        unsafe {
+            let r = clang_Cursor_Evaluate(self.0);
+            if r.is_null() {
+                return None;
+            }
+            let out = match clang_EvalResult_getKind(r) {
+                CXEval_Int => {
+                    if clang_EvalResult_isUnsignedInt(r) != 0 {
+                        Some(Evaluated::UInt(clang_EvalResult_getAsUnsigned(r)))
+                    } else {
+                        Some(Evaluated::Int(clang_EvalResult_getAsLongLong(r)))
+                    }
+                }
+                CXEval_Float => Some(Evaluated::Float(clang_EvalResult_getAsDouble(r))),
+                _ => None,
+            };
+            clang_EvalResult_dispose(r);
+            out
+        }
+    }
+
+}
+
+/// Our names for the type kinds the model distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TypeKind {
+    Void,
+    Bool,
+    Char,
+    SignedInt,
+    UnsignedInt,
+    Float,
+    Pointer,
+    LValueRef,
+    RValueRef,
+    Record,
+    Enum,
+    Typedef,
+    Elaborated,
+    ConstantArray,
+    IncompleteArray,
+    Dependent,
+    FunctionProto,
+    Other,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Type(CXType);
+
+impl Type {
+    pub(crate) fn kind(&self) -> TypeKind {
+        match self.0.kind {
+            CXType_Void => TypeKind::Void,
+            CXType_Bool => TypeKind::Bool,
+            CXType_Char_S | CXType_Char_U => TypeKind::Char,
+            CXType_SChar | CXType_Short | CXType_Int | CXType_Long | CXType_LongLong | CXType_Int128 | CXType_WChar => {
+                TypeKind::SignedInt
+            }
+            CXType_UChar | CXType_UShort | CXType_UInt | CXType_ULong | CXType_ULongLong | CXType_UInt128
+            | CXType_Char16 | CXType_Char32 => TypeKind::UnsignedInt,
+            CXType_Float | CXType_Double | CXType_LongDouble | CXType_Half | CXType_Float16 | CXType_Float128 => {
+                TypeKind::Float
+            }
+            CXType_Pointer => TypeKind::Pointer,
+            CXType_LValueReference => TypeKind::LValueRef,
+            CXType_RValueReference => TypeKind::RValueRef,
+            CXType_Record => TypeKind::Record,
+            CXType_Enum => TypeKind::Enum,
+            CXType_Typedef => TypeKind::Typedef,
+            CXType_Elaborated => TypeKind::Elaborated,
+            CXType_ConstantArray => TypeKind::ConstantArray,
+            CXType_IncompleteArray => TypeKind::IncompleteArray,
+            CXType_Dependent | CXType_Unexposed => TypeKind::Dependent,
+            CXType_FunctionProto | CXType_FunctionNoProto => TypeKind::FunctionProto,
+            _ => TypeKind::Other,
+        }
+    }
+
+    pub(crate) fn spelling(&self) -> String {
+        // SAFETY: valid type.
+        take_string(unsafe { clang_getTypeSpelling(self.0) })
+    }
+
+    pub(crate) fn canonical(&self) -> Type {
+        // SAFETY: valid type.
+        Type(unsafe { clang_getCanonicalType(self.0) })
+    }
+
+    pub(crate) fn pointee(&self) -> Type {
+        // SAFETY: valid type.
+        Type(unsafe { clang_getPointeeType(self.0) })
+    }
+
+    pub(crate) fn named(&self) -> Type {
+        // SAFETY: valid type.
+        Type(unsafe { clang_Type_getNamedType(self.0) })
+    }
+
+    pub(crate) fn element(&self) -> Type {
+        // SAFETY: valid type.
+        Type(unsafe { clang_getArrayElementType(self.0) })
+    }
+
+    pub(crate) fn array_len(&self) -> i64 {
+        // SAFETY: valid type.
+        unsafe { clang_getArraySize(self.0) }
+    }
+
+    pub(crate) fn is_const(&self) -> bool {
+        // SAFETY: valid type.
+        unsafe { clang_isConstQualifiedType(self.0) != 0 }
+    }
+
+    pub(crate) fn is_volatile(&self) -> bool {
+        // SAFETY: valid type.
+        unsafe { clang_isVolatileQualifiedType(self.0) != 0 }
+    }
+
+    pub(crate) fn size_of(&self) -> i64 {
+        // SAFETY: valid type; negative values are clang's error codes.
+        unsafe { clang_Type_getSizeOf(self.0) }
+    }
+
+    pub(crate) fn align_of(&self) -> i64 {
+        // SAFETY: valid type.
+        unsafe { clang_Type_getAlignOf(self.0) }
+    }
+
+    pub(crate) fn declaration(&self) -> Cursor {
+        // SAFETY: valid type.
+        Cursor(unsafe { clang_getTypeDeclaration(self.0) })
+    }
+
+    pub(crate) fn typedef_name(&self) -> String {
+        // SAFETY: valid type.
+        take_string(unsafe { clang_getTypedefName(self.0) })
+    }
+}

@@ -1,0 +1,253 @@
+//! ast_canopy's core: parses CUDA C++ headers with libclang (device side, per compute capability)
+//! into an owned declaration model, with a persistent parse cache.
+
+mod cache;
+mod clang;
+pub mod model;
+pub mod toolchain;
+mod visit;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use model::Declarations;
+pub use toolchain::{normalize_arch, Toolchain, ToolchainOptions};
+
+use crate::clang::{Index, ParseFailure, ParseOptions, Severity, TranslationUnit, Unsaved};
+use crate::model::Diagnostic;
+
+/// Every way a parse can fail. Each variant has a stable name (see `Error::kind`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("source file not found: {0}")]
+    SourceNotFound(PathBuf),
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("malformed compute capability {0:?}: expected `sm_XY` with an optional `a` or `f` suffix (sm_80, sm_90a, sm_100f), `compute_XY`, or `XY`")]
+    ComputeCapability(String),
+    #[error("{0}")]
+    Libclang(String),
+    #[error("{0}")]
+    Cuda(String),
+    #[error("clang crashed while parsing {0}; the header may use a construct this libclang cannot handle")]
+    Crashed(PathBuf),
+    #[error("clang rejected the arguments for {0}")]
+    InvalidArguments(PathBuf),
+    #[error("clang reported {} error(s):\n{}", .0.len(), .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
+    Parse(Vec<Diagnostic>),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, e: std::io::Error) -> Error {
+        Error::Io { path: path.to_path_buf(), message: e.to_string() }
+    }
+
+    /// A stable name for the kind of error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::SourceNotFound(_) => "source_not_found",
+            Error::Io { .. } => "io",
+            Error::ComputeCapability(_) => "compute_capability",
+            Error::Libclang(_) => "libclang",
+            Error::Cuda(_) => "cuda",
+            Error::Crashed(_) => "clang_crashed",
+            Error::InvalidArguments(_) => "invalid_arguments",
+            Error::Parse(_) => "parse",
+        }
+    }
+}
+
+/// What to parse and how.
+#[derive(Debug, Clone)]
+pub struct ParseRequest {
+    pub source: PathBuf,
+    pub files_to_retain: Vec<PathBuf>,
+    pub compute_capability: String,
+    pub cxx_standard: String,
+    pub additional_includes: Vec<PathBuf>,
+    pub defines: Vec<String>,
+    pub bypass_parse_error: bool,
+    pub verbose: bool,
+}
+
+impl ParseRequest {
+    pub fn new(source: impl Into<PathBuf>, compute_capability: &str) -> ParseRequest {
+        let source = source.into();
+        ParseRequest {
+            files_to_retain: vec![source.clone()],
+            source,
+            compute_capability: compute_capability.to_string(),
+            cxx_standard: "gnu++17".into(),
+            additional_includes: Vec::new(),
+            defines: Vec::new(),
+            bypass_parse_error: false,
+            verbose: false,
+        }
+    }
+}
+
+/// Declarations serialized as JSON, the form that crosses into Python and into the cache.
+pub struct ParsedJson {
+    pub json: String,
+    pub cache_hit: bool,
+    pub args: Vec<String>,
+}
+
+fn check_source(source: &Path) -> Result<PathBuf, Error> {
+    match std::fs::metadata(source) {
+        Err(_) => Err(Error::SourceNotFound(source.to_path_buf())),
+        Ok(m) if m.is_dir() => Err(Error::Io { path: source.to_path_buf(), message: "is a directory, not a source file".into() }),
+        Ok(_) => {
+            std::fs::File::open(source).map_err(|e| Error::io(source, e))?;
+            std::fs::canonicalize(source).map_err(|e| Error::io(source, e))
+        }
+    }
+}
+
+/// A fingerprint of the libclang binary (path, size, modification time): a different libclang,
+/// hence a different clang version, gives a different cache key without loading it.
+fn libclang_fingerprint(path: &Path) -> String {
+    let meta = std::fs::metadata(path).ok();
+    let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+    let mtime = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}|{size}|{mtime}", path.display())
+}
+
+fn errors_of(diags: &[Diagnostic]) -> Vec<Diagnostic> {
+    diags.iter().filter(|d| d.severity == "error" || d.severity == "fatal").cloned().collect()
+}
+
+/// Parses `req.source` and returns the retained declarations as JSON.
+pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, Error> {
+    let arch = normalize_arch(&req.compute_capability)?;
+    let source = check_source(&req.source)?;
+    let mut retained: Vec<String> =
+        req.files_to_retain.iter().map(|p| visit::canonical_path(&p.to_string_lossy())).collect();
+    retained.sort();
+    retained.dedup();
+    let args = tc.clang_args(&arch, &req.cxx_standard, &req.additional_includes, &req.defines);
+    if req.verbose {
+        eprintln!("ast_canopy: clang {} {}", args.join(" "), source.display());
+    }
+    let source_str = source.to_string_lossy().into_owned();
+    let cache = cache::Cache::open(toolchain::cache_dir());
+    let key = cache::Cache::key(&[
+        &libclang_fingerprint(&tc.libclang),
+        &args.join("\0"),
+        &source_str,
+        &retained.join("\0"),
+    ]);
+    let finish = |errors: Vec<Diagnostic>, json: String, cache_hit: bool| {
+        if !errors.is_empty() && !req.bypass_parse_error {
+            return Err(Error::Parse(errors));
+        }
+        Ok(ParsedJson { json, cache_hit, args: args.clone() })
+    };
+    if let Some((errors, json)) = cache.as_ref().and_then(|c| c.get(&key)) {
+        return finish(errors, json, true);
+    }
+    clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
+    let index = Index::new();
+    let tu = TranslationUnit::parse(&index, &source_str, &args, &[], &ParseOptions { skip_function_bodies: true })
+        .map_err(|f| match f {
+            ParseFailure::Crashed => Error::Crashed(source.clone()),
+            ParseFailure::InvalidArguments => Error::InvalidArguments(source.clone()),
+            ParseFailure::Failed => Error::Crashed(source.clone()),
+        })?;
+    let retained_set: HashSet<String> = retained.into_iter().collect();
+    let mut visitor = visit::Visitor::new(&tu, &retained_set);
+    visitor.visit_scope(&tu.cursor(), "");
+    let mut decls = visitor.out;
+    decls.diagnostics = tu
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d.severity >= Severity::Warning)
+        .map(|d| Diagnostic {
+            severity: match d.severity {
+                Severity::Fatal => "fatal",
+                Severity::Error => "error",
+                _ => "warning",
+            }
+            .into(),
+            file: d.file,
+            line: d.line,
+            column: d.column,
+            message: d.message,
+        })
+        .collect();
+    let json = serde_json::to_string(&decls).expect("the model always serializes");
+    let errors = errors_of(&decls.diagnostics);
+    if let Some(c) = &cache {
+        c.put(&key, &tu.included_files(), &errors, &json);
+    }
+    finish(errors, json, false)
+}
+
+/// Parses `req.source` into the declaration model.
+pub fn parse(req: &ParseRequest, tc: &Toolchain) -> Result<Declarations, Error> {
+    let parsed = parse_to_json(req, tc)?;
+    Ok(serde_json::from_str(&parsed.json).expect("cache entries are written by this version"))
+}
+
+/// The value of a constexpr variable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConstValue {
+    Int(i128),
+    Float(f64),
+}
+
+/// Evaluates the constexpr variable `name` declared in `source_text`; `None` when there is no such
+/// variable or it is not a constant int or float.
+pub fn value_from_constexpr_vardecl(
+    source_text: &str,
+    name: &str,
+    compute_capability: &str,
+    tc: &Toolchain,
+) -> Result<Option<ConstValue>, Error> {
+    let arch = normalize_arch(compute_capability)?;
+    clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
+    let file = "__ast_canopy_constexpr__.cu".to_string();
+    let args = tc.clang_args(&arch, "gnu++17", &[], &[]);
+    let index = Index::new();
+    let unsaved = [Unsaved { name: file.clone(), contents: source_text.to_string() }];
+    let tu = TranslationUnit::parse(&index, &file, &args, &unsaved, &ParseOptions { skip_function_bodies: true })
+        .map_err(|_| Error::Crashed(PathBuf::from(&file)))?;
+    fn find(c: &clang::Cursor, name: &str) -> Option<clang::Cursor> {
+        for ch in c.children() {
+            match ch.kind() {
+                clang::CursorKind::Var if ch.spelling() == name => return Some(ch),
+                clang::CursorKind::Namespace | clang::CursorKind::LinkageSpec => {
+                    if let Some(f) = find(&ch, name) {
+                        return Some(f);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+    let var = match find(&tu.cursor(), name) {
+        Some(v) => v,
+        None => return Ok(None),
+    };
+    Ok(var.evaluate().map(|v| match v {
+        clang::Evaluated::Int(i) => ConstValue::Int(i as i128),
+        clang::Evaluated::UInt(u) => ConstValue::Int(u as i128),
+        clang::Evaluated::Float(f) => ConstValue::Float(f),
+    }))
+}
+
+/// libclang's version string, loading libclang if needed.
+pub fn libclang_version(tc: &Toolchain) -> Result<String, Error> {
+    clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
+    Ok(clang::version_string())
+}
+
+/// The path of the libclang this process loaded, if it loaded one.
+pub fn loaded_libclang() -> Option<PathBuf> {
+    clang::loaded_path()
+}

@@ -1,0 +1,255 @@
+//! The declaration model: owned, serializable data with no clang handles. This is what the parse
+//! cache stores, what Python sees (as JSON turned into frozen dataclasses) and what tests print.
+
+use serde::{Deserialize, Serialize};
+
+/// Sentinel for `sizeof_`/`alignof_` when clang cannot compute them (dependent or incomplete types).
+pub const UNKNOWN_LAYOUT: i64 = -1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// How a type is referenced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefKind {
+    None,
+    Lvalue,
+    Rvalue,
+}
+
+/// The shape of a type once references and cv-qualifiers are removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tag", rename_all = "snake_case")]
+pub enum TypeShape {
+    Void,
+    Bool,
+    Int { size: u32, signed: bool },
+    Float { size: u32 },
+    Pointer { pointee: Box<Type> },
+    Array { element: Box<Type>, len: i64 },
+    Record { size: i64, align: i64 },
+    Enum { size: i64 },
+    Dependent,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Type {
+    /// Canonical spelling with typedefs resolved, except stdint names which stay as written.
+    pub name: String,
+    /// `name` without references and without cv-qualifiers at every pointer level.
+    pub unqualified_non_ref_type_name: String,
+    pub ref_kind: RefKind,
+    /// Whether the referenced (or plain) type is const at its top level.
+    pub is_const: bool,
+    pub shape: TypeShape,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamVar {
+    pub name: String,
+    pub type_: Type,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKind {
+    Public,
+    Protected,
+    Private,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub type_: Type,
+    pub access: AccessKind,
+    /// Byte offset in the record, or -1 for a bit-field or an unknown layout.
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionSpace {
+    Undefined,
+    Host,
+    Device,
+    HostDevice,
+    Global,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub name: String,
+    pub qual_name: String,
+    pub return_type: Type,
+    pub params: Vec<ParamVar>,
+    pub exec_space: ExecutionSpace,
+    pub is_constexpr: bool,
+    pub is_variadic: bool,
+    pub mangled_name: String,
+    /// Attribute spellings other than the CUDA execution spaces, sorted, e.g. `noinline`.
+    pub attributes: Vec<String>,
+    pub is_operator: bool,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    DefaultConstructor,
+    CopyConstructor,
+    MoveConstructor,
+    ConvertingConstructor,
+    OtherConstructor,
+    Destructor,
+    ConversionFunction,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StructMethod {
+    #[serde(flatten)]
+    pub function: Function,
+    pub kind: MethodKind,
+    pub is_const: bool,
+    pub is_static: bool,
+    pub is_virtual: bool,
+    pub is_copy_assignment: bool,
+    pub is_move_assignment: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Base {
+    pub name: String,
+    pub access: AccessKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Struct {
+    pub name: String,
+    pub qual_name: String,
+    /// `struct`, `class` or `union`.
+    pub tag: String,
+    pub fields: Vec<Field>,
+    pub methods: Vec<StructMethod>,
+    pub templated_methods: Vec<FunctionTemplate>,
+    pub nested_records: Vec<Struct>,
+    pub nested_class_templates: Vec<ClassTemplate>,
+    pub bases: Vec<Base>,
+    pub sizeof_: i64,
+    pub alignof_: i64,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateParamKind {
+    Type,
+    NonType,
+    Template,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateParam {
+    pub name: String,
+    pub kind: TemplateParamKind,
+    /// The type of a non-type parameter.
+    pub type_: Option<Type>,
+    pub is_pack: bool,
+    /// The default argument as written, if any.
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionTemplate {
+    pub template_parameters: Vec<TemplateParam>,
+    pub num_min_required_args: usize,
+    pub function: Function,
+    pub qual_name: String,
+    /// Set when the template is a member of a class: the method's kind and constness.
+    pub method: Option<MethodInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodInfo {
+    pub kind: MethodKind,
+    pub is_const: bool,
+    pub is_static: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassTemplate {
+    pub template_parameters: Vec<TemplateParam>,
+    pub num_min_required_args: usize,
+    pub record: Struct,
+    pub qual_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassTemplateSpecialization {
+    #[serde(flatten)]
+    pub record: Struct,
+    pub actual_template_arguments: Vec<String>,
+    pub specialized_name: String,
+    /// Qualified name of the primary template.
+    pub template_qual_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typedef {
+    pub name: String,
+    pub qual_name: String,
+    pub underlying_name: String,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enum {
+    pub name: String,
+    pub qual_name: String,
+    pub enumerators: Vec<String>,
+    pub enumerator_values: Vec<String>,
+    pub underlying_type: Type,
+    pub is_scoped: bool,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// `warning`, `error` or `fatal`.
+    pub severity: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.file.is_empty() {
+            write!(f, "<command line>: {}", self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        }
+    }
+}
+
+/// Everything kept from one translation unit, in source order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declarations {
+    pub structs: Vec<Struct>,
+    pub functions: Vec<Function>,
+    pub function_templates: Vec<FunctionTemplate>,
+    pub class_templates: Vec<ClassTemplate>,
+    pub class_template_specializations: Vec<ClassTemplateSpecialization>,
+    pub typedefs: Vec<Typedef>,
+    pub enums: Vec<Enum>,
+    /// Errors and warnings clang reported (kept when parse errors are bypassed).
+    pub diagnostics: Vec<Diagnostic>,
+}

@@ -1,0 +1,514 @@
+"""The declaration model as read-only Python objects.
+
+The Rust core (``crates/canopy/src/model.rs``) defines the model and hands it over as JSON; these
+frozen dataclasses mirror it field for field (``tests/test_model_sync.py`` keeps the two in step)
+and add the helper methods users call. They pickle as plain dataclasses.
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class execution_space(enum.Enum):
+    undefined = "undefined"
+    host = "host"
+    device = "device"
+    host_device = "host_device"
+    global_ = "global"
+
+
+class method_kind(enum.Enum):
+    default_constructor = "default_constructor"
+    copy_constructor = "copy_constructor"
+    move_constructor = "move_constructor"
+    converting_constructor = "converting_constructor"
+    other_constructor = "other_constructor"
+    destructor = "destructor"
+    conversion_function = "conversion_function"
+    other = "other"
+
+
+class template_param_kind(enum.Enum):
+    type_ = "type"
+    non_type = "non_type"
+    template_ = "template"
+
+
+class access_kind(enum.Enum):
+    public_ = "public"
+    protected_ = "protected"
+    private_ = "private"
+
+
+_CONSTRUCTOR_KINDS = frozenset(
+    {
+        method_kind.default_constructor,
+        method_kind.copy_constructor,
+        method_kind.move_constructor,
+        method_kind.converting_constructor,
+        method_kind.other_constructor,
+    }
+)
+
+# C++ operator spelling -> Python operator, by number of operands (the implicit object counts).
+_BINARY_OPERATORS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": operator.mod,
+    "&": operator.and_, "|": operator.or_, "^": operator.xor, "<<": operator.lshift, ">>": operator.rshift,
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+    ">=": operator.ge, "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
+    "/=": operator.itruediv, "%=": operator.imod, "&=": operator.iand, "|=": operator.ior,
+    "^=": operator.ixor, "<<=": operator.ilshift, ">>=": operator.irshift,
+}  # fmt: skip
+_UNARY_OPERATORS = {"-": operator.neg, "+": operator.pos, "~": operator.invert, "!": operator.not_}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self):
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class TypeShape:
+    """What a type is once references and qualifiers are removed (``tag``: void, bool, int, float,
+    pointer, array, record, enum, dependent, other)."""
+
+    tag: str
+    size: Optional[int] = None
+    signed: Optional[bool] = None
+    align: Optional[int] = None
+    len: Optional[int] = None
+    pointee: Optional["Type"] = None
+    element: Optional["Type"] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    name: str
+    unqualified_non_ref_type_name: str
+    ref_kind: str
+    is_const: bool
+    shape: TypeShape
+
+    def is_left_reference(self) -> bool:
+        return self.ref_kind == "lvalue"
+
+    def is_right_reference(self) -> bool:
+        return self.ref_kind == "rvalue"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamVar:
+    name: str
+    type_: Type
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    type_: Type
+    access: access_kind
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    qual_name: str
+    return_type: Type
+    params: tuple
+    exec_space: execution_space
+    is_constexpr: bool
+    is_variadic: bool
+    mangled_name: str
+    attributes: frozenset
+    is_operator: bool
+    location: Location
+
+    @property
+    def param_types(self):
+        return [p.type_ for p in self.params]
+
+    def _arity(self) -> int:
+        return len(self.params)
+
+    def is_overloaded_operator(self) -> bool:
+        return self.is_operator and not self.is_conversion_operator()
+
+    def is_conversion_operator(self) -> bool:
+        return False
+
+    @property
+    def operator_symbol(self) -> Optional[str]:
+        if not self.is_operator:
+            return None
+        return self.name[len("operator") :].strip()
+
+    @property
+    def overloaded_operator_to_python_operator(self):
+        """The Python ``operator`` function this C++ operator implements, or None (``=``, ``[]``...)."""
+        sym = self.operator_symbol
+        if sym is None or self.is_conversion_operator():
+            return None
+        arity = self._arity()
+        if arity == 1 and sym in _UNARY_OPERATORS:
+            return _UNARY_OPERATORS[sym]
+        if arity == 2:
+            return _BINARY_OPERATORS.get(sym)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StructMethod(Function):
+    kind: method_kind = method_kind.other
+    is_const: bool = False
+    is_static: bool = False
+    is_virtual: bool = False
+    is_copy_assignment: bool = False
+    is_move_assignment: bool = False
+
+    def _arity(self) -> int:
+        return len(self.params) + (0 if self.is_static else 1)
+
+    @property
+    def is_move_constructor(self) -> bool:
+        return self.kind is method_kind.move_constructor
+
+    @property
+    def is_constructor(self) -> bool:
+        return self.kind in _CONSTRUCTOR_KINDS
+
+    def is_conversion_operator(self) -> bool:
+        return self.kind is method_kind.conversion_function
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    name: str
+    access: access_kind
+
+
+@dataclass(frozen=True, slots=True)
+class Struct:
+    name: str
+    qual_name: str
+    tag: str
+    fields: tuple
+    methods: tuple
+    templated_methods: tuple
+    nested_records: tuple
+    nested_class_templates: tuple
+    bases: tuple
+    sizeof_: int
+    """Size in bytes; -1 (``UNKNOWN_LAYOUT``) when clang cannot compute it."""
+    alignof_: int
+    """Alignment in bytes; -1 (``UNKNOWN_LAYOUT``) when clang cannot compute it."""
+    location: Location
+
+    def constructors(self):
+        return [m for m in self.methods if m.kind in _CONSTRUCTOR_KINDS]
+
+    def overloaded_operators(self):
+        return [m for m in self.methods if m.is_overloaded_operator()]
+
+    def conversion_operators(self):
+        return [m for m in self.methods if m.is_conversion_operator()]
+
+    def regular_member_functions(self):
+        return [
+            m
+            for m in self.methods
+            if m.kind is method_kind.other and not m.is_operator
+        ]
+
+    def public_fields(self):
+        return [f for f in self.fields if f.access is access_kind.public_]
+
+
+UNKNOWN_LAYOUT = -1
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateParam:
+    name: str
+    kind: template_param_kind
+    type_: Optional[Type]
+    is_pack: bool
+    default: Optional[str]
+
+
+def _cxx_spelling(value) -> str:
+    """A template argument in C++: a string as is, ints and bools as literals, NumPy dtypes and
+    Numba types by their C++ name."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    name = getattr(value, "name", None) or str(value)
+    try:  # NumPy dtypes and scalar types
+        import numpy as np
+
+        name = np.dtype(value).name
+    except Exception:
+        pass
+    cxx = {
+        "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
+        "uint16": "unsigned short", "int32": "int", "uint32": "unsigned int", "int64": "long long",
+        "uint64": "unsigned long long", "float16": "__half", "float32": "float", "float64": "double",
+        "bfloat16": "__nv_bfloat16",
+    }.get(str(name))  # fmt: skip
+    if cxx is None:
+        raise TypeError(f"cannot spell {value!r} as a C++ template argument")
+    return cxx
+
+
+def _instantiate(qual_name: str, params, kwargs) -> str:
+    unknown = set(kwargs) - {p.name for p in params}
+    if unknown:
+        raise TypeError(f"{qual_name} has no template parameter(s) {sorted(unknown)}; it has {[p.name for p in params]}")
+    args = []
+    for p in params:
+        if p.name in kwargs:
+            value = kwargs[p.name]
+            args.extend(_cxx_spelling(v) for v in value) if p.is_pack else args.append(_cxx_spelling(value))
+        elif p.default is not None or p.is_pack:
+            # Later parameters must be defaulted too; any explicit one after a gap needs this default.
+            if any(q.name in kwargs for q in params[params.index(p) + 1 :]):
+                if p.default is None:
+                    raise TypeError(f"{qual_name}: template parameter {p.name!r} needs a value")
+                args.append(p.default)
+            else:
+                break
+        else:
+            raise TypeError(f"{qual_name}: template parameter {p.name!r} has no default and was not given")
+    return f"{qual_name}<{', '.join(args)}>"
+
+
+@dataclass(frozen=True, slots=True)
+class MethodInfo:
+    kind: method_kind
+    is_const: bool
+    is_static: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionTemplate:
+    template_parameters: tuple
+    num_min_required_args: int
+    function: Function
+    qual_name: str
+    method: Optional[MethodInfo]
+
+    def instantiate(self, **kwargs) -> str:
+        return _instantiate(self.qual_name, self.template_parameters, kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassTemplate:
+    template_parameters: tuple
+    num_min_required_args: int
+    record: Struct
+    qual_name: str
+
+    def instantiate(self, **kwargs) -> str:
+        return _instantiate(self.qual_name, self.template_parameters, kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassTemplateSpecialization(Struct):
+    actual_template_arguments: tuple = ()
+    specialized_name: str = ""
+    template_qual_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Typedef:
+    name: str
+    qual_name: str
+    underlying_name: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Enum:
+    name: str
+    qual_name: str
+    enumerators: tuple
+    enumerator_values: tuple
+    underlying_type: Type
+    is_scoped: bool
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: str
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self):
+        return f"{self.file}:{self.line}:{self.column}: {self.message}" if self.file else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    structs: list = field(default_factory=list)
+    functions: list = field(default_factory=list)
+    function_templates: list = field(default_factory=list)
+    class_templates: list = field(default_factory=list)
+    class_template_specializations: list = field(default_factory=list)
+    typedefs: list = field(default_factory=list)
+    enums: list = field(default_factory=list)
+    diagnostics: list = field(default_factory=list)
+
+
+# ---- JSON (from the Rust core) -> objects ---------------------------------------------------------
+
+
+def _loc(d):
+    return Location(d["file"], d["line"], d["column"])
+
+
+def _type(d):
+    s = d["shape"]
+    shape = TypeShape(
+        tag=s["tag"],
+        size=s.get("size"),
+        signed=s.get("signed"),
+        align=s.get("align"),
+        len=s.get("len"),
+        pointee=_type(s["pointee"]) if "pointee" in s else None,
+        element=_type(s["element"]) if "element" in s else None,
+    )
+    return Type(d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], shape)
+
+
+def _function_fields(d):
+    return dict(
+        name=d["name"],
+        qual_name=d["qual_name"],
+        return_type=_type(d["return_type"]),
+        params=tuple(ParamVar(p["name"], _type(p["type_"])) for p in d["params"]),
+        exec_space=execution_space(d["exec_space"]),
+        is_constexpr=d["is_constexpr"],
+        is_variadic=d["is_variadic"],
+        mangled_name=d["mangled_name"],
+        attributes=frozenset(d["attributes"]),
+        is_operator=d["is_operator"],
+        location=_loc(d["location"]),
+    )
+
+
+def _function(d):
+    return Function(**_function_fields(d))
+
+
+def _method(d):
+    return StructMethod(
+        **_function_fields(d),
+        kind=method_kind(d["kind"]),
+        is_const=d["is_const"],
+        is_static=d["is_static"],
+        is_virtual=d["is_virtual"],
+        is_copy_assignment=d["is_copy_assignment"],
+        is_move_assignment=d["is_move_assignment"],
+    )
+
+
+def _struct_fields(d):
+    return dict(
+        name=d["name"],
+        qual_name=d["qual_name"],
+        tag=d["tag"],
+        fields=tuple(Field(f["name"], _type(f["type_"]), access_kind(f["access"]), f["offset"]) for f in d["fields"]),
+        methods=tuple(_method(m) for m in d["methods"]),
+        templated_methods=tuple(_function_template(t) for t in d["templated_methods"]),
+        nested_records=tuple(_struct(r) for r in d["nested_records"]),
+        nested_class_templates=tuple(_class_template(t) for t in d["nested_class_templates"]),
+        bases=tuple(Base(b["name"], access_kind(b["access"])) for b in d["bases"]),
+        sizeof_=d["sizeof_"],
+        alignof_=d["alignof_"],
+        location=_loc(d["location"]),
+    )
+
+
+def _struct(d):
+    return Struct(**_struct_fields(d))
+
+
+def _tparams(ps):
+    return tuple(
+        TemplateParam(
+            p["name"],
+            template_param_kind(p["kind"]),
+            _type(p["type_"]) if p["type_"] else None,
+            p["is_pack"],
+            p["default"],
+        )
+        for p in ps
+    )
+
+
+def _function_template(d):
+    m = d["method"]
+    return FunctionTemplate(
+        template_parameters=_tparams(d["template_parameters"]),
+        num_min_required_args=d["num_min_required_args"],
+        function=_function(d["function"]),
+        qual_name=d["qual_name"],
+        method=MethodInfo(method_kind(m["kind"]), m["is_const"], m["is_static"]) if m else None,
+    )
+
+
+def _class_template(d):
+    return ClassTemplate(
+        template_parameters=_tparams(d["template_parameters"]),
+        num_min_required_args=d["num_min_required_args"],
+        record=_struct(d["record"]),
+        qual_name=d["qual_name"],
+    )
+
+
+def _specialization(d):
+    return ClassTemplateSpecialization(
+        **_struct_fields(d),
+        actual_template_arguments=tuple(d["actual_template_arguments"]),
+        specialized_name=d["specialized_name"],
+        template_qual_name=d["template_qual_name"],
+    )
+
+
+def declarations_from_dict(d) -> Declarations:
+    return Declarations(
+        structs=[_struct(s) for s in d["structs"]],
+        functions=[_function(f) for f in d["functions"]],
+        function_templates=[_function_template(t) for t in d["function_templates"]],
+        class_templates=[_class_template(t) for t in d["class_templates"]],
+        class_template_specializations=[_specialization(s) for s in d["class_template_specializations"]],
+        typedefs=[Typedef(t["name"], t["qual_name"], t["underlying_name"], _loc(t["location"])) for t in d["typedefs"]],
+        enums=[
+            Enum(
+                e["name"],
+                e["qual_name"],
+                tuple(e["enumerators"]),
+                tuple(e["enumerator_values"]),
+                _type(e["underlying_type"]),
+                e["is_scoped"],
+                _loc(e["location"]),
+            )
+            for e in d["enums"]
+        ],
+        diagnostics=[Diagnostic(**x) for x in d["diagnostics"]],
+    )
