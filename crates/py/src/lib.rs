@@ -119,11 +119,25 @@ fn toolchain_info(
     Ok(out)
 }
 
+/// Renders bindings: a JSON request (context, enums, structs, functions) in, `{code, report}` out.
+#[pyfunction]
+fn render_bindings(py: Python<'_>, request: String) -> PyResult<String> {
+    py.detach(move || bindgen::request::render_json(&request)).map_err(PyValueError::new_err)
+}
+
+/// The imports rendered code relies on.
+#[pyfunction]
+fn render_prelude() -> &'static str {
+    bindgen::PRELUDE
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_declarations, m)?)?;
     m.add_function(wrap_pyfunction!(value_from_constexpr_vardecl, m)?)?;
     m.add_function(wrap_pyfunction!(toolchain_info, m)?)?;
+    m.add_function(wrap_pyfunction!(render_bindings, m)?)?;
+    m.add_function(wrap_pyfunction!(render_prelude, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,0 +1,14 @@
+//! Declarations -> Numba-CUDA bindings: the C++ shims and the Python registration code that both
+//! dynamic mode (executed in memory) and static mode (written to a module) use.
+
+#![forbid(unsafe_code)]
+
+pub mod pyexpr;
+pub mod render;
+pub mod report;
+pub mod request;
+pub mod shim;
+pub mod types;
+
+pub use render::{Context, Rendered, PRELUDE};
+pub use report::{Bound, Report, Skip};

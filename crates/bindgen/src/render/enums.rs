@@ -1,0 +1,38 @@
+//! Enums, as Python `IntEnum`s registered under their C++ name.
+
+use canopy::model::Enum;
+
+use super::{call, registered_type_expr, Context, Rendered};
+use crate::pyexpr::{py_ident, py_str};
+use crate::types::numba_type;
+
+pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
+    let mut out = Rendered::default();
+    let underlying = match numba_type(&e.underlying_type, &ctx.known) {
+        Ok(Some(t)) => t,
+        _ => {
+            out.report.skip("enum", &e.qual_name, &e.location, format!("underlying type `{}` is not an integer", e.underlying_type.name));
+            return out;
+        }
+    };
+    let members: Vec<String> = e
+        .enumerators
+        .iter()
+        .zip(&e.enumerator_values)
+        .map(|(n, v)| format!("({}, {})", py_str(n), v.parse::<i128>().map(|v| v.to_string()).unwrap_or_else(|_| "0".into())))
+        .collect();
+    let var = py_ident(py_name);
+    out.code.push_str(&format!("{var} = "));
+    out.code.push_str(&call(
+        "_b.enum",
+        &[
+            ("cxx_name", py_str(&crate::types::cxx(&e.qual_name))),
+            ("py_name", py_str(&var)),
+            ("members", format!("[{}]", members.join(", "))),
+            ("underlying", underlying),
+        ],
+    ));
+    ctx.known.insert(&e.qual_name, registered_type_expr(&e.qual_name));
+    out.report.bind("enum", &e.qual_name, &var);
+    out
+}

@@ -1,0 +1,201 @@
+//! Structs: the type and its data model, constructors, conversion operators, methods and member
+//! operators.
+
+use canopy::model::{AccessKind, MethodKind, Struct, StructMethod};
+use serde::Deserialize;
+
+use super::function::{operator_symbol, params_spec, python_operator, ret_spec};
+use super::{call, registered_type_expr, Context, Rendered};
+use crate::pyexpr::{py_ident, py_str};
+use crate::shim::{constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name};
+use crate::types::{cxx, numba_type};
+
+/// How to bind one struct.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StructRequest {
+    /// Python expression of the Numba type class to derive from (`types.Type`, `types.Number`...).
+    pub parent: String,
+    /// `primitive` or `struct`.
+    pub model: String,
+    /// Python name; defaults to the C++ name.
+    #[serde(default)]
+    pub py_name: Option<String>,
+    /// Other C++ names (typedefs) of the same type.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+fn fields_spec(ctx: &Context, s: &Struct) -> Result<String, String> {
+    let mut items = Vec::new();
+    for f in &s.fields {
+        if f.offset < 0 {
+            return Err(format!("field `{}` is a bit-field or has no known offset; use PrimitiveModel", f.name));
+        }
+        let ty = numba_type(&f.type_, &ctx.known)
+            .map_err(|e| format!("field `{}`: {e}; use PrimitiveModel or register the type", f.name))?
+            .ok_or_else(|| format!("field `{}` has type void", f.name))?;
+        let public = if f.access == AccessKind::Public { "True" } else { "False" };
+        items.push(format!("({}, {ty}, {}, {public})", py_str(&f.name), f.offset));
+    }
+    Ok(format!("[{}]", items.join(", ")))
+}
+
+pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rendered {
+    let mut out = Rendered::default();
+    if s.sizeof_ < 0 || s.alignof_ < 0 {
+        out.report.skip("struct", &s.qual_name, &s.location, "size or alignment unknown (incomplete or dependent type)");
+        return out;
+    }
+    let model = match req.model.as_str() {
+        "primitive" => "primitive",
+        "struct" => "struct",
+        other => {
+            out.report.skip("struct", &s.qual_name, &s.location, format!("unknown data model `{other}`"));
+            return out;
+        }
+    };
+    let fields = if model == "struct" {
+        match fields_spec(ctx, s) {
+            Ok(f) => f,
+            Err(reason) => {
+                out.report.skip("struct", &s.qual_name, &s.location, reason);
+                return out;
+            }
+        }
+    } else {
+        "[]".into()
+    };
+    let var = py_ident(req.py_name.as_deref().unwrap_or(&s.name));
+    out.code.push_str(&format!("{var} = "));
+    out.code.push_str(&call(
+        "_b.struct",
+        &[
+            ("cxx_name", py_str(&cxx(&s.qual_name))),
+            ("py_name", py_str(&var)),
+            ("size", s.sizeof_.to_string()),
+            ("align", s.alignof_.to_string()),
+            ("parent", req.parent.clone()),
+            ("model", py_str(model)),
+            ("fields", fields),
+        ],
+    ));
+    out.report.bind("struct", &s.qual_name, &var);
+    ctx.known.insert(&s.qual_name, registered_type_expr(&s.qual_name));
+    for alias in &req.aliases {
+        out.code.push_str(&format!("_b.types[{}] = _b.types[{}]\n", py_str(&cxx(alias)), py_str(&cxx(&s.qual_name))));
+        ctx.known.insert(alias, registered_type_expr(&s.qual_name));
+        out.report.bind("alias", alias, "");
+    }
+    for m in &s.methods {
+        render_member(ctx, s, &var, m, &mut out);
+    }
+    for t in &s.templated_methods {
+        out.report.skip("method", &t.qual_name, &t.function.location, "member function template: bind it through the template API");
+    }
+    out
+}
+
+fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &mut Rendered) {
+    let f = &m.function;
+    let full = format!("{}::{}", s.qual_name, f.name);
+    let skip = |out: &mut Rendered, reason: String| out.report.skip("method", &full, &f.location, reason);
+    if !matches!(f.exec_space, canopy::model::ExecutionSpace::Device | canopy::model::ExecutionSpace::HostDevice) {
+        return skip(out, "host-only member function".into());
+    }
+    let path = [s.name.as_str(), f.name.as_str()];
+    let identity = format!("{}|{}", f.mangled_name, full);
+    let params = match params_spec(ctx, &path, &f.params) {
+        Ok(p) => p,
+        Err(reason) => return skip(out, reason),
+    };
+    match m.kind {
+        MethodKind::Destructor => skip(out, "destructor: Numba values are plain data and are never destroyed".into()),
+        MethodKind::MoveConstructor => skip(out, "move constructor: Numba passes values by copy".into()),
+        MethodKind::DefaultConstructor
+        | MethodKind::CopyConstructor
+        | MethodKind::ConvertingConstructor
+        | MethodKind::OtherConstructor => {
+            let name = shim_name("ctor", &s.qual_name, &identity, &ctx.unit_tag);
+            let implicit = m.kind == MethodKind::ConvertingConstructor && f.params.len() == 1;
+            out.code.push_str(&call(
+                "_b.constructor",
+                &[
+                    ("", var.to_string()),
+                    ("unit", "_unit".into()),
+                    ("shim", py_str(&name)),
+                    ("src", py_str(&constructor_shim(&name, &s.qual_name, f))),
+                    ("params", params),
+                    ("implicit", if implicit { "True" } else { "False" }.into()),
+                ],
+            ));
+            out.report.bind("constructor", &full, "");
+        }
+        MethodKind::ConversionFunction => {
+            let to = match ret_spec(ctx, &f.return_type) {
+                Ok(t) if t != "None" => t,
+                Ok(_) => return skip(out, "conversion to void".into()),
+                Err(reason) => return skip(out, reason),
+            };
+            let name = shim_name("conv", &s.qual_name, &identity, &ctx.unit_tag);
+            out.code.push_str(&call(
+                "_b.conversion",
+                &[
+                    ("", var.to_string()),
+                    ("unit", "_unit".into()),
+                    ("shim", py_str(&name)),
+                    ("src", py_str(&conversion_shim(&name, &s.qual_name, f))),
+                    ("to", to),
+                ],
+            ));
+            out.report.bind("conversion", &full, "");
+        }
+        MethodKind::Other => {
+            if m.is_copy_assignment || m.is_move_assignment {
+                return skip(out, "assignment operator: Numba values are immutable".into());
+            }
+            if m.is_static {
+                return skip(out, "static member function: not bound yet".into());
+            }
+            let ret = match ret_spec(ctx, &f.return_type) {
+                Ok(r) => r,
+                Err(reason) => return skip(out, reason),
+            };
+            if f.is_operator {
+                let symbol = operator_symbol(&f.name).unwrap_or("");
+                let Some(op) = python_operator(symbol, f.params.len() + 1) else {
+                    return skip(out, format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len() + 1));
+                };
+                let self_param = format!("({}, \"in\")", registered_type_expr(&s.qual_name));
+                let params = if params == "[]" { format!("[{self_param}]") } else { format!("[{self_param}, {}", &params[1..]) };
+                let name = shim_name("op", &s.qual_name, &identity, &ctx.unit_tag);
+                out.code.push_str(&call(
+                    "_b.operator",
+                    &[
+                        ("unit", "_unit".into()),
+                        ("op", format!("operator.{op}")),
+                        ("shim", py_str(&name)),
+                        ("src", py_str(&member_operator_shim(&name, &s.qual_name, f))),
+                        ("ret", ret),
+                        ("params", params),
+                    ],
+                ));
+                out.report.bind("operator", &full, "");
+            } else {
+                let name = shim_name("method", &s.qual_name, &identity, &ctx.unit_tag);
+                out.code.push_str(&call(
+                    "_b.method",
+                    &[
+                        ("", var.to_string()),
+                        ("unit", "_unit".into()),
+                        ("name", py_str(&f.name)),
+                        ("shim", py_str(&name)),
+                        ("src", py_str(&method_shim(&name, &s.qual_name, f))),
+                        ("ret", ret),
+                        ("params", params),
+                    ],
+                ));
+                out.report.bind("method", &full, &f.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+"""Dynamic mode: bind declarations into Numba-CUDA in this process.
+
+Each bind call sends the declarations to the Rust renderer, which returns Python registration
+code (the same code static mode writes into a module) and a report; the code is executed here
+against the runtime (`numbast._runtime`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from typing import Optional
+
+from numba import types
+from numba.cuda.datamodel import models as _models
+
+from ast_canopy import _core
+from numbast import _runtime
+from numbast._json import dumps, to_plain
+from numbast._report import BindingReport, NumbastSkipWarning
+
+_BINDINGS = _runtime.Bindings()
+_REPORT = BindingReport()
+_PRELUDE_NS: dict = {}
+
+
+def _namespace(**extra) -> dict:
+    if not _PRELUDE_NS:
+        exec(compile(_core.render_prelude(), "<numbast prelude>", "exec"), _PRELUDE_NS)
+    ns = dict(_PRELUDE_NS)
+    ns["_b"] = _BINDINGS
+    ns.update(extra)
+    return ns
+
+
+class _ShimWriter:
+    """Collects the C++ shims of bound declarations into one NVRTC compilation unit."""
+
+    def __init__(self, preceding_text: str):
+        if not isinstance(preceding_text, str):
+            raise TypeError("preceding_text must be a str, such as '#include \"mylib.cuh\"'")
+        self.preceding_text = preceding_text
+        self.tag = hashlib.sha256(preceding_text.encode()).hexdigest()[:16]
+        self.unit = _runtime.ShimUnit(preceding_text, f"numbast_shims_{self.tag}.cu")
+
+    def links(self) -> list:
+        """Objects for ``cuda.jit(link=...)``; optional, since bound calls add their shims themselves."""
+        return self.unit.links()
+
+
+class MemoryShimWriter(_ShimWriter):
+    """Shims kept in memory and compiled with NVRTC when a kernel using them is linked."""
+
+
+class FileShimWriter(_ShimWriter):
+    """Like MemoryShimWriter, and ``write()`` saves the unit's source to a ``.cu`` file to inspect."""
+
+    def __init__(self, preceding_text: str, path: Optional[str] = None):
+        super().__init__(preceding_text)
+        self.path = path or os.path.join(tempfile.gettempdir(), f"numbast_shims_{self.tag}.cu")
+
+    def write(self) -> str:
+        with open(self.path, "w") as f:
+            f.write(self.unit.source())
+        return self.path
+
+
+def register_cxx_type(cxx_name: str, numba_type, alignof: Optional[int] = None):
+    """Map the C++ type ``cxx_name`` to ``numba_type`` for the bindings made after this call."""
+    if not isinstance(cxx_name, str) or not cxx_name:
+        raise TypeError("cxx_name must be a non-empty str")
+    if not isinstance(numba_type, types.Type):
+        raise TypeError(f"numba_type must be a Numba type, not {numba_type!r}")
+    _BINDINGS.types[cxx_name] = numba_type
+    if alignof is not None:
+        _BINDINGS.alignments[cxx_name] = int(alignof)
+
+
+def _model_name(data_model) -> str:
+    if isinstance(data_model, str) and data_model in ("primitive", "struct"):
+        return data_model
+    if isinstance(data_model, type) and issubclass(data_model, _models.PrimitiveModel):
+        return "primitive"
+    if isinstance(data_model, type) and issubclass(data_model, _models.StructModel):
+        return "struct"
+    raise TypeError(f"data_model must be PrimitiveModel or StructModel, not {data_model!r}")
+
+
+def _check_writer(shim_writer):
+    if not isinstance(shim_writer, _ShimWriter):
+        raise TypeError(f"shim_writer must be a MemoryShimWriter or FileShimWriter, not {type(shim_writer).__name__}")
+
+
+def _render_and_run(shim_writer, request: dict, ns_extra: dict):
+    known = {name: f"_b.types[{json.dumps(name)}]" for name in _BINDINGS.types}
+    request["context"]["known"] = known
+    request["context"]["unit_tag"] = shim_writer.tag if shim_writer is not None else ""
+    response = json.loads(_core.render_bindings(dumps(request)))
+    ns = _namespace(_unit=shim_writer.unit if shim_writer is not None else None, **ns_extra)
+    exec(compile(response["code"], "<numbast bindings>", "exec"), ns)
+    report = BindingReport.from_dict(response["report"])
+    _REPORT.extend(report)
+    if report.skipped:
+        shown = "; ".join(f"{s.name}: {s.reason}" for s in report.skipped[:3])
+        more = f" (and {len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
+        warnings.warn(
+            f"numbast: {len(report.skipped)} declaration(s) not bound: {shown}{more}; see numbast.binding_report()",
+            NumbastSkipWarning,
+            stacklevel=3,
+        )
+    return ns, report
+
+
+def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()):
+    if arg_intent is not None and not isinstance(arg_intent, dict):
+        raise TypeError("arg_intent must be a dict such as {'func': {'out': 'out_return'}}")
+    return {
+        "intents": arg_intent or {},
+        "skip_prefix": skip_prefix,
+        "skip_non_device": bool(skip_non_device),
+        "exclude": sorted(exclude or ()),
+    }
+
+
+def bind_cxx_struct(
+    shim_writer, struct_decl, parent_type=types.Type, data_model=_models.StructModel, aliases={}, *, arg_intent=None, name=None
+):
+    """Bind a struct; returns the object that constructs it in kernels and stands for its type."""
+    return bind_cxx_structs(
+        shim_writer, [struct_decl], {struct_decl.name: parent_type}, {struct_decl.name: data_model}, aliases,
+        arg_intent=arg_intent, names={struct_decl.name: name} if name else None,
+    )[0]  # fmt: skip
+
+
+def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, aliases={}, *, arg_intent=None, names=None):
+    """Bind several structs; returns their objects in order (None for a struct that was skipped)."""
+    _check_writer(shim_writer)
+    parents, items = [], []
+    for s in structs:
+        parent = parent_types.get(s.name, types.Type)
+        if not (isinstance(parent, type) and issubclass(parent, types.Type)):
+            raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
+        items.append(
+            {
+                "decl": to_plain(s),
+                "parent": f"_parents[{len(parents)}]",
+                "model": _model_name(data_models.get(s.name, _models.StructModel)),
+                "py_name": (names or {}).get(s.name),
+                "aliases": list(aliases.get(s.name, ())),
+            }
+        )
+        parents.append(parent)
+    ns, report = _render_and_run(shim_writer, {"context": _context(arg_intent), "structs": items}, {"_parents": parents})
+    by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "struct"}
+    return [by_name.get(s.qual_name) for s in structs]
+
+
+def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):
+    """Bind one function; returns its callable, or None for operators (reached through Python
+    operators) and skipped declarations."""
+    out = _bind_functions(shim_writer, [func_decl], skip_prefix, skip_non_device, exclude, arg_intent)
+    return out[0] if out else None
+
+
+def bind_cxx_functions(shim_writer, functions, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):
+    """Bind functions; returns the callables (one per Python name, overloads merged)."""
+    return _bind_functions(shim_writer, list(functions), skip_prefix, skip_non_device, exclude, arg_intent)
+
+
+def _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclude, arg_intent):
+    _check_writer(shim_writer)
+    request = {
+        "context": _context(arg_intent, skip_prefix, skip_non_device, exclude),
+        "functions": [{"decl": to_plain(f)} for f in functions],
+    }
+    ns, report = _render_and_run(shim_writer, request, {})
+    seen, out = set(), []
+    for b in report.bound:
+        if b.kind == "function" and b.py_name not in seen:
+            seen.add(b.py_name)
+            out.append(ns[b.py_name])
+    return out
+
+
+def bind_cxx_enum(enum_decl):
+    """Bind an enum; returns an IntEnum usable as kernel values and arguments."""
+    return bind_cxx_enums([enum_decl])[0]
+
+
+def bind_cxx_enums(enums):
+    enums = list(enums)
+    ns, report = _render_and_run(None, {"context": _context(), "enums": [{"decl": to_plain(e)} for e in enums]}, {})
+    by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "enum"}
+    return [by_name.get(e.qual_name) for e in enums]
+
+
+def binding_report() -> BindingReport:
+    """Everything bound and skipped (with reasons) by dynamic mode in this process."""
+    return _REPORT

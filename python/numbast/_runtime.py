@@ -1,0 +1,539 @@
+"""Numbast runtime: registers bound CUDA C++ entities with Numba-CUDA.
+
+The code that Numbast renders from a header calls this module, and only this module (see "The runtime
+contract" in docs/ARCHITECTURE.md). Dynamic mode imports it; static mode pastes this whole text at the
+top of each generated module, so it imports nothing but numba, numba-cuda, llvmlite and the standard
+library, and never `numbast` itself.
+
+Every bound callable is an `extern "C" __device__ void` shim, `shim(R *ret, P0 *a0, ...)`, whose C++
+source lives in a `ShimUnit`: one CUDA C++ translation unit (the header include followed by every
+shim used so far) that NVRTC compiles to LTO-IR when a kernel is linked. Lowering a call declares the
+shim as `void (i8*, i8*, ...)`, passes pointers to stack copies of the arguments, loads the result,
+and adds the unit to the kernel's code library, so the kernel needs no `link=`.
+"""
+
+import enum as _enum
+import io
+import operator as _operator
+
+from llvmlite import binding as _llvm
+from llvmlite import ir
+
+from numba.cuda import cgutils, types
+from numba.cuda.core.imputils import Registry as TargetRegistry
+from numba.cuda.cudadrv.linkable_code import CUSource
+from numba.cuda.datamodel import models as _models
+from numba.cuda.models import register_model
+from numba.cuda.typeconv import Conversion
+from numba.cuda.typing import signature
+from numba.cuda.typing.templates import AttributeTemplate, ConcreteTemplate
+from numba.cuda.typing.templates import Registry as TypingRegistry
+from numba.cuda.typing.typeof import typeof
+
+__all__ = ["ShimUnit", "Bindings"]
+
+# In-place operators: the shim mutates `*a0`, and the Numba result is that updated copy.
+_INPLACE = {
+    getattr(_operator, "i" + n)
+    for n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
+              "lshift", "rshift", "and", "or", "xor")
+}
+_MODES = ("in", "ptr", "out")
+_CXX_INTS = {
+    "bool": types.boolean, "char": types.int8, "signed char": types.int8,
+    "unsigned char": types.uint8, "short": types.int16, "unsigned short": types.uint16,
+    "int": types.int32, "unsigned int": types.uint32, "long": types.int64,
+    "unsigned long": types.uint64, "long long": types.int64, "unsigned long long": types.uint64,
+}
+# libNVVM's data layout for 64-bit NVPTX: sizes and alignments of LLVM types as the device sees them.
+_NVPTX_LAYOUT = ("e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-i128:128:128-"
+                 "f32:32:32-f64:64:64-v16:16:16-v32:32:32-v64:64:64-v128:128:128-n16:32:64")
+_target_data = None
+_ENUM_STORAGE = {}  # IntEnumMember type -> integer type of the C++ enum's underlying storage
+
+
+# ----------------------------------------------------------------------------- shim units
+
+
+class ShimUnit:
+    """One NVRTC compilation unit: `preceding_text` (e.g. `#include "lib.cuh"`) then each shim once.
+
+    `links()` returns `[code]` where `code` is a `CUSource` whose text is read when the kernel is
+    linked, so shims added after a kernel was typed are still there. The same object is added to
+    every kernel's code library, which keeps its linking files in a set: a unit is compiled once per
+    link even when it is also passed through `cuda.jit(link=...)`.
+    """
+
+    def __init__(self, preceding_text, name):
+        self.name = name
+        self._names = set()
+        self._text = io.StringIO()
+        self._text.write(preceding_text)
+        self._text.write("\n")
+        self.code = CUSource(self._text, name=name)
+
+    def add(self, shim_name, src):
+        """Append the source of shim `shim_name`, unless it is already there."""
+        if shim_name not in self._names:
+            self._names.add(shim_name)
+            self._text.write("\n" + src.rstrip() + "\n")
+
+    def source(self):
+        return self._text.getvalue()
+
+    def links(self):
+        return [self.code]
+
+    def __repr__(self):
+        return f"ShimUnit({self.name!r}, {len(self._names)} shims)"
+
+
+# ----------------------------------------------------------------------------- data models
+
+
+def _round_up(n, align):
+    return (n + align - 1) // align * align
+
+
+def _check_align(size, align):
+    if align not in (1, 2, 4, 8, 16) or size <= 0 or size % align:
+        raise ValueError(f"unsupported layout: size {size}, align {align}")
+
+
+def _bits_type(size, align):
+    """A Numba type whose data is exactly `size` bytes with NVPTX ABI alignment `align`."""
+    word = types.Integer(f"uint{align * 8}")
+    return word if size == align else types.UniTuple(word, size // align)
+
+
+class _OpaqueBitsModel(_models.StructModel):
+    """`model="primitive"`: the struct's bytes, with its size and alignment, as the one member of
+    an LLVM struct (a struct model, so that local and shared arrays of it are allowed)."""
+
+    def __init__(self, dmm, fe_type):
+        bits = _bits_type(fe_type._nbst_size, fe_type._nbst_align)
+        super().__init__(dmm, fe_type, [("_bits", bits)])
+
+
+class _FieldsModel(_models.StructModel):
+    """`model="struct"`: an LLVM struct of the fields at their C++ offsets.
+
+    Byte-array members fill gaps and tail padding, and a leading zero-length array raises the
+    alignment, so that the LLVM size and alignment equal the C++ ones (shims write `sizeof(S)` bytes).
+    """
+
+    def __init__(self, dmm, fe_type):
+        global _target_data
+        if _target_data is None:
+            _target_data = _llvm.create_target_data(_NVPTX_LAYOUT)
+        size, align = fe_type._nbst_size, fe_type._nbst_align
+        members, end, natural = [], 0, 1
+        for name, ty, offset, _public in fe_type._nbst_fields:
+            lty = dmm.lookup(ty).get_data_type()
+            a = lty.get_abi_alignment(_target_data)
+            if offset < _round_up(end, a):
+                raise ValueError(f"{fe_type}: field {name!r} at offset {offset} overlaps")
+            if offset > _round_up(end, a):
+                members.append((f"_pad{offset}", types.UniTuple(types.uint8, offset - end)))
+            members.append((name, ty))
+            end, natural = offset + lty.get_abi_size(_target_data), max(natural, a)
+        if align > natural:
+            members.insert(0, ("_align", types.UniTuple(types.Integer(f"uint{align * 8}"), 0)))
+        elif align < natural:
+            raise ValueError(f"{fe_type}: fields need alignment {natural}, C++ says {align}")
+        if end > size:
+            raise ValueError(f"{fe_type}: fields end at {end}, past sizeof {size}")
+        if _round_up(end, align) < size:
+            members.append(("_tail", types.UniTuple(types.uint8, size - end)))
+        super().__init__(dmm, fe_type, members)
+
+
+class _StructTypeMixin:
+    """Mixed into each bound struct's Numba type class, before the `parent` class.
+
+    Implicit conversion *to* the struct comes from converting constructors (`_nbst_implicit`):
+    from their exact parameter type, or from a builtin number that converts to a numeric one.
+    Conversion operators are not implicit at typing time (they would make `a + b` pick Numba's
+    float addition over the bound `operator+`); they serve `float64(x)` and explicit casts.
+    """
+
+    def can_convert_from(self, typingctx, other):
+        if _pick_implicit(self, typingctx, other) is not None:
+            return Conversion.unsafe
+        return None
+
+    def unify(self, typingctx, other):
+        return self if self.can_convert_from(typingctx, other) else None
+
+
+def _is_builtin_number(ty):
+    return isinstance(ty, (types.Integer, types.Float, types.Boolean)) and not isinstance(
+        ty, _StructTypeMixin
+    )
+
+
+def _pick_implicit(struct_ty, typingctx, fromty):
+    """The parameter type of the converting constructor used to convert `fromty`, or None."""
+    candidates = struct_ty._nbst_implicit
+    if fromty in candidates:
+        return fromty
+    if _is_builtin_number(fromty):
+        for p in candidates:
+            if _is_builtin_number(p) and typingctx.can_convert(fromty, p) is not None:
+                return p
+    return None
+
+
+class _StructClass(types.Function, types.DTypeSpec):
+    """Numba type of a bound struct's Python object in a kernel: calling it runs the constructor
+    overloads, and it is a dtype (`cuda.local.array(4, myfloat16)`)."""
+
+    def __init__(self, template, instance_type):
+        self.instance_type = instance_type
+        super().__init__(template)
+
+    @property
+    def dtype(self):
+        return self.instance_type
+
+
+register_model(_StructClass)(_models.OpaqueModel)
+
+
+class _OperatorTemplate(ConcreteTemplate):
+    """Operator overloads apply, as in C++, only when an operand is a bound struct or enum: they
+    must not capture arithmetic on builtin numbers through converting constructors."""
+
+    def apply(self, args, kws):
+        if not any(_is_bound_type(types.unliteral(a)) for a in args):
+            return None
+        return super().apply(args, kws)
+
+
+def _is_bound_type(ty):
+    return isinstance(ty, _StructTypeMixin) or ty in _ENUM_STORAGE
+
+
+class BoundStruct:
+    """What `Bindings.struct` returns: the constructor in kernels, and a stand-in for the type
+    (`_numba_type` is the Numba type; `s[:]` gives array types like a Numba type does)."""
+
+    def __init__(self, py_name, cxx_name, numba_type):
+        self.__name__ = self.__qualname__ = py_name
+        self.cxx_name = cxx_name
+        self._numba_type = numba_type
+        self._ctor_template = type(f"{py_name}_ctor", (ConcreteTemplate,), {"key": self, "cases": []})
+        self._numba_type_ = _StructClass(self._ctor_template, numba_type)  # what typeof() sees
+        self._methods = {}  # name -> method template (a ConcreteTemplate keyed by (type, name))
+
+    def __getitem__(self, index):
+        return self._numba_type[index]
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.__name__} can only be constructed inside a CUDA kernel")
+
+    def __repr__(self):
+        return f"<bound struct {self.__name__} ({self.cxx_name})>"
+
+
+class BoundFunction:
+    """What `Bindings.function` returns: a free function, callable from kernels."""
+
+    def __init__(self, py_name):
+        self.__name__ = self.__qualname__ = py_name
+        self._template = type(py_name, (ConcreteTemplate,), {"key": self, "cases": []})
+        self._numba_type_ = types.Function(self._template)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.__name__} can only be called inside a CUDA kernel")
+
+    def __repr__(self):
+        return f"<bound function {self.__name__}>"
+
+
+# ----------------------------------------------------------------------------- lowering helpers
+
+
+def _check_params(params):
+    params = [(ty, mode) for ty, mode in params]
+    for ty, mode in params:
+        if mode not in _MODES:
+            raise ValueError(f"parameter mode must be one of {_MODES}, not {mode!r}")
+        if mode == "ptr" and not isinstance(ty, types.CPointer):
+            raise TypeError(f"a 'ptr' parameter's type must be a CPointer, not {ty}")
+    return params
+
+
+def _arg_types(params):
+    return [ty for ty, mode in params if mode != "out"]
+
+
+def _return_type(ret, params):
+    outs = [ty for ty, mode in params if mode == "out"]
+    if not outs:
+        return types.none if ret is None else ret
+    return types.BaseTuple.from_types(([] if ret is None else [ret]) + outs)
+
+
+def _slot(context, builder, ty):
+    return cgutils.alloca_once(builder, context.get_data_type(_ENUM_STORAGE.get(ty, ty)))
+
+
+def _store(context, builder, ty, value, ptr):
+    storage = _ENUM_STORAGE.get(ty)
+    if storage is not None:  # enum values are Numba integers of the member type's dtype
+        value, ty = context.cast(builder, value, ty.dtype, storage), storage
+    context.pack_value(builder, ty, value, ptr)
+
+
+def _load(context, builder, ty, ptr):
+    storage = _ENUM_STORAGE.get(ty)
+    if storage is None:
+        return context.unpack_value(builder, ty, ptr)
+    return context.cast(builder, context.unpack_value(builder, storage, ptr), storage, ty.dtype)
+
+
+def _call_shim(context, builder, unit, shim, src, ret, params, args):
+    """Emit `shim(&ret, &a0, ...)`. Returns (ret value or None, the pointer passed per param)."""
+    unit.add(shim, src)
+    context.active_code_library.add_linking_file(unit.code)
+    args = iter(args)
+    ret_ptr = None if ret is None else _slot(context, builder, ret)
+    ptrs = []
+    for ty, mode in params:
+        if mode == "ptr":
+            ptrs.append(next(args))
+            continue
+        ptrs.append(_slot(context, builder, ty))
+        if mode == "in":
+            _store(context, builder, ty, next(args), ptrs[-1])
+    actual = ([] if ret_ptr is None else [ret_ptr]) + ptrs
+    fnty = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t] * len(actual))
+    fn = cgutils.get_or_insert_function(builder.module, fnty, shim)
+    builder.call(fn, [builder.bitcast(p, cgutils.voidptr_t) for p in actual])
+    return (None if ret is None else _load(context, builder, ret, ret_ptr)), ptrs
+
+
+def _make_result(context, builder, ret, params, retval, ptrs):
+    """The Numba value of a call: `ret` alone, or a tuple of (ret unless void, each out value)."""
+    outs = [_load(context, builder, ty, p) for (ty, mode), p in zip(params, ptrs) if mode == "out"]
+    if outs:
+        values = ([] if ret is None else [retval]) + outs
+        return context.make_tuple(builder, _return_type(ret, params), values)
+    return context.get_dummy_value() if ret is None else retval
+
+
+def _call_impl(unit, shim, src, ret, params):
+    """A lowering implementation `(context, builder, sig, args)` that calls one shim."""
+
+    def impl(context, builder, sig, args):
+        retval, ptrs = _call_shim(context, builder, unit, shim, src, ret, params, args)
+        return _make_result(context, builder, ret, params, retval, ptrs)
+
+    return impl
+
+
+# ----------------------------------------------------------------------------- bindings
+
+
+class Bindings:
+    """Where the rendered registration code registers bound entities.
+
+    With no arguments, registrations go to numba-cuda's global CUDA registries (`cudadecl.registry`
+    for typing, `cudaimpl.registry` for lowering), which every compilation reloads. With explicit
+    registries nothing is registered globally until `install()`, which installs both into the CUDA
+    target's typing and target contexts (and keeps installing later registrations).
+    """
+
+    def __init__(self, typing_registry=None, target_registry=None):
+        if typing_registry is None:
+            from numba.cuda.cudadecl import registry as typing_registry
+        if target_registry is None:
+            from numba.cuda.cudaimpl import registry as target_registry
+        self.typing_registry = typing_registry
+        self.target_registry = target_registry
+        self.types = {}
+        self._functions = {}  # py_name -> BoundFunction
+        self._operators = {}  # op -> ConcreteTemplate
+        self._generic_casts = set()  # (from, to) pairs registered with a class on one side
+        self._installed = False
+
+    def install(self):
+        """Install both registries into numba-cuda's CUDA target (the contexts kernels use)."""
+        from numba.cuda.descriptor import cuda_target
+
+        cuda_target.typing_context.install_registry(self.typing_registry)
+        cuda_target.target_context.install_registry(self.target_registry)
+        self._installed = True
+
+    def _sync(self):
+        if self._installed:
+            self.install()
+
+    def _lower(self, key, argtys, impl):
+        self.target_registry.lower(key, *argtys)(impl)
+
+    def _lower_cast_once(self, fromty, toty, impl):
+        if (fromty, toty) not in self._generic_casts:
+            self._generic_casts.add((fromty, toty))
+            self.target_registry.lower_cast(fromty, toty)(impl)
+
+    # -- structs --------------------------------------------------------------------------
+
+    def struct(self, *, cxx_name, py_name, size, align, parent=types.Type, model="primitive",
+               fields=()):
+        """Create the Numba type for C++ struct `cxx_name`; return its constructor object."""
+        _check_align(size, align)
+        if model not in ("primitive", "struct"):
+            raise ValueError(f"model must be 'primitive' or 'struct', not {model!r}")
+        cls = type(py_name, (_StructTypeMixin, parent), {"__module__": __name__})
+        nbty = cls(name=py_name)
+        nbty._nbst_size, nbty._nbst_align = size, align
+        nbty._nbst_fields = [tuple(f) for f in fields]
+        nbty._nbst_implicit = {}  # param type -> (unit, shim, src, params) of a converting ctor
+        nbty._nbst_conversions = {}  # target type -> (unit, shim, src) of a conversion operator
+        register_model(cls)(_FieldsModel if model == "struct" else _OpaqueBitsModel)
+        struct = BoundStruct(py_name, cxx_name, nbty)
+        public = {name: ty for name, ty, _off, pub in nbty._nbst_fields if pub and model == "struct"}
+
+        class StructAttributes(AttributeTemplate):
+            key = nbty
+
+            def generic_resolve(self, typ, attr):
+                if attr in public:
+                    return public[attr]
+                if attr in struct._methods:
+                    return types.BoundFunction(struct._methods[attr], typ)
+                return None
+
+        self.typing_registry.register_attr(StructAttributes)
+        if public:
+
+            def get_field(context, builder, typ, value, attr):
+                return context.data_model_manager[typ].get(builder, value, attr)
+
+            self.target_registry.lower_getattr_generic(nbty)(get_field)
+        self.types[cxx_name] = nbty
+        self._sync()
+        return struct
+
+    def constructor(self, struct, *, unit, shim, src, params, implicit=False):
+        """A constructor overload: `shim(S *ret, P0 *a0, ...)` constructs into `ret`."""
+        params = _check_params(params)
+        nbty = struct._numba_type
+        argtys = _arg_types(params)
+        struct._ctor_template.cases.append(signature(nbty, *argtys))
+        self._lower(struct, argtys, _call_impl(unit, shim, src, nbty, params))
+        if implicit and len(params) == 1 and params[0][1] == "in":
+            (pty, _mode), = params
+            nbty._nbst_implicit[pty] = (unit, shim, src, params)
+
+            def convert(context, builder, fromty, toty, value):
+                p = _pick_implicit(toty, context.typing_context, fromty)
+                u, s, c, ps = toty._nbst_implicit[p]
+                value = context.cast(builder, value, fromty, p)
+                return _call_shim(context, builder, u, s, c, toty, ps, [value])[0]
+
+            if _is_builtin_number(pty):  # also from any builtin number that converts to pty
+                self._lower_cast_once(types.Number, nbty, convert)
+                self._lower_cast_once(types.Boolean, nbty, convert)
+            else:
+                self._lower_cast_once(pty, nbty, convert)
+        self._sync()
+
+    def conversion(self, struct, *, unit, shim, src, to):
+        """`operator T()`: `shim(T *ret, S *self)`, used by casts such as `float64(x)`."""
+        nbty = struct._numba_type
+        conversions = nbty._nbst_conversions
+        conversions[to] = (unit, shim, src)
+
+        def convert(context, builder, fromty, toty, value):
+            target = toty if toty in conversions else next(
+                (t for t in conversions if _is_builtin_number(t)
+                 and context.typing_context.can_convert(t, toty) is not None), None)
+            if target is None:
+                raise NotImplementedError(f"no conversion from {fromty} to {toty}")
+            u, s, c = conversions[target]
+            out = _call_shim(context, builder, u, s, c, target, [(fromty, "in")], [value])[0]
+            return context.cast(builder, out, target, toty)
+
+        if _is_builtin_number(to):  # `float32(x)` goes through `operator double()` too
+            self._lower_cast_once(nbty, types.Number, convert)
+            self._lower_cast_once(nbty, types.Boolean, convert)
+        else:
+            self._lower_cast_once(nbty, to, convert)
+        self._sync()
+
+    def method(self, struct, *, unit, name, shim, src, ret, params):
+        """`x.name(...)`: `shim(R *ret, S *self, P0 *a0, ...)`, no `ret` pointer when void."""
+        params = _check_params(params)
+        nbty = struct._numba_type
+        template = struct._methods.get(name)
+        if template is None:
+            template = type(f"{struct.__name__}.{name}", (ConcreteTemplate,),
+                            {"key": (nbty, name), "cases": []})
+            struct._methods[name] = template
+        argtys = _arg_types(params)
+        template.cases.append(signature(_return_type(ret, params), *argtys, recvr=nbty))
+        self._lower(template.key, [nbty] + argtys,
+                    _call_impl(unit, shim, src, ret, [(nbty, "in")] + params))
+        self._sync()
+
+    # -- functions and operators ----------------------------------------------------------
+
+    def function(self, *, unit, py_name, shim, src, ret, params):
+        """A free function overload; returns the callable (one per `py_name`)."""
+        params = _check_params(params)
+        fn = self._functions.get(py_name)
+        if fn is None:
+            fn = self._functions[py_name] = BoundFunction(py_name)
+        argtys = _arg_types(params)
+        fn._template.cases.append(signature(_return_type(ret, params), *argtys))
+        self._lower(fn, argtys, _call_impl(unit, shim, src, ret, params))
+        self._sync()
+        return fn
+
+    def operator(self, *, unit, op, shim, src, ret, params):
+        """An operator overload (`op` from the `operator` module).
+
+        In-place operators (`operator.iadd`...) take the left operand by reference: the shim mutates
+        `*a0`, which holds a copy of the left operand, and the call's value is that updated copy.
+        """
+        params = _check_params(params)
+        template = self._operators.get(op)
+        if template is None:
+            template = type(f"op_{op.__name__}", (_OperatorTemplate,), {"key": op, "cases": []})
+            self._operators[op] = template
+            self.typing_registry.register_global(op, types.Function(template))
+        argtys = _arg_types(params)
+        inplace = op in _INPLACE
+        restype = params[0][0] if inplace else _return_type(ret, params)
+        template.cases.append(signature(restype, *argtys))
+        if inplace:
+            if isinstance(restype, _StructTypeMixin):
+                # Numba lowers `a += b` on immutable types with the `+` implementation.
+                restype.mutable = True
+
+            def impl(context, builder, sig, args):
+                ptrs = _call_shim(context, builder, unit, shim, src, ret, params, args)[1]
+                return _load(context, builder, params[0][0], ptrs[0])
+        else:
+            impl = _call_impl(unit, shim, src, ret, params)
+        self._lower(op, argtys, impl)
+        self._sync()
+
+    # -- enums ----------------------------------------------------------------------------
+
+    def enum(self, *, cxx_name, py_name, members, underlying=types.int32):
+        """An `IntEnum` for C++ enum `cxx_name`; its members are Numba values and arguments.
+
+        `underlying` (a Numba integer type, or a C++ spelling such as "unsigned char") is what
+        shims read and write through enum pointers.
+        """
+        if isinstance(underlying, str):
+            underlying = self.types.get(underlying) or _CXX_INTS[underlying]
+        cls = _enum.IntEnum(py_name, [(name, int(value)) for name, value in members])
+        member_ty = typeof(next(iter(cls))) if len(cls) else types.IntEnumMember(cls, types.int64)
+        _ENUM_STORAGE[member_ty] = underlying
+        self.types[cxx_name] = member_ty
+        return cls
