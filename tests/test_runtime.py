@@ -20,7 +20,7 @@ from numba.cuda.descriptor import cuda_target
 from numba.cuda.typing.templates import Registry as TypingRegistry
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from _linking import link_kernel  # noqa: E402
+from numbast.testing import link_kernel  # noqa: E402
 
 # Load the runtime by path: it is self-contained, and the package around it may not be built.
 _spec = importlib.util.spec_from_file_location(
@@ -243,7 +243,7 @@ def test_simple_function_is_inlined(L):
 
 
 def test_calls_detects_a_call():
-    from _linking import LinkResult
+    from numbast.testing import LinkResult
 
     ptx = "\tcall.uni (retval0), \n\tnb_scale, \n\t(\n\tparam0\n\t);"
     assert LinkResult(cubin=b"", ptx=ptx, objects=[]).calls("nb_scale")
@@ -293,9 +293,11 @@ def test_data_models_match_cxx_layout(L):
     for ty, size, align in [(L.H, 2, 2), (L.V, 8, 4), (L.P, 32, 16)]:
         lty = ctx.get_data_type(ty)
         assert (lty.get_abi_size(td), lty.get_abi_alignment(td)) == (size, align), ty
-    odd = L.b.struct(cxx_name="odd", py_name="odd", size=6, align=2)
-    lty = ctx.get_data_type(odd._numba_type)
-    assert (lty.get_abi_size(td), lty.get_abi_alignment(td)) == (6, 2)
+    for size, align in [(6, 2), (12, 4), (16, 16), (1, 1)]:
+        opaque = L.b.struct(cxx_name=f"opaque{size}", py_name=f"opaque{size}", size=size,
+                            align=align)
+        lty = ctx.get_data_type(opaque._numba_type)
+        assert (lty.get_abi_size(td), lty.get_abi_alignment(td)) == (size, align)
     with pytest.raises(ValueError):
         L.b.struct(cxx_name="bad", py_name="bad", size=6, align=4)
 
@@ -317,20 +319,28 @@ def test_separate_registries_need_install(tmp_path):
     b = rt.Bindings(TypingRegistry(), TargetRegistry())
     one = b.struct(cxx_name="One", py_name="One", size=4, align=4, model="struct",
                    fields=[("v", types.int32, 0, True)])
+    One = one._numba_type
     s, c = shim("nb_one_ctor", "One", [], "One{}")
     b.constructor(one, unit=unit, shim=s, src=c, params=[])
+    s, c = shim("nb_one_neg", "One", ["One"], "-*a0")
+    b.operator(unit=unit, op=operator.neg, shim=s, src=c, ret=One, params=[(One, "in")])
 
     def kernel(out):
         out[0] = (-one()).v
 
-    with pytest.raises(Exception):  # operator- on One is unknown to the CUDA target
+    with pytest.raises(Exception, match="neg"):  # not installed: unknown to the CUDA target
         link_kernel(kernel, (types.int32[:],))
     b.install()
-    # Registrations made after install() are installed too.
-    s, c = shim("nb_one_neg", "One", ["One"], "-*a0")
-    b.operator(unit=unit, op=operator.neg, shim=s, src=c, ret=one._numba_type,
-               params=[(one._numba_type, "in")])
     assert link_kernel(kernel, (types.int32[:],)).cubin[:4] == b"\x7fELF"
+
+    # Registrations made after install() are installed too.
+    s, c = shim("nb_one_get", "int", [], "self->v", self_type="One")
+    b.method(one, unit=unit, name="get", shim=s, src=c, ret=types.int32, params=[])
+
+    def kernel2(out):
+        out[0] = (-one()).get()
+
+    assert not link_kernel(kernel2, (types.int32[:],)).calls("nb_one_get")
 
 
 def test_default_registries_are_global(tmp_path):
@@ -387,3 +397,18 @@ def test_kernels_run_on_gpu(L):
     out = np.zeros(2)
     run("padded", out)
     assert out.tolist() == [6.75, 8.5]
+
+    # A device function's shims reach the kernel through its linked library.
+    scale = L.scale
+
+    @cuda.jit(device=True)
+    def twice(x):
+        return scale(x, 2.0)
+
+    @cuda.jit
+    def k_device(out):
+        out[0] = twice(out[0]) + scale(out[0], 3.0)
+
+    out = np.array([5.0], np.float32)
+    k_device[1, 1](out)
+    assert out[0] == 25.0

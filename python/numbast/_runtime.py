@@ -30,7 +30,7 @@ from numba.cuda.typing.templates import AttributeTemplate, ConcreteTemplate
 from numba.cuda.typing.templates import Registry as TypingRegistry
 from numba.cuda.typing.typeof import typeof
 
-__all__ = ["ShimUnit", "Bindings"]
+__all__ = ["ShimUnit", "Bindings", "TypingRegistry", "TargetRegistry"]  # registries: for a separate pair
 
 # In-place operators: the shim mutates `*a0`, and the Numba result is that updated copy.
 _INPLACE = {
@@ -352,7 +352,8 @@ class Bindings:
             from numba.cuda.cudaimpl import registry as target_registry
         self.typing_registry = typing_registry
         self.target_registry = target_registry
-        self.types = {}
+        self.types = {}  # C++ spelling -> Numba type (bound structs and enums, registered types)
+        self.alignments = {}  # C++ spelling -> alignof, where known
         self._functions = {}  # py_name -> BoundFunction
         self._operators = {}  # op -> ConcreteTemplate
         self._generic_casts = set()  # (from, to) pairs registered with a class on one side
@@ -413,7 +414,7 @@ class Bindings:
                 return context.data_model_manager[typ].get(builder, value, attr)
 
             self.target_registry.lower_getattr_generic(nbty)(get_field)
-        self.types[cxx_name] = nbty
+        self.types[cxx_name], self.alignments[cxx_name] = nbty, align
         self._sync()
         return struct
 

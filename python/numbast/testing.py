@@ -1,4 +1,4 @@
-"""Test helper: compile a Numba-CUDA kernel and link it like a launch would, without a GPU.
+"""Compile a Numba-CUDA kernel and link it like a launch would, without a GPU (tests and the demo use it).
 
 `link_kernel` compiles the Python kernel to LTO-IR with numba-cuda's `compile_all`, which also
 compiles every CUDA C++ source the kernel collected (such as a Numbast `ShimUnit`) with numba-cuda's
