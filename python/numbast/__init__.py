@@ -9,19 +9,37 @@ Dynamic mode binds declarations parsed by ``ast_canopy`` in this process::
 Static mode (``numbast generate cfg.yml``) writes the same bindings into a standalone module.
 """
 
-from numbast._dynamic import (
-    FileShimWriter,
-    MemoryShimWriter,
-    bind_cxx_enum,
-    bind_cxx_enums,
-    bind_cxx_function,
-    bind_cxx_functions,
-    bind_cxx_struct,
-    bind_cxx_structs,
-    binding_report,
-    register_cxx_type,
-)
-from numbast._report import BindingReport, NumbastSkipWarning
+import importlib
+
+# Names are imported on first use, so `python -m numbast` (the generator) does not import Numba.
+_LAZY = {
+    "FileShimWriter": "numbast._dynamic",
+    "MemoryShimWriter": "numbast._dynamic",
+    "bind_cxx_enum": "numbast._dynamic",
+    "bind_cxx_enums": "numbast._dynamic",
+    "bind_cxx_function": "numbast._dynamic",
+    "bind_cxx_functions": "numbast._dynamic",
+    "bind_cxx_struct": "numbast._dynamic",
+    "bind_cxx_structs": "numbast._dynamic",
+    "binding_report": "numbast._dynamic",
+    "register_cxx_type": "numbast._dynamic",
+    "BindingReport": "numbast._report",
+    "NumbastSkipWarning": "numbast._report",
+}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'numbast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
 
 __all__ = [
     "bind_cxx_struct", "bind_cxx_structs", "bind_cxx_function", "bind_cxx_functions", "bind_cxx_enum",

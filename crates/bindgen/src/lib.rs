@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod module;
 pub mod pyexpr;
 pub mod render;
 pub mod report;

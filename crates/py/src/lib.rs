@@ -131,6 +131,19 @@ fn render_prelude() -> &'static str {
     bindgen::PRELUDE
 }
 
+/// Runs the `numbast` generator CLI with `argv` (program name first); returns its exit code.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<String>, search_dirs: Vec<PathBuf>) -> i32 {
+    let args = argv.into_iter().map(std::ffi::OsString::from).collect();
+    py.detach(move || numbast_cli::run(args, search_dirs))
+}
+
+/// The JSON Schema of the static-mode config.
+#[pyfunction]
+fn config_schema() -> String {
+    bindgen::config::json_schema()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_declarations, m)?)?;
@@ -138,6 +151,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(toolchain_info, m)?)?;
     m.add_function(wrap_pyfunction!(render_bindings, m)?)?;
     m.add_function(wrap_pyfunction!(render_prelude, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(config_schema, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

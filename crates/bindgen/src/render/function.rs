@@ -134,7 +134,7 @@ pub fn render_functions(ctx: &Context, functions: &[Function], py_name_of: &dyn 
         };
         let identity = if f.mangled_name.is_empty() { f.qual_name.clone() } else { f.mangled_name.clone() };
         let name = shim_name("fn", &f.qual_name, &identity, &ctx.unit_tag);
-        let src = function_shim(&name, f);
+        let src = ctx.guarded(function_shim(&name, f));
         match op {
             Some(o) => {
                 out.code.push_str(&call(

@@ -44,9 +44,20 @@ pub struct Context {
     pub skip_prefix: Option<String>,
     pub skip_non_device: bool,
     pub exclude: BTreeSet<String>,
+    /// A preprocessor condition wrapped around each shim (declarations present on some GPU
+    /// architectures only).
+    pub arch_guard: Option<String>,
 }
 
 impl Context {
+    /// Shim source, wrapped in the architecture guard if there is one.
+    pub(crate) fn guarded(&self, src: String) -> String {
+        match &self.arch_guard {
+            Some(g) => format!("#if {g}\n{src}#endif\n"),
+            None => src,
+        }
+    }
+
     /// The intent for parameter `index`/`name` of `path` (function name, or struct then method).
     pub(crate) fn intent(&self, path: &[&str], index: usize, name: &str) -> Result<Intent, String> {
         let mut node = &self.intents;

@@ -1,0 +1,330 @@
+//! The static-mode YAML config: one serde definition gives the parser, the JSON Schema shipped with
+//! the package, and the error messages (key, line and column, closest known key).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByKind {
+    #[serde(rename = "Function", default)]
+    pub function: Vec<String>,
+    #[serde(rename = "Struct", default)]
+    pub r#struct: Vec<String>,
+    #[serde(rename = "Enum", default)]
+    pub r#enum: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleCallbacks {
+    /// `module:function` called before a kernel that links these bindings is launched.
+    #[serde(default)]
+    pub setup: Option<String>,
+    /// `module:function` called before such a module is unloaded.
+    #[serde(default)]
+    pub teardown: Option<String>,
+}
+
+/// A static binding config. Keys keep the spelling existing configs use.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Metadata: the bindings' name.
+    #[serde(rename = "Name", default)]
+    pub name: Option<String>,
+    /// Metadata: the bindings' version.
+    #[serde(rename = "Version", default)]
+    pub version: Option<String>,
+    /// The header to parse (relative to the config file).
+    #[serde(rename = "Entry Point")]
+    pub entry_point: String,
+    /// Headers whose declarations are bound (relative to the config file).
+    #[serde(rename = "File List")]
+    pub file_list: Vec<String>,
+    /// Compute capabilities to generate for, e.g. `[sm_80, sm_90]`.
+    #[serde(rename = "GPU Arch")]
+    pub gpu_arch: Vec<String>,
+    /// Struct name -> Numba type class name (`Number`, `Type`, ...).
+    #[serde(rename = "Types", default)]
+    pub types: BTreeMap<String, String>,
+    /// Struct name -> `StructModel` or `PrimitiveModel`.
+    #[serde(rename = "Data Models", default)]
+    pub data_models: BTreeMap<String, String>,
+    /// Declarations not to bind, by kind.
+    #[serde(rename = "Exclude", default)]
+    pub exclude: ByKind,
+    /// Extra include folders for parsing (relative to the config file).
+    #[serde(rename = "Clang Include Paths", default)]
+    pub clang_include_paths: Vec<String>,
+    /// Import statements added to the generated module.
+    #[serde(rename = "Additional Import", default)]
+    pub additional_import: Vec<String>,
+    /// The `#include` line(s) the shims are compiled with, instead of one derived from the entry point.
+    #[serde(rename = "Shim Include Override", default)]
+    pub shim_include_override: Option<String>,
+    /// `NAME` or `NAME=VALUE`: defined for parsing and written into the shims as `#define`.
+    #[serde(rename = "Predefined Macros", default)]
+    pub predefined_macros: Vec<String>,
+    /// The generated module's name (default: the entry point's stem).
+    #[serde(rename = "Output Name", default)]
+    pub output_name: Option<String>,
+    /// Functions matching any of these regexes need a cooperative launch.
+    #[serde(rename = "Cooperative Launch Required Functions Regex", default)]
+    pub cooperative_launch_required_functions_regex: Vec<String>,
+    /// Prefixes removed from the Python names of functions, structs and enums.
+    #[serde(rename = "API Prefix Removal", default)]
+    pub api_prefix_removal: ByKind,
+    /// Functions whose names start with this prefix are not bound.
+    #[serde(rename = "Skip Prefix", default)]
+    pub skip_prefix: Option<String>,
+    /// Register into the module's own registries, installed by its `install()`.
+    #[serde(rename = "Use Separate Registry", default)]
+    pub use_separate_registry: bool,
+    #[serde(rename = "Module Callbacks", default)]
+    pub module_callbacks: ModuleCallbacks,
+    /// Function -> parameter (name or index) -> intent (`in`, `inout_ptr`, `out_ptr`, `out_return`).
+    #[serde(rename = "Function Argument Intents", default)]
+    pub function_argument_intents: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A config error with the place it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(k) = &self.key {
+            write!(f, "`{k}`: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The JSON Schema of the config, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Config);
+    serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
+}
+
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::normalized_levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Rewrites serde's "unknown field `X`, expected one of `A`, `B`" into a message with a suggestion.
+fn explain(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((field, tail)) = rest.split_once('`') {
+            let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+            let hint = closest(field, known.iter().copied())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            return format!("unknown key `{field}`{hint} (known keys: {})", known.join(", "));
+        }
+    }
+    message.to_string()
+}
+
+fn reject_tags(v: &serde_yaml_ng::Value, path: &str) -> Result<(), String> {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Tagged(t) => Err(format!("{path}: YAML tag `{}` is not allowed in a config", t.tag)),
+        Value::Sequence(s) => s.iter().enumerate().try_for_each(|(i, x)| reject_tags(x, &format!("{path}[{i}]"))),
+        Value::Mapping(m) => m.iter().try_for_each(|(k, x)| {
+            let key = k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}"));
+            reject_tags(k, path).and_then(|_| reject_tags(x, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") }))
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Config {
+    /// Loads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let err = |line: Option<usize>, column: Option<usize>, key: Option<String>, message: String| ConfigError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key,
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(None, None, None, format!("cannot read the config: {e}")))?;
+        Self::from_yaml(&text).map_err(|mut e| {
+            e.file = path.to_path_buf();
+            e
+        })
+    }
+
+    /// Parses config text (paths in it stay as written).
+    pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
+        let mk = |line, column, key, message| ConfigError { file: PathBuf::from("<config>"), line, column, key, message };
+        // Safe loading: the YAML is read as plain data, and any tag is refused.
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
+            let loc = e.location();
+            mk(loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()), None, format!("YAML syntax error: {e}"))
+        })?;
+        if value.is_null() {
+            return Err(mk(None, None, None, "the config is empty; `Entry Point`, `File List` and `GPU Arch` are required".into()));
+        }
+        reject_tags(&value, "").map_err(|m| mk(None, None, None, m))?;
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.inner();
+            let loc = inner.location();
+            let key = (path != ".").then_some(path);
+            mk(loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()), key, explain(&inner.to_string()))
+        })?;
+        config.check().map_err(|(key, m)| mk(None, None, Some(key.into()), m))?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.entry_point.trim().is_empty() {
+            return Err(("Entry Point", "must name a header".into()));
+        }
+        if self.file_list.is_empty() {
+            return Err(("File List", "is empty; list the headers whose declarations to bind".into()));
+        }
+        if self.gpu_arch.is_empty() {
+            return Err(("GPU Arch", "is empty; list compute capabilities such as sm_80".into()));
+        }
+        for a in &self.gpu_arch {
+            canopy::normalize_arch(a).map_err(|e| ("GPU Arch", e.to_string()))?;
+        }
+        for (name, model) in &self.data_models {
+            if !matches!(model.as_str(), "StructModel" | "PrimitiveModel") {
+                return Err(("Data Models", format!("{name}: `{model}` is not StructModel or PrimitiveModel")));
+            }
+        }
+        for (name, ty) in &self.types {
+            if !ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || ty.is_empty() {
+                return Err(("Types", format!("{name}: `{ty}` is not a numba.types class name")));
+            }
+        }
+        for m in &self.predefined_macros {
+            let name = m.split('=').next().unwrap_or("");
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || m.contains('\n') {
+                return Err(("Predefined Macros", format!("`{}` is not NAME or NAME=VALUE on one line", m.escape_debug())));
+            }
+        }
+        for imp in &self.additional_import {
+            if !is_import_statement(imp) {
+                return Err(("Additional Import", format!("`{}` is not a single import statement", imp.escape_debug())));
+            }
+        }
+        for r in &self.cooperative_launch_required_functions_regex {
+            regex_lite::Regex::new(r).map_err(|e| ("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
+        }
+        for (func, params) in &self.function_argument_intents {
+            for (p, intent) in params {
+                if !matches!(intent.as_str(), "in" | "inout_ptr" | "out_ptr" | "out_return") {
+                    return Err((
+                        "Function Argument Intents",
+                        format!("{func}.{p}: `{intent}` is not one of in, inout_ptr, out_ptr, out_return"),
+                    ));
+                }
+            }
+        }
+        for cb in [&self.module_callbacks.setup, &self.module_callbacks.teardown].into_iter().flatten() {
+            if !is_dotted_callable(cb) {
+                return Err(("Module Callbacks", format!("`{}` is not `module:function`", cb.escape_debug())));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_dotted_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|p| {
+            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !p.starts_with(|c: char| c.is_ascii_digit())
+        })
+}
+
+fn is_dotted_callable(s: &str) -> bool {
+    matches!(s.split_once(':'), Some((m, f)) if is_dotted_name(m) && is_dotted_name(f))
+}
+
+/// `import a.b [as c]` or `from a.b import x [as y], z`: one line, names only.
+fn is_import_statement(s: &str) -> bool {
+    let words: Vec<&str> = s.split(|c: char| c == ' ' || c == ',').filter(|w| !w.is_empty()).collect();
+    let names_ok = |ws: &[&str]| ws.iter().all(|w| *w == "as" || is_dotted_name(w));
+    match words.as_slice() {
+        ["import", rest @ ..] => !rest.is_empty() && names_ok(rest),
+        ["from", module, "import", rest @ ..] => is_dotted_name(module) && !rest.is_empty() && names_ok(rest),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "Entry Point: a.cuh\nFile List: [a.cuh]\nGPU Arch: [sm_80]\n";
+
+    #[test]
+    fn minimal_config_loads() {
+        let c = Config::from_yaml(MINIMAL).unwrap();
+        assert_eq!(c.gpu_arch, vec!["sm_80"]);
+        assert!(!c.use_separate_registry);
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        let e = Config::from_yaml(&format!("{MINIMAL}Entry Pont: b.cuh\n")).unwrap_err();
+        assert!(e.message.contains("unknown key `Entry Pont`; did you mean `Entry Point`?"), "{e}");
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = Config::from_yaml("Entry Point: a.cuh\nFile List: a.cuh\nGPU Arch: [sm_80]\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("File List"), "{e}");
+    }
+
+    #[test]
+    fn tags_and_code_are_refused() {
+        // A local tag is refused; a `!!` tag is not resolved at all: the value stays plain text.
+        assert!(Config::from_yaml(&format!("{MINIMAL}Name: !python/object:os.system x\n")).is_err());
+        let c = Config::from_yaml(&format!("{MINIMAL}Name: !!python/object:os.system x\n")).unwrap();
+        assert_eq!(c.name.as_deref(), Some("x"));
+        let e = Config::from_yaml(&format!("{MINIMAL}Additional Import: ['import os; os.system(1)']\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("Additional Import"));
+        assert!(Config::from_yaml(&format!("{MINIMAL}Predefined Macros: [\"A=1\\nimport os\"]\n")).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_have_a_place() {
+        let e = Config::from_yaml("Entry Point: [a\n").unwrap_err();
+        assert!(e.line.is_some() && e.message.starts_with("YAML syntax error"), "{e}");
+    }
+
+    #[test]
+    fn empty_lists_are_errors() {
+        let e = Config::from_yaml("Entry Point: a.cuh\nFile List: []\nGPU Arch: [sm_80]\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("File List"));
+        let e = Config::from_yaml("File List: [a]\nGPU Arch: [sm_80]\n").unwrap_err();
+        assert!(e.message.contains("Entry Point"), "{e}");
+    }
+}
