@@ -1,7 +1,7 @@
 """The declaration model as read-only Python objects.
 
 The Rust core (``crates/canopy/src/model.rs``) defines the model and hands it over as JSON; these
-frozen dataclasses mirror it field for field (``tests/test_model_sync.py`` keeps the two in step)
+frozen dataclasses mirror it field for field (``tests/test_canopy_model_sync.py`` keeps the two in step)
 and add the helper methods users call. They pickle as plain dataclasses.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -272,25 +273,37 @@ def _cxx_spelling(value) -> str:
     return cxx
 
 
+def _substitute(default: str, given: dict) -> str:
+    """A default argument with the earlier parameters it names replaced by their arguments
+    (``U = T`` with ``T=int`` gives ``int``)."""
+    return re.sub(r"\b[A-Za-z_]\w*\b", lambda m: given.get(m.group(0), m.group(0)), default)
+
+
 def _instantiate(qual_name: str, params, kwargs) -> str:
+    """``qual_name<args>`` for the template arguments in ``kwargs`` (a list or tuple for a pack).
+    Defaults after the last given argument are left to the compiler; defaults before it are
+    written out."""
     unknown = set(kwargs) - {p.name for p in params}
     if unknown:
         raise TypeError(f"{qual_name} has no template parameter(s) {sorted(unknown)}; it has {[p.name for p in params]}")
-    args = []
-    for p in params:
+    last_given = max((i for i, p in enumerate(params) if p.name in kwargs), default=-1)
+    given: dict = {}
+    args: list = []
+    for i, p in enumerate(params):
         if p.name in kwargs:
             value = kwargs[p.name]
-            args.extend(_cxx_spelling(v) for v in value) if p.is_pack else args.append(_cxx_spelling(value))
-        elif p.default is not None or p.is_pack:
-            # Later parameters must be defaulted too; any explicit one after a gap needs this default.
-            if any(q.name in kwargs for q in params[params.index(p) + 1 :]):
-                if p.default is None:
-                    raise TypeError(f"{qual_name}: template parameter {p.name!r} needs a value")
-                args.append(p.default)
-            else:
+            values = value if p.is_pack and isinstance(value, (list, tuple)) else [value]
+            spelled = [_cxx_spelling(v) for v in values]
+        elif p.is_pack:
+            spelled = []
+        elif p.default is not None:
+            if i > last_given:
                 break
+            spelled = [_substitute(p.default, given)]
         else:
             raise TypeError(f"{qual_name}: template parameter {p.name!r} has no default and was not given")
+        given[p.name] = ", ".join(spelled)
+        args.extend(spelled)
     return f"{qual_name}<{', '.join(args)}>"
 
 
@@ -377,138 +390,149 @@ class Declarations:
 # ---- JSON (from the Rust core) -> objects ---------------------------------------------------------
 
 
-def _loc(d):
-    return Location(d["file"], d["line"], d["column"])
+class _Reader:
+    """Builds the objects of one translation unit. Equal types are built once and shared (they are
+    immutable), which makes reading a large header several times faster."""
 
+    def __init__(self):
+        self._types: dict = {}
 
-def _type(d):
-    s = d["shape"]
-    shape = TypeShape(
-        tag=s["tag"],
-        size=s.get("size"),
-        signed=s.get("signed"),
-        align=s.get("align"),
-        len=s.get("len"),
-        pointee=_type(s["pointee"]) if "pointee" in s else None,
-        element=_type(s["element"]) if "element" in s else None,
-    )
-    return Type(d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], shape)
+    @staticmethod
+    def loc(d):
+        return Location(d["file"], d["line"], d["column"])
 
+    def type(self, d):
+        s = d["shape"]
+        # Within one translation unit a spelling names one type: the key decides the shape.
+        key = (d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], s["tag"], s.get("size"))
+        t = self._types.get(key)
+        if t is None:
+            shape = TypeShape(
+                tag=s["tag"],
+                size=s.get("size"),
+                signed=s.get("signed"),
+                align=s.get("align"),
+                len=s.get("len"),
+                pointee=self.type(s["pointee"]) if "pointee" in s else None,
+                element=self.type(s["element"]) if "element" in s else None,
+            )
+            t = self._types[key] = Type(d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], shape)
+        return t
 
-def _function_fields(d):
-    return dict(
-        name=d["name"],
-        qual_name=d["qual_name"],
-        return_type=_type(d["return_type"]),
-        params=tuple(ParamVar(p["name"], _type(p["type_"])) for p in d["params"]),
-        exec_space=execution_space(d["exec_space"]),
-        is_constexpr=d["is_constexpr"],
-        is_variadic=d["is_variadic"],
-        mangled_name=d["mangled_name"],
-        attributes=frozenset(d["attributes"]),
-        is_operator=d["is_operator"],
-        location=_loc(d["location"]),
-    )
-
-
-def _function(d):
-    return Function(**_function_fields(d))
-
-
-def _method(d):
-    return StructMethod(
-        **_function_fields(d),
-        kind=method_kind(d["kind"]),
-        is_const=d["is_const"],
-        is_static=d["is_static"],
-        is_virtual=d["is_virtual"],
-        is_copy_assignment=d["is_copy_assignment"],
-        is_move_assignment=d["is_move_assignment"],
-    )
-
-
-def _struct_fields(d):
-    return dict(
-        name=d["name"],
-        qual_name=d["qual_name"],
-        tag=d["tag"],
-        fields=tuple(Field(f["name"], _type(f["type_"]), access_kind(f["access"]), f["offset"]) for f in d["fields"]),
-        methods=tuple(_method(m) for m in d["methods"]),
-        templated_methods=tuple(_function_template(t) for t in d["templated_methods"]),
-        nested_records=tuple(_struct(r) for r in d["nested_records"]),
-        nested_class_templates=tuple(_class_template(t) for t in d["nested_class_templates"]),
-        bases=tuple(Base(b["name"], access_kind(b["access"])) for b in d["bases"]),
-        sizeof_=d["sizeof_"],
-        alignof_=d["alignof_"],
-        location=_loc(d["location"]),
-    )
-
-
-def _struct(d):
-    return Struct(**_struct_fields(d))
-
-
-def _tparams(ps):
-    return tuple(
-        TemplateParam(
-            p["name"],
-            template_param_kind(p["kind"]),
-            _type(p["type_"]) if p["type_"] else None,
-            p["is_pack"],
-            p["default"],
+    def function_fields(self, d):
+        return dict(
+            name=d["name"],
+            qual_name=d["qual_name"],
+            return_type=self.type(d["return_type"]),
+            params=tuple(ParamVar(p["name"], self.type(p["type_"])) for p in d["params"]),
+            exec_space=execution_space(d["exec_space"]),
+            is_constexpr=d["is_constexpr"],
+            is_variadic=d["is_variadic"],
+            mangled_name=d["mangled_name"],
+            attributes=frozenset(d["attributes"]),
+            is_operator=d["is_operator"],
+            location=self.loc(d["location"]),
         )
-        for p in ps
-    )
 
+    def function(self, d):
+        return Function(**self.function_fields(d))
 
-def _function_template(d):
-    m = d["method"]
-    return FunctionTemplate(
-        template_parameters=_tparams(d["template_parameters"]),
-        num_min_required_args=d["num_min_required_args"],
-        function=_function(d["function"]),
-        qual_name=d["qual_name"],
-        method=MethodInfo(method_kind(m["kind"]), m["is_const"], m["is_static"]) if m else None,
-    )
+    def method(self, d):
+        return StructMethod(
+            **self.function_fields(d),
+            kind=method_kind(d["kind"]),
+            is_const=d["is_const"],
+            is_static=d["is_static"],
+            is_virtual=d["is_virtual"],
+            is_copy_assignment=d["is_copy_assignment"],
+            is_move_assignment=d["is_move_assignment"],
+        )
 
+    def struct_fields(self, d):
+        return dict(
+            name=d["name"],
+            qual_name=d["qual_name"],
+            tag=d["tag"],
+            fields=tuple(
+                Field(f["name"], self.type(f["type_"]), access_kind(f["access"]), f["offset"]) for f in d["fields"]
+            ),
+            methods=tuple(self.method(m) for m in d["methods"]),
+            templated_methods=tuple(self.function_template(t) for t in d["templated_methods"]),
+            nested_records=tuple(self.struct(r) for r in d["nested_records"]),
+            nested_class_templates=tuple(self.class_template(t) for t in d["nested_class_templates"]),
+            bases=tuple(Base(b["name"], access_kind(b["access"])) for b in d["bases"]),
+            sizeof_=d["sizeof_"],
+            alignof_=d["alignof_"],
+            location=self.loc(d["location"]),
+        )
 
-def _class_template(d):
-    return ClassTemplate(
-        template_parameters=_tparams(d["template_parameters"]),
-        num_min_required_args=d["num_min_required_args"],
-        record=_struct(d["record"]),
-        qual_name=d["qual_name"],
-    )
+    def struct(self, d):
+        return Struct(**self.struct_fields(d))
 
+    def template_params(self, ps):
+        return tuple(
+            TemplateParam(
+                p["name"],
+                template_param_kind(p["kind"]),
+                self.type(p["type_"]) if p["type_"] else None,
+                p["is_pack"],
+                p["default"],
+            )
+            for p in ps
+        )
 
-def _specialization(d):
-    return ClassTemplateSpecialization(
-        **_struct_fields(d),
-        actual_template_arguments=tuple(d["actual_template_arguments"]),
-        specialized_name=d["specialized_name"],
-        template_qual_name=d["template_qual_name"],
-    )
+    def function_template(self, d):
+        m = d["method"]
+        return FunctionTemplate(
+            template_parameters=self.template_params(d["template_parameters"]),
+            num_min_required_args=d["num_min_required_args"],
+            function=self.function(d["function"]),
+            qual_name=d["qual_name"],
+            method=MethodInfo(method_kind(m["kind"]), m["is_const"], m["is_static"]) if m else None,
+        )
+
+    def class_template(self, d):
+        return ClassTemplate(
+            template_parameters=self.template_params(d["template_parameters"]),
+            num_min_required_args=d["num_min_required_args"],
+            record=self.struct(d["record"]),
+            qual_name=d["qual_name"],
+        )
+
+    def specialization(self, d):
+        return ClassTemplateSpecialization(
+            **self.struct_fields(d),
+            actual_template_arguments=tuple(d["actual_template_arguments"]),
+            specialized_name=d["specialized_name"],
+            template_qual_name=d["template_qual_name"],
+        )
+
+    def enum(self, e):
+        return Enum(
+            e["name"],
+            e["qual_name"],
+            tuple(e["enumerators"]),
+            tuple(e["enumerator_values"]),
+            self.type(e["underlying_type"]),
+            e["is_scoped"],
+            self.loc(e["location"]),
+        )
+
+    def declarations(self, d) -> Declarations:
+        return Declarations(
+            structs=[self.struct(s) for s in d["structs"]],
+            functions=[self.function(f) for f in d["functions"]],
+            function_templates=[self.function_template(t) for t in d["function_templates"]],
+            class_templates=[self.class_template(t) for t in d["class_templates"]],
+            class_template_specializations=[self.specialization(s) for s in d["class_template_specializations"]],
+            typedefs=[
+                Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d["typedefs"]
+            ],
+            enums=[self.enum(e) for e in d["enums"]],
+            diagnostics=[Diagnostic(**x) for x in d["diagnostics"]],
+        )
 
 
 def declarations_from_dict(d) -> Declarations:
-    return Declarations(
-        structs=[_struct(s) for s in d["structs"]],
-        functions=[_function(f) for f in d["functions"]],
-        function_templates=[_function_template(t) for t in d["function_templates"]],
-        class_templates=[_class_template(t) for t in d["class_templates"]],
-        class_template_specializations=[_specialization(s) for s in d["class_template_specializations"]],
-        typedefs=[Typedef(t["name"], t["qual_name"], t["underlying_name"], _loc(t["location"])) for t in d["typedefs"]],
-        enums=[
-            Enum(
-                e["name"],
-                e["qual_name"],
-                tuple(e["enumerators"]),
-                tuple(e["enumerator_values"]),
-                _type(e["underlying_type"]),
-                e["is_scoped"],
-                _loc(e["location"]),
-            )
-            for e in d["enums"]
-        ],
-        diagnostics=[Diagnostic(**x) for x in d["diagnostics"]],
-    )
+    """The model objects of the JSON the Rust core writes (already parsed with ``json.loads``)."""
+    return _Reader().declarations(d)

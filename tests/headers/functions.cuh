@@ -14,6 +14,8 @@ __device__ void const_ptr_ref(const int *const &r);
 __device__ void pointer_to_pointer(char **argv, const char *const *names);
 __device__ void array_param(int values[4]);
 __device__ void volatile_ptr(volatile unsigned *p);
+__device__ void null_pointer(decltype(nullptr) p);
+__device__ void matrix_param(float m[3][4]);
 
 __device__ __noinline__ int never_inlined(int a);
 __device__ __forceinline__ int always_inlined(int a);
@@ -39,3 +41,6 @@ __device__ int declared_twice(int a);
 __device__ int declared_twice(int a);
 
 extern "C" __device__ int c_linkage(int a);
+
+__device__ void takes_float(float f);
+__device__ void takes_float(double f) = delete;  // deleted: not reported

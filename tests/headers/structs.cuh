@@ -71,3 +71,18 @@ struct Outer {
 struct Derived : public Plain, private Outer {
   double extra;
 };
+
+struct WithAnonymous {
+  union {
+    int i;
+    float f;
+  };
+  int tail;
+};
+
+struct Polymorphic {
+  __device__ virtual ~Polymorphic();
+  __device__ virtual int area() const = 0;
+  __device__ static int count();
+  int id;
+};

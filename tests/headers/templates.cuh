@@ -65,3 +65,13 @@ struct Traits {
 
 template <typename T>
 __device__ auto deduced(T t) -> decltype(t + 1);
+
+namespace lib {
+template <typename T, bool Fast>
+struct Op {};
+
+template <>
+struct Op<double, true> {
+  __device__ double run(double x) const;
+};
+}  // namespace lib

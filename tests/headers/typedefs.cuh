@@ -7,6 +7,7 @@ typedef myint myint2;
 using real = double;
 typedef int32_t word;
 typedef uint64_t *u64ptr;
+typedef int &intref;
 
 typedef struct {
   int first;
@@ -30,4 +31,5 @@ __device__ myint2 resolve_typedef(myint a, real b);
 __device__ void stdint_pointers(const uint64_t *p, word *w, u64ptr q);
 __device__ void pair_ref(const Pair &p, ns::Complex *c);
 __device__ void const_ptr_const_ref(const int *const &p);
+__device__ void typedef_ref(intref r);
 __device__ int8_t small(uint8_t a, int16_t b, uint16_t c, int64_t d, uint32_t e);

@@ -1,6 +1,7 @@
 //! The persistent parse cache. An entry is keyed by the libclang version, the clang arguments, the
 //! source file and the retained files; it records the content hash of every file the translation
-//! unit read and is valid only while all of them still hash the same.
+//! unit read and is valid only while all of them still hash the same. A file whose size and
+//! modification time are unchanged is taken as unchanged without reading it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,12 +11,43 @@ use serde::{Deserialize, Serialize};
 use crate::model::Diagnostic;
 
 /// Bumped whenever the model's serialized form changes, so old entries are never read.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// One file the translation unit read.
+#[derive(Serialize, Deserialize)]
+struct FileStamp {
+    path: String,
+    hash: String,
+    size: u64,
+    mtime_ns: u64,
+}
+
+/// (size, modification time in ns) of a file.
+fn stat(path: &str) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as u64;
+    Some((meta.len(), mtime))
+}
+
+impl FileStamp {
+    fn of(path: &str) -> Option<FileStamp> {
+        let (size, mtime_ns) = stat(path)?;
+        Some(FileStamp { path: path.to_string(), hash: hash_file(path)?, size, mtime_ns })
+    }
+
+    fn still_valid(&self) -> bool {
+        match stat(&self.path) {
+            None => false,
+            Some(s) if s == (self.size, self.mtime_ns) => true,
+            Some(_) => hash_file(&self.path).as_deref() == Some(self.hash.as_str()),
+        }
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 struct Manifest {
     format: u32,
-    files: Vec<(String, String)>,
+    files: Vec<FileStamp>,
     /// Error diagnostics of the parse, so a hit fails the same way the parse did.
     errors: Vec<Diagnostic>,
 }
@@ -60,18 +92,15 @@ impl Cache {
         if manifest.format != FORMAT {
             return None;
         }
-        for (file, hash) in &manifest.files {
-            if hash_file(file).as_deref() != Some(hash.as_str()) {
-                return None;
-            }
+        if !manifest.files.iter().all(FileStamp::still_valid) {
+            return None;
         }
         Some((manifest.errors, body.to_string()))
     }
 
     /// Stores an entry; failures to write are ignored (the cache is an optimisation).
     pub(crate) fn put(&self, key: &str, files: &[String], errors: &[Diagnostic], json: &str) {
-        let files: Vec<(String, String)> =
-            files.iter().filter_map(|f| hash_file(f).map(|h| (f.clone(), h))).collect();
+        let files: Vec<FileStamp> = files.iter().filter_map(|f| FileStamp::of(f)).collect();
         let head = match serde_json::to_string(&Manifest { format: FORMAT, files, errors: errors.to_vec() }) {
             Ok(h) => h,
             Err(_) => return,

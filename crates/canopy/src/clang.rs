@@ -188,12 +188,28 @@ impl<'i> TranslationUnit<'i> {
         files
     }
 
-    /// The source text spelled by the tokens of `cursor`'s extent.
-    pub(crate) fn tokens(&self, cursor: Cursor) -> Vec<String> {
+    /// The first token spelled where `cursor`'s extent begins, following macro expansions to the
+    /// macro's definition (so the `always_inline` of `__forceinline__` is found in the CUDA headers).
+    pub(crate) fn first_spelled_token(&self, cursor: Cursor) -> Option<String> {
+        // SAFETY: plain queries on a valid TU and cursor; the range is built from a file location.
+        let range = unsafe {
+            let start = clang_getRangeStart(clang_getCursorExtent(cursor.0));
+            let mut file: CXFile = std::ptr::null_mut();
+            let mut offset = 0u32;
+            clang_getSpellingLocation(start, &mut file, std::ptr::null_mut(), std::ptr::null_mut(), &mut offset);
+            if file.is_null() {
+                return None;
+            }
+            let loc = clang_getLocationForOffset(self.raw, file, offset);
+            clang_getRange(loc, loc)
+        };
+        self.tokenize(range).into_iter().next()
+    }
+
+    fn tokenize(&self, range: CXSourceRange) -> Vec<String> {
         let mut out = Vec::new();
         // SAFETY: tokens are disposed after their spellings are copied.
         unsafe {
-            let range = clang_getCursorExtent(cursor.0);
             let mut toks: *mut CXToken = std::ptr::null_mut();
             let mut n: u32 = 0;
             clang_tokenize(self.raw, range, &mut toks, &mut n);
@@ -213,6 +229,28 @@ impl Drop for TranslationUnit<'_> {
     fn drop(&mut self) {
         // SAFETY: owned handle, disposed once.
         unsafe { clang_disposeTranslationUnit(self.raw) }
+    }
+}
+
+/// How declarations are printed: clang's policy for the translation unit, terse (no bodies, no
+/// record members).
+pub(crate) struct PrintingPolicy(CXPrintingPolicy);
+
+impl PrintingPolicy {
+    pub(crate) fn terse(tu: &TranslationUnit<'_>) -> PrintingPolicy {
+        // SAFETY: valid TU cursor; the policy is disposed in Drop.
+        unsafe {
+            let p = clang_getCursorPrintingPolicy(clang_getTranslationUnitCursor(tu.raw));
+            clang_PrintingPolicy_setProperty(p, CXPrintingPolicy_TerseOutput, 1);
+            PrintingPolicy(p)
+        }
+    }
+}
+
+impl Drop for PrintingPolicy {
+    fn drop(&mut self) {
+        // SAFETY: created by clang_getCursorPrintingPolicy, disposed once.
+        unsafe { clang_PrintingPolicy_dispose(self.0) }
     }
 }
 
@@ -250,9 +288,18 @@ fn file_name(file: CXFile) -> String {
 /// A resolved source position.
 pub(crate) struct SourcePos {
     pub file: String,
-    pub file_id: usize,
     pub line: u32,
     pub column: u32,
+}
+
+/// A file of the translation unit, compared by identity; its name is read only when asked for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct File(CXFile);
+
+impl File {
+    pub(crate) fn name(&self) -> String {
+        file_name(self.0)
+    }
 }
 
 impl SourcePos {
@@ -271,7 +318,7 @@ impl SourcePos {
                 clang_getExpansionLocation(loc, &mut file, &mut line, &mut column, &mut offset);
             }
         }
-        SourcePos { file: file_name(file), file_id: file as usize, line, column }
+        SourcePos { file: file_name(file), line, column }
     }
 }
 
@@ -294,6 +341,7 @@ pub(crate) enum CursorKind {
     FunctionTemplate,
     ClassTemplate,
     ClassTemplatePartial,
+    TranslationUnit,
     Typedef,
     TypeAlias,
     Param,
@@ -355,6 +403,7 @@ impl Cursor {
             CXCursor_FunctionTemplate => CursorKind::FunctionTemplate,
             CXCursor_ClassTemplate => CursorKind::ClassTemplate,
             CXCursor_ClassTemplatePartialSpecialization => CursorKind::ClassTemplatePartial,
+            CXCursor_TranslationUnit => CursorKind::TranslationUnit,
             CXCursor_TypedefDecl => CursorKind::Typedef,
             CXCursor_TypeAliasDecl => CursorKind::TypeAlias,
             CXCursor_ParmDecl => CursorKind::Param,
@@ -402,6 +451,38 @@ impl Cursor {
     pub(crate) fn expansion_pos(&self) -> SourcePos {
         // SAFETY: valid cursor.
         SourcePos::read(unsafe { clang_getCursorLocation(self.0) }, false)
+    }
+
+    /// The file holding the declaration after macro expansion (`None` for built-in declarations).
+    pub(crate) fn expansion_file(&self) -> Option<File> {
+        let mut file: CXFile = std::ptr::null_mut();
+        let null = std::ptr::null_mut();
+        // SAFETY: valid cursor; null out-pointers are allowed.
+        unsafe { clang_getExpansionLocation(clang_getCursorLocation(self.0), &mut file, null, null, null) };
+        (!file.is_null()).then_some(File(file))
+    }
+
+    /// The declaration as clang prints it under `policy`.
+    pub(crate) fn pretty_printed(&self, policy: &PrintingPolicy) -> String {
+        // SAFETY: valid cursor and policy; owned CXString.
+        take_string(unsafe { clang_getCursorPrettyPrinted(self.0, policy.0) })
+    }
+
+    /// The enclosing declaration (namespace, record, or the translation unit).
+    pub(crate) fn semantic_parent(&self) -> Option<Cursor> {
+        // SAFETY: valid cursor; null cursor means none.
+        let c = unsafe { clang_getCursorSemanticParent(self.0) };
+        // SAFETY: reading a cursor.
+        if unsafe { clang_Cursor_isNull(c) } != 0 || unsafe { clang_isInvalid(clang_getCursorKind(c)) } != 0 {
+            None
+        } else {
+            Some(Cursor(c))
+        }
+    }
+
+    pub(crate) fn is_inline_namespace(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_isInlineNamespace(self.0) != 0 }
     }
 
     pub(crate) fn ty(&self) -> Type {
@@ -453,6 +534,13 @@ impl Cursor {
     pub(crate) fn is_anonymous(&self) -> bool {
         // SAFETY: valid cursor.
         unsafe { clang_Cursor_isAnonymous(self.0) != 0 }
+    }
+
+    /// Whether the cursor is an anonymous struct or union member (`union { int a; float b; };`),
+    /// whose fields are members of the enclosing record.
+    pub(crate) fn is_anonymous_record_member(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_isAnonymousRecordDecl(self.0) != 0 }
     }
 
     pub(crate) fn is_variadic(&self) -> bool {
@@ -511,11 +599,6 @@ impl Cursor {
     pub(crate) fn is_scoped_enum(&self) -> bool {
         // SAFETY: valid cursor.
         unsafe { clang_EnumDecl_isScoped(self.0) != 0 }
-    }
-
-    pub(crate) fn field_offset_bits(&self) -> i64 {
-        // SAFETY: valid cursor.
-        unsafe { clang_Cursor_getOffsetOfField(self.0) }
     }
 
     /// Itanium mangling; for constructors and destructors, the complete-object variant (C1/D1).
@@ -704,6 +787,13 @@ impl Type {
     pub(crate) fn size_of(&self) -> i64 {
         // SAFETY: valid type; negative values are clang's error codes.
         unsafe { clang_Type_getSizeOf(self.0) }
+    }
+
+    /// Byte offset of the field `name` (found through anonymous members too), or a negative error.
+    pub(crate) fn offset_of_bits(&self, name: &str) -> i64 {
+        let Ok(c_name) = CString::new(name) else { return -1 };
+        // SAFETY: valid type; the name outlives the call.
+        unsafe { clang_Type_getOffsetOf(self.0, c_name.as_ptr()) }
     }
 
     pub(crate) fn align_of(&self) -> i64 {

@@ -5,6 +5,7 @@ mod cache;
 mod clang;
 pub mod model;
 pub mod toolchain;
+mod types;
 mod visit;
 
 use std::collections::HashSet;
@@ -151,6 +152,7 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
         return finish(errors, json, true);
     }
     clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
+    let started = std::time::Instant::now();
     let index = Index::new();
     let tu = TranslationUnit::parse(&index, &source_str, &args, &[], &ParseOptions { skip_function_bodies: true })
         .map_err(|f| match f {
@@ -158,10 +160,19 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
             ParseFailure::InvalidArguments => Error::InvalidArguments(source.clone()),
             ParseFailure::Failed => Error::Crashed(source.clone()),
         })?;
+    let parsed = std::time::Instant::now();
     let retained_set: HashSet<String> = retained.into_iter().collect();
     let mut visitor = visit::Visitor::new(&tu, &retained_set);
     visitor.visit_scope(&tu.cursor(), "");
     let mut decls = visitor.out;
+    if req.verbose {
+        eprintln!(
+            "ast_canopy: clang parsed {} in {:.3} s; declarations built in {:.3} s",
+            source.display(),
+            (parsed - started).as_secs_f64(),
+            parsed.elapsed().as_secs_f64()
+        );
+    }
     decls.diagnostics = tu
         .diagnostics()
         .into_iter()

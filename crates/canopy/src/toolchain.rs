@@ -50,7 +50,11 @@ fn find_libclang(opts: &ToolchainOptions) -> Result<PathBuf, Error> {
     };
     if let Some(p) = env_path("AST_CANOPY_LIBCLANG") {
         return in_dir(&p).ok_or_else(|| {
-            Error::Libclang(format!("AST_CANOPY_LIBCLANG={} names no libclang shared library", p.display()))
+            Error::Libclang(format!(
+                "AST_CANOPY_LIBCLANG={} names no libclang shared library; point it at a libclang.so, or unset it \
+                 and install libclang with `pip install 'libclang-ng>=22,<23'`",
+                p.display()
+            ))
         });
     }
     for dir in &opts.search_dirs {
@@ -202,7 +206,11 @@ impl Toolchain {
         if cccl.is_dir() {
             cuda_extra_includes.push(cccl);
         }
-        cuda_extra_includes.extend(includes.iter().filter(|p| **p != root_include).cloned());
+        for inc in includes.iter().filter(|p| **p != root_include) {
+            if !cuda_extra_includes.contains(inc) {
+                cuda_extra_includes.push(inc.clone());
+            }
+        }
         let libcxx = libclang.parent().map(|d| d.join("libcxx")).filter(|d| d.is_dir());
         let has_system_cxx = Path::new("/usr/include/c++").is_dir() || Path::new("/usr/local/include/c++").is_dir();
         Ok(Toolchain {
@@ -224,6 +232,9 @@ impl Toolchain {
             format!("--cuda-gpu-arch={arch}"),
             "-nocudalib".into(),
             "-Wno-unknown-cuda-version".into(),
+            // Headers are parsed as main files; these warnings say nothing about them.
+            "-Wno-pragma-once-outside-header".into(),
+            "-Wno-pragma-system-header-outside-header".into(),
             format!("--cuda-path={}", self.cuda_root.display()),
             "-resource-dir".into(),
             self.resource_dir.display().to_string(),

@@ -3,58 +3,73 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::clang::{Access, Cursor, CursorKind, TemplateArgKind, TranslationUnit, Type, TypeKind};
+use crate::clang::{Access, Cursor, CursorKind, File, PrintingPolicy, TemplateArgKind, TranslationUnit};
 use crate::model::*;
-
-/// Typedef names that stay as written instead of being resolved to their canonical type.
-const STDINT_NAMES: &[&str] = &[
-    "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t",
-    "uintptr_t",
-];
+use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
 
 pub(crate) struct Visitor<'a, 'tu> {
     tu: &'a TranslationUnit<'tu>,
+    policy: PrintingPolicy,
     retained: &'a HashSet<String>,
-    file_cache: HashMap<usize, bool>,
+    file_cache: HashMap<File, bool>,
+    /// Mangled names of the free functions reported so far: a function declared twice is kept once.
+    seen_functions: HashSet<String>,
     pub(crate) out: Declarations,
+}
+
+/// Where a record is declared: templates' members are not usable on their own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecordContext {
+    Plain,
+    Template,
 }
 
 impl<'a, 'tu> Visitor<'a, 'tu> {
     pub(crate) fn new(tu: &'a TranslationUnit<'tu>, retained: &'a HashSet<String>) -> Self {
-        Visitor { tu, retained, file_cache: HashMap::new(), out: Declarations::default() }
+        Visitor {
+            tu,
+            policy: PrintingPolicy::terse(tu),
+            retained,
+            file_cache: HashMap::new(),
+            seen_functions: HashSet::new(),
+            out: Declarations::default(),
+        }
     }
 
     fn is_retained(&mut self, c: &Cursor) -> bool {
-        let pos = c.expansion_pos();
-        if let Some(&keep) = self.file_cache.get(&pos.file_id) {
+        let Some(file) = c.expansion_file() else { return false };
+        if let Some(&keep) = self.file_cache.get(&file) {
             return keep;
         }
-        let keep = self.retained.contains(&canonical_path(&pos.file));
-        self.file_cache.insert(pos.file_id, keep);
+        let keep = self.retained.contains(&canonical_path(&file.name()));
+        self.file_cache.insert(file, keep);
         keep
     }
 
     /// Visits the children of a namespace-like scope (the TU, a namespace, an `extern "C"` block).
+    /// Anonymous and inline namespaces add nothing to qualified names, as in C++ spelling.
     pub(crate) fn visit_scope(&mut self, scope: &Cursor, prefix: &str) {
-        let children = scope.children();
-        for (i, c) in children.iter().enumerate() {
+        for c in scope.children() {
             match c.kind() {
                 CursorKind::Namespace => {
                     let name = c.spelling();
-                    let inner = if name.is_empty() { prefix.to_string() } else { join(prefix, &name) };
-                    self.visit_scope(c, &inner);
+                    if name.is_empty() || c.is_inline_namespace() {
+                        self.visit_scope(&c, prefix);
+                    } else {
+                        self.visit_scope(&c, &join(prefix, &name));
+                    }
                 }
-                CursorKind::LinkageSpec => self.visit_scope(c, prefix),
-                _ if !self.is_retained(c) => {}
+                CursorKind::LinkageSpec => self.visit_scope(&c, prefix),
+                _ if !self.is_retained(&c) => {}
                 CursorKind::Struct | CursorKind::Class | CursorKind::Union => {
                     if !c.is_definition() || c.is_anonymous() {
                         continue; // anonymous records are reported through the typedef naming them
                     }
                     if c.specialized_template().is_some() {
-                        let spec = self.class_template_specialization(c, prefix);
+                        let spec = self.class_template_specialization(&c, prefix);
                         self.out.class_template_specializations.push(spec);
                     } else {
-                        let s = self.record(c, &c.spelling(), prefix);
+                        let s = self.record(&c, &c.spelling(), prefix, RecordContext::Plain);
                         self.out.structs.push(s);
                     }
                 }
@@ -62,28 +77,28 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     if c.specialized_template().is_some() {
                         continue; // explicit specializations are picked by the C++ compiler
                     }
+                    let printed = c.pretty_printed(&self.policy);
+                    if is_deleted(&printed) {
+                        continue;
+                    }
+                    let f = self.function(&c, prefix, &printed);
                     // Several declarations of one function: keep the first.
-                    let f = self.function(c, prefix);
-                    if !self.out.functions.iter().any(|g| g.mangled_name == f.mangled_name && !f.mangled_name.is_empty()) {
+                    if f.mangled_name.is_empty() || self.seen_functions.insert(f.mangled_name.clone()) {
                         self.out.functions.push(f);
                     }
                 }
                 CursorKind::FunctionTemplate => {
-                    let t = self.function_template(c, prefix);
+                    let t = self.function_template(&c, prefix);
                     self.out.function_templates.push(t);
                 }
-                CursorKind::ClassTemplate => {
-                    if c.is_definition() {
-                        let t = self.class_template(c, prefix);
-                        self.out.class_templates.push(t);
-                    }
+                CursorKind::ClassTemplate if c.is_definition() => {
+                    let t = self.class_template(&c, prefix);
+                    self.out.class_templates.push(t);
                 }
-                CursorKind::Typedef | CursorKind::TypeAlias => self.typedef(c, prefix, children.get(i.wrapping_sub(1))),
-                CursorKind::Enum => {
-                    if c.is_definition() && !c.spelling().is_empty() && !c.is_anonymous() {
-                        let e = self.enumeration(c, &c.spelling(), prefix);
-                        self.out.enums.push(e);
-                    }
+                CursorKind::Typedef | CursorKind::TypeAlias => self.typedef(&c, prefix),
+                CursorKind::Enum if c.is_definition() && !c.is_anonymous() && !c.spelling().is_empty() => {
+                    let e = self.enumeration(&c, &c.spelling(), prefix);
+                    self.out.enums.push(e);
                 }
                 _ => {}
             }
@@ -95,7 +110,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         Location { file: pos.file, line: pos.line, column: pos.column }
     }
 
-    fn typedef(&mut self, c: &Cursor, prefix: &str, _prev: Option<&Cursor>) {
+    fn typedef(&mut self, c: &Cursor, prefix: &str) {
         let name = c.spelling();
         let underlying = c.typedef_underlying();
         // `typedef struct {...} Pair;` names an anonymous record: report it as a struct.
@@ -104,7 +119,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             CursorKind::Struct | CursorKind::Class | CursorKind::Union
                 if decl.is_anonymous() && decl.is_definition() =>
             {
-                let s = self.record(&decl, &name, prefix);
+                let s = self.record(&decl, &name, prefix, RecordContext::Plain);
                 self.out.structs.push(s);
             }
             CursorKind::Enum if decl.is_anonymous() && decl.is_definition() => {
@@ -113,28 +128,21 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             }
             _ => {}
         }
-        let underlying_name = self.ty(&underlying).name;
+        let underlying_name = build_type(&underlying).name;
         self.out.typedefs.push(Typedef { qual_name: join(prefix, &name), name, underlying_name, location: self.location(c) });
     }
 
-    pub(crate) fn ty(&self, t: &Type) -> Type_ {
-        build_type(t)
-    }
-
-    fn function(&mut self, c: &Cursor, prefix: &str) -> Function {
+    /// A function or method; `printed` is the declaration as clang prints it.
+    fn function(&mut self, c: &Cursor, prefix: &str, printed: &str) -> Function {
         let name = c.spelling();
-        let params = c
-            .children()
-            .into_iter()
-            .filter(|p| p.kind() == CursorKind::Param)
-            .map(|p| ParamVar { name: p.spelling(), type_: build_type(&p.ty()) })
-            .collect();
+        let mut params = Vec::new();
         let mut device = false;
         let mut host = false;
         let mut global = false;
         let mut attributes = Vec::new();
         for a in c.children() {
             match a.kind() {
+                CursorKind::Param => params.push(ParamVar { name: a.spelling(), type_: build_param_type(&a.ty()) }),
                 CursorKind::DeviceAttr => device = true,
                 CursorKind::HostAttr => host = true,
                 CursorKind::GlobalAttr => global = true,
@@ -154,7 +162,6 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             (_, true, false) => ExecutionSpace::Device,
             _ => ExecutionSpace::Host,
         };
-        let is_constexpr = self.is_constexpr(c, &name);
         Function {
             qual_name: join(prefix, &name),
             is_operator: is_operator_name(&name),
@@ -162,7 +169,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             return_type: build_type(&c.result_type()),
             params,
             exec_space,
-            is_constexpr,
+            is_constexpr: has_keyword(printed, "constexpr"),
             is_variadic: c.is_variadic(),
             mangled_name: c.mangled_name(),
             attributes,
@@ -170,25 +177,21 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         }
     }
 
-    /// `constexpr` is not exposed by libclang for functions; it is a keyword before the name.
-    fn is_constexpr(&self, c: &Cursor, name: &str) -> bool {
-        let toks = self.tu.tokens(*c);
-        let first_word = name.split(|ch: char| !ch.is_alphanumeric() && ch != '_').next().unwrap_or(name);
-        toks.iter().take_while(|t| t.as_str() != first_word && t.as_str() != "(").any(|t| t == "constexpr")
-    }
-
+    /// The attribute's name as written (`noinline`, `always_inline`, `deprecated`), found at the
+    /// attribute's spelling location, inside the macro that wrote it if one did.
     fn attribute_spelling(&self, a: &Cursor) -> Option<String> {
-        let toks = self.tu.tokens(*a);
-        let word = toks.into_iter().find(|t| t.chars().all(|ch| ch.is_alphanumeric() || ch == '_') && !t.is_empty())?;
-        let trimmed = word.trim_matches('_');
-        match trimmed {
+        let word = self.tu.first_spelled_token(*a)?;
+        if !word.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+            return None;
+        }
+        match word.trim_matches('_') {
             "" | "attribute" | "declspec" | "device" | "host" | "global" => None,
-            _ => Some(trimmed.to_string()),
+            trimmed => Some(trimmed.to_string()),
         }
     }
 
-    fn method(&mut self, c: &Cursor, record_prefix: &str) -> StructMethod {
-        let mut function = self.function(c, record_prefix);
+    fn method(&mut self, c: &Cursor, record_prefix: &str, printed: &str) -> StructMethod {
+        let mut function = self.function(c, record_prefix, printed);
         let kind = match c.kind() {
             CursorKind::Constructor => {
                 let (default, copy, mv, converting) = c.constructor_flags();
@@ -222,7 +225,8 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         }
     }
 
-    fn record(&mut self, c: &Cursor, name: &str, prefix: &str) -> Struct {
+    /// A record named `name`, qualified as `prefix::name`.
+    fn record(&mut self, c: &Cursor, name: &str, prefix: &str, context: RecordContext) -> Struct {
         let qual_name = join(prefix, name);
         let ty = c.ty();
         let tag = match c.kind() {
@@ -244,45 +248,77 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             alignof_: layout_or_unknown(ty.align_of()),
             location: self.location(c),
         };
+        self.record_members(c, &ty, &qual_name, context, AccessKind::Public, &mut s);
+        s
+    }
+
+    /// Adds the members of `c` to `s`. The members of an anonymous struct or union member are
+    /// members of the enclosing record (`s.u` for `struct S { union { int u; }; }`), with offsets
+    /// taken from the enclosing record `outer` and access no wider than the anonymous member's.
+    fn record_members(
+        &mut self,
+        c: &Cursor,
+        outer: &crate::clang::Type,
+        qual_name: &str,
+        context: RecordContext,
+        max_access: AccessKind,
+        s: &mut Struct,
+    ) {
         for m in c.children() {
-            let access = m.access();
+            let access = narrower(access_kind(m.access()), max_access);
             match m.kind() {
                 CursorKind::Field => {
-                    let offset = if m.is_bitfield() { UNKNOWN_LAYOUT } else { layout_or_unknown(m.field_offset_bits()).max(-1) };
+                    let name = m.spelling();
+                    let offset = if m.is_bitfield() { UNKNOWN_LAYOUT } else { layout_or_unknown(outer.offset_of_bits(&name)) };
                     s.fields.push(Field {
-                        name: m.spelling(),
+                        name,
                         type_: build_type(&m.ty()),
-                        access: access_kind(access),
+                        access,
                         offset: if offset >= 0 { offset / 8 } else { offset },
                     });
                 }
-                CursorKind::Method | CursorKind::Constructor | CursorKind::Destructor | CursorKind::Conversion => {
-                    if access == Access::Public && !m.is_deleted_method() {
-                        let method = self.method(&m, &qual_name);
-                        s.methods.push(method);
-                    }
+                CursorKind::Method | CursorKind::Constructor | CursorKind::Destructor | CursorKind::Conversion
+                    if access == AccessKind::Public && !m.is_deleted_method() =>
+                {
+                    let printed = m.pretty_printed(&self.policy);
+                    let method = self.method(&m, qual_name, &printed);
+                    s.methods.push(method);
                 }
-                CursorKind::FunctionTemplate if access == Access::Public => {
-                    let t = self.function_template(&m, &qual_name);
+                CursorKind::FunctionTemplate if access == AccessKind::Public => {
+                    let t = self.function_template(&m, qual_name);
                     s.templated_methods.push(t);
                 }
-                CursorKind::Struct | CursorKind::Class | CursorKind::Union
-                    if m.is_definition() && !m.is_anonymous() =>
-                {
-                    let nested = self.record(&m, &m.spelling(), &qual_name);
-                    s.nested_records.push(nested);
+                CursorKind::Struct | CursorKind::Class | CursorKind::Union if m.is_definition() => {
+                    if m.is_anonymous_record_member() {
+                        self.record_members(&m, outer, qual_name, context, access, s);
+                    } else if m.is_anonymous() {
+                        // `struct { ... } named_member;`: the field is reported, its type is unnamed.
+                    } else {
+                        let nested = self.record(&m, &m.spelling(), qual_name, context);
+                        s.nested_records.push(nested);
+                    }
                 }
                 CursorKind::ClassTemplate if m.is_definition() => {
-                    let t = self.class_template(&m, &qual_name);
+                    let t = self.class_template(&m, qual_name);
                     s.nested_class_templates.push(t);
                 }
+                CursorKind::Enum
+                    if context == RecordContext::Plain
+                        && access == AccessKind::Public
+                        && m.is_definition()
+                        && !m.is_anonymous() =>
+                {
+                    // Enums are not a record member kind of the model: a public one is reported with
+                    // the others, under its qualified name (`S::Kind`).
+                    let e = self.enumeration(&m, &m.spelling(), qual_name);
+                    self.out.enums.push(e);
+                }
                 CursorKind::BaseSpecifier => {
-                    s.bases.push(Base { name: build_type(&m.ty()).name, access: access_kind(access) });
+                    s.bases.push(Base { name: build_type(&m.ty()).name, access });
                 }
                 _ => {}
             }
         }
-        s
     }
 
     fn template_params(&self, c: &Cursor) -> Vec<TemplateParam> {
@@ -295,9 +331,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     CursorKind::TemplateTemplateParam => TemplateParamKind::Template,
                     _ => return None,
                 };
-                let toks = self.tu.tokens(p);
-                let is_pack = toks.iter().any(|t| t == "...");
-                let default = toks.iter().position(|t| t == "=").map(|i| join_tokens(&toks[i + 1..]));
+                let (is_pack, default) = split_template_param(&p.pretty_printed(&self.policy));
                 let type_ = (kind == TemplateParamKind::NonType).then(|| build_type(&p.ty()));
                 Some(TemplateParam { name: p.spelling(), kind, type_, is_pack, default })
             })
@@ -306,7 +340,8 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
 
     fn function_template(&mut self, c: &Cursor, prefix: &str) -> FunctionTemplate {
         let template_parameters = self.template_params(c);
-        let function = self.function(c, prefix);
+        let printed = c.pretty_printed(&self.policy);
+        let function = self.function(c, prefix, &printed);
         let method = match c.template_cursor_kind() {
             CursorKind::Method | CursorKind::Constructor | CursorKind::Conversion => Some(MethodInfo {
                 kind: match c.template_cursor_kind() {
@@ -330,7 +365,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
 
     fn class_template(&mut self, c: &Cursor, prefix: &str) -> ClassTemplate {
         let template_parameters = self.template_params(c);
-        let record = self.record(c, &c.spelling(), prefix);
+        let record = self.record(c, &c.spelling(), prefix, RecordContext::Template);
         ClassTemplate {
             num_min_required_args: min_required(&template_parameters),
             qual_name: record.qual_name.clone(),
@@ -339,18 +374,43 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         }
     }
 
+    /// An explicit specialization: a complete record whose name carries its arguments
+    /// (`ns::Foo<int, 4>`), so its members are qualified as `ns::Foo<int, 4>::member`.
     fn class_template_specialization(&mut self, c: &Cursor, prefix: &str) -> ClassTemplateSpecialization {
-        let record = self.record(c, &c.spelling(), prefix);
+        let template = c.specialized_template();
+        // Non-type parameter types of the primary template, to spell `bool` arguments as C++ does.
+        let param_is_bool: Vec<bool> = template
+            .map(|t| {
+                t.children()
+                    .into_iter()
+                    .filter(|p| {
+                        matches!(
+                            p.kind(),
+                            CursorKind::TemplateTypeParam
+                                | CursorKind::TemplateNonTypeParam
+                                | CursorKind::TemplateTemplateParam
+                        )
+                    })
+                    .map(|p| p.kind() == CursorKind::TemplateNonTypeParam && p.ty().canonical().spelling() == "bool")
+                    .collect()
+            })
+            .unwrap_or_default();
         let n = c.num_template_args().max(0) as u32;
         let actual_template_arguments = (0..n)
             .map(|i| match c.template_arg(i) {
                 (TemplateArgKind::Type, Some(t), _) => build_type(&t).name,
+                (TemplateArgKind::Integral, _, v) if param_is_bool.get(i as usize) == Some(&true) => {
+                    (if v != 0 { "true" } else { "false" }).to_string()
+                }
                 (TemplateArgKind::Integral, _, v) => v.to_string(),
                 _ => String::from("?"),
             })
             .collect::<Vec<_>>();
-        let template_qual_name = c.specialized_template().map(|t| qualified_name(&t)).unwrap_or_default();
-        let specialized_name = format!("{}<{}>", record.name, actual_template_arguments.join(", "));
+        let name = c.spelling();
+        let specialized_name = format!("{name}<{}>", actual_template_arguments.join(", "));
+        let mut record = self.record(c, &specialized_name, prefix, RecordContext::Plain);
+        record.name = name;
+        let template_qual_name = template.map(|t| semantic_qual_name(&t)).unwrap_or_default();
         ClassTemplateSpecialization { record, actual_template_arguments, specialized_name, template_qual_name }
     }
 
@@ -375,31 +435,25 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
     }
 }
 
-type Type_ = crate::model::Type;
-
-fn void_type() -> Type_ {
-    Type_ {
-        name: "void".into(),
-        unqualified_non_ref_type_name: "void".into(),
-        ref_kind: RefKind::None,
-        is_const: false,
-        shape: TypeShape::Void,
-    }
-}
-
-fn layout_or_unknown(v: i64) -> i64 {
-    if v < 0 {
-        UNKNOWN_LAYOUT
-    } else {
-        v
-    }
-}
-
 fn access_kind(a: Access) -> AccessKind {
     match a {
         Access::Protected => AccessKind::Protected,
         Access::Private => AccessKind::Private,
         _ => AccessKind::Public,
+    }
+}
+
+/// The narrower of two access levels.
+fn narrower(a: AccessKind, b: AccessKind) -> AccessKind {
+    let rank = |k: AccessKind| match k {
+        AccessKind::Public => 0,
+        AccessKind::Protected => 1,
+        AccessKind::Private => 2,
+    };
+    if rank(a) >= rank(b) {
+        a
+    } else {
+        b
     }
 }
 
@@ -415,27 +469,73 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-/// Joins tokens back into source text, with spaces only where two words would otherwise merge.
-fn join_tokens(toks: &[String]) -> String {
-    let mut out = String::new();
-    for t in toks {
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        if word(out.chars().last()) && word(t.chars().next()) {
-            out.push(' ');
+/// The qualified name of a declaration from its semantic parents, spelled as C++ spells it: no
+/// anonymous or inline namespaces, no `extern "C"` blocks.
+fn semantic_qual_name(c: &Cursor) -> String {
+    let mut parts = vec![c.spelling()];
+    let mut parent = c.semantic_parent();
+    while let Some(p) = parent {
+        match p.kind() {
+            CursorKind::TranslationUnit => break,
+            CursorKind::LinkageSpec => {}
+            CursorKind::Namespace if p.spelling().is_empty() || p.is_inline_namespace() => {}
+            _ => parts.push(p.spelling()),
         }
-        out.push_str(t);
+        parent = p.semantic_parent();
     }
-    out
+    parts.reverse();
+    parts.join("::")
 }
 
-/// The qualified name of a declaration, from its semantic parents.
-fn qualified_name(c: &Cursor) -> String {
-    // The display of a fully qualified name is the canonical spelling of its type when it has one.
-    let t = c.ty();
-    if t.kind() != TypeKind::Other && t.kind() != TypeKind::Dependent {
-        return t.canonical().spelling();
+/// Splits a template parameter as clang prints it (`typename ...Ts`, `int N = 4`,
+/// `template <typename, int = 3> class C = Box`) into (is a pack, default argument).
+fn split_template_param(printed: &str) -> (bool, Option<String>) {
+    let mut depth = 0i32;
+    let mut is_pack = false;
+    let bytes = printed.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' | b'(' | b'[' | b'{' => depth += 1,
+            b'>' | b')' | b']' | b'}' => depth -= 1,
+            b'.' if depth == 0 && printed[i..].starts_with("...") => is_pack = true,
+            b'=' if depth == 0 && printed[..i].ends_with(' ') && printed[i + 1..].starts_with(' ') => {
+                return (is_pack, Some(printed[i + 1..].trim().to_string()));
+            }
+            _ => {}
+        }
     }
-    c.spelling()
+    (is_pack, None)
+}
+
+/// Whether `keyword` appears as a word of `printed` outside string literals.
+fn has_keyword(printed: &str, keyword: &str) -> bool {
+    let mut in_string = false;
+    let mut word_start: Option<usize> = None;
+    let mut prev = '\0';
+    for (i, ch) in printed.char_indices().chain(std::iter::once((printed.len(), ' '))) {
+        if in_string {
+            if ch == '"' && prev != '\\' {
+                in_string = false;
+            }
+        } else if ch.is_alphanumeric() || ch == '_' {
+            word_start.get_or_insert(i);
+        } else {
+            if let Some(start) = word_start.take() {
+                if &printed[start..i] == keyword {
+                    return true;
+                }
+            }
+            in_string = ch == '"';
+        }
+        prev = ch;
+    }
+    false
+}
+
+/// Whether clang printed the function as deleted (`= delete`, or `= delete("reason")`).
+fn is_deleted(printed: &str) -> bool {
+    let printed = printed.trim_end();
+    printed.ends_with(" = delete") || (printed.ends_with("\")") && printed.contains(" = delete(\""))
 }
 
 fn is_operator_name(name: &str) -> bool {
@@ -446,127 +546,31 @@ pub(crate) fn canonical_path(p: &str) -> String {
     std::fs::canonicalize(p).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| p.to_string())
 }
 
-/// Builds the model of a type.
-pub(crate) fn build_type(t: &Type) -> Type_ {
-    let (inner, ref_kind) = match t.kind() {
-        TypeKind::LValueRef => (t.pointee(), RefKind::Lvalue),
-        TypeKind::RValueRef => (t.pointee(), RefKind::Rvalue),
-        _ => (*t, RefKind::None),
-    };
-    let spelled = spell(&inner, true);
-    let bare = spell(&inner, false);
-    let name = match ref_kind {
-        RefKind::None => spelled,
-        RefKind::Lvalue => format!("{spelled} &"),
-        RefKind::Rvalue => format!("{spelled} &&"),
-    };
-    Type_ { name, unqualified_non_ref_type_name: bare, ref_kind, is_const: inner.is_const(), shape: shape(&inner) }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn desugar(t: &Type) -> Type {
-    match t.kind() {
-        TypeKind::Elaborated => desugar(&t.named()),
-        _ => *t,
+    #[test]
+    fn template_param_printing() {
+        assert_eq!(split_template_param("typename T"), (false, None));
+        assert_eq!(split_template_param("typename ...Ts"), (true, None));
+        assert_eq!(split_template_param("int N = 4"), (false, Some("4".into())));
+        assert_eq!(split_template_param("template <typename, int = 3> class C = Box"), (false, Some("Box".into())));
+        assert_eq!(split_template_param("template <typename...> class C"), (false, None));
+        assert_eq!(split_template_param("bool B = (1 == 2)"), (false, Some("(1 == 2)".into())));
     }
-}
 
-fn is_stdint(t: &Type) -> Option<String> {
-    let t = desugar(t);
-    if t.kind() == TypeKind::Typedef {
-        let name = t.typedef_name();
-        let base = name.rsplit("::").next().unwrap_or(&name).to_string();
-        if STDINT_NAMES.contains(&base.as_str()) {
-            return Some(base);
-        }
-        // A typedef of a stdint typedef (`typedef uint32_t word;`) resolves to the stdint name.
-        return is_stdint(&t.declaration().typedef_underlying());
+    #[test]
+    fn deleted() {
+        assert!(is_deleted("__attribute__((device)) void f(double) = delete"));
+        assert!(is_deleted("void f(double) = delete(\"use float\")"));
+        assert!(!is_deleted("void f(double)"));
     }
-    None
-}
 
-/// Spells a non-reference type: canonical, except stdint typedefs; with or without cv-qualifiers.
-fn spell(t: &Type, with_cv: bool) -> String {
-    let cv = |s: String, t: &Type| -> String {
-        if !with_cv {
-            return s;
-        }
-        let mut q = String::new();
-        if t.is_const() {
-            q.push_str("const ");
-        }
-        if t.is_volatile() {
-            q.push_str("volatile ");
-        }
-        format!("{q}{s}")
-    };
-    if let Some(name) = is_stdint(t) {
-        return cv(name, t);
-    }
-    let canon = t.canonical();
-    match canon.kind() {
-        TypeKind::Pointer => {
-            let pointee = pointee_preserving_stdint(t);
-            let inner = spell(&pointee, with_cv);
-            let mut s = if inner.ends_with('*') { format!("{inner}*") } else { format!("{inner} *") };
-            if with_cv && canon.is_const() {
-                s.push_str("const");
-            }
-            s
-        }
-        TypeKind::LValueRef | TypeKind::RValueRef => build_type(t).name,
-        _ => {
-            let cs = canon.spelling();
-            // Dependent types have no useful canonical spelling (`type-parameter-0-0`): keep T.
-            let s = if cs.contains("type-parameter") { t.spelling() } else { cs };
-            if with_cv {
-                s
-            } else {
-                strip_cv(&s)
-            }
-        }
-    }
-}
-
-/// The pointee of `t`, looking through typedefs one step at a time so stdint names survive.
-fn pointee_preserving_stdint(t: &Type) -> Type {
-    let d = desugar(t);
-    match d.kind() {
-        TypeKind::Pointer => d.pointee(),
-        TypeKind::Typedef => pointee_preserving_stdint(&d.declaration().typedef_underlying()),
-        _ => d.canonical().pointee(),
-    }
-}
-
-fn strip_cv(s: &str) -> String {
-    let mut out = s.to_string();
-    for q in ["const ", "volatile "] {
-        while let Some(rest) = out.strip_prefix(q) {
-            out = rest.to_string();
-        }
-    }
-    out
-}
-
-fn shape(t: &Type) -> TypeShape {
-    let c = t.canonical();
-    match c.kind() {
-        TypeKind::Void => TypeShape::Void,
-        TypeKind::Bool => TypeShape::Bool,
-        TypeKind::Char | TypeKind::SignedInt => TypeShape::Int { size: c.size_of().max(0) as u32, signed: true },
-        TypeKind::UnsignedInt => TypeShape::Int { size: c.size_of().max(0) as u32, signed: false },
-        TypeKind::Float => TypeShape::Float { size: c.size_of().max(0) as u32 },
-        TypeKind::Pointer => TypeShape::Pointer { pointee: Box::new(build_type(&pointee_preserving_stdint(t))) },
-        TypeKind::ConstantArray => TypeShape::Array { element: Box::new(build_type(&c.element())), len: c.array_len() },
-        TypeKind::IncompleteArray => TypeShape::Array { element: Box::new(build_type(&c.element())), len: -1 },
-        TypeKind::Record => TypeShape::Record { size: layout_or_unknown(c.size_of()), align: layout_or_unknown(c.align_of()) },
-        TypeKind::Enum => TypeShape::Enum { size: layout_or_unknown(c.size_of()) },
-        TypeKind::Dependent => TypeShape::Dependent,
-        _ => {
-            if c.spelling().contains("type-parameter") {
-                TypeShape::Dependent
-            } else {
-                TypeShape::Other
-            }
-        }
+    #[test]
+    fn keywords() {
+        assert!(has_keyword("__attribute__((device)) constexpr int f(int a)", "constexpr"));
+        assert!(!has_keyword("int constexpr_value(int a)", "constexpr"));
+        assert!(!has_keyword("__attribute__((deprecated(\"not constexpr\"))) int f()", "constexpr"));
     }
 }

@@ -1,0 +1,33 @@
+"""Shared fixtures. Every test session parses into its own cache folder, so tests never read or
+write the user's ~/.cache/ast_canopy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+HEADERS_DIR = TESTS_DIR / "headers"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_parse_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AST_CANOPY_CACHE_DIR", str(tmp_path_factory.mktemp("ast_canopy_cache")))
+        mp.delenv("AST_CANOPY_NO_CACHE", raising=False)
+        yield
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    """A parse cache of this test's own, cache enabled."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AST_CANOPY_CACHE_DIR", str(cache))
+    monkeypatch.delenv("AST_CANOPY_NO_CACHE", raising=False)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def headers_dir() -> Path:
+    return HEADERS_DIR
