@@ -1,0 +1,269 @@
+"""Binding and JIT latency of Numbast's dynamic mode.
+
+For headers of N = 1, 100, 1000 trivial device functions (`__device__ int f_i(int x) { return x + i; }`)
+it times, each in a fresh Python process (so nothing is warm in memory):
+
+  (a) parse, parse cache cold (AST_CANOPY_CACHE_DIR = a new empty folder), plus binding every function
+      (`MemoryShimWriter` + `bind_cxx_functions`);
+  (b) the same with the parse cache warm (the folder (a) filled);
+  (c) the first compile + launch of a kernel that calls one bound function (`out[0] = f_j(out[0])`),
+      after (b) in the same process, and then a second kernel calling another function. With no GPU,
+      (c) is compile + link to a cubin with `numbast.testing.link_kernel` instead (no launch), and the
+      output says so. For reference, the same first/second compile for a plain Numba kernel that calls
+      no binding (`out[0] = out[0] + 1`).
+
+Imports (numba, numbast) are timed separately and are not part of (a), (b), (c). Every figure is the
+median over --repeat processes.
+
+Usage:
+  python benchmarks/bind_latency.py [--sizes 1 100 1000] [--repeat 3] [--arch sm_XY]
+  python benchmarks/bind_latency.py --profile 1000    # cProfile of a cold parse + bind, top 25
+
+--arch defaults to the GPU's compute capability, or sm_90 without a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+
+def write_header(folder, n):
+    path = os.path.join(folder, f"funcs_{n}.cuh")
+    with open(path, "w") as f:
+        f.write("#pragma once\n")
+        f.writelines(f"__device__ int f_{i}(int x) {{ return x + {i}; }}\n" for i in range(n))
+    return path
+
+
+def count_files(folder):
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+# ----------------------------------------------------------------------------- worker (one process)
+
+
+def worker(mode, header, n, arch):
+    """Runs in a fresh process; prints one JSON line of timings in ms."""
+    out = {}
+    t = time.perf_counter()
+    import numpy as np
+    from numba import cuda, types
+
+    from ast_canopy import parse_declarations_from_source
+    from numbast import MemoryShimWriter, bind_cxx_functions
+
+    out["import_ms"] = (time.perf_counter() - t) * 1e3
+    gpu = cuda.is_available()
+    if gpu:
+        cuda.current_context()  # context creation is not part of any figure
+
+    def compile_and_run(pyfunc):
+        """First compile (+ launch on a GPU); returns (ms, result or None)."""
+        if gpu:
+            d_out = cuda.to_device(np.array([5], dtype=np.int32))
+            cuda.synchronize()
+            t = time.perf_counter()
+            cuda.jit(pyfunc)[1, 1](d_out)
+            cuda.synchronize()
+            ms = (time.perf_counter() - t) * 1e3
+            return ms, int(d_out.copy_to_host()[0])
+        from numbast.testing import link_kernel
+
+        t = time.perf_counter()
+        link_kernel(pyfunc, (types.int32[::1],), arch)
+        return (time.perf_counter() - t) * 1e3, None
+
+    if mode == "baseline":  # plain Numba kernels: what any first compile costs
+        def k0(out):
+            out[0] = out[0] + 1
+
+        def k1(out):
+            out[0] = out[0] + 2
+
+        out["first_ms"], r0 = compile_and_run(k0)
+        out["second_ms"], r1 = compile_and_run(k1)
+        out["ok"] = not gpu or (r0, r1) == (6, 7)
+        print(json.dumps(out))
+        return
+
+    t = time.perf_counter()
+    decls = parse_declarations_from_source(header, [header], arch)
+    out["parse_ms"] = (time.perf_counter() - t) * 1e3
+    t = time.perf_counter()
+    shim_writer = MemoryShimWriter(f'#include "{header}"')
+    funcs = bind_cxx_functions(shim_writer, decls.functions)
+    out["bind_ms"] = (time.perf_counter() - t) * 1e3
+    out["bound"] = len(funcs)
+    out["ok"] = len(funcs) == n
+
+    if mode == "jit":
+        j0, j1 = n // 2, n - 1 if n > 1 else 0
+        fa, fb = funcs[j0], funcs[j1]
+
+        def ka(out):
+            out[0] = fa(out[0])
+
+        def kb(out):
+            out[0] = fb(out[0])
+
+        out["first_ms"], ra = compile_and_run(ka)
+        out["second_ms"], rb = compile_and_run(kb)
+        out["ok"] = out["ok"] and (not gpu or (ra, rb) == (5 + j0, 5 + j1))
+    print(json.dumps(out))
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def run_worker(mode, header, n, arch, cache_dir):
+    env = dict(os.environ, AST_CANOPY_CACHE_DIR=cache_dir)
+    env.pop("AST_CANOPY_NO_CACHE", None)
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", mode, header or "-", str(n), arch]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"worker {mode} N={n} failed:\n{p.stderr[-4000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        ncpu = len(os.sched_getaffinity(0))
+    except AttributeError:
+        ncpu = os.cpu_count()
+    from numba import cuda
+
+    gpu = None
+    if cuda.is_available():
+        dev = cuda.get_current_device()
+        name = dev.name.decode() if isinstance(dev.name, bytes) else dev.name
+        gpu = (name, f"sm_{dev.compute_capability[0]}{dev.compute_capability[1]}")
+    return cpu, ncpu, gpu
+
+
+def med(rows, key):
+    vals = [r[key] for r in rows if key in r]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def profile(n, arch):
+    """cProfile of a cold-cache parse + bind of N functions, in this process."""
+    import cProfile
+    import pstats
+
+    tmp = tempfile.mkdtemp(prefix="nbst_bench_")
+    os.environ["AST_CANOPY_CACHE_DIR"] = os.path.join(tmp, "cache")
+    os.environ.pop("AST_CANOPY_NO_CACHE", None)
+    header = write_header(tmp, n)
+    from ast_canopy import parse_declarations_from_source
+    from numbast import MemoryShimWriter, bind_cxx_functions
+
+    def go():
+        decls = parse_declarations_from_source(header, [header], arch)
+        bind_cxx_functions(MemoryShimWriter(f'#include "{header}"'), decls.functions)
+
+    prof = cProfile.Profile()
+    t = time.perf_counter()
+    prof.runcall(go)
+    print(f"cold parse + bind of N={n} under cProfile: {(time.perf_counter() - t) * 1e3:.0f} ms\n")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _, _, mode, header, n, arch = sys.argv
+        worker(mode, None if header == "-" else header, int(n), arch)
+        return 0
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000])
+    ap.add_argument("--repeat", type=int, default=3, help="processes per figure (median reported)")
+    ap.add_argument("--arch", default=None, help="compute capability to parse for (default: the GPU's, else sm_90)")
+    ap.add_argument("--profile", type=int, metavar="N", help="profile a cold parse + bind of N functions instead")
+    args = ap.parse_args()
+
+    cpu, ncpu, gpu = machine()
+    arch = args.arch or (gpu[1] if gpu else "sm_90")
+    if args.profile:
+        profile(args.profile, arch)
+        return 0
+
+    tmp = tempfile.mkdtemp(prefix="nbst_bench_")
+    try:
+        results, baseline = {}, []
+        for _ in range(args.repeat):
+            baseline.append(run_worker("baseline", None, 0, arch, os.path.join(tmp, "unused")))
+        for n in args.sizes:
+            header = write_header(tmp, n)
+            cold, warm, jit = [], [], []
+            for r in range(args.repeat):
+                cache = os.path.join(tmp, f"cache_{n}_{r}")  # fresh: cache cold
+                cold.append(run_worker("bind", header, n, arch, cache))
+                cold[-1]["cache_files"] = count_files(cache)
+                warm.append(run_worker("bind", header, n, arch, cache))
+                warm[-1]["new_cache_files"] = count_files(cache) - cold[-1]["cache_files"]
+                jit.append(run_worker("jit", header, n, arch, cache))
+            results[n] = (cold, warm, jit)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    what = "first compile + launch" if gpu else "first compile + link (no GPU: link_kernel, no launch)"
+    print("# bind latency (Numbast dynamic mode)\n")
+    print(f"machine: {ncpu} CPUs ({cpu}); GPU: {gpu[0] + ' (' + gpu[1] + ')' if gpu else 'none'}; "
+          f"parsed for {arch}; median of {args.repeat} fresh processes per figure")
+    if not gpu:
+        print("no GPU: column (c) is compile + link with numbast.testing.link_kernel, not a launch; it runs "
+              "nvJitLink twice (to a cubin, and to LTO'd PTX), where a launch links once")
+    print(f"imports (numba + numbast, not counted below): {med([x for c, w, j in results.values() for x in c], 'import_ms'):.0f} ms\n")
+
+    print(f"| N | (a) parse cold ms | bind ms | (a) parse+bind cold ms | (b) parse warm ms | bind ms | "
+          f"(b) parse+bind warm ms | (c) {what} ms | next kernel ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ok = all(b["ok"] for b in baseline)
+    for n, (cold, warm, jit) in results.items():
+        for c in cold:
+            c["total"] = c["parse_ms"] + c["bind_ms"]
+        for w in warm:
+            w["total"] = w["parse_ms"] + w["bind_ms"]
+        ok = ok and all(x["ok"] for x in cold + warm + jit)
+        print(f"| {n} | {med(cold, 'parse_ms'):.0f} | {med(cold, 'bind_ms'):.0f} | {med(cold, 'total'):.0f} | "
+              f"{med(warm, 'parse_ms'):.0f} | {med(warm, 'bind_ms'):.0f} | {med(warm, 'total'):.0f} | "
+              f"{med(jit, 'first_ms'):.0f} | {med(jit, 'second_ms'):.0f} |")
+    print(f"| plain Numba kernel, no binding | | | | | | | {med(baseline, 'first_ms'):.0f} | {med(baseline, 'second_ms'):.0f} |")
+
+    cache_ok = all(c["cache_files"] > 0 for cold, _, _ in results.values() for c in cold) and all(
+        w["new_cache_files"] == 0 for _, warm, _ in results.values() for w in warm)
+    print(f"\nchecks: every function bound{' and kernels returned the right values' if gpu else ''}: "
+          f"{'yes' if ok else 'NO'}; cold runs wrote the parse cache and warm runs added nothing: "
+          f"{'yes' if cache_ok else 'NO'}")
+    if max(args.sizes) >= 1000 and 1000 in results:
+        cold, _, jit = results[1000]
+        tag = "" if gpu else " (targets are for the GPU machine; this one has none)"
+        print(f"targets at N=1000{tag}: parse+bind cold {med(cold, 'total'):.0f} ms (<= 300): "
+              f"{'met' if med(cold, 'total') <= 300 else 'NOT met'}; "
+              f"{what} {med(jit, 'first_ms'):.0f} ms (<= 600): {'met' if med(jit, 'first_ms') <= 600 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
