@@ -74,17 +74,19 @@ def register_cxx_type(cxx_name: str, numba_type, alignof: Optional[int] = None):
         raise TypeError("cxx_name must be a non-empty str")
     if not isinstance(numba_type, types.Type):
         raise TypeError(f"numba_type must be a Numba type, not {numba_type!r}")
-    _BINDINGS.types[cxx_name] = numba_type
-    if alignof is not None:
-        _BINDINGS.alignments[cxx_name] = int(alignof)
+    _BINDINGS.register_type(cxx_name, numba_type, alignof)
 
 
 def _model_name(data_model) -> str:
+    """`primitive` or `struct` for a data model class: `PrimitiveModel` or `StructModel` from
+    `numba.cuda.datamodel.models` or `numba.core.datamodel.models` (by class name, so that the
+    two modules need not share classes), or either string."""
     if isinstance(data_model, str) and data_model in ("primitive", "struct"):
         return data_model
-    if isinstance(data_model, type) and issubclass(data_model, _models.PrimitiveModel):
+    bases = {c.__name__ for c in data_model.__mro__} if isinstance(data_model, type) else set()
+    if "PrimitiveModel" in bases:
         return "primitive"
-    if isinstance(data_model, type) and issubclass(data_model, _models.StructModel):
+    if "StructModel" in bases:
         return "struct"
     raise TypeError(f"data_model must be PrimitiveModel or StructModel, not {data_model!r}")
 
@@ -135,26 +137,61 @@ def bind_cxx_struct(
     )[0]  # fmt: skip
 
 
-def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, aliases={}, *, arg_intent=None, names=None):
-    """Bind several structs; returns their objects in order (None for a struct that was skipped)."""
-    _check_writer(shim_writer)
-    parents, items = [], []
+def _lookup(table, s, default=None):
+    """A per-struct option, keyed by the struct's qualified or plain name."""
+    return table.get(s.qual_name, table.get(s.name, default)) if table else default
+
+
+def _with_nested(structs, names):
+    """`(struct, py_name, outer)` for each struct, preceded by its nested records (recursively), so
+    that an outer struct's fields can use them. A nested record is named `Outer_Inner` in Python
+    unless `names` says otherwise; anonymous records are members of their outer record already."""
+    out, seen = [], set()
+
+    def visit(s, outer, outer_py):
+        if s.qual_name in seen:
+            return
+        seen.add(s.qual_name)
+        py_name = _lookup(names, s)
+        if py_name is None and outer is not None:
+            py_name = f"{outer_py}_{s.name}"
+        for n in s.nested_records:
+            if n.name and "(" not in n.name:
+                visit(n, s, py_name or s.name)
+        out.append((s, py_name, outer))
+
     for s in structs:
-        parent = parent_types.get(s.name, types.Type)
+        visit(s, None, None)
+    return out
+
+
+def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, aliases={}, *, arg_intent=None, names=None):
+    """Bind several structs, and the records nested in them (reachable as attributes of the outer
+    one: `Outer.Inner`); returns the objects of `structs` in order (None for one that was skipped).
+    `parent_types`, `data_models`, `aliases` and `names` are keyed by plain or qualified name."""
+    _check_writer(shim_writer)
+    structs = list(structs)
+    parents, items = [], []
+    flat = _with_nested(structs, names)
+    for s, py_name, _outer in flat:
+        parent = _lookup(parent_types, s, types.Type)
         if not (isinstance(parent, type) and issubclass(parent, types.Type)):
             raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
         items.append(
             {
                 "decl": to_plain(s),
                 "parent": f"_parents[{len(parents)}]",
-                "model": _model_name(data_models.get(s.name, _models.StructModel)),
-                "py_name": (names or {}).get(s.name),
-                "aliases": list(aliases.get(s.name, ())),
+                "model": _model_name(_lookup(data_models, s, _models.StructModel)),
+                "py_name": py_name,
+                "aliases": list(_lookup(aliases, s, ())),
             }
         )
         parents.append(parent)
     ns, report = _render_and_run(shim_writer, {"context": _context(arg_intent), "structs": items}, {"_parents": parents})
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "struct"}
+    for s, _py_name, outer in flat:
+        if outer is not None and s.qual_name in by_name and outer.qual_name in by_name:
+            setattr(by_name[outer.qual_name], s.name, by_name[s.qual_name])
     return [by_name.get(s.qual_name) for s in structs]
 
 

@@ -26,9 +26,11 @@ from numba.cuda.datamodel import models as _models
 from numba.cuda.models import register_model
 from numba.cuda.typeconv import Conversion
 from numba.cuda.typing import signature
-from numba.cuda.typing.templates import AttributeTemplate, ConcreteTemplate
+from numba.cuda.typing.templates import AbstractTemplate, AttributeTemplate, ConcreteTemplate
 from numba.cuda.typing.templates import Registry as TypingRegistry
+from numba.cuda.typing.builtins import NumberClassAttribute as _NumbaNumberClassAttribute
 from numba.cuda.typing.typeof import typeof
+from numba.cuda.vector_types import VectorType as _VectorType
 
 __all__ = ["ShimUnit", "Bindings", "TypingRegistry", "TargetRegistry"]  # registries: for a separate pair
 
@@ -50,6 +52,7 @@ _NVPTX_LAYOUT = ("e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-i128:
                  "f32:32:32-f64:64:64-v16:16:16-v32:32:32-v64:64:64-v128:128:128-n16:32:64")
 _target_data = None
 _ENUM_STORAGE = {}  # IntEnumMember type -> integer type of the C++ enum's underlying storage
+_CXX_ALIGN = {}  # Numba type -> C++ alignof, where it exceeds the LLVM type's (registered types)
 
 
 # ----------------------------------------------------------------------------- shim units
@@ -95,13 +98,21 @@ def _round_up(n, align):
     return (n + align - 1) // align * align
 
 
+# The largest alignment an LLVM type has in NVPTX's data layout (i128, v128). A struct aligned
+# more (`alignas(32)`) gets this alignment in data models, with its size intact; stack slots for
+# shims get the full C++ alignment (`_slot`).
+_MAX_LLVM_ALIGN = 16
+
+
 def _check_align(size, align):
-    if align not in (1, 2, 4, 8, 16) or size <= 0 or size % align:
+    if align <= 0 or align & (align - 1) or size <= 0 or size % align:
         raise ValueError(f"unsupported layout: size {size}, align {align}")
 
 
 def _bits_type(size, align):
-    """A Numba type whose data is exactly `size` bytes with NVPTX ABI alignment `align`."""
+    """A Numba type whose data is exactly `size` bytes with NVPTX ABI alignment `align` (at most
+    `_MAX_LLVM_ALIGN`)."""
+    align = min(align, _MAX_LLVM_ALIGN)
     word = types.Integer(f"uint{align * 8}")
     return word if size == align else types.UniTuple(word, size // align)
 
@@ -119,7 +130,8 @@ class _FieldsModel(_models.StructModel):
     """`model="struct"`: an LLVM struct of the fields at their C++ offsets.
 
     Byte-array members fill gaps and tail padding, and a leading zero-length array raises the
-    alignment, so that the LLVM size and alignment equal the C++ ones (shims write `sizeof(S)` bytes).
+    alignment, so that the LLVM size and alignment equal the C++ ones (shims write `sizeof(S)` bytes;
+    alignments above `_MAX_LLVM_ALIGN` are left to `_slot`).
     """
 
     def __init__(self, dmm, fe_type):
@@ -129,6 +141,7 @@ class _FieldsModel(_models.StructModel):
         size, align = fe_type._nbst_size, fe_type._nbst_align
         members, end, natural = [], 0, 1
         for name, ty, offset, _public in fe_type._nbst_fields:
+            ty = _ENUM_STORAGE.get(ty, ty)  # an enum field is stored as its underlying integer
             lty = dmm.lookup(ty).get_data_type()
             a = lty.get_abi_alignment(_target_data)
             if offset < _round_up(end, a):
@@ -137,13 +150,15 @@ class _FieldsModel(_models.StructModel):
                 members.append((f"_pad{offset}", types.UniTuple(types.uint8, offset - end)))
             members.append((name, ty))
             end, natural = offset + lty.get_abi_size(_target_data), max(natural, a)
-        if align > natural:
-            members.insert(0, ("_align", types.UniTuple(types.Integer(f"uint{align * 8}"), 0)))
+        llvm_align = min(align, _MAX_LLVM_ALIGN)
+        if llvm_align > natural:
+            word = types.Integer(f"uint{llvm_align * 8}")
+            members.insert(0, ("_align", types.UniTuple(word, 0)))
         elif align < natural:
             raise ValueError(f"{fe_type}: fields need alignment {natural}, C++ says {align}")
         if end > size:
             raise ValueError(f"{fe_type}: fields end at {end}, past sizeof {size}")
-        if _round_up(end, align) < size:
+        if _round_up(end, max(llvm_align, natural)) < size:
             members.append(("_tail", types.UniTuple(types.uint8, size - end)))
         super().__init__(dmm, fe_type, members)
 
@@ -198,6 +213,42 @@ class _StructClass(types.Function, types.DTypeSpec):
 
 
 register_model(_StructClass)(_models.OpaqueModel)
+
+
+class _NumberClassCall(AttributeTemplate):
+    """`float64(x)` on a bound struct `x` with a conversion operator to a builtin number.
+
+    Numba types a call of a number class with one attribute template for all number classes,
+    which accepts only numbers. A template keyed by one number class (`key`, set per subclass)
+    takes precedence over it; this one accepts bound structs and hands every other call to
+    Numba's. Lowering is Numba's number constructor, a cast, which `Bindings.conversion` lowers.
+    """
+
+    def resolve___call__(self, classty):
+        numba_call = _NumbaNumberClassAttribute(self.context).resolve___call__(classty)
+        target = classty.instance_type
+
+        class Call(AbstractTemplate):
+            key = target
+
+            def generic(self, args, kws):
+                if len(args) == 1 and not kws and isinstance(args[0], _StructTypeMixin):
+                    if _numeric_conversion(self.context, args[0], target) is not None:
+                        return signature(target, args[0])
+                return numba_call.get_call_type(self.context, args, kws)
+
+        return types.Function(Call)
+
+
+def _numeric_conversion(typingctx, struct_ty, target):
+    """The conversion operator target of `struct_ty` used for a cast to `target`, or None."""
+    conversions = struct_ty._nbst_conversions
+    if target in conversions:
+        return target
+    for t in conversions:
+        if _is_builtin_number(t) and typingctx.can_convert(t, target) is not None:
+            return t
+    return None
 
 
 class _OperatorTemplate(ConcreteTemplate):
@@ -275,8 +326,31 @@ def _return_type(ret, params):
     return types.BaseTuple.from_types(([] if ret is None else [ret]) + outs)
 
 
+def _cxx_alignment(ty):
+    """The C++ `alignof` of the type a Numba type stands for, where it can exceed the alignment of
+    its LLVM data type: CUDA vector types (`float4`, `double2`: 16), bound structs, registered
+    types. None when the LLVM alignment is right."""
+    if ty in _CXX_ALIGN:
+        return _CXX_ALIGN[ty]
+    align = getattr(ty, "_nbst_align", None)
+    if align is not None:
+        return align
+    if isinstance(ty, _VectorType):
+        # vector_types.h: 2- and 4-element vectors are aligned to their size (at most 16 bytes);
+        # 1- and 3-element vectors to their element.
+        elem, n = ty.base_type.bitwidth // 8, ty.num_elements
+        return min(16, elem * n) if n in (2, 4) else elem
+    return None
+
+
 def _slot(context, builder, ty):
-    return cgutils.alloca_once(builder, context.get_data_type(_ENUM_STORAGE.get(ty, ty)))
+    """A stack slot for a value of `ty` that a shim reads or writes through a `T *`: as aligned
+    as C++ requires of `T`."""
+    slot = cgutils.alloca_once(builder, context.get_data_type(_ENUM_STORAGE.get(ty, ty)))
+    align = _cxx_alignment(ty)
+    if align is not None and align > 1:
+        slot.align = align
+    return slot
 
 
 def _store(context, builder, ty, value, ptr):
@@ -354,9 +428,10 @@ class Bindings:
         self.target_registry = target_registry
         self.types = {}  # C++ spelling -> Numba type (bound structs and enums, registered types)
         self.alignments = {}  # C++ spelling -> alignof, where known
-        self._functions = {}  # py_name -> BoundFunction
+        self._functions = {}  # (unit, py_name) -> BoundFunction
         self._operators = {}  # op -> ConcreteTemplate
         self._generic_casts = set()  # (from, to) pairs registered with a class on one side
+        self._number_casts_registered = False
         self._installed = False
 
     def install(self):
@@ -374,10 +449,28 @@ class Bindings:
     def _lower(self, key, argtys, impl):
         self.target_registry.lower(key, *argtys)(impl)
 
+    def _register_number_casts(self):
+        """Type `N(x)` for every builtin number class `N` and bound struct `x` (once)."""
+        if self._number_casts_registered:
+            return
+        self._number_casts_registered = True
+        for n in sorted(types.integer_domain | types.real_domain | {types.float16}, key=str):
+            key = types.NumberClass(n)
+            self.typing_registry.register_attr(
+                type(f"call_{n}_class", (_NumberClassCall,), {"key": key}))
+
     def _lower_cast_once(self, fromty, toty, impl):
         if (fromty, toty) not in self._generic_casts:
             self._generic_casts.add((fromty, toty))
             self.target_registry.lower_cast(fromty, toty)(impl)
+
+    def register_type(self, cxx_name, numba_type, align=None):
+        """Make C++ type `cxx_name` stand for `numba_type`, whose data layout must match it;
+        `align` is its C++ `alignof` where that is larger than the Numba type's own."""
+        self.types[cxx_name] = numba_type
+        if align is not None:
+            self.alignments[cxx_name] = int(align)
+            _CXX_ALIGN[numba_type] = max(int(align), _CXX_ALIGN.get(numba_type, 1))
 
     # -- structs --------------------------------------------------------------------------
 
@@ -411,7 +504,11 @@ class Bindings:
         if public:
 
             def get_field(context, builder, typ, value, attr):
-                return context.data_model_manager[typ].get(builder, value, attr)
+                field = context.data_model_manager[typ].get(builder, value, attr)
+                storage = _ENUM_STORAGE.get(public[attr])
+                if storage is not None:  # enum fields hold the underlying integer
+                    return context.cast(builder, field, storage, public[attr].dtype)
+                return field
 
             self.target_registry.lower_getattr_generic(nbty)(get_field)
         self.types[cxx_name], self.alignments[cxx_name] = nbty, align
@@ -449,9 +546,7 @@ class Bindings:
         conversions[to] = (unit, shim, src)
 
         def convert(context, builder, fromty, toty, value):
-            target = toty if toty in conversions else next(
-                (t for t in conversions if _is_builtin_number(t)
-                 and context.typing_context.can_convert(t, toty) is not None), None)
+            target = _numeric_conversion(context.typing_context, fromty, toty)
             if target is None:
                 raise NotImplementedError(f"no conversion from {fromty} to {toty}")
             u, s, c = conversions[target]
@@ -461,6 +556,7 @@ class Bindings:
         if _is_builtin_number(to):  # `float32(x)` goes through `operator double()` too
             self._lower_cast_once(nbty, types.Number, convert)
             self._lower_cast_once(nbty, types.Boolean, convert)
+            self._register_number_casts()
         else:
             self._lower_cast_once(nbty, to, convert)
         self._sync()
@@ -483,11 +579,12 @@ class Bindings:
     # -- functions and operators ----------------------------------------------------------
 
     def function(self, *, unit, py_name, shim, src, ret, params):
-        """A free function overload; returns the callable (one per `py_name`)."""
+        """A free function overload; returns the callable, one per `py_name` and shim unit: overloads
+        from one unit accumulate, while same-named functions of two headers stay apart."""
         params = _check_params(params)
-        fn = self._functions.get(py_name)
+        fn = self._functions.get((unit, py_name))
         if fn is None:
-            fn = self._functions[py_name] = BoundFunction(py_name)
+            fn = self._functions[(unit, py_name)] = BoundFunction(py_name)
         argtys = _arg_types(params)
         fn._template.cases.append(signature(_return_type(ret, params), *argtys))
         self._lower(fn, argtys, _call_impl(unit, shim, src, ret, params))

@@ -4,7 +4,7 @@
 use canopy::model::{Function, ParamVar, Type};
 
 use crate::pyexpr::c_ident;
-use crate::types::{cxx, shim_argument, shim_pointer};
+use crate::types::{cxx, shim_argument, shim_pointer, shim_result_pointer, value_spelling};
 
 /// A shim symbol unique to the callable (by its mangled name or signature) and the shim unit.
 pub fn shim_name(kind: &str, qual_name: &str, identity: &str, unit_tag: &str) -> String {
@@ -16,7 +16,7 @@ pub fn shim_name(kind: &str, qual_name: &str, identity: &str, unit_tag: &str) ->
 fn signature(ret: Option<&Type>, self_ty: Option<&str>, params: &[ParamVar]) -> String {
     let mut parts = Vec::new();
     if let Some(r) = ret {
-        parts.push(format!("{}ret", shim_pointer(r)));
+        parts.push(format!("{}ret", shim_result_pointer(r)));
     }
     if let Some(s) = self_ty {
         parts.push(format!("{s} *self"));
@@ -35,8 +35,7 @@ fn body(ret: Option<&Type>, call: &str) -> String {
     match ret {
         None => format!("{call};"),
         Some(r) => {
-            let t = cxx(&r.unqualified_non_ref_type_name);
-            format!("::new (static_cast<void *>(ret)) {t}({call});")
+            format!("::new (static_cast<void *>(ret)) {}({call});", value_spelling(r))
         }
     }
 }

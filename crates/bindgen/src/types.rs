@@ -101,9 +101,18 @@ pub fn numba_type(t: &Type, known: &KnownTypes) -> Result<Option<String>, String
     Ok(Some(expr))
 }
 
-/// The pointer type a shim takes for a parameter or result of type `t`.
-pub fn shim_pointer(t: &Type) -> String {
-    let base = cxx(&t.unqualified_non_ref_type_name);
+/// The spelling of `t` without its reference, cv-qualifiers kept (`const float *` for a
+/// `const float *const &`... minus the reference): the type a shim constructs a result as, and the
+/// pointee of a parameter pointer, so that `const T *` values and `const T **` parameters compile.
+pub fn value_spelling(t: &Type) -> String {
+    let name = cxx(&t.name);
+    match t.ref_kind {
+        RefKind::None => name,
+        _ => name.trim_end().trim_end_matches('&').trim_end().to_string(),
+    }
+}
+
+fn pointer_to(base: &str) -> String {
     if base.ends_with('*') {
         format!("{base}*")
     } else {
@@ -111,10 +120,46 @@ pub fn shim_pointer(t: &Type) -> String {
     }
 }
 
+/// The pointer type a shim takes for its result: unqualified, so it converts to `void *`.
+pub fn shim_result_pointer(t: &Type) -> String {
+    pointer_to(&cxx(&t.unqualified_non_ref_type_name))
+}
+
+/// The pointer type a shim takes for a parameter of type `t`.
+pub fn shim_pointer(t: &Type) -> String {
+    pointer_to(&value_spelling(t))
+}
+
 /// How a shim passes its `i`th pointer parameter on to the C++ callee.
 pub fn shim_argument(t: &Type, i: usize) -> String {
     match t.ref_kind {
-        RefKind::Rvalue => format!("static_cast<{} &&>(*a{i})", cxx(&t.unqualified_non_ref_type_name)),
+        RefKind::Rvalue => format!("static_cast<{} &&>(*a{i})", value_spelling(t)),
         _ => format!("*a{i}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(name: &str, unqualified: &str, ref_kind: RefKind) -> Type {
+        Type {
+            name: name.into(),
+            unqualified_non_ref_type_name: unqualified.into(),
+            ref_kind,
+            is_const: false,
+            shape: TypeShape::Other,
+        }
+    }
+
+    #[test]
+    fn shim_spellings_keep_constness_but_not_references() {
+        let t = ty("const float *const &", "float *", RefKind::Lvalue);
+        assert_eq!(value_spelling(&t), "const float *const");
+        assert_eq!(shim_pointer(&t), "const float *const *");
+        assert_eq!(shim_result_pointer(&t), "float **");
+        let r = ty("const lib::(anonymous namespace)::V &&", "lib::(anonymous namespace)::V", RefKind::Rvalue);
+        assert_eq!(shim_argument(&r, 2), "static_cast<const lib::V &&>(*a2)");
+        assert_eq!(shim_pointer(&ty("const char **", "char **", RefKind::None)), "const char ***");
     }
 }

@@ -124,7 +124,9 @@ pub fn render_functions(ctx: &Context, functions: &[Function], py_name_of: &dyn 
                 }
             }
         }
-        let spec = params_spec(ctx, &[&f.name], &f.params).and_then(|p| Ok((p, ret_spec(ctx, &f.return_type)?)));
+        // Intents are keyed by the qualified name (`lib::divmod`) or the plain one (`divmod`).
+        let intent_key = if ctx.intents.get(&f.qual_name).is_some() { &f.qual_name } else { &f.name };
+        let spec = params_spec(ctx, &[intent_key], &f.params).and_then(|p| Ok((p, ret_spec(ctx, &f.return_type)?)));
         let (params, ret) = match spec {
             Ok(x) => x,
             Err(reason) => {

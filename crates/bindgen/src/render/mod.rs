@@ -39,7 +39,8 @@ pub struct Context {
     pub known: KnownTypes,
     /// Identity of the shim unit (the text shims are compiled with), so shim names are unique.
     pub unit_tag: String,
-    /// Intents: `{function: {param name or index: intent}}`; for methods `{struct: {method: {...}}}`.
+    /// Intents: `{function: {param name or index: intent}}`; for methods `{struct: {method: {...}}}`;
+    /// functions and structs by plain or qualified name.
     pub intents: serde_json::Value,
     pub skip_prefix: Option<String>,
     pub skip_non_device: bool,

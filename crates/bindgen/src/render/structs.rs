@@ -27,10 +27,18 @@ pub struct StructRequest {
 
 fn fields_spec(ctx: &Context, s: &Struct) -> Result<String, String> {
     let mut items = Vec::new();
+    let mut previous: Option<&canopy::model::Field> = None;
     for f in &s.fields {
         if f.offset < 0 {
             return Err(format!("field `{}` is a bit-field or has no known offset; use PrimitiveModel", f.name));
         }
+        if let Some(p) = previous.filter(|p| f.offset <= p.offset) {
+            return Err(format!(
+                "field `{}` overlaps field `{}` (a union or anonymous union member); use PrimitiveModel",
+                f.name, p.name
+            ));
+        }
+        previous = Some(f);
         let ty = numba_type(&f.type_, &ctx.known)
             .map_err(|e| format!("field `{}`: {e}; use PrimitiveModel or register the type", f.name))?
             .ok_or_else(|| format!("field `{}` has type void", f.name))?;
@@ -102,7 +110,9 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
     if !matches!(f.exec_space, canopy::model::ExecutionSpace::Device | canopy::model::ExecutionSpace::HostDevice) {
         return skip(out, "host-only member function".into());
     }
-    let path = [s.name.as_str(), f.name.as_str()];
+    // Intents are keyed by the struct's qualified or plain name, then the method's name.
+    let struct_key = if ctx.intents.get(&s.qual_name).is_some() { &s.qual_name } else { &s.name };
+    let path = [struct_key.as_str(), f.name.as_str()];
     let identity = format!("{}|{}", f.mangled_name, full);
     let params = match params_spec(ctx, &path, &f.params) {
         Ok(p) => p,
@@ -136,7 +146,7 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
                 Ok(_) => return skip(out, "conversion to void".into()),
                 Err(reason) => return skip(out, reason),
             };
-            let name = shim_name("conv", &s.qual_name, &identity, &ctx.unit_tag);
+            let name = shim_name("conv", &full, &identity, &ctx.unit_tag);
             out.code.push_str(&call(
                 "_b.conversion",
                 &[
@@ -167,7 +177,7 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
                 };
                 let self_param = format!("({}, \"in\")", registered_type_expr(&s.qual_name));
                 let params = if params == "[]" { format!("[{self_param}]") } else { format!("[{self_param}, {}", &params[1..]) };
-                let name = shim_name("op", &s.qual_name, &identity, &ctx.unit_tag);
+                let name = shim_name("op", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
                     "_b.operator",
                     &[
@@ -181,7 +191,7 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
                 ));
                 out.report.bind("operator", &full, "");
             } else {
-                let name = shim_name("method", &s.qual_name, &identity, &ctx.unit_tag);
+                let name = shim_name("method", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
                     "_b.method",
                     &[
