@@ -29,8 +29,16 @@ const PY_KEYWORDS: &[&str] = &[
     "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "match", "case", "type", "_",
 ];
 
+/// Names the rendered code and the generated module use for themselves; a binding never takes one.
+const RESERVED: &[&str] = &[
+    "_b", "_unit", "_parents", "types", "operator", "_cuda_types", "_vector_types", "install", "typing_registry",
+    "target_registry", "__all__", "__version__", "__doc__", "__name__", "__file__", "__spec__", "__loader__",
+    "__builtins__", "__path__", "__package__",
+];
+
 /// A Python identifier for a C++ name: ASCII letters, digits and `_`; anything else is escaped as
-/// `_uXXXX`; keywords and soft keywords get a trailing `_`.
+/// `_uXXXX`; keywords, soft keywords and the names the generated code reserves (`RESERVED`, and
+/// anything starting with `_nb_`) get a trailing `_`.
 pub fn py_ident(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for (i, ch) in name.chars().enumerate() {
@@ -46,7 +54,7 @@ pub fn py_ident(name: &str) -> String {
     if out.is_empty() {
         out.push_str("_anonymous");
     }
-    if PY_KEYWORDS.contains(&out.as_str()) {
+    if PY_KEYWORDS.contains(&out.as_str()) || RESERVED.contains(&out.as_str()) || out.starts_with("_nb_") {
         out.push('_');
     }
     out
@@ -75,5 +83,7 @@ mod tests {
         assert_eq!(py_ident("a b"), "a_u0020b");
         assert_eq!(py_ident(""), "_anonymous");
         assert_eq!(c_ident("lib::blend"), "lib_blend");
+        assert_eq!(py_ident("_b"), "_b_");
+        assert_eq!(py_ident("_nb_rt"), "_nb_rt_");
     }
 }

@@ -1,0 +1,155 @@
+"""Property tests of the renderer: whatever names and values a declaration model holds, the rendered
+Python parses, assigns only the names it should, and carries outside text only inside string
+literals (no statement, import or call that the model did not ask for)."""
+
+import ast
+import json
+
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ast_canopy import _core  # noqa: E402
+
+# Names that try to escape: quotes, newlines, backslashes, Python and C++ keywords, code.
+HOSTILE = [
+    'a"""b', "x'y", "line\nbreak", "#comment", "back\\slash", "import os; os.system('x')", "lambda", "None",
+    "class", "__import__", "_b", "types", "operator", "def", "é", "\u2028", "\x00", "",
+]  # fmt: skip
+names = st.one_of(st.sampled_from(HOSTILE), st.text(min_size=0, max_size=12))
+
+INT = {"name": "int", "unqualified_non_ref_type_name": "int", "ref_kind": "none", "is_const": False,
+       "shape": {"tag": "int", "size": 4, "signed": True}}  # fmt: skip
+FLOAT = {"name": "float", "unqualified_non_ref_type_name": "float", "ref_kind": "none", "is_const": False,
+         "shape": {"tag": "float", "size": 4}}  # fmt: skip
+VOID = {"name": "void", "unqualified_non_ref_type_name": "void", "ref_kind": "none", "is_const": False,
+        "shape": {"tag": "void"}}  # fmt: skip
+LOC = {"file": "h.cuh", "line": 1, "column": 1}
+
+
+def function(name, params, ret):
+    return {
+        "name": name, "qual_name": name, "return_type": ret,
+        "params": [{"name": p, "type_": t} for p, t in params], "exec_space": "device",
+        "is_constexpr": False, "is_variadic": False, "mangled_name": "_Z" + str(abs(hash(name))),
+        "attributes": [], "is_operator": False, "location": LOC,
+    }  # fmt: skip
+
+
+def struct(name, fields):
+    return {
+        "name": name, "qual_name": name, "tag": "struct",
+        "fields": [{"name": f, "type_": INT, "access": "public", "offset": 4 * i} for i, f in enumerate(fields)],
+        "methods": [], "templated_methods": [], "nested_records": [], "nested_class_templates": [], "bases": [],
+        "sizeof_": max(4, 4 * len(fields)), "alignof_": 4, "location": LOC,
+    }  # fmt: skip
+
+
+def enum(name, members):
+    return {
+        "name": name, "qual_name": name, "enumerators": members,
+        "enumerator_values": [str(i) for i in range(len(members))], "underlying_type": INT,
+        "is_scoped": True, "location": LOC,
+    }  # fmt: skip
+
+
+def render(request):
+    return json.loads(_core.render_bindings(json.dumps(request)))
+
+
+def check_only_bindings(code, allowed_targets):
+    """Every statement is `NAME = _b.<call>(...)`, `_b.<call>(...)` or `_b.types[...] = ...`, and
+    every call inside is to `_b.*` or to a Numba type constructor: outside text is only data."""
+    tree = ast.parse(code)
+    assigned = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                if isinstance(t, ast.Name):
+                    assigned.add(t.id)
+                else:
+                    assert isinstance(t, ast.Subscript) and ast.unparse(t.value) == "_b.types", ast.unparse(stmt)
+            value = stmt.value
+        else:
+            assert isinstance(stmt, ast.Expr), ast.dump(stmt)
+            value = stmt.value
+        for node in ast.walk(value):
+            assert not isinstance(node, (ast.Lambda, ast.NamedExpr, ast.Import, ast.ImportFrom)), ast.unparse(stmt)
+            if isinstance(node, ast.Call):
+                callee = ast.unparse(node.func)
+                assert callee.startswith(("_b.", "types.", "_parents")), callee
+    assert assigned <= allowed_targets, assigned - allowed_targets
+    return assigned
+
+
+class _Recorder:
+    """Stands in for the runtime's Bindings: records calls, returns a fresh object per call."""
+
+    def __init__(self):
+        self.types = {}
+        self.calls = []
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            self.calls.append(name)
+            return object()
+
+        return record
+
+
+def run_with_recorder(code):
+    """Executes rendered code against a recorder: it runs, and never rebinds the runtime's names."""
+    import numba.cuda  # noqa: F401  (the prelude's imports)
+
+    ns = {}
+    exec(_core.render_prelude(), ns)
+    prelude = {k: v for k, v in ns.items() if not k.startswith("__")}
+    recorder = _Recorder()
+    reserved = {"_b": recorder, "_unit": object(), "_parents": [object()]}
+    ns.update(reserved)
+    exec(compile(code, "<rendered>", "exec"), ns)
+    for name, value in reserved.items():
+        assert ns[name] is value, f"rendered code rebound {name}"
+    for name, value in prelude.items():
+        assert ns[name] is value, f"rendered code rebound the prelude's {name}"
+    assert recorder.calls
+
+
+@settings(max_examples=150, deadline=None)
+@given(fname=names, pnames=st.lists(names, max_size=3), sname=names, fields=st.lists(names, max_size=3),
+       ename=names, members=st.lists(names, min_size=1, max_size=3, unique=True))  # fmt: skip
+def test_rendered_code_is_only_bindings(fname, pnames, sname, fields, ename, members):
+    request = {
+        "context": {"known": {}, "unit_tag": "t"},
+        "enums": [{"decl": enum(ename, members)}],
+        "structs": [{"decl": struct(sname, fields), "parent": "_parents[0]", "model": "struct"}],
+        "functions": [{"decl": function(fname, [(p, INT) for p in pnames], FLOAT)}],
+    }
+    out = render(request)
+    allowed = {b["py_name"] for b in out["report"]["bound"] if b["py_name"]}
+    assigned = check_only_bindings(out["code"], allowed)
+    run_with_recorder(out["code"])
+    for b in out["report"]["bound"]:
+        if b["kind"] in ("function", "struct", "enum"):
+            assert b["py_name"].isidentifier() and b["py_name"] in assigned
+
+
+def test_huge_overload_set_renders_one_callable():
+    fns = [function("f", [("x", INT)] * (i % 5), INT) for i in range(500)]
+    for i, f in enumerate(fns):
+        f["mangled_name"] = f"_Z1f{i}"
+    out = render({"context": {"unit_tag": "t"}, "functions": [{"decl": f} for f in fns]})
+    tree = ast.parse(out["code"])
+    targets = {t.id for s in tree.body if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)}
+    assert targets == {"f"}
+    shims = {b["name"] for b in out["report"]["bound"]}
+    assert len(out["report"]["bound"]) == 500 and shims == {"f"}
+    names = {line.split("shim=")[1].split(",")[0] for line in out["code"].splitlines() if "shim=" in line}
+    assert len(names) == 500  # every overload has its own shim symbol
+
+
+def test_void_function_and_no_params():
+    out = render({"context": {"unit_tag": "t"}, "functions": [{"decl": function("g", [], VOID)}]})
+    assert "ret=None" in out["code"] and "params=[]" in out["code"]
