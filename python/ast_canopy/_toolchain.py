@@ -35,4 +35,9 @@ def cuda_include_dirs() -> list:
         return []  # let the core pick the CUDA 12 wheels
     dirs = [d for d in _pathfinder_dirs() if d]
     dirs.sort(key=lambda d: not os.path.isfile(os.path.join(d, "cuda_runtime.h")))
+    # Only a complete set: a machine may have the runtime wheel without the crt one; then the core
+    # searches further (other wheels, CUDA_HOME, /usr/local/cuda).
+    for required in ("cuda_runtime.h", os.path.join("crt", "host_defines.h")):
+        if not any(os.path.isfile(os.path.join(d, required)) for d in dirs):
+            return []
     return dirs

@@ -123,32 +123,46 @@ fn wheel_includes(dir: &Path, major: &str) -> Vec<PathBuf> {
     Vec::new()
 }
 
+/// Headers a device-side parse cannot do without; a candidate set of folders lacking one is skipped
+/// (a machine may have the runtime wheel but not the crt one, for example).
+const REQUIRED_CUDA_HEADERS: &[&str] = &["cuda_runtime.h", "crt/host_defines.h"];
+
+fn missing_headers(dirs: &[PathBuf]) -> Vec<&'static str> {
+    REQUIRED_CUDA_HEADERS.iter().copied().filter(|rel| !dirs.iter().any(|d| d.join(rel).is_file())).collect()
+}
+
 fn cuda_includes(opts: &ToolchainOptions) -> Result<Vec<PathBuf>, Error> {
     if !opts.cuda_include_dirs.is_empty() {
+        let missing = missing_headers(&opts.cuda_include_dirs);
+        if !missing.is_empty() {
+            return Err(Error::Cuda(format!(
+                "the CUDA include folders {:?} lack {}",
+                opts.cuda_include_dirs,
+                missing.join(", ")
+            )));
+        }
         return Ok(opts.cuda_include_dirs.clone());
     }
-    for dir in &opts.search_dirs {
-        let found = wheel_includes(dir, &opts.cuda_major);
-        if !found.is_empty() {
-            return Ok(found);
-        }
-    }
+    let mut candidates: Vec<Vec<PathBuf>> = opts.search_dirs.iter().map(|d| wheel_includes(d, &opts.cuda_major)).collect();
     for var in ["CUDA_HOME", "CUDA_PATH"] {
         if let Some(p) = env_path(var) {
-            if p.join("include").join("cuda_runtime.h").is_file() {
-                return Ok(vec![p.join("include")]);
-            }
+            candidates.push(vec![p.join("include")]);
         }
     }
-    let local = Path::new("/usr/local/cuda/include");
-    if local.join("cuda_runtime.h").is_file() {
-        return Ok(vec![local.to_path_buf()]);
+    candidates.push(vec![PathBuf::from("/usr/local/cuda/include")]);
+    let mut incomplete = Vec::new();
+    for dirs in candidates.into_iter().filter(|c| !c.is_empty() && c.iter().any(|d| d.is_dir())) {
+        let missing = missing_headers(&dirs);
+        if missing.is_empty() {
+            return Ok(dirs);
+        }
+        incomplete.push(format!("{} (lacks {})", dirs[0].display(), missing.join(", ")));
     }
-    Err(Error::Cuda(
-        "CUDA headers were not found: `pip install 'nvidia-cuda-runtime>=13' nvidia-cuda-crt nvidia-cuda-cccl`, or set \
-         CUDA_HOME"
-            .into(),
-    ))
+    let seen = if incomplete.is_empty() { String::new() } else { format!(" Incomplete: {}.", incomplete.join("; ")) };
+    Err(Error::Cuda(format!(
+        "CUDA headers were not found: `pip install 'nvidia-cuda-runtime>=13' 'nvidia-cuda-crt>=13' \
+         'nvidia-cuda-cccl>=13'`, or set CUDA_HOME.{seen}"
+    )))
 }
 
 fn read_cuda_version(include: &Path) -> Option<u32> {
