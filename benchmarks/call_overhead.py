@@ -259,7 +259,7 @@ def main():
             print(f"  build check failed: {type(e).__name__}: {e}")
         return 0
 
-    from cuda.core import Device, EventOptions, LaunchConfig, launch
+    from cuda.core import Device, LaunchConfig, launch
 
     cuda.current_context()  # numba first: both use the device's primary context
     ndev = cuda.get_current_device()
@@ -279,7 +279,16 @@ def main():
 
     stream = dev.create_stream()
     nb_stream = cuda.external_stream(int(stream.handle))
-    timing = EventOptions(enable_timing=True)
+
+    def record():
+        # Numba's timing events on the shared stream (their API is stable across cuda.core versions).
+        ev = cuda.event(timing=True)
+        ev.record(stream=nb_stream)
+        return ev
+
+    def elapsed_ms(e0, e1):
+        e1.synchronize()
+        return cuda.event_elapsed_time(e0, e1)
 
     n, block = args.n, args.block
     grid = (n + block - 1) // block
@@ -321,11 +330,9 @@ def main():
         jitted[k][grid, block, nb_stream](*numba_args[k])
 
     def spin_ms(cycles):
-        e0 = stream.record(options=timing)
+        e0 = record()
         launch(stream, LaunchConfig(grid=1, block=1), native["spin"], np.int64(cycles))
-        e1 = stream.record(options=timing)
-        e1.sync()
-        return e1 - e0
+        return elapsed_ms(e0, record())
 
     spin_ms(1000)  # load the module
     cycles_per_ms = 1_000_000 / max(spin_ms(1_000_000), 1e-3)
@@ -333,11 +340,9 @@ def main():
 
     def timed(fn, k):
         launch(stream, LaunchConfig(grid=1, block=1), native["spin"], spin_cycles)
-        e0 = stream.record(options=timing)
+        e0 = record()
         fn(k)
-        e1 = stream.record(options=timing)
-        e1.sync()
-        return e1 - e0  # ms
+        return elapsed_ms(e0, record())
 
     print("# call overhead: native CUDA C++ vs Numba + Numbast\n")
     print(f"device: {ndev.name.decode() if isinstance(ndev.name, bytes) else ndev.name} ({arch}), "

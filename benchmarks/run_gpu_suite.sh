@@ -9,7 +9,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$OUT/gpu.txt
 parts=${*:-tests demo bench}
 for part in $parts; do
   case $part in
-    tests) python3 -m pytest -m gpu -q -rs tests 2>&1 | tee "$OUT/gpu-tests.txt" | tail -30 ;;
+    tests) python3 -m pytest -m gpu -q -rs ${GPU_TESTS:-tests} 2>&1 | tee "$OUT/gpu-tests.txt" | tail -30 ;;
     demo) python3 examples/demo/main.py 2>&1 | tee "$OUT/demo.txt" ;;
     bench)
       python3 benchmarks/call_overhead.py 2>&1 | tee "$OUT/call_overhead.txt"

@@ -16,7 +16,9 @@ demo = os.path.join(here, "demo.py")
 
 if cuda.is_available():
     ns = runpy.run_path(demo, run_name="__main__")
-    print(f"demo: kernel ran on {cuda.get_current_device().name.decode()}: {ns['arr']} (expected [3, sqrt(3)])")
+    name = cuda.get_current_device().name
+    name = name.decode() if isinstance(name, bytes) else name
+    print(f"demo: kernel ran on {name}: {ns['arr']} (expected [3, sqrt(3)])")
     sys.exit(0)
 
 from numba import types  # noqa: E402
