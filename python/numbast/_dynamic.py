@@ -19,7 +19,7 @@ from numba.cuda.datamodel import models as _models
 
 from ast_canopy import _core
 from numbast import _runtime
-from numbast._json import dumps, to_plain
+from numbast._json import dumps, to_plain, to_plain_many
 from numbast._report import BindingReport, NumbastSkipWarning
 
 _BINDINGS = _runtime.Bindings()
@@ -211,7 +211,7 @@ def _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclud
     _check_writer(shim_writer)
     request = {
         "context": _context(arg_intent, skip_prefix, skip_non_device, exclude),
-        "functions": [{"decl": to_plain(f)} for f in functions],
+        "functions": [{"decl": d} for d in to_plain_many(functions)],
     }
     ns, report = _render_and_run(shim_writer, request, {})
     seen, out = set(), []
