@@ -9,19 +9,25 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+/// Names (or prefixes) per kind of declaration.
 pub struct ByKind {
+    /// For free functions.
     #[serde(rename = "Function", default)]
     pub function: Vec<String>,
+    /// For structs and classes.
     #[serde(rename = "Struct", default)]
     pub r#struct: Vec<String>,
+    /// For enums.
     #[serde(rename = "Enum", default)]
     pub r#enum: Vec<String>,
 }
 
+/// Functions numba-cuda calls around a kernel that links the bindings' shims.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModuleCallbacks {
-    /// `module:function` called before a kernel that links these bindings is launched.
+    /// `module:function` called (with the CUDA module handle) before a kernel that links these
+    /// bindings is launched.
     #[serde(default)]
     pub setup: Option<String>,
     /// `module:function` called before such a module is unloaded.
@@ -42,16 +48,20 @@ pub struct Config {
     /// The header to parse (relative to the config file).
     #[serde(rename = "Entry Point")]
     pub entry_point: String,
-    /// Headers whose declarations are bound (relative to the config file).
+    /// Headers whose declarations are bound (relative to the config file). Structs and enums of other
+    /// headers are bound too when a binding needs them (dependency types).
     #[serde(rename = "File List")]
     pub file_list: Vec<String>,
-    /// Compute capabilities to generate for, e.g. `[sm_80, sm_90]`.
+    /// Compute capabilities to generate for, e.g. `[sm_80, sm_90]`. The module serves all of them:
+    /// a kernel compiled for compute capability c uses the declarations of the highest listed arch
+    /// not above c.
     #[serde(rename = "GPU Arch")]
     pub gpu_arch: Vec<String>,
-    /// Struct name -> Numba type class name (`Number`, `Type`, ...).
+    /// Struct name -> the `numba.types` class its Numba type derives from (`Number`, `Type`, ...;
+    /// default `Type`).
     #[serde(rename = "Types", default)]
     pub types: BTreeMap<String, String>,
-    /// Struct name -> `StructModel` or `PrimitiveModel`.
+    /// Struct name -> `StructModel` (fields visible, the default) or `PrimitiveModel` (opaque bytes).
     #[serde(rename = "Data Models", default)]
     pub data_models: BTreeMap<String, String>,
     /// Declarations not to bind, by kind.
@@ -63,7 +73,9 @@ pub struct Config {
     /// Import statements added to the generated module.
     #[serde(rename = "Additional Import", default)]
     pub additional_import: Vec<String>,
-    /// The `#include` line(s) the shims are compiled with, instead of one derived from the entry point.
+    /// The `#include` line(s) the shims are compiled with, written into the module as they are,
+    /// instead of one derived from the entry point (`#include <...>` for a header under a CUDA
+    /// include folder, else the header's path relative to the module, resolved on import).
     #[serde(rename = "Shim Include Override", default)]
     pub shim_include_override: Option<String>,
     /// `NAME` or `NAME=VALUE`: defined for parsing and written into the shims as `#define`.
@@ -72,10 +84,12 @@ pub struct Config {
     /// The generated module's name (default: the entry point's stem).
     #[serde(rename = "Output Name", default)]
     pub output_name: Option<String>,
-    /// Functions matching any of these regexes need a cooperative launch.
+    /// Functions whose C++ name matches any of these regexes need a cooperative launch: a kernel
+    /// that calls one is launched cooperatively.
     #[serde(rename = "Cooperative Launch Required Functions Regex", default)]
     pub cooperative_launch_required_functions_regex: Vec<String>,
-    /// Prefixes removed from the Python names of functions, structs and enums.
+    /// Prefixes removed from the Python names of functions, structs (and typedef aliases) and enums;
+    /// enum prefixes also apply to the members' names.
     #[serde(rename = "API Prefix Removal", default)]
     pub api_prefix_removal: ByKind,
     /// Functions whose names start with this prefix are not bound.
@@ -84,6 +98,7 @@ pub struct Config {
     /// Register into the module's own registries, installed by its `install()`.
     #[serde(rename = "Use Separate Registry", default)]
     pub use_separate_registry: bool,
+    /// Setup and teardown callbacks of the shims' compilation unit.
     #[serde(rename = "Module Callbacks", default)]
     pub module_callbacks: ModuleCallbacks,
     /// Function -> parameter (name or index) -> intent (`in`, `inout_ptr`, `out_ptr`, `out_return`).
@@ -131,18 +146,71 @@ fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
         .map(|(_, c)| c)
 }
 
-/// Rewrites serde's "unknown field `X`, expected one of `A`, `B`" into a message with a suggestion.
-fn explain(message: &str) -> String {
+/// Plain words for serde's type names in "expected ..." messages.
+fn plain_type(serde_words: &str) -> String {
+    let w = serde_words.trim();
+    match w {
+        "a sequence" => "a list (`[a, b]` or one `- item` per line)".into(),
+        "a map" => "a mapping (`key: value` lines)".into(),
+        "a boolean" => "a boolean (`True` or `False`)".into(),
+        "a string" => "a string".into(),
+        _ if w.starts_with("struct ") => "a mapping (`key: value` lines)".into(),
+        _ => w.to_string(),
+    }
+}
+
+/// serde_yaml_ng writes `path: message at line L column C`; the place and the key are reported
+/// separately, so both are taken off.
+fn bare_message(message: &str, path: &str) -> String {
+    // The YAML error names the value's path, or that of an enclosing mapping.
+    let mut prefix = path;
+    let mut m = loop {
+        if let Some(rest) = message.strip_prefix(prefix).and_then(|r| r.strip_prefix(": ")) {
+            break rest.to_string();
+        }
+        match prefix.rfind(['.', '[']) {
+            Some(i) => prefix = &prefix[..i],
+            None => break message.to_string(),
+        }
+    };
+    if let Some(i) = m.rfind(" at line ") {
+        if m[i + 9..].split(" column ").all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) {
+            m.truncate(i);
+        }
+    }
+    m
+}
+
+/// Rewrites a serde message about the value at `path` into the config's terms: the key it concerns
+/// and what is wrong with it. An unknown key gets the closest known key, a wrong type says what was
+/// expected and what was found, a missing key is named with the mapping that lacks it.
+fn explain(message: &str, path: &str) -> (Option<String>, String) {
+    let at = |p: &str| (p != "." && !p.is_empty()).then(|| p.to_string());
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((field, tail)) = rest.split_once('`') {
             let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
             let hint = closest(field, known.iter().copied())
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
-            return format!("unknown key `{field}`{hint} (known keys: {})", known.join(", "));
+            return (at(path), format!("unknown key{hint} (known keys here: {})", known.join(", ")));
         }
     }
-    message.to_string()
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        let key = match at(path) {
+            Some(parent) => format!("{parent}.{field}"),
+            None => field.to_string(),
+        };
+        return (Some(key), "required key is missing".into());
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+                return (at(path), format!("expected {}, found {found}", plain_type(expected)));
+            }
+        }
+    }
+    (at(path), message.to_string())
 }
 
 fn reject_tags(v: &serde_yaml_ng::Value, path: &str) -> Result<(), String> {
@@ -192,8 +260,8 @@ impl Config {
             let path = e.path().to_string();
             let inner = e.inner();
             let loc = inner.location();
-            let key = (path != ".").then_some(path);
-            mk(loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()), key, explain(&inner.to_string()))
+            let (key, message) = explain(&bare_message(&inner.to_string(), &path), &path);
+            mk(loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()), key, message)
         })?;
         config.check().map_err(|(key, m)| mk(None, None, Some(key.into()), m))?;
         Ok(config)
@@ -268,7 +336,7 @@ fn is_dotted_callable(s: &str) -> bool {
 
 /// `import a.b [as c]` or `from a.b import x [as y], z`: one line, names only.
 fn is_import_statement(s: &str) -> bool {
-    let words: Vec<&str> = s.split(|c: char| c == ' ' || c == ',').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = s.split([' ', ',']).filter(|w| !w.is_empty()).collect();
     let names_ok = |ws: &[&str]| ws.iter().all(|w| *w == "as" || is_dotted_name(w));
     match words.as_slice() {
         ["import", rest @ ..] => !rest.is_empty() && names_ok(rest),
@@ -293,14 +361,24 @@ mod tests {
     #[test]
     fn unknown_key_suggests_the_closest() {
         let e = Config::from_yaml(&format!("{MINIMAL}Entry Pont: b.cuh\n")).unwrap_err();
-        assert!(e.message.contains("unknown key `Entry Pont`; did you mean `Entry Point`?"), "{e}");
-        assert_eq!(e.line, Some(4));
+        assert_eq!(e.key.as_deref(), Some("Entry Pont"));
+        assert!(e.message.starts_with("unknown key; did you mean `Entry Point`?"), "{e}");
+        assert_eq!((e.line, e.column), (Some(4), Some(1)));
+        let e = Config::from_yaml(&format!("{MINIMAL}Exclude: {{Functon: [f]}}\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("Exclude.Functon"), "{e}");
+        assert!(e.message.contains("did you mean `Function`?"), "{e}");
     }
 
     #[test]
     fn wrong_type_names_the_key() {
         let e = Config::from_yaml("Entry Point: a.cuh\nFile List: a.cuh\nGPU Arch: [sm_80]\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("File List"), "{e}");
+        assert!(e.message.starts_with("expected a list"), "{e}");
+        assert!(e.message.ends_with("found string \"a.cuh\""), "{e}");
+        let e = Config::from_yaml(&format!("{MINIMAL}Use Separate Registry: maybe\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("Use Separate Registry"), "{e}");
+        assert!(e.message.starts_with("expected a boolean"), "{e}");
+        assert_eq!(e.to_string(), format!("<config>:4:24: `Use Separate Registry`: {}", e.message));
     }
 
     #[test]
@@ -325,6 +403,7 @@ mod tests {
         let e = Config::from_yaml("Entry Point: a.cuh\nFile List: []\nGPU Arch: [sm_80]\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("File List"));
         let e = Config::from_yaml("File List: [a]\nGPU Arch: [sm_80]\n").unwrap_err();
-        assert!(e.message.contains("Entry Point"), "{e}");
+        assert_eq!(e.key.as_deref(), Some("Entry Point"), "{e}");
+        assert_eq!(e.message, "required key is missing");
     }
 }

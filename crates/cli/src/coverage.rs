@@ -1,0 +1,81 @@
+//! The coverage report: what was bound (counts by kind, dependency types) and every declaration
+//! that was skipped, with its place and reason. Printed as a table; `--report` writes the same
+//! content as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use bindgen::module::Dependency;
+use bindgen::report::{Bound, Report};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SkipRow {
+    pub kind: String,
+    pub name: String,
+    /// `file:line:col`, relative to the config's folder or a CUDA include folder when under one.
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Coverage {
+    /// The generated module's path, as given on the command line.
+    pub module: String,
+    /// Number of bound entities by kind (`function`, `struct`, `operator`, ...).
+    pub bound_counts: BTreeMap<String, usize>,
+    /// Structs and enums from outside the File List, bound because a binding needs them.
+    pub dependencies: Vec<Dependency>,
+    pub skipped: Vec<SkipRow>,
+    /// Every bound entity.
+    pub bound: Vec<Bound>,
+}
+
+impl Coverage {
+    pub fn new(module: String, report: &Report, dependencies: &[Dependency], short: impl Fn(&str) -> String) -> Coverage {
+        let mut bound_counts = BTreeMap::new();
+        for b in &report.bound {
+            *bound_counts.entry(b.kind.clone()).or_default() += 1;
+        }
+        Coverage {
+            module,
+            bound_counts,
+            dependencies: dependencies.iter().map(|d| Dependency { location: short(&d.location), ..d.clone() }).collect(),
+            skipped: report
+                .skipped
+                .iter()
+                .map(|s| SkipRow { kind: s.kind.clone(), name: s.name.clone(), location: short(&s.location), reason: s.reason.clone() })
+                .collect(),
+            bound: report.bound.clone(),
+        }
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serializes") + "\n"
+    }
+
+    /// The table: a summary line, the dependency types, then one row per skipped declaration.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let counts: Vec<String> = self.bound_counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(s, "wrote {}: bound {}; skipped {}", self.module, counts.join(", "), self.skipped.len());
+        if !self.dependencies.is_empty() {
+            let _ = writeln!(s, "dependency types bound (declared outside the File List, needed by bindings):");
+            for d in &self.dependencies {
+                let _ = writeln!(s, "  {} {} as {} ({})", d.kind, d.name, d.py_name, d.location);
+            }
+        }
+        if self.skipped.is_empty() {
+            return s;
+        }
+        let width = |f: &dyn Fn(&SkipRow) -> usize, min: usize, max: usize| self.skipped.iter().map(f).max().unwrap_or(min).clamp(min, max);
+        let w_kind = width(&|r| r.kind.len(), 4, 12);
+        let w_name = width(&|r| r.name.len(), 4, 40);
+        let w_loc = width(&|r| r.location.len(), 8, 40);
+        let _ = writeln!(s, "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  reason", "kind", "name", "location");
+        for r in &self.skipped {
+            let _ = writeln!(s, "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  {}", r.kind, r.name, r.location, r.reason);
+        }
+        s
+    }
+}

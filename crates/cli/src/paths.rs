@@ -1,0 +1,142 @@
+//! Paths: resolving config paths, relative spellings for the generated module, the shim include
+//! rule, the output folder, and the headers searched for dependency types.
+
+use std::path::{Component, Path, PathBuf};
+
+use bindgen::config::Config;
+use bindgen::module::ShimInclude;
+use canopy::Toolchain;
+
+/// `p` from the config, relative to the config's folder `base` unless absolute.
+pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+/// The real path when it exists, else the path made absolute against the current folder.
+pub(crate) fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()))
+}
+
+/// `path` relative to the folder `from` (both absolute), with `..` where needed, `/`-separated.
+pub(crate) fn relative_to(path: &Path, from: &Path) -> String {
+    let p: Vec<Component> = path.components().collect();
+    let f: Vec<Component> = from.components().collect();
+    let common = p.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = Vec::new();
+    for _ in common..f.len() {
+        parts.push("..".into());
+    }
+    for c in &p[common..] {
+        parts.push(c.as_os_str().to_string_lossy().into_owned());
+    }
+    parts.join("/")
+}
+
+/// The CUDA include folders: where `#include <...>` finds headers under NVRTC too.
+pub(crate) fn cuda_include_roots(tc: &Toolchain) -> Vec<PathBuf> {
+    let mut roots = vec![absolute(&tc.cuda_root.join("include"))];
+    roots.extend(tc.cuda_extra_includes.iter().map(|p| absolute(p)));
+    roots
+}
+
+/// How the shims include the entry point (see `ShimInclude`): the override as written; a header
+/// under a CUDA include folder as `#include <relative>`; any other header by its path relative to
+/// the output folder, turned into an absolute path when the module is imported.
+pub(crate) fn shim_include(config: &Config, entry: &Path, tc: &Toolchain, output_abs: &Path) -> ShimInclude {
+    if let Some(o) = &config.shim_include_override {
+        return ShimInclude::Verbatim(o.clone());
+    }
+    for root in cuda_include_roots(tc) {
+        if let Ok(rel) = entry.strip_prefix(&root) {
+            let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            return ShimInclude::Verbatim(format!("#include <{}>", rel.join("/")));
+        }
+    }
+    ShimInclude::RelativeToModule(relative_to(entry, output_abs))
+}
+
+/// A declaration's place for people: relative to the config's folder or a CUDA include folder when
+/// it is under one, else as it is.
+pub(crate) fn short_location(location: &str, config_dir: &Path, cuda_roots: &[PathBuf]) -> String {
+    let path = location.split(':').next().unwrap_or(location);
+    let rest = &location[path.len()..];
+    for root in std::iter::once(&config_dir.to_path_buf()).chain(cuda_roots) {
+        if let Ok(rel) = Path::new(path).strip_prefix(root) {
+            return format!("{}{rest}", rel.display());
+        }
+    }
+    location.to_string()
+}
+
+/// Creates the output folder; an error names the part of the path that is in the way.
+pub(crate) fn prepare_output_dir(dir: &Path) -> Result<(), String> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        let blocker = dir.ancestors().skip(1).find(|a| a.is_file() || a.is_symlink() && !a.is_dir());
+        return Err(match blocker {
+            Some(file) => format!("cannot create the output folder {}: {} is a file, not a folder", dir.display(), file.display()),
+            None if dir.is_file() => format!("the output folder {} is a file, not a folder", dir.display()),
+            None => format!("cannot create the output folder {}: {e}", dir.display()),
+        });
+    }
+    if !dir.is_dir() {
+        return Err(format!("the output folder {} is a file, not a folder", dir.display()));
+    }
+    tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in the output folder {}: {e}", dir.display()))?;
+    Ok(())
+}
+
+/// The headers whose structs and enums may be bound as dependency types: every file directly in
+/// the CUDA include folders, in the folders of the `File List` headers and in the Clang Include
+/// Paths (the headers an entry point includes are almost always among them).
+pub(crate) fn dependency_candidates(tc: &Toolchain, file_list: &[PathBuf], include_paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = cuda_include_roots(tc);
+    dirs.extend(file_list.iter().filter_map(|f| f.parent().map(absolute)));
+    dirs.extend(include_paths.iter().map(|p| absolute(p)));
+    dirs.sort();
+    dirs.dedup();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative_to(Path::new("/a/b/cfg.yml"), Path::new("/a/out")), "../b/cfg.yml");
+        assert_eq!(relative_to(Path::new("/a/cfg.yml"), Path::new("/a")), "cfg.yml");
+        assert_eq!(relative_to(Path::new("/x/y.h"), Path::new("/a/b")), "../../x/y.h");
+    }
+
+    #[test]
+    fn short_locations() {
+        let roots = [PathBuf::from("/cuda/include")];
+        assert_eq!(short_location("/cuda/include/cuda_fp16.hpp:10:3", Path::new("/cfg"), &roots), "cuda_fp16.hpp:10:3");
+        assert_eq!(short_location("/cfg/inc/a.cuh:1:2", Path::new("/cfg"), &roots), "inc/a.cuh:1:2");
+        assert_eq!(short_location("/else/a.cuh:1:2", Path::new("/cfg"), &roots), "/else/a.cuh:1:2");
+    }
+
+    #[test]
+    fn output_under_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let e = prepare_output_dir(&file.join("sub")).unwrap_err();
+        assert!(e.ends_with("f is a file, not a folder"), "{e}");
+        let e = prepare_output_dir(&file).unwrap_err();
+        assert!(e.contains("is a file, not a folder"), "{e}");
+    }
+}
