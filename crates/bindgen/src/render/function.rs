@@ -118,6 +118,10 @@ pub fn render_functions(ctx: &Context, functions: &[Function], py_name_of: &dyn 
             let symbol = operator_symbol(&f.name).unwrap_or("");
             match python_operator(symbol, f.params.len()) {
                 Some(o) => op = Some(o),
+                None if matches!(symbol, "++" | "--") => {
+                    out.report.skip("operator", &f.qual_name, &f.location, "increment/decrement operator: Python has no ++ or --");
+                    continue;
+                }
                 None => {
                     out.report.skip("operator", &f.qual_name, &f.location, format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()));
                     continue;

@@ -160,8 +160,11 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
             out.report.bind("conversion", &full, "");
         }
         MethodKind::Other => {
-            if m.is_copy_assignment || m.is_move_assignment {
+            if m.is_copy_assignment || m.is_move_assignment || operator_symbol(&f.name) == Some("=") {
                 return skip(out, "assignment operator: Numba values are immutable".into());
+            }
+            if matches!(operator_symbol(&f.name), Some("++" | "--")) {
+                return skip(out, "increment/decrement operator: Python has no ++ or --".into());
             }
             if m.is_static {
                 return skip(out, "static member function: not bound yet".into());
