@@ -10,6 +10,15 @@ source lives in a `ShimUnit`: one CUDA C++ translation unit (the header include 
 shim used so far) that NVRTC compiles to LTO-IR when a kernel is linked. Lowering a call declares the
 shim as `void (i8*, i8*, ...)`, passes pointers to stack copies of the arguments, loads the result,
 and adds the unit to the kernel's code library, so the kernel needs no `link=`.
+
+Several copies of this module can live in one process (each static module carries one, dynamic mode
+imports `numbast._runtime`), and they all register into numba-cuda's process-wide contexts, often
+into the same global registries. So a copy never tests a type with `isinstance` against its own
+classes: bound types are recognised by their `_nbst_*` attributes (`_is_struct_type`,
+`_is_bound_type`), whichever copy made them; registrations that are the same for every struct (the
+number-class call templates) are made once per registry, marked on the registry itself, and serve
+the structs of every copy; and `Bindings.install` keeps numba-cuda's own lowering registry first in
+the target context, where numba-cuda puts the lowering of every `@intrinsic` it types.
 """
 
 import enum as _enum
@@ -51,7 +60,10 @@ _CXX_INTS = {
 _NVPTX_LAYOUT = ("e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-i128:128:128-"
                  "f32:32:32-f64:64:64-v16:16:16-v32:32:32-v64:64:64-v128:128:128-n16:32:64")
 _target_data = None
-_ENUM_STORAGE = {}  # IntEnumMember type -> integer type of the C++ enum's underlying storage
+# IntEnumMember type -> integer type of the C++ enum's underlying storage. The storage is also set on
+# the member type as `_nbst_enum_storage`, which every copy of the runtime reads (`_enum_storage`);
+# this dict holds the (weakly interned) member types alive.
+_ENUM_STORAGE = {}
 _CXX_ALIGN = {}  # Numba type -> C++ alignof, where it exceeds the LLVM type's (registered types)
 
 
@@ -141,7 +153,7 @@ class _FieldsModel(_models.StructModel):
         size, align = fe_type._nbst_size, fe_type._nbst_align
         members, end, natural = [], 0, 1
         for name, ty, offset, _public in fe_type._nbst_fields:
-            ty = _ENUM_STORAGE.get(ty, ty)  # an enum field is stored as its underlying integer
+            ty = _stored_type(ty)  # an enum field is stored as its underlying integer
             lty = dmm.lookup(ty).get_data_type()
             a = lty.get_abi_alignment(_target_data)
             if offset < _round_up(end, a):
@@ -181,15 +193,34 @@ class _StructTypeMixin:
         return self if self.can_convert_from(typingctx, other) else None
 
 
+def _is_struct_type(ty):
+    """Whether `ty` is the Numba type of a bound C++ struct, made by any copy of this runtime (or
+    a class template instance type, which has the same `_nbst_size`/`_nbst_align` attributes)."""
+    return getattr(ty, "_nbst_size", None) is not None
+
+
+def _enum_storage(ty):
+    """The underlying integer type of a bound enum's member type (any copy's), or None."""
+    return getattr(ty, "_nbst_enum_storage", None)
+
+
+def _stored_type(ty):
+    """The type whose data a value of `ty` is stored as: an enum's underlying integer, else `ty`."""
+    storage = _enum_storage(ty)
+    return ty if storage is None else storage
+
+
+def _is_bound_type(ty):
+    return _is_struct_type(ty) or _enum_storage(ty) is not None
+
+
 def _is_builtin_number(ty):
-    return isinstance(ty, (types.Integer, types.Float, types.Boolean)) and not isinstance(
-        ty, _StructTypeMixin
-    )
+    return isinstance(ty, (types.Integer, types.Float, types.Boolean)) and not _is_struct_type(ty)
 
 
 def _pick_implicit(struct_ty, typingctx, fromty):
     """The parameter type of the converting constructor used to convert `fromty`, or None."""
-    candidates = struct_ty._nbst_implicit
+    candidates = getattr(struct_ty, "_nbst_implicit", None) or {}
     if fromty in candidates:
         return fromty
     if _is_builtin_number(fromty):
@@ -232,7 +263,7 @@ class _NumberClassCall(AttributeTemplate):
             key = target
 
             def generic(self, args, kws):
-                if len(args) == 1 and not kws and isinstance(args[0], _StructTypeMixin):
+                if len(args) == 1 and not kws and _is_struct_type(args[0]):
                     if _numeric_conversion(self.context, args[0], target) is not None:
                         return signature(target, args[0])
                 return numba_call.get_call_type(self.context, args, kws)
@@ -242,7 +273,7 @@ class _NumberClassCall(AttributeTemplate):
 
 def _numeric_conversion(typingctx, struct_ty, target):
     """The conversion operator target of `struct_ty` used for a cast to `target`, or None."""
-    conversions = struct_ty._nbst_conversions
+    conversions = getattr(struct_ty, "_nbst_conversions", None) or {}
     if target in conversions:
         return target
     for t in conversions:
@@ -259,10 +290,6 @@ class _OperatorTemplate(ConcreteTemplate):
         if not any(_is_bound_type(types.unliteral(a)) for a in args):
             return None
         return super().apply(args, kws)
-
-
-def _is_bound_type(ty):
-    return isinstance(ty, _StructTypeMixin) or ty in _ENUM_STORAGE
 
 
 class BoundStruct:
@@ -346,7 +373,7 @@ def _cxx_alignment(ty):
 def _slot(context, builder, ty):
     """A stack slot for a value of `ty` that a shim reads or writes through a `T *`: as aligned
     as C++ requires of `T`."""
-    slot = cgutils.alloca_once(builder, context.get_data_type(_ENUM_STORAGE.get(ty, ty)))
+    slot = cgutils.alloca_once(builder, context.get_data_type(_stored_type(ty)))
     align = _cxx_alignment(ty)
     if align is not None and align > 1:
         slot.align = align
@@ -354,14 +381,14 @@ def _slot(context, builder, ty):
 
 
 def _store(context, builder, ty, value, ptr):
-    storage = _ENUM_STORAGE.get(ty)
+    storage = _enum_storage(ty)
     if storage is not None:  # enum values are Numba integers of the member type's dtype
         value, ty = context.cast(builder, value, ty.dtype, storage), storage
     context.pack_value(builder, ty, value, ptr)
 
 
 def _load(context, builder, ty, ptr):
-    storage = _ENUM_STORAGE.get(ty)
+    storage = _enum_storage(ty)
     if storage is None:
         return context.unpack_value(builder, ty, ptr)
     return context.cast(builder, context.unpack_value(builder, storage, ptr), storage, ty.dtype)
@@ -407,6 +434,28 @@ def _call_impl(unit, shim, src, ret, params):
     return impl
 
 
+def _cast_to_struct(context, builder, fromty, toty, value):
+    """Lowering of an implicit conversion to a bound struct (any copy's) through a converting
+    constructor: from the constructor's parameter type, or a builtin number that converts to it."""
+    p = _pick_implicit(toty, context.typing_context, fromty)
+    if p is None:
+        raise NotImplementedError(f"no implicit conversion from {fromty} to {toty}")
+    unit, shim, src, params = toty._nbst_implicit[p]
+    value = context.cast(builder, value, fromty, p)
+    return _call_shim(context, builder, unit, shim, src, toty, params, [value])[0]
+
+
+def _cast_from_struct(context, builder, fromty, toty, value):
+    """Lowering of a cast from a bound struct (any copy's) through a conversion operator: to its
+    target type, or to a builtin number that the operator's builtin number converts to."""
+    target = _numeric_conversion(context.typing_context, fromty, toty)
+    if target is None:
+        raise NotImplementedError(f"no conversion from {fromty} to {toty}")
+    unit, shim, src = fromty._nbst_conversions[target]
+    out = _call_shim(context, builder, unit, shim, src, target, [(fromty, "in")], [value])[0]
+    return context.cast(builder, out, target, toty)
+
+
 # ----------------------------------------------------------------------------- bindings
 
 
@@ -430,16 +479,22 @@ class Bindings:
         self.alignments = {}  # C++ spelling -> alignof, where known
         self._functions = {}  # (unit, py_name) -> BoundFunction
         self._operators = {}  # op -> ConcreteTemplate
-        self._generic_casts = set()  # (from, to) pairs registered with a class on one side
-        self._number_casts_registered = False
+        self._casts = set()  # (from, to) pairs whose lowering this object registered
         self._installed = False
 
     def install(self):
         """Install both registries into numba-cuda's CUDA target (the contexts kernels use)."""
         from numba.cuda.descriptor import cuda_target
 
+        target = cuda_target.target_context
+        if not self._installed:
+            # numba-cuda lowers each `@intrinsic` it types into the first registry its target
+            # context installed, and reloads only its own registries on refresh. A separate
+            # registry installed into a fresh context would come first and swallow the lowering of
+            # every intrinsic typed later (anyone's), so numba-cuda's registries are loaded first.
+            target.refresh()
         cuda_target.typing_context.install_registry(self.typing_registry)
-        cuda_target.target_context.install_registry(self.target_registry)
+        target.install_registry(self.target_registry)
         self._installed = True
 
     def _sync(self):
@@ -450,18 +505,26 @@ class Bindings:
         self.target_registry.lower(key, *argtys)(impl)
 
     def _register_number_casts(self):
-        """Type `N(x)` for every builtin number class `N` and bound struct `x` (once)."""
-        if self._number_casts_registered:
+        """Type `N(x)` for every builtin number class `N` and bound struct `x`.
+
+        The templates serve the structs of every copy of this runtime, so they are registered once
+        per typing registry, whichever copy or `Bindings` comes first (the mark is on the registry).
+        A copy of them in each of several installed registries is harmless: the first one that
+        the typing context tries answers for all structs.
+        """
+        registry = self.typing_registry
+        if getattr(registry, "_nbst_number_class_calls", False):
             return
-        self._number_casts_registered = True
         for n in sorted(types.integer_domain | types.real_domain | {types.float16}, key=str):
             key = types.NumberClass(n)
-            self.typing_registry.register_attr(
-                type(f"call_{n}_class", (_NumberClassCall,), {"key": key}))
+            registry.register_attr(type(f"call_{n}_class", (_NumberClassCall,), {"key": key}))
+        registry._nbst_number_class_calls = True
 
     def _lower_cast_once(self, fromty, toty, impl):
-        if (fromty, toty) not in self._generic_casts:
-            self._generic_casts.add((fromty, toty))
+        """Register a cast's lowering once. One side is always this object's own struct type, so
+        casts of different structs (or copies) never overlap; `impl` handles any struct."""
+        if (fromty, toty) not in self._casts:
+            self._casts.add((fromty, toty))
             self.target_registry.lower_cast(fromty, toty)(impl)
 
     def register_type(self, cxx_name, numba_type, align=None):
@@ -505,7 +568,7 @@ class Bindings:
 
             def get_field(context, builder, typ, value, attr):
                 field = context.data_model_manager[typ].get(builder, value, attr)
-                storage = _ENUM_STORAGE.get(public[attr])
+                storage = _enum_storage(public[attr])
                 if storage is not None:  # enum fields hold the underlying integer
                     return context.cast(builder, field, storage, public[attr].dtype)
                 return field
@@ -525,40 +588,23 @@ class Bindings:
         if implicit and len(params) == 1 and params[0][1] == "in":
             (pty, _mode), = params
             nbty._nbst_implicit[pty] = (unit, shim, src, params)
-
-            def convert(context, builder, fromty, toty, value):
-                p = _pick_implicit(toty, context.typing_context, fromty)
-                u, s, c, ps = toty._nbst_implicit[p]
-                value = context.cast(builder, value, fromty, p)
-                return _call_shim(context, builder, u, s, c, toty, ps, [value])[0]
-
             if _is_builtin_number(pty):  # also from any builtin number that converts to pty
-                self._lower_cast_once(types.Number, nbty, convert)
-                self._lower_cast_once(types.Boolean, nbty, convert)
+                self._lower_cast_once(types.Number, nbty, _cast_to_struct)
+                self._lower_cast_once(types.Boolean, nbty, _cast_to_struct)
             else:
-                self._lower_cast_once(pty, nbty, convert)
+                self._lower_cast_once(pty, nbty, _cast_to_struct)
         self._sync()
 
     def conversion(self, struct, *, unit, shim, src, to):
         """`operator T()`: `shim(T *ret, S *self)`, used by casts such as `float64(x)`."""
         nbty = struct._numba_type
-        conversions = nbty._nbst_conversions
-        conversions[to] = (unit, shim, src)
-
-        def convert(context, builder, fromty, toty, value):
-            target = _numeric_conversion(context.typing_context, fromty, toty)
-            if target is None:
-                raise NotImplementedError(f"no conversion from {fromty} to {toty}")
-            u, s, c = conversions[target]
-            out = _call_shim(context, builder, u, s, c, target, [(fromty, "in")], [value])[0]
-            return context.cast(builder, out, target, toty)
-
+        nbty._nbst_conversions[to] = (unit, shim, src)
         if _is_builtin_number(to):  # `float32(x)` goes through `operator double()` too
-            self._lower_cast_once(nbty, types.Number, convert)
-            self._lower_cast_once(nbty, types.Boolean, convert)
+            self._lower_cast_once(nbty, types.Number, _cast_from_struct)
+            self._lower_cast_once(nbty, types.Boolean, _cast_from_struct)
             self._register_number_casts()
         else:
-            self._lower_cast_once(nbty, to, convert)
+            self._lower_cast_once(nbty, to, _cast_from_struct)
         self._sync()
 
     def method(self, struct, *, unit, name, shim, src, ret, params):
@@ -608,7 +654,7 @@ class Bindings:
         restype = params[0][0] if inplace else _return_type(ret, params)
         template.cases.append(signature(restype, *argtys))
         if inplace:
-            if isinstance(restype, _StructTypeMixin):
+            if _is_struct_type(restype):
                 # Numba lowers `a += b` on immutable types with the `+` implementation.
                 restype.mutable = True
 
@@ -632,6 +678,7 @@ class Bindings:
             underlying = self.types.get(underlying) or _CXX_INTS[underlying]
         cls = _enum.IntEnum(py_name, [(name, int(value)) for name, value in members])
         member_ty = typeof(next(iter(cls))) if len(cls) else types.IntEnumMember(cls, types.int64)
+        member_ty._nbst_enum_storage = underlying
         _ENUM_STORAGE[member_ty] = underlying
         self.types[cxx_name] = member_ty
         return cls
