@@ -93,7 +93,6 @@ def ensure_binary(build: bool) -> Path | None:
 
 
 def run(runs: int, build: bool) -> dict:
-    from ast_canopy._toolchain import cuda_include_dirs
 
     binary = ensure_binary(build)
     samples: dict[str, list[float]] = {}
@@ -104,7 +103,7 @@ def run(runs: int, build: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="static_bench_") as tmp:
         tmp = Path(tmp)
         cfg = tmp / "cuda_bf16.yml"
-        cfg.write_text(CONFIG_TEMPLATE.read_text().replace("{include}", str(cuda_include_dirs()[0])))
+        cfg.write_text(CONFIG_TEMPLATE.read_text().replace("{include}", str(ast_canopy.cuda_include_dirs()[0])))
         env = {k: v for k, v in os.environ.items() if k not in ("AST_CANOPY_NO_CACHE", "PYTHONDONTWRITEBYTECODE")}
         # The plain binary finds the libclang-ng and NVIDIA wheels through PYTHONPATH.
         bin_env = dict(env, PYTHONPATH=os.pathsep.join(filter(None, [sysconfig.get_paths()["purelib"], env.get("PYTHONPATH")])))

@@ -20,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import ast_canopy
 from numba import cuda
 from numba.cuda import types
 
-from ast_canopy._toolchain import cuda_include_dirs
 from numbast.testing import link_kernel
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 CONFIGS = TESTS / "configs"
-CUDA_INCLUDE = cuda_include_dirs()[0]
+CUDA_INCLUDE = ast_canopy.cuda_include_dirs()[0]
 # The line that follows a generated module's header comment.
 AFTER_HEADER = "\nimport sys as _nb_sys\n"
 

@@ -41,7 +41,7 @@ from ast_canopy.decls import (
 __version__ = _core.__version__
 
 __all__ = [
-    "parse_declarations_from_source", "value_from_constexpr_vardecl", "toolchain_info", "ParseError",
+    "parse_declarations_from_source", "value_from_constexpr_vardecl", "toolchain_info", "cuda_include_dirs", "ParseError",
     "ToolchainError", "Declarations", "Struct", "StructMethod", "Function", "FunctionTemplate",
     "ClassTemplate", "ClassTemplateSpecialization", "Typedef", "Enum", "Type", "ParamVar", "Field",
     "TemplateParam", "Location", "Diagnostic", "Base", "execution_space", "method_kind",
@@ -128,6 +128,14 @@ def value_from_constexpr_vardecl(source_text: str, vardecl_name: str, compute_ca
     return _core.value_from_constexpr_vardecl(
         source_text, vardecl_name, compute_capability, _search_dirs(), _cuda_include_dirs()
     )
+
+
+def cuda_include_dirs() -> list:
+    """The CUDA include folders parses use: the root (with ``cuda_runtime.h``) first, then the
+    others (CCCL's, other wheels')."""
+    info = toolchain_info()
+    extras = [d for d in info["cuda_extra_includes"].split(os.pathsep) if d]
+    return [info["cuda_include"], *extras]
 
 
 def toolchain_info() -> dict:

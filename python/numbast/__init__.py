@@ -23,6 +23,12 @@ _LAZY = {
     "bind_cxx_structs": "numbast._dynamic",
     "binding_report": "numbast._dynamic",
     "register_cxx_type": "numbast._dynamic",
+    "bind_cxx_function_template": "numbast._dynamic_templates",
+    "bind_cxx_function_templates": "numbast._dynamic_templates",
+    "bind_cxx_class_template": "numbast._dynamic_templates",
+    "bind_cxx_class_templates": "numbast._dynamic_templates",
+    "bind_cxx_class_template_specialization": "numbast._dynamic_templates",
+    "TemplateError": "numbast._templates",
     "BindingReport": "numbast._report",
     "NumbastSkipWarning": "numbast._report",
 }
@@ -44,5 +50,7 @@ def __dir__():
 __all__ = [
     "bind_cxx_struct", "bind_cxx_structs", "bind_cxx_function", "bind_cxx_functions", "bind_cxx_enum",
     "bind_cxx_enums", "MemoryShimWriter", "FileShimWriter", "register_cxx_type", "binding_report",
-    "BindingReport", "NumbastSkipWarning",
+    "BindingReport", "NumbastSkipWarning", "bind_cxx_function_template", "bind_cxx_function_templates",
+    "bind_cxx_class_template", "bind_cxx_class_templates", "bind_cxx_class_template_specialization",
+    "TemplateError",
 ]  # fmt: skip

@@ -3,10 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use canopy::model::{Enum, Function, Struct};
+use canopy::model::{ClassTemplate, Enum, Function, FunctionTemplate, Struct};
 use serde::{Deserialize, Serialize};
 
-use crate::render::{render_enum, render_functions, render_struct, Context, Rendered, StructRequest};
+use crate::render::{
+    render_class_template, render_enum, render_function_templates, render_functions, render_struct, Context, Rendered,
+    StructRequest,
+};
 use crate::report::Report;
 
 #[derive(Deserialize)]
@@ -52,6 +55,10 @@ struct Request {
     structs: Vec<StructItem>,
     #[serde(default)]
     functions: Vec<NamedItem<Function>>,
+    #[serde(default)]
+    function_templates: Vec<NamedItem<FunctionTemplate>>,
+    #[serde(default)]
+    class_templates: Vec<NamedItem<ClassTemplate>>,
 }
 
 #[derive(Serialize)]
@@ -92,5 +99,18 @@ pub fn render_json(request: &str) -> Result<String, String> {
         names.get(&(f.mangled_name.clone() + "|" + &f.qual_name)).cloned().unwrap_or_else(|| f.name.clone())
     };
     out.append(render_functions(&ctx, &functions, &py_name_of));
+    let templates: Vec<FunctionTemplate> = req.function_templates.iter().map(|t| t.decl.clone()).collect();
+    let template_names: Vec<String> =
+        req.function_templates.iter().map(|t| t.py_name.clone().unwrap_or_else(|| t.decl.function.name.clone())).collect();
+    // The renderer passes back the elements of `templates` themselves: find each by address.
+    let template_py_name = |t: &FunctionTemplate| {
+        let i = templates.iter().position(|x| std::ptr::eq(x, t)).unwrap_or(0);
+        template_names[i].clone()
+    };
+    out.append(render_function_templates(&ctx, &templates, &template_py_name));
+    for t in &req.class_templates {
+        let name = t.py_name.clone().unwrap_or_else(|| t.decl.record.name.clone());
+        out.append(render_class_template(&ctx, &t.decl, &name));
+    }
     serde_json::to_string(&Response { code: out.code, report: out.report }).map_err(|e| e.to_string())
 }

@@ -114,6 +114,10 @@ fn toolchain_info(
     out.insert("libclang_version".into(), version);
     out.insert("resource_dir".into(), tc.resource_dir.display().to_string());
     out.insert("cuda_root".into(), tc.cuda_root.display().to_string());
+    let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    out.insert("cuda_include".into(), real(&tc.cuda_root.join("include")));
+    let extras: Vec<String> = tc.cuda_extra_includes.iter().map(|p| real(p)).collect();
+    out.insert("cuda_extra_includes".into(), std::env::join_paths(&extras).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     out.insert("cuda_version".into(), tc.cuda_version.map(|v| v.to_string()).unwrap_or_default());
     out.insert("cache_dir".into(), canopy::toolchain::cache_dir().display().to_string());
     Ok(out)

@@ -1,10 +1,11 @@
 //! Renders declarations into Python registration code that calls the runtime
 //! (`python/numbast/_runtime.py`). Dynamic mode executes this code in memory; static mode writes it
-//! into a module. Split by kind: functions and operators, structs, enums.
+//! into a module. Split by kind: functions and operators, structs, enums, templates.
 
 mod enums;
 mod function;
 mod structs;
+mod templates;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -18,6 +19,7 @@ use crate::types::KnownTypes;
 pub use enums::render_enum;
 pub use function::render_functions;
 pub use structs::{render_struct, StructRequest};
+pub use templates::{render_class_template, render_function_templates};
 
 /// The imports every piece of rendered code relies on; dynamic mode executes them to build the
 /// namespace it runs rendered code in, static mode writes them at the top of the module.

@@ -1,0 +1,201 @@
+"""Compile latency of kernels that use a class template (cub::BlockScan) through Numbast.
+
+In each fresh Python process (nothing warm in memory; the parse cache is warm after a first,
+untimed process):
+
+  (a) parse cub/block/block_scan.cuh and bind cub::BlockScan;
+  (b) the first compile of a kernel that uses a new instantiation, BlockScan<int, 128>: the NVRTC
+      layout probe of the instantiation (timed on its own), typing, lowering, NVRTC of the shim
+      unit (which includes CUB) and the link; with a GPU, also the launch, and the result is
+      checked against NumPy;
+  (c) a second kernel with the same instantiation and another method (no probe; the shim unit
+      gains one shim, so NVRTC compiles it again), and a third calling only methods already used
+      (the shim unit's text is unchanged: numba-cuda reuses its NVRTC output);
+  (d) baseline, in the same process: the equivalent CUDA C++ kernel (`__global__`, cub::BlockScan
+      directly) compiled by NVRTC to LTO-IR and linked by nvJitLink to a cubin, as a CUDA C++ user
+      would build it at run time.
+
+Without a GPU, (b) and (c) are compile + link with `numbast.testing.link_kernel` (which links twice:
+to a cubin and to LTO'd PTX) and the output says so. Figures are medians over --repeat processes.
+
+Usage:
+  python benchmarks/template_bench.py [--repeat 3] [--arch sm_XY]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BLOCK = 128
+NATIVE = r"""
+#include <cub/block/block_scan.cuh>
+extern "C" __global__ void scan(const int *values, int *out)
+{
+    using BlockScan = cub::BlockScan<int, 128>;
+    __shared__ BlockScan::TempStorage temp;
+    int i = blockIdx.x * 128 + threadIdx.x;
+    int y;
+    BlockScan(temp).InclusiveSum(values[i], y);
+    out[i] = y;
+}
+"""
+
+
+def worker(arch):
+    """Runs in a fresh process; prints one JSON line of timings in ms."""
+    out = {}
+    t = time.perf_counter()
+    import numpy as np
+    from numba import cuda, types
+
+    import ast_canopy
+    from ast_canopy import parse_declarations_from_source
+    from numbast import MemoryShimWriter, bind_cxx_class_templates
+    from numbast import _templates
+
+    out["import_ms"] = (time.perf_counter() - t) * 1e3
+    gpu = cuda.is_available()
+    if gpu:
+        cuda.current_context()
+
+    probe = {"ms": 0.0, "count": 0}
+    real_ptx = _templates._tpl_nvrtc_ptx
+
+    def timed_ptx(src, name):
+        t = time.perf_counter()
+        try:
+            return real_ptx(src, name)
+        finally:
+            probe["ms"] += (time.perf_counter() - t) * 1e3
+            probe["count"] += 1
+
+    _templates._tpl_nvrtc_ptx = timed_ptx
+
+    cccl = next(d for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
+    header = os.path.join(cccl, "cub", "block", "block_scan.cuh")
+    t = time.perf_counter()
+    decls = parse_declarations_from_source(header, [header], arch)
+    writer = MemoryShimWriter("#include <cub/block/block_scan.cuh>")
+    (BlockScan,) = bind_cxx_class_templates(
+        [c for c in decls.class_templates if c.qual_name == "cub::BlockScan"], header, writer,
+        arg_intent={"BlockScan": {"InclusiveSum": {"output": "out_return"}, "ExclusiveSum": {"output": "out_return"}}},
+    )  # fmt: skip
+    out["parse_bind_ms"] = (time.perf_counter() - t) * 1e3
+
+    values = np.random.default_rng(0).integers(0, 100, 64 * BLOCK).astype(np.int32)
+
+    def compile_and_run(pyfunc, expected):
+        t = time.perf_counter()
+        if gpu:
+            d_values, d_out = cuda.to_device(values), cuda.to_device(np.zeros_like(values))
+            cuda.synchronize()
+            t = time.perf_counter()
+            cuda.jit(pyfunc)[values.size // BLOCK, BLOCK](d_values, d_out)
+            cuda.synchronize()
+            ms = (time.perf_counter() - t) * 1e3
+            return ms, bool(np.array_equal(d_out.copy_to_host(), expected))
+        from numbast.testing import link_kernel
+
+        link_kernel(pyfunc, (types.int32[::1], types.int32[::1]), arch)
+        return (time.perf_counter() - t) * 1e3, True
+
+    blocks = values.reshape(-1, BLOCK)
+    inclusive = np.cumsum(blocks, axis=1, dtype=np.int32).ravel()
+
+    def first(values, out):  # instantiates BlockScan<int, 128> while it is typed
+        BS = BlockScan(T=types.int32, BlockDimX=BLOCK)
+        i = cuda.grid(1)
+        out[i] = BS.InclusiveSum(values[i])
+
+    def second(values, out):
+        BS = BlockScan(T=types.int32, BlockDimX=BLOCK)
+        i = cuda.grid(1)
+        out[i] = BS.ExclusiveSum(values[i])
+
+    out["first_ms"], ok1 = compile_and_run(first, inclusive)
+    out["probe_ms"], out["probes_first"] = probe["ms"], probe["count"]
+    def third(values, out):
+        BS = BlockScan(T=types.int32, BlockDimX=BLOCK)
+        i = cuda.grid(1)
+        out[i] = BS.InclusiveSum(values[i]) - values[i]
+
+    out["second_ms"], ok2 = compile_and_run(second, inclusive - values)
+    out["third_ms"], ok3 = compile_and_run(third, inclusive - values)
+    out["probes_later"] = probe["count"] - out["probes_first"]
+    out["ok"] = ok1 and ok2 and ok3 and out["probes_first"] == 1 and out["probes_later"] == 0
+
+    from cuda.core import Linker, LinkerOptions, ObjectCode
+    from numba.cuda.cudadrv import nvrtc
+
+    major, minor = int(arch[3:-1]), int(arch[-1])
+    t = time.perf_counter()
+    ltoir, _log = nvrtc.compile(NATIVE, "native_scan.cu", (major, minor), ltoir=True)
+    objects = [ObjectCode.from_ltoir(ltoir.code, name="native")]
+    Linker(*objects, options=LinkerOptions(arch=arch, link_time_optimization=True)).link("cubin")
+    out["native_ms"] = (time.perf_counter() - t) * 1e3
+    out["gpu"] = gpu
+    print(json.dumps(out))
+
+
+def run_worker(arch, cache_dir):
+    env = dict(os.environ, AST_CANOPY_CACHE_DIR=cache_dir)
+    env.pop("AST_CANOPY_NO_CACHE", None)
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", arch], env=env,
+                       capture_output=True, text=True)  # fmt: skip
+    if p.returncode != 0:
+        raise RuntimeError(f"worker failed:\n{p.stderr[-4000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=3, help="processes per figure (median reported)")
+    ap.add_argument("--arch", default=None, help="compute capability (default: the GPU's, else sm_80)")
+    args = ap.parse_args()
+    from numba import cuda
+
+    gpu = None
+    if cuda.is_available():
+        cc = cuda.get_current_device().compute_capability
+        gpu = f"sm_{cc[0]}{cc[1]}"
+    arch = args.arch or gpu or "sm_80"
+    with tempfile.TemporaryDirectory(prefix="nbst_tpl_bench_") as tmp:
+        cache = os.path.join(tmp, "cache")
+        run_worker(arch, cache)  # untimed: fills the parse cache
+        rows = [run_worker(arch, cache) for _ in range(args.repeat)]
+
+    def med(key):
+        return statistics.median(r[key] for r in rows)
+
+    what = "compile + launch" if gpu else "compile + link (no GPU: link_kernel, no launch)"
+    print("# class template compile latency (cub::BlockScan<int, 128>)\n")
+    print(f"arch {arch}; GPU: {gpu or 'none'}; median of {args.repeat} fresh processes; parse cache warm\n")
+    print("| figure | ms | vs native CUDA C++ |")
+    print("|---|---:|---:|")
+    native = med("native_ms")
+    print(f"| parse + bind cub::BlockScan | {med('parse_bind_ms'):.0f} | |")
+    print(f"| first kernel, new instantiation ({what}) | {med('first_ms'):.0f} | {med('first_ms') / native:.2f}x |")
+    print(f"|   of which the NVRTC layout probe | {med('probe_ms'):.0f} | {med('probe_ms') / native:.2f}x |")
+    print(f"| second kernel, same instantiation, one more method | {med('second_ms'):.0f} | "
+          f"{med('second_ms') / native:.2f}x |")
+    print(f"| third kernel, same instantiation and methods | {med('third_ms'):.0f} | {med('third_ms') / native:.2f}x |")
+    print(f"| native: NVRTC (LTO-IR) + nvJitLink of the same scan in CUDA C++ | {native:.0f} | 1.00x |")
+    print(f"\nimports (not counted): {med('import_ms'):.0f} ms; probes per process: first kernel "
+          f"{rows[0]['probes_first']}, later kernels {rows[0]['probes_later']}; "
+          f"{'results checked against NumPy' if gpu else 'no GPU: results not checked'}: "
+          f"{'ok' if all(r['ok'] for r in rows) else 'FAILED'}")
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

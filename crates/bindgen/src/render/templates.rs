@@ -1,0 +1,382 @@
+//! Function and class templates, rendered as data: the qualified name, the template parameters
+//! (kind, non-type parameter type, default, pack), and each overload's parameter and return type
+//! spellings with the template parameters left in. The runtime (`python/numbast/_templates.py`)
+//! deduces template arguments from the Numba argument types when a kernel is typed, writes the shim
+//! of each instantiation and asks NVRTC for the layout of class instantiations, so a generated
+//! module needs neither this crate nor libclang to instantiate.
+
+use std::fmt::Write;
+
+use canopy::model::{
+    AccessKind, ClassTemplate, ExecutionSpace, Function, FunctionTemplate, Location, MethodKind, ParamVar, RefKind,
+    TemplateParam, TemplateParamKind,
+};
+
+use super::{Context, Intent, Rendered};
+use crate::pyexpr::{py_ident, py_str};
+use crate::types::cxx;
+
+/// The runtime object rendered template code registers through, one per `Bindings`.
+const TEMPLATES: &str = "_template_bindings(_b)";
+
+fn location(loc: &Location) -> String {
+    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+}
+
+fn py_opt(s: Option<&str>) -> String {
+    s.map(py_str).unwrap_or_else(|| "None".into())
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// `[(name, kind, non-type parameter type, default, is_pack), ...]`, or why a parameter cannot be
+/// instantiated from Python.
+fn tparams_data(params: &[TemplateParam]) -> Result<String, String> {
+    let mut items = Vec::new();
+    for p in params {
+        let kind = match p.kind {
+            TemplateParamKind::Type => "type",
+            TemplateParamKind::NonType => "non_type",
+            TemplateParamKind::Template => {
+                return Err(format!("template template parameter `{}` is not supported", p.name));
+            }
+        };
+        let ty = p.type_.as_ref().map(|t| cxx(&t.name));
+        items.push(format!(
+            "({}, {}, {}, {}, {})",
+            py_str(&p.name),
+            py_str(kind),
+            py_opt(ty.as_deref()),
+            py_opt(p.default.as_deref()),
+            py_bool(p.is_pack)
+        ));
+    }
+    Ok(format!("[{}]", items.join(", ")))
+}
+
+fn intent_name(i: Intent) -> &'static str {
+    match i {
+        Intent::In => "in",
+        Intent::InoutPtr => "inout_ptr",
+        Intent::OutPtr => "out_ptr",
+        Intent::OutReturn => "out_return",
+    }
+}
+
+/// `[(name, C++ spelling, intent), ...]` for a callable's parameters; intents are looked up under
+/// `path` (function name, or class then method).
+fn params_data(ctx: &Context, path: &[&str], params: &[ParamVar]) -> Result<String, String> {
+    let mut items = Vec::new();
+    for (i, p) in params.iter().enumerate() {
+        let intent = ctx.intent(path, i, &p.name)?;
+        if intent != Intent::In && p.type_.ref_kind != RefKind::Lvalue {
+            return Err(format!(
+                "argument intent for `{}` needs an lvalue reference parameter, not `{}`",
+                p.name, p.type_.name
+            ));
+        }
+        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(&cxx(&p.type_.name)), py_str(intent_name(intent))));
+    }
+    Ok(format!("[{}]", items.join(", ")))
+}
+
+/// The key intents are found under: the qualified name if the intents use it, else the plain one.
+fn intent_key<'a>(ctx: &Context, qual_name: &'a str, name: &'a str) -> &'a str {
+    if ctx.intents.get(qual_name).is_some() {
+        qual_name
+    } else {
+        name
+    }
+}
+
+fn device_callable(space: ExecutionSpace) -> bool {
+    matches!(space, ExecutionSpace::Device | ExecutionSpace::HostDevice)
+}
+
+/// One callable as the runtime's overload dict: template parameters, return type, parameters.
+fn overload_data(
+    ctx: &Context,
+    path: &[&str],
+    tparams: &[TemplateParam],
+    f: &Function,
+    qual_name: Option<&str>,
+) -> Result<String, String> {
+    if f.is_variadic {
+        return Err("C variadic function".into());
+    }
+    let mut s = String::from("{");
+    if let Some(q) = qual_name {
+        let _ = write!(s, "\"qual_name\": {}, ", py_str(&cxx(q)));
+    }
+    let _ = write!(
+        s,
+        "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}}}",
+        tparams_data(tparams)?,
+        py_str(&cxx(&f.return_type.name)),
+        params_data(ctx, path, &f.params)?,
+        py_str(&location(&f.location))
+    );
+    Ok(s)
+}
+
+/// Why a free function template is not bound, if it is not.
+fn reason_to_skip(ctx: &Context, t: &FunctionTemplate) -> Option<String> {
+    let f = &t.function;
+    if ctx.exclude.contains(&f.name) || ctx.exclude.contains(&t.qual_name) {
+        return Some("excluded by configuration".into());
+    }
+    if let Some(prefix) = ctx.skip_prefix.as_deref().filter(|p| !p.is_empty()) {
+        if f.name.starts_with(prefix) {
+            return Some(format!("name starts with the skipped prefix `{prefix}`"));
+        }
+    }
+    match f.exec_space {
+        ExecutionSpace::Global => Some("a __global__ kernel template, not a device function".into()),
+        s if ctx.skip_non_device && !device_callable(s) => Some("host-only function template".into()),
+        _ if f.is_operator => Some("operator templates are not bound yet".into()),
+        _ => None,
+    }
+}
+
+/// Renders free function templates; overloads with the same Python name become one callable.
+pub fn render_function_templates(
+    ctx: &Context,
+    templates: &[FunctionTemplate],
+    py_name_of: &dyn Fn(&FunctionTemplate) -> String,
+) -> Rendered {
+    let mut out = Rendered::default();
+    // (py_name, [(qual_name, overload data)]) in order of first appearance.
+    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for t in templates {
+        if let Some(reason) = reason_to_skip(ctx, t) {
+            out.report.skip("function_template", &t.qual_name, &t.function.location, reason);
+            continue;
+        }
+        let key = intent_key(ctx, &t.qual_name, &t.function.name);
+        match overload_data(ctx, &[key], &t.template_parameters, &t.function, Some(&t.qual_name)) {
+            Ok(data) => {
+                let py_name = py_ident(&py_name_of(t));
+                match groups.iter_mut().find(|(n, _)| *n == py_name) {
+                    Some((_, overloads)) => overloads.push((t.qual_name.clone(), data)),
+                    None => groups.push((py_name, vec![(t.qual_name.clone(), data)])),
+                }
+            }
+            Err(reason) => out.report.skip("function_template", &t.qual_name, &t.function.location, reason),
+        }
+    }
+    for (py_name, overloads) in groups {
+        let _ = writeln!(
+            out.code,
+            "{py_name} = {TEMPLATES}.function_template(unit=_unit, py_name={}, overloads=[",
+            py_str(&py_name)
+        );
+        for (qual_name, data) in &overloads {
+            let _ = writeln!(out.code, "    {data},");
+            out.report.bind("function_template", qual_name, &py_name);
+        }
+        out.code.push_str("])\n");
+    }
+    out
+}
+
+/// Renders a class template: its parameters, public fields, nested records, constructors and
+/// methods (member templates included). Members that cannot be bound are reported and left out.
+pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) -> Rendered {
+    let mut out = Rendered::default();
+    let r = &t.record;
+    let tparams = match tparams_data(&t.template_parameters) {
+        Ok(p) => p,
+        Err(reason) => {
+            out.report.skip("class_template", &t.qual_name, &r.location, reason);
+            return out;
+        }
+    };
+    let class_key = intent_key(ctx, &t.qual_name, &r.name);
+    let mut ctors = Vec::new();
+    let mut methods = Vec::new();
+    let member = |name: &str| format!("{}::{}", t.qual_name, name);
+    for m in &r.methods {
+        let f = &m.function;
+        let skip = |out: &mut Rendered, reason: &str| out.report.skip("method", &member(&f.name), &f.location, reason);
+        if !device_callable(f.exec_space) {
+            skip(&mut out, "host-only member function");
+            continue;
+        }
+        let is_ctor = matches!(
+            m.kind,
+            MethodKind::DefaultConstructor
+                | MethodKind::CopyConstructor
+                | MethodKind::ConvertingConstructor
+                | MethodKind::OtherConstructor
+        );
+        let unsupported = match m.kind {
+            MethodKind::Destructor => Some("destructor: Numba values are plain data and are never destroyed"),
+            MethodKind::MoveConstructor => Some("move constructor: Numba passes values by copy"),
+            MethodKind::ConversionFunction => Some("conversion operator of a class template: not bound yet"),
+            _ if m.is_copy_assignment || m.is_move_assignment => {
+                Some("assignment operator: Numba values are immutable")
+            }
+            _ if f.is_operator => Some("member operator of a class template: not bound yet"),
+            _ if m.is_static => Some("static member function of a class template: not bound yet"),
+            _ => None,
+        };
+        if let Some(reason) = unsupported {
+            skip(&mut out, reason);
+            continue;
+        }
+        let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
+        match overload_data(ctx, &path, &[], f, None) {
+            Ok(data) if is_ctor => ctors.push(data),
+            Ok(data) => methods.push(format!("({}, {data})", py_str(&f.name))),
+            Err(reason) => skip(&mut out, &reason),
+        }
+    }
+    for mt in &r.templated_methods {
+        let f = &mt.function;
+        let info = mt.method.as_ref();
+        let is_ctor = info.is_some_and(|i| {
+            matches!(
+                i.kind,
+                MethodKind::DefaultConstructor
+                    | MethodKind::CopyConstructor
+                    | MethodKind::ConvertingConstructor
+                    | MethodKind::OtherConstructor
+            )
+        });
+        let reason = if !device_callable(f.exec_space) {
+            Some("host-only member function template".to_string())
+        } else if info.is_some_and(|i| i.is_static) {
+            Some("static member function template of a class template: not bound yet".into())
+        } else if f.is_operator || info.is_some_and(|i| i.kind == MethodKind::ConversionFunction) {
+            Some("member operator template of a class template: not bound yet".into())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            out.report.skip("method", &member(&f.name), &f.location, reason);
+            continue;
+        }
+        let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
+        match overload_data(ctx, &path, &mt.template_parameters, f, None) {
+            Ok(data) if is_ctor => ctors.push(data),
+            Ok(data) => methods.push(format!("({}, {data})", py_str(&f.name))),
+            Err(reason) => out.report.skip("method", &member(&f.name), &f.location, reason),
+        }
+    }
+    let fields: Vec<String> = r
+        .fields
+        .iter()
+        .filter(|f| f.access == AccessKind::Public)
+        .map(|f| format!("({}, {})", py_str(&f.name), py_str(&cxx(&f.type_.name))))
+        .collect();
+    let nested: Vec<String> = r
+        .nested_records
+        .iter()
+        .filter(|n| !n.name.is_empty() && !n.name.contains('('))
+        .map(|n| py_str(&n.name))
+        .collect();
+    let var = py_ident(py_name);
+    let _ = writeln!(
+        out.code,
+        "{var} = {TEMPLATES}.class_template(unit=_unit, py_name={}, qual_name={}, location={},",
+        py_str(&var),
+        py_str(&cxx(&t.qual_name)),
+        py_str(&location(&r.location)),
+    );
+    let _ = writeln!(out.code, "    tparams={tparams},");
+    let _ = writeln!(out.code, "    nested=[{}],\n    fields=[{}],", nested.join(", "), fields.join(", "));
+    out.code.push_str("    constructors=[\n");
+    for c in &ctors {
+        let _ = writeln!(out.code, "        {c},");
+    }
+    out.code.push_str("    ],\n    methods=[\n");
+    for m in &methods {
+        let _ = writeln!(out.code, "        {m},");
+    }
+    out.code.push_str("    ])\n");
+    out.report.bind("class_template", &t.qual_name, &var);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model<T: serde::de::DeserializeOwned>(json: &str) -> T {
+        serde_json::from_str(json).unwrap()
+    }
+
+    const T_TYPE: &str = r#"{"name":"T","unqualified_non_ref_type_name":"T","ref_kind":"none","is_const":false,
+        "shape":{"tag":"dependent"}}"#;
+
+    fn saturate() -> FunctionTemplate {
+        model(&format!(
+            r#"{{"template_parameters":[{{"name":"T","kind":"type","type_":null,"is_pack":false,"default":null}}],
+            "num_min_required_args":1,"qual_name":"lib::saturate","method":null,
+            "function":{{"name":"saturate","qual_name":"lib::saturate","return_type":{T_TYPE},
+              "params":[{{"name":"x","type_":{T_TYPE}}}],"exec_space":"device","is_constexpr":false,
+              "is_variadic":false,"mangled_name":"","attributes":[],"is_operator":false,
+              "location":{{"file":"a.cuh","line":3,"column":5}}}}}}"#
+        ))
+    }
+
+    #[test]
+    fn function_template_is_data() {
+        let r = render_function_templates(&Context::default(), &[saturate(), saturate()], &|t| t.function.name.clone());
+        assert_eq!(
+            r.code,
+            "saturate = _template_bindings(_b).function_template(unit=_unit, py_name=\"saturate\", overloads=[\n    \
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False)], \"ret\": \"T\", \
+             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\"},\n    \
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False)], \"ret\": \"T\", \
+             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\"},\n])\n"
+        );
+        assert_eq!(r.report.bound.len(), 2);
+    }
+
+    #[test]
+    fn intent_on_a_value_parameter_is_a_skip() {
+        let ctx = Context { intents: serde_json::json!({"saturate": {"x": "out_return"}}), ..Context::default() };
+        let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
+        assert!(r.code.is_empty());
+        assert!(r.report.skipped[0].reason.contains("needs an lvalue reference parameter"), "{:?}", r.report);
+    }
+
+    fn class_template(name: &str) -> ClassTemplate {
+        let d: canopy::model::Declarations =
+            serde_json::from_str(include_str!("../../../../tests/expected/templates.json")).unwrap();
+        d.class_templates.into_iter().find(|t| t.qual_name == name).unwrap()
+    }
+
+    #[test]
+    fn class_template_is_data() {
+        let r = render_class_template(&Context::default(), &class_template("Array"), "Array");
+        assert!(r.code.starts_with("Array = _template_bindings(_b).class_template(unit=_unit, py_name=\"Array\""), "{}", r.code);
+        assert!(r.code.contains("tparams=[(\"T\", \"type\", None, None, False), (\"N\", \"non_type\", \"int\", \"4\", False)]"));
+        assert!(r.code.contains("fields=[(\"data\", \"T[N]\")]"), "{}", r.code);
+        assert!(r.code.contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
+        assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", None, None, False)], \"ret\": \"U\""));
+        let skipped: Vec<_> = r.report.skipped.iter().map(|s| (s.name.as_str(), s.reason.as_str())).collect();
+        assert_eq!(skipped, [("Array::operator[]", "member operator of a class template: not bound yet")]);
+    }
+
+    #[test]
+    fn template_template_parameters_are_a_skip() {
+        let r = render_class_template(&Context::default(), &class_template("Wrapper"), "Wrapper");
+        assert!(r.code.is_empty());
+        assert_eq!(r.report.skipped[0].reason, "template template parameter `Container` is not supported");
+    }
+
+    #[test]
+    fn excluded_and_prefixed_templates_are_skipped() {
+        let ctx = Context { skip_prefix: Some("sat".into()), ..Context::default() };
+        let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
+        assert!(r.report.skipped[0].reason.contains("skipped prefix"));
+    }
+}

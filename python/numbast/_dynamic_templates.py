@@ -1,0 +1,91 @@
+"""Dynamic mode for templates: bind function and class templates in this process.
+
+The declarations go to the Rust renderer, which writes each template as data; the code it returns
+calls `numbast._templates` (through `_template_bindings(_b)`), which instantiates the templates
+when kernels that use them are typed.
+"""
+
+from __future__ import annotations
+
+from numba import types
+
+from numbast import _dynamic, _templates
+from numbast._json import to_plain
+
+
+def _run(shim_writer, request):
+    _dynamic._check_writer(shim_writer)
+    unit = shim_writer.unit
+    if getattr(unit, "preceding_text", None) is None:  # what NVRTC probes are compiled with
+        unit.preceding_text = shim_writer.preceding_text
+    return _dynamic._render_and_run(shim_writer, request, {"_template_bindings": _templates._template_bindings})
+
+
+def _bound(ns, report, kind):
+    """The objects bound of `kind`, one per Python name, in order."""
+    seen, out = set(), []
+    for b in report.bound:
+        if b.kind == kind and b.py_name not in seen:
+            seen.add(b.py_name)
+            out.append(ns[b.py_name])
+    return out
+
+
+def bind_cxx_function_template(*, name, overloads, shim_writer, arg_intent=None):
+    """Bind the overloads of one function template (``FunctionTemplate`` declarations) as the
+    kernel callable ``name``; template arguments are deduced from the argument types, and those
+    that cannot be are given as ``name[...]``. Returns None if every overload was skipped."""
+    request = {
+        "context": _dynamic._context(arg_intent),
+        "function_templates": [{"decl": to_plain(t), "py_name": name} for t in overloads],
+    }
+    found = _bound(*_run(shim_writer, request), "function_template")
+    return found[0] if found else None
+
+
+def bind_cxx_function_templates(
+    *, function_templates, shim_writer, skip_prefix=None, skip_non_device=True, exclude=None, arg_intent=None
+):
+    """Bind function templates; overloads of one name become one callable. Returns the callables."""
+    request = {
+        "context": _dynamic._context(arg_intent, skip_prefix, skip_non_device, exclude),
+        "function_templates": [{"decl": to_plain(t)} for t in function_templates],
+    }
+    return _bound(*_run(shim_writer, request), "function_template")
+
+
+def bind_cxx_class_template(class_template_decl, shim_writer, header_path=None, *, arg_intent=None):
+    """Bind a class template; returns the object that instantiates it (``BlockScan[np.int32, 128]``
+    outside kernels, ``BlockScan(T=int32, BlockDimX=128)`` inside), whose ``__name__`` is the
+    template's qualified name. Method intents nest by class: ``{"BlockScan": {"InclusiveSum":
+    {"output": "out_return"}}}``. ``header_path`` is accepted for compatibility: the shim writer's
+    preceding text is what includes the header."""
+    return bind_cxx_class_templates([class_template_decl], header_path, shim_writer, arg_intent=arg_intent)[0]
+
+
+def bind_cxx_class_templates(class_templates, header_path, shim_writer, *, arg_intent=None):
+    """Bind class templates; returns their objects in order (None for one that was skipped)."""
+    class_templates = list(class_templates)
+    request = {
+        "context": _dynamic._context(arg_intent),
+        "class_templates": [{"decl": to_plain(t)} for t in class_templates],
+    }
+    ns, report = _run(shim_writer, request)
+    by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "class_template"}
+    return [by_name.get(t.qual_name) for t in class_templates]
+
+
+def bind_cxx_class_template_specialization(
+    shim_writer, struct_decl, instance_type_ref=types.Type, aliases={}, *, arg_intent=None
+):
+    """Bind a concrete specialization of a class template (a ``ClassTemplateSpecialization`` from
+    the header, such as an explicit specialization ``Op<double, true>``) as a struct whose C++ name
+    is the specialized name. ``instance_type_ref`` is the Numba type class the struct's type derives
+    from (a type instance stands for its class)."""
+    parent = instance_type_ref if isinstance(instance_type_ref, type) else type(instance_type_ref)
+    py_name = "".join(c if c.isalnum() else "_" for c in struct_decl.qual_name.replace("::", "_")).strip("_")
+    alias_table = {struct_decl.qual_name: list(aliases.get(struct_decl.qual_name, aliases.get(struct_decl.name, ())))}
+    return _dynamic.bind_cxx_structs(
+        shim_writer, [struct_decl], {struct_decl.qual_name: parent}, {}, alias_table,
+        arg_intent=arg_intent, names={struct_decl.qual_name: py_name},
+    )[0]  # fmt: skip

@@ -1,0 +1,1437 @@
+"""Numbast runtime, templates: C++ function and class templates instantiated when a kernel is typed.
+
+The renderer writes each template as data (`crates/bindgen/src/render/templates.rs`): its qualified
+name, its template parameters, and each overload's parameter and return type spellings with the
+template parameters left in. This part of the runtime does the rest with numba-cuda alone:
+
+- deduction: each parameter's spelling is parsed into a small pattern (`T`, `const T &`, `T *`,
+  `T[N] &`, `Ts...`) and unified with the Numba argument type; conflicting deductions are unified
+  the way Numba unifies (int32 and int64 give int64), and a template argument that cannot be
+  deduced can be given explicitly: `make_value[np.float32](3)`;
+- substitution and the shim: the instantiation's shim calls the template with explicit template
+  arguments (`::lib::saturate<float>(*a0)`), so the C++ compiler picks the instantiation and honours
+  explicit specializations;
+- class templates: `BlockScan[np.int32, 128]` outside a kernel, `BlockScan(T=int32, BlockDimX=128)`
+  inside one. The size and alignment of each instantiation (and of its nested records such as
+  `TempStorage`) come from NVRTC: a probe that compiles `sizeof`/`alignof` into a PTX constant,
+  once per instantiation and process.
+
+Static mode appends this text to the runtime's in one module; dynamic mode imports it as
+`numbast._templates` next to `numbast._runtime`. Either way it reaches the runtime's helpers through
+`_tpl_rt`, and rendered code reaches it through `_template_bindings(_b)`.
+"""
+
+import enum as _tpl_enum
+import hashlib as _tpl_hashlib
+import inspect as _tpl_inspect
+import operator as _tpl_operator
+import os as _tpl_os
+import re as _tpl_re
+from types import SimpleNamespace as _TplNamespace
+
+from llvmlite import ir as _tpl_ir
+from numba.cuda import cgutils as _tpl_cgutils
+from numba.cuda import types
+from numba.cuda.core.errors import TypingError as _TplTypingError
+from numba.cuda.datamodel import models as _tpl_models
+from numba.cuda.models import register_model as _tpl_register_model
+from numba.cuda.typing import signature as _tpl_signature
+from numba.cuda.typing.templates import AbstractTemplate as _TplAbstractTemplate
+from numba.cuda.typing.templates import AttributeTemplate as _TplAttributeTemplate
+from numba.cuda.vector_types import vector_types as _tpl_vector_types
+
+if "Bindings" in globals() and "ShimUnit" in globals():  # static mode: the runtime's text is above
+    _tpl_rt = _TplNamespace(**globals())
+else:  # dynamic mode
+    from numbast import _runtime as _tpl_rt
+
+
+class TemplateError(TypeError):
+    """A template cannot be instantiated with the given arguments (outside a kernel; inside one,
+    the same message is a Numba typing error)."""
+
+
+class _TplReject(Exception):
+    """Why one overload does not fit a call."""
+
+
+# Helpers every template shim relies on, added to the shim unit once.
+_TPL_HELPERS_NAME = "__nbst_template_helpers"
+_TPL_HELPERS = """#ifndef NUMBAST_TEMPLATE_HELPERS
+#define NUMBAST_TEMPLATE_HELPERS
+template <class T> using __nbst_ptr = T *;
+template <class T> using __nbst_id = T;
+template <class T> __device__ T &&__nbst_move(T &x) { return static_cast<T &&>(x); }
+#endif
+"""
+_TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
+_TPL_KEYWORDS = frozenset("""
+    alignof auto bool char char16_t char32_t char8_t class const constexpr decltype double enum false
+    float int long noexcept nullptr short signed sizeof static_cast struct true typename unsigned void
+    volatile wchar_t __half __nv_bfloat16""".split())
+
+# ----------------------------------------------------------------------------- C++ spellings
+
+
+def _tpl_norm(spelling):
+    return " ".join(str(spelling).split())
+
+
+def _tpl_pattern(spelling):
+    """A type spelling as a tree: ("pack", p), ("ref", "&" or "&&", p), ("ptr", p),
+    ("array", p, extent) or ("name", text); cv-qualifiers are dropped (they do not change what
+    a pointer to the value looks like)."""
+    s = _tpl_norm(spelling)
+    if s.endswith("..."):
+        return ("pack", _tpl_pattern(s[:-3]))
+    m = _tpl_re.fullmatch(r"(.*?)\s*\(\s*(&&|&|\*)\s*\)\s*(\[.*\])", s)  # T (&)[N]
+    if m:
+        inner = _tpl_pattern(m[1] + m[3])
+        return ("ptr", inner) if m[2] == "*" else ("ref", m[2], inner)
+    for ref in ("&&", "&"):
+        if s.endswith(ref):
+            return ("ref", ref, _tpl_pattern(s[: -len(ref)]))
+    s = _tpl_re.sub(r"(\s*\b(const|volatile)\b)+$", "", s).strip()
+    if s.endswith("*"):
+        return ("ptr", _tpl_pattern(s[:-1]))
+    if s.endswith("]"):
+        depth, i = 0, len(s) - 1
+        for i in range(len(s) - 1, -1, -1):
+            depth += {"]": 1, "[": -1}.get(s[i], 0)
+            if depth == 0:
+                break
+        return ("array", _tpl_pattern(s[:i]), s[i + 1 : -1].strip())
+    s = _tpl_re.sub(r"^((const|volatile|typename|struct|class|enum)\s+)+", "", s)
+    return ("name", _tpl_re.sub(r"(\s+(const|volatile))+$", "", s).strip())
+
+
+def _tpl_strip_ref(spelling):
+    """The spelling of the value a parameter refers to: `T[N]` for `T (&)[N]`, `const T` for
+    `const T &`; a pack's `...` is dropped too."""
+    s = _tpl_norm(spelling)
+    if s.endswith("..."):
+        s = s[:-3].strip()
+    m = _tpl_re.fullmatch(r"(.*?)\s*\(\s*(&&|&)\s*\)\s*(\[.*\])", s)
+    if m:
+        return m[1] + m[3]
+    for ref in ("&&", "&"):
+        if s.endswith(ref):
+            return s[: -len(ref)].strip()
+    return s
+
+
+_TPL_IDENT = _tpl_re.compile(r"(?<![\w:.])(?<!->)[A-Za-z_]\w*")
+
+
+def _tpl_subst(text, mapping):
+    """`text` with each identifier that `mapping` names replaced (not members such as `X::T`)."""
+    return _TPL_IDENT.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+
+def _tpl_qualify(text, scope, params):
+    """A default argument as written inside namespace `scope`, made valid outside it: unqualified
+    names other than template parameters and keywords get `scope::` (`BLOCK_SCAN_RAKING` in
+    `cub` becomes `cub::BLOCK_SCAN_RAKING`)."""
+    if not scope:
+        return text
+
+    def repl(m):
+        word = m.group(0)
+        return word if word in params or word in _TPL_KEYWORDS else f"{scope}::{word}"
+
+    return _TPL_IDENT.sub(repl, text)
+
+
+def _tpl_type_text(cxx):
+    """A type argument as it is substituted into a type expression: compound spellings are wrapped
+    so that `const T` with `T = int *` stays a const pointer."""
+    return f"__nbst_id<{cxx}>" if _tpl_re.search(r"[*&\[(]", cxx) else cxx
+
+
+# ----------------------------------------------------------------------------- Numba <-> C++ types
+
+_TPL_INT_CXX = {
+    8: ("signed char", "unsigned char"), 16: ("short", "unsigned short"),
+    32: ("int", "unsigned int"), 64: ("long long", "unsigned long long"),
+}  # fmt: skip
+_TPL_VECTOR_CXX = {
+    "int8": "char", "uint8": "uchar", "int16": "short", "uint16": "ushort", "int32": "int",
+    "uint32": "uint", "int64": "longlong", "uint64": "ulonglong", "float32": "float", "float64": "double",
+}  # fmt: skip
+_TPL_SCALARS = dict(_tpl_rt._CXX_INTS)
+_TPL_SCALARS.update({
+    "float": types.float32, "double": types.float64, "__half": types.float16, "half": types.float16,
+    "signed": types.int32, "unsigned": types.uint32, "signed int": types.int32, "short int": types.int16,
+    "unsigned short int": types.uint16, "long int": types.int64, "unsigned long int": types.uint64,
+    "long long int": types.int64, "unsigned long long int": types.uint64, "size_t": types.uint64,
+    "ptrdiff_t": types.int64,
+})  # fmt: skip
+for _n in (8, 16, 32, 64):
+    _TPL_SCALARS[f"int{_n}_t"] = types.Integer(f"int{_n}")
+    _TPL_SCALARS[f"uint{_n}_t"] = types.Integer(f"uint{_n}")
+if getattr(types, "bfloat16", None) is not None:
+    _TPL_SCALARS["__nv_bfloat16"] = _TPL_SCALARS["nv_bfloat16"] = types.bfloat16
+for _key, _vty in _tpl_vector_types.items():
+    _base, _count = _key.rsplit("x", 1)
+    if _base in _TPL_VECTOR_CXX:
+        _TPL_SCALARS[f"{_TPL_VECTOR_CXX[_base]}{_count}"] = _vty
+
+
+def _tpl_cxx_of(ty, bindings):
+    """The C++ spelling of Numba type `ty`, or None."""
+    ty = types.unliteral(ty)
+    if isinstance(ty, types.Boolean):
+        return "bool"
+    if isinstance(ty, types.Integer) and ty.bitwidth in _TPL_INT_CXX:
+        return _TPL_INT_CXX[ty.bitwidth][0 if ty.signed else 1]
+    for name in ("float", "double", "__half", "__nv_bfloat16"):
+        if _TPL_SCALARS.get(name) == ty:
+            return name
+    if ty == types.voidptr:
+        return "void *"
+    if isinstance(ty, types.CPointer):
+        inner = _tpl_cxx_of(ty.dtype, bindings)
+        return None if inner is None else f"{inner} *"
+    owner = getattr(ty, "_nbst_owner", None)
+    if owner is not None:
+        return owner.cxx
+    for name, t in list(bindings.types.items()):
+        if t == ty:
+            return name
+    for name, t in _TPL_SCALARS.items():
+        if t == ty and name[-1].isdigit():  # vector types
+            return name
+    return None
+
+
+def _tpl_numba_of(spelling, bindings):
+    """The Numba type of C++ type `spelling` (cv-qualifiers ignored), or None; `void` is None too."""
+    pat = _tpl_pattern(spelling)
+    if pat[0] == "ptr":
+        if pat[1] == ("name", "void"):
+            return types.voidptr
+        inner = _tpl_numba_of(_tpl_unparse(pat[1]), bindings)
+        return None if inner is None else types.CPointer(inner)
+    if pat[0] == "array":
+        inner = _tpl_numba_of(_tpl_unparse(pat[1]), bindings)
+        if inner is None or not pat[2].isdigit():
+            return None
+        return types.UniTuple(inner, int(pat[2]))
+    if pat[0] != "name":
+        return None
+    name = pat[1].lstrip(":").strip()
+    if name in _TPL_SCALARS:
+        return _TPL_SCALARS[name]
+    return bindings.types.get(name)
+
+
+def _tpl_unparse(pat):
+    kind = pat[0]
+    if kind == "name":
+        return pat[1]
+    if kind == "ptr":
+        return _tpl_unparse(pat[1]) + " *"
+    if kind == "array":
+        return f"{_tpl_unparse(pat[1])}[{pat[2]}]"
+    if kind == "ref":
+        return _tpl_unparse(pat[2]) + " " + pat[1]
+    return _tpl_unparse(pat[1]) + "..."
+
+
+# ----------------------------------------------------------------------------- template arguments
+
+
+class _TplParam:
+    """A template parameter: `kind` is "type" or "non_type"; `type` is a non-type parameter's C++
+    type, `default` its default as written."""
+
+    __slots__ = ("name", "kind", "type", "default", "pack")
+
+    def __init__(self, name, kind, type_, default, pack):
+        self.name, self.kind, self.type, self.default, self.pack = name, kind, type_, default, bool(pack)
+
+    def __str__(self):
+        head = ("typename" if self.kind == "type" else self.type or "auto") + ("..." if self.pack else "")
+        return f"{head} {self.name}" + ("" if self.default is None else f" = {self.default}")
+
+
+class _TplArg:
+    """A template argument: its C++ spelling, and for a type (`is_type`) its Numba type (None when
+    only the spelling is known), for a value the Python value (None for a default as written)."""
+
+    __slots__ = ("cxx", "numba", "value", "is_type")
+
+    def __init__(self, cxx, numba=None, value=None, is_type=True):
+        self.cxx, self.numba, self.value, self.is_type = cxx, numba, value, is_type
+
+    def text(self):
+        """What replaces the parameter's name in a type expression."""
+        return _tpl_type_text(self.cxx) if self.is_type else self.cxx
+
+    def __repr__(self):
+        return self.cxx
+
+
+def _tpl_arg_text(arg):
+    """What replaces a template parameter's name in a type expression (a pack: its elements)."""
+    return ", ".join(x.text() for x in arg) if isinstance(arg, list) else arg.text()
+
+
+def _tpl_value_arg(param, value):
+    """A non-type template argument for a Python value: int, bool, or an enumerator name."""
+    if isinstance(value, _tpl_enum.Enum):
+        value = int(value.value)
+    ptype = _tpl_norm(param.type or "int")
+    builtin = ptype.replace("const ", "") in _TPL_SCALARS
+    if isinstance(value, bool) or (isinstance(value, int) and ptype == "bool"):
+        return _TplArg("true" if value else "false", value=bool(value), is_type=False)
+    if isinstance(value, int):
+        text = str(value) if value >= 0 else f"({value})"
+        if not builtin and param.type:
+            text = f"static_cast<{ptype}>({value})"
+        return _TplArg(text, value=value, is_type=False)
+    if isinstance(value, str) and value:
+        if _tpl_re.fullmatch(r"[A-Za-z_]\w*", value) and not builtin and param.type:
+            return _TplArg(f"{ptype}::{value}", value=value, is_type=False)
+        return _TplArg(value, value=value, is_type=False)
+    raise TemplateError(
+        f"non-type template parameter `{param.name}` ({ptype}) needs an int, a bool or an enumerator "
+        f"name, not {value!r}"
+    )
+
+
+def _tpl_type_arg(param, ty, bindings):
+    cxx = _tpl_cxx_of(ty, bindings)
+    if cxx is None:
+        raise TemplateError(f"template argument for `{param.name}`: {ty} has no C++ spelling")
+    return _TplArg(cxx, numba=types.unliteral(ty))
+
+
+def _tpl_arg_from_python(param, value, bindings):
+    """A template argument given outside a kernel: a NumPy dtype or scalar type, a Numba type, a
+    bound struct or class template instance, or a C++ spelling (str) for a type; an int, bool or
+    enumerator name for a value."""
+    if param.pack and isinstance(value, (list, tuple)):
+        return [_tpl_arg_from_python(_TplParam(param.name, param.kind, param.type, None, False), v, bindings)
+                for v in value]  # fmt: skip
+    if param.kind != "type":
+        return _tpl_value_arg(param, value)
+    if isinstance(value, str):
+        return _TplArg(_tpl_norm(value), numba=_tpl_numba_of(value, bindings))
+    ty = getattr(value, "_numba_type", None)  # bound structs, class template instances
+    if ty is None and isinstance(value, types.Type):
+        ty = value
+    if ty is None:
+        try:
+            import numpy as _np
+            from numba.cuda.np.numpy_support import from_dtype
+
+            ty = from_dtype(_np.dtype(value))
+        except Exception:
+            ty = None
+    if ty is None:
+        raise TemplateError(f"template argument for `{param.name}`: {value!r} is not a type")
+    return _tpl_type_arg(param, ty, bindings)
+
+
+def _tpl_arg_from_numba(param, ty, bindings):
+    """A template argument given in a kernel, by the Numba type of the expression: a type (NumPy
+    or Numba scalar class, bound struct, class template instance) or a literal."""
+    if param.pack and isinstance(ty, types.BaseTuple):
+        one = _TplParam(param.name, param.kind, param.type, None, False)
+        return [_tpl_arg_from_numba(one, t, bindings) for t in ty.types]
+    if param.kind == "type":
+        if isinstance(ty, (types.NumberClass, types.TypeRef)):
+            return _tpl_type_arg(param, ty.instance_type, bindings)
+        if isinstance(ty, types.DType):
+            return _tpl_type_arg(param, ty.dtype, bindings)
+        if isinstance(ty, types.DTypeSpec) and isinstance(ty, types.Function):  # bound struct classes
+            return _tpl_type_arg(param, ty.dtype, bindings)
+        raise TemplateError(
+            f"template argument for `{param.name}` must be a type, such as int32 or np.float32, not {ty}"
+        )
+    if isinstance(ty, types.Literal):
+        return _tpl_value_arg(param, ty.literal_value)
+    raise TemplateError(
+        f"non-type template parameter `{param.name}` needs a compile-time constant (a literal), not {ty}"
+    )
+
+
+# ----------------------------------------------------------------------------- overloads and deduction
+
+
+class _TplOverload:
+    """One callable of a template: a function template, or a class template's constructor or
+    method (then `tparams` are the member template's own)."""
+
+    def __init__(self, data, qual_name=None, self_spellings=None):
+        self.qual_name = data.get("qual_name", qual_name)
+        self.tparams = [_TplParam(*p) for p in data.get("tparams", ())]
+        fix = self_spellings or (lambda s: s)
+        self.ret = fix(_tpl_norm(data.get("ret", "void")))
+        self.params = [(name, fix(_tpl_norm(sp)), intent) for name, sp, intent in data["params"]]
+        self.location = data.get("location", "")
+        self.patterns = [_tpl_pattern(sp) for _n, sp, _i in self.params]
+
+    @property
+    def specificity(self):
+        """How specialized the parameter patterns are: pointer, array and concrete type nodes."""
+        own = {p.name for p in self.tparams}
+
+        def count(pat):
+            if pat[0] == "name":
+                return 0 if pat[1] in own else 1
+            inner = pat[2] if pat[0] == "ref" else pat[1]
+            return count(inner) + (pat[0] in ("ptr", "array"))
+
+        return sum(count(p) for p in self.patterns)
+
+    def describe(self, name):
+        head = f"template <{', '.join(map(str, self.tparams))}> " if self.tparams else ""
+        params = ", ".join(f"{sp} {n}".strip() for n, sp, _i in self.params)
+        where = f"  [{self.location}]" if self.location else ""
+        return f"{head}{self.ret} {name}({params}){where}".replace(_TPL_SELF, "Self")
+
+
+class _TplSlot:
+    """How one C++ parameter is passed: `numba`/`mode` for the runtime's `_call_shim`, `sigty` for
+    the Numba signature (None for an `out` parameter), and `passing`: "value", "ptr" (a pointer
+    argument given as is), "data" (an array whose data the reference binds to) or "decay" (an
+    array passed as a pointer to its data)."""
+
+    __slots__ = ("value_cxx", "numba", "mode", "sigty", "passing", "rvalue")
+
+    def __init__(self, value_cxx, numba, mode, sigty, passing, rvalue):
+        self.value_cxx, self.numba, self.mode = value_cxx, numba, mode
+        self.sigty, self.passing, self.rvalue = sigty, passing, rvalue
+
+
+class _TplResolved:
+    """An overload with its template arguments: the slots, the return type and the cost (the
+    number of arguments Numba converts)."""
+
+    def __init__(self, overload, own_args, slots, ret, ret_cxx, cost):
+        self.overload, self.own_args, self.slots = overload, own_args, slots
+        self.ret, self.ret_cxx, self.cost = ret, ret_cxx, cost
+
+    @property
+    def sigtys(self):
+        return [s.sigty for s in self.slots if s.sigty is not None]
+
+    def explicit_args(self):
+        """`<...>` for the callee: every own template argument, deduced or default, so that the
+        compiler instantiates what deduction chose."""
+        spelled = []
+        for p in self.overload.tparams:
+            a = self.own_args.get(p.name)
+            spelled.append(", ".join(x.cxx for x in a) if isinstance(a, list) else a.cxx)
+        return f"<{', '.join(spelled)}>" if spelled else ""
+
+
+class _TplDeduction:
+    """Deduces the template arguments of one overload for one call; raises `_TplReject`."""
+
+    def __init__(self, overload, outer, explicit, bindings, typingctx, scope):
+        self.ov, self.b, self.ctx, self.scope = overload, bindings, typingctx, scope
+        self.own = {p.name: p for p in overload.tparams}
+        self.env = dict(outer)  # name -> _TplArg (or list of _TplArg for a pack)
+        self.cands = {}  # type parameter -> [(numba type, exact, parameter name)]
+        self.values = {}  # non-type parameter -> [(value, parameter name)]
+        self.packs = {}  # type pack -> [numba type] in argument order
+        self._explicit(explicit)
+
+    def _explicit(self, explicit):
+        explicit = list(explicit)
+        given = len(explicit)
+        for p in self.ov.tparams:
+            if not explicit:
+                break
+            if p.pack:
+                self.env[p.name] = [a for e in explicit for a in (e if isinstance(e, list) else [e])]
+                explicit = []
+            else:
+                self.env[p.name] = explicit.pop(0)
+        if explicit:
+            raise _TplReject(f"has {len(self.ov.tparams)} template parameter(s), {given} given")
+
+    # -- matching parameter patterns against argument types --
+
+    def _walk(self, pat, ty, exact, pname):
+        kind = pat[0]
+        if kind == "name":
+            p = self.own.get(pat[1])
+            if p is not None and p.kind == "type":
+                if p.pack:
+                    self.packs.setdefault(p.name, []).append(ty)
+                else:
+                    self.cands.setdefault(p.name, []).append((ty, exact, pname))
+            return  # a concrete type: checked once the arguments are known
+        if kind == "ptr":
+            if isinstance(ty, types.CPointer):
+                return self._walk(pat[1], ty.dtype, True, pname)
+            if ty == types.voidptr and pat[1] == ("name", "void"):
+                return None
+            raise _TplReject(f"parameter `{pname}` is a pointer, the argument is {ty}")
+        if kind == "array":
+            if isinstance(ty, types.UniTuple):
+                self._extent(pat[2], ty.count, pname)
+                return self._walk(pat[1], ty.dtype, True, pname)
+            raise _TplReject(f"parameter `{pname}` is an array, the argument is {ty}")
+        raise _TplReject(f"parameter `{pname}`: unsupported type")
+
+    def _extent(self, extent, count, pname):
+        p = self.own.get(extent)
+        if p is not None and p.kind == "non_type":
+            self.values.setdefault(extent, []).append((count, pname))
+        elif extent.isdigit() and int(extent) != count:
+            raise _TplReject(f"parameter `{pname}` has {extent} elements, the argument {count}")
+
+    def _passing(self, pat, ty, pname):
+        """Walks one parameter; returns how its argument is passed."""
+        is_ref = pat[0] == "ref"
+        vp = pat[2] if is_ref else pat
+        if isinstance(ty, types.Array):
+            if vp[0] == "array" or is_ref:
+                target = vp[1] if vp[0] == "array" else vp
+                self._walk(target, ty.dtype, True, pname)
+                return "data"
+            if vp[0] == "ptr":
+                self._walk(vp[1], ty.dtype, True, pname)
+                return "decay"
+            if vp[0] == "name" and vp[1] in self.own and self.own[vp[1]].kind == "type":
+                self._walk(vp, types.CPointer(ty.dtype), False, pname)
+                return "decay"
+            raise _TplReject(f"parameter `{pname}` ({_tpl_unparse(pat)}) cannot take an array")
+        self._walk(vp, ty, False, pname)
+        return "value"
+
+    # -- resolving the template arguments --
+
+    def _resolve(self):
+        for p in self.ov.tparams:
+            given = self.env.get(p.name)
+            if p.kind == "type" and p.pack:
+                if given is None:
+                    try:
+                        self.env[p.name] = [_tpl_type_arg(p, t, self.b) for t in self.packs.get(p.name, [])]
+                    except TemplateError as e:
+                        raise _TplReject(str(e)) from None
+                continue
+            if p.kind == "type":
+                self._resolve_type(p, given)
+            else:
+                self._resolve_value(p, given)
+
+    def _resolve_type(self, p, given):
+        cands = self.cands.get(p.name, [])
+        if given is not None:
+            for ty, exact, pname in cands:
+                if given.numba is None or (exact and ty != given.numba) or (
+                    not exact and self.ctx.can_convert(ty, given.numba) is None
+                ):
+                    raise _TplReject(f"argument `{pname}` ({ty}) does not fit {p.name} = {given.cxx}")
+            return
+        if cands:
+            exacts = {ty for ty, exact, _ in cands if exact}
+            if len(exacts) > 1:
+                shown = ", ".join(map(str, sorted(exacts, key=str)))
+                raise _TplReject(f"conflicting deductions for `{p.name}`: {shown}")
+            if exacts:
+                (ty,) = exacts
+                for other, _e, pname in cands:
+                    if self.ctx.can_convert(other, ty) is None:
+                        raise _TplReject(f"argument `{pname}` ({other}) does not convert to {p.name} = {ty}")
+            else:
+                tys = [ty for ty, _e, _n in cands]
+                ty = tys[0] if all(t == tys[0] for t in tys) else self.ctx.unify_types(*tys)
+                if ty is None or isinstance(ty, types.Optional):
+                    shown = ", ".join(f"{t} (from `{n}`)" for t, _e, n in cands)
+                    raise _TplReject(f"conflicting deductions for `{p.name}`: {shown}")
+            try:
+                self.env[p.name] = _tpl_type_arg(p, ty, self.b)
+            except TemplateError as e:
+                raise _TplReject(str(e)) from None
+            return
+        self._default(p)
+
+    def _resolve_value(self, p, given):
+        seen = {v for v, _n in self.values.get(p.name, [])}
+        if given is not None:
+            if seen and seen != {given.value}:
+                raise _TplReject(f"`{p.name}` = {given.cxx}, the arguments say {sorted(seen)}")
+            return
+        if len(seen) > 1:
+            raise _TplReject(f"conflicting deductions for `{p.name}`: {sorted(seen)}")
+        if seen:
+            self.env[p.name] = _tpl_value_arg(p, seen.pop())
+            return
+        self._default(p)
+
+    def _default(self, p):
+        if p.default is None:
+            raise _TplReject(
+                f"template parameter `{p.name}` cannot be deduced from the arguments; give it explicitly"
+            )
+        text = _tpl_subst(_tpl_qualify(p.default, self.scope, self.own), self._mapping())
+        is_type = p.kind == "type"
+        self.env[p.name] = _TplArg(text, numba=_tpl_numba_of(text, self.b) if is_type else None, is_type=is_type)
+
+    def _mapping(self, pack_element=None):
+        """Template parameter -> the text substituted for it in a type expression (for a pack
+        element, that element)."""
+        out = {name: _tpl_arg_text(a) for name, a in self.env.items()}
+        for p in self.ov.tparams:
+            if p.pack and pack_element is not None and len(self.env.get(p.name, ())) > pack_element:
+                out[p.name] = self.env[p.name][pack_element].text()
+        return out
+
+    def _numba_of_value(self, vp, text):
+        """The Numba type of a parameter's value: the bound type for a bare type parameter, else
+        the mapped substituted spelling."""
+        if vp[0] == "name":
+            a = self.env.get(vp[1])
+            if isinstance(a, _TplArg) and a.numba is not None:
+                return a.numba
+        return _tpl_numba_of(text, self.b)
+
+    # -- the whole deduction --
+
+    def run(self, argtys):
+        """Returns a `_TplResolved` for Numba argument types `argtys`."""
+        params = list(zip(self.ov.params, self.ov.patterns))
+        if any(pat[0] == "pack" for _p, pat in params[:-1]):
+            raise _TplReject("a function parameter pack that is not last")
+        fixed = [x for x in params if x[1][0] != "pack"]
+        n_fixed = sum(1 for (_n, _s, intent), _p in fixed if intent != "out_return")
+        expanded = []  # (name, spelling, intent, pattern, pack element index or None)
+        for (name, sp, intent), pat in params:
+            if pat[0] == "pack":
+                extra = len(argtys) - n_fixed
+                expanded += [(f"{name}[{k}]", sp, intent, pat[1], k) for k in range(max(extra, 0))]
+            else:
+                expanded.append((name, sp, intent, pat, None))
+        visible = [x for x in expanded if x[2] != "out_return"]
+        if len(visible) != len(argtys):
+            raise _TplReject(f"takes {len(visible)} argument(s), {len(argtys)} given")
+        argtys = [types.unliteral(t) for t in argtys]
+        passing, it = {}, iter(argtys)
+        for i, (name, _sp, intent, pat, _k) in enumerate(expanded):
+            if intent == "out_return":
+                continue
+            ty = next(it)
+            if intent in ("inout_ptr", "out_ptr"):
+                if not isinstance(ty, types.CPointer):
+                    raise _TplReject(f"argument `{name}` ({intent}) must be a pointer, not {ty}")
+                self._walk(pat[2] if pat[0] == "ref" else pat, ty.dtype, True, name)
+                passing[i] = "ptr"
+            else:
+                passing[i] = self._passing(pat, ty, name)
+        self._resolve()
+        slots, cost, it = [], 0, iter(argtys)
+        for i, (name, sp, intent, pat, k) in enumerate(expanded):
+            ty = None if intent == "out_return" else next(it)
+            slot = self._slot(name, sp, intent, pat, ty, passing.get(i), k)
+            cost += slot.sigty is not None and slot.passing == "value" and slot.sigty != ty
+            slots.append(slot)
+        ret, ret_cxx = self._return()
+        own = {p.name: self.env[p.name] for p in self.ov.tparams}
+        return _TplResolved(self.ov, own, slots, ret, ret_cxx, cost)
+
+    def _slot(self, name, spelling, intent, pat, ty, passing, element):
+        vp = pat[2] if pat[0] == "ref" else pat
+        rvalue = pat[0] == "ref" and pat[1] == "&&"
+        value_cxx = _tpl_subst(_tpl_strip_ref(spelling), self._mapping(element))
+        pack = self.env.get(vp[1]) if vp[0] == "name" else None
+        if element is not None and isinstance(pack, list):
+            numba = pack[element].numba
+        else:
+            numba = self._numba_of_value(vp, value_cxx)
+        if intent == "out_return":
+            if numba is None:
+                raise _TplReject(f"out_return parameter `{name}` has type `{value_cxx}`, which has no Numba type")
+            return _TplSlot(value_cxx, numba, "out", None, "out", False)
+        if passing == "ptr":
+            if numba is None or ty != types.CPointer(numba):
+                raise _TplReject(f"argument `{name}` must be a pointer to `{value_cxx}`, not {ty}")
+            return _TplSlot(value_cxx, ty, "ptr", ty, "ptr", False)
+        if passing == "data":
+            elem = numba.dtype if isinstance(numba, types.UniTuple) else numba
+            if vp[0] == "array":
+                elem = self._numba_of_value(vp[1], _tpl_subst(_tpl_unparse(vp[1]), self._mapping(element)))
+                if not self._extent_known(vp[2]):
+                    raise _TplReject(f"the extent `{vp[2]}` of parameter `{name}` cannot be deduced from an "
+                                     "array; give it explicitly")  # fmt: skip
+            if elem != ty.dtype:
+                raise _TplReject(f"argument `{name}` is an array of {ty.dtype}, the parameter refers to `{value_cxx}`")
+            return _TplSlot(value_cxx, types.CPointer(ty.dtype), "ptr", ty, "data", False)
+        if passing == "decay":
+            return _TplSlot(value_cxx, types.CPointer(ty.dtype), "in", ty, "decay", False)
+        if numba is None:
+            raise _TplReject(f"parameter `{name}` has type `{value_cxx}`, which has no Numba type")
+        if ty != numba and self.ctx.can_convert(ty, numba) is None:
+            raise _TplReject(f"argument `{name}` ({ty}) does not convert to `{value_cxx}` ({numba})")
+        return _TplSlot(value_cxx, numba, "in", numba, "value", rvalue)
+
+    def _extent_known(self, extent):
+        return extent.isdigit() or isinstance(self.env.get(extent), _TplArg)
+
+    def _return(self):
+        text = self.ov.ret
+        pat = _tpl_pattern(text)
+        vp = pat[2] if pat[0] == "ref" else pat
+        if vp == ("name", "void"):
+            return None, "void"
+        value_cxx = _tpl_subst(_tpl_strip_ref(text), self._mapping())
+        numba = self._numba_of_value(vp, value_cxx)
+        if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::", value_cxx):
+            return _TPL_ASK_COMPILER, value_cxx  # the compiler says what it is, once chosen
+        if numba is None:
+            raise _TplReject(f"return type `{value_cxx}` has no Numba type")
+        cxx = _tpl_cxx_of(numba, self.b)
+        if cxx is None:
+            raise _TplReject(f"return type `{value_cxx}` ({numba}) has no C++ spelling")
+        return numba, cxx
+
+
+def _tpl_select(what, candidates, argtys, bindings, typingctx):
+    """The best of `candidates` (`(overload, outer args, explicit args, scope)`) for `argtys`, or a
+    TemplateError that lists every candidate and why it does not fit."""
+    fits, rejected = [], []
+    for ov, outer, explicit, scope in candidates:
+        try:
+            fits.append(_TplDeduction(ov, outer, explicit, bindings, typingctx, scope).run(argtys))
+        except _TplReject as e:
+            rejected.append((ov, str(e)))
+    shown_args = ", ".join(map(str, argtys))
+    if not fits:
+        lines = [f"no overload of {what} fits ({shown_args}):"]
+        lines += [f"  {ov.describe(what)}\n    -> {why}" for ov, why in rejected]
+        raise TemplateError("\n".join(lines))
+    best = min(r.cost for r in fits)
+    fits = [r for r in fits if r.cost == best]
+    if len(fits) > 1:  # as in C++, a non-template beats a template
+        plain = [r for r in fits if not r.overload.tparams]
+        fits = plain or fits
+    if len(fits) > 1:  # and a more specialized template (`T *`) beats a less specialized one (`T`)
+        most = max(r.overload.specificity for r in fits)
+        fits = [r for r in fits if r.overload.specificity == most]
+    if len(fits) > 1:
+        lines = [f"call of {what} ({shown_args}) is ambiguous between:"]
+        lines += [f"  {r.overload.describe(what)}" for r in fits]
+        raise TemplateError("\n".join(lines))
+    return fits[0]
+
+
+# ----------------------------------------------------------------------------- shims
+
+_TPL_ASK_COMPILER = "ask the compiler"  # a return type (`auto`, `decltype(...)`) NVRTC classifies
+_TPL_BUILTIN_KINDS = [
+    ("bool", types.boolean), ("signed char", types.int8), ("unsigned char", types.uint8),
+    ("char", types.int8), ("short", types.int16), ("unsigned short", types.uint16), ("int", types.int32),
+    ("unsigned int", types.uint32), ("long", types.int64), ("unsigned long", types.uint64),
+    ("long long", types.int64), ("unsigned long long", types.uint64), ("float", types.float32),
+    ("double", types.float64),
+]  # fmt: skip
+_TPL_KIND_PROBE = (
+    "template <class T> __device__ T __nbst_declval();\n"
+    "template <class T> struct __nbst_kind { static constexpr unsigned long long value = 0; };\n"
+    "template <class T> struct __nbst_kind<const T> : __nbst_kind<T> {};\n"
+    "template <class T> struct __nbst_kind<T &> : __nbst_kind<T> {};\n"
+    "template <class T> struct __nbst_kind<T &&> : __nbst_kind<T> {};\n"
+    "template <> struct __nbst_kind<void> { static constexpr unsigned long long value = 1000; };\n"
+    + "".join(f"template <> struct __nbst_kind<{c}> {{ static constexpr unsigned long long value = {i + 1}; }};\n"
+              for i, (c, _t) in enumerate(_TPL_BUILTIN_KINDS))
+)  # fmt: skip
+
+
+def _tpl_ask_return(unit, resolved, callee, self_cxx=None):
+    """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`) by
+    probing `decltype` of the call; builtin arithmetic types and void only."""
+    if resolved.ret is not _TPL_ASK_COMPILER:
+        return
+    args = [f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()" for s in resolved.slots]
+    target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
+    expr = f"__nbst_kind<decltype({target}({', '.join(args)}))>::value"
+    (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE)
+    if kind == 1000:
+        resolved.ret, resolved.ret_cxx = None, "void"
+    elif 1 <= kind <= len(_TPL_BUILTIN_KINDS):
+        resolved.ret_cxx, resolved.ret = _TPL_BUILTIN_KINDS[kind - 1]
+    else:
+        raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type or void")
+
+
+def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None):
+    """The shim of one instantiation: its name and source; the unit gets the helpers."""
+    unit.add(_TPL_HELPERS_NAME, _TPL_HELPERS)
+    params, args = [], []
+    if resolved.ret is not None:
+        params.append(f"__nbst_ptr<{resolved.ret_cxx}> ret")
+    if self_cxx is not None:
+        params.append(f"__nbst_ptr<{self_cxx}> self")
+    for i, s in enumerate(resolved.slots):
+        params.append(f"__nbst_ptr<{s.value_cxx}> a{i}")
+        args.append(f"__nbst_move(*a{i})" if s.rvalue else f"*a{i}")
+    expr = f"{call}({', '.join(args)})"
+    if kind == "ctor":  # constructs in place
+        body = f"::new (static_cast<void *>(ret)) {expr};"
+    elif resolved.ret is not None:
+        body = f"::new (static_cast<void *>(ret)) {resolved.ret_cxx}({expr});"
+    else:
+        body = f"{expr};"
+    identity = "\0".join([unit.name, kind, expr] + params)
+    digest = _tpl_hashlib.sha256(identity.encode()).hexdigest()[:12]
+    readable = _tpl_re.sub(r"\W", "_", qual.replace("::", "_"))[:40]
+    name = f"__nbst_tpl_{kind}_{readable}_{digest}"
+    src = f'extern "C" __device__ void {name}({", ".join(params)})\n{{\n    {body}\n}}\n'
+    return name, src
+
+
+class _TplCall:
+    """A typed call of one instantiation: what lowering needs."""
+
+    def __init__(self, unit, shim, src, resolved, self_type=None):
+        self.unit, self.shim, self.src, self.resolved, self.self_type = unit, shim, src, resolved, self_type
+        self.params = ([] if self_type is None else [(self_type, "in")]) + [
+            (s.numba, s.mode) for s in resolved.slots
+        ]
+
+    def return_type(self):
+        """The call's Numba result: the return value, then each `out_return` output, as a tuple;
+        a void callable with one output returns that output alone (`y = bs.InclusiveSum(x)`)."""
+        outs = [ty for ty, mode in self.params if mode == "out"]
+        if self.resolved.ret is None and len(outs) == 1:
+            return outs[0]
+        return _tpl_rt._return_type(self.resolved.ret, self.params)
+
+    def lower(self, context, builder, args):
+        args = list(args)
+        values = args[:1] if self.self_type is not None else []
+        rest = args[1:] if self.self_type is not None else args
+        visible = [s for s in self.resolved.slots if s.sigty is not None]
+        for s, v in zip(visible, rest):
+            if s.passing in ("data", "decay"):
+                v = context.make_array(s.sigty)(context, builder, v).data
+            values.append(v)
+        ret = self.resolved.ret
+        retval, ptrs = _tpl_rt._call_shim(context, builder, self.unit, self.shim, self.src, ret, self.params, values)
+        outs = [(ty, p) for (ty, mode), p in zip(self.params, ptrs) if mode == "out"]
+        if ret is None and len(outs) == 1:
+            return _tpl_rt._load(context, builder, *outs[0])
+        return _tpl_rt._make_result(context, builder, ret, self.params, retval, ptrs)
+
+
+def _tpl_lower_by_sig(table):
+    """A lowering implementation that looks the call up by its signature's argument types."""
+
+    def impl(context, builder, sig, args):
+        return table[tuple(sig.args)].lower(context, builder, args)
+
+    return impl
+
+
+def _tpl_typing_error(e):
+    return _TplTypingError(str(e))
+
+
+# ----------------------------------------------------------------------------- NVRTC probe
+
+_TPL_PROBES = {}  # (preceding text, expressions) -> values
+_TPL_PROBE_VAR = "__nbst_probe"
+
+
+def _tpl_preceding_text(unit):
+    text = getattr(unit, "preceding_text", None)
+    if text is None:  # the unit's text up to its first shim
+        text = unit.source().split('\nextern "C" __device__', 1)[0].split("\n#ifndef NUMBAST_TEMPLATE_HELPERS", 1)[0]
+        unit.preceding_text = text
+    return text
+
+
+def _tpl_probe_cc():
+    from numba import cuda
+
+    try:
+        if cuda.is_available():
+            return tuple(cuda.get_current_device().compute_capability)
+    except Exception:
+        pass
+    return (8, 0)
+
+
+def _tpl_nvrtc_ptx(src, name):
+    """PTX for CUDA C++ `src`, with the include path numba-cuda compiles shim units with. (NVRTC is
+    called directly: cuda.core's PTX target needs a driver, which a probe does not.)"""
+    import numba.cuda
+    from cuda import pathfinder
+    from cuda.bindings import nvrtc
+    from numba.cuda import config
+    from numba.cuda.cuda_paths import get_cuda_paths
+    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc  # noqa: F401  (sets the extra-path config)
+
+    def check(result):
+        if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            raise RuntimeError(f"NVRTC: {result[0]}")
+        return result[1:]
+
+    major = check(nvrtc.nvrtcVersion())[0]
+    numba_dir = _tpl_os.path.dirname(_tpl_os.path.abspath(numba.cuda.__file__))
+    includes = [_tpl_os.path.join(numba_dir, "include", str(major)), get_cuda_paths()["include_dir"].info]
+    cccl = pathfinder.locate_nvidia_header_directory("cccl")
+    if cccl is not None:
+        includes.append(cccl.abs_path)
+    includes.append(_tpl_os.path.join(numba_dir, "memory_management"))
+    extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "")
+    includes += [p for p in extra.split(":") if p]
+    cc = _tpl_probe_cc()
+    (prog,) = check(nvrtc.nvrtcCreateProgram(src.encode(), name.encode(), 0, [], []))
+    try:
+        opts = [f"-arch=compute_{cc[0]}{cc[1]}".encode(), b"-rdc=true"] + [f"-I{i}".encode() for i in includes if i]
+        status = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)[0]
+        if status != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            (size,) = check(nvrtc.nvrtcGetProgramLogSize(prog))
+            log = b" " * size
+            check(nvrtc.nvrtcGetProgramLog(prog, log))
+            raise RuntimeError(log.decode(errors="replace").strip("\x00 \n"))
+        (size,) = check(nvrtc.nvrtcGetPTXSize(prog))
+        ptx = b" " * size
+        check(nvrtc.nvrtcGetPTX(prog, ptx))
+        return ptx.decode(errors="replace")
+    finally:
+        nvrtc.nvrtcDestroyProgram(prog)
+
+
+def _tpl_read_probe(ptx, count):
+    m = _tpl_re.search(
+        rf"\.(b8|u64|b64)\s+{_TPL_PROBE_VAR}\[(\d+)\](?:\s*=\s*\{{([^}}]*)\}})?", ptx
+    )
+    if m is None:
+        raise RuntimeError("the probe's constant is missing from the PTX")
+    words = [int(x, 0) for x in (m[3] or "").replace("\n", " ").split(",") if x.strip()]
+    if m[1] == "b8":
+        data = bytes(words) + bytes(8 * count - len(words))
+        return [int.from_bytes(data[8 * i : 8 * i + 8], "little") for i in range(count)]
+    return words + [0] * (count - len(words))
+
+
+_TPL_NESTED_PROBE = """template <class T, class = void> struct __nbst_nested{i} {{
+  static constexpr unsigned long long size = 0, align = 0;
+}};
+template <class T> struct __nbst_nested{i}<T, decltype(void(sizeof(typename T::{name})))> {{
+  static constexpr unsigned long long size = sizeof(typename T::{name}), align = alignof(typename T::{name});
+}};
+"""
+
+
+def _tpl_probe(unit, exprs, what, prelude=""):
+    """The values of constant C++ expressions (`sizeof(X)`...), compiled after the unit's preceding
+    text and `prelude`; each set is compiled once per process."""
+    text = _tpl_preceding_text(unit)
+    key = (text, prelude, tuple(exprs))
+    if key not in _TPL_PROBES:
+        body = ", ".join(f"(unsigned long long)({e})" for e in exprs)
+        src = (f"{text}\n{_TPL_HELPERS}\n{prelude}\n"
+               f'extern "C" __device__ const unsigned long long {_TPL_PROBE_VAR}[] = {{{body}}};\n')  # fmt: skip
+        try:
+            ptx = _tpl_nvrtc_ptx(src, "numbast_probe.cu")
+        except RuntimeError as e:
+            raise TemplateError(f"cannot instantiate {what}:\n{e}") from None
+        _TPL_PROBES[key] = _tpl_read_probe(ptx, len(exprs))
+    return _TPL_PROBES[key]
+
+
+# ----------------------------------------------------------------------------- function templates
+
+
+class BoundFunctionTemplate:
+    """What `function_template` returns: callable in kernels, with template arguments deduced from
+    the argument types; `f[args]` gives the template arguments that cannot be deduced (inside or
+    outside a kernel)."""
+
+    def __init__(self, tb, unit, py_name, overloads, explicit=()):
+        self.__name__ = self.__qualname__ = py_name
+        self._tb, self._unit, self._overloads, self._explicit = tb, unit, overloads, tuple(explicit)
+        self._specializations = {}  # explicit argument spellings -> BoundFunctionTemplate
+        self._calls = {}  # Numba argument types -> _TplCall
+        fn = self
+
+        class Call(_TplAbstractTemplate):
+            key = fn
+
+            def generic(self, args, kws):
+                return fn._type_call(self.context, args, kws)
+
+        self._numba_type_ = types.Function(Call)
+        tb.lower_getitem(self._numba_type_)
+        tb.b._lower(self, [types.VarArg(types.Any)], _tpl_lower_by_sig(self._calls))
+        tb.b._sync()
+
+    @property
+    def _qual_name(self):
+        return self._overloads[0].qual_name
+
+    def _tparams(self):
+        longest = max(self._overloads, key=lambda o: len(o.tparams))
+        return longest.tparams
+
+    def _specialize(self, args):
+        key = tuple(tuple(a.cxx for a in x) if isinstance(x, list) else x.cxx for x in args)
+        spec = self._specializations.get(key)
+        if spec is None:
+            name = f"{self.__name__}[{', '.join(map(str, key))}]"
+            spec = BoundFunctionTemplate(self._tb, self._unit, name, self._overloads, self._explicit + tuple(args))
+            self._specializations[key] = spec
+        return spec
+
+    def __getitem__(self, args):
+        args = args if isinstance(args, tuple) else (args,)
+        tparams = self._tparams()
+        if len(args) > len(tparams) and not (tparams and tparams[-1].pack):
+            raise TemplateError(f"{self._qual_name} has {len(tparams)} template parameter(s), {len(args)} given")
+        out = [
+            _tpl_arg_from_python(tparams[min(i, len(tparams) - 1)], a, self._tb.b)
+            for i, a in enumerate(args)
+        ]
+        return self._specialize(out)
+
+    def _specialize_from_numba(self, tys):
+        tparams = self._tparams()
+        if len(tys) > len(tparams) and not (tparams and tparams[-1].pack):
+            raise TemplateError(f"{self._qual_name} has {len(tparams)} template parameter(s), {len(tys)} given")
+        return self._specialize([
+            _tpl_arg_from_numba(tparams[min(i, len(tparams) - 1)], t, self._tb.b) for i, t in enumerate(tys)
+        ])
+
+    def _type_call(self, typingctx, args, kws):
+        if kws:
+            raise _TplTypingError(
+                f"{self.__name__}: keyword arguments are not supported; give template arguments as {self.__name__}[...]"
+            )
+        args = tuple(types.unliteral(a) for a in args)
+        call = self._calls.get(("typed",) + args)
+        if call is None:
+            try:
+                candidates = [(ov, {}, self._explicit, _tpl_scope(ov.qual_name)) for ov in self._overloads]
+                r = _tpl_select(self.__name__, candidates, args, self._tb.b, typingctx)
+            except TemplateError as e:
+                raise _tpl_typing_error(e) from None
+            qual = "::" + r.overload.qual_name
+            try:
+                _tpl_ask_return(self._unit, r, qual + r.explicit_args())
+            except TemplateError as e:
+                raise _tpl_typing_error(e) from None
+            shim, src = _tpl_shim(self._unit, "fn", r.overload.qual_name, qual + r.explicit_args(), r)
+            call = _TplCall(self._unit, shim, src, r)
+            self._calls[("typed",) + args] = call
+            self._calls[tuple(r.sigtys)] = call
+        return _tpl_signature(call.return_type(), *call.resolved.sigtys)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.__name__} can only be called inside a CUDA kernel")
+
+    def __repr__(self):
+        return f"<bound function template {self.__name__} ({self._qual_name})>"
+
+
+def _tpl_scope(qual_name):
+    return qual_name.rsplit("::", 1)[0] if qual_name and "::" in qual_name else ""
+
+
+# ----------------------------------------------------------------------------- class templates
+
+
+class _TplInstanceType(types.Type):
+    """The Numba type of a class template instantiation's values: its bytes (`_OpaqueBitsModel`),
+    with the C++ size and alignment."""
+
+    def __init__(self, owner):
+        self._nbst_owner = owner
+        self._nbst_size, self._nbst_align = owner.size, owner.align
+        super().__init__(name=owner.cxx)
+
+    @property
+    def key(self):
+        return (self.name, id(self._nbst_owner))
+
+
+_tpl_register_model(_TplInstanceType)(_tpl_rt._OpaqueBitsModel)
+
+
+class _TplClassObjectType(_tpl_rt._StructClass):
+    """The Numba type of an instantiated class object in a kernel: calling it constructs, its
+    nested records are attributes (`BS.TempStorage`), and it is a dtype."""
+
+
+_tpl_register_model(_TplClassObjectType)(_tpl_models.OpaqueModel)
+
+
+class ClassInstance:
+    """A class template instantiation (`BlockScan[np.int32, 128]`): the constructor in kernels and a
+    stand-in for the type (`cuda.local.array(1, BS)`); nested records are attributes."""
+
+    def __init__(self, template, cxx, args, size, align, nested, fields):
+        self.__name__ = self.__qualname__ = cxx
+        self.template, self.cxx, self.args = template, cxx, args
+        self.size, self.align = size, align
+        self.fields = fields  # public field name -> (Numba type, offset)
+        self._numba_type = _TplInstanceType(self)
+        self.nested = {}
+        tb = template._tb
+        for name, (nsize, nalign) in nested.items():
+            nested_cxx = f"{cxx}::{name}"
+            obj = tb.b.struct(cxx_name=nested_cxx, py_name=f"{cxx}::{name}", size=nsize, align=nalign,
+                              parent=types.Type, model="primitive")  # fmt: skip
+            self.nested[name] = obj
+            setattr(self, name, obj)
+        tb.b.types[cxx] = self._numba_type
+        self._calls = {}  # Numba argument types -> _TplCall (constructors)
+        ci = self
+
+        class Construct(_TplAbstractTemplate):
+            key = ci
+
+            def generic(self, args, kws):
+                if kws:
+                    raise _TplTypingError(f"{ci.cxx}: constructors take no keyword arguments")
+                call = ci._construct(self.context, args)
+                return _tpl_signature(ci._numba_type, *call.resolved.sigtys)
+
+        self._numba_type_ = _TplClassObjectType(Construct, self._numba_type)
+        tb.b._lower(self, [types.VarArg(types.Any)], _tpl_lower_by_sig(self._calls))
+        tb.b._sync()
+
+    def __getitem__(self, index):
+        return self._numba_type[index]
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.cxx} can only be constructed inside a CUDA kernel")
+
+    def __repr__(self):
+        return f"<class template instance {self.cxx}>"
+
+    def _outer(self):
+        out = dict(self.args)
+        out[_TPL_SELF] = _TplArg(self.cxx, numba=self._numba_type)
+        return out
+
+    def _construct(self, typingctx, args):
+        args = tuple(types.unliteral(a) for a in args)
+        call = self._calls.get(("typed",) + args)
+        if call is None:
+            t = self.template
+            candidates = [(ov, self._outer(), (), t._scope) for ov in t._constructors]
+            if not t._constructors and not args:  # an implicit default constructor
+                candidates = [(_TplOverload({"params": []}), self._outer(), (), t._scope)]
+            try:
+                r = _tpl_select(f"{self.cxx} constructor", candidates, args, t._tb.b, typingctx)
+            except TemplateError as e:
+                raise _tpl_typing_error(e) from None
+            r.ret, r.ret_cxx = self._numba_type, self.cxx
+            shim, src = _tpl_shim(t._unit, "ctor", self.cxx, self.cxx, r)
+            call = _TplCall(t._unit, shim, src, r)
+            self._calls[("typed",) + args] = call
+            self._calls[tuple(r.sigtys)] = call
+        return call
+
+    def _method(self, typingctx, name, args):
+        t = self.template
+        args = tuple(types.unliteral(a) for a in args)
+        table = t._method_calls[name]
+        key = (self._numba_type,) + args
+        call = table.get(("typed",) + key)
+        if call is None:
+            candidates = [(ov, self._outer(), (), t._scope) for ov in t._methods[name]]
+            try:
+                r = _tpl_select(f"{self.cxx}::{name}", candidates, args, t._tb.b, typingctx)
+            except TemplateError as e:
+                raise _tpl_typing_error(e) from None
+            member = f"template {name}{r.explicit_args()}" if r.overload.tparams else name
+            try:
+                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx)
+            except TemplateError as e:
+                raise _tpl_typing_error(e) from None
+            shim, src = _tpl_shim(t._unit, "method", f"{self.cxx}::{name}", f"self->{member}", r, self_cxx=self.cxx)
+            call = _TplCall(t._unit, shim, src, r, self_type=self._numba_type)
+            table[("typed",) + key] = call
+            table[(self._numba_type,) + tuple(r.sigtys)] = call
+        return call
+
+
+class BoundClassTemplate:
+    """What `class_template` returns. Outside a kernel, `BlockScan[np.int32, 128]` or
+    `BlockScan.instantiate(T=np.int32, BlockDimX=128)` gives the instantiation (a `ClassInstance`);
+    in a kernel, `BlockScan(T=int32, BlockDimX=128)` constructs one (constructor arguments
+    positional, template arguments by keyword)."""
+
+    def __init__(self, tb, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods):
+        self.__name__ = self.__qualname__ = qual_name
+        self.py_name, self.location = py_name, location
+        self._tb, self._unit, self._qual = tb, unit, qual_name
+        self._scope = _tpl_scope(qual_name)
+        self._tparams = [_TplParam(*p) for p in tparams]
+        self._nested = list(nested)
+        fix = self._self_spellings
+        self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
+        self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
+        self._methods = {}
+        for name, data in methods:
+            self._methods.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
+        self._method_calls = {name: {} for name in self._methods}
+        self._instances = {}  # C++ spelling -> ClassInstance
+        self._calls = {}  # Numba argument types -> (ClassInstance, _TplCall), in-kernel construction
+        ct = self
+
+        class Construct(_TplAbstractTemplate):
+            key = ct
+            prefer_literal = True  # non-type template arguments are literals
+
+            def generic(self, args, kws):
+                return ct._type_construct(self.context, args, kws)
+
+        self._numba_type_ = types.Function(Construct)
+        tb.lower_getitem(self._numba_type_)
+        tb.b._lower(self, [types.VarArg(types.Any)], self._lower_construct)
+        for name, table in self._method_calls.items():
+            tb.b._lower((self, name), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+        tb.b._sync()
+
+    def _self_spellings(self, spelling):
+        """Member spellings name the class itself as `cub::BlockScan`, `BlockScan` or
+        `BlockScan<T, BlockDimX, ...>`; each becomes a placeholder for the instantiation."""
+        plain = self._qual.rsplit("::", 1)[-1]
+        names = rf"(?:::)?(?:{_tpl_re.escape(self._qual)}|{_tpl_re.escape(plain)})"
+        own = r"\s*,\s*".join(_tpl_re.escape(p.name) + (r"\s*\.\.\." if p.pack else "") for p in self._tparams)
+        spelling = _tpl_re.sub(rf"(?<![\w:]){names}\s*<\s*{own}\s*>", _TPL_SELF, spelling)
+        return _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
+
+    def __repr__(self):
+        return f"<bound class template {self._qual}>"
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self._qual} can only be constructed inside a CUDA kernel; outside one, "
+            f"{self.py_name}[...] or {self.py_name}.instantiate(...) gives an instantiation"
+        )
+
+    def __getitem__(self, args):
+        args = args if isinstance(args, tuple) else (args,)
+        if len(args) > len(self._tparams) and not (self._tparams and self._tparams[-1].pack):
+            raise TemplateError(f"{self._qual} has {len(self._tparams)} template parameter(s), {len(args)} given")
+        given = {}
+        for i, a in enumerate(args):
+            p = self._tparams[min(i, len(self._tparams) - 1)]
+            if p.pack:
+                given.setdefault(p.name, []).extend(_tpl_arg_from_python(p, list(args[i:]), self._tb.b))
+                break
+            given[p.name] = _tpl_arg_from_python(p, a, self._tb.b)
+        return self._instantiate(given)
+
+    def instantiate(self, **kwargs):
+        """The instantiation for template arguments by parameter name (`T=np.int32, BlockDimX=128`)."""
+        return self._instantiate({k: _tpl_arg_from_python(self._param(k), v, self._tb.b) for k, v in kwargs.items()})
+
+    def _param(self, name):
+        for p in self._tparams:
+            if p.name == name:
+                return p
+        have = ", ".join(p.name for p in self._tparams)
+        raise TemplateError(f"{self._qual} has no template parameter `{name}`; it has {have}")
+
+    def _specialize_from_numba(self, tys):
+        given = {}
+        for i, t in enumerate(tys):
+            if i >= len(self._tparams):
+                raise TemplateError(f"{self._qual} has {len(self._tparams)} template parameter(s), {len(tys)} given")
+            given[self._tparams[i].name] = _tpl_arg_from_numba(self._tparams[i], t, self._tb.b)
+        return self._instantiate(given)
+
+    def _instantiate(self, given):
+        """The instantiation for template arguments `given` (name -> _TplArg); defaults fill the
+        rest. Probes its layout the first time."""
+        last = max((i for i, p in enumerate(self._tparams) if p.name in given), default=-1)
+        env, spelled, names = {}, [], {p.name for p in self._tparams}
+        for i, p in enumerate(self._tparams):
+            if p.name in given:
+                a = given[p.name]
+            elif p.pack:
+                a = []
+            elif p.default is not None:
+                text = _tpl_qualify(p.default, self._scope, names)
+                text = _tpl_subst(text, {k: _tpl_arg_text(v) for k, v in env.items()})
+                is_type = p.kind == "type"
+                a = _TplArg(text, numba=_tpl_numba_of(text, self._tb.b) if is_type else None, is_type=is_type)
+            else:
+                raise TemplateError(f"{self._qual}: template parameter `{p.name}` has no default and was not given")
+            env[p.name] = a
+            if i <= last:
+                spelled.extend(x.cxx for x in a) if isinstance(a, list) else spelled.append(a.cxx)
+        cxx = f"{self._qual}<{', '.join(spelled)}>"
+        ci = self._instances.get(cxx)
+        if ci is None:
+            ci = self._instances[cxx] = self._layout(cxx, env)
+        return ci
+
+    def _layout(self, cxx, env):
+        """The instantiation, with its size and alignment, those of its nested records and the
+        offsets of its public fields (those with a Numba type), from one NVRTC probe."""
+        mapping = {k: _tpl_arg_text(v) for k, v in env.items()}
+        mapping[_TPL_SELF] = cxx
+        fields = []
+        for name, spelling in self._fields:
+            ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
+            if ty is not None:
+                fields.append((name, ty))
+        exprs = [f"sizeof({cxx})", f"alignof({cxx})"]
+        exprs += [f"__builtin_offsetof({cxx}, {name})" for name, _ty in fields]
+        # A nested record that is not accessible (private) probes as size 0, through SFINAE.
+        prelude = "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(self._nested))
+        for i, _n in enumerate(self._nested):
+            exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
+        values = _tpl_probe(self._unit, exprs, cxx, prelude)
+        offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
+        base = 2 + len(fields)
+        nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(self._nested)}
+        nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
+        return ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+
+    def _type_construct(self, typingctx, args, kws):
+        try:
+            given = {k: _tpl_arg_from_numba(self._param(k), ty, self._tb.b) for k, ty in kws.items()}
+            ci = self._instantiate(given)
+        except TemplateError as e:
+            raise _tpl_typing_error(e) from None
+        call = ci._construct(typingctx, args)
+        sigtys = list(call.resolved.sigtys) + [kws[k] for k in kws]
+        sig = _tpl_signature(ci._numba_type, *sigtys)
+        P = _tpl_inspect.Parameter
+        sig = sig.replace(pysig=_tpl_inspect.Signature(
+            [P(f"__nbst_a{i}", P.POSITIONAL_OR_KEYWORD) for i in range(len(call.resolved.sigtys))]
+            + [P(k, P.POSITIONAL_OR_KEYWORD) for k in kws]
+        ))  # fmt: skip
+        self._calls[tuple(sigtys)] = (call, len(call.resolved.sigtys))
+        return sig
+
+    def _lower_construct(self, context, builder, sig, args):
+        call, n = self._calls[tuple(sig.args)]
+        return call.lower(context, builder, args[:n])
+
+    def _resolve_attr(self, typ, attr):
+        field = typ._nbst_owner.fields.get(attr)
+        if field is not None:
+            return field[0]
+        if attr in self._methods:
+            return types.BoundFunction(self._method_template(attr), typ)
+        return None
+
+    def _method_template(self, name):
+        cache = self.__dict__.setdefault("_method_templates", {})
+        template = cache.get(name)
+        if template is None:
+            ct = self
+
+            class Method(_TplAbstractTemplate):
+                key = (ct, name)
+
+                def generic(self, args, kws):
+                    if kws:
+                        raise _TplTypingError(f"{name}: keyword arguments are not supported")
+                    call = self.this._nbst_owner._method(self.context, name, args)
+                    return _tpl_signature(call.return_type(), *call.resolved.sigtys, recvr=self.this)
+
+            template = cache[name] = Method
+        return template
+
+
+def _tpl_get_field(context, builder, typ, value, attr):
+    """A public field of a class template instance: its bytes at the probed offset."""
+    fty, offset = typ._nbst_owner.fields[attr]
+    slot = _tpl_rt._slot(context, builder, typ)
+    _tpl_rt._store(context, builder, typ, value, slot)
+    raw = builder.gep(builder.bitcast(slot, _tpl_cgutils.voidptr_t), [_tpl_ir.Constant(_tpl_ir.IntType(64), offset)])
+    ptr = builder.bitcast(raw, context.get_data_type(_tpl_rt._ENUM_STORAGE.get(fty, fty)).as_pointer())
+    return _tpl_rt._load(context, builder, fty, ptr)
+
+
+# ----------------------------------------------------------------------------- registration
+
+
+class TemplateBindings:
+    """The template side of one `Bindings`: what rendered code calls (`function_template`,
+    `class_template`), and the typing and lowering shared by every template it binds."""
+
+    def __init__(self, bindings):
+        self.b = bindings
+        self._getitem_lowered = set()
+        tb = self
+
+        class GetItem(_TplAbstractTemplate):
+            """`f[np.float32]`, `BlockScan[int32, 128]` in a kernel."""
+
+            key = _tpl_operator.getitem
+            prefer_literal = True
+
+            def generic(self, args, kws):
+                obj, index = args
+                target = getattr(obj, "typing_key", None)
+                if not isinstance(obj, types.Function) or getattr(target, "_tb", None) is not tb:
+                    return None
+                tys = index.types if isinstance(index, types.BaseTuple) else (index,)
+                try:
+                    spec = target._specialize_from_numba(tys)
+                except TemplateError as e:
+                    raise _tpl_typing_error(e) from None
+                return _tpl_signature(spec._numba_type_, *args)
+
+        class InstanceAttributes(_TplAttributeTemplate):
+            key = _TplInstanceType
+
+            def generic_resolve(self, typ, attr):
+                owner = typ._nbst_owner.template
+                return owner._resolve_attr(typ, attr) if owner._tb is tb else None
+
+        class ClassObjectAttributes(_TplAttributeTemplate):
+            key = _TplClassObjectType
+
+            def generic_resolve(self, typ, attr):
+                ci = typ.typing_key
+                if getattr(ci, "template", None) is None or ci.template._tb is not tb or attr not in ci.nested:
+                    return None
+                return ci.nested[attr]._numba_type_
+
+        bindings.typing_registry.register_global(_tpl_operator.getitem, types.Function(GetItem))
+        bindings.typing_registry.register_attr(InstanceAttributes)
+        bindings.typing_registry.register_attr(ClassObjectAttributes)
+
+        def nested_attr(context, builder, typ, value, attr):
+            return context.get_dummy_value()
+
+        bindings.target_registry.lower_getattr_generic(_TplClassObjectType)(nested_attr)
+        bindings.target_registry.lower_getattr_generic(_TplInstanceType)(_tpl_get_field)
+        bindings._sync()
+
+    def lower_getitem(self, fnty):
+        """`f[...]` on a template's function type gives a dummy value: its type says everything."""
+        if fnty not in self._getitem_lowered:
+            self._getitem_lowered.add(fnty)
+
+            def impl(context, builder, sig, args):
+                return context.get_dummy_value()
+
+            self.b._lower(_tpl_operator.getitem, [fnty, types.Any], impl)
+
+    def function_template(self, *, unit, py_name, overloads):
+        """A function template (its overloads of one name) -> the kernel callable."""
+        return BoundFunctionTemplate(self, unit, py_name, [_TplOverload(o) for o in overloads])
+
+    def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods):
+        """A class template -> the object that instantiates it."""
+        return BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
+                                  constructors, methods)  # fmt: skip
+
+
+def _template_bindings(bindings):
+    """The `TemplateBindings` of `bindings` (made on first use)."""
+    tb = getattr(bindings, "_nbst_templates", None)
+    if tb is None:
+        tb = bindings._nbst_templates = TemplateBindings(bindings)
+    return tb
