@@ -404,14 +404,16 @@ def CUB():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every member of the four binds
         bound = bind_cxx_class_templates(decls, None, writer, arg_intent=CUB_INTENTS)
-    return dict(writer=writer, **{t.__name__.split("::")[1]: t for t in bound})
+    # CUB 3.2 spells the block size `BlockDimX`, older CUB `BLOCK_DIM_X`: use what the header says.
+    dims = {t.qual_name.split("::")[1]: t.template_parameters[1].name for t in decls}
+    return dict(writer=writer, dims=dims, **{t.__name__.split("::")[1]: t for t in bound})
 
 
 def scan_case(CUB):
     """Scans and reduces 1M int32 values block by block: temporary storage in shared memory for
     BlockScan, CUB's private shared storage (the default constructor) for BlockReduce."""
     BS = CUB["BlockScan"][np.int32, BLOCK]
-    BR = CUB["BlockReduce"].instantiate(T=np.int32, BlockDimX=BLOCK)
+    BR = CUB["BlockReduce"].instantiate(T=np.int32, **{CUB["dims"]["BlockReduce"]: BLOCK})
     TempStorage = BS.TempStorage
 
     def kernel(values, inclusive, exclusive, sums):
@@ -489,11 +491,15 @@ def test_cub_load_and_store_run(CUB):
 
 
 def test_cub_default_constructor_in_kernel_links(CUB):
-    BlockScan = CUB["BlockScan"]
-
-    def kernel(values, out):
-        i = cuda.grid(1)
-        out[i] = BlockScan(T=int32, BlockDimX=BLOCK).InclusiveSum(values[i])
+    # The keyword is the header's own parameter name, so the kernel's text is made with it.
+    source = (
+        "def kernel(values, out):\n"
+        "    i = cuda.grid(1)\n"
+        f"    out[i] = BlockScan(T=int32, {CUB['dims']['BlockScan']}=BLOCK).InclusiveSum(values[i])\n"
+    )
+    ns = {"cuda": cuda, "int32": int32, "BLOCK": BLOCK, "BlockScan": CUB["BlockScan"]}
+    exec(source, ns)
+    kernel = ns["kernel"]
 
     link_kernel(kernel, (typeof(np.zeros(1, np.int32)),) * 2, ARCH)
     assert "cub::BlockScan<int, 128>();" in CUB["writer"].unit.source()

@@ -1282,12 +1282,24 @@ class BoundClassTemplate:
             if ty is not None:
                 fields.append((name, ty))
         exprs = [f"sizeof({cxx})", f"alignof({cxx})"]
-        exprs += [f"__builtin_offsetof({cxx}, {name})" for name, _ty in fields]
+        # Offsets name the instance through an alias: a template-id inside the builtin's first
+        # argument does not parse with every NVRTC.
+        exprs += [f"__builtin_offsetof(__nbst_layout_t, {name})" for name, _ty in fields]
         # A nested record that is not accessible (private) probes as size 0, through SFINAE.
-        prelude = "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(self._nested))
+        prelude = f"using __nbst_layout_t = {cxx};\n"
+        prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(self._nested))
         for i, _n in enumerate(self._nested):
             exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
-        values = _tpl_probe(self._unit, exprs, cxx, prelude)
+        try:
+            values = _tpl_probe(self._unit, exprs, cxx, prelude)
+        except TemplateError:
+            if not fields:
+                raise
+            # Some NVRTC versions lack `__builtin_offsetof` in device code: probe the layout without
+            # field offsets; the instance is then opaque (no field attributes), methods still work.
+            fields = []
+            exprs = [e for e in exprs if not e.startswith("__builtin_offsetof")]
+            values = _tpl_probe(self._unit, exprs, cxx, prelude)
         offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
         base = 2 + len(fields)
         nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(self._nested)}
