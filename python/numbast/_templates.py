@@ -1282,9 +1282,9 @@ class BoundClassTemplate:
             if ty is not None:
                 fields.append((name, ty))
         exprs = [f"sizeof({cxx})", f"alignof({cxx})"]
-        # Offsets name the instance through an alias: a template-id inside the builtin's first
-        # argument does not parse with every NVRTC.
-        exprs += [f"__builtin_offsetof(__nbst_layout_t, {name})" for name, _ty in fields]
+        # Offsets with NVRTC's own front end's constant-address builtin (`__builtin_offsetof` is
+        # missing from some NVRTC versions), naming the instance through an alias.
+        exprs += [f"__INTADDR__(&(((__nbst_layout_t *)0)->{name}))" for name, _ty in fields]
         # A nested record that is not accessible (private) probes as size 0, through SFINAE.
         prelude = f"using __nbst_layout_t = {cxx};\n"
         prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(self._nested))
@@ -1295,10 +1295,10 @@ class BoundClassTemplate:
         except TemplateError:
             if not fields:
                 raise
-            # Some NVRTC versions lack `__builtin_offsetof` in device code: probe the layout without
-            # field offsets; the instance is then opaque (no field attributes), methods still work.
+            # If the offsets cannot be probed, probe the layout without them; the instance is then
+            # opaque (no field attributes), its methods still work.
             fields = []
-            exprs = [e for e in exprs if not e.startswith("__builtin_offsetof")]
+            exprs = [e for e in exprs if not e.startswith("__INTADDR__")]
             values = _tpl_probe(self._unit, exprs, cxx, prelude)
         offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
         base = 2 + len(fields)
