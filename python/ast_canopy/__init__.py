@@ -78,6 +78,10 @@ def parse_declarations_from_source(
     Raises ``ParseError`` listing every clang error as ``file:line:col: message`` unless
     ``bypass_parse_error`` is true, in which case the errors are on ``decls.diagnostics``.
     Results are cached on disk (``AST_CANOPY_CACHE_DIR``; ``AST_CANOPY_NO_CACHE=1`` turns it off).
+    A parse that misses the cache loads clang's CUDA wrapper and the CUDA runtime headers from a
+    precompiled header built once per compute capability and arguments (``<cache dir>/pch``, kept
+    when the parse cache is cleared and rebuilt when those headers change); ``AST_CANOPY_NO_PCH=1``
+    turns it off, and ``verbose=True`` says whether it was used.
     """
     if not isinstance(compute_capability, str):
         raise TypeError(f"compute_capability must be a str such as 'sm_80', not {type(compute_capability).__name__}")

@@ -14,28 +14,29 @@ use crate::model::Diagnostic;
 const FORMAT: u32 = 2;
 
 /// One file the translation unit read.
-#[derive(Serialize, Deserialize)]
-struct FileStamp {
-    path: String,
+#[derive(Serialize, Deserialize, Clone)]
+pub(crate) struct FileStamp {
+    pub(crate) path: String,
     hash: String,
     size: u64,
     mtime_ns: u64,
 }
 
 /// (size, modification time in ns) of a file.
-fn stat(path: &str) -> Option<(u64, u64)> {
+pub(crate) fn stat(path: &str) -> Option<(u64, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as u64;
     Some((meta.len(), mtime))
 }
 
 impl FileStamp {
-    fn of(path: &str) -> Option<FileStamp> {
+    pub(crate) fn of(path: &str) -> Option<FileStamp> {
         let (size, mtime_ns) = stat(path)?;
         Some(FileStamp { path: path.to_string(), hash: hash_file(path)?, size, mtime_ns })
     }
 
-    fn still_valid(&self) -> bool {
+    /// Whether the file still has the recorded content.
+    pub(crate) fn still_valid(&self) -> bool {
         match stat(&self.path) {
             None => false,
             Some(s) if s == (self.size, self.mtime_ns) => true,

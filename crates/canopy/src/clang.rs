@@ -69,6 +69,14 @@ impl Index {
         // SAFETY: plain constructor; disposed in Drop.
         Index(unsafe { clang_createIndex(0, 0) })
     }
+
+    /// An index whose translation units' cursors skip the declarations read from a precompiled
+    /// header: visiting the TU then walks only what the parse itself read, and nothing from the
+    /// PCH is deserialized for the walk.
+    pub(crate) fn excluding_pch_declarations() -> Index {
+        // SAFETY: plain constructor; disposed in Drop.
+        Index(unsafe { clang_createIndex(1, 0) })
+    }
 }
 
 impl Drop for Index {
@@ -81,6 +89,8 @@ impl Drop for Index {
 /// Options for parsing a translation unit.
 pub(crate) struct ParseOptions {
     pub skip_function_bodies: bool,
+    /// Parse a prefix of a translation unit, to be saved as a precompiled header.
+    pub for_pch: bool,
 }
 
 /// Why libclang returned no translation unit.
@@ -126,6 +136,9 @@ impl<'i> TranslationUnit<'i> {
         let mut flags = CXTranslationUnit_KeepGoing;
         if opts.skip_function_bodies {
             flags |= CXTranslationUnit_SkipFunctionBodies;
+        }
+        if opts.for_pch {
+            flags |= CXTranslationUnit_Incomplete | CXTranslationUnit_ForSerialization;
         }
         let mut tu: CXTranslationUnit = std::ptr::null_mut();
         // SAFETY: every pointer outlives the call; `tu` receives an owned handle or stays null.
@@ -175,7 +188,21 @@ impl<'i> TranslationUnit<'i> {
         out
     }
 
-    /// Every file the translation unit read, the main file included.
+    /// Writes the translation unit to `path` as an AST file that `-include-pch` can load.
+    pub(crate) fn save(&self, path: &Path) -> Result<(), String> {
+        let c_path = CString::new(path.to_string_lossy().as_bytes()).map_err(|_| "the path holds a NUL byte".to_string())?;
+        // SAFETY: valid TU handle; the path outlives the call.
+        let code = unsafe { clang_saveTranslationUnit(self.raw, c_path.as_ptr(), clang_defaultSaveOptions(self.raw)) };
+        match code {
+            CXSaveError_None => Ok(()),
+            CXSaveError_TranslationErrors => Err("the translation unit has errors".into()),
+            CXSaveError_InvalidTU => Err("invalid translation unit".into()),
+            _ => Err(format!("cannot write {}", path.display())),
+        }
+    }
+
+    /// Every file the translation unit read, the main file included. With a precompiled header,
+    /// only the files read by the parse itself (not those the PCH was built from).
     pub(crate) fn included_files(&self) -> Vec<String> {
         extern "C" fn visit(file: CXFile, _stack: *mut CXSourceLocation, _len: u32, data: CXClientData) {
             // SAFETY: `data` is the Vec passed below; `file` is valid during the callback.

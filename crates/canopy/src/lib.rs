@@ -1,21 +1,24 @@
 //! ast_canopy's core: parses CUDA C++ headers with libclang (device side, per compute capability)
-//! into an owned declaration model, with a persistent parse cache.
+//! into an owned declaration model, with a persistent parse cache and a precompiled CUDA preamble.
 
 mod cache;
 mod clang;
 pub mod model;
+mod pch;
 pub mod toolchain;
 mod types;
 mod visit;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use model::Declarations;
 pub use toolchain::{normalize_arch, Toolchain, ToolchainOptions};
 
 use crate::clang::{Index, ParseFailure, ParseOptions, Severity, TranslationUnit, Unsaved};
 use crate::model::Diagnostic;
+use crate::pch::Preamble;
 
 /// Every way a parse can fail. Each variant has a stable name (see `Error::kind`).
 #[derive(Debug, thiserror::Error)]
@@ -136,8 +139,9 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     }
     let source_str = source.to_string_lossy().into_owned();
     let cache = cache::Cache::open(toolchain::cache_dir());
+    let fingerprint = libclang_fingerprint(&tc.libclang);
     let key = cache::Cache::key(&[
-        &libclang_fingerprint(&tc.libclang),
+        &fingerprint,
         &args.join("\0"),
         &source_str,
         &retained.join("\0"),
@@ -152,23 +156,35 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
         return finish(errors, json, true);
     }
     clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
+    let retained_set: HashSet<String> = retained.into_iter().collect();
+    // A file read into the PCH is named as the PCH read it, which may differ from how a plain parse
+    // names it (by the path it was first opened through): its declarations are taken without it.
+    let preamble = pch::preamble(&fingerprint, &args, req.verbose).filter(|p| {
+        let held = p.holds(&source_str) || retained_set.iter().any(|f| p.holds(f));
+        if held && req.verbose {
+            eprintln!("ast_canopy: the source or a retained file is in the precompiled CUDA preamble; parsing without it");
+        }
+        !held
+    });
     let started = std::time::Instant::now();
-    let index = Index::new();
-    let tu = TranslationUnit::parse(&index, &source_str, &args, &[], &ParseOptions { skip_function_bodies: true })
+    // The walk of the TU then skips the PCH's declarations: none of them is in a retained file.
+    let pch_index = Index::excluding_pch_declarations();
+    let plain_index = Index::new();
+    let (tu, used) = parse_translation_unit(&plain_index, &pch_index, &source_str, &args, &[], preamble, req.verbose)
         .map_err(|f| match f {
             ParseFailure::Crashed => Error::Crashed(source.clone()),
             ParseFailure::InvalidArguments => Error::InvalidArguments(source.clone()),
             ParseFailure::Failed => Error::Crashed(source.clone()),
         })?;
     let parsed = std::time::Instant::now();
-    let retained_set: HashSet<String> = retained.into_iter().collect();
     let mut visitor = visit::Visitor::new(&tu, &retained_set);
     visitor.visit_scope(&tu.cursor(), "");
     let mut decls = visitor.out;
     if req.verbose {
         eprintln!(
-            "ast_canopy: clang parsed {} in {:.3} s; declarations built in {:.3} s",
+            "ast_canopy: clang parsed {}{} in {:.3} s; declarations built in {:.3} s",
             source.display(),
+            if used.is_some() { " with the precompiled CUDA preamble" } else { "" },
             (parsed - started).as_secs_f64(),
             parsed.elapsed().as_secs_f64()
         );
@@ -193,9 +209,48 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     let json = serde_json::to_string(&decls).expect("the model always serializes");
     let errors = errors_of(&decls.diagnostics);
     if let Some(c) = &cache {
-        c.put(&key, &tu.included_files(), &errors, &json);
+        // With the PCH the TU lists only the files it read itself; the PCH's files count too.
+        let mut files = tu.included_files();
+        if let Some(p) = &used {
+            files.extend(p.files().map(str::to_string));
+            files.sort();
+            files.dedup();
+        }
+        c.put(&key, &files, &errors, &json);
     }
     finish(errors, json, false)
+}
+
+/// Parses `file` with the precompiled preamble when there is one, else (or when that parse fails or
+/// reports an error, which a plain parse then reports in its own words) without it. Returns the
+/// translation unit and the preamble it used.
+fn parse_translation_unit<'i>(
+    plain_index: &'i Index,
+    pch_index: &'i Index,
+    file: &str,
+    args: &[String],
+    unsaved: &[Unsaved],
+    preamble: Option<Arc<Preamble>>,
+    verbose: bool,
+) -> Result<(TranslationUnit<'i>, Option<Arc<Preamble>>), ParseFailure> {
+    let opts = ParseOptions { skip_function_bodies: true, for_pch: false };
+    if let Some(p) = preamble {
+        let mut pch_args = args.to_vec();
+        pch_args.extend(p.args());
+        match TranslationUnit::parse(pch_index, file, &pch_args, unsaved, &opts) {
+            Ok(tu) if tu.diagnostics().iter().all(|d| d.severity < Severity::Error) => return Ok((tu, Some(p))),
+            Ok(_) if verbose => eprintln!(
+                "ast_canopy: the parse with the precompiled CUDA preamble {} reported errors; parsing again without it",
+                p.path().display()
+            ),
+            Err(f) if verbose => eprintln!(
+                "ast_canopy: the parse with the precompiled CUDA preamble {} failed ({f:?}); parsing again without it",
+                p.path().display()
+            ),
+            _ => {}
+        }
+    }
+    TranslationUnit::parse(plain_index, file, args, unsaved, &opts).map(|tu| (tu, None))
 }
 
 /// Parses `req.source` into the declaration model.
@@ -223,9 +278,11 @@ pub fn value_from_constexpr_vardecl(
     clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
     let file = "__ast_canopy_constexpr__.cu".to_string();
     let args = tc.clang_args(&arch, "gnu++17", &[], &[]);
+    let preamble = pch::preamble(&libclang_fingerprint(&tc.libclang), &args, false);
+    // The variable may be declared in a header the PCH holds: walk everything.
     let index = Index::new();
     let unsaved = [Unsaved { name: file.clone(), contents: source_text.to_string() }];
-    let tu = TranslationUnit::parse(&index, &file, &args, &unsaved, &ParseOptions { skip_function_bodies: true })
+    let (tu, _) = parse_translation_unit(&index, &index, &file, &args, &unsaved, preamble, false)
         .map_err(|_| Error::Crashed(PathBuf::from(&file)))?;
     fn find(c: &clang::Cursor, name: &str) -> Option<clang::Cursor> {
         for ch in c.children() {
