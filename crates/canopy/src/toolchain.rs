@@ -178,17 +178,25 @@ fn cuda_root(include: &Path, cache_dir: &Path) -> Result<PathBuf, Error> {
             return Ok(parent.to_path_buf());
         }
     }
+    // The root is part of the clang arguments, hence of the parse-cache and preamble keys: keep it
+    // in one place per machine (the temporary folder) so that moving the cache does not change it;
+    // the cache folder serves where the temporary one cannot be written.
     let tag = blake3::hash(include.to_string_lossy().as_bytes()).to_hex();
-    let root = cache_dir.join("cuda-root").join(&tag[..16]);
+    let shared = std::env::temp_dir().join("ast_canopy-cuda-root").join(&tag[..16]);
+    link_root(&shared, include).or_else(|_| link_root(&cache_dir.join("cuda-root").join(&tag[..16]), include))
+}
+
+/// Makes `root/include` a link to `include` and `root/bin` a folder; returns `root`.
+fn link_root(root: &Path, include: &Path) -> Result<PathBuf, Error> {
     let link = root.join("include");
     if std::fs::read_link(&link).ok().as_deref() != Some(include) {
-        std::fs::create_dir_all(root.join("bin")).map_err(|e| Error::io(&root, e))?;
+        std::fs::create_dir_all(root.join("bin")).map_err(|e| Error::io(root, e))?;
         let tmp = root.join(format!("include.tmp{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(include, &tmp).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &link).map_err(|e| Error::io(&link, e))?;
     }
-    Ok(root)
+    Ok(root.to_path_buf())
 }
 
 /// The cache folder: `AST_CANOPY_CACHE_DIR`, else `$XDG_CACHE_HOME/ast_canopy`, else `~/.cache/ast_canopy`.
