@@ -14,7 +14,10 @@ template parameters left in. This part of the runtime does the rest with numba-c
 - class templates: `BlockScan[np.int32, 128]` outside a kernel, `BlockScan(T=int32, BlockDimX=128)`
   inside one. The size and alignment of each instantiation (and of its nested records such as
   `TempStorage`) come from NVRTC: a probe that compiles `sizeof`/`alignof` into a PTX constant,
-  once per instantiation and process.
+  once per instantiation and process;
+- templates that only some GPU architectures have (a static module generated for several): their
+  instantiation shims are wrapped in the architectures' `#if`, and lowering a call for another
+  architecture fails with a message that names them.
 
 Static mode appends this text to the runtime's in one module; dynamic mode imports it as
 `numbast._templates` next to `numbast._runtime`. Either way it reaches the runtime's helpers through
@@ -23,6 +26,7 @@ Static mode appends this text to the runtime's in one module; dynamic mode impor
 
 import enum as _tpl_enum
 import hashlib as _tpl_hashlib
+import importlib as _tpl_importlib
 import inspect as _tpl_inspect
 import operator as _tpl_operator
 import os as _tpl_os
@@ -42,8 +46,9 @@ from numba.cuda.vector_types import vector_types as _tpl_vector_types
 
 if "Bindings" in globals() and "ShimUnit" in globals():  # static mode: the runtime's text is above
     _tpl_rt = _TplNamespace(**globals())
-else:  # dynamic mode
-    from numbast import _runtime as _tpl_rt
+else:  # dynamic mode: this is `numbast._templates`. (Named at run time, so that the text a static
+    # module embeds imports nothing outside numba, llvmlite and the standard library, even here.)
+    _tpl_rt = _tpl_importlib.import_module("._runtime", __package__)
 
 
 class TemplateError(TypeError):
@@ -307,6 +312,25 @@ def _tpl_type_arg(param, ty, bindings):
     return _TplArg(cxx, numba=types.unliteral(ty))
 
 
+_TPL_PYTHON_SCALARS = {bool: types.boolean, int: types.int64, float: types.float64}  # as NumPy maps them
+
+
+def _tpl_numba_of_python_type(value):
+    """The Numba type of a NumPy scalar type or dtype (`np.int32`, `np.dtype("f4")`) or of Python's
+    `bool`, `int` and `float`, or None."""
+    if isinstance(value, type) and value in _TPL_PYTHON_SCALARS:
+        return _TPL_PYTHON_SCALARS[value]
+    try:
+        ty = _tpl_rt.typeof(value)
+    except Exception:
+        return None
+    if isinstance(ty, types.NumberClass):
+        return ty.instance_type
+    if isinstance(ty, types.DType):
+        return ty.dtype
+    return None
+
+
 def _tpl_arg_from_python(param, value, bindings):
     """A template argument given outside a kernel: a NumPy dtype or scalar type, a Numba type, a
     bound struct or class template instance, or a C++ spelling (str) for a type; an int, bool or
@@ -322,13 +346,7 @@ def _tpl_arg_from_python(param, value, bindings):
     if ty is None and isinstance(value, types.Type):
         ty = value
     if ty is None:
-        try:
-            import numpy as _np
-            from numba.cuda.np.numpy_support import from_dtype
-
-            ty = from_dtype(_np.dtype(value))
-        except Exception:
-            ty = None
+        ty = _tpl_numba_of_python_type(value)
     if ty is None:
         raise TemplateError(f"template argument for `{param.name}`: {value!r} is not a type")
     return _tpl_type_arg(param, ty, bindings)
@@ -371,7 +389,9 @@ class _TplOverload:
         self.ret = fix(_tpl_norm(data.get("ret", "void")))
         self.params = [(name, fix(_tpl_norm(sp)), intent) for name, sp, intent in data["params"]]
         self.location = data.get("location", "")
+        self.arch = data.get("arch")  # the preprocessor condition of the archs that have it, if not all
         self.patterns = [_tpl_pattern(sp) for _n, sp, _i in self.params]
+        self.data = data
 
     @property
     def specificity(self):
@@ -744,15 +764,16 @@ _TPL_KIND_PROBE = (
 )  # fmt: skip
 
 
-def _tpl_ask_return(unit, resolved, callee, self_cxx=None):
+def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None):
     """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`) by
-    probing `decltype` of the call; builtin arithmetic types and void only."""
+    probing `decltype` of the call (for an arch that has it); builtin arithmetic types and void
+    only."""
     if resolved.ret is not _TPL_ASK_COMPILER:
         return
     args = [f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()" for s in resolved.slots]
     target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
     expr = f"__nbst_kind<decltype({target}({', '.join(args)}))>::value"
-    (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE)
+    (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE, arch)
     if kind == 1000:
         resolved.ret, resolved.ret_cxx = None, "void"
     elif 1 <= kind <= len(_TPL_BUILTIN_KINDS):
@@ -761,8 +782,10 @@ def _tpl_ask_return(unit, resolved, callee, self_cxx=None):
         raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type or void")
 
 
-def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None):
-    """The shim of one instantiation: its name and source; the unit gets the helpers."""
+def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
+    """The shim of one instantiation: its name and source; the unit gets the helpers. A template
+    that some archs only have (`arch`) gets its shim wrapped in their condition, so that the unit
+    compiles for every arch."""
     unit.add(_TPL_HELPERS_NAME, _TPL_HELPERS)
     params, args = [], []
     if resolved.ret is not None:
@@ -779,19 +802,23 @@ def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None):
         body = f"::new (static_cast<void *>(ret)) {resolved.ret_cxx}({expr});"
     else:
         body = f"{expr};"
-    identity = "\0".join([unit.name, kind, expr] + params)
+    condition = arch.condition if arch is not None else ""
+    identity = "\0".join([unit.name, kind, expr, condition] + params)
     digest = _tpl_hashlib.sha256(identity.encode()).hexdigest()[:12]
     readable = _tpl_re.sub(r"\W", "_", qual.replace("::", "_"))[:40]
     name = f"__nbst_tpl_{kind}_{readable}_{digest}"
     src = f'extern "C" __device__ void {name}({", ".join(params)})\n{{\n    {body}\n}}\n'
+    if condition:
+        src = f"#if {condition}\n{src}#endif\n"
     return name, src
 
 
 class _TplCall:
     """A typed call of one instantiation: what lowering needs."""
 
-    def __init__(self, unit, shim, src, resolved, self_type=None):
+    def __init__(self, unit, shim, src, resolved, self_type=None, arch=None, what=None):
         self.unit, self.shim, self.src, self.resolved, self.self_type = unit, shim, src, resolved, self_type
+        self.arch, self.what = arch, what
         self.params = ([] if self_type is None else [(self_type, "in")]) + [
             (s.numba, s.mode) for s in resolved.slots
         ]
@@ -805,6 +832,8 @@ class _TplCall:
         return _tpl_rt._return_type(self.resolved.ret, self.params)
 
     def lower(self, context, builder, args):
+        if self.arch is not None:
+            self.arch.check(self.what)
         args = list(args)
         values = args[:1] if self.self_type is not None else []
         rest = args[1:] if self.self_type is not None else args
@@ -834,6 +863,49 @@ def _tpl_typing_error(e):
     return _TplTypingError(str(e))
 
 
+# ----------------------------------------------------------------------------- GPU architectures
+
+
+def _tpl_cc_value(cc):
+    """`__CUDA_ARCH__` for compute capability `cc`: (9, 0) -> 900."""
+    return cc[0] * 100 + cc[1] * 10
+
+
+class _TplArch:
+    """Where a template exists when only some of a static module's GPU architectures have it:
+    `condition` is the preprocessor condition its shims are wrapped in; `ranges` (`__CUDA_ARCH__`
+    values, lower bound included, None for no upper bound), `archs` (their names) and `owner` (the
+    module) say so when a kernel for another architecture calls it."""
+
+    def __init__(self, condition, ranges=(), archs="", owner=""):
+        self.condition, self.ranges, self.archs, self.owner = condition, tuple(ranges), archs, owner
+
+    def allows(self, cc):
+        value = _tpl_cc_value(cc)
+        return not self.ranges or any(lo <= value and (hi is None or value < hi) for lo, hi in self.ranges)
+
+    def probe_cc(self, cc):
+        """`cc` if this arch set allows it, else the lowest compute capability it has."""
+        if self.allows(cc):
+            return cc
+        for name in self.archs.split(","):
+            m = _tpl_re.fullmatch(r"\s*sm_(\d+)(\d)[af]?\s*", name)
+            if m:
+                return (int(m[1]), int(m[2]))
+        return cc
+
+    def check(self, what):
+        """At lowering: the compute capability the kernel is compiled for must have it."""
+        from numba.cuda.core import targetconfig
+
+        flags = targetconfig.ConfigStack.top_or_none()
+        cc = getattr(flags, "compute_capability", None)
+        if cc and not self.allows(cc):
+            where = f"{self.owner} has it for {self.archs} (the config's GPU Arch)" if self.archs else \
+                f"it is guarded by `{self.condition}`"
+            raise NotImplementedError(f"{what} is not available for compute capability {cc[0]}.{cc[1]}: {where}")
+
+
 # ----------------------------------------------------------------------------- NVRTC probe
 
 _TPL_PROBES = {}  # (preceding text, expressions) -> values
@@ -859,15 +931,17 @@ def _tpl_probe_cc():
     return (8, 0)
 
 
-def _tpl_nvrtc_ptx(src, name):
-    """PTX for CUDA C++ `src`, with the include path numba-cuda compiles shim units with. (NVRTC is
-    called directly: cuda.core's PTX target needs a driver, which a probe does not.)"""
+def _tpl_nvrtc_ptx(src, name, cc=None):
+    """PTX for CUDA C++ `src` (for compute capability `cc`, default the device's), with the include
+    path numba-cuda compiles shim units with. NVRTC is called directly, as numba-cuda reaches it
+    (its `cuda.bindings` and `cuda.pathfinder` modules, so that a generated module imports nothing
+    but numba-cuda): cuda.core's PTX target needs a driver, which a probe does not."""
     import numba.cuda
-    from cuda import pathfinder
-    from cuda.bindings import nvrtc
     from numba.cuda import config
     from numba.cuda.cuda_paths import get_cuda_paths
-    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc  # noqa: F401  (sets the extra-path config)
+    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc  # also sets the extra-path config
+
+    nvrtc, pathfinder = _numba_nvrtc.bindings_nvrtc, _numba_nvrtc.pathfinder
 
     def check(result):
         if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
@@ -883,7 +957,7 @@ def _tpl_nvrtc_ptx(src, name):
     includes.append(_tpl_os.path.join(numba_dir, "memory_management"))
     extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "")
     includes += [p for p in extra.split(":") if p]
-    cc = _tpl_probe_cc()
+    cc = cc or _tpl_probe_cc()
     (prog,) = check(nvrtc.nvrtcCreateProgram(src.encode(), name.encode(), 0, [], []))
     try:
         opts = [f"-arch=compute_{cc[0]}{cc[1]}".encode(), b"-rdc=true"] + [f"-I{i}".encode() for i in includes if i]
@@ -923,17 +997,19 @@ template <class T> struct __nbst_nested{i}<T, decltype(void(sizeof(typename T::{
 """
 
 
-def _tpl_probe(unit, exprs, what, prelude=""):
+def _tpl_probe(unit, exprs, what, prelude="", arch=None):
     """The values of constant C++ expressions (`sizeof(X)`...), compiled after the unit's preceding
-    text and `prelude`; each set is compiled once per process."""
+    text and `prelude` (for an architecture that has the template, `arch`); each set is compiled
+    once per process."""
     text = _tpl_preceding_text(unit)
-    key = (text, prelude, tuple(exprs))
+    cc = None if arch is None else arch.probe_cc(_tpl_probe_cc())
+    key = (text, prelude, tuple(exprs), cc)
     if key not in _TPL_PROBES:
         body = ", ".join(f"(unsigned long long)({e})" for e in exprs)
         src = (f"{text}\n{_TPL_HELPERS}\n{prelude}\n"
                f'extern "C" __device__ const unsigned long long {_TPL_PROBE_VAR}[] = {{{body}}};\n')  # fmt: skip
         try:
-            ptx = _tpl_nvrtc_ptx(src, "numbast_probe.cu")
+            ptx = _tpl_nvrtc_ptx(src, "numbast_probe.cu", *([] if cc is None else [cc]))
         except RuntimeError as e:
             raise TemplateError(f"cannot instantiate {what}:\n{e}") from None
         _TPL_PROBES[key] = _tpl_read_probe(ptx, len(exprs))
@@ -973,6 +1049,15 @@ class BoundFunctionTemplate:
     def _tparams(self):
         longest = max(self._overloads, key=lambda o: len(o.tparams))
         return longest.tparams
+
+    def _add_overloads(self, overloads):
+        """More overloads of the same name (those of other archs, in a static module); typing
+        results so far are forgotten, as a new overload may fit better."""
+        new = [o for o in overloads if all(o.data != have.data for have in self._overloads)]
+        if new:
+            self._overloads.extend(new)  # the specializations share the list
+            for f in (self, *self._specializations.values()):
+                f._calls.clear()
 
     def _specialize(self, args):
         key = tuple(tuple(a.cxx for a in x) if isinstance(x, list) else x.cxx for x in args)
@@ -1016,12 +1101,13 @@ class BoundFunctionTemplate:
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             qual = "::" + r.overload.qual_name
+            arch = self._tb.arch(r.overload.arch)
             try:
-                _tpl_ask_return(self._unit, r, qual + r.explicit_args())
+                _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
-            shim, src = _tpl_shim(self._unit, "fn", r.overload.qual_name, qual + r.explicit_args(), r)
-            call = _TplCall(self._unit, shim, src, r)
+            shim, src = _tpl_shim(self._unit, "fn", r.overload.qual_name, qual + r.explicit_args(), r, arch=arch)
+            call = _TplCall(self._unit, shim, src, r, arch=arch, what=r.overload.qual_name)
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call
         return _tpl_signature(call.return_type(), *call.resolved.sigtys)
@@ -1127,8 +1213,9 @@ class ClassInstance:
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             r.ret, r.ret_cxx = self._numba_type, self.cxx
-            shim, src = _tpl_shim(t._unit, "ctor", self.cxx, self.cxx, r)
-            call = _TplCall(t._unit, shim, src, r)
+            arch = t._tb.arch(t._arch)
+            shim, src = _tpl_shim(t._unit, "ctor", self.cxx, self.cxx, r, arch=arch)
+            call = _TplCall(t._unit, shim, src, r, arch=arch, what=t._qual)
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call
         return call
@@ -1146,12 +1233,14 @@ class ClassInstance:
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             member = f"template {name}{r.explicit_args()}" if r.overload.tparams else name
+            arch = t._tb.arch(t._arch)
             try:
-                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx)
+                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
-            shim, src = _tpl_shim(t._unit, "method", f"{self.cxx}::{name}", f"self->{member}", r, self_cxx=self.cxx)
-            call = _TplCall(t._unit, shim, src, r, self_type=self._numba_type)
+            shim, src = _tpl_shim(t._unit, "method", f"{self.cxx}::{name}", f"self->{member}", r, self_cxx=self.cxx,
+                                  arch=arch)  # fmt: skip
+            call = _TplCall(t._unit, shim, src, r, self_type=self._numba_type, arch=arch, what=t._qual)
             table[("typed",) + key] = call
             table[(self._numba_type,) + tuple(r.sigtys)] = call
         return call
@@ -1163,9 +1252,10 @@ class BoundClassTemplate:
     in a kernel, `BlockScan(T=int32, BlockDimX=128)` constructs one (constructor arguments
     positional, template arguments by keyword)."""
 
-    def __init__(self, tb, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods):
+    def __init__(self, tb, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
+                 arch=None):  # fmt: skip
         self.__name__ = self.__qualname__ = qual_name
-        self.py_name, self.location = py_name, location
+        self.py_name, self.location, self._arch = py_name, location, arch
         self._tb, self._unit, self._qual = tb, unit, qual_name
         self._scope = _tpl_scope(qual_name)
         self._tparams = [_TplParam(*p) for p in tparams]
@@ -1291,7 +1381,7 @@ class BoundClassTemplate:
         for i, _n in enumerate(self._nested):
             exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
         try:
-            values = _tpl_probe(self._unit, exprs, cxx, prelude)
+            values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         except TemplateError:
             if not fields:
                 raise
@@ -1299,7 +1389,7 @@ class BoundClassTemplate:
             # opaque (no field attributes), its methods still work.
             fields = []
             exprs = [e for e in exprs if not e.startswith("__INTADDR__")]
-            values = _tpl_probe(self._unit, exprs, cxx, prelude)
+            values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
         base = 2 + len(fields)
         nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(self._nested)}
@@ -1374,6 +1464,8 @@ class TemplateBindings:
     def __init__(self, bindings):
         self.b = bindings
         self._getitem_lowered = set()
+        self._archs = {}  # arch condition -> _TplArch
+        self._functions = {}  # py_name -> [BoundFunctionTemplate], one per shim unit
         tb = self
 
         class GetItem(_TplAbstractTemplate):
@@ -1431,14 +1523,36 @@ class TemplateBindings:
 
             self.b._lower(_tpl_operator.getitem, [fnty, types.Any], impl)
 
-    def function_template(self, *, unit, py_name, overloads):
-        """A function template (its overloads of one name) -> the kernel callable."""
-        return BoundFunctionTemplate(self, unit, py_name, [_TplOverload(o) for o in overloads])
+    def arch_condition(self, condition, ranges, archs, owner):
+        """Describes an arch condition that rendered templates carry (`"arch"`, `arch=`): the
+        `__CUDA_ARCH__` ranges in which it holds, the names of those archs and the module that
+        binds the templates, for the error when a kernel for another arch calls one."""
+        self._archs[condition] = _TplArch(condition, ranges, archs, owner)
 
-    def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods):
-        """A class template -> the object that instantiates it."""
+    def arch(self, condition):
+        """The `_TplArch` of `condition` (None when every arch has the template)."""
+        if not condition:
+            return None
+        return self._archs.get(condition) or _TplArch(condition)
+
+    def function_template(self, *, unit, py_name, overloads):
+        """A function template (its overloads of one name) -> the kernel callable. Overloads of a
+        name already bound for `unit` are added to its callable (those present on other archs)."""
+        overloads = [_TplOverload(o) for o in overloads]
+        for fn in self._functions.get(py_name, ()):
+            if fn._unit is unit:
+                fn._add_overloads(overloads)
+                return fn
+        fn = BoundFunctionTemplate(self, unit, py_name, overloads)
+        self._functions.setdefault(py_name, []).append(fn)
+        return fn
+
+    def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
+                       arch=None):  # fmt: skip
+        """A class template -> the object that instantiates it; `arch`: the condition of the archs
+        that have it, if not all."""
         return BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
-                                  constructors, methods)  # fmt: skip
+                                  constructors, methods, arch)  # fmt: skip
 
 
 def _template_bindings(bindings):

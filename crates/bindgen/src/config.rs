@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 /// Names (or prefixes) per kind of declaration.
 pub struct ByKind {
-    /// For free functions.
+    /// For free functions and function templates.
     #[serde(rename = "Function", default)]
     pub function: Vec<String>,
-    /// For structs and classes.
+    /// For structs, classes and class templates.
     #[serde(rename = "Struct", default)]
     pub r#struct: Vec<String>,
     /// For enums.
@@ -88,11 +88,11 @@ pub struct Config {
     /// that calls one is launched cooperatively.
     #[serde(rename = "Cooperative Launch Required Functions Regex", default)]
     pub cooperative_launch_required_functions_regex: Vec<String>,
-    /// Prefixes removed from the Python names of functions, structs (and typedef aliases) and enums;
-    /// enum prefixes also apply to the members' names.
+    /// Prefixes removed from the Python names of functions (and function templates), structs (and
+    /// typedef aliases, class templates) and enums; enum prefixes also apply to the members' names.
     #[serde(rename = "API Prefix Removal", default)]
     pub api_prefix_removal: ByKind,
-    /// Functions whose names start with this prefix are not bound.
+    /// Functions and function templates whose names start with this prefix are not bound.
     #[serde(rename = "Skip Prefix", default)]
     pub skip_prefix: Option<String>,
     /// Register into the module's own registries, installed by its `install()`.
@@ -101,9 +101,56 @@ pub struct Config {
     /// Setup and teardown callbacks of the shims' compilation unit.
     #[serde(rename = "Module Callbacks", default)]
     pub module_callbacks: ModuleCallbacks,
-    /// Function -> parameter (name or index) -> intent (`in`, `inout_ptr`, `out_ptr`, `out_return`).
+    /// Intents of reference parameters (`in`, `inout_ptr`, `out_ptr`, `out_return`): function ->
+    /// parameter (name or index) -> intent, and for methods, struct or class template -> method ->
+    /// parameter -> intent (`BlockScan: {InclusiveSum: {output: out_return}}`).
     #[serde(rename = "Function Argument Intents", default)]
-    pub function_argument_intents: BTreeMap<String, BTreeMap<String, String>>,
+    pub function_argument_intents: BTreeMap<String, BTreeMap<String, IntentEntry>>,
+}
+
+/// The intents an entry of `Function Argument Intents` gives, keyed by the entry's second level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum IntentEntry {
+    /// Under a function, a parameter (name or index) -> its intent.
+    Intent(#[schemars(schema_with = "intent_schema")] String),
+    /// Under a struct or class template, a method -> parameter (name or index) -> intent.
+    Method(#[schemars(schema_with = "method_intents_schema")] BTreeMap<String, String>),
+}
+
+const INTENTS: [&str; 4] = ["in", "inout_ptr", "out_ptr", "out_return"];
+
+fn intent_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": INTENTS })
+}
+
+fn method_intents_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "object", "additionalProperties": { "type": "string", "enum": INTENTS } })
+}
+
+/// By hand rather than `untagged`, so that a wrong value says what was expected instead of "did not
+/// match any variant".
+impl<'de> Deserialize<'de> for IntentEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = IntentEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an intent (in, inout_ptr, out_ptr, out_return), or for a method a mapping of parameter -> intent")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IntentEntry, E> {
+                Ok(IntentEntry::Intent(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<IntentEntry, A::Error> {
+                let mut params = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    params.insert(k, v);
+                }
+                Ok(IntentEntry::Method(params))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A config error with the place it concerns.
@@ -304,16 +351,7 @@ impl Config {
         for r in &self.cooperative_launch_required_functions_regex {
             regex_lite::Regex::new(r).map_err(|e| ("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
         }
-        for (func, params) in &self.function_argument_intents {
-            for (p, intent) in params {
-                if !matches!(intent.as_str(), "in" | "inout_ptr" | "out_ptr" | "out_return") {
-                    return Err((
-                        "Function Argument Intents",
-                        format!("{func}.{p}: `{intent}` is not one of in, inout_ptr, out_ptr, out_return"),
-                    ));
-                }
-            }
-        }
+        check_intents(&self.function_argument_intents).map_err(|m| ("Function Argument Intents", m))?;
         for cb in [&self.module_callbacks.setup, &self.module_callbacks.teardown].into_iter().flatten() {
             if !is_dotted_callable(cb) {
                 return Err(("Module Callbacks", format!("`{}` is not `module:function`", cb.escape_debug())));
@@ -321,6 +359,40 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Each entry is a function (parameter -> intent) or a struct or class template (method ->
+/// parameter -> intent), not both; every intent is a known one.
+fn check_intents(intents: &BTreeMap<String, BTreeMap<String, IntentEntry>>) -> Result<(), String> {
+    let check = |path: String, intent: &str| {
+        if INTENTS.contains(&intent) {
+            Ok(())
+        } else {
+            Err(format!("{path}: `{intent}` is not one of {}", INTENTS.join(", ")))
+        }
+    };
+    for (owner, entries) in intents {
+        let params: Vec<&str> = entries.iter().filter(|(_, e)| matches!(e, IntentEntry::Intent(_))).map(|(k, _)| k.as_str()).collect();
+        let methods: Vec<&str> = entries.iter().filter(|(_, e)| matches!(e, IntentEntry::Method(_))).map(|(k, _)| k.as_str()).collect();
+        if !params.is_empty() && !methods.is_empty() {
+            return Err(format!(
+                "{owner}: mixes parameters ({}) and methods ({}); a function maps parameters to intents, a struct or class template maps methods to parameters to intents",
+                params.join(", "),
+                methods.join(", ")
+            ));
+        }
+        for (key, entry) in entries {
+            match entry {
+                IntentEntry::Intent(intent) => check(format!("{owner}.{key}"), intent)?,
+                IntentEntry::Method(params) => {
+                    for (p, intent) in params {
+                        check(format!("{owner}.{key}.{p}"), intent)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_dotted_name(s: &str) -> bool {
@@ -396,6 +468,40 @@ mod tests {
     fn syntax_errors_have_a_place() {
         let e = Config::from_yaml("Entry Point: [a\n").unwrap_err();
         assert!(e.line.is_some() && e.message.starts_with("YAML syntax error"), "{e}");
+    }
+
+    #[test]
+    fn intents_nest_two_or_three_levels() {
+        let c = Config::from_yaml(&format!(
+            "{MINIMAL}Function Argument Intents:\n  divmod: {{q: out_return, 1: inout_ptr}}\n  BlockScan:\n    InclusiveSum: {{output: out_return}}\n"
+        ))
+        .unwrap();
+        let intents = serde_json::to_value(&c.function_argument_intents).unwrap();
+        assert_eq!(
+            intents,
+            serde_json::json!({"divmod": {"q": "out_return", "1": "inout_ptr"}, "BlockScan": {"InclusiveSum": {"output": "out_return"}}})
+        );
+    }
+
+    #[test]
+    fn intent_errors_name_the_path() {
+        let err = |extra: &str| Config::from_yaml(&format!("{MINIMAL}Function Argument Intents: {extra}\n")).unwrap_err();
+        let e = err("{f: {x: sideways}}");
+        assert_eq!(e.to_string(), "<config>: `Function Argument Intents`: f.x: `sideways` is not one of in, inout_ptr, out_ptr, out_return");
+        let e = err("{C: {m: {x: sideways}}}");
+        assert_eq!(e.message, "C.m.x: `sideways` is not one of in, inout_ptr, out_ptr, out_return");
+        let e = err("{C: {m: {x: out_return}, y: in}}");
+        assert_eq!(
+            e.message,
+            "C: mixes parameters (y) and methods (m); a function maps parameters to intents, a struct or class template maps methods to parameters to intents"
+        );
+        let e = err("{C: {m: [x]}}");
+        assert_eq!(e.key.as_deref(), Some("Function Argument Intents.C.m"), "{e}");
+        assert!(e.message.starts_with("expected an intent (in, inout_ptr, out_ptr, out_return), or for a method a mapping"), "{e}");
+        assert!(e.message.ends_with("found sequence"), "{e}");
+        let e = err("{C: {m: {x: {deeper: in}}}}");
+        assert_eq!(e.key.as_deref(), Some("Function Argument Intents.C.m.x"), "{e}");
+        assert!(e.message.starts_with("expected a string, found map"), "{e}");
     }
 
     #[test]

@@ -20,6 +20,24 @@ pub(super) enum ExportKind {
     Function(Vec<String>),
     Enum { cxx: String, members: Vec<(String, String)> },
     Alias { target: String },
+    /// The C++ signatures of the overloads, template heads included.
+    FunctionTemplate(Vec<String>),
+    /// `template <typename T, int N = 4> struct lib::Array`.
+    ClassTemplate { signature: String },
+}
+
+impl ExportKind {
+    /// What the name is, in words.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ExportKind::Struct { .. } => "struct",
+            ExportKind::Function(_) => "function",
+            ExportKind::Enum { .. } => "enum",
+            ExportKind::Alias { .. } => "typedef",
+            ExportKind::FunctionTemplate(_) => "function template",
+            ExportKind::ClassTemplate { .. } => "class template",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +60,8 @@ pub(super) struct ModuleText<'a> {
     pub cooperative: &'a [String],
     /// Whether the body calls `_nb_require_arch`.
     pub arch_limited: bool,
+    /// Whether the body binds templates (through `_template_bindings`).
+    pub has_templates: bool,
 }
 
 fn one_line(s: &str) -> String {
@@ -173,6 +193,10 @@ impl ModuleText<'_> {
         }
         s.push_str("    typing_registry = _b.typing_registry\n    target_registry = _b.target_registry\n");
         s.push_str(&format!("    _unit = _nb_rt.ShimUnit(_NB_SHIM_PREAMBLE, {})\n", py_str(&format!("{}_shims.cu", self.module_name))));
+        if self.has_templates {
+            // The template runtime probes layouts with NVRTC after the unit's preceding text.
+            s.push_str("    _unit.preceding_text = _NB_SHIM_PREAMBLE\n    _template_bindings = _nb_rt._template_bindings\n");
+        }
         if !self.include_dirs.is_empty() {
             s.push_str("    _nb_add_include_dirs(_NB_INCLUDE_DIRS_FROM_MODULE)\n");
         }
@@ -249,11 +273,20 @@ impl ModuleText<'_> {
         s.push_str("def install() -> None: ...\n\n");
         s.push_str("class _BoundStruct:\n    \"\"\"A C++ struct: call it in a kernel to construct one; it also stands for the type.\"\"\"\n");
         s.push_str("    def __call__(self, *args: Any) -> Any: ...\n    def __getitem__(self, index: Any) -> Any: ...\n\n");
+        if self.has_templates {
+            s.push_str(TEMPLATE_STUB_CLASSES);
+        }
         for e in self.exports {
             let name = &e.name;
             match &e.kind {
                 ExportKind::Struct { cxx } => s.push_str(&format!("{name}: _BoundStruct\n{}\n", py_str(&format!("C++ `{cxx}`")))),
                 ExportKind::Alias { target } => s.push_str(&format!("{name} = {target}\n")),
+                ExportKind::FunctionTemplate(sigs) => {
+                    s.push_str(&format!("{name}: _FunctionTemplate\n{}\n", py_str(&format!("C++ `{}`", sigs.join("`\n`")))));
+                }
+                ExportKind::ClassTemplate { signature } => {
+                    s.push_str(&format!("{name}: _ClassTemplate\n{}\n", py_str(&format!("C++ `{signature}`"))));
+                }
                 ExportKind::Function(sigs) => {
                     s.push_str(&format!("def {name}(*args: Any) -> Any:\n    {}\n", py_str(&sigs.join("\n"))));
                 }
@@ -273,6 +306,27 @@ impl ModuleText<'_> {
         s
     }
 }
+
+/// The stub's types of bound templates.
+const TEMPLATE_STUB_CLASSES: &str = r#"class _FunctionTemplate:
+    """A C++ function template: call it in a kernel (template arguments deduced from the argument
+    types); `f[args]` gives template arguments that cannot be deduced."""
+    def __call__(self, *args: Any) -> Any: ...
+    def __getitem__(self, args: Any) -> _FunctionTemplate: ...
+
+class _ClassInstance(_BoundStruct):
+    """A class template instantiation: the constructor in kernels, and the type."""
+    size: int
+    align: int
+
+class _ClassTemplate:
+    """A C++ class template: `C[args]` or `C.instantiate(name=arg, ...)` gives an instantiation;
+    in a kernel, `C(*constructor_args, name=arg, ...)` constructs one."""
+    def __call__(self, *args: Any, **template_args: Any) -> Any: ...
+    def __getitem__(self, args: Any) -> _ClassInstance: ...
+    def instantiate(self, **template_args: Any) -> _ClassInstance: ...
+
+"#;
 
 /// Loads the embedded runtime once per process and runtime text.
 const RUNTIME_LOADER: &str = r#"def _nb_runtime():

@@ -4,6 +4,10 @@
 //! deduces template arguments from the Numba argument types when a kernel is typed, writes the shim
 //! of each instantiation and asks NVRTC for the layout of class instantiations, so a generated
 //! module needs neither this crate nor libclang to instantiate.
+//!
+//! A template that only some GPU architectures have (`Context::arch_guard`) carries the guard's
+//! condition (`"arch"` in an overload, `arch=` for a class): the runtime wraps the instantiation
+//! shims in it and refuses to lower a call for another architecture.
 
 use std::fmt::Write;
 
@@ -116,12 +120,16 @@ fn overload_data(
     }
     let _ = write!(
         s,
-        "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}}}",
+        "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}",
         tparams_data(tparams)?,
         py_str(&cxx(&f.return_type.name)),
         params_data(ctx, path, &f.params)?,
         py_str(&location(&f.location))
     );
+    if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
+        let _ = write!(s, ", \"arch\": {}", py_str(guard));
+    }
+    s.push('}');
     Ok(s)
 }
 
@@ -289,6 +297,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         py_str(&cxx(&t.qual_name)),
         py_str(&location(&r.location)),
     );
+    if let Some(guard) = &ctx.arch_guard {
+        let _ = writeln!(out.code, "    arch={},", py_str(guard));
+    }
     let _ = writeln!(out.code, "    tparams={tparams},");
     let _ = writeln!(out.code, "    nested=[{}],\n    fields=[{}],", nested.join(", "), fields.join(", "));
     out.code.push_str("    constructors=[\n");
@@ -371,6 +382,17 @@ mod tests {
         let r = render_class_template(&Context::default(), &class_template("Wrapper"), "Wrapper");
         assert!(r.code.is_empty());
         assert_eq!(r.report.skipped[0].reason, "template template parameter `Container` is not supported");
+    }
+
+    #[test]
+    fn arch_guards_are_data() {
+        let ctx = Context { arch_guard: Some("defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))".into()), ..Context::default() };
+        let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
+        assert!(r.code.contains(", \"arch\": \"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\"}"), "{}", r.code);
+        let r = render_class_template(&ctx, &class_template("Array"), "Array");
+        assert!(r.code.contains("\n    arch=\"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\",\n    tparams="), "{}", r.code);
+        // Members carry no guard of their own: the class's applies to them.
+        assert!(!r.code.contains("\"arch\""), "{}", r.code);
     }
 
     #[test]
