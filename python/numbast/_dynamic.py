@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from typing import Optional
 
 from numba import types
@@ -119,6 +120,10 @@ def _render_and_run(shim_writer, request: dict, ns_extra: dict):
 def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()):
     if arg_intent is not None and not isinstance(arg_intent, dict):
         raise TypeError("arg_intent must be a dict such as {'func': {'out': 'out_return'}}")
+    if skip_prefix is not None and not isinstance(skip_prefix, str):
+        raise TypeError(f"skip_prefix must be a str, not {type(skip_prefix).__name__}")
+    if isinstance(exclude, str):  # one name, not its characters
+        exclude = [exclude]
     return {
         "intents": arg_intent or {},
         "skip_prefix": skip_prefix,
@@ -127,10 +132,28 @@ def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()
     }
 
 
+def _table(argument: str, value, example: str) -> dict:
+    """A per-struct option table (`{struct name: value}`), or a TypeError naming the argument."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{argument} must be a dict keyed by struct name, such as {example}, not {type(value).__name__}")
+    return value
+
+
+def _alias_table(aliases) -> dict:
+    """`{struct name: [alias, ...]}`; a single alias given as a str is one alias, not its characters."""
+    table = _table("aliases", aliases, "{'__half': ['half']}")
+    return {k: [v] if isinstance(v, str) else list(v) for k, v in table.items()}
+
+
 def bind_cxx_struct(
     shim_writer, struct_decl, parent_type=types.Type, data_model=_models.StructModel, aliases={}, *, arg_intent=None, name=None
 ):
-    """Bind a struct; returns the object that constructs it in kernels and stands for its type."""
+    """Bind a struct; returns the object that constructs it in kernels and stands for its type.
+    `aliases` are other C++ names of the struct: a list, or a dict keyed by struct name."""
+    if isinstance(aliases, str) or not isinstance(aliases, Mapping):
+        aliases = {struct_decl.name: aliases}
     return bind_cxx_structs(
         shim_writer, [struct_decl], {struct_decl.name: parent_type}, {struct_decl.name: data_model}, aliases,
         arg_intent=arg_intent, names={struct_decl.name: name} if name else None,
@@ -171,6 +194,10 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
     `parent_types`, `data_models`, `aliases` and `names` are keyed by plain or qualified name."""
     _check_writer(shim_writer)
     structs = list(structs)
+    parent_types = _table("parent_types", parent_types, "{'__half': types.Number}")
+    data_models = _table("data_models", data_models, "{'__half': PrimitiveModel}")
+    aliases = _alias_table(aliases)
+    names = _table("names", names, "{'__half': 'half'}")
     parents, items = [], []
     flat = _with_nested(structs, names)
     for s, py_name, _outer in flat:

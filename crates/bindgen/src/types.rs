@@ -13,10 +13,8 @@ fn builtin(name: &str) -> Option<String> {
         _ => {}
     }
     // CUDA vector types: float2 -> float32x2, uchar4 -> uint8x4, longlong2 -> int64x2 ...
-    let (base, n) = name.split_at(name.len().checked_sub(1)?);
-    if !matches!(n, "1" | "2" | "3" | "4") {
-        return None;
-    }
+    // (`strip_suffix` rather than splitting at a byte index: names may end in non-ASCII.)
+    let (base, n) = ["1", "2", "3", "4"].into_iter().find_map(|n| name.strip_suffix(n).map(|base| (base, n)))?;
     let elem = match base {
         "char" => "int8",
         "uchar" => "uint8",
@@ -161,5 +159,15 @@ mod tests {
         let r = ty("const lib::(anonymous namespace)::V &&", "lib::(anonymous namespace)::V", RefKind::Rvalue);
         assert_eq!(shim_argument(&r, 2), "static_cast<const lib::V &&>(*a2)");
         assert_eq!(shim_pointer(&ty("const char **", "char **", RefKind::None)), "const char ***");
+    }
+
+    #[test]
+    fn unknown_records_with_non_ascii_names_are_reported_not_a_panic() {
+        let mut t = ty("café", "café", RefKind::None);
+        t.shape = TypeShape::Record { size: 4, align: 4 };
+        assert_eq!(numba_type(&t, &KnownTypes::default()), Err("unknown type `café`".to_string()));
+        t.name = "float2".into();
+        t.unqualified_non_ref_type_name = "float2".into();
+        assert_eq!(numba_type(&t, &KnownTypes::default()).unwrap().unwrap(), "_vector_types[\"float32x2\"]");
     }
 }

@@ -3,7 +3,7 @@
 use canopy::model::Enum;
 
 use super::{call, registered_type_expr, Context, Rendered};
-use crate::pyexpr::{py_ident, py_str};
+use crate::pyexpr::{enum_member_names, py_ident, py_str};
 use crate::types::numba_type;
 
 pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
@@ -15,13 +15,13 @@ pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
             return out;
         }
     };
-    let members: Vec<String> = e
-        .enumerators
+    let var = py_ident(py_name);
+    // Python names of the members: the C++ names, except those `enum` refuses (`mro`, `_sunder_`).
+    let members: Vec<String> = enum_member_names(&e.enumerators, &var)
         .iter()
         .zip(&e.enumerator_values)
         .map(|(n, v)| format!("({}, {})", py_str(n), v.parse::<i128>().map(|v| v.to_string()).unwrap_or_else(|_| "0".into())))
         .collect();
-    let var = py_ident(py_name);
     out.code.push_str(&format!("{var} = "));
     out.code.push_str(&call(
         "_b.enum",
