@@ -339,7 +339,9 @@ impl Config {
         }
         for m in &self.predefined_macros {
             let name = m.split('=').next().unwrap_or("");
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || m.contains('\n') {
+            // A value ending in `\` would continue the `#define` onto the next line of the shims.
+            let bad_text = m.chars().any(|c| c.is_control()) || m.trim_end().ends_with('\\');
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || bad_text {
                 return Err(("Predefined Macros", format!("`{}` is not NAME or NAME=VALUE on one line", m.escape_debug())));
             }
         }
@@ -352,6 +354,14 @@ impl Config {
             regex_lite::Regex::new(r).map_err(|e| ("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
         }
         check_intents(&self.function_argument_intents).map_err(|m| ("Function Argument Intents", m))?;
+        if let Some(o) = &self.shim_include_override {
+            if o.chars().any(|c| c.is_control() && c != '\n' && c != '\t') || o.lines().any(|l| l.trim_end().ends_with('\\')) {
+                return Err((
+                    "Shim Include Override",
+                    "must be lines of C++ preprocessor text without control characters or trailing backslashes".into(),
+                ));
+            }
+        }
         for cb in [&self.module_callbacks.setup, &self.module_callbacks.teardown].into_iter().flatten() {
             if !is_dotted_callable(cb) {
                 return Err(("Module Callbacks", format!("`{}` is not `module:function`", cb.escape_debug())));
@@ -408,13 +418,31 @@ fn is_dotted_callable(s: &str) -> bool {
 
 /// `import a.b [as c]` or `from a.b import x [as y], z`: one line, names only.
 fn is_import_statement(s: &str) -> bool {
-    let words: Vec<&str> = s.split([' ', ',']).filter(|w| !w.is_empty()).collect();
-    let names_ok = |ws: &[&str]| ws.iter().all(|w| *w == "as" || is_dotted_name(w));
-    match words.as_slice() {
-        ["import", rest @ ..] => !rest.is_empty() && names_ok(rest),
-        ["from", module, "import", rest @ ..] => is_dotted_name(module) && !rest.is_empty() && names_ok(rest),
-        _ => false,
+    // `name` or `name as alias`, comma-separated, none empty; `__future__` imports must come first in
+    // a module, which a generated one cannot promise.
+    let item_ok = |item: &str, dotted: bool| -> bool {
+        let words: Vec<&str> = item.split_whitespace().collect();
+        let name_ok = |w: &str| if dotted { is_dotted_name(w) } else { is_dotted_name(w) && !w.contains('.') };
+        match words.as_slice() {
+            [n] => name_ok(n),
+            [n, "as", alias] => name_ok(n) && is_dotted_name(alias) && !alias.contains('.'),
+            _ => false,
+        }
+    };
+    let list_ok = |list: &str, dotted: bool| !list.trim().is_empty() && list.split(',').all(|i| item_ok(i, dotted));
+    if s.contains(|c: char| c.is_control()) {
+        return false;
     }
+    if let Some(rest) = s.strip_prefix("import ") {
+        return list_ok(rest, true) && !rest.trim_start().starts_with("__future__");
+    }
+    if let Some(rest) = s.strip_prefix("from ") {
+        if let Some((module, names)) = rest.split_once(" import ") {
+            let module = module.trim();
+            return is_dotted_name(module) && module != "__future__" && list_ok(names, false);
+        }
+    }
+    false
 }
 
 #[cfg(test)]

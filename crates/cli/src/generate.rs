@@ -37,6 +37,9 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), Failure> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Failure::failed(format!("cannot write in {}: {e}", dir.display())))?;
     tmp.write_all(text.as_bytes()).map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))?;
+    // NamedTempFile creates the file readable by its owner only; a module is for everyone to import.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
     tmp.persist(path).map_err(|e| Failure::failed(format!("cannot write {}: {}", path.display(), e.error)))?;
     Ok(())
 }
@@ -126,7 +129,7 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
 
     let stem = inputs.entry.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let module_name = bindgen::pyexpr::py_ident(&config.output_name.clone().unwrap_or(stem));
-    let include = shim_include(&config, &inputs.entry, &tc, &output_abs);
+    let include = shim_include(&config, &inputs.entry, &tc, &output_abs).map_err(|e| Failure::usage(format!("{}: {e}", config_path.display())))?;
     if opts.verbose {
         let line = match &include {
             ShimInclude::Verbatim(t) => t.clone(),

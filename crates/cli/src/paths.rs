@@ -47,17 +47,27 @@ pub(crate) fn cuda_include_roots(tc: &Toolchain) -> Vec<PathBuf> {
 /// How the shims include the entry point (see `ShimInclude`): the override as written; a header
 /// under a CUDA include folder as `#include <relative>`; any other header by its path relative to
 /// the output folder, turned into an absolute path when the module is imported.
-pub(crate) fn shim_include(config: &Config, entry: &Path, tc: &Toolchain, output_abs: &Path) -> ShimInclude {
+pub(crate) fn shim_include(config: &Config, entry: &Path, tc: &Toolchain, output_abs: &Path) -> Result<ShimInclude, String> {
     if let Some(o) = &config.shim_include_override {
-        return ShimInclude::Verbatim(o.clone());
+        return Ok(ShimInclude::Verbatim(o.clone()));
+    }
+    // The path ends up inside `#include "..."`: a quote, a newline or another control character
+    // would end it early or start a new line of C++.
+    let text = entry.to_string_lossy();
+    if text.contains(|c: char| c == '"' || c == '<' || c == '>' || c.is_control()) {
+        return Err(format!(
+            "`Entry Point`: the path {:?} has a quote, angle bracket or control character, which an #include line cannot \
+             hold; move the header or set `Shim Include Override`",
+            text
+        ));
     }
     for root in cuda_include_roots(tc) {
         if let Ok(rel) = entry.strip_prefix(&root) {
             let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-            return ShimInclude::Verbatim(format!("#include <{}>", rel.join("/")));
+            return Ok(ShimInclude::Verbatim(format!("#include <{}>", rel.join("/"))));
         }
     }
-    ShimInclude::RelativeToModule(relative_to(entry, output_abs))
+    Ok(ShimInclude::RelativeToModule(relative_to(entry, output_abs)))
 }
 
 /// A declaration's place for people: relative to the config's folder or a CUDA include folder when
