@@ -45,6 +45,7 @@ from numbast import (
 )
 from numbast import _runtime
 from numbast.testing import link_kernel
+from _helpers import shims_of, link_case  # noqa: E402
 
 HEADERS = Path(__file__).resolve().parent / "headers" / "dynamic"
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo" / "demo.cuh"
@@ -82,18 +83,6 @@ class Case:
     kernel: Callable
     args: Callable[[], tuple]  # fresh numpy arguments
     check: Callable[[tuple], None]  # asserts on the arguments after a launch
-
-
-def shims_of(writer):
-    return re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
-
-
-def link_case(case, writer):
-    """Link the kernel for its arguments' types; every shim it used must be inlined by LTO."""
-    result = link_kernel(case.kernel, tuple(typeof(a) for a in case.args()), ARCH)
-    assert result.cubin[:4] == b"\x7fELF" and ".entry" in result.ptx
-    assert [s for s in shims_of(writer) if result.calls(s)] == []
-    return result
 
 
 def run_case(case):

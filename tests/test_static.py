@@ -8,7 +8,6 @@ host reference (NumPy float16, ml_dtypes for bfloat16 and float8).
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 
 import ast_canopy
+from _helpers import import_module, require_gpu
 from numba import cuda
 from numba.cuda import types
 
@@ -44,20 +44,6 @@ def generate(cfg: Path, out: Path, *args) -> subprocess.CompletedProcess:
     r = numbast("generate", cfg, "--output-dir", out, *args)
     assert r.returncode == 0, r.stderr
     return r
-
-
-def import_module(path: Path):
-    """Imports a generated module by path, under its file name."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def require_gpu():
-    if not cuda.is_available():
-        pytest.skip("no CUDA GPU")
 
 
 # ----------------------------------------------------------------------------- a small library

@@ -12,7 +12,6 @@ compare with NumPy.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from numba.cuda import types
 
 import ast_canopy
 from numbast.testing import link_kernel
+from _helpers import import_module, require_gpu
 
 TESTS = Path(__file__).resolve().parent
 CONFIGS = TESTS / "configs"
@@ -45,19 +45,6 @@ def generate(cfg: Path, out: Path) -> dict:
     assert r.returncode == 0, r.stderr
     compile((out / f"{cfg.stem}.pyi").read_text(), "stub.pyi", "exec")
     return dict(report=json.loads(report.read_text()), model=json.loads(model.read_text()))
-
-
-def import_module(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def require_gpu():
-    if not cuda.is_available():
-        pytest.skip("no CUDA GPU")
 
 
 # A script run in a fresh interpreter where importing numbast, ast_canopy or clang raises: it imports

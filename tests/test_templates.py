@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import sys
 import types as pytypes
 import warnings
@@ -44,6 +43,7 @@ from numbast import (
 from numbast import _templates
 from numbast._json import dumps, to_plain
 from numbast.testing import link_kernel
+from _helpers import link_case  # noqa: E402
 
 HEADERS = Path(__file__).resolve().parent / "headers" / "templates_dyn"
 ARCH = "sm_80"
@@ -60,17 +60,6 @@ class Case:
     args: Callable[[], tuple]  # fresh numpy arguments
     check: Callable[[tuple], None]  # asserts on the arguments after a launch
     launch: tuple = (1, 1)  # blocks, threads
-
-
-def shims_of(writer):
-    return re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
-
-
-def link_case(case, writer):
-    result = link_kernel(case.kernel, tuple(typeof(a) for a in case.args()), ARCH)
-    assert result.cubin[:4] == b"\x7fELF" and ".entry" in result.ptx
-    assert [s for s in shims_of(writer) if result.calls(s)] == []
-    return result
 
 
 def run_case(case):
