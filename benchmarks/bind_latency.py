@@ -37,11 +37,12 @@ import time
 
 
 
-def write_header(folder, n):
+def write_header(folder, n, inline=False):
     path = os.path.join(folder, f"funcs_{n}.cuh")
+    spec = "__device__ inline" if inline else "__device__"
     with open(path, "w") as f:
         f.write("#pragma once\n")
-        f.writelines(f"__device__ int f_{i}(int x) {{ return x + {i}; }}\n" for i in range(n))
+        f.writelines(f"{spec} int f_{i}(int x) {{ return x + {i}; }}\n" for i in range(n))
     return path
 
 
@@ -106,7 +107,7 @@ def worker(mode, header, n, arch):
     out["bound"] = len(funcs)
     out["ok"] = len(funcs) == n
 
-    if mode == "jit":
+    if mode in ("jit", "jit_warm"):
         j0, j1 = n // 2, n - 1 if n > 1 else 0
         fa, fb = funcs[j0], funcs[j1]
 
@@ -116,6 +117,11 @@ def worker(mode, header, n, arch):
         def kb(out):
             out[0] = fb(out[0])
 
+        if mode == "jit_warm":  # Numba's one-time initialization paid by a plain kernel first
+            def k0(out):
+                out[0] = out[0] + 0
+
+            out["plain_ms"], _ = compile_and_run(k0)
         out["first_ms"], ra = compile_and_run(ka)
         out["second_ms"], rb = compile_and_run(kb)
         out["ok"] = out["ok"] and (not gpu or (ra, rb) == (5 + j0, 5 + j1))
@@ -199,6 +205,8 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000])
     ap.add_argument("--repeat", type=int, default=3, help="processes per figure (median reported)")
     ap.add_argument("--arch", default=None, help="compute capability to parse for (default: the GPU's, else sm_90)")
+    ap.add_argument("--inline", action="store_true",
+                    help="define the functions `__device__ inline` (as library headers do) instead of `__device__`")
     ap.add_argument("--profile", type=int, metavar="N", help="profile a cold parse + bind of N functions instead")
     args = ap.parse_args()
 
@@ -210,7 +218,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="nbst_bench_")
     try:
-        results, baseline = {}, []
+        results, baseline, after_plain = {}, [], {}
         for _ in range(args.repeat):
             baseline.append(run_worker("baseline", None, 0, arch, os.path.join(tmp, "unused")))
         # The first parse ever for an arch also builds the precompiled CUDA preamble (<cache>/pch),
@@ -219,8 +227,8 @@ def main():
         seed = os.path.join(tmp, "seed")
         first_ever = run_worker("bind", write_header(tmp, 1), 1, arch, seed)
         for n in args.sizes:
-            header = write_header(tmp, n)
-            cold, warm, jit = [], [], []
+            header = write_header(tmp, n, args.inline)
+            cold, warm, jit, jit_warm = [], [], [], []
             for r in range(args.repeat):
                 cache = os.path.join(tmp, f"cache_{n}_{r}")  # fresh: parse cache cold
                 if os.path.isdir(os.path.join(seed, "pch")):
@@ -231,10 +239,13 @@ def main():
                 warm.append(run_worker("bind", header, n, arch, cache))
                 warm[-1]["new_cache_files"] = count_files(cache) - cold[-1]["cache_files"]
                 jit.append(run_worker("jit", header, n, arch, cache))
+                jit_warm.append(run_worker("jit_warm", header, n, arch, cache))
             results[n] = (cold, warm, jit)
+            after_plain[n] = jit_warm
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+    print(f"functions defined `{'__device__ inline' if args.inline else '__device__'}`")
     print(f"first parse ever (builds the precompiled CUDA preamble), N=1: {first_ever['parse_ms'] + first_ever['bind_ms']:.0f} ms\n")
     what = "first compile + launch" if gpu else "first compile + link (no GPU: link_kernel, no launch)"
     print("# bind latency (Numbast dynamic mode)\n")
@@ -259,6 +270,15 @@ def main():
               f"{med(warm, 'parse_ms'):.0f} | {med(warm, 'bind_ms'):.0f} | {med(warm, 'total'):.0f} | "
               f"{med(jit, 'first_ms'):.0f} | {med(jit, 'second_ms'):.0f} |")
     print(f"| plain Numba kernel, no binding | | | | | | | {med(baseline, 'first_ms'):.0f} | {med(baseline, 'second_ms'):.0f} |")
+
+    print(f"\n(d) Numbast's share: in a process that has already compiled one plain Numba kernel (Numba's "
+          f"one-time initialization, which any first kernel pays), {what} of the first kernel calling a "
+          f"bound function\n")
+    print(f"| N | plain kernel first ms | then the bound kernel ms |")
+    print("|---:|---:|---:|")
+    for n, rows in after_plain.items():
+        ok = ok and all(x["ok"] for x in rows)
+        print(f"| {n} | {med(rows, 'plain_ms'):.0f} | {med(rows, 'first_ms'):.0f} |")
 
     cache_ok = all(c["cache_files"] > 0 for cold, _, _ in results.values() for c in cold) and all(
         w["new_cache_files"] == 0 for _, warm, _ in results.values() for w in warm)

@@ -416,7 +416,8 @@ def sweep(headers, jobs: int = 2, timeout: float = 300, budget: float | None = N
                     records.append(rec)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return {"records": records, "seconds": time.perf_counter() - start, "jobs": jobs, "requested": len(headers)}
+    return {"records": records, "seconds": time.perf_counter() - start, "jobs": jobs, "requested": len(headers),
+            "machine": machine()}
 
 
 # ----------------------------------------------------------------------------- the summary
@@ -467,7 +468,7 @@ def summarize(result: dict, title: str) -> str:
     recs = result["records"]
     status = Counter(r["status"] for r in recs)
     lines = [f"# {title}", ""]
-    lines.append(f"Machine: {machine()}.")
+    lines.append(f"Machine: {result.get('machine') or machine()}." + (f" ({result['note']})" if result.get("note") else ""))
     lines.append(
         f"{len(recs)} of {result['requested']} headers swept in {result['seconds'] / 60:.1f} min with {result['jobs']} "
         f"jobs (median {statistics.median([r['seconds'] for r in recs]) if recs else 0:.1f} s per header, "
@@ -542,7 +543,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="write the summary (markdown) here")
     parser.add_argument("--json", help="write every header's record (JSON) here")
     parser.add_argument("--keep", help="copy the work folder of each crashed or failed header under this folder")
-    parser.add_argument("--from-json", metavar="FILE", help="summarize the records a --json run saved, without sweeping")
+    parser.add_argument("--shard", metavar="I/N", help="with --all: only the I-th of N equal parts (1-based), "
+                        "to spread a sweep over runs; merge their --json files with --from-json A B ...")
+    parser.add_argument("--from-json", metavar="FILE", nargs="+",
+                        help="summarize the records that --json runs saved (several: merged), without sweeping")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -552,7 +556,12 @@ def main(argv=None) -> int:
         return child_main(args)
 
     if args.from_json:
-        result = json.loads(Path(args.from_json).read_text())
+        parts = [json.loads(Path(f).read_text()) for f in args.from_json]
+        result = dict(parts[0], records=[r for p in parts for r in p["records"]],
+                      seconds=sum(p["seconds"] for p in parts), requested=sum(p["requested"] for p in parts))
+        if len(parts) > 1:
+            result["title"] = re.sub(r" \(part \d+ of \d+\)$", "", result.get("title", "Header sweep"))
+            result["note"] = f"merged from {len(parts)} runs; time is their sum"
         for rec in result["records"]:
             rec["status"] = classify(rec)
         return report(result, result.get("title", "Header sweep"), args)
@@ -562,6 +571,13 @@ def main(argv=None) -> int:
     budget = None
     if args.all:
         headers, title = every, "Header sweep: every CUDA toolkit header as an entry point"
+        if args.shard:
+            m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+            if not m or not 1 <= int(m[1]) <= int(m[2]):
+                parser.error(f"--shard {args.shard!r}: expected I/N with 1 <= I <= N")
+            i, n = int(m[1]), int(m[2])
+            headers = headers[i - 1::n]
+            title += f" (part {i} of {n})"
     elif args.headers:
         by_label = {h[0]: h for h in every}
         headers = [by_label.get(h) or (h, "other", Path(h).resolve()) for h in args.headers]
