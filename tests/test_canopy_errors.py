@@ -82,6 +82,31 @@ def test_bypass_parse_error_keeps_declarations(broken_header):
     assert str(errors[0]).startswith(f"{errors[0].file}:{errors[0].line}:{errors[0].column}: ")
 
 
+def test_unsupported_arch_is_the_only_error(isolated_cache):
+    """An architecture this libclang does not know gives clang's one error about it, not the
+    `unknown type name '__device__'` errors that follow from it (the driver sets up no CUDA)."""
+    header = HEADERS_DIR / "functions.cuh"
+    for _ in range(2):  # the cached result says the same
+        with pytest.raises(ParseError) as info:
+            ast_canopy.parse_declarations_from_source(header, [header], "sm_99")
+        diagnostics = info.value.diagnostics
+        assert len(diagnostics) == 1, diagnostics
+        assert diagnostics[0].startswith("<command line>: ") and "sm_99" in diagnostics[0], diagnostics
+        assert "architecture" in diagnostics[0], diagnostics
+        assert str(info.value).startswith("clang reported 1 error(s):")
+    decls = ast_canopy.parse_declarations_from_source(header, [header], "sm_99", bypass_parse_error=True)
+    assert [d.file for d in decls.diagnostics] == [""], decls.diagnostics
+
+
+def test_other_errors_are_all_listed(tmp_path):
+    """Errors of the header itself are not dropped: each is listed."""
+    header = tmp_path / "many.cuh"
+    header.write_text("".join(f"undeclared_{i} f{i}(void);\n" for i in range(5)))
+    with pytest.raises(ParseError) as info:
+        ast_canopy.parse_declarations_from_source(header, [header], "sm_80")
+    assert len(info.value.diagnostics) == 5, info.value.diagnostics
+
+
 def test_cached_parse_error_still_raises(broken_header, isolated_cache):
     for _ in range(2):
         with pytest.raises(ParseError):

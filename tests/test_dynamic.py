@@ -539,13 +539,18 @@ def struct_cases(S):
         arr = cuda.local.array(2, Inner)  # a bound struct as a dtype
         arr[0] = r.inner
         iout[11] = arr[0].a
+        fout[22] = Vec2.dot(Vec2(1.0, 2.0), Vec2(3.0, 4.0))  # static member functions
+        fout[23] = Vec2.dot(float32(3.0), float32(2.0))
+        d = Vec2.diagonal(1.5)
+        fout[24], fout[25] = d.x, d.y
 
     def check(args):
         fout, iout = args
-        assert fout.tolist() == [1, 2, 3, 30, 1, 1, 2, 1, 2, 12, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5]
+        assert fout.tolist() == [1, 2, 3, 30, 1, 1, 2, 1, 2, 12, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5,
+                                 11, 6.5, 1.5, -1.5]
         assert iout.tolist() == [1, -3, 1, 1, 11, 21, 77, 9, 60, 42, 21, 10]
 
-    return {"structs": Case(k_structs, lambda: (np.zeros(22), np.zeros(12, np.int64)), check)}
+    return {"structs": Case(k_structs, lambda: (np.zeros(26), np.zeros(12, np.int64)), check)}
 
 
 def test_struct_layouts_match_clang(S):
@@ -590,6 +595,16 @@ def test_public_fields_are_attributes(S):
 
     with pytest.raises((CoreTypingError, CudaTypingError), match="Unknown attribute 'secret'"):
         link_kernel(private, (types.int32[:],), ARCH)
+
+
+def test_static_member_functions_are_class_attributes(S):
+    Vec2 = S["Vec2"]
+    assert Vec2.dot.__name__ == "Vec2.dot" and Vec2.diagonal.__name__ == "Vec2.diagonal"
+    assert len(Vec2.dot._template.cases) == 2  # both overloads on one callable
+    with pytest.raises(TypeError, match="inside a CUDA kernel"):
+        Vec2.dot(1.0, 2.0)
+    bound = {b.name: b.py_name for b in numbast.binding_report().bound if b.kind == "static method"}
+    assert bound["geo::Vec2::dot"] == "Vec2.dot" and bound["geo::Vec2::diagonal"] == "Vec2.diagonal", bound
 
 
 def test_struct_kernels_link(S):
@@ -714,7 +729,7 @@ struct Calls {
     with pytest.warns(NumbastSkipWarning, match=r"^numbast: 6 declaration\(s\) not bound"):
         bind_cxx_functions(writer, decls.functions)
     structs = by_name(decls.structs)
-    with pytest.warns(NumbastSkipWarning, match=r"^numbast: 7 declaration\(s\) not bound"):
+    with pytest.warns(NumbastSkipWarning, match=r"^numbast: 6 declaration\(s\) not bound"):
         bits, either, calls = bind_cxx_structs(writer, [structs["Bits"], structs["Either"], structs["Calls"]])
     assert bits is None and either is None and calls is not None
     reasons = {s.name: s.reason for s in skips_in(path)}
@@ -730,7 +745,7 @@ struct Calls {
         "Calls::operator()": "operator `()` with 2 operand(s) has no Python operator",
         "Calls::operator[]": "operator `[]` with 2 operand(s) has no Python operator",
         "Calls::host_method": "host-only member function",
-        "Calls::make": "static member function: not bound yet",
         "Calls::operator=": "assignment operator: Numba values are immutable",
     }
     assert all(":" in s.location for s in skips_in(path))
+    assert calls.make.__name__ == "Calls.make"  # a static member function is bound

@@ -415,9 +415,6 @@ def test_cxx_names_from_a_header_static(tmp_path, canary):
     assert {"__getattr___", "__dir___", "install_t", "_nb_state_", "__spec___", "_nb_register_"} <= set(seen["all"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the stub lists enum members under their C++ names (`mro`, `_sunder_`, "
-                   "`_Keywords__private`) where the module's IntEnum has `mro_`, `_sunder__`, `_Keywords__private__` "
-                   "(crates/bindgen/src/module.rs enum_: use pyexpr::enum_member_names for the stub's members)")
 def test_stub_lists_the_enum_members_the_module_has(tmp_path):
     cfg = project(tmp_path / "p", header=NAMES)
     module = generate_ok(cfg, tmp_path / "out")
@@ -463,10 +460,6 @@ __device__ inline Gap make_gap(int v) { Gap g; g.c = 1; g._pad8 = v; return g; }
 """
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fields named `_align`, `_pad<offset>` or `_tail` collide with the members "
-                   "that the runtime's _FieldsModel adds for alignment and padding: reading the field reads the padding "
-                   "('cannot store [0 x i128] to i32*') (python/numbast/_runtime.py _FieldsModel: name those members with "
-                   "characters no C++ identifier has, e.g. '<pad 8>')")
 def test_field_names_that_the_runtime_uses_for_padding(tmp_path):
     import warnings
 
@@ -641,8 +634,10 @@ def test_empty_source(tmp_path):
     cfg = project(tmp_path / "p", header="")
     r = numbast("generate", cfg, "-o", tmp_path / "out")
     assert r.returncode == 0, r.stderr
-    first = r.stdout.splitlines()[0]
-    assert first.startswith(f"wrote {tmp_path / 'out' / 'm.py'}: bound") and first.endswith("skipped 0"), first
+    assert r.stdout.splitlines()[:2] == [
+        f"wrote {tmp_path / 'out' / 'm.py'}: bound 0; skipped 0",
+        "no declarations found in the File List",
+    ], r.stdout
     assert load(tmp_path / "out" / "m.py")["all"] == []
 
 
@@ -661,9 +656,6 @@ def test_non_utf8_source(tmp_path):
     assert r.returncode == 1 and "lib.cuh:3:26: source file is not valid UTF-8" in r.stderr, r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a source path that is not valid UTF-8 is handed to clang through "
-                   "to_string_lossy, so clang cannot open it and the error says 'clang crashed while parsing' "
-                   "(crates/canopy/src/lib.rs parse_to_json: pass the path's bytes, or say the path is not UTF-8)")
 def test_non_utf8_source_path(tmp_path):
     name = os.fsdecode(b"caf\xe9.cuh")
     (tmp_path / name).write_text(LIB)
@@ -671,8 +663,6 @@ def test_non_utf8_source_path(tmp_path):
     assert [f.name for f in decls.functions] == ["twice"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a symlink loop is reported as 'source file not found' "
-                   "(crates/canopy/src/lib.rs check_source maps every metadata error to SourceNotFound)")
 def test_symlink_loop_source(tmp_path):
     (tmp_path / "a.cuh").symlink_to(tmp_path / "b.cuh")
     (tmp_path / "b.cuh").symlink_to(tmp_path / "a.cuh")

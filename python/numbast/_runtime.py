@@ -143,7 +143,8 @@ class _FieldsModel(_models.StructModel):
 
     Byte-array members fill gaps and tail padding, and a leading zero-length array raises the
     alignment, so that the LLVM size and alignment equal the C++ ones (shims write `sizeof(S)` bytes;
-    alignments above `_MAX_LLVM_ALIGN` are left to `_slot`).
+    alignments above `_MAX_LLVM_ALIGN` are left to `_slot`). Those members are named `<align>`,
+    `<pad OFFSET>` and `<tail>`, which no C++ field name can be.
     """
 
     def __init__(self, dmm, fe_type):
@@ -159,19 +160,19 @@ class _FieldsModel(_models.StructModel):
             if offset < _round_up(end, a):
                 raise ValueError(f"{fe_type}: field {name!r} at offset {offset} overlaps")
             if offset > _round_up(end, a):
-                members.append((f"_pad{offset}", types.UniTuple(types.uint8, offset - end)))
+                members.append((f"<pad {offset}>", types.UniTuple(types.uint8, offset - end)))
             members.append((name, ty))
             end, natural = offset + lty.get_abi_size(_target_data), max(natural, a)
         llvm_align = min(align, _MAX_LLVM_ALIGN)
         if llvm_align > natural:
             word = types.Integer(f"uint{llvm_align * 8}")
-            members.insert(0, ("_align", types.UniTuple(word, 0)))
+            members.insert(0, ("<align>", types.UniTuple(word, 0)))
         elif align < natural:
             raise ValueError(f"{fe_type}: fields need alignment {natural}, C++ says {align}")
         if end > size:
             raise ValueError(f"{fe_type}: fields end at {end}, past sizeof {size}")
         if _round_up(end, max(llvm_align, natural)) < size:
-            members.append(("_tail", types.UniTuple(types.uint8, size - end)))
+            members.append(("<tail>", types.UniTuple(types.uint8, size - end)))
         super().__init__(dmm, fe_type, members)
 
 
@@ -303,6 +304,7 @@ class BoundStruct:
         self._ctor_template = type(f"{py_name}_ctor", (ConcreteTemplate,), {"key": self, "cases": []})
         self._numba_type_ = _StructClass(self._ctor_template, numba_type)  # what typeof() sees
         self._methods = {}  # name -> method template (a ConcreteTemplate keyed by (type, name))
+        self._statics = {}  # name -> BoundFunction of a static member function (`S.name(...)`)
 
     def __getitem__(self, index):
         return self._numba_type[index]
@@ -606,6 +608,42 @@ class Bindings:
         else:
             self._lower_cast_once(nbty, to, _cast_from_struct)
         self._sync()
+
+    def static_method(self, struct, *, unit, name, shim, src, ret, params):
+        """A static member function overload, called as `S.name(...)` in kernels: `shim(R *ret,
+        P0 *a0, ...)` like a free function's."""
+        params = _check_params(params)
+        fn = struct._statics.get(name)
+        if fn is None:
+            fn = struct._statics[name] = BoundFunction(f"{struct.__name__}.{name}")
+            if not name.startswith("_") and name not in vars(struct) and not hasattr(BoundStruct, name):
+                setattr(struct, name, fn)  # for Python code; kernels resolve it through typing
+            if len(struct._statics) == 1:
+                self._register_statics(struct)
+        argtys = _arg_types(params)
+        fn._template.cases.append(signature(_return_type(ret, params), *argtys))
+        self._lower(fn, argtys, _call_impl(unit, shim, src, ret, params))
+        self._sync()
+        return fn
+
+    def _register_statics(self, struct):
+        """`S.name` in a kernel: typed as the static function, whose value is a dummy."""
+        classty = struct._numba_type_
+        statics = struct._statics
+
+        class StaticAttributes(AttributeTemplate):
+            key = classty
+
+            def generic_resolve(self, typ, attr):
+                fn = statics.get(attr)
+                return None if fn is None else fn._numba_type_
+
+        self.typing_registry.register_attr(StaticAttributes)
+
+        def get_static(context, builder, typ, value, attr):
+            return context.get_dummy_value()
+
+        self.target_registry.lower_getattr_generic(classty)(get_static)
 
     def method(self, struct, *, unit, name, shim, src, ret, params):
         """`x.name(...)`: `shim(R *ret, S *self, P0 *a0, ...)`, no `ret` pointer when void."""

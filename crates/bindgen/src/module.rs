@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use canopy::model::{ClassTemplate, Declarations, Enum, Function, FunctionTemplate, Struct, TemplateParam, TemplateParamKind, Typedef};
 
 use crate::config::Config;
-use crate::pyexpr::{py_ident, py_str};
+use crate::pyexpr::{enum_member_names, py_ident, py_str};
 use crate::render::{
     render_class_template, render_enum, render_function_templates, render_functions, render_struct, Context, Rendered,
     StructRequest,
@@ -331,7 +331,9 @@ impl<'a> Renderer<'a> {
         let bound = r.report.bound.iter().any(|b| b.kind == "enum");
         self.out.append(r);
         if bound {
-            let members = e.enumerators.iter().cloned().zip(e.enumerator_values.iter().cloned()).collect();
+            // The stub lists the members under the names the module's IntEnum gives them.
+            let names = enum_member_names(&e.enumerators, &py_ident(&py_name));
+            let members = names.into_iter().zip(e.enumerator_values.iter().cloned()).collect();
             self.export(&py_name, ExportKind::Enum { cxx: e.qual_name.clone(), members });
             if dependency {
                 self.dependency("enum", &e.qual_name, &py_name, &e.location);

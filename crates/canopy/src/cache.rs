@@ -16,23 +16,24 @@ const FORMAT: u32 = 2;
 /// One file the translation unit read.
 #[derive(Serialize, Deserialize, Clone)]
 pub(crate) struct FileStamp {
-    pub(crate) path: String,
+    /// Serialized as a string: an entry naming a path that is not UTF-8 is not written.
+    pub(crate) path: PathBuf,
     hash: String,
     size: u64,
     mtime_ns: u64,
 }
 
 /// (size, modification time in ns) of a file.
-pub(crate) fn stat(path: &str) -> Option<(u64, u64)> {
+pub(crate) fn stat(path: &Path) -> Option<(u64, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as u64;
     Some((meta.len(), mtime))
 }
 
 impl FileStamp {
-    pub(crate) fn of(path: &str) -> Option<FileStamp> {
+    pub(crate) fn of(path: &Path) -> Option<FileStamp> {
         let (size, mtime_ns) = stat(path)?;
-        Some(FileStamp { path: path.to_string(), hash: hash_file(path)?, size, mtime_ns })
+        Some(FileStamp { path: path.to_path_buf(), hash: hash_file(path)?, size, mtime_ns })
     }
 
     /// Whether the file still has the recorded content.
@@ -57,7 +58,7 @@ pub(crate) struct Cache {
     dir: PathBuf,
 }
 
-pub(crate) fn hash_file(path: &str) -> Option<String> {
+pub(crate) fn hash_file(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     Some(blake3::hash(&bytes).to_hex().to_string())
 }
@@ -71,12 +72,13 @@ impl Cache {
         }
     }
 
-    pub(crate) fn key(parts: &[&str]) -> String {
+    /// A key from `parts` (strings or paths' bytes, so paths that are not UTF-8 stay distinct).
+    pub(crate) fn key(parts: &[&[u8]]) -> String {
         let mut h = blake3::Hasher::new();
         h.update(&FORMAT.to_le_bytes());
         for p in parts {
             h.update(&(p.len() as u64).to_le_bytes());
-            h.update(p.as_bytes());
+            h.update(p);
         }
         h.finalize().to_hex()[..32].to_string()
     }
@@ -99,8 +101,9 @@ impl Cache {
         Some((manifest.errors, body.to_string()))
     }
 
-    /// Stores an entry; failures to write are ignored (the cache is an optimisation).
-    pub(crate) fn put(&self, key: &str, files: &[String], errors: &[Diagnostic], json: &str) {
+    /// Stores an entry; failures to write are ignored (the cache is an optimisation). No entry is
+    /// written when a file's path cannot be recorded (it is not UTF-8).
+    pub(crate) fn put(&self, key: &str, files: &[PathBuf], errors: &[Diagnostic], json: &str) {
         let files: Vec<FileStamp> = files.iter().filter_map(|f| FileStamp::of(f)).collect();
         let head = match serde_json::to_string(&Manifest { format: FORMAT, files, errors: errors.to_vec() }) {
             Ok(h) => h,

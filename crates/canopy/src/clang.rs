@@ -4,7 +4,8 @@
 // clang-sys spells clang's C constants as they are in the C headers.
 #![allow(non_upper_case_globals)]
 
-use std::ffi::{c_void, CStr, CString};
+use std::borrow::Cow;
+use std::ffi::{c_void, CStr, CString, OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -51,6 +52,52 @@ fn take_string(s: CXString) -> String {
     unsafe {
         let ptr = clang_getCString(s);
         let out = if ptr.is_null() { String::new() } else { CStr::from_ptr(ptr).to_string_lossy().into_owned() };
+        clang_disposeString(s);
+        out
+    }
+}
+
+/// The bytes of a path or argument, unchanged where the platform allows (a Unix path need not be
+/// UTF-8); libclang takes them as C strings.
+pub(crate) fn os_bytes(s: &OsStr) -> Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Cow::Borrowed(s.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        match s.to_string_lossy() {
+            Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+            Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+        }
+    }
+}
+
+/// `s` as a C string for libclang; `None` when it holds a NUL byte.
+fn c_string(s: &OsStr) -> Option<CString> {
+    CString::new(os_bytes(s).into_owned()).ok()
+}
+
+/// A path from the bytes libclang gave.
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
+/// A path that libclang returned as a CXString, byte for byte.
+fn take_path(s: CXString) -> PathBuf {
+    // SAFETY: `s` comes from libclang and is disposed exactly once here.
+    unsafe {
+        let ptr = clang_getCString(s);
+        let out = if ptr.is_null() { PathBuf::new() } else { path_from_bytes(CStr::from_ptr(ptr).to_bytes()) };
         clang_disposeString(s);
         out
     }
@@ -108,27 +155,28 @@ pub(crate) struct TranslationUnit<'i> {
 
 /// One unsaved (in-memory) file.
 pub(crate) struct Unsaved {
-    pub name: String,
+    pub name: PathBuf,
     pub contents: String,
 }
 
 impl<'i> TranslationUnit<'i> {
     pub(crate) fn parse(
         index: &'i Index,
-        file: &str,
-        args: &[String],
+        file: &Path,
+        args: &[OsString],
         unsaved: &[Unsaved],
         opts: &ParseOptions,
     ) -> Result<TranslationUnit<'i>, ParseFailure> {
-        let c_file = CString::new(file).map_err(|_| ParseFailure::InvalidArguments)?;
+        // Paths and arguments go to clang as their bytes: a path need not be UTF-8.
+        let c_file = c_string(file.as_os_str()).ok_or(ParseFailure::InvalidArguments)?;
         let c_args: Vec<CString> =
-            args.iter().map(|a| CString::new(a.as_str())).collect::<Result<_, _>>().map_err(|_| ParseFailure::InvalidArguments)?;
+            args.iter().map(|a| c_string(a)).collect::<Option<_>>().ok_or(ParseFailure::InvalidArguments)?;
         let arg_ptrs: Vec<*const i8> = c_args.iter().map(|a| a.as_ptr()).collect();
         let c_unsaved: Vec<(CString, CString)> = unsaved
             .iter()
-            .map(|u| Ok((CString::new(u.name.as_str())?, CString::new(u.contents.as_str())?)))
-            .collect::<Result<_, std::ffi::NulError>>()
-            .map_err(|_| ParseFailure::InvalidArguments)?;
+            .map(|u| Some((c_string(u.name.as_os_str())?, CString::new(u.contents.as_str()).ok()?)))
+            .collect::<Option<_>>()
+            .ok_or(ParseFailure::InvalidArguments)?;
         let mut raw_unsaved: Vec<CXUnsavedFile> = c_unsaved
             .iter()
             .map(|(n, c)| CXUnsavedFile { Filename: n.as_ptr(), Contents: c.as_ptr(), Length: c.as_bytes().len() as _ })
@@ -190,7 +238,7 @@ impl<'i> TranslationUnit<'i> {
 
     /// Writes the translation unit to `path` as an AST file that `-include-pch` can load.
     pub(crate) fn save(&self, path: &Path) -> Result<(), String> {
-        let c_path = CString::new(path.to_string_lossy().as_bytes()).map_err(|_| "the path holds a NUL byte".to_string())?;
+        let c_path = c_string(path.as_os_str()).ok_or_else(|| "the path holds a NUL byte".to_string())?;
         // SAFETY: valid TU handle; the path outlives the call.
         let code = unsafe { clang_saveTranslationUnit(self.raw, c_path.as_ptr(), clang_defaultSaveOptions(self.raw)) };
         match code {
@@ -203,15 +251,15 @@ impl<'i> TranslationUnit<'i> {
 
     /// Every file the translation unit read, the main file included. With a precompiled header,
     /// only the files read by the parse itself (not those the PCH was built from).
-    pub(crate) fn included_files(&self) -> Vec<String> {
+    pub(crate) fn included_files(&self) -> Vec<PathBuf> {
         extern "C" fn visit(file: CXFile, _stack: *mut CXSourceLocation, _len: u32, data: CXClientData) {
             // SAFETY: `data` is the Vec passed below; `file` is valid during the callback.
-            let files = unsafe { &mut *(data as *mut Vec<String>) };
-            files.push(file_name(file));
+            let files = unsafe { &mut *(data as *mut Vec<PathBuf>) };
+            files.push(file_path(file));
         }
-        let mut files: Vec<String> = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
         // SAFETY: the callback only touches `files`, which outlives the call.
-        unsafe { clang_getInclusions(self.raw, visit, &mut files as *mut Vec<String> as *mut c_void) };
+        unsafe { clang_getInclusions(self.raw, visit, &mut files as *mut Vec<PathBuf> as *mut c_void) };
         files
     }
 
@@ -297,19 +345,25 @@ pub(crate) struct Diagnostic {
     pub message: String,
 }
 
-fn file_name(file: CXFile) -> String {
+/// The path of `file`, byte for byte (empty for none).
+fn file_path(file: CXFile) -> PathBuf {
     if file.is_null() {
-        return String::new();
+        return PathBuf::new();
     }
     // SAFETY: non-null CXFile from libclang.
     unsafe {
-        let real = take_string(clang_File_tryGetRealPathName(file));
-        if real.is_empty() {
-            take_string(clang_getFileName(file))
+        let real = take_path(clang_File_tryGetRealPathName(file));
+        if real.as_os_str().is_empty() {
+            take_path(clang_getFileName(file))
         } else {
             real
         }
     }
+}
+
+/// The path of `file` for display (lossy where it is not UTF-8).
+fn file_name(file: CXFile) -> String {
+    file_path(file).to_string_lossy().into_owned()
 }
 
 /// A resolved source position.
@@ -324,8 +378,9 @@ pub(crate) struct SourcePos {
 pub(crate) struct File(CXFile);
 
 impl File {
-    pub(crate) fn name(&self) -> String {
-        file_name(self.0)
+    /// The file's path, byte for byte (what matches a path given by the caller).
+    pub(crate) fn path(&self) -> PathBuf {
+        file_path(self.0)
     }
 }
 

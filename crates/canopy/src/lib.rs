@@ -10,6 +10,7 @@ mod types;
 mod visit;
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -94,12 +95,15 @@ impl ParseRequest {
 pub struct ParsedJson {
     pub json: String,
     pub cache_hit: bool,
+    /// The clang arguments, for display (lossy where a path in them is not UTF-8).
     pub args: Vec<String>,
 }
 
 fn check_source(source: &Path) -> Result<PathBuf, Error> {
     match std::fs::metadata(source) {
-        Err(_) => Err(Error::SourceNotFound(source.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::SourceNotFound(source.to_path_buf())),
+        // Anything else (a symlink loop, a folder that cannot be searched) is said as the OS says it.
+        Err(e) => Err(Error::io(source, e)),
         Ok(m) if m.is_dir() => Err(Error::Io { path: source.to_path_buf(), message: "is a directory, not a source file".into() }),
         Ok(_) => {
             std::fs::File::open(source).map_err(|e| Error::io(source, e))?;
@@ -125,42 +129,69 @@ fn errors_of(diags: &[Diagnostic]) -> Vec<Diagnostic> {
     diags.iter().filter(|d| d.severity == "error" || d.severity == "fatal").cloned().collect()
 }
 
+/// The clang arguments as one byte string, NUL-separated, for cache keys.
+pub(crate) fn join_args(args: &[OsString]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(&clang::os_bytes(a));
+    }
+    out
+}
+
+/// When clang refused the GPU architecture (one this libclang does not know, like `sm_99`), the
+/// driver sets up no CUDA compilation: every `__device__` of the header is then an error too. Those
+/// follow-on errors say nothing, so only the command line's diagnostics are kept.
+fn drop_follow_on_errors(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let bad_arch = diags.iter().any(|d| {
+        d.file.is_empty() && d.severity != "warning" && d.message.to_ascii_lowercase().contains("gpu architecture")
+    });
+    if !bad_arch {
+        return diags;
+    }
+    diags.into_iter().filter(|d| d.file.is_empty() && !d.message.starts_with("too many errors emitted")).collect()
+}
+
 /// Parses `req.source` and returns the retained declarations as JSON.
 pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, Error> {
     let arch = normalize_arch(&req.compute_capability)?;
     let source = check_source(&req.source)?;
-    let mut retained: Vec<String> =
-        req.files_to_retain.iter().map(|p| visit::canonical_path(&p.to_string_lossy())).collect();
+    // Paths stay paths (bytes on Unix) all the way to clang and back: one that is not UTF-8 is
+    // opened, and its declarations are matched to the retained files, like any other.
+    let mut retained: Vec<PathBuf> = req.files_to_retain.iter().map(|p| visit::canonical_path(p)).collect();
     retained.sort();
     retained.dedup();
     let args = tc.clang_args(&arch, &req.cxx_standard, &req.additional_includes, &req.defines);
+    let display_args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     if req.verbose {
-        eprintln!("ast_canopy: clang {} {}", args.join(" "), source.display());
+        eprintln!("ast_canopy: clang {} {}", display_args.join(" "), source.display());
     }
-    let source_str = source.to_string_lossy().into_owned();
     let cache = cache::Cache::open(toolchain::cache_dir());
     let fingerprint = libclang_fingerprint(&tc.libclang);
+    let retained_bytes = join_args(&retained.iter().map(|p| p.clone().into_os_string()).collect::<Vec<_>>());
     let key = cache::Cache::key(&[
-        &fingerprint,
-        &args.join("\0"),
-        &source_str,
-        &retained.join("\0"),
+        fingerprint.as_bytes(),
+        &join_args(&args),
+        &clang::os_bytes(source.as_os_str()),
+        &retained_bytes,
     ]);
     let finish = |errors: Vec<Diagnostic>, json: String, cache_hit: bool| {
         if !errors.is_empty() && !req.bypass_parse_error {
             return Err(Error::Parse(errors));
         }
-        Ok(ParsedJson { json, cache_hit, args: args.clone() })
+        Ok(ParsedJson { json, cache_hit, args: display_args.clone() })
     };
     if let Some((errors, json)) = cache.as_ref().and_then(|c| c.get(&key)) {
         return finish(errors, json, true);
     }
     clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
-    let retained_set: HashSet<String> = retained.into_iter().collect();
+    let retained_set: HashSet<PathBuf> = retained.into_iter().collect();
     // A file read into the PCH is named as the PCH read it, which may differ from how a plain parse
     // names it (by the path it was first opened through): its declarations are taken without it.
     let preamble = pch::preamble(&fingerprint, &args, req.verbose).filter(|p| {
-        let held = p.holds(&source_str) || retained_set.iter().any(|f| p.holds(f));
+        let held = p.holds(&source) || retained_set.iter().any(|f| p.holds(f));
         if held && req.verbose {
             eprintln!("ast_canopy: the source or a retained file is in the precompiled CUDA preamble; parsing without it");
         }
@@ -170,7 +201,7 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     // The walk of the TU then skips the PCH's declarations: none of them is in a retained file.
     let pch_index = Index::excluding_pch_declarations();
     let plain_index = Index::new();
-    let (tu, used) = parse_translation_unit(&plain_index, &pch_index, &source_str, &args, &[], preamble, req.verbose)
+    let (tu, used) = parse_translation_unit(&plain_index, &pch_index, &source, &args, &[], preamble, req.verbose)
         .map_err(|f| match f {
             ParseFailure::Crashed => Error::Crashed(source.clone()),
             ParseFailure::InvalidArguments => Error::InvalidArguments(source.clone()),
@@ -189,8 +220,8 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
             parsed.elapsed().as_secs_f64()
         );
     }
-    decls.diagnostics = tu
-        .diagnostics()
+    decls.diagnostics = drop_follow_on_errors(
+        tu.diagnostics()
         .into_iter()
         .filter(|d| d.severity >= Severity::Warning)
         .map(|d| Diagnostic {
@@ -205,14 +236,15 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
             column: d.column,
             message: d.message,
         })
-        .collect();
+        .collect(),
+    );
     let json = serde_json::to_string(&decls).expect("the model always serializes");
     let errors = errors_of(&decls.diagnostics);
     if let Some(c) = &cache {
         // With the PCH the TU lists only the files it read itself; the PCH's files count too.
         let mut files = tu.included_files();
         if let Some(p) = &used {
-            files.extend(p.files().map(str::to_string));
+            files.extend(p.files().map(Path::to_path_buf));
             files.sort();
             files.dedup();
         }
@@ -227,8 +259,8 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
 fn parse_translation_unit<'i>(
     plain_index: &'i Index,
     pch_index: &'i Index,
-    file: &str,
-    args: &[String],
+    file: &Path,
+    args: &[OsString],
     unsaved: &[Unsaved],
     preamble: Option<Arc<Preamble>>,
     verbose: bool,
@@ -276,14 +308,14 @@ pub fn value_from_constexpr_vardecl(
 ) -> Result<Option<ConstValue>, Error> {
     let arch = normalize_arch(compute_capability)?;
     clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
-    let file = "__ast_canopy_constexpr__.cu".to_string();
+    let file = PathBuf::from("__ast_canopy_constexpr__.cu");
     let args = tc.clang_args(&arch, "gnu++17", &[], &[]);
     let preamble = pch::preamble(&libclang_fingerprint(&tc.libclang), &args, false);
     // The variable may be declared in a header the PCH holds: walk everything.
     let index = Index::new();
     let unsaved = [Unsaved { name: file.clone(), contents: source_text.to_string() }];
     let (tu, _) = parse_translation_unit(&index, &index, &file, &args, &unsaved, preamble, false)
-        .map_err(|_| Error::Crashed(PathBuf::from(&file)))?;
+        .map_err(|_| Error::Crashed(file.clone()))?;
     fn find(c: &clang::Cursor, name: &str) -> Option<clang::Cursor> {
         for ch in c.children() {
             match ch.kind() {

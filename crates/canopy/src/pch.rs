@@ -12,6 +12,7 @@
 //! `AST_CANOPY_NO_CACHE` turns off only the parse cache and `AST_CANOPY_NO_PCH=1` only the PCH.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -35,7 +36,7 @@ pub(crate) struct Preamble {
     pch_stat: (u64, u64),
     files: Vec<FileStamp>,
     /// The canonical paths of `files`.
-    canonical: HashSet<String>,
+    canonical: HashSet<PathBuf>,
 }
 
 impl Preamble {
@@ -45,8 +46,8 @@ impl Preamble {
     }
 
     /// The arguments that make a parse load the PCH (added to the arguments it was built with).
-    pub(crate) fn args(&self) -> Vec<String> {
-        vec!["-include-pch".into(), self.pch.display().to_string(), VALIDATE_CONTENT.into()]
+    pub(crate) fn args(&self) -> Vec<OsString> {
+        vec!["-include-pch".into(), self.pch.clone().into_os_string(), VALIDATE_CONTENT.into()]
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -54,18 +55,18 @@ impl Preamble {
     }
 
     /// The files the PCH was built from.
-    pub(crate) fn files(&self) -> impl Iterator<Item = &str> {
-        self.files.iter().map(|f| f.path.as_str())
+    pub(crate) fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|f| f.path.as_path())
     }
 
     /// Whether the file at `canonical_path` is one of the files the PCH was built from.
-    pub(crate) fn holds(&self, canonical_path: &str) -> bool {
+    pub(crate) fn holds(&self, canonical_path: &Path) -> bool {
         self.canonical.contains(canonical_path)
     }
 
     /// Whether the PCH file and every file it was built from are still as they were.
     fn still_valid(&self) -> bool {
-        cache::stat(&self.pch.to_string_lossy()) == Some(self.pch_stat) && self.files.iter().all(FileStamp::still_valid)
+        cache::stat(&self.pch) == Some(self.pch_stat) && self.files.iter().all(FileStamp::still_valid)
     }
 }
 
@@ -101,14 +102,14 @@ fn enabled() -> bool {
 
 /// The preamble for parses with `args` (the clang arguments, without the source), loaded from the
 /// cache folder or built there. `None` when it is turned off or cannot be built; `verbose` says why.
-pub(crate) fn preamble(libclang_fingerprint: &str, args: &[String], verbose: bool) -> Option<Arc<Preamble>> {
+pub(crate) fn preamble(libclang_fingerprint: &str, args: &[OsString], verbose: bool) -> Option<Arc<Preamble>> {
     if !enabled() {
         if verbose {
             eprintln!("ast_canopy: precompiled CUDA preamble off (AST_CANOPY_NO_PCH)");
         }
         return None;
     }
-    let key = cache::Cache::key(&[&FORMAT.to_string(), libclang_fingerprint, &args.join("\0")]);
+    let key = cache::Cache::key(&[FORMAT.to_string().as_bytes(), libclang_fingerprint.as_bytes(), &crate::join_args(args)]);
     let files = Files::new(&crate::toolchain::cache_dir().join("pch"), &key);
     let slot = SLOTS.lock().unwrap_or_else(|e| e.into_inner()).entry(files.pch.clone()).or_default().clone();
     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -205,10 +206,10 @@ fn write_manifest(files: &Files, manifest: &Manifest) -> Result<(), String> {
 }
 
 /// Parses an empty source with the PCH: `Err` with clang's complaint when it cannot be loaded.
-fn check_loads(files: &Files, args: &[String]) -> Result<(), String> {
-    let main = files.dir.join(format!("{}-check.cu", files.key)).to_string_lossy().into_owned();
+fn check_loads(files: &Files, args: &[OsString]) -> Result<(), String> {
+    let main = files.dir.join(format!("{}-check.cu", files.key));
     let mut check_args = args.to_vec();
-    check_args.extend(["-include-pch".into(), files.pch.display().to_string(), VALIDATE_CONTENT.into()]);
+    check_args.extend(["-include-pch".into(), files.pch.clone().into_os_string(), VALIDATE_CONTENT.into()]);
     let index = Index::new();
     let unsaved = [Unsaved { name: main.clone(), contents: String::new() }];
     let opts = ParseOptions { skip_function_bodies: true, for_pch: false };
@@ -222,9 +223,9 @@ fn check_loads(files: &Files, args: &[String]) -> Result<(), String> {
 
 /// Parses an empty CUDA source with `args` (the driver includes the wrapper) and saves it as a PCH,
 /// then writes the manifest. Both files are written under temporary names and renamed into place.
-fn build(files: &Files, args: &[String]) -> Result<Arc<Preamble>, String> {
+fn build(files: &Files, args: &[OsString]) -> Result<Arc<Preamble>, String> {
     std::fs::create_dir_all(&files.dir).map_err(|e| format!("{}: {e}", files.dir.display()))?;
-    let main = files.main.to_string_lossy().into_owned();
+    let main = files.main.clone();
     let mut build_args = args.to_vec();
     build_args.push(VALIDATE_CONTENT.into());
     if std::fs::metadata(&files.main).map(|m| m.len() != 0).unwrap_or(true) {
@@ -267,7 +268,7 @@ fn build(files: &Files, args: &[String]) -> Result<Arc<Preamble>, String> {
         let _ = std::fs::remove_file(&files.pch);
         return Err(record_unusable(files, stamps, format!("the PCH built from the CUDA headers cannot be used: {why}")));
     }
-    let pch_stat = cache::stat(&files.pch.to_string_lossy()).ok_or_else(|| format!("{} vanished", files.pch.display()))?;
+    let pch_stat = cache::stat(&files.pch).ok_or_else(|| format!("{} vanished", files.pch.display()))?;
     let manifest = Manifest { format: FORMAT, pch_size: pch_stat.0, pch_mtime_ns: pch_stat.1, files: stamps.clone(), unusable: None };
     write_manifest(files, &manifest)?;
     Ok(Arc::new(Preamble::new(files.pch.clone(), pch_stat, stamps)))

@@ -2,6 +2,7 @@
 //! or a libclang named by an environment variable), and the CUDA headers (NVIDIA's pip wheels, else
 //! `CUDA_HOME`/`CUDA_PATH`, else `/usr/local/cuda`), and builds the clang command line.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -246,36 +247,42 @@ impl Toolchain {
     }
 
     /// The clang arguments for a device-side parse.
-    pub fn clang_args(&self, arch: &str, cxx_standard: &str, includes: &[PathBuf], defines: &[String]) -> Vec<String> {
-        let mut args: Vec<String> = vec![
+    pub fn clang_args(&self, arch: &str, cxx_standard: &str, includes: &[PathBuf], defines: &[String]) -> Vec<OsString> {
+        // Paths are passed as they are (a Unix path need not be UTF-8).
+        let joined = |flag: &str, p: &Path| {
+            let mut s = OsString::from(flag);
+            s.push(p);
+            s
+        };
+        let mut args: Vec<OsString> = vec![
             "-x".into(),
             "cuda".into(),
             "--cuda-device-only".into(),
-            format!("--cuda-gpu-arch={arch}"),
+            format!("--cuda-gpu-arch={arch}").into(),
             "-nocudalib".into(),
             "-Wno-unknown-cuda-version".into(),
             // Headers are parsed as main files; these warnings say nothing about them.
             "-Wno-pragma-once-outside-header".into(),
             "-Wno-pragma-system-header-outside-header".into(),
-            format!("--cuda-path={}", self.cuda_root.display()),
+            joined("--cuda-path=", &self.cuda_root),
             "-resource-dir".into(),
-            self.resource_dir.display().to_string(),
-            format!("-std={cxx_standard}"),
+            self.resource_dir.clone().into_os_string(),
+            format!("-std={cxx_standard}").into(),
         ];
         if let Some(libcxx) = &self.libcxx_fallback {
             args.push("-nostdinc++".into());
             args.push("-isystem".into());
-            args.push(libcxx.display().to_string());
+            args.push(libcxx.clone().into_os_string());
         }
         for inc in &self.cuda_extra_includes {
             args.push("-isystem".into());
-            args.push(inc.display().to_string());
+            args.push(inc.clone().into_os_string());
         }
         for inc in includes {
-            args.push(format!("-I{}", inc.display()));
+            args.push(joined("-I", inc));
         }
         for d in defines {
-            args.push(format!("-D{d}"));
+            args.push(format!("-D{d}").into());
         }
         args
     }

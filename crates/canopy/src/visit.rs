@@ -2,6 +2,7 @@
 //! whose expansion location lies in one of the retained files.
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use crate::clang::{Access, Cursor, CursorKind, File, PrintingPolicy, TemplateArgKind, TranslationUnit};
 use crate::model::*;
@@ -10,7 +11,7 @@ use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
 pub(crate) struct Visitor<'a, 'tu> {
     tu: &'a TranslationUnit<'tu>,
     policy: PrintingPolicy,
-    retained: &'a HashSet<String>,
+    retained: &'a HashSet<PathBuf>,
     file_cache: HashMap<File, bool>,
     /// Mangled names of the free functions reported so far: a function declared twice is kept once.
     seen_functions: HashSet<String>,
@@ -25,7 +26,7 @@ enum RecordContext {
 }
 
 impl<'a, 'tu> Visitor<'a, 'tu> {
-    pub(crate) fn new(tu: &'a TranslationUnit<'tu>, retained: &'a HashSet<String>) -> Self {
+    pub(crate) fn new(tu: &'a TranslationUnit<'tu>, retained: &'a HashSet<PathBuf>) -> Self {
         Visitor {
             tu,
             policy: PrintingPolicy::terse(tu),
@@ -41,7 +42,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         if let Some(&keep) = self.file_cache.get(&file) {
             return keep;
         }
-        let keep = self.retained.contains(&canonical_path(&file.name()));
+        let keep = self.retained.contains(&canonical_path(&file.path()));
         self.file_cache.insert(file, keep);
         keep
     }
@@ -542,8 +543,10 @@ fn is_operator_name(name: &str) -> bool {
     name.strip_prefix("operator").is_some_and(|rest| rest.chars().next().is_some_and(|ch| !ch.is_alphanumeric() && ch != '_'))
 }
 
-pub(crate) fn canonical_path(p: &str) -> String {
-    std::fs::canonicalize(p).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| p.to_string())
+/// The canonical form of `p` (itself when it cannot be resolved), byte for byte: paths are compared
+/// as paths, never through a lossy string, so a path that is not UTF-8 matches itself.
+pub(crate) fn canonical_path(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 #[cfg(test)]

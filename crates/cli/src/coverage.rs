@@ -58,7 +58,11 @@ impl Coverage {
     pub fn table(&self) -> String {
         let mut s = String::new();
         let counts: Vec<String> = self.bound_counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        let _ = writeln!(s, "wrote {}: bound {}; skipped {}", self.module, counts.join(", "), self.skipped.len());
+        let bound = if counts.is_empty() { "0".to_string() } else { counts.join(", ") };
+        let _ = writeln!(s, "wrote {}: bound {bound}; skipped {}", self.module, self.skipped.len());
+        if counts.is_empty() && self.skipped.is_empty() {
+            let _ = writeln!(s, "no declarations found in the File List");
+        }
         if !self.dependencies.is_empty() {
             let _ = writeln!(s, "dependency types bound (declared outside the File List, needed by bindings):");
             for d in &self.dependencies {
@@ -77,5 +81,26 @@ impl Coverage {
             let _ = writeln!(s, "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  {}", r.kind, r.name, r.location, r.reason);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_an_empty_module_says_nothing_was_found() {
+        let c = Coverage::new("out/m.py".into(), &Report::default(), &[], |l| l.to_string());
+        assert_eq!(c.table(), "wrote out/m.py: bound 0; skipped 0\nno declarations found in the File List\n");
+    }
+
+    #[test]
+    fn summary_counts_by_kind() {
+        let mut r = Report::default();
+        r.bind("function", "f", "f");
+        r.bind("function", "g", "g");
+        r.bind("struct", "S", "S");
+        let c = Coverage::new("m.py".into(), &r, &[], |l| l.to_string());
+        assert_eq!(c.table(), "wrote m.py: bound 2 function, 1 struct; skipped 0\n");
     }
 }

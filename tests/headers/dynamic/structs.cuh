@@ -26,6 +26,10 @@ struct Vec2 {
   __device__ float pick(int i) const { return i == 0 ? x : y; }
   __device__ void split(float &a, float &b) const { a = x; b = y; }
   __device__ operator double() const { return x * 10 + y; }
+  // static member functions: `Vec2.dot(a, b)`, `Vec2.diagonal(s)` in kernels, overloads merged
+  static __device__ float dot(Vec2 a, Vec2 b) { return a.x * b.x + a.y * b.y; }
+  static __device__ float dot(float a, float b) { return a * b + 0.5f; }
+  static __host__ __device__ Vec2 diagonal(float s) { return Vec2(s, -s); }
 };
 __device__ float length2(Vec2 v) { return v.x * v.x + v.y * v.y; }
 

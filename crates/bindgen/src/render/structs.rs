@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::function::{operator_symbol, params_spec, python_operator, ret_spec};
 use super::{call, registered_type_expr, Context, Rendered};
 use crate::pyexpr::{py_ident, py_str};
-use crate::shim::{constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name};
+use crate::shim::{constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name, static_method_shim};
 use crate::types::{cxx, numba_type};
 
 /// How to bind one struct.
@@ -166,13 +166,30 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
             if matches!(operator_symbol(&f.name), Some("++" | "--")) {
                 return skip(out, "increment/decrement operator: Python has no ++ or --".into());
             }
-            if m.is_static {
-                return skip(out, "static member function: not bound yet".into());
-            }
             let ret = match ret_spec(ctx, &f.return_type) {
                 Ok(r) => r,
                 Err(reason) => return skip(out, reason),
             };
+            if m.is_static {
+                if f.is_operator {
+                    return skip(out, "static operator: not bound".into());
+                }
+                let name = shim_name("static", &full, &identity, &ctx.unit_tag);
+                out.code.push_str(&call(
+                    "_b.static_method",
+                    &[
+                        ("", var.to_string()),
+                        ("unit", "_unit".into()),
+                        ("name", py_str(&f.name)),
+                        ("shim", py_str(&name)),
+                        ("src", py_str(&static_method_shim(&name, &s.qual_name, f))),
+                        ("ret", ret),
+                        ("params", params),
+                    ],
+                ));
+                out.report.bind("static method", &full, &format!("{var}.{}", f.name));
+                return;
+            }
             if f.is_operator {
                 let symbol = operator_symbol(&f.name).unwrap_or("");
                 let Some(op) = python_operator(symbol, f.params.len() + 1) else {

@@ -1,0 +1,2069 @@
+//! Fuzz target of the renderer (issue "Robustness"): proptest generates arbitrary declaration
+//! models (functions with overloads, huge overload sets included; structs with fields, methods,
+//! constructors, conversions and operators; enums; typedefs) whose names are drawn from any
+//! Unicode, quotes, backslashes, newlines, `"""`, Python and C++ keywords, dunder names, the names
+//! the renderer and the generated module reserve, and duplicates. Each model goes through both
+//! renderers:
+//!
+//! - dynamic mode: `bindgen::request::render_json`, as `numbast._dynamic` calls it (one request
+//!   per kind: enums, then structs with their typedef aliases, then functions, sharing one
+//!   `Bindings`), plus one request mixing every kind;
+//! - static mode: `bindgen::module::render_module`, the whole generated module and its `.pyi`
+//!   stub, with a validated config (hostile Name, Version, prefixes, include text...) and one or two
+//!   GPU architectures with declarations present on some of them only.
+//!
+//! Rust has no Python parser, so one persistent `python3` child per test process runs
+//! `tests/fuzz_checker.py`, which parses each generated text (`ast.parse`), describes it statement
+//! by statement, executes it against a stand-in runtime that records every registration, and
+//! answers with those facts; the assertions are here. For the static module that covers: it parses;
+//! the top level defines only the module's own helpers; no import but the ones the module always
+//! writes; registration defines exactly the names of `__all__` (valid, non-keyword, non-reserved
+//! identifiers) and rebinds nothing; each name holds what the stub says it is; every string literal
+//! that carries a C++ name (struct, field, enum, member, method, typedef) gives back the model's
+//! name; shim names are unique. A sample of models whose C++ names are valid identifiers (Python
+//! keywords and reserved names included) gets a C++ header declaring them, and the shims (the
+//! dynamic unit, and the static module's unit with its own preamble) are compiled by NVRTC.
+//!
+//! `PROPTEST_CASES=N` sets the number of models (default 48, under a minute in debug mode on two
+//! cores); an eighth of that number (at least 6) are NVRTC models. The totals are printed at the
+//! end (`-- --nocapture`). `NUMBAST_FUZZ_PYTHON` names the interpreter (default `python3`);
+//! `NUMBAST_FUZZ_KNOWN_BUGS=1` stops excluding the model shapes of the known renderer bugs
+//! (see the `bug_*` tests at the end).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use bindgen::config::Config;
+use bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
+use bindgen::pyexpr::{enum_member_names, py_ident};
+use bindgen::request::render_json;
+use bindgen::types::cxx;
+use canopy::model::{
+    AccessKind, Declarations, Enum, ExecutionSpace, Field, Function, Location, MethodKind, ParamVar, RefKind, Struct,
+    StructMethod, Type, TypeShape, Typedef,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestError, TestRunner};
+use serde_json::{json, Value};
+
+// ============================================================================= the checker process
+
+struct Checker {
+    _child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Checker {
+    fn start() -> Checker {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fuzz_checker.py");
+        let python = std::env::var("NUMBAST_FUZZ_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = Command::new(&python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("the renderer fuzz target needs a Python 3 interpreter to parse the generated code: cannot run `{python}` ({e}); install python3 or set NUMBAST_FUZZ_PYTHON")
+            });
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut c = Checker { _child: child, stdin, stdout };
+        let pong = c.ask(&json!({"op": "ping"}));
+        assert_eq!(pong["pong"], json!(true), "the checker ({python} {script}) did not answer: {pong}");
+        c
+    }
+
+    fn ask(&mut self, req: &Value) -> Value {
+        let data = serde_json::to_vec(req).expect("request serializes");
+        let sent = writeln!(self.stdin, "{}", data.len()).and_then(|_| self.stdin.write_all(&data)).and_then(|_| self.stdin.flush());
+        sent.expect("the checker process (tests/fuzz_checker.py) died; see its stderr above");
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("reading the checker's answer");
+        let n: usize = line.trim().parse().unwrap_or_else(|_| panic!("the checker process exited or answered `{line}`; see its stderr above"));
+        let mut buf = vec![0u8; n];
+        self.stdout.read_exact(&mut buf).expect("reading the checker's answer");
+        let v: Value = serde_json::from_slice(&buf).expect("the checker answers JSON");
+        if let Some(e) = v.get("checker_error") {
+            panic!("the checker failed (a bug in tests/fuzz_checker.py, not in the renderer): {}", e.as_str().unwrap_or(""));
+        }
+        v
+    }
+}
+
+fn ask(req: &Value) -> Value {
+    static CHECKER: OnceLock<Mutex<Checker>> = OnceLock::new();
+    let checker = CHECKER.get_or_init(|| Mutex::new(Checker::start()));
+    let mut guard = checker.lock().unwrap_or_else(|e| e.into_inner());
+    guard.ask(req)
+}
+
+// ============================================================================= counters
+
+static DYNAMIC_RENDERS: AtomicUsize = AtomicUsize::new(0);
+static STATIC_RENDERS: AtomicUsize = AtomicUsize::new(0);
+static MODELS: AtomicUsize = AtomicUsize::new(0);
+static PY_TEXTS: AtomicUsize = AtomicUsize::new(0);
+static NVRTC_UNITS: AtomicUsize = AtomicUsize::new(0);
+static NVRTC_SHIMS: AtomicUsize = AtomicUsize::new(0);
+static NVRTC_SKIPPED: AtomicUsize = AtomicUsize::new(0);
+static CONFIGS_REFUSED: AtomicUsize = AtomicUsize::new(0);
+static FUNCTIONS: AtomicUsize = AtomicUsize::new(0);
+static BOUND: AtomicUsize = AtomicUsize::new(0);
+
+fn bump(c: &AtomicUsize, n: usize) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Renderer bugs this target found (each has a `bug_*` test below that fails until it is fixed).
+/// Their failures are counted, not fatal, so that the fuzzing goes on past them; set
+/// NUMBAST_FUZZ_KNOWN_BUGS=1 to make them fatal (and to stop excluding BUG-1's model shape).
+const KNOWN_BUGS: &[(&str, &str)] = &[
+    ("[BUG-1]", "a global C++ type named like a shim parameter (`ret`, `self`, `a0`...) breaks the shims"),
+    ("[BUG-2]", "a binding whose Python name starts and ends with `__` (`__x___` for C++ `__x__`) is in __all__, but the module's lazy __getattr__ refuses it"),
+];
+
+static KNOWN_HITS: Mutex<BTreeMap<&'static str, usize>> = Mutex::new(BTreeMap::new());
+
+fn known_bugs_included() -> bool {
+    std::env::var("NUMBAST_FUZZ_KNOWN_BUGS").is_ok_and(|v| v == "1")
+}
+
+// ============================================================================= names
+
+const PY_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "match", "case", "type", "_",
+];
+
+const CXX_KEYWORDS: &[&str] = &[
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch", "char",
+    "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval", "constexpr", "constinit",
+    "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete", "do", "double",
+    "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for", "friend", "goto", "if",
+    "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or",
+    "or_eq", "private", "protected", "public", "register", "reinterpret_cast", "requires", "return", "short", "signed",
+    "sizeof", "static", "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local",
+    "throw", "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void",
+    "volatile", "wchar_t", "while", "xor", "xor_eq", "final", "override", "import", "module",
+];
+
+/// Names the rendered code uses for itself (pyexpr.rs `RESERVED`).
+const RESERVED: &[&str] = &[
+    "_b", "_unit", "_template_bindings", "_parents", "types", "operator", "_cuda_types", "_vector_types", "install",
+    "typing_registry", "target_registry", "__all__", "__version__", "__doc__", "__name__", "__file__", "__spec__",
+    "__loader__", "__builtins__", "__path__", "__package__",
+];
+
+/// Top-level names of a generated module (module/python.rs): the only ones its top level may bind.
+const MODULE_OWN: &[&str] = &[
+    "_nb_sys", "_nb_threading", "_nb_pytypes", "_nb_os", "__version__", "__all__", "_NB_RUNTIME_NAME",
+    "_NB_SHIM_PREAMBLE", "_NB_RUNTIME_SOURCE", "_NB_HEADER_FROM_MODULE", "_NB_INCLUDE_DIRS_FROM_MODULE", "_nb_runtime",
+    "_nb_callback", "_nb_mark_cooperative", "_nb_require_arch", "_nb_add_include_dirs", "_nb_register", "_nb_lock",
+    "_nb_state", "_nb_ensure", "install", "__getattr__", "__dir__",
+];
+
+/// What `_nb_register` defines besides the bindings.
+const REGISTER_OWN: &[&str] = &["_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "_template_bindings"];
+
+/// Names the stub defines for itself.
+const STUB_OWN: &[&str] = &[
+    "enum", "Any", "_TargetRegistry", "_TypingRegistry", "_BoundStruct", "_FunctionTemplate", "_ClassInstance",
+    "_ClassTemplate", "__version__", "__all__", "typing_registry", "target_registry", "install",
+];
+
+/// The prelude's names, in scope of rendered code.
+const PRELUDE_NAMES: &[&str] = &["operator", "types", "_cuda_types", "_vector_types"];
+
+/// Parameter names of the shims (shim.rs).
+const SHIM_PARAMS: &[&str] = &["ret", "self", "a0", "a1", "a2", "a3"];
+
+const HOSTILE: &[&str] = &[
+    "a\"\"\"b", "\"\"\"", "'''", "x'y", "\"", "'", "\\", "back\\slash", "a\\nb", "line\nbreak", "\r", "\r\n", "\t",
+    "#comment", "import os; os.system('x')", "__import__('os').system('x')", "\")\nimport os\n(\"", "{x}", "%s", "é",
+    "caf\u{e9}", "\u{2028}", "\u{2029}", "\u{85}", "\u{c}", "\u{b}", "\0", "", " ", "\u{feff}", "\u{1d518}", "İ",
+    "ﬁ", "a b", "a_u0020b", "1x", "_1x", "::", "ns::x", "(anonymous namespace)", "operator", "operator+",
+    "operator()", "operator float", "~S", "S<int>", "$", "@", "λ", "ℌ", "x\u{301}", "\u{200b}", "\u{202e}evil",
+];
+
+/// Names Python's `enum` treats specially.
+const ENUM_SPECIAL: &[&str] = &[
+    "mro", "name", "value", "_x_", "__x__", "_missing_", "_ignore_", "_order_", "_generate_next_value_", "_value_",
+    "_name_", "__members__", "__init__", "__new__", "_E__hidden", "__private", "_", "__", "___", "mro_", "_x__",
+];
+
+/// C++ names the renderer maps to builtin Numba types.
+const BUILTIN_TYPE_NAMES: &[&str] = &["float2", "int4", "uchar1", "double3", "longlong2", "__half", "half", "__nv_bfloat16"];
+
+fn pool() -> Vec<&'static str> {
+    [PY_KEYWORDS, CXX_KEYWORDS, RESERVED, MODULE_OWN, STUB_OWN, SHIM_PARAMS, HOSTILE, ENUM_SPECIAL, BUILTIN_TYPE_NAMES].concat()
+}
+
+/// Any name: from the pools, any characters, identifiers, combinations, very long ones.
+fn any_name() -> BoxedStrategy<String> {
+    let p = pool();
+    prop_oneof![
+        6 => prop::sample::select(p.clone()).prop_map(String::from),
+        3 => "[A-Za-z_][A-Za-z0-9_]{0,8}",
+        2 => prop::collection::vec(any::<char>(), 0..8).prop_map(|v| v.into_iter().collect::<String>()),
+        1 => "\\PC{1,6}",
+        1 => (prop::sample::select(p.clone()), prop::sample::select(p.clone())).prop_map(|(a, b)| format!("{a}{b}")),
+        1 => (prop::sample::select(p), "[_0-9]{0,2}").prop_map(|(a, s)| format!("{a}{s}")),
+        1 => "[a-z]{60,200}",
+    ]
+    .boxed()
+}
+
+fn is_cxx_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Names a C++ header cannot declare at global scope under NVRTC: keywords, CUDA's vector types and
+/// other builtins, identifiers reserved to the implementation that the toolkit uses.
+fn cxx_declarable(s: &str) -> bool {
+    const TAKEN: &[&str] = &["dim3", "min", "max", "abs", "printf", "malloc", "free", "memcpy", "memset", "assert", "size_t", "std", "NULL", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t", "clock", "warpSize"];
+    let vector = ["char", "uchar", "short", "ushort", "int", "uint", "long", "ulong", "longlong", "ulonglong", "float", "double"]
+        .iter()
+        .any(|b| s.strip_prefix(b).is_some_and(|n| matches!(n, "1" | "2" | "3" | "4")));
+    is_cxx_identifier(s)
+        && !CXX_KEYWORDS.contains(&s)
+        && !TAKEN.contains(&s)
+        && !vector
+        && !(s.starts_with("__") && !(s.ends_with("__") && s.len() > 4))
+        && !s.starts_with("__nv")
+        && !s.starts_with("__cuda")
+        && !(s.starts_with('_') && s[1..].starts_with(|c: char| c.is_ascii_uppercase()) && !s.starts_with("_NB_"))
+}
+
+/// Valid C++ identifiers that are Python keywords, reserved names, dunders, shim parameter names.
+fn cxx_name() -> BoxedStrategy<String> {
+    let p: Vec<&'static str> = pool().into_iter().filter(|s| cxx_declarable(s)).collect();
+    prop_oneof![
+        5 => prop::sample::select(p.clone()).prop_map(String::from),
+        3 => "[A-Z][a-z0-9]{0,6}",
+        2 => "q[a-z0-9_]{0,6}",
+        1 => (prop::sample::select(p), "[0-9]{0,2}").prop_map(|(a, s)| format!("{a}_{s}")),
+    ]
+    .prop_filter("a declarable C++ name", |s| cxx_declarable(s))
+    .boxed()
+}
+
+// ============================================================================= raw models
+
+/// A type, by shape; structs and enums by index into the model's lists.
+#[derive(Debug, Clone)]
+enum Base {
+    Void,
+    Bool,
+    Int(usize),
+    Float(usize),
+    Struct(usize),
+    Enum(usize),
+    Vector(usize),
+    Half,
+    /// A record type nobody bound (by this name).
+    Unknown(String),
+    Dependent(String),
+    /// An integer of 3 bytes, a float of 16: unsupported sizes.
+    Odd(bool),
+}
+
+#[derive(Debug, Clone)]
+struct Ty {
+    base: Base,
+    ptrs: u8,
+    const_pointee: bool,
+    /// 0: none, 1: `&`, 2: `&&`
+    rf: u8,
+    konst: bool,
+}
+
+const INTS: &[(&str, u32, bool)] = &[
+    ("char", 1, true), ("signed char", 1, true), ("unsigned char", 1, false), ("short", 2, true),
+    ("unsigned short", 2, false), ("int", 4, true), ("unsigned int", 4, false), ("long", 8, true),
+    ("unsigned long", 8, false), ("long long", 8, true), ("unsigned long long", 8, false),
+];
+const FLOATS: &[(&str, u32)] = &[("float", 4), ("double", 8)];
+const VECTORS: &[&str] = &["float2", "int4", "uchar1", "double3", "longlong2", "uint2"];
+
+#[derive(Debug, Clone)]
+struct RawParam {
+    name: String,
+    ty: Ty,
+}
+
+#[derive(Debug, Clone)]
+struct RawMethod {
+    /// 0..8: MethodKind in declaration order (0 default ctor ... 7 other)
+    kind: usize,
+    name: String,
+    /// An operator symbol (index into `MEMBER_OPERATORS`), for kind Other.
+    op: Option<usize>,
+    params: Vec<RawParam>,
+    ret: Ty,
+    is_const: bool,
+    is_static: bool,
+    is_virtual: bool,
+    /// 0: none, 1: copy assignment, 2: move assignment
+    assign: u8,
+    space: usize,
+}
+
+#[derive(Debug, Clone)]
+struct RawStruct {
+    name: String,
+    ns: Option<usize>,
+    tag: usize,
+    fields: Vec<(String, Ty, usize, bool)>,
+    methods: Vec<RawMethod>,
+    /// 0: known layout, 1: unknown size, 2: a bit-field, 3: overlapping fields
+    layout: usize,
+    /// dynamic request: 0 struct, 1 primitive, 2 an unknown data model
+    model: usize,
+    py_name: Option<String>,
+    dep_file: bool,
+    arch: usize,
+    alias: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct RawEnum {
+    name: String,
+    ns: Option<usize>,
+    members: Vec<String>,
+    values: Vec<String>,
+    underlying: usize,
+    scoped: bool,
+    py_name: Option<String>,
+    dep_file: bool,
+    arch: usize,
+}
+
+#[derive(Debug, Clone)]
+struct RawFn {
+    name: String,
+    ns: Option<usize>,
+    /// An operator symbol (index into `FREE_OPERATORS`).
+    op: Option<usize>,
+    params: Vec<RawParam>,
+    ret: Ty,
+    space: usize,
+    variadic: bool,
+    py_name: Option<String>,
+    arch: usize,
+    /// How many overloads of this name (1: just this one).
+    overloads: usize,
+}
+
+#[derive(Debug, Clone)]
+struct RawTypedef {
+    name: String,
+    ns: Option<usize>,
+    /// Some(i): the i-th struct (even) or enum (odd); None: `other`.
+    target: Option<usize>,
+    other: String,
+    arch: usize,
+}
+
+#[derive(Debug, Clone)]
+struct RawConfig {
+    two_archs: bool,
+    name: Option<String>,
+    version: Option<String>,
+    prefixes: (Vec<String>, Vec<String>, Vec<String>),
+    separate: bool,
+    cooperative: Option<String>,
+    callbacks: (Option<String>, Option<String>),
+    verbatim_include: bool,
+    include_text: String,
+    include_dirs: Vec<String>,
+    macros: Vec<String>,
+    exclude: Vec<usize>,
+    skip_prefix: Option<String>,
+    number_types: Vec<usize>,
+    primitive: Vec<usize>,
+    module_name: String,
+    provenance: String,
+}
+
+#[derive(Debug, Clone)]
+struct Raw {
+    /// C++ names valid for a header (the NVRTC sample).
+    valid: bool,
+    namespaces: Vec<String>,
+    structs: Vec<RawStruct>,
+    enums: Vec<RawEnum>,
+    functions: Vec<RawFn>,
+    typedefs: Vec<RawTypedef>,
+    config: RawConfig,
+    intents: Vec<(usize, String, String)>,
+    dyn_skip_prefix: Option<String>,
+    dyn_exclude: Vec<usize>,
+}
+
+/// Member operators: symbol and number of parameters (besides `this`).
+const MEMBER_OPERATORS: &[(&str, usize)] = &[
+    ("+", 1), ("-", 1), ("*", 1), ("/", 1), ("%", 1), ("&", 1), ("|", 1), ("^", 1), ("<<", 1), (">>", 1), ("==", 1),
+    ("!=", 1), ("<", 1), ("<=", 1), (">", 1), (">=", 1), ("+=", 1), ("-=", 1), ("*=", 1), ("/=", 1), ("%=", 1),
+    ("&=", 1), ("|=", 1), ("^=", 1), ("<<=", 1), (">>=", 1), ("-", 0), ("+", 0), ("~", 0), ("!", 0), ("++", 0),
+    ("--", 0), ("()", 2), ("[]", 1), ("=", 1), ("&&", 1), ("||", 1),
+];
+/// Free operators: symbol and number of parameters.
+const FREE_OPERATORS: &[(&str, usize)] = &[
+    ("+", 2), ("-", 2), ("*", 2), ("/", 2), ("%", 2), ("&", 2), ("|", 2), ("^", 2), ("<<", 2), (">>", 2), ("==", 2),
+    ("!=", 2), ("<", 2), ("<=", 2), (">", 2), (">=", 2), ("+=", 2), ("-=", 2), ("*=", 2), ("/=", 2), ("-", 1),
+    ("+", 1), ("~", 1), ("!", 1), ("++", 1), ("--", 1), ("&&", 2), (",", 2),
+];
+
+fn ty_strategy(valid: bool, param: bool) -> BoxedStrategy<Ty> {
+    let base = if valid {
+        prop_oneof![
+            1 => Just(Base::Bool),
+            4 => (0..INTS.len()).prop_map(Base::Int),
+            3 => (0..FLOATS.len()).prop_map(Base::Float),
+            4 => (0..64usize).prop_map(Base::Struct),
+            2 => (0..64usize).prop_map(Base::Enum),
+        ]
+        .boxed()
+    } else {
+        prop_oneof![
+            1 => Just(Base::Void),
+            1 => Just(Base::Bool),
+            4 => (0..INTS.len()).prop_map(Base::Int),
+            2 => (0..FLOATS.len()).prop_map(Base::Float),
+            4 => (0..64usize).prop_map(Base::Struct),
+            2 => (0..64usize).prop_map(Base::Enum),
+            1 => (0..VECTORS.len()).prop_map(Base::Vector),
+            1 => Just(Base::Half),
+            1 => any_name().prop_map(Base::Unknown),
+            1 => any_name().prop_map(Base::Dependent),
+            1 => any::<bool>().prop_map(Base::Odd),
+        ]
+        .boxed()
+    };
+    let ptrs = if valid { prop_oneof![6 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)].boxed() } else { (0u8..3).boxed() };
+    let rf = if param { prop_oneof![5 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)].boxed() } else { prop_oneof![8 => Just(0u8), 1 => Just(1u8)].boxed() };
+    (base, ptrs, any::<bool>(), rf, any::<bool>())
+        .prop_map(|(base, ptrs, const_pointee, rf, konst)| Ty { base, ptrs, const_pointee, rf, konst })
+        .boxed()
+}
+
+fn param_strategy(valid: bool) -> BoxedStrategy<RawParam> {
+    let name = if valid { cxx_name() } else { any_name() };
+    (name, ty_strategy(valid, true)).prop_map(|(name, ty)| RawParam { name, ty }).boxed()
+}
+
+fn name_strategy(valid: bool) -> BoxedStrategy<String> {
+    if valid {
+        cxx_name()
+    } else {
+        any_name()
+    }
+}
+
+fn method_strategy(valid: bool) -> BoxedStrategy<RawMethod> {
+    (
+        prop_oneof![2 => Just(0usize), 1 => Just(1usize), 1 => Just(2usize), 2 => Just(3usize), 1 => Just(4usize), 1 => Just(5usize), 2 => Just(6usize), 8 => Just(7usize)],
+        name_strategy(valid),
+        prop::option::weighted(0.35, 0..MEMBER_OPERATORS.len()),
+        prop::collection::vec(param_strategy(valid), 0..3),
+        ty_strategy(valid, false),
+        (any::<bool>(), prop::bool::weighted(0.15), prop::bool::weighted(0.1)),
+        prop_oneof![10 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        prop_oneof![8 => Just(2usize), 2 => Just(3usize), 1 => Just(1usize), 1 => Just(0usize), 1 => Just(4usize)],
+    )
+        .prop_map(|(kind, name, op, params, ret, (is_const, is_static, is_virtual), assign, space)| RawMethod {
+            kind,
+            name,
+            op,
+            params,
+            ret,
+            is_const,
+            is_static,
+            is_virtual,
+            assign,
+            space,
+        })
+        .boxed()
+}
+
+fn struct_strategy(valid: bool) -> BoxedStrategy<RawStruct> {
+    let field = (name_strategy(valid), ty_strategy(valid, false), 0..3usize, prop::bool::weighted(0.15));
+    (
+        name_strategy(valid),
+        prop::option::weighted(0.4, 0..3usize),
+        0..3usize,
+        prop::collection::vec(field, 0..5),
+        prop::collection::vec(method_strategy(valid), 0..6),
+        prop_oneof![12 => Just(0usize), 1 => Just(1usize), 1 => Just(2usize), 1 => Just(3usize)],
+        prop_oneof![6 => Just(0usize), 3 => Just(1usize), 1 => Just(2usize)],
+        prop::option::weighted(0.2, any_name()),
+        (prop::bool::weighted(0.2), 0..4usize, prop::option::weighted(0.3, name_strategy(valid))),
+    )
+        .prop_map(|(name, ns, tag, fields, methods, layout, model, py_name, (dep_file, arch, alias))| RawStruct {
+            name,
+            ns,
+            tag,
+            fields,
+            methods,
+            layout,
+            model,
+            py_name,
+            dep_file,
+            arch,
+            alias,
+        })
+        .boxed()
+}
+
+fn enum_strategy(valid: bool) -> BoxedStrategy<RawEnum> {
+    let member = if valid {
+        prop_oneof![3 => cxx_name(), 2 => prop::sample::select(ENUM_SPECIAL.to_vec()).prop_map(String::from)]
+            .prop_filter("a C++ identifier", |s| is_cxx_identifier(s) && !CXX_KEYWORDS.contains(&s.as_str()))
+            .boxed()
+    } else {
+        prop_oneof![3 => any_name(), 3 => prop::sample::select(ENUM_SPECIAL.to_vec()).prop_map(String::from)].boxed()
+    };
+    let value = if valid {
+        (-100i64..100).prop_map(|v| v.to_string()).boxed()
+    } else {
+        prop_oneof![
+            4 => (-1000i64..1000).prop_map(|v| v.to_string()),
+            1 => Just("18446744073709551615".to_string()),
+            1 => Just("-9223372036854775808".to_string()),
+            1 => Just("170141183460469231731687303715884105727".to_string()),
+            1 => Just("99999999999999999999999999999999999999999".to_string()),
+            1 => any_name(),
+        ]
+        .boxed()
+    };
+    (
+        name_strategy(valid),
+        prop::option::weighted(0.4, 0..3usize),
+        prop::collection::vec((member, value), 0..7),
+        0..INTS.len() + 1,
+        any::<bool>(),
+        prop::option::weighted(0.2, any_name()),
+        (prop::bool::weighted(0.2), 0..4usize),
+    )
+        .prop_map(|(name, ns, mv, underlying, scoped, py_name, (dep_file, arch))| {
+            // C++ enumerators of one enum are distinct.
+            let mut seen = BTreeSet::new();
+            let (members, values): (Vec<String>, Vec<String>) = mv.into_iter().filter(|(m, _)| seen.insert(m.clone())).unzip();
+            RawEnum { name, ns, members, values, underlying, scoped, py_name, dep_file, arch }
+        })
+        .boxed()
+}
+
+fn fn_strategy(valid: bool) -> BoxedStrategy<RawFn> {
+    (
+        name_strategy(valid),
+        prop::option::weighted(0.4, 0..3usize),
+        prop::option::weighted(0.2, 0..FREE_OPERATORS.len()),
+        prop::collection::vec(param_strategy(valid), 0..4),
+        ty_strategy(valid, false),
+        prop_oneof![10 => Just(2usize), 3 => Just(3usize), 1 => Just(1usize), 1 => Just(4usize), 1 => Just(0usize)],
+        prop::bool::weighted(if valid { 0.0 } else { 0.05 }),
+        prop::option::weighted(0.15, any_name()),
+        0..4usize,
+        prop_oneof![20 => Just(1usize), 6 => 2..6usize, 1 => 30..400usize],
+    )
+        .prop_map(|(name, ns, op, params, ret, space, variadic, py_name, arch, overloads)| RawFn {
+            name,
+            ns,
+            op,
+            params,
+            ret,
+            space,
+            variadic,
+            py_name,
+            arch,
+            overloads,
+        })
+        .boxed()
+}
+
+fn typedef_strategy(valid: bool) -> BoxedStrategy<RawTypedef> {
+    (name_strategy(valid), prop::option::weighted(0.3, 0..3usize), prop::option::weighted(0.85, 0..64usize), any_name(), 0..4usize)
+        .prop_map(|(name, ns, target, other, arch)| RawTypedef { name, ns, target, other, arch })
+        .boxed()
+}
+
+fn config_strategy(valid: bool) -> BoxedStrategy<RawConfig> {
+    let prefix = prop::collection::vec(prop_oneof![3 => "[a-z_]{1,3}", 1 => any_name()], 0..2);
+    let include = if valid { Just(String::new()).boxed() } else { any_name() };
+    let macros = if valid {
+        prop::collection::vec("FUZZ_[A-Z]{1,3}(=[0-9]{1,2})?", 0..3).boxed()
+    } else {
+        prop::collection::vec(prop_oneof!["FUZZ_[A-Z]{1,3}(=[0-9]{1,2})?", any_name()], 0..3).boxed()
+    };
+    (
+        (any::<bool>(), prop::option::of(any_name()), prop::option::of(any_name())),
+        (prefix.clone(), prefix.clone(), prefix),
+        (any::<bool>(), prop::option::weighted(0.3, prop_oneof!["\\^[a-z]", any_name()])),
+        (prop::option::weighted(0.2, prop_oneof!["[a-z]{1,4}\\.[a-z]{1,4}:[a-z_]{1,5}", any_name()]), prop::option::weighted(0.2, any_name())),
+        (prop::bool::weighted(if valid { 1.0 } else { 0.6 }), include, prop::collection::vec(any_name(), 0..2), macros),
+        (prop::collection::vec(0..64usize, 0..2), prop::option::weighted(0.15, prop_oneof!["[a-z_]{1,2}", any_name()])),
+        (prop::collection::vec(0..64usize, 0..2), prop::collection::vec(0..64usize, 0..2)),
+        (prop_oneof![3 => "[a-z_]{1,8}", 1 => any_name()], prop::collection::vec(any::<char>().prop_filter("no NUL", |c| *c != '\0'), 0..10)),
+    )
+        .prop_map(
+            |(
+                (two_archs, name, version),
+                prefixes,
+                (separate, cooperative),
+                callbacks,
+                (verbatim_include, include_text, include_dirs, macros),
+                (exclude, skip_prefix),
+                (number_types, primitive),
+                (module_name, provenance),
+            )| RawConfig {
+                two_archs,
+                name,
+                version,
+                prefixes,
+                separate,
+                cooperative,
+                callbacks,
+                verbatim_include,
+                include_text,
+                include_dirs,
+                macros,
+                exclude,
+                skip_prefix,
+                number_types,
+                primitive,
+                module_name,
+                provenance: provenance.into_iter().collect(),
+            },
+        )
+        .boxed()
+}
+
+fn raw_strategy(valid: bool) -> BoxedStrategy<Raw> {
+    let intents = prop::collection::vec(
+        (0..64usize, prop_oneof!["[0-3]", any_name()], prop::sample::select(vec!["in", "inout_ptr", "out_ptr", "out_return", "bogus"]).prop_map(String::from)),
+        0..3,
+    );
+    (
+        prop::collection::vec(name_strategy(valid), 3),
+        prop::collection::vec(struct_strategy(valid), 0..5),
+        prop::collection::vec(enum_strategy(valid), 0..4),
+        prop::collection::vec(fn_strategy(valid), 0..8),
+        prop::collection::vec(typedef_strategy(valid), 0..4),
+        config_strategy(valid),
+        if valid { Just(Vec::new()).boxed() } else { intents.boxed() },
+        prop::option::weighted(if valid { 0.0 } else { 0.1 }, prop_oneof!["[a-z_]{1,2}", any_name()]),
+        prop::collection::vec(0..64usize, 0..2),
+    )
+        .prop_map(move |(namespaces, structs, enums, functions, typedefs, config, intents, dyn_skip_prefix, dyn_exclude)| {
+            let mut raw = Raw { valid, namespaces, structs, enums, functions, typedefs, config, intents, dyn_skip_prefix, dyn_exclude };
+            if valid {
+                legalize(&mut raw);
+            }
+            raw
+        })
+        .boxed()
+}
+
+// ============================================================================= legal C++ (NVRTC sample)
+
+/// Makes a model whose names are valid identifiers into one a C++ header can declare: names unique
+/// where C++ wants them unique, operator arities and operand types C++ accepts, constructors and
+/// assignments of the right shapes, distinct overloads (by value types: `f(int)` and `f(int &)`
+/// cannot both be called with an `int` lvalue, in a shim or anywhere else).
+fn legalize(raw: &mut Raw) {
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    // Claims `name` for category `cat`; on a clash, the first free `name_<k>`.
+    fn claim(taken: &mut BTreeMap<String, String>, name: &str, cat: &str) -> String {
+        let mut candidate = name.to_string();
+        let mut k = 0;
+        loop {
+            match taken.get(&candidate) {
+                None => {
+                    taken.insert(candidate.clone(), cat.to_string());
+                    return candidate;
+                }
+                Some(c) if c == cat => return candidate,
+                Some(_) => {
+                    k += 1;
+                    candidate = format!("{name}_{k}");
+                }
+            }
+        }
+    }
+    let shim_param_bug = !known_bugs_included();
+    for (i, ns) in raw.namespaces.clone().iter().enumerate() {
+        raw.namespaces[i] = claim(&mut taken, ns, &format!("ns{i}"));
+    }
+    let scope = |ns: Option<usize>| ns.map(|n| n.to_string()).unwrap_or_else(|| "global".into());
+    // BUG-1 (see `bug_shim_parameter_names_shadow_global_types`): a global type named like a shim
+    // parameter (`ret`, `self`, `a0`...) breaks the shims; excluded unless NUMBAST_FUZZ_KNOWN_BUGS=1.
+    let type_name = |taken: &mut BTreeMap<String, String>, name: &str, ns: Option<usize>, cat: String| {
+        let name = if shim_param_bug && ns.is_none() && SHIM_PARAMS.contains(&name) { format!("{name}_t") } else { name.to_string() };
+        claim(taken, &name, &cat)
+    };
+    for (i, s) in raw.structs.iter_mut().enumerate() {
+        s.name = type_name(&mut taken, &s.name, s.ns, format!("struct{i}@{}", scope(s.ns)));
+        s.tag = s.tag.min(1); // struct or class; unions of non-trivial members need more care
+    }
+    for (i, e) in raw.enums.iter_mut().enumerate() {
+        e.name = type_name(&mut taken, &e.name, e.ns, format!("enum{i}@{}", scope(e.ns)));
+        if e.underlying >= INTS.len() {
+            e.underlying = 5; // int
+        }
+        if !INTS[e.underlying].2 {
+            e.values = e.values.iter().map(|v| v.trim_start_matches('-').to_string()).collect();
+        }
+    }
+    for (i, t) in raw.typedefs.iter_mut().enumerate() {
+        t.name = type_name(&mut taken, &t.name, t.ns, format!("typedef{i}@{}", scope(t.ns)));
+    }
+    let n_structs = raw.structs.len();
+    let n_enums = raw.enums.len();
+    let has_user_types = n_structs + n_enums > 0;
+    let user_type = |k: usize| if n_structs > 0 && (k % 2 == 0 || n_enums == 0) { Base::Struct(k) } else { Base::Enum(k) };
+    for f in raw.functions.iter_mut() {
+        f.variadic = false;
+        if let Some(op) = f.op {
+            if !has_user_types {
+                f.op = None;
+            } else {
+                let arity = FREE_OPERATORS[op].1;
+                f.params.truncate(arity);
+                while f.params.len() < arity {
+                    f.params.push(RawParam { name: "p".into(), ty: Ty { base: Base::Int(5), ptrs: 0, const_pointee: false, rf: 0, konst: false } });
+                }
+                let first = &mut f.params[0].ty;
+                if !matches!(first.base, Base::Struct(_) | Base::Enum(_)) || first.ptrs > 0 {
+                    first.base = user_type(op);
+                    first.ptrs = 0;
+                }
+                f.overloads = 1;
+            }
+        }
+        if f.op.is_none() {
+            f.name = claim(&mut taken, &f.name, &format!("fn:{}:{}", scope(f.ns), f.name));
+        }
+        if f.space == 4 {
+            // __global__: returns void
+            f.ret = Ty { base: Base::Void, ptrs: 0, const_pointee: false, rf: 0, konst: false };
+        }
+        f.overloads = f.overloads.min(300);
+    }
+    for (si, s) in raw.structs.iter_mut().enumerate() {
+        let mut fields = BTreeSet::new();
+        for (fi, f) in s.fields.iter_mut().enumerate() {
+            f.0 = claim(&mut taken, &f.0, &format!("field{si}.{fi}"));
+            fields.insert(f.0.clone());
+            f.1.rf = 0;
+            // Fields by value need complete types: structs declared earlier only.
+            if let Base::Struct(j) = f.1.base {
+                if f.1.ptrs == 0 && j % n_structs >= si {
+                    f.1.base = Base::Int(5);
+                }
+            }
+        }
+        let mut destructor = false;
+        for m in s.methods.iter_mut() {
+            m.is_virtual &= !m.is_static;
+            if m.assign > 0 {
+                m.kind = 7;
+                m.op = MEMBER_OPERATORS.iter().position(|(sym, _)| *sym == "=");
+            }
+            match m.kind {
+                0..=4 => {
+                    m.is_static = false;
+                    m.is_virtual = false;
+                    m.is_const = false;
+                    m.ret = Ty { base: Base::Void, ptrs: 0, const_pointee: false, rf: 0, konst: false };
+                    let own = |rf: u8, konst: bool| Ty { base: Base::Struct(si), ptrs: 0, const_pointee: false, rf, konst };
+                    match m.kind {
+                        0 => m.params.clear(),
+                        1 => m.params = vec![RawParam { name: "other".into(), ty: own(1, true) }],
+                        2 => m.params = vec![RawParam { name: "other".into(), ty: own(2, false) }],
+                        3 => {
+                            m.params.truncate(1);
+                            if m.params.is_empty() {
+                                m.params.push(RawParam { name: "x".into(), ty: Ty { base: Base::Float(0), ptrs: 0, const_pointee: false, rf: 0, konst: false } });
+                            }
+                            if matches!(m.params[0].ty.base, Base::Struct(j) if j % n_structs == si) && m.params[0].ty.ptrs == 0 {
+                                m.params[0].ty.base = Base::Int(5);
+                            }
+                        }
+                        _ => {
+                            while m.params.len() < 2 {
+                                m.params.push(RawParam { name: "y".into(), ty: Ty { base: Base::Int(5), ptrs: 0, const_pointee: false, rf: 0, konst: false } });
+                            }
+                        }
+                    }
+                }
+                5 => {
+                    m.params.clear();
+                    m.is_static = false;
+                    m.is_const = false;
+                    if destructor {
+                        m.kind = 7;
+                        m.op = None;
+                    }
+                    destructor = true;
+                }
+                6 => {
+                    m.params.clear();
+                    m.is_static = false;
+                    m.ret.rf = 0;
+                    if matches!(m.ret.base, Base::Void) && m.ret.ptrs == 0 {
+                        m.ret.base = Base::Float(1);
+                    }
+                }
+                _ => {}
+            }
+            if m.kind == 5 {
+                continue;
+            }
+            if m.kind == 7 {
+                match m.op {
+                    Some(op) => {
+                        m.is_static = false;
+                        let arity = MEMBER_OPERATORS[op].1;
+                        m.params.truncate(arity);
+                        while m.params.len() < arity {
+                            m.params.push(RawParam { name: "z".into(), ty: Ty { base: Base::Int(5), ptrs: 0, const_pointee: false, rf: 0, konst: false } });
+                        }
+                        if m.assign > 0 {
+                            m.params[0].ty = Ty { base: Base::Struct(si), ptrs: 0, const_pointee: false, rf: m.assign, konst: m.assign == 1 };
+                            m.ret = Ty { base: Base::Struct(si), ptrs: 0, const_pointee: false, rf: 1, konst: false };
+                        }
+                    }
+                    None => {
+                        let name = claim(&mut taken, &m.name, &format!("method{si}:{}", m.name));
+                        m.name = if fields.contains(&name) { claim(&mut taken, &format!("{name}_m"), &format!("method{si}:{name}_m")) } else { name };
+                    }
+                }
+            }
+        }
+    }
+    // Parameters and results: no `void` by value, no reference to void.
+    let fix = |t: &mut Ty, param: bool| {
+        if matches!(t.base, Base::Void) && t.ptrs == 0 {
+            if param {
+                t.base = Base::Int(5);
+            } else {
+                t.rf = 0;
+            }
+        }
+    };
+    for f in raw.functions.iter_mut() {
+        f.params.iter_mut().for_each(|p| fix(&mut p.ty, true));
+        fix(&mut f.ret, false);
+    }
+    for s in raw.structs.iter_mut() {
+        for m in s.methods.iter_mut() {
+            m.params.iter_mut().for_each(|p| fix(&mut p.ty, true));
+            fix(&mut m.ret, false);
+        }
+    }
+    raw.config.include_text.clear();
+    raw.config.verbatim_include = true;
+    raw.config.include_dirs.clear();
+    raw.config.callbacks = (None, None);
+}
+
+// ============================================================================= models
+
+const PRIMARY: &str = "/fuzz/include/lib.cuh";
+const DEPENDENCY: &str = "/fuzz/include/dep.cuh";
+
+fn loc(file: &str, line: u32) -> Location {
+    Location { file: file.into(), line, column: 1 }
+}
+
+fn ptr_spelling(s: &str) -> String {
+    if s.ends_with('*') {
+        format!("{s}*")
+    } else {
+        format!("{s} *")
+    }
+}
+
+fn const_spelling(s: &str) -> String {
+    if s.ends_with('*') {
+        format!("{s}const")
+    } else {
+        format!("const {s}")
+    }
+}
+
+/// A declaration as bound: the model, and how the dynamic request and the static config treat it.
+#[derive(Debug, Clone)]
+struct StructItem {
+    decl: Struct,
+    model: &'static str,
+    py_name: Option<String>,
+    alias: Option<String>,
+    dep_file: bool,
+    arch: usize,
+}
+
+#[derive(Debug, Clone)]
+struct EnumItem {
+    decl: Enum,
+    py_name: Option<String>,
+    arch: usize,
+}
+
+#[derive(Debug, Clone)]
+struct FnItem {
+    decl: Function,
+    py_name: Option<String>,
+    arch: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    structs: Vec<StructItem>,
+    enums: Vec<EnumItem>,
+    functions: Vec<FnItem>,
+    typedefs: Vec<(Typedef, usize)>,
+}
+
+struct Names<'a> {
+    structs: Vec<String>,
+    enums: Vec<String>,
+    raw: &'a Raw,
+}
+
+fn qualify(raw: &Raw, ns: Option<usize>, name: &str) -> String {
+    match ns {
+        None => name.to_string(),
+        Some(2) if raw.valid => format!("{}::{}::{name}", raw.namespaces[0], raw.namespaces[2]),
+        Some(2) => format!("{}::(anonymous namespace)::{name}", raw.namespaces[2]),
+        Some(i) => format!("{}::{name}", raw.namespaces[i]),
+    }
+}
+
+fn build_ty(t: &Ty, names: &Names) -> Type {
+    let int = |i: usize| (INTS[i].0.to_string(), TypeShape::Int { size: INTS[i].1, signed: INTS[i].2 });
+    let (spelled, shape) = match &t.base {
+        Base::Void => ("void".to_string(), TypeShape::Void),
+        Base::Bool => ("bool".to_string(), TypeShape::Bool),
+        Base::Int(i) => int(*i),
+        Base::Float(i) => (FLOATS[*i].0.to_string(), TypeShape::Float { size: FLOATS[*i].1 }),
+        Base::Struct(i) if !names.structs.is_empty() => {
+            let j = i % names.structs.len();
+            let s = &names.raw.structs[j];
+            let (size, align) = struct_layout(s);
+            (names.structs[j].clone(), TypeShape::Record { size, align })
+        }
+        Base::Enum(i) if !names.enums.is_empty() => (names.enums[i % names.enums.len()].clone(), TypeShape::Enum { size: 4 }),
+        Base::Struct(_) | Base::Enum(_) => int(5),
+        Base::Vector(i) => (VECTORS[*i].to_string(), TypeShape::Record { size: 8, align: 8 }),
+        Base::Half => ("__half".to_string(), TypeShape::Record { size: 2, align: 2 }),
+        Base::Unknown(n) => (n.clone(), TypeShape::Record { size: 4, align: 4 }),
+        Base::Dependent(n) => (n.clone(), TypeShape::Dependent),
+        Base::Odd(true) => ("__int24".to_string(), TypeShape::Int { size: 3, signed: true }),
+        Base::Odd(false) => ("__float128".to_string(), TypeShape::Float { size: 16 }),
+    };
+    let mut ty = Type { name: spelled.clone(), unqualified_non_ref_type_name: spelled, ref_kind: RefKind::None, is_const: false, shape };
+    if t.ptrs > 0 && t.const_pointee {
+        ty.name = const_spelling(&ty.name);
+        ty.is_const = true;
+    }
+    for _ in 0..t.ptrs {
+        ty = Type {
+            name: ptr_spelling(&ty.name),
+            unqualified_non_ref_type_name: ptr_spelling(&ty.unqualified_non_ref_type_name),
+            ref_kind: RefKind::None,
+            is_const: false,
+            shape: TypeShape::Pointer { pointee: Box::new(ty) },
+        };
+    }
+    if t.rf > 0 {
+        if t.konst {
+            ty.name = const_spelling(&ty.name);
+            ty.is_const = true;
+        }
+        ty.name = format!("{} {}", ty.name, if t.rf == 1 { "&" } else { "&&" });
+        ty.ref_kind = if t.rf == 1 { RefKind::Lvalue } else { RefKind::Rvalue };
+    }
+    ty
+}
+
+fn struct_layout(s: &RawStruct) -> (i64, i64) {
+    if s.layout == 1 {
+        (-1, -1)
+    } else {
+        ((8 * s.fields.len() as i64).max(8), 8)
+    }
+}
+
+const SPACES: [ExecutionSpace; 5] =
+    [ExecutionSpace::Undefined, ExecutionSpace::Host, ExecutionSpace::Device, ExecutionSpace::HostDevice, ExecutionSpace::Global];
+
+const KINDS: [MethodKind; 8] = [
+    MethodKind::DefaultConstructor,
+    MethodKind::CopyConstructor,
+    MethodKind::MoveConstructor,
+    MethodKind::ConvertingConstructor,
+    MethodKind::OtherConstructor,
+    MethodKind::Destructor,
+    MethodKind::ConversionFunction,
+    MethodKind::Other,
+];
+
+/// Parameters of the `j`th extra overload: every `j` its own list of types.
+fn overload_params(j: usize, names: &Names) -> Vec<ParamVar> {
+    let palette = [
+        Ty { base: Base::Int(5), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Float(0), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Float(1), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Bool, ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Int(6), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Int(9), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Int(0), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Int(3), ptrs: 0, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Int(5), ptrs: 1, const_pointee: false, rf: 0, konst: false },
+        Ty { base: Base::Float(0), ptrs: 1, const_pointee: true, rf: 0, konst: false },
+    ];
+    let b = palette.len();
+    // j -> (length, digits): 1.. are the lists of length 1, then 2, ...
+    let (mut len, mut rest, mut count) = (1, j - 1, b);
+    while rest >= count {
+        rest -= count;
+        len += 1;
+        count *= b;
+    }
+    (0..len)
+        .map(|k| {
+            let d = (rest / b.pow(k as u32)) % b;
+            ParamVar { name: format!("p{k}"), type_: build_ty(&palette[d], names) }
+        })
+        .collect()
+}
+
+/// The value key of a parameter list (what overload resolution cannot tell apart).
+fn value_key(params: &[ParamVar]) -> String {
+    params.iter().map(|p| p.type_.unqualified_non_ref_type_name.clone()).collect::<Vec<_>>().join(",")
+}
+
+fn build(raw: &Raw) -> Model {
+    let names = Names {
+        structs: raw.structs.iter().map(|s| qualify(raw, s.ns, &s.name)).collect(),
+        enums: raw.enums.iter().map(|e| qualify(raw, e.ns, &e.name)).collect(),
+        raw,
+    };
+    let mut line = 0u32;
+    let mut next_line = || {
+        line += 1;
+        line
+    };
+    let mut mangled = 0usize;
+    let mut next_mangled = || {
+        mangled += 1;
+        format!("_ZN4fuzz{mangled}E")
+    };
+    let mut model = Model { structs: Vec::new(), enums: Vec::new(), functions: Vec::new(), typedefs: Vec::new() };
+
+    for (i, e) in raw.enums.iter().enumerate() {
+        let underlying = if e.underlying < INTS.len() {
+            build_ty(&Ty { base: Base::Int(e.underlying), ptrs: 0, const_pointee: false, rf: 0, konst: false }, &names)
+        } else {
+            build_ty(&Ty { base: Base::Float(0), ptrs: 0, const_pointee: false, rf: 0, konst: false }, &names)
+        };
+        let decl = Enum {
+            name: e.name.clone(),
+            qual_name: names.enums[i].clone(),
+            enumerators: e.members.clone(),
+            enumerator_values: e.values.clone(),
+            underlying_type: underlying,
+            is_scoped: e.scoped,
+            location: loc(if e.dep_file { DEPENDENCY } else { PRIMARY }, next_line()),
+        };
+        model.enums.push(EnumItem { decl, py_name: e.py_name.clone(), arch: e.arch });
+    }
+
+    for (si, s) in raw.structs.iter().enumerate() {
+        let (size, align) = struct_layout(s);
+        let file = if s.dep_file { DEPENDENCY } else { PRIMARY };
+        let fields = s
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(k, (name, ty, access, _))| {
+                let offset = match s.layout {
+                    2 if k == 0 => -1,
+                    3 => 0,
+                    _ => 8 * k as i64,
+                };
+                let access = [AccessKind::Public, AccessKind::Protected, AccessKind::Private][*access];
+                Field { name: name.clone(), type_: build_ty(ty, &names), access: if raw.valid { AccessKind::Public } else { access }, offset }
+            })
+            .collect();
+        let mut methods: Vec<StructMethod> = Vec::new();
+        let mut keys = BTreeSet::new();
+        for m in &s.methods {
+            let kind = KINDS[m.kind];
+            let ret = build_ty(&m.ret, &names);
+            let (name, is_operator) = match kind {
+                MethodKind::DefaultConstructor
+                | MethodKind::CopyConstructor
+                | MethodKind::MoveConstructor
+                | MethodKind::ConvertingConstructor
+                | MethodKind::OtherConstructor => (s.name.clone(), false),
+                MethodKind::Destructor => (format!("~{}", s.name), false),
+                MethodKind::ConversionFunction => (format!("operator {}", ret.name), true),
+                MethodKind::Other => match m.op {
+                    Some(op) => (format!("operator{}", MEMBER_OPERATORS[op].0), true),
+                    None => (m.name.clone(), false),
+                },
+            };
+            let params: Vec<ParamVar> = m.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names) }).collect();
+            if raw.valid && !keys.insert(format!("{name}({}){}", value_key(&params), m.is_const)) {
+                continue;
+            }
+            let function = Function {
+                name: name.clone(),
+                qual_name: format!("{}::{name}", names.structs[si]),
+                return_type: ret,
+                params,
+                exec_space: if raw.valid && m.space == 4 { ExecutionSpace::Host } else { SPACES[m.space] },
+                is_constexpr: false,
+                is_variadic: false,
+                mangled_name: next_mangled(),
+                attributes: Vec::new(),
+                is_operator,
+                location: loc(file, next_line()),
+            };
+            methods.push(StructMethod {
+                function,
+                kind,
+                is_const: m.is_const,
+                is_static: m.is_static,
+                is_virtual: m.is_virtual,
+                is_copy_assignment: m.assign == 1,
+                is_move_assignment: m.assign == 2,
+            });
+        }
+        let decl = Struct {
+            name: s.name.clone(),
+            qual_name: names.structs[si].clone(),
+            tag: ["struct", "class", "union"][s.tag].to_string(),
+            fields,
+            methods,
+            templated_methods: Vec::new(),
+            nested_records: Vec::new(),
+            nested_class_templates: Vec::new(),
+            bases: Vec::new(),
+            sizeof_: size,
+            alignof_: align,
+            location: loc(file, next_line()),
+        };
+        let model_name = ["struct", "primitive", "opaque-bytes"][s.model];
+        let alias = s.alias.as_ref().map(|a| qualify(raw, s.ns, a));
+        model.structs.push(StructItem { decl, model: model_name, py_name: s.py_name.clone(), alias, dep_file: s.dep_file, arch: s.arch });
+    }
+
+    let mut fn_keys = BTreeSet::new();
+    for f in &raw.functions {
+        let name = match f.op {
+            Some(op) => format!("operator{}", FREE_OPERATORS[op].0),
+            None => f.name.clone(),
+        };
+        let qual_name = qualify(raw, f.ns, &name);
+        for j in 0..f.overloads {
+            let params: Vec<ParamVar> = if j == 0 {
+                f.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names) }).collect()
+            } else {
+                overload_params(j, &names)
+            };
+            if raw.valid && !fn_keys.insert(format!("{qual_name}({})", value_key(&params))) {
+                continue;
+            }
+            let decl = Function {
+                name: name.clone(),
+                qual_name: qual_name.clone(),
+                return_type: build_ty(&f.ret, &names),
+                params,
+                exec_space: SPACES[f.space],
+                is_constexpr: false,
+                is_variadic: f.variadic,
+                mangled_name: next_mangled(),
+                attributes: Vec::new(),
+                is_operator: f.op.is_some(),
+                location: loc(PRIMARY, next_line()),
+            };
+            model.functions.push(FnItem { decl, py_name: f.py_name.clone(), arch: f.arch });
+        }
+    }
+
+    for t in &raw.typedefs {
+        let underlying_name = match t.target {
+            Some(i) if i % 2 == 0 && !names.structs.is_empty() => names.structs[(i / 2) % names.structs.len()].clone(),
+            Some(i) if !names.enums.is_empty() => names.enums[(i / 2) % names.enums.len()].clone(),
+            _ if raw.valid => "int".to_string(),
+            _ => t.other.clone(),
+        };
+        let decl = Typedef { name: t.name.clone(), qual_name: qualify(raw, t.ns, &t.name), underlying_name, location: loc(PRIMARY, next_line()) };
+        model.typedefs.push((decl, t.arch));
+    }
+    model
+}
+
+/// The model as JSON: the reproducer printed with a failure.
+fn model_json(m: &Model) -> String {
+    let d = Declarations {
+        structs: m.structs.iter().map(|s| s.decl.clone()).collect(),
+        functions: m.functions.iter().map(|f| f.decl.clone()).collect(),
+        typedefs: m.typedefs.iter().map(|t| t.0.clone()).collect(),
+        enums: m.enums.iter().map(|e| e.decl.clone()).collect(),
+        ..Declarations::default()
+    };
+    let extra: Vec<Value> = m
+        .structs
+        .iter()
+        .map(|s| json!({"struct": s.decl.qual_name, "model": s.model, "py_name": s.py_name, "alias": s.alias, "dep_file": s.dep_file, "arch": s.arch}))
+        .collect();
+    serde_json::to_string(&json!({"declarations": d, "struct_requests": extra})).unwrap_or_default()
+}
+
+// ============================================================================= a C++ header for the model
+
+fn space_keyword(s: ExecutionSpace) -> &'static str {
+    match s {
+        ExecutionSpace::Undefined => "",
+        ExecutionSpace::Host => "__host__ ",
+        ExecutionSpace::Device => "__device__ ",
+        ExecutionSpace::HostDevice => "__host__ __device__ ",
+        ExecutionSpace::Global => "__global__ ",
+    }
+}
+
+/// Splits `a::b::name` into the namespaces and the name.
+fn split_qual(q: &str) -> (Vec<&str>, &str) {
+    let parts: Vec<&str> = q.split("::").collect();
+    let (name, nss) = parts.split_last().expect("a name");
+    (nss.to_vec(), name)
+}
+
+fn in_namespaces(nss: &[&str], body: &str) -> String {
+    let mut s = String::new();
+    for n in nss {
+        s.push_str(&format!("namespace {n} {{ "));
+    }
+    s.push_str(body);
+    for _ in nss {
+        s.push_str(" }");
+    }
+    s.push('\n');
+    s
+}
+
+fn params_decl(params: &[ParamVar]) -> String {
+    params.iter().map(|p| p.type_.name.clone()).collect::<Vec<_>>().join(", ")
+}
+
+/// A header declaring everything the model has (valid models only).
+fn header(m: &Model) -> String {
+    let mut h = String::from("// declarations of a fuzzed model\n");
+    for e in &m.enums {
+        let (nss, name) = split_qual(&e.decl.qual_name);
+        let members: Vec<String> = e.decl.enumerators.iter().zip(&e.decl.enumerator_values).map(|(n, v)| format!("{n} = {v}")).collect();
+        h.push_str(&in_namespaces(&nss, &format!("enum class {name} : {} {{ {} }};", e.decl.underlying_type.name, members.join(", "))));
+    }
+    for s in &m.structs {
+        let (nss, name) = split_qual(&s.decl.qual_name);
+        h.push_str(&in_namespaces(&nss, &format!("{} {name};", s.decl.tag)));
+    }
+    for s in &m.structs {
+        let (nss, name) = split_qual(&s.decl.qual_name);
+        let mut body = format!("{} {name} {{\npublic:\n", s.decl.tag);
+        for f in &s.decl.fields {
+            body.push_str(&format!("    {} {};\n", f.type_.name, f.name));
+        }
+        let has_move = s.decl.methods.iter().any(|m| m.kind == MethodKind::MoveConstructor);
+        let has_copy = s.decl.methods.iter().any(|m| m.kind == MethodKind::CopyConstructor);
+        if has_move && !has_copy {
+            body.push_str(&format!("    __host__ __device__ {name}(const {name} &);\n"));
+        }
+        for m in &s.decl.methods {
+            let f = &m.function;
+            let space = space_keyword(f.exec_space);
+            let params = params_decl(&f.params);
+            let line = match m.kind {
+                MethodKind::Destructor => format!("{space}~{name}();"),
+                MethodKind::ConversionFunction => format!("{space}{}(){};", f.name, if m.is_const { " const" } else { "" }),
+                MethodKind::Other => format!(
+                    "{}{}{space}{} {}({params}){};",
+                    if m.is_static { "static " } else { "" },
+                    if m.is_virtual { "virtual " } else { "" },
+                    f.return_type.name,
+                    f.name,
+                    if m.is_const { " const" } else { "" }
+                ),
+                _ => format!("{space}{name}({params});"),
+            };
+            body.push_str(&format!("    {line}\n"));
+        }
+        body.push_str("};");
+        h.push_str(&in_namespaces(&nss, &body));
+    }
+    for (t, _) in &m.typedefs {
+        let (nss, name) = split_qual(&t.qual_name);
+        h.push_str(&in_namespaces(&nss, &format!("typedef {} {name};", t.underlying_name)));
+    }
+    for f in &m.functions {
+        let (nss, _) = split_qual(&f.decl.qual_name);
+        let d = &f.decl;
+        h.push_str(&in_namespaces(&nss, &format!("{}{} {}({});", space_keyword(d.exec_space), d.return_type.name, d.name, params_decl(&d.params))));
+    }
+    h
+}
+
+// ============================================================================= rendering
+
+fn registered(cxx_name: &str) -> String {
+    bindgen::render::registered_type_expr(cxx_name)
+}
+
+fn context(raw: &Raw, m: &Model, known: &BTreeMap<String, String>) -> Value {
+    let mut intents = serde_json::Map::new();
+    for (i, key, intent) in &raw.intents {
+        if let Some(f) = m.functions.get(i % m.functions.len().max(1)) {
+            let entry = intents.entry(f.decl.name.clone()).or_insert_with(|| json!({}));
+            entry[key.as_str()] = json!(intent);
+        }
+    }
+    let exclude: Vec<String> = raw.dyn_exclude.iter().filter_map(|i| m.functions.get(i % m.functions.len().max(1)).map(|f| f.decl.name.clone())).collect();
+    json!({
+        "known": known,
+        "unit_tag": "fuzz",
+        "intents": intents,
+        "skip_prefix": raw.dyn_skip_prefix,
+        "skip_non_device": true,
+        "exclude": exclude,
+    })
+}
+
+struct Rendered {
+    code: String,
+    report: Value,
+}
+
+fn render(request: &Value) -> Result<Rendered, String> {
+    bump(&DYNAMIC_RENDERS, 1);
+    let out = render_json(&request.to_string()).map_err(|e| format!("render_json refused a well-formed request: {e}"))?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| format!("render_json answered bad JSON: {e}"))?;
+    Ok(Rendered { code: v["code"].as_str().unwrap_or_default().to_string(), report: v["report"].clone() })
+}
+
+fn bound(report: &Value) -> Vec<(String, String, String)> {
+    report["bound"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| (b["kind"].as_str().unwrap_or("").to_string(), b["name"].as_str().unwrap_or("").to_string(), b["py_name"].as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The three requests dynamic mode makes for a model (enums, structs with aliases, functions), and
+/// one that mixes every kind.
+fn dynamic_requests(raw: &Raw, m: &Model) -> Result<(Vec<(Value, Rendered)>, (Value, Rendered)), String> {
+    let mut known: BTreeMap<String, String> = BTreeMap::new();
+    let enums: Vec<Value> = m.enums.iter().map(|e| json!({"decl": e.decl, "py_name": e.py_name})).collect();
+    let structs: Vec<Value> = m
+        .structs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({"decl": s.decl, "parent": format!("_parents[{i}]"), "model": s.model, "py_name": s.py_name, "aliases": s.alias.iter().collect::<Vec<_>>()})
+        })
+        .collect();
+    let functions: Vec<Value> = m.functions.iter().map(|f| json!({"decl": f.decl, "py_name": f.py_name})).collect();
+    let mut out = Vec::new();
+    let req = json!({"context": context(raw, m, &known), "enums": enums});
+    let r = render(&req)?;
+    for (kind, name, _) in bound(&r.report) {
+        if kind == "enum" {
+            known.insert(cxx(&name), registered(&name));
+        }
+    }
+    out.push((req, r));
+    let req = json!({"context": context(raw, m, &known), "structs": structs});
+    let r = render(&req)?;
+    for (kind, name, _) in bound(&r.report) {
+        if kind == "struct" || kind == "alias" {
+            known.insert(cxx(&name), registered(&name));
+        }
+    }
+    out.push((req, r));
+    let req = json!({"context": context(raw, m, &known), "functions": functions});
+    let r = render(&req)?;
+    out.push((req, r));
+    let mixed = json!({"context": context(raw, m, &BTreeMap::new()), "enums": enums, "structs": structs, "functions": functions});
+    let rm = render(&mixed)?;
+    Ok((out, (mixed, rm)))
+}
+
+/// A validated config and the shim include for the static module of a model: each optional key
+/// is kept when the config with it still passes `Config::from_yaml` (as the CLI loads it).
+fn static_config(raw: &Raw, m: &Model) -> (Config, ShimInclude) {
+    let c = &raw.config;
+    let archs: Vec<&str> = if c.two_archs { vec!["sm_80", "sm_90"] } else { vec!["sm_80"] };
+    let mut doc = json!({"Entry Point": "lib.cuh", "File List": ["lib.cuh"], "GPU Arch": archs});
+    let pick = |v: &[usize], names: &dyn Fn(usize) -> Option<String>| -> Vec<String> { v.iter().filter_map(|i| names(*i)).collect() };
+    let struct_name = |i: usize| m.structs.get(i % m.structs.len().max(1)).map(|s| s.decl.name.clone());
+    let fn_name = |i: usize| m.functions.get(i % m.functions.len().max(1)).map(|f| f.decl.name.clone());
+    let enum_name = |i: usize| m.enums.get(i % m.enums.len().max(1)).map(|e| e.decl.name.clone());
+    let include_text = if raw.valid { header(m) } else { c.include_text.clone() };
+    let mut optional: Vec<(&str, Value)> = vec![
+        ("Use Separate Registry", json!(c.separate)),
+        ("API Prefix Removal", json!({"Function": c.prefixes.0, "Struct": c.prefixes.1, "Enum": c.prefixes.2})),
+        ("Exclude", json!({"Function": pick(&c.exclude, &fn_name), "Struct": pick(&c.exclude, &struct_name), "Enum": pick(&c.exclude, &enum_name)})),
+        ("Types", json!(pick(&c.number_types, &struct_name).into_iter().map(|n| (n, "Number")).collect::<BTreeMap<_, _>>())),
+        ("Data Models", json!(pick(&c.primitive, &struct_name).into_iter().map(|n| (n, "PrimitiveModel")).collect::<BTreeMap<_, _>>())),
+        ("Predefined Macros", json!(c.macros)),
+    ];
+    if let Some(n) = &c.name {
+        optional.push(("Name", json!(n)));
+    }
+    if let Some(v) = &c.version {
+        optional.push(("Version", json!(v)));
+    }
+    if let Some(r) = &c.cooperative {
+        optional.push(("Cooperative Launch Required Functions Regex", json!([r])));
+    }
+    if let Some(p) = &c.skip_prefix {
+        optional.push(("Skip Prefix", json!(p)));
+    }
+    if c.callbacks.0.is_some() || c.callbacks.1.is_some() {
+        optional.push(("Module Callbacks", json!({"setup": c.callbacks.0, "teardown": c.callbacks.1})));
+    }
+    if c.verbatim_include {
+        optional.push(("Shim Include Override", json!(include_text)));
+    }
+    let load = |doc: &Value| Config::from_yaml(&serde_json::to_string(doc).expect("config serializes"));
+    let mut config = load(&doc).expect("the minimal config loads");
+    for (key, value) in optional {
+        doc[key] = value;
+        match load(&doc) {
+            Ok(cfg) => config = cfg,
+            Err(_) => {
+                bump(&CONFIGS_REFUSED, 1);
+                doc.as_object_mut().expect("an object").remove(key);
+            }
+        }
+    }
+    let include = match &config.shim_include_override {
+        Some(text) => ShimInclude::Verbatim(text.clone()),
+        None => ShimInclude::RelativeToModule(format!("../{}/lib.cuh", c.include_text)),
+    };
+    (config, include)
+}
+
+struct StaticOut {
+    python: String,
+    stub: String,
+    report: Value,
+    config: Config,
+    include: ShimInclude,
+}
+
+fn render_static(raw: &Raw, m: &Model) -> StaticOut {
+    bump(&STATIC_RENDERS, 1);
+    let (config, include) = static_config(raw, m);
+    let archs = config.gpu_arch.clone();
+    let has = |arch_choice: usize, a: usize| archs.len() == 1 || arch_choice < 2 || arch_choice - 2 == a;
+    let per_arch: Vec<(String, Declarations)> = archs
+        .iter()
+        .enumerate()
+        .map(|(a, arch)| {
+            let d = Declarations {
+                structs: m.structs.iter().filter(|s| has(s.arch, a)).map(|s| s.decl.clone()).collect(),
+                functions: m.functions.iter().filter(|f| has(f.arch, a)).map(|f| f.decl.clone()).collect(),
+                typedefs: m.typedefs.iter().filter(|t| has(t.1, a)).map(|t| t.0.clone()).collect(),
+                enums: m.enums.iter().filter(|e| has(e.arch, a)).map(|e| e.decl.clone()).collect(),
+                ..Declarations::default()
+            };
+            (arch.clone(), d)
+        })
+        .collect();
+    let primary: BTreeSet<String> = [PRIMARY.to_string()].into();
+    let include_dirs: Vec<String> = raw.config.include_dirs.clone();
+    let provenance = Provenance {
+        tool_version: "0.1.0".into(),
+        libclang_version: format!("libclang {}", raw.config.provenance),
+        cuda_version: "12.8".into(),
+        config_path: raw.config.provenance.clone(),
+    };
+    let module_name = py_ident(&raw.config.module_name);
+    let module = render_module(&ModuleRequest {
+        config: &config,
+        module_name: &module_name,
+        per_arch: &per_arch,
+        primary_files: &primary,
+        include: &include,
+        include_dirs: &include_dirs,
+        provenance: &provenance,
+    });
+    StaticOut { python: module.python, stub: module.stub, report: serde_json::to_value(&module.report).unwrap_or_default(), config, include }
+}
+
+// ============================================================================= checks
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().map(|x| s(x).to_string()).collect()).unwrap_or_default()
+}
+
+fn plain_int(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::Object(o) => o.get("int").map(|x| s(x).to_string()).unwrap_or_else(|| v.to_string()),
+        _ => v.to_string(),
+    }
+}
+
+/// A binding's Python name: a sanitized identifier, no keyword, nothing the rendered code or the
+/// module uses, no `__dunder__`.
+fn check_py_name(n: &str, what: &str, fails: &mut Vec<String>) {
+    let dunder = n.len() > 4 && n.starts_with("__") && n.ends_with("__") && !n[2..].starts_with('_') && !n[..n.len() - 2].ends_with('_');
+    if !is_cxx_identifier(n) || PY_KEYWORDS.contains(&n) || RESERVED.contains(&n) || PRELUDE_NAMES.contains(&n) || dunder || py_ident(n) != n {
+        fails.push(format!("{what}: bad Python name {n:?}"));
+    }
+}
+
+/// Statement-level facts of rendered registration code (dynamic code, or `_nb_register`'s body).
+fn check_statements(r: &Value, what: &str, allowed_calls: &[&str], allowed_names: &[&str], fails: &mut Vec<String>) {
+    for b in strs(&r["bad"]) {
+        fails.push(format!("{what}: statement of an unexpected shape: {b}"));
+    }
+    for c in strs(&r["calls"]) {
+        if !allowed_calls.iter().any(|p| if p.ends_with('.') { c.starts_with(p) } else { c == *p }) {
+            fails.push(format!("{what}: unexpected call to `{c}`"));
+        }
+    }
+    let mut assigned: Vec<(i64, String)> = Vec::new();
+    for rec in r["records"].as_array().into_iter().flatten() {
+        if let Some(t) = rec["target"].as_str() {
+            assigned.push((rec["line"].as_i64().unwrap_or(0), t.to_string()));
+        }
+    }
+    for l in r["loads"].as_array().into_iter().flatten() {
+        let (line, name) = (l[0].as_i64().unwrap_or(0), s(&l[1]));
+        if !allowed_names.contains(&name) && !assigned.iter().any(|(al, n)| *al < line && n == name) {
+            fails.push(format!("{what}: reads name `{name}` that it did not define"));
+        }
+    }
+}
+
+fn records<'a>(r: &'a Value, call: &str) -> Vec<&'a Value> {
+    r["records"].as_array().into_iter().flatten().filter(|rec| rec["call"].as_str() == Some(call)).collect()
+}
+
+fn kw<'a>(rec: &'a Value, k: &str) -> &'a Value {
+    &rec["kw"][k]
+}
+
+/// Every `_b.struct` / `_b.enum` / `_b.method` / alias literal gives back the model's C++ names.
+fn check_round_trips(r: &Value, m: &Model, what: &str, fails: &mut Vec<String>) {
+    let struct_names: BTreeMap<String, &Struct> = m.structs.iter().rev().map(|s| (cxx(&s.decl.qual_name), &s.decl)).collect();
+    for rec in records(r, "_b.struct") {
+        let cxx_name = s(kw(rec, "cxx_name"));
+        match struct_names.get(cxx_name) {
+            None => fails.push(format!("{what}: `_b.struct(cxx_name={cxx_name:?})` names no struct of the model")),
+            Some(decl) => {
+                if kw(rec, "py_name").as_str() != rec["target"].as_str() {
+                    fails.push(format!("{what}: struct {cxx_name:?} assigned to {:?} but named {:?}", rec["target"], kw(rec, "py_name")));
+                }
+                if s(kw(rec, "model")) == "struct" {
+                    let fields: Vec<(String, String)> = kw(rec, "fields")
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|f| (s(&f[0]).to_string(), plain_int(&f[2])))
+                        .collect();
+                    let want: Vec<(String, String)> = decl.fields.iter().map(|f| (f.name.clone(), f.offset.to_string())).collect();
+                    let same_struct = m.structs.iter().any(|x| {
+                        cxx(&x.decl.qual_name) == cxx_name && x.decl.fields.iter().map(|f| (f.name.clone(), f.offset.to_string())).collect::<Vec<_>>() == fields
+                    });
+                    if !same_struct {
+                        fails.push(format!("{what}: fields of {cxx_name:?} came back as {fields:?}, the model has {want:?}"));
+                    }
+                }
+            }
+        }
+    }
+    let method_names: BTreeSet<&str> = m.structs.iter().flat_map(|s| s.decl.methods.iter().map(|x| x.function.name.as_str())).collect();
+    for rec in records(r, "_b.method").into_iter().chain(records(r, "_b.static_method")) {
+        let n = s(kw(rec, "name"));
+        if !method_names.contains(n) {
+            fails.push(format!("{what}: `_b.method(name={n:?})` is no method name of the model"));
+        }
+    }
+    for rec in records(r, "_b.enum") {
+        let cxx_name = s(kw(rec, "cxx_name"));
+        let py = s(kw(rec, "py_name"));
+        let members: Vec<(String, String)> =
+            kw(rec, "members").as_array().into_iter().flatten().map(|x| (s(&x[0]).to_string(), plain_int(&x[1]))).collect();
+        let matches_model = m.enums.iter().any(|e| {
+            cxx(&e.decl.qual_name) == cxx_name && {
+                let names = enum_member_names(&e.decl.enumerators, py);
+                let values = e.decl.enumerator_values.iter().map(|v| v.parse::<i128>().map(|v| v.to_string()).unwrap_or_else(|_| "0".into()));
+                names.into_iter().zip(values).collect::<Vec<_>>() == members
+            }
+        });
+        if !matches_model {
+            fails.push(format!("{what}: enum {cxx_name:?} members came back as {members:?}, not as the model has them"));
+        }
+        if rec["target"].as_str() != Some(py) {
+            fails.push(format!("{what}: enum {cxx_name:?} assigned to {:?} but named {py:?}", rec["target"]));
+        }
+    }
+    let aliases: BTreeSet<String> = m.typedefs.iter().map(|t| cxx(&t.0.qual_name)).chain(m.structs.iter().filter_map(|s| s.alias.as_deref().map(cxx))).collect();
+    for rec in r["records"].as_array().into_iter().flatten() {
+        if let Some(k) = rec.get("subscript") {
+            if !aliases.contains(s(k)) {
+                fails.push(format!("{what}: `_b.types[{k}]` is no typedef of the model"));
+            }
+        }
+    }
+    let qual_names: BTreeSet<String> = m.functions.iter().map(|f| cxx(&f.decl.qual_name)).collect();
+    for rec in records(r, "_b.function").into_iter().chain(records(r, "_b.operator")) {
+        let src = s(kw(rec, "src"));
+        let shim = s(kw(rec, "shim"));
+        if !src.contains(&format!("void {shim}(")) {
+            fails.push(format!("{what}: shim source does not define {shim:?}"));
+        }
+        if rec["call"] == "_b.function" {
+            if kw(rec, "py_name").as_str() != rec["target"].as_str() {
+                fails.push(format!("{what}: function assigned to {:?} but named {:?}", rec["target"], kw(rec, "py_name")));
+            }
+            if !qual_names.iter().any(|q| src.contains(&format!("::{q}("))) {
+                fails.push(format!("{what}: the shim of {:?} calls no function of the model: {src:?}", rec["target"]));
+            }
+        }
+    }
+}
+
+/// Each bound name holds what was registered under it; two entities under one Python name are a
+/// collision (one of them is unreachable).
+fn check_values(values: &Value, bound: &[(String, String, String)], what: &str, fails: &mut Vec<String>) {
+    let mut by_name: BTreeMap<&str, BTreeSet<(String, String)>> = BTreeMap::new();
+    for (kind, name, py) in bound {
+        let key = match kind.as_str() {
+            "struct" | "enum" => (kind.clone(), cxx(name)),
+            "function" => ("function".to_string(), py.clone()),
+            _ => continue,
+        };
+        by_name.entry(py.as_str()).or_default().insert(key);
+    }
+    for (py, entities) in by_name {
+        let got = &values[py];
+        if entities.len() > 1 {
+            fails.push(format!("{what}: NAME-COLLISION: Python name {py:?} is bound to {} entities {entities:?}; it holds {got}", entities.len()));
+        } else if let Some((kind, key)) = entities.iter().next() {
+            if got != &json!([kind, key]) {
+                fails.push(format!("{what}: `{py}` should hold the {kind} {key:?}, holds {got}"));
+            }
+        }
+    }
+}
+
+fn check_shims(answer: &Value, what: &str, fails: &mut Vec<String>) {
+    for c in strs(&answer["shim_conflicts"]) {
+        fails.push(format!("{what}: two different shims are named {c:?}"));
+    }
+    if let Some(shims) = answer["shims"].as_object() {
+        for (name, src) in shims {
+            if !is_cxx_identifier(name) || !s(src).contains(&format!("extern \"C\" __device__ void {name}(")) {
+                fails.push(format!("{what}: bad shim {name:?}: {}", s(src)));
+            }
+        }
+    }
+}
+
+fn check_dynamic(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<Value> {
+    let (requests, (_, mixed)) = match dynamic_requests(raw, m) {
+        Ok(x) => x,
+        Err(e) => {
+            fails.push(e);
+            return None;
+        }
+    };
+    let n_parents = m.structs.len();
+    let answer = ask(&json!({
+        "op": "dynamic",
+        "prelude": bindgen::PRELUDE,
+        "codes": requests.iter().map(|(_, r)| r.code.clone()).collect::<Vec<_>>(),
+        "parents": [0, n_parents, 0],
+    }));
+    bump(&PY_TEXTS, 3);
+    let fixed: Vec<&str> = ["_b", "_unit", "_parents"].iter().chain(PRELUDE_NAMES).copied().collect();
+    let mut all_bound = Vec::new();
+    for (i, ((_, rendered), r)) in requests.iter().zip(answer["results"].as_array().into_iter().flatten()).enumerate() {
+        let what = format!("dynamic {} request", ["enums", "structs", "functions"][i]);
+        if let Some(e) = r.get("parse_error") {
+            fails.push(format!("{what}: the code does not parse: {e}\n{}", rendered.code));
+            continue;
+        }
+        if !strs(&r["imports"]).is_empty() {
+            fails.push(format!("{what}: imports {:?}", r["imports"]));
+        }
+        check_statements(r, &what, &["_b.", "types."], &fixed, fails);
+        let b = bound(&rendered.report);
+        bump(&BOUND, b.len());
+        let want: BTreeSet<String> =
+            b.iter().filter(|(k, _, p)| matches!(k.as_str(), "struct" | "enum" | "function") && !p.is_empty()).map(|(_, _, p)| p.clone()).collect();
+        for p in &want {
+            check_py_name(p, &what, fails);
+        }
+        let targets: BTreeSet<String> = r["records"].as_array().into_iter().flatten().filter_map(|x| x["target"].as_str().map(String::from)).collect();
+        if targets != want {
+            fails.push(format!("{what}: assigns {targets:?}, but binds {want:?}"));
+        }
+        check_round_trips(r, m, &what, fails);
+        if let Some(e) = r.get("exec_error") {
+            fails.push(format!("{what}: executing the code raised {e}\n{}", rendered.code));
+            return None;
+        }
+        if !strs(&r["rebound"]).is_empty() {
+            fails.push(format!("{what}: rebinds the runtime's names {:?}", r["rebound"]));
+        }
+        check_values(&r["values"], &b, &what, fails);
+        all_bound.extend(b);
+    }
+    check_shims(&answer, "dynamic", fails);
+    let count = |kind: &str| all_bound.iter().filter(|b| b.0 == kind).count() as u64;
+    for kind in ["struct", "enum", "function", "operator", "method", "constructor", "conversion", "static method"] {
+        let registered = answer["counts"][kind.replace(' ', "_")].as_u64().unwrap_or(0);
+        if registered != count(kind) {
+            fails.push(format!("dynamic: the report binds {} {kind}(s), the code registers {registered}", count(kind)));
+        }
+    }
+
+    // One request with every kind: parses, only bindings, runs.
+    let am = ask(&json!({"op": "dynamic", "prelude": bindgen::PRELUDE, "codes": [mixed.code], "parents": [n_parents]}));
+    bump(&PY_TEXTS, 1);
+    let r = &am["results"][0];
+    if let Some(e) = r.get("parse_error") {
+        fails.push(format!("dynamic mixed request: the code does not parse: {e}"));
+    } else {
+        check_statements(r, "dynamic mixed request", &["_b.", "types."], &fixed, fails);
+        if let Some(e) = r.get("exec_error") {
+            fails.push(format!("dynamic mixed request: executing the code raised {e}"));
+        } else if !strs(&r["rebound"]).is_empty() {
+            fails.push(format!("dynamic mixed request: rebinds the runtime's names {:?}", r["rebound"]));
+        }
+        check_round_trips(r, m, "dynamic mixed request", fails);
+    }
+    Some(answer)
+}
+
+const MODULE_IMPORTS: &[&str] = &[
+    "import sys as _nb_sys", "import threading as _nb_threading", "import types as _nb_pytypes", "import os as _nb_os",
+    "import linecache", "import importlib", "from numba.cuda import config", "from numba.cuda.core import targetconfig",
+    "import operator", "from numba import types", "from numba.cuda import types as _cuda_types",
+    "from numba.cuda.vector_types import vector_types as _vector_types",
+];
+const STUB_IMPORTS: &[&str] = &[
+    "import enum", "from typing import Any", "from numba.cuda.core.imputils import Registry as _TargetRegistry",
+    "from numba.cuda.typing.templates import Registry as _TypingRegistry",
+];
+const MODULE_TOP_CALLS: &[&str] = &["_nb_threading.RLock", "_nb_os.path.normpath", "_nb_os.path.join", "_nb_os.path.dirname", "_nb_os.path.abspath"];
+
+fn check_static(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<(Value, StaticOut)> {
+    let out = render_static(raw, m);
+    let a = ask(&json!({"op": "static", "python": out.python, "stub": out.stub, "module_name": py_ident(&raw.config.module_name)}));
+    bump(&PY_TEXTS, 2);
+    let what = "static module";
+    if let Some(e) = a["stub"].get("parse_error") {
+        fails.push(format!("{what}: the stub does not parse: {e}"));
+    }
+    if let Some(e) = a.get("parse_error") {
+        fails.push(format!("{what}: the module does not parse: {e}"));
+        return None;
+    }
+    for i in strs(&a["imports"]) {
+        if !MODULE_IMPORTS.contains(&i.as_str()) {
+            fails.push(format!("{what}: unexpected import `{i}`"));
+        }
+    }
+    for n in strs(&a["module_names"]) {
+        if !MODULE_OWN.contains(&n.as_str()) {
+            fails.push(format!("{what}: the top level defines `{n}`"));
+        }
+    }
+    for c in strs(&a["top_level_calls"]) {
+        if !MODULE_TOP_CALLS.contains(&c.as_str()) {
+            fails.push(format!("{what}: the top level calls `{c}`"));
+        }
+    }
+    for k in strs(&a["top_level_kinds"]) {
+        if !["Expr", "Import", "Assign", "FunctionDef"].contains(&k.as_str()) {
+            fails.push(format!("{what}: a top-level {k} statement"));
+        }
+    }
+    if let Some(e) = a.get("register_error") {
+        fails.push(format!("{what}: {e}"));
+        return None;
+    }
+    let reg = &a["register"];
+    let helpers: Vec<&str> = ["_b", "_unit", "_nb_require_arch", "_nb_mark_cooperative", "_template_bindings"].iter().chain(PRELUDE_NAMES).copied().collect();
+    check_statements(reg, "static _nb_register", &["_b.", "types.", "_nb_require_arch", "_nb_mark_cooperative"], &helpers, fails);
+    let globals: BTreeSet<String> = strs(&a["globals"]).into_iter().collect();
+    for rec in reg["records"].as_array().into_iter().flatten() {
+        if let Some(t) = rec["target"].as_str() {
+            if !globals.contains(t) {
+                fails.push(format!("{what}: `{t}` is assigned in _nb_register without `global`"));
+            }
+        }
+    }
+    let all = strs(&a["all"]);
+    let all_set: BTreeSet<String> = all.iter().cloned().collect();
+    if all_set.len() != all.len() {
+        fails.push(format!("{what}: __all__ has duplicates: {all:?}"));
+    }
+    for n in strs(&a["unreachable"]) {
+        let tag = if n.starts_with("__") && n.ends_with("__") { "[BUG-2] " } else { "" };
+        fails.push(format!("{tag}{what}: `{n}` is in __all__, but the module's __getattr__ refuses it"));
+    }
+    for n in &all {
+        check_py_name(n, "static __all__", fails);
+        // The module's own names: those listed, and `_nb_*`/`_NB_*` ones not ending in `_`.
+        let own_prefix = (n.starts_with("_nb_") || n.starts_with("_NB_")) && !n.ends_with('_');
+        if MODULE_OWN.contains(&n.as_str()) || REGISTER_OWN.contains(&n.as_str()) || own_prefix {
+            fails.push(format!("{what}: __all__ has the module's own name {n:?}"));
+        }
+    }
+    if let Some(flags) = a["name_flags"].as_object() {
+        for (n, f) in flags {
+            if f.as_array().is_some_and(|x| x.iter().any(|y| y != "non-ASCII")) {
+                fails.push(format!("{what}: __all__ name {n:?}: {f}"));
+            }
+        }
+    }
+    for key in ["import_error", "exec_error"] {
+        if let Some(e) = a.get(key) {
+            fails.push(format!("{what}: {key}: {e}"));
+            return None;
+        }
+    }
+    if !strs(&a["rebound"]).is_empty() {
+        fails.push(format!("{what}: registration rebinds the module's names {:?}", a["rebound"]));
+    }
+    let new_globals: BTreeSet<String> = strs(&a["new_globals"]).into_iter().collect();
+    for n in &new_globals {
+        if !all_set.contains(n) && !REGISTER_OWN.contains(&n.as_str()) {
+            fails.push(format!("{what}: registration defines `{n}`, which is not in __all__"));
+        }
+    }
+    for n in &all_set {
+        if !new_globals.contains(n) {
+            fails.push(format!("{what}: `{n}` is in __all__ but registration does not define it"));
+        }
+    }
+    if a["dir_ok"] != json!(true) {
+        fails.push(format!("{what}: dir(module) misses names of __all__"));
+    }
+    let installs = a["installs"].as_u64().unwrap_or(0);
+    if installs != if out.config.use_separate_registry { 1 } else { 2 } {
+        fails.push(format!("{what}: Bindings.install() ran {installs} times"));
+    }
+    let b = bound(&out.report);
+    bump(&BOUND, b.len());
+    for (kind, name, py) in &b {
+        if matches!(kind.as_str(), "struct" | "enum" | "function" | "alias") && !all_set.contains(py) {
+            fails.push(format!("{what}: the {kind} {name:?} is bound as {py:?}, which is not in __all__"));
+        }
+    }
+    check_values(&a["values"], &b, what, fails);
+    check_round_trips(reg, m, what, fails);
+    check_shims(&a, what, fails);
+    let expected_preamble = match &out.include {
+        ShimInclude::Verbatim(text) => {
+            let mut t = macro_lines(&out.config) + text;
+            if !t.ends_with('\n') {
+                t.push('\n');
+            }
+            Some(t)
+        }
+        ShimInclude::RelativeToModule(_) => None,
+    };
+    if let Some(p) = expected_preamble {
+        if a["preceding_text"].as_str() != Some(p.as_str()) {
+            fails.push(format!("{what}: the shims' preamble came back as {:?}, not {p:?}", a["preceding_text"]));
+        }
+    }
+
+    // The stub: parses, defines each name of __all__ once, as what the module holds.
+    let stub = &a["stub"];
+    if stub.get("parse_error").is_none() {
+        for i in strs(&stub["imports"]) {
+            if !STUB_IMPORTS.contains(&i.as_str()) {
+                fails.push(format!("{what}: the stub imports `{i}`"));
+            }
+        }
+        let mut defined: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for pair in stub["names"].as_array().into_iter().flatten() {
+            defined.entry(s(&pair[0]).to_string()).or_default().push(s(&pair[1]).to_string());
+        }
+        for n in &all {
+            let kinds = defined.get(n).cloned().unwrap_or_default();
+            let value = &a["values"][n.as_str()];
+            if STUB_OWN.contains(&n.as_str()) {
+                fails.push(format!("{what}: STUB-SHADOW: the stub's own name {n:?} is also a binding ({kinds:?})"));
+                continue;
+            }
+            if kinds.len() != 1 {
+                fails.push(format!("{what}: the stub defines {n:?} {} times: {kinds:?}", kinds.len()));
+                continue;
+            }
+            let k = kinds[0].as_str();
+            let agrees = match s(&value[0]) {
+                "struct" => k == "ann:_BoundStruct",
+                "function" => k == "def",
+                "enum" => k == "class:enum.IntEnum",
+                _ => false,
+            } || k.strip_prefix("alias:").is_some_and(|target| a["values"][target] == *value);
+            if !agrees {
+                fails.push(format!("{what}: NAME-COLLISION: the stub declares {n:?} as `{k}`, the module holds {value}"));
+            }
+        }
+        for (n, members) in stub["enums"].as_object().into_iter().flatten() {
+            let have: BTreeSet<(String, String)> = a["enum_members"][n.as_str()]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| (s(&p[0]).to_string(), s(&p[1]).to_string()))
+                .collect();
+            for p in members.as_array().into_iter().flatten() {
+                let pair = (s(&p[0]).to_string(), s(&p[1]).to_string());
+                if !have.contains(&pair) {
+                    fails.push(format!("{what}: the stub's enum {n} has member {pair:?}, the module's has not"));
+                }
+            }
+        }
+    }
+    Some((a, out))
+}
+
+fn nvrtc(source: &str, arch: &str, what: &str, fails: &mut Vec<String>, shims: usize) {
+    let a = ask(&json!({"op": "nvrtc", "source": source, "arch": arch}));
+    if let Some(reason) = a.get("skipped") {
+        if NVRTC_SKIPPED.fetch_add(1, Ordering::Relaxed) == 0 {
+            eprintln!("fuzz_render: NVRTC compilation skipped: {}", s(reason));
+        }
+        return;
+    }
+    bump(&NVRTC_UNITS, 1);
+    bump(&NVRTC_SHIMS, shims);
+    if a["ok"] != json!(true) {
+        fails.push(format!("{what}: NVRTC ({arch}) does not compile the shims:\n{}\n--- source ---\n{source}", s(&a["log"])));
+    }
+}
+
+/// Everything for one model; the failures, each naming its check.
+fn check_model(raw: &Raw, compile: bool) -> Vec<String> {
+    let m = build(raw);
+    bump(&MODELS, 1);
+    bump(&FUNCTIONS, m.functions.len());
+    let mut fails = Vec::new();
+    let dynamic = check_dynamic(raw, &m, &mut fails);
+    let stat = check_static(raw, &m, &mut fails);
+    if compile && fails.is_empty() {
+        let h = header(&m);
+        if let Some(d) = dynamic {
+            let shims = d["shim_order"].as_array().map_or(0, Vec::len);
+            nvrtc(&format!("{h}\n{}", s(&d["unit_source"])), "sm_80", "dynamic shims", &mut fails, shims);
+        }
+        if let Some((a, out)) = stat {
+            let arch = out.config.gpu_arch.last().cloned().unwrap_or_else(|| "sm_80".into());
+            let shims = a["shims"].as_object().map_or(0, |o| o.len());
+            nvrtc(s(&a["unit_source"]), &arch, "static module shims", &mut fails, shims);
+        }
+    }
+    fails
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+}
+
+fn run(valid: bool, cases: u32) {
+    let config = RunnerConfig { cases, max_shrink_iters: 4000, max_shrink_time: 180_000, failure_persistence: None, ..RunnerConfig::default() };
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&raw_strategy(valid), |raw| {
+        let mut fails = check_model(&raw, valid);
+        if !known_bugs_included() {
+            let mut hits = KNOWN_HITS.lock().unwrap_or_else(|e| e.into_inner());
+            let mut seen = BTreeSet::new();
+            fails.retain(|f| match KNOWN_BUGS.iter().find(|(tag, _)| f.starts_with(tag)) {
+                Some((tag, _)) => {
+                    if seen.insert(*tag) {
+                        *hits.entry(*tag).or_default() += 1;
+                    }
+                    false
+                }
+                None => true,
+            });
+        }
+        if fails.is_empty() {
+            Ok(())
+        } else {
+            Err(TestCaseError::fail(fails.join("\n")))
+        }
+    });
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(reason, raw)) => {
+            panic!(
+                "renderer fuzz ({} model) failed: {reason}\n\nminimal model (JSON): {}\n\nraw: {raw:?}",
+                if valid { "NVRTC" } else { "arbitrary" },
+                model_json(&build(&raw))
+            )
+        }
+        Err(e) => panic!("renderer fuzz: {e}"),
+    }
+}
+
+fn summary(start: Instant) {
+    eprintln!(
+        "fuzz_render: {} models ({} functions, {} bindings) -> {} dynamic renders, {} static modules (+ stubs); {} Python texts parsed and checked; {} shim units ({} shims) compiled by NVRTC{}; {} hostile config values refused by the config check; {:.1} s",
+        MODELS.load(Ordering::Relaxed),
+        FUNCTIONS.load(Ordering::Relaxed),
+        BOUND.load(Ordering::Relaxed),
+        DYNAMIC_RENDERS.load(Ordering::Relaxed),
+        STATIC_RENDERS.load(Ordering::Relaxed),
+        PY_TEXTS.load(Ordering::Relaxed),
+        NVRTC_UNITS.load(Ordering::Relaxed),
+        NVRTC_SHIMS.load(Ordering::Relaxed),
+        if NVRTC_SKIPPED.load(Ordering::Relaxed) > 0 { " (NVRTC unavailable: skipped)" } else { "" },
+        CONFIGS_REFUSED.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64()
+    );
+    for (tag, n) in KNOWN_HITS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let what = KNOWN_BUGS.iter().find(|(t, _)| t == tag).map_or("", |(_, w)| *w);
+        eprintln!("fuzz_render: known renderer bug {tag} hit by {n} model(s) (not fatal here): {what}");
+    }
+}
+
+#[test]
+fn fuzz_render() {
+    let start = Instant::now();
+    let n = cases();
+    run(false, n);
+    run(true, (n / 8).max(6));
+    summary(start);
+}
