@@ -16,9 +16,9 @@ launch configuration, on the same stream:
   hfma     out[i] = hfma(a, x[i], y[i])                           __half, one __hfma
 
 The code around the calls is written so that both versions compile to the same loop and index
-code: Python ints are 64-bit, so the C++ `reps` loops count with `long long`; the Numba kernels test
-`0 <= i < n` (the C++ index, built from unsigned values, is known not to be negative; without the
-test Numba keeps its negative-index wraparound on every access) and loop with `while`, because a
+code: Python ints are 64-bit, so the C++ `reps` loops count with `long long`; the Numba kernels use
+an unsigned index (the C++ index, built from unsigned values, is known not to be negative; with a
+signed one Numba keeps its negative-index wraparound on every access) and loop with `while`, because a
 `for _ in range(reps)` loop carries Numba's range-iterator clamp in each iteration (5 more integer
 instructions per two unrolled iterations on sm_90, about 4% on poly64). That last form is timed too,
 as `poly64_range`, for reference. The build check prints the SASS instruction counts of both
@@ -125,20 +125,21 @@ def numba_kernels(bound):
 
     saxpy, poly64, horner_step, hfma = (bound[k] for k in ("saxpy", "poly64", "horner_step", "hfma"))
 
-    # `0 <= i` tells LLVM the index is not negative, as the C++ kernels' index built from unsigned
-    # values is, so Numba drops its negative-index wraparound; the `reps` loops are while loops
-    # with a 64-bit counter, as in the C++ kernels (Python ints are 64-bit), because a
+    # An unsigned index, as the C++ kernels' index built from unsigned values is: with a signed
+    # one Numba keeps its negative-index wraparound on every access. The `reps` loops are while
+    # loops with a 64-bit counter, as in the C++ kernels (Python ints are 64-bit), because a
     # `for _ in range(reps)` loop carries Numba's range-iterator clamp in every iteration.
-    # `poly64_range` is poly64 written that way, timed for reference (see the docstring).
+    # `poly64_range` is poly64 written the idiomatic way, timed for reference (see the docstring).
+    u64 = types.uint64
 
     def k_saxpy(a, x, y, out):
-        i = cuda.grid(1)
-        if 0 <= i < x.size:
+        i = u64(cuda.grid(1))
+        if i < u64(x.size):
             out[i] = saxpy(a, x[i], y[i])
 
     def k_poly64(x, out, reps):
-        i = cuda.grid(1)
-        if 0 <= i < x.size:
+        i = u64(cuda.grid(1))
+        if i < u64(x.size):
             v = x[i]
             r = 0
             while r < reps:
@@ -155,8 +156,8 @@ def numba_kernels(bound):
             out[i] = v
 
     def k_horner(x, out, reps):
-        i = cuda.grid(1)
-        if 0 <= i < x.size:
+        i = u64(cuda.grid(1))
+        if i < u64(x.size):
             v = x[i]
             c = types.float32(0.25)
             r = 0
@@ -169,8 +170,8 @@ def numba_kernels(bound):
             out[i] = v
 
     def k_hfma(a, x, y, out):
-        i = cuda.grid(1)
-        if 0 <= i < x.size:
+        i = u64(cuda.grid(1))
+        if i < u64(x.size):
             out[i] = hfma(a, x[i], y[i])
 
     f32, f16, i32 = types.float32[::1], types.float16[::1], types.int32

@@ -34,10 +34,12 @@ import pytest
 
 import ast_canopy
 from ast_canopy import ParseError
-from ast_canopy._toolchain import cuda_include_dirs
 
 TESTS = Path(__file__).resolve().parent
-CUDA_INCLUDE = Path(cuda_include_dirs()[0])
+# The CUDA headers the parser uses (pip wheels here, a toolkit's include folder elsewhere).
+_TOOLCHAIN = ast_canopy.toolchain_info()
+CUDA_INCLUDE = Path(_TOOLCHAIN["cuda_include"])
+CUDA_EXTRA_INCLUDES = [Path(d) for d in _TOOLCHAIN["cuda_extra_includes"].split(os.pathsep) if d]
 
 LIB = """#pragma once
 __device__ inline int twice(int x) { return 2 * x; }
@@ -749,7 +751,7 @@ def test_cuda_newer_than_libclang_knows(tmp_path):
     text = (CUDA_INCLUDE / "cuda.h").read_text()
     assert re.search(r"#define CUDA_VERSION \d+", text)
     (fake / "cuda.h").write_text(re.sub(r"#define CUDA_VERSION \d+", "#define CUDA_VERSION 99010", text))
-    dirs = [str(fake)] + [str(fake / Path(d).relative_to(CUDA_INCLUDE)) for d in cuda_include_dirs()[1:]]
+    dirs = [str(fake)] + [str(fake / d.relative_to(CUDA_INCLUDE)) for d in CUDA_EXTRA_INCLUDES]
     header = TESTS / "headers" / "functions.cuh"
     decls = ast_canopy.parse_declarations_from_source(header, [header], "sm_90", cudatoolkit_include_dirs=dirs)
     assert decls.functions and not decls.diagnostics
