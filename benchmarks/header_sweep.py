@@ -63,7 +63,7 @@ CCCL_GROUPS = {"cub": "cub", "thrust": "thrust", "cuda/std": "cuda_std"}
 
 def include_root() -> Path:
     """The CUDA include folder (the one with `cuda_runtime.h`)."""
-    from ast_canopy._toolchain import cuda_include_dirs
+    from ast_canopy import cuda_include_dirs  # what parses use: pip wheels, else CUDA_HOME...
 
     dirs = [Path(d) for d in cuda_include_dirs()]
     for d in dirs:
@@ -538,7 +538,9 @@ def main(argv=None) -> int:
     which.add_argument("--headers", nargs="+", metavar="H", help="these headers (relative to the include folder, or paths)")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per header")
-    parser.add_argument("--budget", type=float, default=600, help="seconds a --sample may take (no new header after it)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds the sweep may take: no new header after it (default 600 for --sample, "
+                             "none otherwise)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the summary (markdown) here")
     parser.add_argument("--json", help="write every header's record (JSON) here")
@@ -568,7 +570,7 @@ def main(argv=None) -> int:
 
     root = include_root()
     every = toolkit_headers(root)
-    budget = None
+    budget = args.budget
     if args.all:
         headers, title = every, "Header sweep: every CUDA toolkit header as an entry point"
         if args.shard:
@@ -584,7 +586,7 @@ def main(argv=None) -> int:
         title = "Header sweep: chosen headers"
     else:
         headers = sample(every, args.sample or 20, args.seed)
-        budget, title = args.budget, f"Header sweep: a sample of {len(headers)} headers (seed {args.seed})"
+        budget, title = args.budget or 600, f"Header sweep: a sample of {len(headers)} headers (seed {args.seed})"
     keep = Path(args.keep) if args.keep else None
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
