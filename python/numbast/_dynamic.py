@@ -19,6 +19,7 @@ from numba import types
 from numba.cuda.datamodel import models as _models
 
 from ast_canopy import _core
+from ast_canopy import decls as _decls
 from numbast import _runtime
 from numbast._json import dumps, to_plain, to_plain_many
 from numbast._report import BindingReport, NumbastSkipWarning
@@ -132,6 +133,24 @@ def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()
     }
 
 
+def _decl(argument: str, value, cls):
+    """`value` if it is an `ast_canopy` declaration of class `cls`, else a TypeError naming `argument`."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{argument} must be an ast_canopy.{cls.__name__} (from parse_declarations_from_source), "
+                        f"not {type(value).__name__}")
+    return value
+
+
+def _decl_list(argument: str, values, cls) -> list:
+    """A list of `ast_canopy` declarations of class `cls`, or a TypeError naming `argument`."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{argument} must be a list of ast_canopy.{cls.__name__}, not {type(values).__name__}")
+    values = list(values)
+    for i, v in enumerate(values):
+        _decl(f"{argument}[{i}]", v, cls)
+    return values
+
+
 def _table(argument: str, value, example: str) -> dict:
     """A per-struct option table (`{struct name: value}`), or a TypeError naming the argument."""
     if value is None:
@@ -152,6 +171,7 @@ def bind_cxx_struct(
 ):
     """Bind a struct; returns the object that constructs it in kernels and stands for its type.
     `aliases` are other C++ names of the struct: a list, or a dict keyed by struct name."""
+    _decl("struct_decl", struct_decl, _decls.Struct)
     if isinstance(aliases, str) or not isinstance(aliases, Mapping):
         aliases = {struct_decl.name: aliases}
     return bind_cxx_structs(
@@ -193,7 +213,7 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
     one: `Outer.Inner`); returns the objects of `structs` in order (None for one that was skipped).
     `parent_types`, `data_models`, `aliases` and `names` are keyed by plain or qualified name."""
     _check_writer(shim_writer)
-    structs = list(structs)
+    structs = _decl_list("structs", structs, _decls.Struct)
     parent_types = _table("parent_types", parent_types, "{'__half': types.Number}")
     data_models = _table("data_models", data_models, "{'__half': PrimitiveModel}")
     aliases = _alias_table(aliases)
@@ -225,13 +245,15 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
 def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):
     """Bind one function; returns its callable, or None for operators (reached through Python
     operators) and skipped declarations."""
+    _decl("func_decl", func_decl, _decls.Function)
     out = _bind_functions(shim_writer, [func_decl], skip_prefix, skip_non_device, exclude, arg_intent)
     return out[0] if out else None
 
 
 def bind_cxx_functions(shim_writer, functions, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):
     """Bind functions; returns the callables (one per Python name, overloads merged)."""
-    return _bind_functions(shim_writer, list(functions), skip_prefix, skip_non_device, exclude, arg_intent)
+    functions = _decl_list("functions", functions, _decls.Function)
+    return _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclude, arg_intent)
 
 
 def _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclude, arg_intent):
@@ -251,11 +273,11 @@ def _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclud
 
 def bind_cxx_enum(enum_decl):
     """Bind an enum; returns an IntEnum usable as kernel values and arguments."""
-    return bind_cxx_enums([enum_decl])[0]
+    return bind_cxx_enums([_decl("enum_decl", enum_decl, _decls.Enum)])[0]
 
 
 def bind_cxx_enums(enums):
-    enums = list(enums)
+    enums = _decl_list("enums", enums, _decls.Enum)
     ns, report = _render_and_run(None, {"context": _context(), "enums": [{"decl": to_plain(e)} for e in enums]}, {})
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "enum"}
     return [by_name.get(e.qual_name) for e in enums]

@@ -1,0 +1,147 @@
+"""Property tests of the Python API's argument checking: any value in any argument of the public
+functions either works or raises the documented exception (TypeError or ValueError for a value of
+the wrong kind; OSError and ParseError where a path or a parse is involved), never an AttributeError,
+a KeyError, a Rust panic or anything else from deep inside."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ast_canopy
+import numbast
+from ast_canopy import ParseError, ToolchainError
+
+HEADER = """#pragma once
+struct Pt { int x; float y; __device__ int sum() const { return x + (int)y; } };
+enum class Mode { A, B };
+__device__ inline int twice(int x) { return 2 * x; }
+__device__ inline void bump(int &x) { x += 1; }
+"""
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.binary(max_size=8)
+junk = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=3) | st.frozensets(scalars, max_size=3),
+    max_leaves=6,
+) | st.sampled_from([object(), int, str, Path("nowhere.cuh"), lambda: None, ..., NotImplemented])
+
+BIND_OK = (TypeError, ValueError)
+PARSE_OK = (TypeError, ValueError, OSError, ParseError, ToolchainError)
+PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def decls(tmp_path_factory):
+    path = tmp_path_factory.mktemp("api") / "api.cuh"
+    path.write_text(HEADER)
+    return path, ast_canopy.parse_declarations_from_source(path, [path], "sm_80")
+
+
+def documented(allowed, fn, *args, **kwargs):
+    """Calls `fn`; an exception outside `allowed` fails the test with what was passed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn(*args, **kwargs)
+        except allowed as e:
+            assert str(e), f"{type(e).__name__} without a message for {args!r} {kwargs!r}"
+
+
+def replaced(args: dict, name: str, value) -> dict:
+    return dict(args, **{name: value})
+
+
+@PROPS
+@given(which=st.sampled_from(["source_file_path", "files_to_retain", "compute_capability",
+                              "cudatoolkit_include_dirs", "cxx_standard", "additional_includes", "defines"]),
+       value=junk)  # fmt: skip
+def test_parse_arguments(decls, which, value):
+    path, _ = decls
+    good = dict(source_file_path=path, files_to_retain=[path], compute_capability="sm_80")
+    documented(PARSE_OK, ast_canopy.parse_declarations_from_source, **replaced(good, which, value))
+
+
+@PROPS
+@given(which=st.sampled_from(["source_text", "vardecl_name", "compute_capability"]), value=junk)
+def test_constexpr_value_arguments(which, value):
+    good = dict(source_text="constexpr int k = 3;", vardecl_name="k", compute_capability="sm_80")
+    documented(PARSE_OK, ast_canopy.value_from_constexpr_vardecl, **replaced(good, which, value))
+
+
+@PROPS
+@given(which=st.sampled_from(["shim_writer", "struct_decl", "parent_type", "data_model", "aliases", "arg_intent",
+                              "name"]),
+       value=junk)  # fmt: skip
+def test_bind_cxx_struct_arguments(decls, which, value):
+    path, d = decls
+    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), struct_decl=d.structs[0])
+    documented(BIND_OK, numbast.bind_cxx_struct, **replaced(good, which, value))
+
+
+@PROPS
+@given(which=st.sampled_from(["shim_writer", "structs", "parent_types", "data_models", "aliases", "arg_intent",
+                              "names"]),
+       value=junk)  # fmt: skip
+def test_bind_cxx_structs_arguments(decls, which, value):
+    path, d = decls
+    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), structs=d.structs)
+    documented(BIND_OK, numbast.bind_cxx_structs, **replaced(good, which, value))
+
+
+@PROPS
+@given(which=st.sampled_from(["shim_writer", "func_decl", "skip_prefix", "skip_non_device", "exclude",
+                              "arg_intent"]),
+       value=junk)  # fmt: skip
+def test_bind_cxx_function_arguments(decls, which, value):
+    path, d = decls
+    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), func_decl=d.functions[0])
+    documented(BIND_OK, numbast.bind_cxx_function, **replaced(good, which, value))
+
+
+@PROPS
+@given(which=st.sampled_from(["shim_writer", "functions", "skip_prefix", "skip_non_device", "exclude",
+                              "arg_intent"]),
+       value=junk)  # fmt: skip
+def test_bind_cxx_functions_arguments(decls, which, value):
+    path, d = decls
+    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), functions=d.functions)
+    documented(BIND_OK, numbast.bind_cxx_functions, **replaced(good, which, value))
+
+
+@PROPS
+@given(intent=st.dictionaries(st.text(max_size=8) | st.integers(), junk, max_size=3),
+       func=st.sampled_from(["bump", "twice", "nothing"]))  # fmt: skip
+def test_intent_tables(decls, intent, func):
+    """`arg_intent` values of any shape, under a real function's name."""
+    path, d = decls
+    writer = numbast.MemoryShimWriter(f'#include "{path}"')
+    documented(BIND_OK, numbast.bind_cxx_functions, writer, d.functions, arg_intent={func: intent})
+
+
+@PROPS
+@given(value=junk)
+def test_bind_cxx_enum_arguments(value):
+    documented(BIND_OK, numbast.bind_cxx_enum, value)
+    documented(BIND_OK, numbast.bind_cxx_enums, value)
+
+
+@PROPS
+@given(which=st.sampled_from(["cxx_name", "numba_type", "alignof"]), value=junk)
+def test_register_cxx_type_arguments(which, value):
+    from numba.cuda import types
+
+    good = dict(cxx_name="api_test_handle_t", numba_type=types.int64)
+    documented(BIND_OK, numbast.register_cxx_type, **replaced(good, which, value))
+
+
+@PROPS
+@given(value=junk)
+def test_shim_writer_arguments(value):
+    documented(BIND_OK, numbast.MemoryShimWriter, value)
+    documented(BIND_OK, numbast.FileShimWriter, value)
