@@ -431,8 +431,8 @@ def op_dynamic(req):
     }
 
 
-STUB_OWN = {"enum", "Any", "_TargetRegistry", "_TypingRegistry", "_BoundStruct", "_FunctionTemplate",
-            "_ClassInstance", "_ClassTemplate", "__version__", "__all__", "typing_registry", "target_registry",
+STUB_OWN = {"_nbst_enum", "_nbst_Any", "_nbst_TargetRegistry", "_nbst_TypingRegistry", "_nbst_BoundStruct",
+            "_nbst_FunctionTemplate", "_nbst_ClassInstance", "_nbst_ClassTemplate", "__version__", "__all__", "typing_registry", "target_registry",
             "install"}  # fmt: skip
 
 
@@ -453,7 +453,7 @@ def describe_stub(stub):
         elif isinstance(stmt, ast.ClassDef):
             bases = ",".join(ast.unparse(b) for b in stmt.bases)
             names.append([stmt.name, "class:" + bases])
-            if bases == "enum.IntEnum":
+            if bases == "_nbst_enum.IntEnum":
                 members = []
                 for s in stmt.body:
                     if isinstance(s, ast.Assign):

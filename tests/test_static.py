@@ -412,8 +412,8 @@ def test_all_lists_bindings_and_typedefs_are_aliases(lib):
 def test_stub_is_valid_python(lib):
     stub = Path(lib.__file__).with_suffix(".pyi").read_text()
     compile(stub, "static_lib.pyi", "exec")
-    assert "def twice(*args: Any) -> Any:\n    \"int twice(int x)\"\n" in stub
-    assert "class Color(enum.IntEnum):" in stub and "    Green = 2\n" in stub
+    assert "def twice(*args: _nbst_Any) -> _nbst_Any:\n    \"int twice(int x)\"\n" in stub
+    assert "class Color(_nbst_enum.IntEnum):" in stub and "    Green = 2\n" in stub
     assert "PairAlias = Pair\n" in stub
 
 

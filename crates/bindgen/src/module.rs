@@ -291,11 +291,15 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Why `name` cannot be the Python name of a binding of kind `kind`: another kind has it.
+    /// Why `name` cannot be the Python name of a binding of kind `kind`: another binding has it
+    /// (overloads of functions, and of function templates, share one name).
     fn name_taken(&self, name: &str, kind: &ExportKind) -> Option<String> {
         let e = self.exports.iter().find(|e| e.name == name)?;
-        (std::mem::discriminant(&e.kind) != std::mem::discriminant(kind))
-            .then(|| format!("its Python name `{name}` is already bound to a {}", e.kind.describe()))
+        let overload = matches!(
+            (&e.kind, kind),
+            (ExportKind::Function(_), ExportKind::Function(_)) | (ExportKind::FunctionTemplate(_), ExportKind::FunctionTemplate(_))
+        );
+        (!overload).then(|| format!("its Python name `{name}` is already bound to a {}", e.kind.describe()))
     }
 
     fn export(&mut self, name: &str, kind: ExportKind) {
@@ -327,6 +331,11 @@ impl<'a> Renderer<'a> {
             renamed.enumerators = stripped;
         }
         let e = &renamed;
+        let kind = ExportKind::Enum { cxx: e.qual_name.clone(), members: Vec::new() };
+        if let Some(reason) = self.name_taken(&py_ident(&py_name), &kind) {
+            self.out.report.skip("enum", &e.qual_name, &e.location, reason);
+            return;
+        }
         let r = render_enum(&mut self.ctx, e, &py_name);
         let bound = r.report.bound.iter().any(|b| b.kind == "enum");
         self.out.append(r);
@@ -351,6 +360,11 @@ impl<'a> Renderer<'a> {
         let config = self.req.config;
         if config.exclude.r#struct.contains(&s.name) || config.exclude.r#struct.contains(&s.qual_name) {
             self.out.report.skip("struct", &s.qual_name, &s.location, "excluded by configuration");
+            return;
+        }
+        let want = struct_request(config, s, "struct").py_name.map(|n| py_ident(&n)).unwrap_or_default();
+        if let Some(reason) = self.name_taken(&want, &ExportKind::Struct { cxx: s.qual_name.clone() }) {
+            self.out.report.skip("struct", &s.qual_name, &s.location, reason);
             return;
         }
         let configured = config.data_models.contains_key(&s.name) || config.data_models.contains_key(&s.qual_name);
@@ -408,6 +422,12 @@ impl<'a> Renderer<'a> {
         let cooperative: Vec<regex_lite::Regex> =
             config.cooperative_launch_required_functions_regex.iter().filter_map(|r| regex_lite::Regex::new(r).ok()).collect();
         for (f, have) in &functions.items {
+            if !f.is_operator {
+                if let Some(reason) = self.name_taken(&py_ident(&py_name_of(f)), &ExportKind::Function(Vec::new())) {
+                    self.out.report.skip("function", &f.qual_name, &f.location, reason);
+                    continue;
+                }
+            }
             self.ctx.arch_guard = arch_condition(have, &self.archs);
             let r = render_functions(&self.ctx, std::slice::from_ref(f), &py_name_of);
             let bound = r.report.bound.first().map(|b| (b.kind.clone(), b.py_name.clone()));

@@ -45,7 +45,7 @@ fn is_dunder(name: &str) -> bool {
 
 /// A Python identifier for a C++ name: ASCII letters, digits and `_`; anything else is escaped as
 /// `_uXXXX`; keywords, soft keywords, `__dunder__` names and the names the generated code reserves
-/// (`RESERVED`, and `_nb_*` names, none of which ends in `_`) get a trailing `_`. Applying it to
+/// (`RESERVED`, and `_nb_*` and `_nbst_*` names, none of which ends in `_`) get a trailing `_`. Applying it to
 /// its own result changes nothing.
 pub fn py_ident(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -62,7 +62,7 @@ pub fn py_ident(name: &str) -> String {
     if out.is_empty() {
         out.push_str("_anonymous");
     }
-    let generated_own = out.starts_with("_nb_") && !out.ends_with('_');
+    let generated_own = (out.starts_with("_nb_") || out.starts_with("_nbst_")) && !out.ends_with('_');
     if PY_KEYWORDS.contains(&out.as_str()) || RESERVED.contains(&out.as_str()) || generated_own || is_dunder(&out) {
         out.push('_');
     }
@@ -70,7 +70,7 @@ pub fn py_ident(name: &str) -> String {
 }
 
 /// Whether Python's `enum` refuses `name` as a member name or takes it for something else:
-/// `mro`, `_sunder_` names (reserved), `__dunder__` names (attributes, not members) and the private
+/// the empty name, `mro`, `_sunder_` names (reserved), `__dunder__` names (attributes, not members) and the private
 /// names of the class (`_Cls__x`, attributes since Python 3.11).
 fn enum_refuses(name: &str, class_name: &str) -> bool {
     let b = name.as_bytes();
@@ -78,7 +78,7 @@ fn enum_refuses(name: &str, class_name: &str) -> bool {
     let sunder = n > 2 && b[0] == b'_' && b[1] != b'_' && b[n - 1] == b'_' && b[n - 2] != b'_';
     let dunder = n > 4 && name.starts_with("__") && name.ends_with("__") && b[2] != b'_' && b[n - 3] != b'_';
     let private = name.strip_prefix(&format!("_{class_name}__")).is_some_and(|rest| !rest.is_empty() && !rest.ends_with("__"));
-    name == "mro" || sunder || dunder || private
+    name.is_empty() || name == "mro" || sunder || dunder || private
 }
 
 /// The Python member names of an enum whose C++ members are `members` (in order) and whose Python

@@ -10,6 +10,7 @@ use crate::render::{
     render_class_template, render_enum, render_function_templates, render_functions, render_struct, Context, Rendered,
     StructRequest,
 };
+use crate::pyexpr::py_ident;
 use crate::report::Report;
 
 #[derive(Deserialize)]
@@ -82,21 +83,65 @@ pub fn render_json(request: &str) -> Result<String, String> {
         ctx.known.insert(&name, expr);
     }
     let mut out = Rendered::default();
+    // Python names are variables of the code this request renders: one per enum and struct, so two
+    // entities whose names sanitize alike (`a::S` and `b::S`, `def` and `def_`) get `S`, `S_2`...
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let mut unique = |name: &str| {
+        let base = py_ident(name);
+        let mut candidate = base.clone();
+        let mut i = 2;
+        while !taken.insert(candidate.clone()) {
+            candidate = py_ident(&format!("{base}_{i}"));
+            i += 1;
+        }
+        candidate
+    };
     for e in &req.enums {
-        let name = e.py_name.clone().unwrap_or_else(|| e.decl.name.clone());
+        let name = unique(e.py_name.as_deref().unwrap_or(&e.decl.name));
         out.append(render_enum(&mut ctx, &e.decl, &name));
     }
     for s in &req.structs {
-        out.append(render_struct(&mut ctx, &s.decl, &s.how));
+        let mut how = s.how.clone();
+        how.py_name = Some(unique(s.how.py_name.as_deref().unwrap_or(&s.decl.name)));
+        out.append(render_struct(&mut ctx, &s.decl, &how));
     }
+    // Functions share a name with their overloads, never with an enum or struct of this request.
+    let type_names = taken.clone();
+    let mut function_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut function_name = |name: String| -> String {
+        let base = py_ident(&name);
+        if !type_names.contains(&base) {
+            return name;
+        }
+        function_names
+            .entry(base.clone())
+            .or_insert_with(|| {
+                let mut i = 2;
+                while taken.contains(&py_ident(&format!("{base}_{i}"))) {
+                    i += 1;
+                }
+                let n = py_ident(&format!("{base}_{i}"));
+                taken.insert(n.clone());
+                n
+            })
+            .clone()
+    };
     let functions: Vec<Function> = req.functions.iter().map(|f| f.decl.clone()).collect();
     let names: BTreeMap<String, String> = req
         .functions
         .iter()
         .filter_map(|f| f.py_name.clone().map(|n| (f.decl.mangled_name.clone() + "|" + &f.decl.qual_name, n)))
         .collect();
+    let renamed: BTreeMap<String, String> = functions
+        .iter()
+        .map(|f| {
+            let key = f.mangled_name.clone() + "|" + &f.qual_name;
+            let name = names.get(&key).cloned().unwrap_or_else(|| f.name.clone());
+            (key, if f.is_operator { name } else { function_name(name) })
+        })
+        .collect();
     let py_name_of = |f: &Function| {
-        names.get(&(f.mangled_name.clone() + "|" + &f.qual_name)).cloned().unwrap_or_else(|| f.name.clone())
+        renamed.get(&(f.mangled_name.clone() + "|" + &f.qual_name)).cloned().unwrap_or_else(|| f.name.clone())
     };
     out.append(render_functions(&ctx, &functions, &py_name_of));
     let templates: Vec<FunctionTemplate> = req.function_templates.iter().map(|t| t.decl.clone()).collect();

@@ -1,5 +1,7 @@
 //! C++ shim functions: one `extern "C" __device__ void` function per bound callable, taking a
 //! pointer for the result and one per parameter, calling the C++ entity by its qualified name.
+//! Shim parameters are named `__nbst_ret`, `__nbst_self`, `__nbst_a<i>`: names reserved to the
+//! implementation, so no header's type or variable can shadow them.
 
 use canopy::model::{Function, ParamVar, Type};
 
@@ -16,13 +18,13 @@ pub fn shim_name(kind: &str, qual_name: &str, identity: &str, unit_tag: &str) ->
 fn signature(ret: Option<&Type>, self_ty: Option<&str>, params: &[ParamVar]) -> String {
     let mut parts = Vec::new();
     if let Some(r) = ret {
-        parts.push(format!("{}ret", shim_result_pointer(r)));
+        parts.push(format!("{}__nbst_ret", shim_result_pointer(r)));
     }
     if let Some(s) = self_ty {
-        parts.push(format!("{s} *self"));
+        parts.push(format!("{s} *__nbst_self"));
     }
     for (i, p) in params.iter().enumerate() {
-        parts.push(format!("{}a{i}", shim_pointer(&p.type_)));
+        parts.push(format!("{}__nbst_a{i}", shim_pointer(&p.type_)));
     }
     parts.join(", ")
 }
@@ -35,7 +37,7 @@ fn body(ret: Option<&Type>, call: &str) -> String {
     match ret {
         None => format!("{call};"),
         Some(r) => {
-            format!("::new (static_cast<void *>(ret)) {}({call});", value_spelling(r))
+            format!("::new (static_cast<void *>(__nbst_ret)) {}({call});", value_spelling(r))
         }
     }
 }
@@ -58,7 +60,7 @@ pub fn function_shim(name: &str, f: &Function) -> String {
 /// A member operator, as a free function whose first parameter is the object.
 pub fn member_operator_shim(name: &str, struct_qual: &str, m: &Function) -> String {
     let ret = non_void(&m.return_type);
-    let call = format!("self->{}({})", m.name, arguments(&m.params));
+    let call = format!("__nbst_self->{}({})", m.name, arguments(&m.params));
     wrap(name, &signature(ret, Some(&format!("::{}", cxx(struct_qual))), &m.params), &body(ret, &call))
 }
 
@@ -77,13 +79,13 @@ pub fn static_method_shim(name: &str, struct_qual: &str, m: &Function) -> String
 /// A constructor, constructing into the result pointer.
 pub fn constructor_shim(name: &str, struct_qual: &str, m: &Function) -> String {
     let s = format!("::{}", cxx(struct_qual));
-    let mut sig = format!("{s} *ret");
+    let mut sig = format!("{s} *__nbst_ret");
     let rest = signature(None, None, &m.params);
     if !rest.is_empty() {
         sig.push_str(", ");
         sig.push_str(&rest);
     }
-    let body = format!("::new (static_cast<void *>(ret)) {s}({});", arguments(&m.params));
+    let body = format!("::new (static_cast<void *>(__nbst_ret)) {s}({});", arguments(&m.params));
     wrap(name, &sig, &body)
 }
 

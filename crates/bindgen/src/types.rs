@@ -131,8 +131,8 @@ pub fn shim_pointer(t: &Type) -> String {
 /// How a shim passes its `i`th pointer parameter on to the C++ callee.
 pub fn shim_argument(t: &Type, i: usize) -> String {
     match t.ref_kind {
-        RefKind::Rvalue => format!("static_cast<{} &&>(*a{i})", value_spelling(t)),
-        _ => format!("*a{i}"),
+        RefKind::Rvalue => format!("static_cast<{} &&>(*__nbst_a{i})", value_spelling(t)),
+        _ => format!("*__nbst_a{i}"),
     }
 }
 
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(shim_pointer(&t), "const float *const *");
         assert_eq!(shim_result_pointer(&t), "float **");
         let r = ty("const lib::(anonymous namespace)::V &&", "lib::(anonymous namespace)::V", RefKind::Rvalue);
-        assert_eq!(shim_argument(&r, 2), "static_cast<const lib::V &&>(*a2)");
+        assert_eq!(shim_argument(&r, 2), "static_cast<const lib::V &&>(*__nbst_a2)");
         assert_eq!(shim_pointer(&ty("const char **", "char **", RefKind::None)), "const char ***");
     }
 
