@@ -288,23 +288,20 @@ class FakeBindings:
             raise TypeError(f"bad conversion target {to!r}")
         self._count("conversion", unit, shim, src)
 
-    def method(self, struct, *, unit, name, shim, src, ret, params):
+    def _member(self, kind, struct, unit, name, shim, src, ret, params):
         self._struct_arg(struct)
         check_params(params)
         check_ret(ret)
         if not isinstance(name, str):
             raise TypeError("method name must be str")
-        self._count("method", unit, shim, src)
+        self._count(kind, unit, shim, src)
         self.target_registry.functions.append((None, (struct, name), params))
 
+    def method(self, struct, *, unit, name, shim, src, ret, params):
+        self._member("method", struct, unit, name, shim, src, ret, params)
+
     def static_method(self, struct, *, unit, name, shim, src, ret, params):
-        self._struct_arg(struct)
-        check_params(params)
-        check_ret(ret)
-        if not isinstance(name, str):
-            raise TypeError("method name must be str")
-        self._count("static_method", unit, shim, src)
-        self.target_registry.functions.append((None, (struct, name), params))
+        self._member("static_method", struct, unit, name, shim, src, ret, params)
 
     def function(self, *, unit, py_name, shim, src, ret, params):
         check_params(params)

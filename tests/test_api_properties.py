@@ -74,44 +74,29 @@ def test_constexpr_value_arguments(which, value):
     documented(PARSE_OK, ast_canopy.value_from_constexpr_vardecl, **replaced(good, which, value))
 
 
+# The bind functions: the declaration argument each needs (from the parsed header), and every
+# argument that a test replaces.
+BIND_APIS = {
+    "bind_cxx_struct": ("struct_decl", lambda d: d.structs[0],
+                        ["parent_type", "data_model", "aliases", "arg_intent", "name"]),
+    "bind_cxx_structs": ("structs", lambda d: d.structs,
+                         ["parent_types", "data_models", "aliases", "arg_intent", "names"]),
+    "bind_cxx_function": ("func_decl", lambda d: d.functions[0],
+                          ["skip_prefix", "skip_non_device", "exclude", "arg_intent"]),
+    "bind_cxx_functions": ("functions", lambda d: d.functions,
+                           ["skip_prefix", "skip_non_device", "exclude", "arg_intent"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("api", list(BIND_APIS))
 @PROPS
-@given(which=st.sampled_from(["shim_writer", "struct_decl", "parent_type", "data_model", "aliases", "arg_intent",
-                              "name"]),
-       value=junk)  # fmt: skip
-def test_bind_cxx_struct_arguments(decls, which, value):
+@given(data=st.data(), value=junk)
+def test_bind_arguments(decls, api, data, value):
     path, d = decls
-    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), struct_decl=d.structs[0])
-    documented(BIND_OK, numbast.bind_cxx_struct, **replaced(good, which, value))
-
-
-@PROPS
-@given(which=st.sampled_from(["shim_writer", "structs", "parent_types", "data_models", "aliases", "arg_intent",
-                              "names"]),
-       value=junk)  # fmt: skip
-def test_bind_cxx_structs_arguments(decls, which, value):
-    path, d = decls
-    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), structs=d.structs)
-    documented(BIND_OK, numbast.bind_cxx_structs, **replaced(good, which, value))
-
-
-@PROPS
-@given(which=st.sampled_from(["shim_writer", "func_decl", "skip_prefix", "skip_non_device", "exclude",
-                              "arg_intent"]),
-       value=junk)  # fmt: skip
-def test_bind_cxx_function_arguments(decls, which, value):
-    path, d = decls
-    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), func_decl=d.functions[0])
-    documented(BIND_OK, numbast.bind_cxx_function, **replaced(good, which, value))
-
-
-@PROPS
-@given(which=st.sampled_from(["shim_writer", "functions", "skip_prefix", "skip_non_device", "exclude",
-                              "arg_intent"]),
-       value=junk)  # fmt: skip
-def test_bind_cxx_functions_arguments(decls, which, value):
-    path, d = decls
-    good = dict(shim_writer=numbast.MemoryShimWriter(f'#include "{path}"'), functions=d.functions)
-    documented(BIND_OK, numbast.bind_cxx_functions, **replaced(good, which, value))
+    decl_arg, decl_of, options = BIND_APIS[api]
+    which = data.draw(st.sampled_from(["shim_writer", decl_arg, *options]), label="which")
+    good = {"shim_writer": numbast.MemoryShimWriter(f'#include "{path}"'), decl_arg: decl_of(d)}
+    documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value))
 
 
 @PROPS

@@ -612,7 +612,6 @@ class Bindings:
     def static_method(self, struct, *, unit, name, shim, src, ret, params):
         """A static member function overload, called as `S.name(...)` in kernels: `shim(R *ret,
         P0 *a0, ...)` like a free function's."""
-        params = _check_params(params)
         fn = struct._statics.get(name)
         if fn is None:
             fn = struct._statics[name] = BoundFunction(f"{struct.__name__}.{name}")
@@ -620,11 +619,7 @@ class Bindings:
                 setattr(struct, name, fn)  # for Python code; kernels resolve it through typing
             if len(struct._statics) == 1:
                 self._register_statics(struct)
-        argtys = _arg_types(params)
-        fn._template.cases.append(signature(_return_type(ret, params), *argtys))
-        self._lower(fn, argtys, _call_impl(unit, shim, src, ret, params))
-        self._sync()
-        return fn
+        return self._overload(fn, unit, shim, src, ret, params)
 
     def _register_statics(self, struct):
         """`S.name` in a kernel: typed as the static function, whose value is a dummy."""
@@ -665,10 +660,14 @@ class Bindings:
     def function(self, *, unit, py_name, shim, src, ret, params):
         """A free function overload; returns the callable, one per `py_name` and shim unit: overloads
         from one unit accumulate, while same-named functions of two headers stay apart."""
-        params = _check_params(params)
         fn = self._functions.get((unit, py_name))
         if fn is None:
             fn = self._functions[(unit, py_name)] = BoundFunction(py_name)
+        return self._overload(fn, unit, shim, src, ret, params)
+
+    def _overload(self, fn, unit, shim, src, ret, params):
+        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`."""
+        params = _check_params(params)
         argtys = _arg_types(params)
         fn._template.cases.append(signature(_return_type(ret, params), *argtys))
         self._lower(fn, argtys, _call_impl(unit, shim, src, ret, params))

@@ -362,13 +362,14 @@ impl<'a> Renderer<'a> {
             self.out.report.skip("struct", &s.qual_name, &s.location, "excluded by configuration");
             return;
         }
-        let want = struct_request(config, s, "struct").py_name.map(|n| py_ident(&n)).unwrap_or_default();
+        let request = struct_request(config, s, "struct");
+        let want = request.py_name.as_deref().map(py_ident).unwrap_or_default();
         if let Some(reason) = self.name_taken(&want, &ExportKind::Struct { cxx: s.qual_name.clone() }) {
             self.out.report.skip("struct", &s.qual_name, &s.location, reason);
             return;
         }
         let configured = config.data_models.contains_key(&s.name) || config.data_models.contains_key(&s.qual_name);
-        let mut r = render_struct(&mut self.ctx, s, &struct_request(config, s, "struct"));
+        let mut r = render_struct(&mut self.ctx, s, &request);
         if dependency && !configured && !r.report.bound.iter().any(|b| b.kind == "struct") {
             r = render_struct(&mut self.ctx, s, &struct_request(config, s, "primitive"));
         }

@@ -68,6 +68,19 @@ struct Response {
     report: Report,
 }
 
+/// `name` as a Python identifier not in `taken` (`S`, else `S_2`, `S_3`...), now taken.
+fn claim(taken: &mut BTreeSet<String>, name: &str) -> String {
+    let base = py_ident(name);
+    let mut candidate = base.clone();
+    let mut i = 2;
+    while taken.contains(&candidate) {
+        candidate = py_ident(&format!("{base}_{i}"));
+        i += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
+}
+
 /// Renders a request; the error names the JSON problem.
 pub fn render_json(request: &str) -> Result<String, String> {
     let req: Request = serde_json::from_str(request).map_err(|e| format!("bad render request: {e}"))?;
@@ -86,63 +99,29 @@ pub fn render_json(request: &str) -> Result<String, String> {
     // Python names are variables of the code this request renders: one per enum and struct, so two
     // entities whose names sanitize alike (`a::S` and `b::S`, `def` and `def_`) get `S`, `S_2`...
     let mut taken: BTreeSet<String> = BTreeSet::new();
-    let mut unique = |name: &str| {
-        let base = py_ident(name);
-        let mut candidate = base.clone();
-        let mut i = 2;
-        while !taken.insert(candidate.clone()) {
-            candidate = py_ident(&format!("{base}_{i}"));
-            i += 1;
-        }
-        candidate
-    };
     for e in &req.enums {
-        let name = unique(e.py_name.as_deref().unwrap_or(&e.decl.name));
+        let name = claim(&mut taken, e.py_name.as_deref().unwrap_or(&e.decl.name));
         out.append(render_enum(&mut ctx, &e.decl, &name));
     }
     for s in &req.structs {
         let mut how = s.how.clone();
-        how.py_name = Some(unique(s.how.py_name.as_deref().unwrap_or(&s.decl.name)));
+        how.py_name = Some(claim(&mut taken, s.how.py_name.as_deref().unwrap_or(&s.decl.name)));
         out.append(render_struct(&mut ctx, &s.decl, &how));
     }
     // Functions share a name with their overloads, never with an enum or struct of this request.
-    let type_names = taken.clone();
-    let mut function_names: BTreeMap<String, String> = BTreeMap::new();
-    let mut function_name = |name: String| -> String {
+    let key = |f: &Function| f.mangled_name.clone() + "|" + &f.qual_name;
+    let mut moved: BTreeMap<String, String> = BTreeMap::new();
+    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
+    for f in &req.functions {
+        let mut name = f.py_name.clone().unwrap_or_else(|| f.decl.name.clone());
         let base = py_ident(&name);
-        if !type_names.contains(&base) {
-            return name;
+        if !f.decl.is_operator && taken.contains(&base) {
+            name = moved.entry(base).or_insert_with_key(|b| claim(&mut taken, b)).clone();
         }
-        function_names
-            .entry(base.clone())
-            .or_insert_with(|| {
-                let mut i = 2;
-                while taken.contains(&py_ident(&format!("{base}_{i}"))) {
-                    i += 1;
-                }
-                let n = py_ident(&format!("{base}_{i}"));
-                taken.insert(n.clone());
-                n
-            })
-            .clone()
-    };
+        renamed.insert(key(&f.decl), name);
+    }
     let functions: Vec<Function> = req.functions.iter().map(|f| f.decl.clone()).collect();
-    let names: BTreeMap<String, String> = req
-        .functions
-        .iter()
-        .filter_map(|f| f.py_name.clone().map(|n| (f.decl.mangled_name.clone() + "|" + &f.decl.qual_name, n)))
-        .collect();
-    let renamed: BTreeMap<String, String> = functions
-        .iter()
-        .map(|f| {
-            let key = f.mangled_name.clone() + "|" + &f.qual_name;
-            let name = names.get(&key).cloned().unwrap_or_else(|| f.name.clone());
-            (key, if f.is_operator { name } else { function_name(name) })
-        })
-        .collect();
-    let py_name_of = |f: &Function| {
-        renamed.get(&(f.mangled_name.clone() + "|" + &f.qual_name)).cloned().unwrap_or_else(|| f.name.clone())
-    };
+    let py_name_of = |f: &Function| renamed.get(&key(f)).cloned().unwrap_or_else(|| f.name.clone());
     out.append(render_functions(&ctx, &functions, &py_name_of));
     let templates: Vec<FunctionTemplate> = req.function_templates.iter().map(|t| t.decl.clone()).collect();
     let template_names: Vec<String> =
