@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -121,8 +122,15 @@ def test_bind_cxx_enum_arguments(value):
 def test_register_cxx_type_arguments(which, value):
     from numba.cuda import types
 
-    good = dict(cxx_name="api_test_handle_t", numba_type=types.int64)
-    documented(BIND_OK, numbast.register_cxx_type, **replaced(good, which, value))
+    from numbast import _dynamic
+
+    # A type of its own, and tables of its own: a random name such as `int` registered here, or a
+    # valid alignof, must not change how other tests bind or store their types.
+    good = dict(cxx_name="api_test_handle_t", numba_type=types.Opaque("api_test_handle"))
+    bindings = _dynamic._BINDINGS
+    with mock.patch.object(bindings, "types", dict(bindings.types)), \
+            mock.patch.object(bindings, "alignments", dict(bindings.alignments)):
+        documented(BIND_OK, numbast.register_cxx_type, **replaced(good, which, value))
 
 
 @PROPS
@@ -130,3 +138,14 @@ def test_register_cxx_type_arguments(which, value):
 def test_shim_writer_arguments(value):
     documented(BIND_OK, numbast.MemoryShimWriter, value)
     documented(BIND_OK, numbast.FileShimWriter, value)
+
+
+@pytest.mark.parametrize("alignof, error", [(3, ValueError), (0, ValueError), (8192, ValueError),
+                                            (True, TypeError), ("8", TypeError), (8.0, TypeError)])
+def test_register_cxx_type_alignof_is_checked(alignof, error):
+    """An alignof that is not a power of two would become the alignment of every stack slot of the
+    type, which NVVM refuses: it is an error naming the type instead."""
+    from numba.cuda import types
+
+    with pytest.raises(error, match="^alignof of 'api_align_t' must be "):
+        numbast.register_cxx_type("api_align_t", types.Opaque("api_align"), alignof=alignof)

@@ -114,6 +114,21 @@ def _round_up(n, align):
 # more (`alignas(32)`) gets this alignment in data models, with its size intact; stack slots for
 # shims get the full C++ alignment (`_slot`).
 _MAX_LLVM_ALIGN = 16
+# The largest `alignof` accepted for a registered type (stack slots for shims get it).
+_MAX_CXX_ALIGN = 4096
+
+
+def _check_cxx_align(cxx_name, align):
+    """`align` as an int, if it is a power of two up to `_MAX_CXX_ALIGN`; else a TypeError or ValueError."""
+    try:
+        value = None if isinstance(align, bool) else _operator.index(align)
+    except TypeError:
+        value = None
+    if value is None:
+        raise TypeError(f"alignof of {cxx_name!r} must be an int, not {type(align).__name__}")
+    if not 1 <= value <= _MAX_CXX_ALIGN or value & (value - 1):
+        raise ValueError(f"alignof of {cxx_name!r} must be a power of two from 1 to {_MAX_CXX_ALIGN}, not {value}")
+    return value
 
 
 def _check_align(size, align):
@@ -532,10 +547,12 @@ class Bindings:
     def register_type(self, cxx_name, numba_type, align=None):
         """Make C++ type `cxx_name` stand for `numba_type`, whose data layout must match it;
         `align` is its C++ `alignof` where that is larger than the Numba type's own."""
+        if align is not None:
+            align = _check_cxx_align(cxx_name, align)
         self.types[cxx_name] = numba_type
         if align is not None:
-            self.alignments[cxx_name] = int(align)
-            _CXX_ALIGN[numba_type] = max(int(align), _CXX_ALIGN.get(numba_type, 1))
+            self.alignments[cxx_name] = align
+            _CXX_ALIGN[numba_type] = max(align, _CXX_ALIGN.get(numba_type, 1))
 
     # -- structs --------------------------------------------------------------------------
 
