@@ -5,6 +5,7 @@ a KeyError, a Rust panic or anything else from deep inside."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from unittest import mock
@@ -54,6 +55,18 @@ def documented(allowed, fn, *args, **kwargs):
             assert str(e), f"{type(e).__name__} without a message for {args!r} {kwargs!r}"
 
 
+@contextlib.contextmanager
+def own_type_tables():
+    """Dynamic mode's C++ type tables, copied for the duration: a random name such as `int`, given
+    as an alias or a registered type, must not change how other tests bind their types."""
+    from numbast import _dynamic
+
+    bindings = _dynamic._BINDINGS
+    with mock.patch.object(bindings, "types", dict(bindings.types)), \
+            mock.patch.object(bindings, "alignments", dict(bindings.alignments)):
+        yield
+
+
 def replaced(args: dict, name: str, value) -> dict:
     return dict(args, **{name: value})
 
@@ -97,7 +110,8 @@ def test_bind_arguments(decls, api, data, value):
     decl_arg, decl_of, options = BIND_APIS[api]
     which = data.draw(st.sampled_from(["shim_writer", decl_arg, *options]), label="which")
     good = {"shim_writer": numbast.MemoryShimWriter(f'#include "{path}"'), decl_arg: decl_of(d)}
-    documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value))
+    with own_type_tables():
+        documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value))
 
 
 @PROPS
@@ -107,7 +121,8 @@ def test_intent_tables(decls, intent, func):
     """`arg_intent` values of any shape, under a real function's name."""
     path, d = decls
     writer = numbast.MemoryShimWriter(f'#include "{path}"')
-    documented(BIND_OK, numbast.bind_cxx_functions, writer, d.functions, arg_intent={func: intent})
+    with own_type_tables():
+        documented(BIND_OK, numbast.bind_cxx_functions, writer, d.functions, arg_intent={func: intent})
 
 
 @PROPS
@@ -122,14 +137,9 @@ def test_bind_cxx_enum_arguments(value):
 def test_register_cxx_type_arguments(which, value):
     from numba.cuda import types
 
-    from numbast import _dynamic
-
-    # A type of its own, and tables of its own: a random name such as `int` registered here, or a
-    # valid alignof, must not change how other tests bind or store their types.
+    # A type of its own: a valid alignof given here must not change how other tests store int64.
     good = dict(cxx_name="api_test_handle_t", numba_type=types.Opaque("api_test_handle"))
-    bindings = _dynamic._BINDINGS
-    with mock.patch.object(bindings, "types", dict(bindings.types)), \
-            mock.patch.object(bindings, "alignments", dict(bindings.alignments)):
+    with own_type_tables():
         documented(BIND_OK, numbast.register_cxx_type, **replaced(good, which, value))
 
 
