@@ -4,8 +4,9 @@ skipped by reason.
 Each library header is generated as a static module (`numbast generate --report`), with the
 library's own internal headers in the File List (libcu++ keeps its declarations in `__name/` folders,
 cooperative groups in `details/`, cuRAND in `curand_*.h`). Host-only declarations are not counted:
-they are not device declarations. A class template counts once; its methods are typed when a kernel
-calls them.
+they are not device declarations. Nor are C++ forms Python has no counterpart for (`operator=`,
+`++`/`--`, move constructors): they are listed apart. A class template counts once; its methods are
+typed when a kernel calls them.
 
     python3 benchmarks/coverage.py                 # every header, the pip CUDA headers
     python3 benchmarks/coverage.py --only cub/warp # headers whose name contains a text
@@ -28,6 +29,8 @@ import tempfile
 import time
 
 HOST_ONLY = ("host-only function", "host-only method", "host-only")
+# C++ forms Python has no counterpart for: `=`, `++`/`--` and moves. Counted apart, not as bound.
+NO_PYTHON_FORM = ("assignment operator:", "increment/decrement operator:", "move constructor:")
 
 
 def header_groups(inc, cccl):
@@ -82,11 +85,14 @@ def measure(label, includes, files, include_dirs, arch, workdir):
         return {"header": label, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:], "seconds": seconds}
     r = json.load(open(report))
     device_skips = [s for s in r["skipped"] if not s["reason"].startswith(HOST_ONLY)]
+    no_form = [s for s in device_skips if s["reason"].startswith(NO_PYTHON_FORM)]
+    device_skips = [s for s in device_skips if s not in no_form]
     bound = sum(r["bound_counts"].values())
     found = bound + len(device_skips)
     reasons = collections.Counter(reason_class(s["reason"]) for s in device_skips)
     return {"header": label, "found": found, "bound": bound, "skipped": len(device_skips),
-            "host_only": len(r["skipped"]) - len(device_skips), "bound_counts": r["bound_counts"],
+            "host_only": len(r["skipped"]) - len(device_skips) - len(no_form), "no_python_form": len(no_form),
+            "bound_counts": r["bound_counts"],
             "reasons": dict(reasons.most_common()), "skips": device_skips, "seconds": round(seconds, 2)}
 
 
@@ -120,7 +126,8 @@ def main(argv=None):
                 continue
             pct = 100.0 * row["bound"] / row["found"] if row["found"] else 100.0
             print(f"{label:<48} found {row['found']:>4}  bound {row['bound']:>4}  skipped {row['skipped']:>3}"
-                  f"  {pct:6.1f}%  (host-only {row['host_only']}, {row['seconds']:.1f} s)", flush=True)
+                  f"  {pct:6.1f}%  (host-only {row['host_only']}, no Python form {row['no_python_form']}, "
+                  f"{row['seconds']:.1f} s)", flush=True)
             for reason, n in list(row["reasons"].items())[: args.reasons]:
                 print(f"    {n:>4} x {reason}")
     ok = [r for r in rows if "error" not in r]
