@@ -233,6 +233,7 @@ def kernel_args(name):
 # ----------------------------------------------------------------------------- CPU: link
 
 
+@pytest.mark.xfail(strict=True, reason="pointer parameters do not yet accept local arrays (issue: real libraries, item 1)")
 @pytest.mark.parametrize("generator", ["xorwow", "philox", "mrg", "sobol"])
 def test_generator_kernel_links_with_states_in_local_arrays(R, generator):
     kernel = kernels(R)[generator]
@@ -310,6 +311,7 @@ def static_module(tmp_path_factory):
     return import_module(out / "curand_device.py")
 
 
+@pytest.mark.xfail(strict=True, reason="pointer parameters do not yet accept local arrays (issue: real libraries, item 1)")
 def test_static_module_kernels_link(static_module):
     R = Bound(vars(static_module))
     for generator, kernel in kernels(R).items():
