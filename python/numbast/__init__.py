@@ -10,6 +10,9 @@ Static mode (``numbast generate cfg.yml``) writes the same bindings into a stand
 """
 
 import importlib
+from importlib.metadata import version as _dist_version
+
+__version__ = _dist_version("numbast")  # the Cargo workspace version, through the package metadata
 
 # Names are imported on first use, so `python -m numbast` (the generator) does not import Numba.
 _LAZY = {

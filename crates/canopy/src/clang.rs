@@ -5,7 +5,7 @@
 #![allow(non_upper_case_globals)]
 
 use std::borrow::Cow;
-use std::ffi::{c_void, CStr, CString, OsStr, OsString};
+use std::ffi::{c_char, c_void, CStr, CString, OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -171,7 +171,7 @@ impl<'i> TranslationUnit<'i> {
         let c_file = c_string(file.as_os_str()).ok_or(ParseFailure::InvalidArguments)?;
         let c_args: Vec<CString> =
             args.iter().map(|a| c_string(a)).collect::<Option<_>>().ok_or(ParseFailure::InvalidArguments)?;
-        let arg_ptrs: Vec<*const i8> = c_args.iter().map(|a| a.as_ptr()).collect();
+        let arg_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
         let c_unsaved: Vec<(CString, CString)> = unsaved
             .iter()
             .map(|u| Some((c_string(u.name.as_os_str())?, CString::new(u.contents.as_str()).ok()?)))
