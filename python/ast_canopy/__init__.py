@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import warnings
 from typing import Iterable, Optional
 
 from ast_canopy import _core
+from ast_canopy._constexpr import ConstExprVar
 from ast_canopy._errors import ParseError, ToolchainError
 from ast_canopy._toolchain import cuda_include_dirs as _cuda_include_dirs, search_dirs as _search_dirs
 from ast_canopy.decls import (
@@ -38,14 +41,30 @@ from ast_canopy.decls import (
     template_param_kind,
 )
 
-__version__ = _core.__version__
+INVALID_SIZE_OF = UNKNOWN_LAYOUT
+"""``sizeof_`` of a record whose size clang cannot compute (incomplete or dependent)."""
+INVALID_ALIGN_OF = UNKNOWN_LAYOUT
+"""``alignof_`` of a record whose alignment clang cannot compute."""
+
+def _package_version() -> str:
+    """The installed distribution's version (numbast and ast_canopy are one distribution)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("numbast")
+    except metadata.PackageNotFoundError:
+        return _core.__version__
+
+
+__version__ = _package_version()
 
 __all__ = [
     "parse_declarations_from_source", "value_from_constexpr_vardecl", "toolchain_info", "cuda_include_dirs", "ParseError",
     "ToolchainError", "Declarations", "Struct", "StructMethod", "Function", "FunctionTemplate",
     "ClassTemplate", "ClassTemplateSpecialization", "Typedef", "Enum", "Type", "ParamVar", "Field",
     "TemplateParam", "Location", "Diagnostic", "Base", "execution_space", "method_kind",
-    "template_param_kind", "access_kind", "UNKNOWN_LAYOUT",
+    "template_param_kind", "access_kind", "UNKNOWN_LAYOUT", "ConstExprVar", "INVALID_SIZE_OF",
+    "INVALID_ALIGN_OF", "__version__",
 ]  # fmt: skip
 
 
@@ -61,6 +80,22 @@ def _str_list(name, value) -> list:
     return items
 
 
+def _check_clang_binary(clang_binary) -> None:
+    """``clang_binary`` names a clang executable; parses here go through libclang (chosen with
+    ``AST_CANOPY_LIBCLANG``), so it only has to exist, and a warning says it was not used."""
+    if clang_binary is None:
+        return
+    if not isinstance(clang_binary, (str, os.PathLike)):
+        raise TypeError(f"clang_binary must be a path or a name on PATH, not {type(clang_binary).__name__}")
+    if shutil.which(os.fspath(clang_binary)) is None:
+        raise RuntimeError(f"clang_binary {os.fspath(clang_binary)!r} is not an executable file or a name on PATH")
+    warnings.warn(
+        "clang_binary has no effect: ast_canopy parses with libclang (set AST_CANOPY_LIBCLANG to choose another)",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def parse_declarations_from_source(
     source_file_path,
     files_to_retain: Iterable,
@@ -71,6 +106,8 @@ def parse_declarations_from_source(
     defines: Optional[Iterable[str]] = None,
     verbose: bool = False,
     bypass_parse_error: bool = False,
+    cuda_header_mode: bool = False,
+    clang_binary=None,
 ) -> Declarations:
     """Parse ``source_file_path`` for ``compute_capability`` (``"sm_80"``, ``"sm_90a"``) and return the
     declarations whose expansion location is in one of ``files_to_retain``.
@@ -82,7 +119,13 @@ def parse_declarations_from_source(
     precompiled header built once per compute capability and arguments (``<cache dir>/pch``, kept
     when the parse cache is cleared and rebuilt when those headers change); ``AST_CANOPY_NO_PCH=1``
     turns it off, and ``verbose=True`` says whether it was used.
+
+    ``cuda_header_mode=True`` parses a host-side CUDA header (``cuda.h``, ``cuda_runtime_api.h``)
+    as the source itself: the CUDA headers clang includes on its own are left out, so that the
+    header's declarations are read from it and not from an earlier implicit inclusion.
+    ``clang_binary`` is accepted for compatibility; it must name an executable, and has no effect.
     """
+    _check_clang_binary(clang_binary)
     if not isinstance(compute_capability, str):
         raise TypeError(f"compute_capability must be a str such as 'sm_80', not {type(compute_capability).__name__}")
     if not isinstance(cxx_standard, str):
@@ -102,6 +145,7 @@ def parse_declarations_from_source(
         os.environ.get("AST_CANOPY_CUDA_MAJOR", ""),
         bool(verbose),
         bool(bypass_parse_error),
+        bool(cuda_header_mode),
     )
     return declarations_from_dict(json.loads(text))
 
@@ -121,17 +165,33 @@ def parse_declarations_json(source_file_path, files_to_retain, compute_capabilit
         os.environ.get("AST_CANOPY_CUDA_MAJOR", ""),
         bool(kwargs.get("verbose", False)),
         bool(kwargs.get("bypass_parse_error", False)),
+        bool(kwargs.get("cuda_header_mode", False)),
     )
     return text
 
 
-def value_from_constexpr_vardecl(source_text: str, vardecl_name: str, compute_capability: str):
-    """The value (int or float) of the constexpr variable ``vardecl_name`` in ``source_text``, or None."""
-    if not isinstance(source_text, str) or not isinstance(vardecl_name, str):
-        raise TypeError("source_text and vardecl_name must be str")
-    return _core.value_from_constexpr_vardecl(
-        source_text, vardecl_name, compute_capability, _search_dirs(), _cuda_include_dirs()
+def value_from_constexpr_vardecl(
+    source: str,
+    vardecl_name: str,
+    compute_capability: str,
+    cxx_standard: str = "gnu++17",
+    verbose: bool = False,
+    clang_binary=None,
+) -> Optional[ConstExprVar]:
+    """The constexpr variable ``vardecl_name`` declared in the source text ``source``, as a
+    ``ConstExprVar`` whose ``value`` is an int or a float; None when there is no such variable (or
+    its value is not a constant number). ``verbose=True`` prints clang's diagnostics to stderr."""
+    if not isinstance(source, str) or not isinstance(vardecl_name, str):
+        raise TypeError("source and vardecl_name must be str")
+    if not isinstance(compute_capability, str):
+        raise TypeError(f"compute_capability must be a str such as 'sm_80', not {type(compute_capability).__name__}")
+    if not isinstance(cxx_standard, str):
+        raise TypeError("cxx_standard must be a str such as 'gnu++17'")
+    _check_clang_binary(clang_binary)
+    value = _core.value_from_constexpr_vardecl(
+        source, vardecl_name, compute_capability, cxx_standard, bool(verbose), _search_dirs(), _cuda_include_dirs()
     )
+    return None if value is None else ConstExprVar(vardecl_name, value)
 
 
 def cuda_include_dirs() -> list:

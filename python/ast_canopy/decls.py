@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import operator
-import re
 from dataclasses import dataclass, field
 from typing import Optional
+
+from ast_canopy.instantiations import ClassInstantiation, FunctionInstantiation
 
 
 class execution_space(enum.Enum):
@@ -246,67 +247,6 @@ class TemplateParam:
     default: Optional[str]
 
 
-def _cxx_spelling(value) -> str:
-    """A template argument in C++: a string as is, ints and bools as literals, NumPy dtypes and
-    Numba types by their C++ name."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return value
-    name = getattr(value, "name", None) or str(value)
-    try:  # NumPy dtypes and scalar types
-        import numpy as np
-
-        name = np.dtype(value).name
-    except Exception:
-        pass
-    cxx = {
-        "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
-        "uint16": "unsigned short", "int32": "int", "uint32": "unsigned int", "int64": "long long",
-        "uint64": "unsigned long long", "float16": "__half", "float32": "float", "float64": "double",
-        "bfloat16": "__nv_bfloat16",
-    }.get(str(name))  # fmt: skip
-    if cxx is None:
-        raise TypeError(f"cannot spell {value!r} as a C++ template argument")
-    return cxx
-
-
-def _substitute(default: str, given: dict) -> str:
-    """A default argument with the earlier parameters it names replaced by their arguments
-    (``U = T`` with ``T=int`` gives ``int``)."""
-    return re.sub(r"\b[A-Za-z_]\w*\b", lambda m: given.get(m.group(0), m.group(0)), default)
-
-
-def _instantiate(qual_name: str, params, kwargs) -> str:
-    """``qual_name<args>`` for the template arguments in ``kwargs`` (a list or tuple for a pack).
-    Defaults after the last given argument are left to the compiler; defaults before it are
-    written out."""
-    unknown = set(kwargs) - {p.name for p in params}
-    if unknown:
-        raise TypeError(f"{qual_name} has no template parameter(s) {sorted(unknown)}; it has {[p.name for p in params]}")
-    last_given = max((i for i, p in enumerate(params) if p.name in kwargs), default=-1)
-    given: dict = {}
-    args: list = []
-    for i, p in enumerate(params):
-        if p.name in kwargs:
-            value = kwargs[p.name]
-            values = value if p.is_pack and isinstance(value, (list, tuple)) else [value]
-            spelled = [_cxx_spelling(v) for v in values]
-        elif p.is_pack:
-            spelled = []
-        elif p.default is not None:
-            if i > last_given:
-                break
-            spelled = [_substitute(p.default, given)]
-        else:
-            raise TypeError(f"{qual_name}: template parameter {p.name!r} has no default and was not given")
-        given[p.name] = ", ".join(spelled)
-        args.extend(spelled)
-    return f"{qual_name}<{', '.join(args)}>"
-
-
 @dataclass(frozen=True, slots=True)
 class MethodInfo:
     kind: method_kind
@@ -322,8 +262,10 @@ class FunctionTemplate:
     qual_name: str
     method: Optional[MethodInfo]
 
-    def instantiate(self, **kwargs) -> str:
-        return _instantiate(self.qual_name, self.template_parameters, kwargs)
+    def instantiate(self, **kwargs) -> FunctionInstantiation:
+        """An instantiation with these template arguments (by parameter name); ``str()`` of it is
+        the C++ spelling. Parameters left out stay dependent (a partial instantiation)."""
+        return FunctionInstantiation(self).instantiate(**kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,8 +275,10 @@ class ClassTemplate:
     record: Struct
     qual_name: str
 
-    def instantiate(self, **kwargs) -> str:
-        return _instantiate(self.qual_name, self.template_parameters, kwargs)
+    def instantiate(self, **kwargs) -> ClassInstantiation:
+        """An instantiation with these template arguments (by parameter name); ``str()`` of it is
+        the C++ spelling. Parameters left out stay dependent (a partial instantiation)."""
+        return ClassInstantiation(self).instantiate(**kwargs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,12 @@ Static mode (``numbast generate cfg.yml``) writes the same bindings into a stand
 """
 
 import importlib
-from importlib.metadata import version as _dist_version
+from importlib import metadata as _metadata
 
-__version__ = _dist_version("numbast")  # the Cargo workspace version, through the package metadata
+try:
+    __version__ = _metadata.version("numbast")  # the Cargo workspace version, through the package metadata
+except _metadata.PackageNotFoundError:
+    __version__ = "0+unknown"
 
 # Names are imported on first use, so `python -m numbast` (the generator) does not import Numba.
 _LAZY = {
@@ -31,6 +34,7 @@ _LAZY = {
     "bind_cxx_class_template": "numbast._dynamic_templates",
     "bind_cxx_class_templates": "numbast._dynamic_templates",
     "bind_cxx_class_template_specialization": "numbast._dynamic_templates",
+    "clear_concrete_type_caches": "numbast._dynamic_templates",
     "TemplateError": "numbast._templates",
     "BindingReport": "numbast._report",
     "NumbastSkipWarning": "numbast._report",
@@ -55,5 +59,5 @@ __all__ = [
     "bind_cxx_enums", "MemoryShimWriter", "FileShimWriter", "register_cxx_type", "binding_report",
     "BindingReport", "NumbastSkipWarning", "bind_cxx_function_template", "bind_cxx_function_templates",
     "bind_cxx_class_template", "bind_cxx_class_templates", "bind_cxx_class_template_specialization",
-    "TemplateError",
+    "TemplateError", "clear_concrete_type_caches", "__version__",
 ]  # fmt: skip

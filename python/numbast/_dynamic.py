@@ -41,16 +41,33 @@ def _namespace(**extra) -> dict:
 class _ShimWriter:
     """Collects the C++ shims of bound declarations into one NVRTC compilation unit."""
 
-    def __init__(self, preceding_text: str):
+    def __init__(self, preceding_text: str = ""):
         if not isinstance(preceding_text, str):
             raise TypeError("preceding_text must be a str, such as '#include \"mylib.cuh\"'")
         self.preceding_text = preceding_text
         self.tag = hashlib.sha256(preceding_text.encode()).hexdigest()[:16]
         self.unit = _runtime.ShimUnit(preceding_text, f"numbast_shims_{self.tag}.cu")
+        self.ptx_written: dict = {}  # id -> PTX text
+
+    def write_to_shim(self, content: str, id: str) -> None:
+        """Append C++ source ``content`` to the unit once per ``id`` (a later one with the same id
+        is ignored)."""
+        if not isinstance(content, str) or not isinstance(id, str):
+            raise TypeError("write_to_shim(content, id) takes two str")
+        self.unit.add(id, content)
+
+    def write_to_ptx_shim(self, ptx: str, id: str) -> None:
+        """Keep PTX text ``ptx`` (once per ``id``), linked as its own object through ``links()``."""
+        if not isinstance(ptx, str) or not isinstance(id, str):
+            raise TypeError("write_to_ptx_shim(ptx, id) takes two str")
+        self.ptx_written.setdefault(id, ptx)
 
     def links(self) -> list:
-        """Objects for ``cuda.jit(link=...)``; optional, since bound calls add their shims themselves."""
-        return self.unit.links()
+        """Objects for ``cuda.jit(link=...)``: the shim unit, then each PTX written with
+        ``write_to_ptx_shim``. The unit is optional there, since bound calls add it themselves."""
+        from numba.cuda.cudadrv.linkable_code import PTXSource
+
+        return [*self.unit.links(), *(PTXSource(p.encode()) for p in self.ptx_written.values())]
 
 
 class MemoryShimWriter(_ShimWriter):
@@ -60,7 +77,7 @@ class MemoryShimWriter(_ShimWriter):
 class FileShimWriter(_ShimWriter):
     """Like MemoryShimWriter, and ``write()`` saves the unit's source to a ``.cu`` file to inspect."""
 
-    def __init__(self, preceding_text: str, path: Optional[str] = None):
+    def __init__(self, preceding_text: str = "", path: Optional[str] = None):
         super().__init__(preceding_text)
         self.path = path or os.path.join(tempfile.gettempdir(), f"numbast_shims_{self.tag}.cu")
 
@@ -271,9 +288,9 @@ def _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclud
     return out
 
 
-def bind_cxx_enum(enum_decl):
-    """Bind an enum; returns an IntEnum usable as kernel values and arguments."""
-    return bind_cxx_enums([_decl("enum_decl", enum_decl, _decls.Enum)])[0]
+def bind_cxx_enum(e):
+    """Bind the enum declaration ``e``; returns an IntEnum usable as kernel values and arguments."""
+    return bind_cxx_enums([_decl("e", e, _decls.Enum)])[0]
 
 
 def bind_cxx_enums(enums):

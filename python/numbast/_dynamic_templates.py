@@ -89,3 +89,10 @@ def bind_cxx_class_template_specialization(
         shim_writer, [struct_decl], {struct_decl.qual_name: parent}, {}, alias_table,
         arg_intent=arg_intent, names={struct_decl.qual_name: py_name},
     )[0]  # fmt: skip
+
+
+def clear_concrete_type_caches() -> None:
+    """Forget the class template layouts (size, alignment, field offsets) measured with NVRTC in
+    this process, so the next instantiation measures again. Instantiations already made keep their
+    types: typing and lowering are registered for them."""
+    _templates._TPL_PROBES.clear()

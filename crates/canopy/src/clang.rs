@@ -883,6 +883,21 @@ impl Type {
         unsafe { clang_Type_getAlignOf(self.0) }
     }
 
+    /// The fields of a record type in declaration order, also for an implicit template
+    /// instantiation (whose cursor has no children to visit).
+    pub(crate) fn fields(&self) -> Vec<Cursor> {
+        extern "C" fn visit(c: CXCursor, data: CXClientData) -> CXVisitorResult {
+            // SAFETY: `data` is the Vec passed below.
+            let v = unsafe { &mut *(data as *mut Vec<Cursor>) };
+            v.push(Cursor(c));
+            CXVisit_Continue
+        }
+        let mut v: Vec<Cursor> = Vec::new();
+        // SAFETY: the callback only pushes into `v`, which outlives the call.
+        unsafe { clang_Type_visitFields(self.0, visit, &mut v as *mut Vec<Cursor> as *mut c_void) };
+        v
+    }
+
     pub(crate) fn declaration(&self) -> Cursor {
         // SAFETY: valid type.
         Cursor(unsafe { clang_getTypeDeclaration(self.0) })

@@ -73,6 +73,10 @@ pub struct ParseRequest {
     pub defines: Vec<String>,
     pub bypass_parse_error: bool,
     pub verbose: bool,
+    /// Parse a host-side CUDA header (`cuda.h`) as the source: no implicit CUDA includes (the
+    /// wrapper header would include it first), no precompiled preamble, the source's folder and the
+    /// CUDA include folder searched.
+    pub cuda_header_mode: bool,
 }
 
 impl ParseRequest {
@@ -87,6 +91,7 @@ impl ParseRequest {
             defines: Vec::new(),
             bypass_parse_error: false,
             verbose: false,
+            cuda_header_mode: false,
         }
     }
 }
@@ -163,7 +168,17 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     let mut retained: Vec<PathBuf> = req.files_to_retain.iter().map(|p| visit::canonical_path(p)).collect();
     retained.sort();
     retained.dedup();
-    let args = tc.clang_args(&arch, &req.cxx_standard, &req.additional_includes, &req.defines);
+    let mut args = tc.clang_args(&arch, &req.cxx_standard, &req.additional_includes, &req.defines);
+    if req.cuda_header_mode {
+        args.push("-nocudainc".into());
+        if let Some(dir) = source.parent() {
+            let mut flag = OsString::from("-I");
+            flag.push(dir);
+            args.push(flag);
+        }
+        args.push("-isystem".into());
+        args.push(tc.cuda_root.join("include").into_os_string());
+    }
     let display_args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     if req.verbose {
         eprintln!("ast_canopy: clang {} {}", display_args.join(" "), source.display());
@@ -190,7 +205,7 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     let retained_set: HashSet<PathBuf> = retained.into_iter().collect();
     // A file read into the PCH is named as the PCH read it, which may differ from how a plain parse
     // names it (by the path it was first opened through): its declarations are taken without it.
-    let preamble = pch::preamble(&fingerprint, &args, req.verbose).filter(|p| {
+    let preamble = pch::preamble(&fingerprint, &args, req.verbose).filter(|_| !req.cuda_header_mode).filter(|p| {
         let held = p.holds(&source) || retained_set.iter().any(|f| p.holds(f));
         if held && req.verbose {
             eprintln!("ast_canopy: the source or a retained file is in the precompiled CUDA preamble; parsing without it");
@@ -298,24 +313,32 @@ pub enum ConstValue {
     Float(f64),
 }
 
-/// Evaluates the constexpr variable `name` declared in `source_text`; `None` when there is no such
-/// variable or it is not a constant int or float.
+/// Evaluates the constexpr variable `name` declared in `source_text`, parsed as `cxx_standard`;
+/// `None` when there is no such variable or it is not a constant int or float. With `verbose`,
+/// clang's diagnostics are printed to stderr.
 pub fn value_from_constexpr_vardecl(
     source_text: &str,
     name: &str,
     compute_capability: &str,
+    cxx_standard: &str,
+    verbose: bool,
     tc: &Toolchain,
 ) -> Result<Option<ConstValue>, Error> {
     let arch = normalize_arch(compute_capability)?;
     clang::ensure_loaded(&tc.libclang).map_err(Error::Libclang)?;
     let file = PathBuf::from("__ast_canopy_constexpr__.cu");
-    let args = tc.clang_args(&arch, "gnu++17", &[], &[]);
+    let args = tc.clang_args(&arch, cxx_standard, &[], &[]);
     let preamble = pch::preamble(&libclang_fingerprint(&tc.libclang), &args, false);
     // The variable may be declared in a header the PCH holds: walk everything.
     let index = Index::new();
     let unsaved = [Unsaved { name: file.clone(), contents: source_text.to_string() }];
     let (tu, _) = parse_translation_unit(&index, &index, &file, &args, &unsaved, preamble, false)
         .map_err(|_| Error::Crashed(file.clone()))?;
+    if verbose {
+        for d in tu.diagnostics() {
+            eprintln!("{}:{}:{}: {}", d.file, d.line, d.column, d.message);
+        }
+    }
     fn find(c: &clang::Cursor, name: &str) -> Option<clang::Cursor> {
         for ch in c.children() {
             match ch.kind() {

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::clang::{Access, Cursor, CursorKind, File, PrintingPolicy, TemplateArgKind, TranslationUnit};
+use crate::clang::{Access, Cursor, CursorKind, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind};
 use crate::model::*;
 use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
 
@@ -15,6 +15,8 @@ pub(crate) struct Visitor<'a, 'tu> {
     file_cache: HashMap<File, bool>,
     /// Mangled names of the free functions reported so far: a function declared twice is kept once.
     seen_functions: HashSet<String>,
+    /// Canonical spellings of the class template specializations reported so far.
+    seen_specializations: HashSet<String>,
     pub(crate) out: Declarations,
 }
 
@@ -33,6 +35,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             retained,
             file_cache: HashMap::new(),
             seen_functions: HashSet::new(),
+            seen_specializations: HashSet::new(),
             out: Declarations::default(),
         }
     }
@@ -48,14 +51,17 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
     }
 
     /// Visits the children of a namespace-like scope (the TU, a namespace, an `extern "C"` block).
-    /// Anonymous and inline namespaces add nothing to qualified names, as in C++ spelling.
+    /// Inline namespaces add nothing to qualified names, as in C++ spelling; an anonymous one adds
+    /// `(anonymous namespace)`, as clang prints it (shims leave it out).
     pub(crate) fn visit_scope(&mut self, scope: &Cursor, prefix: &str) {
         for c in scope.children() {
             match c.kind() {
                 CursorKind::Namespace => {
                     let name = c.spelling();
-                    if name.is_empty() || c.is_inline_namespace() {
+                    if c.is_inline_namespace() {
                         self.visit_scope(&c, prefix);
+                    } else if name.is_empty() {
+                        self.visit_scope(&c, &join(prefix, ANONYMOUS_NAMESPACE));
                     } else {
                         self.visit_scope(&c, &join(prefix, &name));
                     }
@@ -67,8 +73,10 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                         continue; // anonymous records are reported through the typedef naming them
                     }
                     if c.specialized_template().is_some() {
-                        let spec = self.class_template_specialization(&c, prefix);
-                        self.out.class_template_specializations.push(spec);
+                        if self.seen_specializations.insert(c.ty().canonical().spelling()) {
+                            let spec = self.class_template_specialization(&c, prefix);
+                            self.out.class_template_specializations.push(spec);
+                        }
                     } else {
                         let s = self.record(&c, &c.spelling(), prefix, RecordContext::Plain);
                         self.out.structs.push(s);
@@ -83,6 +91,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                         continue;
                     }
                     let f = self.function(&c, prefix, &printed);
+                    self.note_uses_in(&c);
                     // Several declarations of one function: keep the first.
                     if f.mangled_name.is_empty() || self.seen_functions.insert(f.mangled_name.clone()) {
                         self.out.functions.push(f);
@@ -97,6 +106,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     self.out.class_templates.push(t);
                 }
                 CursorKind::Typedef | CursorKind::TypeAlias => self.typedef(&c, prefix),
+                CursorKind::Var => self.note_type_use(&c.ty()),
                 CursorKind::Enum if c.is_definition() && !c.is_anonymous() && !c.spelling().is_empty() => {
                     let e = self.enumeration(&c, &c.spelling(), prefix);
                     self.out.enums.push(e);
@@ -161,7 +171,8 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             (true, _, _) => ExecutionSpace::Global,
             (_, true, true) => ExecutionSpace::HostDevice,
             (_, true, false) => ExecutionSpace::Device,
-            _ => ExecutionSpace::Host,
+            (_, false, true) => ExecutionSpace::Host,
+            _ => ExecutionSpace::Undefined, // no CUDA attribute: a host function to CUDA
         };
         Function {
             qual_name: join(prefix, &name),
@@ -269,20 +280,19 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             let access = narrower(access_kind(m.access()), max_access);
             match m.kind() {
                 CursorKind::Field => {
-                    let name = m.spelling();
-                    let offset = if m.is_bitfield() { UNKNOWN_LAYOUT } else { layout_or_unknown(outer.offset_of_bits(&name)) };
-                    s.fields.push(Field {
-                        name,
-                        type_: build_type(&m.ty()),
-                        access,
-                        offset: if offset >= 0 { offset / 8 } else { offset },
-                    });
+                    if context == RecordContext::Plain {
+                        self.note_type_use(&m.ty());
+                    }
+                    s.fields.push(field(&m, outer, access));
                 }
                 CursorKind::Method | CursorKind::Constructor | CursorKind::Destructor | CursorKind::Conversion
                     if access == AccessKind::Public && !m.is_deleted_method() =>
                 {
                     let printed = m.pretty_printed(&self.policy);
                     let method = self.method(&m, qual_name, &printed);
+                    if context == RecordContext::Plain {
+                        self.note_uses_in(&m);
+                    }
                     s.methods.push(method);
                 }
                 CursorKind::FunctionTemplate if access == AccessKind::Public => {
@@ -333,7 +343,8 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     _ => return None,
                 };
                 let (is_pack, default) = split_template_param(&p.pretty_printed(&self.policy));
-                let type_ = (kind == TemplateParamKind::NonType).then(|| build_type(&p.ty()));
+                // A type parameter's type is the dependent type it names (`T`).
+                let type_ = (kind != TemplateParamKind::Template).then(|| build_type(&p.ty()));
                 Some(TemplateParam { name: p.spelling(), kind, type_, is_pack, default })
             })
             .collect()
@@ -342,7 +353,10 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
     fn function_template(&mut self, c: &Cursor, prefix: &str) -> FunctionTemplate {
         let template_parameters = self.template_params(c);
         let printed = c.pretty_printed(&self.policy);
-        let function = self.function(c, prefix, &printed);
+        let mut function = self.function(c, prefix, &printed);
+        if function.mangled_name.is_empty() {
+            function.mangled_name = dependent_mangled_name(&function, &template_parameters);
+        }
         let method = match c.template_cursor_kind() {
             CursorKind::Method | CursorKind::Constructor | CursorKind::Conversion => Some(MethodInfo {
                 kind: match c.template_cursor_kind() {
@@ -415,6 +429,46 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         ClassTemplateSpecialization { record, actual_template_arguments, specialized_name, template_qual_name }
     }
 
+    /// Reports the class template specialization `t` names (through pointers, references and
+    /// arrays) when it is complete and its template is in a retained file: specializations a
+    /// header uses implicitly (a field of type `Complete<float>`, a local `BlockScan<int, 128>`)
+    /// are reported with the explicit ones. An implicit instantiation's cursor has no children:
+    /// its fields are read from its type, and it has no methods in the model.
+    fn note_type_use(&mut self, t: &crate::clang::Type) {
+        let mut t = t.canonical();
+        while matches!(t.kind(), TypeKind::Pointer | TypeKind::LValueRef | TypeKind::RValueRef | TypeKind::ConstantArray) {
+            t = if t.kind() == TypeKind::ConstantArray { t.element() } else { t.pointee() }.canonical();
+        }
+        if t.kind() != TypeKind::Record {
+            return;
+        }
+        let decl = t.declaration();
+        if decl.specialized_template().is_none() || !decl.is_definition() || !self.is_retained(&decl) {
+            return;
+        }
+        if !self.seen_specializations.insert(t.spelling()) {
+            return;
+        }
+        let prefix = decl.semantic_parent().map(|p| semantic_qual_name(&p)).unwrap_or_default();
+        let mut spec = self.class_template_specialization(&decl, &prefix);
+        if spec.record.fields.is_empty() && spec.record.methods.is_empty() {
+            spec.record.fields = t.fields().iter().map(|f| field(f, &t, access_kind(f.access()))).collect();
+        }
+        self.out.class_template_specializations.push(spec);
+    }
+
+    /// Notes the types of the variables, parameters and fields declared in `c` and below it (a
+    /// function's parameters and body).
+    fn note_uses_in(&mut self, c: &Cursor) {
+        for ch in c.children() {
+            match ch.kind() {
+                CursorKind::Var | CursorKind::Param | CursorKind::Field => self.note_type_use(&ch.ty()),
+                _ => {}
+            }
+            self.note_uses_in(&ch);
+        }
+    }
+
     fn enumeration(&mut self, c: &Cursor, name: &str, prefix: &str) -> Enum {
         let underlying_type = build_type(&c.enum_integer_type());
         let unsigned = matches!(underlying_type.shape, TypeShape::Int { signed: false, .. } | TypeShape::Bool);
@@ -434,6 +488,36 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             location: self.location(c),
         }
     }
+}
+
+/// How clang spells an anonymous namespace in qualified names.
+const ANONYMOUS_NAMESPACE: &str = "(anonymous namespace)";
+
+/// A field of the record whose type is `outer`, with its byte offset (unknown for bit-fields).
+fn field(m: &Cursor, outer: &crate::clang::Type, access: AccessKind) -> Field {
+    let name = m.spelling();
+    let offset = if m.is_bitfield() { UNKNOWN_LAYOUT } else { layout_or_unknown(outer.offset_of_bits(&name)) };
+    Field { name, type_: build_type(&m.ty()), access, offset: if offset >= 0 { offset / 8 } else { offset } }
+}
+
+/// A stand-in for the mangled name of a dependent function template, which has none: stable and
+/// distinct per overload (qualified name, template parameters, parameter types), never a symbol.
+fn dependent_mangled_name(f: &Function, params: &[TemplateParam]) -> String {
+    let mut text = f.qual_name.clone();
+    for p in params {
+        text.push_str(&format!("|{}{:?}", p.name, p.kind));
+    }
+    for p in &f.params {
+        text.push('|');
+        text.push_str(&p.type_.name);
+    }
+    // FNV-1a, 64 bits: the same text gives the same name in every run and on every machine.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("__ast_canopy_dependent_{hash:016x}")
 }
 
 fn access_kind(a: Access) -> AccessKind {
@@ -470,19 +554,21 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-/// The qualified name of a declaration from its semantic parents, spelled as C++ spells it: no
-/// anonymous or inline namespaces, no `extern "C"` blocks.
+/// The qualified name of a declaration from its semantic parents, as `visit_scope` builds it: no
+/// inline namespaces or `extern "C"` blocks, `(anonymous namespace)` for an anonymous one ("" for
+/// the translation unit).
 fn semantic_qual_name(c: &Cursor) -> String {
-    let mut parts = vec![c.spelling()];
-    let mut parent = c.semantic_parent();
-    while let Some(p) = parent {
+    let mut parts = Vec::new();
+    let mut scope = Some(*c);
+    while let Some(p) = scope {
         match p.kind() {
             CursorKind::TranslationUnit => break,
             CursorKind::LinkageSpec => {}
-            CursorKind::Namespace if p.spelling().is_empty() || p.is_inline_namespace() => {}
+            CursorKind::Namespace if p.is_inline_namespace() => {}
+            CursorKind::Namespace if p.spelling().is_empty() => parts.push(ANONYMOUS_NAMESPACE.to_string()),
             _ => parts.push(p.spelling()),
         }
-        parent = p.semantic_parent();
+        scope = p.semantic_parent();
     }
     parts.reverse();
     parts.join("::")

@@ -112,10 +112,14 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
             cxx_standard: "gnu++17".into(),
             additional_includes: inputs.includes.clone(),
             defines: config.predefined_macros.clone(),
-            bypass_parse_error: false,
+            bypass_parse_error: opts.bypass_parse_error,
             verbose: opts.verbose,
+            cuda_header_mode: false,
         };
         let decls = canopy::parse(&req, &tc).map_err(|e| Failure::failed(e.to_string()))?;
+        for d in decls.diagnostics.iter().filter(|d| d.severity == "error" || d.severity == "fatal") {
+            eprintln!("numbast: warning: {arch}: {}:{}:{}: {} (bypassed)", d.file, d.line, d.column, d.message);
+        }
         per_arch.push((canopy::normalize_arch(arch).unwrap_or_else(|_| arch.clone()), decls));
         if let Some(b) = &bar {
             b.inc(1);

@@ -45,6 +45,9 @@ struct GenerateOptions {
     /// Don't print the coverage table.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Generate even when clang reports errors in the headers (each is printed as a warning).
+    #[arg(long = "bypass-parse-error")]
+    bypass_parse_error: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -42,7 +42,7 @@ fn toolchain(search_dirs: Vec<PathBuf>, cuda_include_dirs: Vec<PathBuf>, cuda_ma
 /// Parses a header; returns `(declarations_json, cache_hit, clang_args)`.
 #[pyfunction]
 #[pyo3(signature = (source, files_to_retain, compute_capability, cxx_standard, additional_includes, defines,
-                    cuda_include_dirs, search_dirs, cuda_major, verbose, bypass_parse_error))]
+                    cuda_include_dirs, search_dirs, cuda_major, verbose, bypass_parse_error, cuda_header_mode=false))]
 #[allow(clippy::too_many_arguments)]
 fn parse_declarations(
     py: Python<'_>,
@@ -57,6 +57,7 @@ fn parse_declarations(
     cuda_major: String,
     verbose: bool,
     bypass_parse_error: bool,
+    cuda_header_mode: bool,
 ) -> PyResult<(String, bool, Vec<String>)> {
     let req = ParseRequest {
         source,
@@ -67,6 +68,7 @@ fn parse_declarations(
         defines,
         bypass_parse_error,
         verbose,
+        cuda_header_mode,
     };
     let result = py.detach(move || {
         let tc = toolchain(search_dirs, cuda_include_dirs, cuda_major)?;
@@ -85,12 +87,14 @@ fn value_from_constexpr_vardecl(
     source_text: String,
     vardecl_name: String,
     compute_capability: String,
+    cxx_standard: String,
+    verbose: bool,
     search_dirs: Vec<PathBuf>,
     cuda_include_dirs: Vec<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
     let result = py.detach(move || {
         let tc = toolchain(search_dirs, cuda_include_dirs, String::new())?;
-        canopy::value_from_constexpr_vardecl(&source_text, &vardecl_name, &compute_capability, &tc)
+        canopy::value_from_constexpr_vardecl(&source_text, &vardecl_name, &compute_capability, &cxx_standard, verbose, &tc)
     });
     match result {
         Ok(Some(ConstValue::Int(i))) => Ok(i.into_pyobject(py)?.into_any().unbind()),

@@ -1,0 +1,46 @@
+"""The existing Numbast's module path for the declaration classes and enums.
+
+The names are those of ``ast_canopy``'s model (``ast_canopy.decls``); ``Record`` is ``Struct`` and
+``Method`` is ``StructMethod``. ``INVALID_SIZE_OF``/``INVALID_ALIGN_OF`` are the ``sizeof_``/
+``alignof_`` of a record whose layout clang cannot compute (``UNKNOWN_LAYOUT``, -1).
+"""
+
+import abc
+
+from ast_canopy import INVALID_ALIGN_OF, INVALID_SIZE_OF
+from ast_canopy._constexpr import ConstExprVar
+from ast_canopy._errors import ParseError
+from ast_canopy.decls import (
+    ClassTemplate,
+    ClassTemplateSpecialization,
+    Declarations,
+    Enum,
+    Field,
+    Function,
+    FunctionTemplate,
+    ParamVar,
+    Struct as Record,
+    StructMethod as Method,
+    TemplateParam,
+    Type,
+    Typedef,
+    access_kind,
+    execution_space,
+    method_kind,
+    template_param_kind,
+)
+
+
+class Template(abc.ABC):
+    """What function and class templates share: ``template_parameters``, ``num_min_required_args``."""
+
+
+Template.register(FunctionTemplate)
+Template.register(ClassTemplate)
+
+__all__ = [
+    "ClassTemplate", "ClassTemplateSpecialization", "ConstExprVar", "Declarations", "Enum", "Field",
+    "Function", "FunctionTemplate", "INVALID_ALIGN_OF", "INVALID_SIZE_OF", "Method", "ParamVar",
+    "ParseError", "Record", "Template", "TemplateParam", "Type", "Typedef", "access_kind",
+    "execution_space", "method_kind", "template_param_kind",
+]  # fmt: skip
