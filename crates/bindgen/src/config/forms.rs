@@ -3,20 +3,27 @@
 //! after `#include `, dotted module names as imports, Python expressions as module callbacks, and
 //! the keys that are accepted but have no effect here.
 
-use serde::Deserialize;
-
-/// `Function: lib_` or `Function: [lib_, other_]`.
+/// `Function: lib_` or `Function: [lib_, other_]`. A visitor rather than an untagged enum, so that
+/// an error keeps its line and column.
 pub(super) fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a string or a list of strings")]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string or a list of strings")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(s) = seq.next_element::<String>()? {
+                out.push(s);
+            }
+            Ok(out)
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
+    d.deserialize_any(V)
 }
 
 pub(super) fn one_or_many_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -25,18 +32,26 @@ pub(super) fn one_or_many_schema(_: &mut schemars::SchemaGenerator) -> schemars:
 
 /// `Version: "0.1"` or `Version: 0.1`.
 pub(super) fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a string or a number")]
-    enum StringOrNumber {
-        S(String),
-        I(i64),
-        F(f64),
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
     }
-    Ok(Some(match StringOrNumber::deserialize(d)? {
-        StringOrNumber::S(s) => s,
-        StringOrNumber::I(i) => i.to_string(),
-        StringOrNumber::F(f) => f.to_string(),
-    }))
+    d.deserialize_any(V)
 }
 
 pub(super) fn string_or_number_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
