@@ -226,7 +226,7 @@ def test_output_name_is_an_identifier_in_the_output_folder(tmp_path, canary, val
 def test_additional_import_must_be_one_import_statement(tmp_path, value):
     cfg = project(tmp_path / "p", f"Additional Import: [{yaml_str(value)}]\n")
     err = config_error(cfg, tmp_path / "out")
-    assert "`Additional Import`: " in err and "is not a single import statement" in err, err
+    assert "`Additional Import`: " in err and "is not a dotted module name nor a single import statement" in err, err
 
 
 @pytest.mark.parametrize("value", ["import os,", "import os as", "from __future__ import annotations"])

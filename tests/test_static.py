@@ -221,7 +221,7 @@ def test_empty_file_list(tmp_path):
     cfg = tmp_path / "cfg.yml"
     cfg.write_text("Entry Point: a.cuh\nFile List: []\nGPU Arch: [sm_80]\n")
     err = _fails(cfg, tmp_path / "out")
-    assert f"{cfg}: `File List`: is empty; list the headers whose declarations to bind" in err, err
+    assert f"{cfg}:2:1: `File List`: is empty; list the headers whose declarations to bind" in err, err
 
 
 def test_missing_entry_point(tmp_path):

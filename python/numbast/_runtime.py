@@ -70,6 +70,20 @@ _CXX_ALIGN = {}  # Numba type -> C++ alignof, where it exceeds the LLVM type's (
 # ----------------------------------------------------------------------------- shim units
 
 
+class ShimStream(io.StringIO):
+    """A shim unit's C++ text. `write_with_key(key, text)` appends `text` once per key: generated
+    modules offer it as `shim_stream`, for code that adds shims of its own to their unit."""
+
+    def __init__(self):
+        super().__init__()
+        self._keys = set()
+
+    def write_with_key(self, key, text):
+        if key not in self._keys:
+            self._keys.add(key)
+            self.write(text)
+
+
 class ShimUnit:
     """One NVRTC compilation unit: `preceding_text` (e.g. `#include "lib.cuh"`) then each shim once.
 
@@ -81,26 +95,23 @@ class ShimUnit:
 
     def __init__(self, preceding_text, name):
         self.name = name
-        self._names = set()
-        self._text = io.StringIO()
-        self._text.write(preceding_text)
-        self._text.write("\n")
-        self.code = CUSource(self._text, name=name)
+        self.stream = ShimStream()
+        self.stream.write(preceding_text)
+        self.stream.write("\n")
+        self.code = CUSource(self.stream, name=name)
 
     def add(self, shim_name, src):
         """Append the source of shim `shim_name`, unless it is already there."""
-        if shim_name not in self._names:
-            self._names.add(shim_name)
-            self._text.write("\n" + src.rstrip() + "\n")
+        self.stream.write_with_key(shim_name, "\n" + src.rstrip() + "\n")
 
     def source(self):
-        return self._text.getvalue()
+        return self.stream.getvalue()
 
     def links(self):
         return [self.code]
 
     def __repr__(self):
-        return f"ShimUnit({self.name!r}, {len(self._names)} shims)"
+        return f"ShimUnit({self.name!r}, {len(self.stream._keys)} shims)"
 
 
 # ----------------------------------------------------------------------------- data models

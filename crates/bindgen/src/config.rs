@@ -7,18 +7,27 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod forms;
+pub use forms::Callback;
+
+/// The architecture a config without `GPU Arch` is generated for.
+pub const DEFAULT_GPU_ARCH: &str = "sm_80";
+
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-/// Names (or prefixes) per kind of declaration.
+/// Names (or prefixes) per kind of declaration: a list, or one string.
 pub struct ByKind {
     /// For free functions and function templates.
-    #[serde(rename = "Function", default)]
+    #[serde(rename = "Function", default, deserialize_with = "forms::one_or_many")]
+    #[schemars(schema_with = "forms::one_or_many_schema")]
     pub function: Vec<String>,
     /// For structs, classes and class templates.
-    #[serde(rename = "Struct", default)]
+    #[serde(rename = "Struct", default, deserialize_with = "forms::one_or_many")]
+    #[schemars(schema_with = "forms::one_or_many_schema")]
     pub r#struct: Vec<String>,
     /// For enums.
-    #[serde(rename = "Enum", default)]
+    #[serde(rename = "Enum", default, deserialize_with = "forms::one_or_many")]
+    #[schemars(schema_with = "forms::one_or_many_schema")]
     pub r#enum: Vec<String>,
 }
 
@@ -26,11 +35,13 @@ pub struct ByKind {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModuleCallbacks {
-    /// `module:function` called (with the CUDA module handle) before a kernel that links these
-    /// bindings is launched.
+    /// Called before the first launch of a kernel that links these bindings' shims, with numba-cuda's
+    /// object code of the loaded module (a cuda.core `ObjectCode`): `module:function`, or a Python
+    /// expression on one line that evaluates to a callable (`lambda x: lib.init(x)`, a dotted name,
+    /// a call), evaluated in the generated module's namespace when it registers.
     #[serde(default)]
     pub setup: Option<String>,
-    /// `module:function` called before such a module is unloaded.
+    /// Called, with the same object, when such a module is unloaded; same forms as `setup`.
     #[serde(default)]
     pub teardown: Option<String>,
 }
@@ -42,8 +53,9 @@ pub struct Config {
     /// Metadata: the bindings' name.
     #[serde(rename = "Name", default)]
     pub name: Option<String>,
-    /// Metadata: the bindings' version.
-    #[serde(rename = "Version", default)]
+    /// Metadata: the bindings' version (a string or a number), the module's `__version__`.
+    #[serde(rename = "Version", default, deserialize_with = "forms::string_or_number")]
+    #[schemars(schema_with = "forms::string_or_number_schema")]
     pub version: Option<String>,
     /// The header to parse (relative to the config file).
     #[serde(rename = "Entry Point")]
@@ -54,8 +66,8 @@ pub struct Config {
     pub file_list: Vec<String>,
     /// Compute capabilities to generate for, e.g. `[sm_80, sm_90]`. The module serves all of them:
     /// a kernel compiled for compute capability c uses the declarations of the highest listed arch
-    /// not above c.
-    #[serde(rename = "GPU Arch")]
+    /// not above c. When the key is missing, `[sm_80]`, with a warning.
+    #[serde(rename = "GPU Arch", default)]
     pub gpu_arch: Vec<String>,
     /// Struct name -> the `numba.types` class its Numba type derives from (`Number`, `Type`, ...;
     /// default `Type`).
@@ -70,18 +82,20 @@ pub struct Config {
     /// Extra include folders for parsing (relative to the config file).
     #[serde(rename = "Clang Include Paths", default)]
     pub clang_include_paths: Vec<String>,
-    /// Import statements added to the generated module.
+    /// Imports added to the generated module: a dotted module name (`nvshmem.bindings`, meaning
+    /// `import nvshmem.bindings`) or one `import`/`from` statement, kept as written.
     #[serde(rename = "Additional Import", default)]
     pub additional_import: Vec<String>,
-    /// The `#include` line(s) the shims are compiled with, written into the module as they are,
-    /// instead of one derived from the entry point (`#include <...>` for a header under a CUDA
-    /// include folder, else the header's path relative to the module, resolved on import).
+    /// What the shims include instead of the entry point: the text after `#include ` (`"lib.h"` or
+    /// `<lib.h>` as written; a bare `lib.h` gets quotes). A value starting with `#` is preprocessor
+    /// text, one or more lines, written as it is. Default: `#include <...>` for a header under a CUDA
+    /// include folder, else the header's path relative to the module, resolved on import.
     #[serde(rename = "Shim Include Override", default)]
     pub shim_include_override: Option<String>,
     /// `NAME` or `NAME=VALUE`: defined for parsing and written into the shims as `#define`.
     #[serde(rename = "Predefined Macros", default)]
     pub predefined_macros: Vec<String>,
-    /// The generated module's name (default: the entry point's stem).
+    /// The generated module's name, with or without `.py` (default: the entry point's stem).
     #[serde(rename = "Output Name", default)]
     pub output_name: Option<String>,
     /// Functions whose C++ name matches any of these regexes need a cooperative launch: a kernel
@@ -106,6 +120,30 @@ pub struct Config {
     /// parameter -> intent (`BlockScan: {InclusiveSum: {output: out_return}}`).
     #[serde(rename = "Function Argument Intents", default)]
     pub function_argument_intents: BTreeMap<String, BTreeMap<String, IntentEntry>>,
+    /// Earlier spelling: names of functions (exact) whose kernels need a cooperative launch.
+    #[serde(rename = "Cooperative Launch Required APIs", default)]
+    pub cooperative_launch_required_apis: Vec<String>,
+    /// Accepted for existing configs; no effect (warned): declarations that macros expand are bound
+    /// with the file the macro is expanded in.
+    #[serde(rename = "Macro-expanded Function Prefixes", default)]
+    pub macro_expanded_function_prefixes: Option<serde_json::Value>,
+    /// Accepted for existing configs; no effect (warned): nvJitLink comes with numba-cuda.
+    #[serde(rename = "Require Pynvjitlink", default)]
+    pub require_pynvjitlink: Option<serde_json::Value>,
+    /// Accepted for existing configs; no effect (warned): modules are generated for numba-cuda.
+    #[serde(rename = "MLIR Backend", default)]
+    pub mlir_backend: Option<serde_json::Value>,
+    /// Accepted for existing configs (the spelling `mlir_backend` of `MLIR Backend`); no effect (warned).
+    #[serde(rename = "mlir_backend", default)]
+    pub mlir_backend_lower: Option<serde_json::Value>,
+    /// Accepted for existing configs; no effect (warned): a setting of the MLIR backend.
+    #[serde(rename = "Module Link Variables Used", default)]
+    pub module_link_variables_used: Option<serde_json::Value>,
+    /// What loading the config found worth saying without refusing it (keys with no effect here,
+    /// defaults filled in), each with its key and place.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub warnings: Vec<ConfigError>,
 }
 
 /// The intents an entry of `Function Argument Intents` gives, keyed by the entry's second level.
@@ -284,10 +322,14 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(None, None, None, format!("cannot read the config: {e}")))?;
-        Self::from_yaml(&text).map_err(|mut e| {
+        let mut config = Self::from_yaml(&text).map_err(|mut e| {
             e.file = path.to_path_buf();
             e
-        })
+        })?;
+        for w in &mut config.warnings {
+            w.file = path.to_path_buf();
+        }
+        Ok(config)
     }
 
     /// Parses config text (paths in it stay as written).
@@ -303,15 +345,57 @@ impl Config {
         }
         reject_tags(&value, "").map_err(|m| mk(None, None, None, m))?;
         let de = serde_yaml_ng::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.inner();
             let loc = inner.location();
             let (key, message) = explain(&bare_message(&inner.to_string(), &path), &path);
             mk(loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()), key, message)
         })?;
-        config.check().map_err(|(key, m)| mk(None, None, Some(key.into()), m))?;
+        let place = |key: &str| forms::key_position(text, key);
+        let present = |key: &str| value.as_mapping().is_some_and(|m| m.contains_key(key));
+        if !present("GPU Arch") {
+            config.gpu_arch = vec![DEFAULT_GPU_ARCH.to_string()];
+            config.warnings.push(mk(None, None, Some("GPU Arch".into()), format!("is missing; generating for {DEFAULT_GPU_ARCH}")));
+        }
+        config.check().map_err(|(key, m)| {
+            let (line, column) = place(key);
+            mk(line, column, Some(key.into()), m)
+        })?;
+        for (key, why) in forms::NO_EFFECT {
+            if present(key) {
+                let (line, column) = place(key);
+                config.warnings.push(mk(line, column, Some(key.into()), format!("has no effect here: {why}")));
+            }
+        }
         Ok(config)
+    }
+
+    /// The shims' preprocessor text for `Shim Include Override`, if set (checked on load).
+    pub fn shim_include_text(&self) -> Option<String> {
+        self.shim_include_override.as_deref().and_then(|o| forms::include_text(o).ok())
+    }
+
+    /// `Additional Import` as import statements: a dotted name `a.b` is `import a.b`.
+    pub fn import_statements(&self) -> Vec<String> {
+        self.additional_import
+            .iter()
+            .map(|i| if is_dotted_name(i.trim()) { format!("import {}", i.trim()) } else { i.clone() })
+            .collect()
+    }
+
+    /// The setup and teardown callbacks, in their forms (checked on load).
+    pub fn callbacks(&self) -> (Option<Callback>, Option<Callback>) {
+        let form = |c: &Option<String>| c.as_deref().and_then(|c| forms::callback(c, is_dotted_callable(c)).ok());
+        (form(&self.module_callbacks.setup), form(&self.module_callbacks.teardown))
+    }
+
+    /// The module's name: `Output Name` without a `.py` suffix, else the entry point's stem.
+    pub fn module_stem(&self, entry_stem: &str) -> String {
+        match &self.output_name {
+            Some(n) => n.strip_suffix(".py").filter(|s| !s.is_empty()).unwrap_or(n).to_string(),
+            None => entry_stem.to_string(),
+        }
     }
 
     fn check(&self) -> Result<(), (&'static str, String)> {
@@ -346,8 +430,8 @@ impl Config {
             }
         }
         for imp in &self.additional_import {
-            if !is_import_statement(imp) {
-                return Err(("Additional Import", format!("`{}` is not a single import statement", imp.escape_debug())));
+            if !is_import_statement(imp) && !is_dotted_name(imp.trim()) {
+                return Err(("Additional Import", format!("`{}` is not a dotted module name nor a single import statement", imp.escape_debug())));
             }
         }
         for r in &self.cooperative_launch_required_functions_regex {
@@ -355,17 +439,10 @@ impl Config {
         }
         check_intents(&self.function_argument_intents).map_err(|m| ("Function Argument Intents", m))?;
         if let Some(o) = &self.shim_include_override {
-            if o.chars().any(|c| c.is_control() && c != '\n' && c != '\t') || o.lines().any(|l| l.trim_end().ends_with('\\')) {
-                return Err((
-                    "Shim Include Override",
-                    "must be lines of C++ preprocessor text without control characters or trailing backslashes".into(),
-                ));
-            }
+            forms::include_text(o).map_err(|m| ("Shim Include Override", m))?;
         }
         for cb in [&self.module_callbacks.setup, &self.module_callbacks.teardown].into_iter().flatten() {
-            if !is_dotted_callable(cb) {
-                return Err(("Module Callbacks", format!("`{}` is not `module:function`", cb.escape_debug())));
-            }
+            forms::callback(cb, is_dotted_callable(cb)).map_err(|m| ("Module Callbacks", m))?;
         }
         Ok(())
     }
@@ -515,7 +592,7 @@ mod tests {
     fn intent_errors_name_the_path() {
         let err = |extra: &str| Config::from_yaml(&format!("{MINIMAL}Function Argument Intents: {extra}\n")).unwrap_err();
         let e = err("{f: {x: sideways}}");
-        assert_eq!(e.to_string(), "<config>: `Function Argument Intents`: f.x: `sideways` is not one of in, inout_ptr, out_ptr, out_return");
+        assert_eq!(e.to_string(), "<config>:4:1: `Function Argument Intents`: f.x: `sideways` is not one of in, inout_ptr, out_ptr, out_return");
         let e = err("{C: {m: {x: sideways}}}");
         assert_eq!(e.message, "C.m.x: `sideways` is not one of in, inout_ptr, out_ptr, out_return");
         let e = err("{C: {m: {x: out_return}, y: in}}");
@@ -539,5 +616,56 @@ mod tests {
         let e = Config::from_yaml("File List: [a]\nGPU Arch: [sm_80]\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("Entry Point"), "{e}");
         assert_eq!(e.message, "required key is missing");
+    }
+
+    #[test]
+    fn existing_numbast_forms_load() {
+        let c = Config::from_yaml(&format!(
+            "{MINIMAL}Version: 0.1\nShim Include Override: \"\\\"cuda_fp16.h\\\"\"\nAdditional Import: [nvshmem.bindings, 'from a import b']\n\
+             API Prefix Removal: {{Function: nvshmem_, Enum: [X_]}}\nOutput Name: gen.py\n\
+             Module Callbacks: {{setup: 'lambda x: nvshmem.bindings.cumodule_init(int(x))', teardown: 'a.b:c'}}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.version.as_deref(), Some("0.1"));
+        assert_eq!(c.shim_include_text().as_deref(), Some("#include \"cuda_fp16.h\""));
+        assert_eq!(c.import_statements(), vec!["import nvshmem.bindings", "from a import b"]);
+        assert_eq!(c.api_prefix_removal.function, vec!["nvshmem_"]);
+        assert_eq!(c.api_prefix_removal.r#enum, vec!["X_"]);
+        assert_eq!(c.module_stem("x"), "gen");
+        assert_eq!(
+            c.callbacks(),
+            (Some(Callback::Expression("lambda x: nvshmem.bindings.cumodule_init(int(x))".into())), Some(Callback::Target("a.b:c".into())))
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn keys_without_effect_warn_with_their_place() {
+        let c = Config::from_yaml(&format!("{MINIMAL}Require Pynvjitlink: False\nMacro-expanded Function Prefixes: [nvshmem]\n")).unwrap();
+        let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            w,
+            vec![
+                "<config>:5:1: `Macro-expanded Function Prefixes`: has no effect here: declarations that macros expand are bound with the file the macro is expanded in",
+                "<config>:4:1: `Require Pynvjitlink`: has no effect here: nvJitLink comes with numba-cuda",
+            ]
+        );
+        let c = Config::from_yaml("Entry Point: a.cuh\nFile List: [a.cuh]\n").unwrap();
+        assert_eq!(c.gpu_arch, vec![DEFAULT_GPU_ARCH]);
+        assert_eq!(c.warnings[0].to_string(), "<config>: `GPU Arch`: is missing; generating for sm_80");
+    }
+
+    #[test]
+    fn broken_forms_stay_errors() {
+        let err = |extra: &str| Config::from_yaml(&format!("{MINIMAL}{extra}\n")).unwrap_err().to_string();
+        assert!(err("Shim Include Override: '\"a.h'").starts_with("<config>:4:1: `Shim Include Override`: `\\\"a.h` is not what follows"), "{}", err("Shim Include Override: '\"a.h'"));
+        assert_eq!(err("Additional Import: ['os; import sys']"), "<config>:4:1: `Additional Import`: `os; import sys` is not a dotted module name nor a single import statement");
+        assert_eq!(err("Module Callbacks: {setup: \"lambda x:\\n x\"}"), "<config>:4:1: `Module Callbacks`: `lambda x:\\n x` is not `module:function` nor a Python expression on one line");
+        let e = Config::from_yaml(&format!("{MINIMAL}Require Pynvjitlnk: False\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(4), Some(1)));
+        assert!(e.message.starts_with("unknown key; did you mean `Require Pynvjitlink`?"), "{e}");
+        let e = Config::from_yaml(&format!("{MINIMAL}Version: [1]\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("Version"));
+        assert!(e.message.contains("a string or a number"), "{e}");
     }
 }

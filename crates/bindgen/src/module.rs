@@ -110,7 +110,7 @@ fn strip_prefix<'a>(name: &'a str, prefixes: &[String]) -> &'a str {
 
 /// Names the generated module defines itself; a binding with one of these names gets a `_` suffix.
 fn is_reserved(name: &str) -> bool {
-    matches!(name, "install" | "typing_registry" | "target_registry" | "_b" | "_unit")
+    matches!(name, "install" | "typing_registry" | "target_registry" | "shim_stream" | "shim_obj" | "_b" | "_unit")
         || name.starts_with("_nb_")
         || name.starts_with("_NB_")
 }
@@ -446,7 +446,8 @@ impl<'a> Renderer<'a> {
             }
             if kind == "function" {
                 self.export(&py_name, ExportKind::Function(vec![cxx_signature(f)]));
-                if cooperative.iter().any(|re| re.is_match(&f.name) || re.is_match(&f.qual_name)) && !self.cooperative.contains(&py_name) {
+                let named = config.cooperative_launch_required_apis.iter().any(|n| *n == f.name || *n == f.qual_name);
+                if (named || cooperative.iter().any(|re| re.is_match(&f.name) || re.is_match(&f.qual_name))) && !self.cooperative.contains(&py_name) {
                     self.cooperative.push(py_name);
                 }
             }

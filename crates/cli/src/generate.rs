@@ -89,6 +89,9 @@ fn inputs(config: &Config, config_path: &Path, base: &Path) -> Result<Inputs, Fa
 
 pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: Vec<PathBuf>) -> Result<(), Failure> {
     let config = Config::load(config_path).map_err(|e| Failure::usage(e.to_string()))?;
+    for w in &config.warnings {
+        eprintln!("numbast: warning: {w}");
+    }
     let config_abs = absolute(config_path);
     let base = config_abs.parent().unwrap_or(Path::new("/")).to_path_buf();
     let inputs = inputs(&config, config_path, &base)?;
@@ -132,7 +135,7 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
     }
 
     let stem = inputs.entry.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let module_name = bindgen::pyexpr::py_ident(&config.output_name.clone().unwrap_or(stem));
+    let module_name = bindgen::pyexpr::py_ident(&config.module_stem(&stem));
     let include = shim_include(&config, &inputs.entry, &tc, &output_abs).map_err(|e| Failure::usage(format!("{}: {e}", config_path.display())))?;
     if opts.verbose {
         let line = match &include {

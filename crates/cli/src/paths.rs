@@ -48,8 +48,8 @@ pub(crate) fn cuda_include_roots(tc: &Toolchain) -> Vec<PathBuf> {
 /// under a CUDA include folder as `#include <relative>`; any other header by its path relative to
 /// the output folder, turned into an absolute path when the module is imported.
 pub(crate) fn shim_include(config: &Config, entry: &Path, tc: &Toolchain, output_abs: &Path) -> Result<ShimInclude, String> {
-    if let Some(o) = &config.shim_include_override {
-        return Ok(ShimInclude::Verbatim(o.clone()));
+    if let Some(text) = config.shim_include_text() {
+        return Ok(ShimInclude::Verbatim(text));
     }
     // The path ends up inside `#include "..."`: a quote, a newline or another control character
     // would end it early or start a new line of C++.
@@ -101,23 +101,50 @@ pub(crate) fn prepare_output_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// The headers whose structs and enums may be bound as dependency types: every file directly in
-/// the CUDA include folders, in the folders of the `File List` headers and in the Clang Include
-/// Paths (the headers an entry point includes are almost always among them).
+/// the CUDA include folders, and every file in the folders of the `File List` headers and in the
+/// Clang Include Paths, subfolders included (the headers an entry point includes are almost always
+/// among them; a library such as NVSHMEM keeps its shared types in a sibling folder of its include
+/// path).
 pub(crate) fn dependency_candidates(tc: &Toolchain, file_list: &[PathBuf], include_paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = cuda_include_roots(tc);
-    dirs.extend(file_list.iter().filter_map(|f| f.parent().map(absolute)));
+    let mut files: Vec<PathBuf> = Vec::new();
+    for d in cuda_include_roots(tc) {
+        files_under(&d, 0, &mut files);
+    }
+    let mut dirs: Vec<PathBuf> = file_list.iter().filter_map(|f| f.parent().map(absolute)).collect();
     dirs.extend(include_paths.iter().map(|p| absolute(p)));
     dirs.sort();
     dirs.dedup();
-    let mut files: Vec<PathBuf> = Vec::new();
     for d in dirs {
-        if let Ok(entries) = std::fs::read_dir(&d) {
-            files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
-        }
+        files_under(&d, SUBFOLDER_DEPTH, &mut files);
     }
     files.sort();
     files.dedup();
     files
+}
+
+/// How deep `dependency_candidates` looks into the subfolders of a library's folders.
+const SUBFOLDER_DEPTH: usize = 4;
+/// At most this many files from one folder tree (a folder such as `/usr/include` holds many).
+const MAX_FILES_PER_TREE: usize = 20_000;
+
+fn files_under(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let start = out.len();
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, level)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_file() || (kind.is_symlink() && p.is_file()) {
+                if out.len() - start >= MAX_FILES_PER_TREE {
+                    return;
+                }
+                out.push(p);
+            } else if kind.is_dir() && level < depth {
+                stack.push((p, level + 1));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

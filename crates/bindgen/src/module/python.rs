@@ -6,7 +6,7 @@
 //! runs the rendered registration code, which is the body of `_nb_register`. Numba-CUDA reads a
 //! module's attributes when it types a kernel, so a kernel that uses a binding triggers it too.
 
-use crate::config::Config;
+use crate::config::{Callback, Config};
 use crate::pyexpr::{py_ident, py_str};
 use crate::render::PRELUDE;
 
@@ -183,7 +183,7 @@ impl ModuleText<'_> {
     }
 
     fn register_function(&self) -> String {
-        let mut names: Vec<String> = ["_nb_rt", "_b", "_unit", "typing_registry", "target_registry"].iter().map(|s| s.to_string()).collect();
+        let mut names: Vec<String> = ["_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "shim_stream", "shim_obj"].iter().map(|s| s.to_string()).collect();
         for n in assigned_names(self.body) {
             if !names.contains(&n) {
                 names.push(n);
@@ -207,13 +207,17 @@ impl ModuleText<'_> {
         if !self.include_dirs.is_empty() {
             s.push_str("    _nb_add_include_dirs(_NB_INCLUDE_DIRS_FROM_MODULE)\n");
         }
-        let callbacks = &self.config.module_callbacks;
-        if let Some(cb) = &callbacks.setup {
-            s.push_str(&format!("    _unit.code.setup_callback = _nb_callback({})\n", py_str(cb)));
+        let (setup, teardown) = self.config.callbacks();
+        for (which, cb) in [("setup", setup), ("teardown", teardown)] {
+            let value = match cb {
+                Some(Callback::Target(t)) => format!("_nb_callback({})", py_str(&t)),
+                Some(Callback::Expression(e)) => format!("_nb_callback_expr({}, {})", py_str(which), py_str(&e)),
+                None => continue,
+            };
+            s.push_str(&format!("    _unit.code.{which}_callback = {value}\n"));
         }
-        if let Some(cb) = &callbacks.teardown {
-            s.push_str(&format!("    _unit.code.teardown_callback = _nb_callback({})\n", py_str(cb)));
-        }
+        // The names the existing Numbast's modules give the shim unit's text and its linkable code.
+        s.push_str("    shim_stream = _unit.stream\n    shim_obj = _unit.code\n");
         s.push('\n');
         s.push_str(&indent(self.body));
         if !self.cooperative.is_empty() {
@@ -232,7 +236,7 @@ impl ModuleText<'_> {
         if matches!(self.include, ShimInclude::RelativeToModule(_)) || !self.include_dirs.is_empty() {
             s.push_str("import os as _nb_os\n");
         }
-        for imp in &self.config.additional_import {
+        for imp in &self.config.import_statements() {
             s.push_str(imp);
             s.push('\n');
         }
@@ -277,7 +281,9 @@ impl ModuleText<'_> {
         if self.config.version.is_some() {
             s.push_str("__version__: str\n");
         }
-        s.push_str("__all__: list[str]\ntyping_registry: _nbst_TypingRegistry\ntarget_registry: _nbst_TargetRegistry\n\n");
+        s.push_str("__all__: list[str]\ntyping_registry: _nbst_TypingRegistry\ntarget_registry: _nbst_TargetRegistry\n");
+        s.push_str("shim_stream: _nbst_Any\n\"The shims' C++ text: `write_with_key(key, text)` appends text once per key.\"\n");
+        s.push_str("shim_obj: _nbst_Any\n\"The shims' linkable code (a numba-cuda `CUSource` reading `shim_stream`).\"\n\n");
         s.push_str("def install() -> None: ...\n\n");
         s.push_str("class _nbst_BoundStruct:\n    \"\"\"A C++ struct: call it in a kernel to construct one; it also stands for the type.\"\"\"\n");
         s.push_str("    def __call__(self, *args: _nbst_Any) -> _nbst_Any: ...\n    def __getitem__(self, index: _nbst_Any) -> _nbst_Any: ...\n\n");
@@ -353,6 +359,22 @@ const RUNTIME_LOADER: &str = r#"def _nb_runtime():
 "#;
 
 const CALLBACK_HELPER: &str = r#"
+
+def _nb_callback_expr(which, text):
+    """A Python expression from the config's Module Callbacks, evaluated in this module's namespace
+    (where its Additional Import names are); it must give a callable."""
+    import ast
+
+    key = "Module Callbacks." + which
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"{__name__}: config key `{key}`: {text!r} is not a Python expression: {e.msg}") from None
+    value = eval(compile(tree, "<" + key + ">", "eval"), globals())
+    if not callable(value):
+        raise TypeError(f"{__name__}: config key `{key}`: {text!r} gives {type(value).__name__}, not a callable")
+    return value
+
 
 def _nb_callback(target):
     """`module:function` (from the config's Module Callbacks), imported when first called."""
@@ -468,7 +490,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__) | {"typing_registry", "target_registry"})
+    return sorted(set(globals()) | set(__all__) | {"typing_registry", "target_registry", "shim_stream", "shim_obj"})
 "#;
 
 #[cfg(test)]
