@@ -80,7 +80,9 @@ def _nc_compile_hook(nvrtc, compile_):
     def compile(src, name, cc, ltoir=False, lineinfo=False, debug=False):
         if name not in getattr(nvrtc, "_nbst_unit_names", ()):
             return compile_(src, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)
-        from numba.cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda imports it
+        from numba.cuda.cudadrv.driver import (
+            ObjectCode,  # cuda.core's, as numba-cuda imports it
+        )
 
         text = src.decode("utf8") if isinstance(src, bytes) else src
         parts = ("unit", name, nvrtc._get_nvrtc_version(), tuple(cc), bool(ltoir), bool(lineinfo), bool(debug))

@@ -32,8 +32,8 @@ import warnings as _nc_warnings
 _NC_FORMAT = b"numbast-nvrtc-cache-1"
 _NC_MAGIC = b"NBNVRTC1"
 _NC_DEFAULT_MAX_MB = 2048
-_NC_INCLUDE = _nc_re.compile(rb'^[ \t]*#[ \t]*(include|include_next)[ \t]*([<"])([^>"\r\n]+)[>"]', _nc_re.M)
-_NC_COMPUTED = _nc_re.compile(rb"^[ \t]*#[ \t]*(?:include|include_next)[ \t]+[A-Za-z_]", _nc_re.M)
+_NC_INCLUDE = _nc_re.compile(rb'^[ \t]*#[ \t]*(include|include_next)[ \t]*([<"])([^>"\r\n]+)[>"]', _nc_re.MULTILINE)
+_NC_COMPUTED = _nc_re.compile(rb"^[ \t]*#[ \t]*(?:include|include_next)[ \t]+[A-Za-z_]", _nc_re.MULTILINE)
 _NC_LOCK = _nc_threading.Lock()
 # path -> (mtime_ns, size, digest, [(directive, quote, name)], has a computed include)
 _NC_FILES = {}
