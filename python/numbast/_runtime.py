@@ -30,7 +30,6 @@ from llvmlite import ir
 
 from numba.cuda import cgutils, types
 from numba.cuda.core.imputils import Registry as TargetRegistry
-from numba.cuda.cudadrv.linkable_code import CUSource
 from numba.cuda.datamodel import models as _models
 from numba.cuda.models import register_model
 from numba.cuda.typeconv import Conversion
@@ -40,6 +39,12 @@ from numba.cuda.typing.templates import Registry as TypingRegistry
 from numba.cuda.typing.builtins import NumberClassAttribute as _NumbaNumberClassAttribute
 from numba.cuda.typing.typeof import typeof
 from numba.cuda.vector_types import VectorType as _VectorType
+
+if "_NcUnitSource" not in globals():  # dynamic mode (static mode pastes the NVRTC cache's text above)
+    import importlib as _importlib
+
+    _NcUnitSource = _importlib.import_module("._kernel_cache", __package__ or "numbast")._NcUnitSource
+    _nc_cached = _importlib.import_module("._nvrtc_cache", __package__ or "numbast")._nc_cached
 
 __all__ = ["ShimUnit", "Bindings", "TypingRegistry", "TargetRegistry"]  # registries: for a separate pair
 
@@ -98,7 +103,7 @@ class ShimUnit:
         self.stream = ShimStream()
         self.stream.write(preceding_text)
         self.stream.write("\n")
-        self.code = CUSource(self.stream, name=name)
+        self.code = _NcUnitSource(self.stream, name)  # compiled through the NVRTC disk cache
 
     def add(self, shim_name, src):
         """Append the source of shim `shim_name`, unless it is already there."""

@@ -958,9 +958,17 @@ def _tpl_nvrtc_ptx(src, name, cc=None):
     extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "")
     includes += [p for p in extra.split(":") if p]
     cc = cc or _tpl_probe_cc()
+    includes = [i for i in includes if i]
+    parts = ("probe", name, check(nvrtc.nvrtcVersion()), f"-arch=compute_{cc[0]}{cc[1]}", "-rdc=true")
+    # Through the NVRTC disk cache (`_nvrtc_cache.py`): a probe is compiled once per header content.
+    ptx = _tpl_rt._nc_cached(src, parts, includes, lambda: _tpl_nvrtc_run(nvrtc, check, src, name, cc, includes))
+    return ptx.decode(errors="replace")
+
+
+def _tpl_nvrtc_run(nvrtc, check, src, name, cc, includes):
     (prog,) = check(nvrtc.nvrtcCreateProgram(src.encode(), name.encode(), 0, [], []))
     try:
-        opts = [f"-arch=compute_{cc[0]}{cc[1]}".encode(), b"-rdc=true"] + [f"-I{i}".encode() for i in includes if i]
+        opts = [f"-arch=compute_{cc[0]}{cc[1]}".encode(), b"-rdc=true"] + [f"-I{i}".encode() for i in includes]
         status = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)[0]
         if status != nvrtc.nvrtcResult.NVRTC_SUCCESS:
             (size,) = check(nvrtc.nvrtcGetProgramLogSize(prog))
@@ -970,7 +978,7 @@ def _tpl_nvrtc_ptx(src, name, cc=None):
         (size,) = check(nvrtc.nvrtcGetPTXSize(prog))
         ptx = b" " * size
         check(nvrtc.nvrtcGetPTX(prog, ptx))
-        return ptx.decode(errors="replace")
+        return ptx
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
 
