@@ -239,7 +239,24 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
     for s, _py_name, outer in flat:
         if outer is not None and s.qual_name in by_name and outer.qual_name in by_name:
             setattr(by_name[outer.qual_name], s.name, by_name[s.qual_name])
+    for s, _py_name, _outer in flat:
+        if s.qual_name in by_name:
+            _attach_member_typedefs(by_name[s.qual_name], s, by_name)
     return [by_name.get(s.qual_name) for s in structs]
+
+
+def _attach_member_typedefs(obj, s, by_name):
+    """`S.T` for each member typedef `T` of `s` whose target is a bound struct or a scalar type."""
+    from numbast._templates import _TPL_SCALARS
+
+    for t in s.nested_typedefs:
+        target = t.underlying_name.lstrip(":")
+        value = by_name.get(target) or _TPL_SCALARS.get(target)
+        if value is None:
+            bound = _BINDINGS.types.get(target)
+            value = bound if isinstance(bound, (types.Number, types.Boolean)) else None
+        if value is not None and not hasattr(obj, t.name):
+            setattr(obj, t.name, value)
 
 
 def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):

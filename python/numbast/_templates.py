@@ -1163,7 +1163,12 @@ class ClassInstance:
         self._numba_type = _TplInstanceType(self)
         self.nested = {}
         tb = template._tb
-        for name, (nsize, nalign) in nested.items():
+        for name, layout in nested.items():
+            if isinstance(layout, types.Type):  # a member typedef of a scalar type
+                self.nested[name] = layout
+                setattr(self, name, layout)
+                continue
+            nsize, nalign = layout
             nested_cxx = f"{cxx}::{name}"
             obj = tb.b.struct(cxx_name=nested_cxx, py_name=f"{cxx}::{name}", size=nsize, align=nalign,
                               parent=types.Type, model="primitive")  # fmt: skip
@@ -1259,7 +1264,9 @@ class BoundClassTemplate:
         self._tb, self._unit, self._qual = tb, unit, qual_name
         self._scope = _tpl_scope(qual_name)
         self._tparams = [_TplParam(*p) for p in tparams]
-        self._nested = list(nested)
+        # A nested record is given by name, a member typedef as `(name, underlying spelling)`.
+        self._nested = [n if isinstance(n, str) else n[0] for n in nested]
+        self._nested_aliases = {n[0]: _tpl_norm(n[1]) for n in nested if not isinstance(n, str)}
         fix = self._self_spellings
         self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
         self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
@@ -1292,7 +1299,11 @@ class BoundClassTemplate:
         names = rf"(?:::)?(?:{_tpl_re.escape(self._qual)}|{_tpl_re.escape(plain)})"
         own = r"\s*,\s*".join(_tpl_re.escape(p.name) + (r"\s*\.\.\." if p.pack else "") for p in self._tparams)
         spelling = _tpl_re.sub(rf"(?<![\w:]){names}\s*<\s*{own}\s*>", _TPL_SELF, spelling)
-        return _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
+        spelling = _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
+        # A member type named without its class (`TempStorage &`, as clang spells a member alias).
+        for name in self._nested:
+            spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(name)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
+        return spelling
 
     def __repr__(self):
         return f"<bound class template {self._qual}>"
@@ -1371,14 +1382,21 @@ class BoundClassTemplate:
             ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
             if ty is not None:
                 fields.append((name, ty))
+        # A member typedef of a scalar type is that Numba type; other nested types are probed.
+        scalars = {}
+        for name, spelling in self._nested_aliases.items():
+            ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
+            if isinstance(ty, types.Number | types.Boolean):
+                scalars[name] = ty
+        probed = [n for n in self._nested if n not in scalars]
         exprs = [f"sizeof({cxx})", f"alignof({cxx})"]
         # Offsets with NVRTC's own front end's constant-address builtin (`__builtin_offsetof` is
         # missing from some NVRTC versions), naming the instance through an alias.
         exprs += [f"__INTADDR__(&(((__nbst_layout_t *)0)->{name}))" for name, _ty in fields]
         # A nested record that is not accessible (private) probes as size 0, through SFINAE.
         prelude = f"using __nbst_layout_t = {cxx};\n"
-        prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(self._nested))
-        for i, _n in enumerate(self._nested):
+        prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(probed))
+        for i, _n in enumerate(probed):
             exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
         try:
             values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
@@ -1392,8 +1410,9 @@ class BoundClassTemplate:
             values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
         base = 2 + len(fields)
-        nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(self._nested)}
+        nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(probed)}
         nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
+        nested.update(scalars)
         return ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
 
     def _type_construct(self, typingctx, args, kws):
@@ -1500,7 +1519,8 @@ class TemplateBindings:
                 ci = typ.typing_key
                 if getattr(ci, "template", None) is None or ci.template._tb is not tb or attr not in ci.nested:
                     return None
-                return ci.nested[attr]._numba_type_
+                obj = ci.nested[attr]
+                return types.NumberClass(obj) if isinstance(obj, types.Type) else obj._numba_type_
 
         bindings.typing_registry.register_global(_tpl_operator.getitem, types.Function(GetItem))
         bindings.typing_registry.register_attr(InstanceAttributes)

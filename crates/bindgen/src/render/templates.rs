@@ -288,6 +288,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .iter()
         .filter(|n| !n.name.is_empty() && !n.name.contains('('))
         .map(|n| py_str(&n.name))
+        .chain(r.nested_typedefs.iter().map(|t| format!("({}, {})", py_str(&t.name), py_str(&cxx(&t.underlying_name)))))
         .collect();
     let var = py_ident(py_name);
     let _ = writeln!(
