@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Optional
 
 from numba import types
-from numba.cuda.datamodel import models as _models
 
 from ast_canopy import _core
 from ast_canopy import decls as _decls
@@ -83,7 +82,9 @@ def _model_name(data_model) -> str:
     """`primitive` or `struct` for a data model class: `PrimitiveModel` or `StructModel` from
     `numba.cuda.datamodel.models` or `numba.core.datamodel.models` (by class name, so that the
     two modules need not share classes), or either string."""
-    if isinstance(data_model, str) and data_model in ("primitive", "struct"):
+    if data_model is None:
+        return "auto"
+    if isinstance(data_model, str) and data_model in ("primitive", "struct", "auto"):
         return data_model
     bases = {c.__name__ for c in data_model.__mro__} if isinstance(data_model, type) else set()
     if "PrimitiveModel" in bases:
@@ -167,10 +168,12 @@ def _alias_table(aliases) -> dict:
 
 
 def bind_cxx_struct(
-    shim_writer, struct_decl, parent_type=types.Type, data_model=_models.StructModel, aliases={}, *, arg_intent=None, name=None
+    shim_writer, struct_decl, parent_type=types.Type, data_model=None, aliases={}, *, arg_intent=None, name=None
 ):
     """Bind a struct; returns the object that constructs it in kernels and stands for its type.
-    `aliases` are other C++ names of the struct: a list, or a dict keyed by struct name."""
+    `data_model` None: StructModel where the fields describe the struct, else its bytes (opaque;
+    the report's note says why). `aliases` are other C++ names of the struct: a list, or a dict
+    keyed by struct name."""
     _decl("struct_decl", struct_decl, _decls.Struct)
     if isinstance(aliases, str) or not isinstance(aliases, Mapping):
         aliases = {struct_decl.name: aliases}
@@ -228,7 +231,7 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
             {
                 "decl": to_plain(s),
                 "parent": f"_parents[{len(parents)}]",
-                "model": _model_name(_lookup(data_models, s, _models.StructModel)),
+                "model": _model_name(_lookup(data_models, s, None)),
                 "py_name": py_name,
                 "aliases": list(_lookup(aliases, s, ())),
             }

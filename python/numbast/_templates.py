@@ -1267,6 +1267,7 @@ class BoundClassTemplate:
         # A nested record is given by name, a member typedef as `(name, underlying spelling)`.
         self._nested = [n if isinstance(n, str) else n[0] for n in nested]
         self._nested_aliases = {n[0]: _tpl_norm(n[1]) for n in nested if not isinstance(n, str)}
+        self._nested_aliases = {k: self._self_spellings(v) for k, v in self._nested_aliases.items()}
         fix = self._self_spellings
         self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
         self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
@@ -1413,7 +1414,14 @@ class BoundClassTemplate:
         nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(probed)}
         nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
         nested.update(scalars)
-        return ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+        ci = ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+        # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`).
+        for name, spelling in self._nested_aliases.items():
+            if name in ci.nested and name not in scalars:
+                target = _tpl_pattern(_tpl_subst(spelling, mapping))
+                if target[0] == "name":
+                    self._tb.b.types.setdefault(target[1].lstrip(":").strip(), ci.nested[name]._numba_type)
+        return ci
 
     def _type_construct(self, typingctx, args, kws):
         try:
