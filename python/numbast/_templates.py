@@ -703,6 +703,9 @@ class _TplDeduction:
             return None, "void"
         value_cxx = _tpl_subst(_tpl_strip_ref(text), self._mapping())
         numba = self._numba_of_value(vp, value_cxx)
+        if numba is None and vp[0] == "name":  # an instance of a bound class template
+            ci = _tpl_class_instance_of(value_cxx, self.b)
+            numba = None if ci is None else ci._numba_type
         if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::", value_cxx):
             return _TPL_ASK_COMPILER, value_cxx  # the compiler says what it is, once chosen
         if numba is None:
@@ -735,11 +738,43 @@ def _tpl_select(what, candidates, argtys, bindings, typingctx):
     if len(fits) > 1:  # and a more specialized template (`T *`) beats a less specialized one (`T`)
         most = max(r.overload.specificity for r in fits)
         fits = [r for r in fits if r.overload.specificity == most]
+    if len(fits) > 1:  # one Python name for `ns::f` and `ns::detail::f`: the outer one is the API
+        depth = min(r.overload.qual_name.count("::") for r in fits)
+        fits = [r for r in fits if r.overload.qual_name.count("::") == depth]
     if len(fits) > 1:
         lines = [f"call of {what} ({shown_args}) is ambiguous between:"]
         lines += [f"  {r.overload.describe(what)}" for r in fits]
         raise TemplateError("\n".join(lines))
     return fits[0]
+
+
+def _tpl_split_args(text):
+    """The top-level comma-separated parts of a template argument list."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    tail = text[start:].strip()
+    return parts + [tail] if tail else parts
+
+
+def _tpl_class_instance_of(spelling, bindings):
+    """The instantiation of a class template bound in `bindings` that C++ type `spelling`
+    (`thread_block_tile<32, cg::thread_block>`) names, or None."""
+    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(spelling))
+    tb = getattr(bindings, "_nbst_templates", None)
+    if m is None or tb is None:
+        return None
+    name = m[1]
+    matches = [t for q, t in tb._classes.items() if q == name or q.endswith("::" + name)]
+    if len(matches) != 1:
+        return None
+    try:
+        return matches[0]._instance_from_text(_tpl_split_args(m[2]))
+    except TemplateError:
+        return None
 
 
 # ----------------------------------------------------------------------------- shims
@@ -1332,6 +1367,23 @@ class BoundClassTemplate:
         """The instantiation for template arguments by parameter name (`T=np.int32, BlockDimX=128`)."""
         return self._instantiate({k: _tpl_arg_from_python(self._param(k), v, self._tb.b) for k, v in kwargs.items()})
 
+    def _instance_from_text(self, texts):
+        """The instantiation for template arguments spelled in C++, in order."""
+        if len(texts) > len(self._tparams) and not (self._tparams and self._tparams[-1].pack):
+            raise TemplateError(f"{self._qual} has {len(self._tparams)} template parameter(s), {len(texts)} given")
+        given = {}
+        for i, text in enumerate(texts):
+            p = self._tparams[min(i, len(self._tparams) - 1)]
+            if p.kind == "type":
+                a = _TplArg(text, numba=_tpl_numba_of(text, self._tb.b), is_type=True)
+            else:
+                a = _TplArg(text, value=int(text) if text.lstrip("-").isdigit() else None, is_type=False)
+            if p.pack:
+                given.setdefault(p.name, []).append(a)
+            else:
+                given[p.name] = a
+        return self._instantiate(given)
+
     def _param(self, name):
         for p in self._tparams:
             if p.name == name:
@@ -1493,6 +1545,7 @@ class TemplateBindings:
         self._getitem_lowered = set()
         self._archs = {}  # arch condition -> _TplArch
         self._functions = {}  # py_name -> [BoundFunctionTemplate], one per shim unit
+        self._classes = {}  # qualified name -> BoundClassTemplate (the last bound)
         tb = self
 
         class GetItem(_TplAbstractTemplate):
@@ -1579,8 +1632,10 @@ class TemplateBindings:
                        arch=None):  # fmt: skip
         """A class template -> the object that instantiates it; `arch`: the condition of the archs
         that have it, if not all."""
-        return BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
-                                  constructors, methods, arch)  # fmt: skip
+        bound = BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
+                                   constructors, methods, arch)  # fmt: skip
+        self._classes[qual_name.lstrip(":")] = bound
+        return bound
 
 
 def _template_bindings(bindings):
