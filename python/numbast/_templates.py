@@ -1267,7 +1267,8 @@ class ClassInstance:
         key = (self._numba_type,) + args
         call = table.get(("typed",) + key)
         if call is None:
-            candidates = [(ov, self._outer(), (), t._scope) for ov in t._methods[name]]
+            overloads = t._methods.get(name) or [self._inherited(name, args)]
+            candidates = [(ov, self._outer(), (), t._scope) for ov in overloads]
             try:
                 r = _tpl_select(f"{self.cxx}::{name}", candidates, args, t._tb.b, typingctx)
             except TemplateError as e:
@@ -1285,6 +1286,18 @@ class ClassInstance:
             table[(self._numba_type,) + tuple(r.sigtys)] = call
         return call
 
+    def _inherited(self, name, args):
+        """A member the class has through a base class (cooperative groups' `thread_block_tile`
+        gets `sync`, `thread_rank` and `shfl` from its bases): called with the arguments' own C++
+        types by value, overload resolution and the return type left to the compiler."""
+        params = []
+        for k, a in enumerate(args):
+            cxx = _tpl_cxx_of(a, self.template._tb.b)
+            if cxx is None:
+                raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ spelling")
+            params.append((f"a{k}", cxx, "in"))
+        return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}"})
+
 
 class BoundClassTemplate:
     """What `class_template` returns. Outside a kernel, `BlockScan[np.int32, 128]` or
@@ -1293,8 +1306,9 @@ class BoundClassTemplate:
     positional, template arguments by keyword)."""
 
     def __init__(self, tb, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                 arch=None):  # fmt: skip
+                 arch=None, inherits=False):  # fmt: skip
         self.__name__ = self.__qualname__ = qual_name
+        self._inherits = inherits  # it has base classes, whose members the compiler resolves
         self.py_name, self.location, self._arch = py_name, location, arch
         self._tb, self._unit, self._qual = tb, unit, qual_name
         self._scope = _tpl_scope(qual_name)
@@ -1500,7 +1514,11 @@ class BoundClassTemplate:
         field = typ._nbst_owner.fields.get(attr)
         if field is not None:
             return field[0]
-        if attr in self._methods:
+        if attr in self._methods or (self._inherits and not attr.startswith("_")):
+            if attr not in self._method_calls:  # an inherited member, first seen here
+                table = self._method_calls[attr] = {}
+                self._tb.b._lower((self, attr), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+                self._tb.b._sync()
             return types.BoundFunction(self._method_template(attr), typ)
         return None
 
@@ -1629,11 +1647,11 @@ class TemplateBindings:
         return fn
 
     def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                       arch=None):  # fmt: skip
+                       arch=None, inherits=False):  # fmt: skip
         """A class template -> the object that instantiates it; `arch`: the condition of the archs
         that have it, if not all."""
         bound = BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
-                                   constructors, methods, arch)  # fmt: skip
+                                   constructors, methods, arch, inherits)  # fmt: skip
         self._classes[qual_name.lstrip(":")] = bound
         return bound
 

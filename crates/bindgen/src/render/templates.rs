@@ -302,6 +302,10 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let _ = writeln!(out.code, "    arch={},", py_str(guard));
     }
     let _ = writeln!(out.code, "    tparams={tparams},");
+    if !r.bases.is_empty() {
+        // Members reached through a base class are typed by name, the compiler resolving them.
+        out.code.push_str("    inherits=True,\n");
+    }
     let _ = writeln!(out.code, "    nested=[{}],\n    fields=[{}],", nested.join(", "), fields.join(", "));
     out.code.push_str("    constructors=[\n");
     for c in &ctors {
