@@ -8,12 +8,13 @@ import glob
 import os
 import warnings
 
-import numpy as np
-import pytest
-from numba import cuda
-
 import ast_canopy
 import numbast
+import numpy as np
+import pytest
+from _helpers import require_gpu, shims_of
+from numba import cuda
+from numba.cuda.typing.typeof import typeof
 from numbast import (
     MemoryShimWriter,
     bind_cxx_class_templates,
@@ -21,8 +22,6 @@ from numbast import (
     bind_cxx_functions,
     bind_cxx_structs,
 )
-from _helpers import require_gpu, shims_of
-from numba.cuda.typing.typeof import typeof
 from numbast.testing import link_kernel
 
 ARCH = "sm_80"
