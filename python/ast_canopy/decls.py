@@ -208,6 +208,8 @@ class Struct:
     templated_methods: tuple
     nested_records: tuple
     nested_class_templates: tuple
+    nested_typedefs: tuple
+    """Public member typedefs and type aliases (`Typedef`s qualified by the record)."""
     bases: tuple
     sizeof_: int
     """Size in bytes; -1 (``UNKNOWN_LAYOUT``) when clang cannot compute it."""
@@ -404,6 +406,10 @@ class _Reader:
             templated_methods=tuple(self.function_template(t) for t in d["templated_methods"]),
             nested_records=tuple(self.struct(r) for r in d["nested_records"]),
             nested_class_templates=tuple(self.class_template(t) for t in d["nested_class_templates"]),
+            nested_typedefs=tuple(
+                Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"]))
+                for t in d.get("nested_typedefs", ())
+            ),
             bases=tuple(Base(b["name"], access_kind(b["access"])) for b in d["bases"]),
             sizeof_=d["sizeof_"],
             alignof_=d["alignof_"],

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Optional
 
 from numba import types
-from numba.cuda.datamodel import models as _models
 
 from ast_canopy import _core
 from ast_canopy import decls as _decls
@@ -100,7 +99,9 @@ def _model_name(data_model) -> str:
     """`primitive` or `struct` for a data model class: `PrimitiveModel` or `StructModel` from
     `numba.cuda.datamodel.models` or `numba.core.datamodel.models` (by class name, so that the
     two modules need not share classes), or either string."""
-    if isinstance(data_model, str) and data_model in ("primitive", "struct"):
+    if data_model is None:
+        return "auto"
+    if isinstance(data_model, str) and data_model in ("primitive", "struct", "auto"):
         return data_model
     bases = {c.__name__ for c in data_model.__mro__} if isinstance(data_model, type) else set()
     if "PrimitiveModel" in bases:
@@ -184,10 +185,12 @@ def _alias_table(aliases) -> dict:
 
 
 def bind_cxx_struct(
-    shim_writer, struct_decl, parent_type=types.Type, data_model=_models.StructModel, aliases={}, *, arg_intent=None, name=None
+    shim_writer, struct_decl, parent_type=types.Type, data_model=None, aliases={}, *, arg_intent=None, name=None
 ):
     """Bind a struct; returns the object that constructs it in kernels and stands for its type.
-    `aliases` are other C++ names of the struct: a list, or a dict keyed by struct name."""
+    `data_model` None: StructModel where the fields describe the struct, else its bytes (opaque;
+    the report's note says why). `aliases` are other C++ names of the struct: a list, or a dict
+    keyed by struct name."""
     _decl("struct_decl", struct_decl, _decls.Struct)
     if isinstance(aliases, str) or not isinstance(aliases, Mapping):
         aliases = {struct_decl.name: aliases}
@@ -245,7 +248,7 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
             {
                 "decl": to_plain(s),
                 "parent": f"_parents[{len(parents)}]",
-                "model": _model_name(_lookup(data_models, s, _models.StructModel)),
+                "model": _model_name(_lookup(data_models, s, None)),
                 "py_name": py_name,
                 "aliases": list(_lookup(aliases, s, ())),
             }
@@ -256,7 +259,24 @@ def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, alia
     for s, _py_name, outer in flat:
         if outer is not None and s.qual_name in by_name and outer.qual_name in by_name:
             setattr(by_name[outer.qual_name], s.name, by_name[s.qual_name])
+    for s, _py_name, _outer in flat:
+        if s.qual_name in by_name:
+            _attach_member_typedefs(by_name[s.qual_name], s, by_name)
     return [by_name.get(s.qual_name) for s in structs]
+
+
+def _attach_member_typedefs(obj, s, by_name):
+    """`S.T` for each member typedef `T` of `s` whose target is a bound struct or a scalar type."""
+    from numbast._templates import _TPL_SCALARS
+
+    for t in s.nested_typedefs:
+        target = t.underlying_name.lstrip(":")
+        value = by_name.get(target) or _TPL_SCALARS.get(target)
+        if value is None:
+            bound = _BINDINGS.types.get(target)
+            value = bound if isinstance(bound, (types.Number, types.Boolean)) else None
+        if value is not None and not hasattr(obj, t.name):
+            setattr(obj, t.name, value)
 
 
 def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):

@@ -14,6 +14,8 @@ class Bound:
     kind: str
     name: str
     py_name: str
+    note: str = ""
+    """`opaque: <why>` for a struct bound as its bytes (no field attributes)."""
 
 
 @dataclass(frozen=True)

@@ -652,6 +652,7 @@ class Bindings:
                 setattr(struct, name, fn)  # for Python code; kernels resolve it through typing
             if len(struct._statics) == 1:
                 self._register_statics(struct)
+            struct._nbst_lower_static_on_value(name)
         return self._overload(fn, unit, shim, src, ret, params)
 
     def _register_statics(self, struct):
@@ -672,6 +673,27 @@ class Bindings:
             return context.get_dummy_value()
 
         self.target_registry.lower_getattr_generic(classty)(get_static)
+
+        # `x.name(...)` on a value calls the static member function too, as in C++; methods and
+        # fields of that name come first.
+        nbty, methods = struct._numba_type, struct._methods
+
+        class StaticOnValueAttributes(AttributeTemplate):
+            key = nbty
+
+            def generic_resolve(self, typ, attr):
+                fn = statics.get(attr)
+                return None if fn is None or attr in methods else fn._numba_type_
+
+        self.typing_registry.register_attr(StaticOnValueAttributes)
+        self._nbst_static_on_value = getattr(self, "_nbst_static_on_value", set())
+
+        def lower_static_on_value(name):
+            if (nbty, name) not in self._nbst_static_on_value:
+                self._nbst_static_on_value.add((nbty, name))
+                self.target_registry.lower_getattr(nbty, name)(lambda context, builder, typ, value: context.get_dummy_value())
+
+        struct._nbst_lower_static_on_value = lower_static_on_value
 
     def method(self, struct, *, unit, name, shim, src, ret, params):
         """`x.name(...)`: `shim(R *ret, S *self, P0 *a0, ...)`, no `ret` pointer when void."""

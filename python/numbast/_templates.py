@@ -703,6 +703,9 @@ class _TplDeduction:
             return None, "void"
         value_cxx = _tpl_subst(_tpl_strip_ref(text), self._mapping())
         numba = self._numba_of_value(vp, value_cxx)
+        if numba is None and vp[0] == "name":  # an instance of a bound class template
+            ci = _tpl_class_instance_of(value_cxx, self.b)
+            numba = None if ci is None else ci._numba_type
         if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::", value_cxx):
             return _TPL_ASK_COMPILER, value_cxx  # the compiler says what it is, once chosen
         if numba is None:
@@ -735,11 +738,43 @@ def _tpl_select(what, candidates, argtys, bindings, typingctx):
     if len(fits) > 1:  # and a more specialized template (`T *`) beats a less specialized one (`T`)
         most = max(r.overload.specificity for r in fits)
         fits = [r for r in fits if r.overload.specificity == most]
+    if len(fits) > 1:  # one Python name for `ns::f` and `ns::detail::f`: the outer one is the API
+        depth = min(r.overload.qual_name.count("::") for r in fits)
+        fits = [r for r in fits if r.overload.qual_name.count("::") == depth]
     if len(fits) > 1:
         lines = [f"call of {what} ({shown_args}) is ambiguous between:"]
         lines += [f"  {r.overload.describe(what)}" for r in fits]
         raise TemplateError("\n".join(lines))
     return fits[0]
+
+
+def _tpl_split_args(text):
+    """The top-level comma-separated parts of a template argument list."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    tail = text[start:].strip()
+    return parts + [tail] if tail else parts
+
+
+def _tpl_class_instance_of(spelling, bindings):
+    """The instantiation of a class template bound in `bindings` that C++ type `spelling`
+    (`thread_block_tile<32, cg::thread_block>`) names, or None."""
+    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(spelling))
+    tb = getattr(bindings, "_nbst_templates", None)
+    if m is None or tb is None:
+        return None
+    name = m[1]
+    matches = [t for q, t in tb._classes.items() if q == name or q.endswith("::" + name)]
+    if len(matches) != 1:
+        return None
+    try:
+        return matches[0]._instance_from_text(_tpl_split_args(m[2]))
+    except TemplateError:
+        return None
 
 
 # ----------------------------------------------------------------------------- shims
@@ -1171,7 +1206,12 @@ class ClassInstance:
         self._numba_type = _TplInstanceType(self)
         self.nested = {}
         tb = template._tb
-        for name, (nsize, nalign) in nested.items():
+        for name, layout in nested.items():
+            if isinstance(layout, types.Type):  # a member typedef of a scalar type
+                self.nested[name] = layout
+                setattr(self, name, layout)
+                continue
+            nsize, nalign = layout
             nested_cxx = f"{cxx}::{name}"
             obj = tb.b.struct(cxx_name=nested_cxx, py_name=f"{cxx}::{name}", size=nsize, align=nalign,
                               parent=types.Type, model="primitive")  # fmt: skip
@@ -1235,7 +1275,8 @@ class ClassInstance:
         key = (self._numba_type,) + args
         call = table.get(("typed",) + key)
         if call is None:
-            candidates = [(ov, self._outer(), (), t._scope) for ov in t._methods[name]]
+            overloads = t._methods.get(name) or [self._inherited(name, args)]
+            candidates = [(ov, self._outer(), (), t._scope) for ov in overloads]
             try:
                 r = _tpl_select(f"{self.cxx}::{name}", candidates, args, t._tb.b, typingctx)
             except TemplateError as e:
@@ -1253,6 +1294,18 @@ class ClassInstance:
             table[(self._numba_type,) + tuple(r.sigtys)] = call
         return call
 
+    def _inherited(self, name, args):
+        """A member the class has through a base class (cooperative groups' `thread_block_tile`
+        gets `sync`, `thread_rank` and `shfl` from its bases): called with the arguments' own C++
+        types by value, overload resolution and the return type left to the compiler."""
+        params = []
+        for k, a in enumerate(args):
+            cxx = _tpl_cxx_of(a, self.template._tb.b)
+            if cxx is None:
+                raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ spelling")
+            params.append((f"a{k}", cxx, "in"))
+        return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}"})
+
 
 class BoundClassTemplate:
     """What `class_template` returns. Outside a kernel, `BlockScan[np.int32, 128]` or
@@ -1261,13 +1314,17 @@ class BoundClassTemplate:
     positional, template arguments by keyword)."""
 
     def __init__(self, tb, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                 arch=None):  # fmt: skip
+                 arch=None, inherits=False):  # fmt: skip
         self.__name__ = self.__qualname__ = qual_name
+        self._inherits = inherits  # it has base classes, whose members the compiler resolves
         self.py_name, self.location, self._arch = py_name, location, arch
         self._tb, self._unit, self._qual = tb, unit, qual_name
         self._scope = _tpl_scope(qual_name)
         self._tparams = [_TplParam(*p) for p in tparams]
-        self._nested = list(nested)
+        # A nested record is given by name, a member typedef as `(name, underlying spelling)`.
+        self._nested = [n if isinstance(n, str) else n[0] for n in nested]
+        self._nested_aliases = {n[0]: _tpl_norm(n[1]) for n in nested if not isinstance(n, str)}
+        self._nested_aliases = {k: self._self_spellings(v) for k, v in self._nested_aliases.items()}
         fix = self._self_spellings
         self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
         self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
@@ -1300,7 +1357,11 @@ class BoundClassTemplate:
         names = rf"(?:::)?(?:{_tpl_re.escape(self._qual)}|{_tpl_re.escape(plain)})"
         own = r"\s*,\s*".join(_tpl_re.escape(p.name) + (r"\s*\.\.\." if p.pack else "") for p in self._tparams)
         spelling = _tpl_re.sub(rf"(?<![\w:]){names}\s*<\s*{own}\s*>", _TPL_SELF, spelling)
-        return _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
+        spelling = _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
+        # A member type named without its class (`TempStorage &`, as clang spells a member alias).
+        for name in self._nested:
+            spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(name)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
+        return spelling
 
     def __repr__(self):
         return f"<bound class template {self._qual}>"
@@ -1327,6 +1388,23 @@ class BoundClassTemplate:
     def instantiate(self, **kwargs):
         """The instantiation for template arguments by parameter name (`T=np.int32, BlockDimX=128`)."""
         return self._instantiate({k: _tpl_arg_from_python(self._param(k), v, self._tb.b) for k, v in kwargs.items()})
+
+    def _instance_from_text(self, texts):
+        """The instantiation for template arguments spelled in C++, in order."""
+        if len(texts) > len(self._tparams) and not (self._tparams and self._tparams[-1].pack):
+            raise TemplateError(f"{self._qual} has {len(self._tparams)} template parameter(s), {len(texts)} given")
+        given = {}
+        for i, text in enumerate(texts):
+            p = self._tparams[min(i, len(self._tparams) - 1)]
+            if p.kind == "type":
+                a = _TplArg(text, numba=_tpl_numba_of(text, self._tb.b), is_type=True)
+            else:
+                a = _TplArg(text, value=int(text) if text.lstrip("-").isdigit() else None, is_type=False)
+            if p.pack:
+                given.setdefault(p.name, []).append(a)
+            else:
+                given[p.name] = a
+        return self._instantiate(given)
 
     def _param(self, name):
         for p in self._tparams:
@@ -1379,14 +1457,21 @@ class BoundClassTemplate:
             ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
             if ty is not None:
                 fields.append((name, ty))
+        # A member typedef of a scalar type is that Numba type; other nested types are probed.
+        scalars = {}
+        for name, spelling in self._nested_aliases.items():
+            ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
+            if isinstance(ty, types.Number | types.Boolean):
+                scalars[name] = ty
+        probed = [n for n in self._nested if n not in scalars]
         exprs = [f"sizeof({cxx})", f"alignof({cxx})"]
         # Offsets with NVRTC's own front end's constant-address builtin (`__builtin_offsetof` is
         # missing from some NVRTC versions), naming the instance through an alias.
         exprs += [f"__INTADDR__(&(((__nbst_layout_t *)0)->{name}))" for name, _ty in fields]
         # A nested record that is not accessible (private) probes as size 0, through SFINAE.
         prelude = f"using __nbst_layout_t = {cxx};\n"
-        prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(self._nested))
-        for i, _n in enumerate(self._nested):
+        prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(probed))
+        for i, _n in enumerate(probed):
             exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
         try:
             values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
@@ -1400,9 +1485,17 @@ class BoundClassTemplate:
             values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
         base = 2 + len(fields)
-        nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(self._nested)}
+        nested = {n: (values[base + 2 * i], values[base + 2 * i + 1]) for i, n in enumerate(probed)}
         nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
-        return ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+        nested.update(scalars)
+        ci = ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+        # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`).
+        for name, spelling in self._nested_aliases.items():
+            if name in ci.nested and name not in scalars:
+                target = _tpl_pattern(_tpl_subst(spelling, mapping))
+                if target[0] == "name":
+                    self._tb.b.types.setdefault(target[1].lstrip(":").strip(), ci.nested[name]._numba_type)
+        return ci
 
     def _type_construct(self, typingctx, args, kws):
         try:
@@ -1429,7 +1522,11 @@ class BoundClassTemplate:
         field = typ._nbst_owner.fields.get(attr)
         if field is not None:
             return field[0]
-        if attr in self._methods:
+        if attr in self._methods or (self._inherits and not attr.startswith("_")):
+            if attr not in self._method_calls:  # an inherited member, first seen here
+                table = self._method_calls[attr] = {}
+                self._tb.b._lower((self, attr), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+                self._tb.b._sync()
             return types.BoundFunction(self._method_template(attr), typ)
         return None
 
@@ -1474,6 +1571,7 @@ class TemplateBindings:
         self._getitem_lowered = set()
         self._archs = {}  # arch condition -> _TplArch
         self._functions = {}  # py_name -> [BoundFunctionTemplate], one per shim unit
+        self._classes = {}  # qualified name -> BoundClassTemplate (the last bound)
         tb = self
 
         class GetItem(_TplAbstractTemplate):
@@ -1508,7 +1606,8 @@ class TemplateBindings:
                 ci = typ.typing_key
                 if getattr(ci, "template", None) is None or ci.template._tb is not tb or attr not in ci.nested:
                     return None
-                return ci.nested[attr]._numba_type_
+                obj = ci.nested[attr]
+                return types.NumberClass(obj) if isinstance(obj, types.Type) else obj._numba_type_
 
         bindings.typing_registry.register_global(_tpl_operator.getitem, types.Function(GetItem))
         bindings.typing_registry.register_attr(InstanceAttributes)
@@ -1556,11 +1655,13 @@ class TemplateBindings:
         return fn
 
     def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                       arch=None):  # fmt: skip
+                       arch=None, inherits=False):  # fmt: skip
         """A class template -> the object that instantiates it; `arch`: the condition of the archs
         that have it, if not all."""
-        return BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
-                                  constructors, methods, arch)  # fmt: skip
+        bound = BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
+                                   constructors, methods, arch, inherits)  # fmt: skip
+        self._classes[qual_name.lstrip(":")] = bound
+        return bound
 
 
 def _template_bindings(bindings):

@@ -371,7 +371,7 @@ impl<'a> Renderer<'a> {
             self.out.report.skip("struct", &s.qual_name, &s.location, "excluded by configuration");
             return;
         }
-        let request = struct_request(config, s, "struct");
+        let request = struct_request(config, s, "auto");
         let want = request.py_name.as_deref().map(py_ident).unwrap_or_default();
         if let Some(reason) = self.name_taken(&want, &ExportKind::Struct { cxx: s.qual_name.clone() }) {
             self.out.report.skip("struct", &s.qual_name, &s.location, reason);

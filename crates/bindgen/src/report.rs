@@ -10,6 +10,9 @@ pub struct Bound {
     pub name: String,
     /// The Python name the binding is reachable by (empty for operators and members).
     pub py_name: String,
+    /// How it was bound where that is worth a look: `opaque: <why>` for a struct bound as bytes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +32,14 @@ pub struct Report {
 
 impl Report {
     pub fn bind(&mut self, kind: &str, name: &str, py_name: &str) {
-        self.bound.push(Bound { kind: kind.into(), name: name.into(), py_name: py_name.into() });
+        self.bound.push(Bound { kind: kind.into(), name: name.into(), py_name: py_name.into(), note: String::new() });
+    }
+
+    /// Adds a note to the last binding made.
+    pub fn note_last(&mut self, note: String) {
+        if let Some(b) = self.bound.last_mut() {
+            b.note = note;
+        }
     }
 
     pub fn skip(&mut self, kind: &str, name: &str, loc: &canopy::model::Location, reason: impl Into<String>) {

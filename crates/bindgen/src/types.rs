@@ -10,6 +10,8 @@ fn builtin(name: &str) -> Option<String> {
     match name {
         "__half" | "half" => return Some("types.float16".into()),
         "__nv_bfloat16" | "nv_bfloat16" => return Some("_cuda_types.bfloat16".into()),
+        // Three `unsigned int`s in C++ and three 32-bit integers in numba-cuda (`cuda.blockDim`).
+        "dim3" => return Some("_cuda_types.dim3".into()),
         _ => {}
     }
     // CUDA vector types: float2 -> float32x2, uchar4 -> uint8x4, longlong2 -> int64x2 ...

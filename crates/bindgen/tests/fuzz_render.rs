@@ -1614,6 +1614,7 @@ fn build(raw: &Raw) -> Model {
             templated_methods: Vec::new(),
             nested_records: Vec::new(),
             nested_class_templates: Vec::new(),
+            nested_typedefs: Vec::new(),
             bases: Vec::new(),
             sizeof_: size,
             alignof_: align,

@@ -186,7 +186,9 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     let cache = cache::Cache::open(toolchain::cache_dir());
     let fingerprint = libclang_fingerprint(&tc.libclang);
     let retained_bytes = join_args(&retained.iter().map(|p| p.clone().into_os_string()).collect::<Vec<_>>());
+    let revision = model::MODEL_REVISION.to_string();
     let key = cache::Cache::key(&[
+        revision.as_bytes(),
         fingerprint.as_bytes(),
         &join_args(&args),
         &clang::os_bytes(source.as_os_str()),

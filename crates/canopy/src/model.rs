@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Bumped whenever the model's shape changes, so that the parse cache never serves an older shape.
+pub const MODEL_REVISION: u32 = 1;
+
 /// Sentinel for `sizeof_`/`alignof_` when clang cannot compute them (dependent or incomplete types).
 pub const UNKNOWN_LAYOUT: i64 = -1;
 
@@ -141,6 +144,9 @@ pub struct Struct {
     pub templated_methods: Vec<FunctionTemplate>,
     pub nested_records: Vec<Struct>,
     pub nested_class_templates: Vec<ClassTemplate>,
+    /// Public member typedefs and type aliases (`using TempStorage = Uninitialized<_TempStorage>;`).
+    #[serde(default)]
+    pub nested_typedefs: Vec<Typedef>,
     pub bases: Vec<Base>,
     pub sizeof_: i64,
     pub alignof_: i64,

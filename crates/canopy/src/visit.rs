@@ -255,6 +255,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             templated_methods: Vec::new(),
             nested_records: Vec::new(),
             nested_class_templates: Vec::new(),
+            nested_typedefs: Vec::new(),
             bases: Vec::new(),
             sizeof_: layout_or_unknown(ty.size_of()),
             alignof_: layout_or_unknown(ty.align_of()),
@@ -323,6 +324,12 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     // the others, under its qualified name (`S::Kind`).
                     let e = self.enumeration(&m, &m.spelling(), qual_name);
                     self.out.enums.push(e);
+                }
+                CursorKind::Typedef | CursorKind::TypeAlias if access == AccessKind::Public => {
+                    let name = m.spelling();
+                    let underlying_name = build_type(&m.typedef_underlying()).name;
+                    let location = self.location(&m);
+                    s.nested_typedefs.push(Typedef { qual_name: join(qual_name, &name), name, underlying_name, location });
                 }
                 CursorKind::BaseSpecifier => {
                     s.bases.push(Base { name: build_type(&m.ty()).name, access });

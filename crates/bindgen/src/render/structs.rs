@@ -15,7 +15,8 @@ use crate::types::{cxx, numba_type};
 pub struct StructRequest {
     /// Python expression of the Numba type class to derive from (`types.Type`, `types.Number`...).
     pub parent: String,
-    /// `primitive` or `struct`.
+    /// `primitive`, `struct`, or `auto`: `struct` where the fields describe the layout, else
+    /// `primitive` (opaque bytes of clang's size and alignment), with the reason in the report.
     pub model: String,
     /// Python name; defaults to the C++ name.
     #[serde(default)]
@@ -54,9 +55,17 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
         out.report.skip("struct", &s.qual_name, &s.location, "size or alignment unknown (incomplete or dependent type)");
         return out;
     }
+    let mut opaque_reason = None;
     let model = match req.model.as_str() {
         "primitive" => "primitive",
         "struct" => "struct",
+        "auto" => match fields_spec(ctx, s) {
+            Ok(_) => "struct",
+            Err(reason) => {
+                opaque_reason = Some(reason);
+                "primitive"
+            }
+        },
         other => {
             out.report.skip("struct", &s.qual_name, &s.location, format!("unknown data model `{other}`"));
             return out;
@@ -88,6 +97,9 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
         ],
     ));
     out.report.bind("struct", &s.qual_name, &var);
+    if let Some(reason) = opaque_reason {
+        out.report.note_last(format!("opaque: {}", reason.split("; use PrimitiveModel").next().unwrap_or(&reason)));
+    }
     ctx.known.insert(&s.qual_name, registered_type_expr(&s.qual_name));
     for alias in &req.aliases {
         out.code.push_str(&format!("_b.types[{}] = _b.types[{}]\n", py_str(&cxx(alias)), py_str(&cxx(&s.qual_name))));

@@ -288,6 +288,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .iter()
         .filter(|n| !n.name.is_empty() && !n.name.contains('('))
         .map(|n| py_str(&n.name))
+        .chain(r.nested_typedefs.iter().map(|t| format!("({}, {})", py_str(&t.name), py_str(&cxx(&t.underlying_name)))))
         .collect();
     let var = py_ident(py_name);
     let _ = writeln!(
@@ -301,6 +302,10 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let _ = writeln!(out.code, "    arch={},", py_str(guard));
     }
     let _ = writeln!(out.code, "    tparams={tparams},");
+    if !r.bases.is_empty() {
+        // Members reached through a base class are typed by name, the compiler resolving them.
+        out.code.push_str("    inherits=True,\n");
+    }
     let _ = writeln!(out.code, "    nested=[{}],\n    fields=[{}],", nested.join(", "), fields.join(", "));
     out.code.push_str("    constructors=[\n");
     for c in &ctors {
