@@ -172,8 +172,14 @@ _TPL_SCALARS.update({
     "ptrdiff_t": types.int64,
 })  # fmt: skip
 for _n in (8, 16, 32, 64):
-    _TPL_SCALARS[f"int{_n}_t"] = types.Integer(f"int{_n}")
-    _TPL_SCALARS[f"uint{_n}_t"] = types.Integer(f"uint{_n}")
+    _TPL_SCALARS[f"int{_n}_t"] = _TPL_SCALARS[f"int_least{_n}_t"] = types.Integer(f"int{_n}")
+    _TPL_SCALARS[f"uint{_n}_t"] = _TPL_SCALARS[f"uint_least{_n}_t"] = types.Integer(f"uint{_n}")
+    # The fast types as glibc defines them for 64-bit Linux (the device follows the host's ABI).
+    _fast = 8 if _n == 8 else 64
+    _TPL_SCALARS[f"int_fast{_n}_t"] = types.Integer(f"int{_fast}")
+    _TPL_SCALARS[f"uint_fast{_n}_t"] = types.Integer(f"uint{_fast}")
+_TPL_SCALARS.update({"intmax_t": types.int64, "uintmax_t": types.uint64, "intptr_t": types.int64,
+                     "uintptr_t": types.uint64})
 if getattr(types, "bfloat16", None) is not None:
     _TPL_SCALARS["__nv_bfloat16"] = _TPL_SCALARS["nv_bfloat16"] = types.bfloat16
 for _key, _vty in _tpl_vector_types.items():
