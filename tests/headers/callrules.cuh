@@ -1,7 +1,12 @@
 // Call rules: pointer parameters (T *, const T *, void *) and C++ default arguments, in free
 // functions, methods, constructors, operators, function templates and class templates.
 #pragma once
-#include <stdint.h>
+#include <cuda/std/cstdint>
+using cuda::std::int32_t;
+using cuda::std::int64_t;
+using cuda::std::uint64_t;
+using cuda::std::int_fast32_t;
+using cuda::std::uint_least16_t;
 
 namespace cr {
 
