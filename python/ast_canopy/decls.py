@@ -111,6 +111,7 @@ class Type:
 class ParamVar:
     name: str
     type_: Type
+    has_default: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +371,7 @@ class _Reader:
             name=d["name"],
             qual_name=d["qual_name"],
             return_type=self.type(d["return_type"]),
-            params=tuple(ParamVar(p["name"], self.type(p["type_"])) for p in d["params"]),
+            params=tuple(ParamVar(p["name"], self.type(p["type_"]), p.get("has_default", False)) for p in d["params"]),
             exec_space=execution_space(d["exec_space"]),
             is_constexpr=d["is_constexpr"],
             is_variadic=d["is_variadic"],

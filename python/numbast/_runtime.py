@@ -32,6 +32,8 @@ from numba.cuda import cgutils, types
 from numba.cuda.core.imputils import Registry as TargetRegistry
 from numba.cuda.datamodel import models as _models
 from numba.cuda.models import register_model
+from numba.core.errors import TypingError as _NumbaTypingError
+from numba.cuda.core.errors import TypingError as _TypingError
 from numba.cuda.typeconv import Conversion
 from numba.cuda.typing import signature
 from numba.cuda.typing.templates import AbstractTemplate, AttributeTemplate, ConcreteTemplate
@@ -314,9 +316,164 @@ def _numeric_conversion(typingctx, struct_ty, target):
     return None
 
 
-class _OperatorTemplate(ConcreteTemplate):
+def _pointer_passing(param, arg):
+    """The one rule for what a C++ pointer parameter accepts. `param` is the parameter's Numba
+    type (`CPointer(T)` for `T *` and `const T *`, `voidptr` for `void *`), `arg` the argument's.
+    Returns "ptr" for a pointer passed as is (a `CPointer(T)`; any `CPointer` or `voidptr` for
+    `void *`), "decay" for an array (device, local or shared array, or a slice of one) passed as
+    the address of its first element, or None when the argument does not fit."""
+    arg = types.unliteral(arg)
+    if param == types.voidptr:
+        if isinstance(arg, types.CPointer) or arg == types.voidptr:
+            return "ptr"
+        return "decay" if isinstance(arg, types.Array) else None
+    if not isinstance(param, types.CPointer):
+        return None
+    if isinstance(arg, types.CPointer) and _stored_type(arg.dtype) == _stored_type(param.dtype):
+        return "ptr"
+    if isinstance(arg, types.Array) and _stored_type(arg.dtype) == _stored_type(param.dtype):
+        return "decay"
+    return None
+
+
+def _pointer_value(context, builder, argty, paramty, value):
+    """The LLVM value of argument `value` (Numba type `argty`) passed to a pointer parameter of
+    Numba type `paramty`: an array's data pointer, or the pointer, cast to the parameter's type."""
+    if isinstance(argty, types.Array):
+        value = context.make_array(argty)(context, builder, value).data
+    return builder.bitcast(value, context.get_value_type(paramty))
+
+
+def _why_not(typingctx, params, args):
+    """Why the Numba signature `params` does not take `args` (None when it does), and the fitted
+    argument types with the number of converted arguments."""
+    if len(params) != len(args):
+        return f"takes {len(params)} argument(s), {len(args)} given", None, 0
+    fitted, cost = [], 0
+    for i, (p, a) in enumerate(zip(params, args)):
+        if isinstance(p, types.CPointer) or p == types.voidptr:
+            passing = _pointer_passing(p, a)
+            if passing is not None:
+                fitted.append(types.unliteral(a))
+                cost += p == types.voidptr
+                continue
+            if isinstance(types.unliteral(a), (types.Array, types.CPointer)) or a == types.voidptr:
+                what = a.dtype if isinstance(a, (types.Array, types.CPointer)) else "void"
+                return f"argument {i + 1}: a pointer to {what} where {p} is expected", None, 0
+        if p == a:
+            fitted.append(p)
+        elif typingctx.can_convert(a, p) is not None:
+            fitted.append(p)
+            cost += 1
+        else:
+            return f"argument {i + 1}: {a} does not convert to {p}", None, 0
+    return None, fitted, cost
+
+
+class _CallTemplate(ConcreteTemplate):
+    """The overloads of one bound callable (`cases`, a Numba signature each, in `impls` their
+    lowering). Numba's own resolution picks among them first; where it finds nothing, pointer
+    parameters take what `_pointer_passing` accepts, the overload with the fewest converted
+    arguments wins, and the call's signature keeps the array or pointer type as given (its
+    lowering, `_lower_fitted`, passes it on). No fitting overload is a typing error that lists
+    each overload and why it was rejected (`describe` names them, C++ spelling where known)."""
+
+    cases = []
+    cxx = []  # C++ signatures, aligned with `cases` (or empty)
+    fitted = {}  # fitted argument types (receiver first for a method) -> index into `cases`
+    raise_errors = True
+
+    def apply(self, args, kws):
+        try:
+            sig = super().apply(args, kws)
+        except (_TypingError, _NumbaTypingError):  # numba-cuda raises numba's own here
+            sig, failed = None, True
+        else:
+            failed = False
+        pointers = any(isinstance(types.unliteral(a), (types.Array, types.CPointer)) or a == types.voidptr for a in args)
+        if sig is not None or kws or not pointers:
+            if failed and self.raise_errors and self.cases and not kws:
+                return self._fit(args)  # raises the error listing each overload
+            return sig
+        return self._fit(args)
+
+    def _fit(self, args):
+        best, why = None, []
+        for k, case in enumerate(self.cases):
+            reason, fitted, cost = _why_not(self.context, case.args, args)
+            if reason is None and (best is None or cost < best[0]):
+                best = (cost, k, fitted)
+            why.append(reason)
+        if best is None:
+            if not self.raise_errors or not self.cases:
+                return None
+            shown = ", ".join(map(str, args))
+            lines = [f"no overload of {self.describe()} fits ({shown}):"]
+            for k, (case, reason) in enumerate(zip(self.cases, why)):
+                name = self.cxx[k] if k < len(self.cxx) and self.cxx[k] else str(case)
+                lines.append(f"  {name}\n    -> {reason}")
+            raise _TypingError("\n".join(lines))
+        _cost, k, fitted = best
+        case = self.cases[k]
+        recvr = getattr(case, "recvr", None)
+        self.fitted[((recvr,) if recvr is not None else ()) + tuple(fitted)] = k
+        return signature(case.return_type, *fitted, recvr=recvr)
+
+    @classmethod
+    def describe(cls):
+        key = cls.key
+        if isinstance(key, tuple):
+            return f"{key[0]}.{key[1]}"
+        return getattr(key, "__name__", str(key))
+
+
+def _call_template(name, key, base=None):
+    """A fresh `_CallTemplate` subclass for one callable (its own cases and tables)."""
+    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set()}
+    return type(name, (base or _CallTemplate,), attrs)
+
+
+def _fitted_formals(params):
+    """The lowering signatures of the calls `_CallTemplate` fits to `params`: each pointer
+    parameter's position is either the parameter's type or a type class (`types.Array`, and
+    `types.CPointer` for `void *`); every combination but the exact one."""
+    import itertools
+
+    choices = []
+    for p in params:
+        if p == types.voidptr:
+            choices.append((p, types.Array, types.CPointer))
+        elif isinstance(p, types.CPointer):
+            choices.append((p, types.Array))
+        else:
+            choices.append((p,))
+    return [c for c in itertools.product(*choices) if list(c) != list(params)]
+
+
+def _lower_fitted(template):
+    """The lowering of calls that `_CallTemplate` fitted (arrays and pointers for pointer
+    parameters): each such argument is converted to the pointer the overload takes."""
+
+    def impl(context, builder, sig, args):
+        k = template.fitted[tuple(sig.args)]
+        case, overload_impl = template.cases[k], template.impls[k]
+        recvr = getattr(case, "recvr", None)
+        want = ([recvr] if recvr is not None else []) + list(case.args)
+        values = [
+            _pointer_value(context, builder, have, p, v) if have != p and (isinstance(p, types.CPointer) or p == types.voidptr) else v
+            for have, p, v in zip(sig.args, want, args)
+        ]
+        return overload_impl(context, builder, signature(case.return_type, *want), values)
+
+    return impl
+
+
+class _OperatorTemplate(_CallTemplate):
     """Operator overloads apply, as in C++, only when an operand is a bound struct or enum: they
-    must not capture arithmetic on builtin numbers through converting constructors."""
+    must not capture arithmetic on builtin numbers through converting constructors. (Numba tries
+    every template of an operator, so no fit is None here, not an error.)"""
+
+    raise_errors = False
 
     def apply(self, args, kws):
         if not any(_is_bound_type(types.unliteral(a)) for a in args):
@@ -332,7 +489,7 @@ class BoundStruct:
         self.__name__ = self.__qualname__ = py_name
         self.cxx_name = cxx_name
         self._numba_type = numba_type
-        self._ctor_template = type(f"{py_name}_ctor", (ConcreteTemplate,), {"key": self, "cases": []})
+        self._ctor_template = _call_template(f"{py_name}_ctor", self)
         self._numba_type_ = _StructClass(self._ctor_template, numba_type)  # what typeof() sees
         self._methods = {}  # name -> method template (a ConcreteTemplate keyed by (type, name))
         self._statics = {}  # name -> BoundFunction of a static member function (`S.name(...)`)
@@ -352,7 +509,7 @@ class BoundFunction:
 
     def __init__(self, py_name):
         self.__name__ = self.__qualname__ = py_name
-        self._template = type(py_name, (ConcreteTemplate,), {"key": self, "cases": []})
+        self._template = _call_template(py_name, self)
         self._numba_type_ = types.Function(self._template)
 
     def __call__(self, *args, **kwargs):
@@ -537,6 +694,20 @@ class Bindings:
     def _lower(self, key, argtys, impl):
         self.target_registry.lower(key, *argtys)(impl)
 
+    def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None):
+        """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
+        lowering of the calls it fits to pointer parameters (`_lower_fitted`)."""
+        template.cases.append(sig)
+        template.impls.append(impl)
+        template.cxx.append(cxx or "")
+        prefix = [] if recvr is None else [recvr]
+        self._lower(lower_key, prefix + list(sig.args), impl)
+        for formals in _fitted_formals(sig.args):
+            key = tuple(prefix) + formals
+            if key not in template.fitted_lowered:
+                template.fitted_lowered.add(key)
+                self._lower(lower_key, list(key), _lower_fitted(template))
+
     def _register_number_casts(self):
         """Type `N(x)` for every builtin number class `N` and bound struct `x`.
 
@@ -613,13 +784,13 @@ class Bindings:
         self._sync()
         return struct
 
-    def constructor(self, struct, *, unit, shim, src, params, implicit=False):
+    def constructor(self, struct, *, unit, shim, src, params, implicit=False, cxx=None):
         """A constructor overload: `shim(S *ret, P0 *a0, ...)` constructs into `ret`."""
         params = _check_params(params)
         nbty = struct._numba_type
         argtys = _arg_types(params)
-        struct._ctor_template.cases.append(signature(nbty, *argtys))
-        self._lower(struct, argtys, _call_impl(unit, shim, src, nbty, params))
+        self._add_case(struct._ctor_template, struct, signature(nbty, *argtys),
+                       _call_impl(unit, shim, src, nbty, params), cxx)
         if implicit and len(params) == 1 and params[0][1] == "in":
             (pty, _mode), = params
             nbty._nbst_implicit[pty] = (unit, shim, src, params)
@@ -642,7 +813,7 @@ class Bindings:
             self._lower_cast_once(nbty, to, _cast_from_struct)
         self._sync()
 
-    def static_method(self, struct, *, unit, name, shim, src, ret, params):
+    def static_method(self, struct, *, unit, name, shim, src, ret, params, cxx=None):
         """A static member function overload, called as `S.name(...)` in kernels: `shim(R *ret,
         P0 *a0, ...)` like a free function's."""
         fn = struct._statics.get(name)
@@ -653,7 +824,7 @@ class Bindings:
             if len(struct._statics) == 1:
                 self._register_statics(struct)
             struct._nbst_lower_static_on_value(name)
-        return self._overload(fn, unit, shim, src, ret, params)
+        return self._overload(fn, unit, shim, src, ret, params, cxx)
 
     def _register_statics(self, struct):
         """`S.name` in a kernel: typed as the static function, whose value is a dummy."""
@@ -695,41 +866,46 @@ class Bindings:
 
         struct._nbst_lower_static_on_value = lower_static_on_value
 
-    def method(self, struct, *, unit, name, shim, src, ret, params):
+    def method(self, struct, *, unit, name, shim, src, ret, params, cxx=None):
         """`x.name(...)`: `shim(R *ret, S *self, P0 *a0, ...)`, no `ret` pointer when void."""
         params = _check_params(params)
         nbty = struct._numba_type
         template = struct._methods.get(name)
         if template is None:
-            template = type(f"{struct.__name__}.{name}", (ConcreteTemplate,),
-                            {"key": (nbty, name), "cases": []})
-            struct._methods[name] = template
+            template = struct._methods[name] = _call_template(f"{struct.__name__}.{name}", (nbty, name))
         argtys = _arg_types(params)
-        template.cases.append(signature(_return_type(ret, params), *argtys, recvr=nbty))
-        self._lower(template.key, [nbty] + argtys,
-                    _call_impl(unit, shim, src, ret, [(nbty, "in")] + params))
+        self._add_case(template, template.key, signature(_return_type(ret, params), *argtys, recvr=nbty),
+                       _call_impl(unit, shim, src, ret, [(nbty, "in")] + params), cxx, recvr=nbty)
         self._sync()
 
     # -- functions and operators ----------------------------------------------------------
 
-    def function(self, *, unit, py_name, shim, src, ret, params):
+    def function(self, *, unit, py_name, shim, src, ret, params, cxx=None):
         """A free function overload; returns the callable, one per `py_name` and shim unit: overloads
         from one unit accumulate, while same-named functions of two headers stay apart."""
         fn = self._functions.get((unit, py_name))
         if fn is None:
             fn = self._functions[(unit, py_name)] = BoundFunction(py_name)
-        return self._overload(fn, unit, shim, src, ret, params)
+        self._overload(fn, unit, shim, src, ret, params, cxx)
+        # A function template of the same name is one callable with these overloads (it tries
+        # them first); that callable is what the name stands for.
+        templates = getattr(self, "_nbst_templates", None)
+        merged = None if templates is None else templates.template_of(unit, py_name)
+        if merged is not None:
+            merged._plain = fn
+            return merged
+        return fn
 
-    def _overload(self, fn, unit, shim, src, ret, params):
+    def _overload(self, fn, unit, shim, src, ret, params, cxx=None):
         """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`."""
         params = _check_params(params)
         argtys = _arg_types(params)
-        fn._template.cases.append(signature(_return_type(ret, params), *argtys))
-        self._lower(fn, argtys, _call_impl(unit, shim, src, ret, params))
+        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys),
+                       _call_impl(unit, shim, src, ret, params), cxx)
         self._sync()
         return fn
 
-    def operator(self, *, unit, op, shim, src, ret, params):
+    def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).
 
         In-place operators (`operator.iadd`...) take the left operand by reference: the shim mutates
@@ -738,13 +914,12 @@ class Bindings:
         params = _check_params(params)
         template = self._operators.get(op)
         if template is None:
-            template = type(f"op_{op.__name__}", (_OperatorTemplate,), {"key": op, "cases": []})
+            template = _call_template(f"op_{op.__name__}", op, _OperatorTemplate)
             self._operators[op] = template
             self.typing_registry.register_global(op, types.Function(template))
         argtys = _arg_types(params)
         inplace = op in _INPLACE
         restype = params[0][0] if inplace else _return_type(ret, params)
-        template.cases.append(signature(restype, *argtys))
         if inplace:
             if _is_struct_type(restype):
                 # Numba lowers `a += b` on immutable types with the `+` implementation.
@@ -755,7 +930,7 @@ class Bindings:
                 return _load(context, builder, params[0][0], ptrs[0])
         else:
             impl = _call_impl(unit, shim, src, ret, params)
-        self._lower(op, argtys, impl)
+        self._add_case(template, op, signature(restype, *argtys), impl, cxx)
         self._sync()
 
     # -- enums ----------------------------------------------------------------------------

@@ -172,8 +172,14 @@ _TPL_SCALARS.update({
     "ptrdiff_t": types.int64,
 })  # fmt: skip
 for _n in (8, 16, 32, 64):
-    _TPL_SCALARS[f"int{_n}_t"] = types.Integer(f"int{_n}")
-    _TPL_SCALARS[f"uint{_n}_t"] = types.Integer(f"uint{_n}")
+    _TPL_SCALARS[f"int{_n}_t"] = _TPL_SCALARS[f"int_least{_n}_t"] = types.Integer(f"int{_n}")
+    _TPL_SCALARS[f"uint{_n}_t"] = _TPL_SCALARS[f"uint_least{_n}_t"] = types.Integer(f"uint{_n}")
+    # The fast types as glibc defines them for 64-bit Linux (the device follows the host's ABI).
+    _fast = 8 if _n == 8 else 64
+    _TPL_SCALARS[f"int_fast{_n}_t"] = types.Integer(f"int{_fast}")
+    _TPL_SCALARS[f"uint_fast{_n}_t"] = types.Integer(f"uint{_fast}")
+_TPL_SCALARS.update({"intmax_t": types.int64, "uintmax_t": types.uint64, "intptr_t": types.int64,
+                     "uintptr_t": types.uint64})
 if getattr(types, "bfloat16", None) is not None:
     _TPL_SCALARS["__nv_bfloat16"] = _TPL_SCALARS["nv_bfloat16"] = types.bfloat16
 for _key, _vty in _tpl_vector_types.items():
@@ -716,9 +722,10 @@ class _TplDeduction:
         return numba, cxx
 
 
-def _tpl_select(what, candidates, argtys, bindings, typingctx):
+def _tpl_select(what, candidates, argtys, bindings, typingctx, viable=None):
     """The best of `candidates` (`(overload, outer args, explicit args, scope)`) for `argtys`, or a
-    TemplateError that lists every candidate and why it does not fit."""
+    TemplateError that lists every candidate and why it does not fit. `viable` filters the fits
+    that remain ambiguous (by asking the compiler which of them substitution keeps: SFINAE)."""
     fits, rejected = [], []
     for ov, outer, explicit, scope in candidates:
         try:
@@ -738,6 +745,8 @@ def _tpl_select(what, candidates, argtys, bindings, typingctx):
     if len(fits) > 1:  # and a more specialized template (`T *`) beats a less specialized one (`T`)
         most = max(r.overload.specificity for r in fits)
         fits = [r for r in fits if r.overload.specificity == most]
+    if len(fits) > 1 and viable is not None:
+        fits = viable(fits) or fits
     if len(fits) > 1:  # one Python name for `ns::f` and `ns::detail::f`: the outer one is the API
         depth = min(r.overload.qual_name.count("::") for r in fits)
         fits = [r for r in fits if r.overload.qual_name.count("::") == depth]
@@ -1071,7 +1080,8 @@ class BoundFunctionTemplate:
         self.__name__ = self.__qualname__ = py_name
         self._tb, self._unit, self._overloads, self._explicit = tb, unit, overloads, tuple(explicit)
         self._specializations = {}  # explicit argument spellings -> BoundFunctionTemplate
-        self._calls = {}  # Numba argument types -> _TplCall
+        self._calls = {}  # Numba argument types -> _TplCall (or _TplPlainCall)
+        self._plain = None  # the non-template functions of the same Python name (a BoundFunction)
         fn = self
 
         class Call(_TplAbstractTemplate):
@@ -1130,7 +1140,74 @@ class BoundFunctionTemplate:
             _tpl_arg_from_numba(tparams[min(i, len(tparams) - 1)], t, self._tb.b) for i, t in enumerate(tys)
         ])
 
+    def _viable(self, fits):
+        """The fits whose declaration survives substitution (`enable_if` in the return or a
+        parameter type: SFINAE), as NVRTC sees it, in one probe. Each template argument is
+        spelled through `__nbst_dep<D, X>::type`, which keeps the substituted spellings dependent
+        so that an invalid one is a substitution failure, not an error."""
+        exprs, prelude = [], ""
+        for i, r in enumerate(fits):
+            mapping = {}
+            for name, a in r.own_args.items():
+                text = ", ".join(x.cxx for x in a) if isinstance(a, list) else a.cxx
+                mapping[name] = f"typename __nbst_dep<D, {text}>::type" if not isinstance(a, list) and a.is_type else text
+            spellings = [_tpl_subst(r.overload.ret, mapping)] + [_tpl_subst(sp, mapping) for _n, sp, _i in r.overload.params]
+            prelude += (f"template <class D, class = void> struct __nbst_sfinae{i} {{ static constexpr unsigned long long value = 0; }};\n"
+                        f"template <class D> struct __nbst_sfinae{i}<D, typename __nbst_voider<{', '.join(spellings)}>::type> "
+                        "{ static constexpr unsigned long long value = 1; };\n")  # fmt: skip
+            exprs.append(f"__nbst_sfinae{i}<void>::value")
+        prelude = ("template <class...> struct __nbst_voider { using type = void; };\n"
+                   "template <class D, class T> struct __nbst_dep { using type = T; };\n") + prelude
+        try:
+            ok = _tpl_probe(self._unit, exprs, f"the overloads of {self.__name__}", prelude)
+        except TemplateError:  # a spelling NVRTC reads otherwise than clang printed it
+            return self._same_callee(fits)
+        return [r for r, v in zip(fits, ok) if v] or fits
+
+    @staticmethod
+    def _same_callee(fits):
+        """Fits that the probe cannot tell apart, but whose shims all call the same name with the
+        same template arguments: the C++ compiler resolves that call in the shim (SFINAE
+        included), so any of them reaches the right function; the one whose parameters are the
+        widest is chosen, so that no argument is narrowed on the way."""
+        callees = {(r.overload.qual_name, r.explicit_args()) for r in fits}
+        if len(callees) != 1:
+            return fits
+
+        def width(r):
+            return sum(getattr(t, "bitwidth", 0) for t in r.sigtys)
+
+        return [max(fits, key=width)]
+
+    def _type_plain(self, typingctx, args, kws):
+        """The signature of a call that a non-template function of the same name takes (tried
+        before template deduction, as C++ prefers a non-template), or None and why not."""
+        if self._plain is None or self._explicit:
+            return None, None
+        try:
+            sig = self._plain._template(typingctx).apply(args, kws)
+        except _TplTypingError as e:
+            return None, str(e)
+        except Exception as e:  # numba's own TypingError
+            if "TypingError" not in type(e).__name__:
+                raise
+            return None, str(e)
+        if sig is not None:
+            self._calls[tuple(sig.args)] = _TplPlainCall(self._plain, sig)
+        return sig, None
+
     def _type_call(self, typingctx, args, kws):
+        sig, plain_error = self._type_plain(typingctx, args, kws)
+        if sig is not None:
+            return sig
+        try:
+            return self._type_template_call(typingctx, args, kws)
+        except _TplTypingError as e:
+            if plain_error is None:
+                raise
+            raise _TplTypingError(f"{plain_error}\n{e}") from None
+
+    def _type_template_call(self, typingctx, args, kws):
         if kws:
             raise _TplTypingError(
                 f"{self.__name__}: keyword arguments are not supported; give template arguments as {self.__name__}[...]"
@@ -1140,7 +1217,7 @@ class BoundFunctionTemplate:
         if call is None:
             try:
                 candidates = [(ov, {}, self._explicit, _tpl_scope(ov.qual_name)) for ov in self._overloads]
-                r = _tpl_select(self.__name__, candidates, args, self._tb.b, typingctx)
+                r = _tpl_select(self.__name__, candidates, args, self._tb.b, typingctx, self._viable)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             qual = "::" + r.overload.qual_name
@@ -1160,6 +1237,16 @@ class BoundFunctionTemplate:
 
     def __repr__(self):
         return f"<bound function template {self.__name__} ({self._qual_name})>"
+
+
+class _TplPlainCall:
+    """A call that a non-template function of a function template's name took."""
+
+    def __init__(self, plain, sig):
+        self.plain, self.sig = plain, sig
+
+    def lower(self, context, builder, args):
+        return context.get_function(self.plain, self.sig)(builder, args)
 
 
 def _tpl_scope(qual_name):
@@ -1651,8 +1738,16 @@ class TemplateBindings:
                 fn._add_overloads(overloads)
                 return fn
         fn = BoundFunctionTemplate(self, unit, py_name, overloads)
+        fn._plain = self.b._functions.get((unit, py_name))
         self._functions.setdefault(py_name, []).append(fn)
         return fn
+
+    def template_of(self, unit, py_name):
+        """The function template bound as `py_name` for `unit`, if any."""
+        for fn in self._functions.get(py_name, ()):
+            if fn._unit is unit:
+                return fn
+        return None
 
     def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
                        arch=None, inherits=False):  # fmt: skip

@@ -301,12 +301,13 @@ impl<'a> Renderer<'a> {
     }
 
     /// Why `name` cannot be the Python name of a binding of kind `kind`: another binding has it
-    /// (overloads of functions, and of function templates, share one name).
+    /// (overloads of functions and of function templates share one name, and one callable: the
+    /// runtime tries the non-template overloads first, then template deduction).
     fn name_taken(&self, name: &str, kind: &ExportKind) -> Option<String> {
         let e = self.exports.iter().find(|e| e.name == name)?;
         let overload = matches!(
             (&e.kind, kind),
-            (ExportKind::Function(_), ExportKind::Function(_)) | (ExportKind::FunctionTemplate(_), ExportKind::FunctionTemplate(_))
+            (ExportKind::Function(_) | ExportKind::FunctionTemplate(_), ExportKind::Function(_) | ExportKind::FunctionTemplate(_))
         );
         (!overload).then(|| format!("its Python name `{name}` is already bound to a {}", e.kind.describe()))
     }
@@ -316,7 +317,14 @@ impl<'a> Renderer<'a> {
             Some(e) => {
                 match (&mut e.kind, kind) {
                     (ExportKind::Function(have), ExportKind::Function(more))
-                    | (ExportKind::FunctionTemplate(have), ExportKind::FunctionTemplate(more)) => have.extend(more),
+                    | (ExportKind::FunctionTemplate(have), ExportKind::FunctionTemplate(more))
+                    | (ExportKind::FunctionTemplate(have), ExportKind::Function(more)) => have.extend(more),
+                    (ExportKind::Function(have), ExportKind::FunctionTemplate(more)) => {
+                        // The callable is the template's, which also holds the functions.
+                        let mut all = std::mem::take(have);
+                        all.extend(more);
+                        e.kind = ExportKind::FunctionTemplate(all);
+                    }
                     _ => {}
                 }
             }

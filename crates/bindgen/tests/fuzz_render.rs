@@ -1491,7 +1491,7 @@ fn overload_params(j: usize, names: &Names) -> Vec<ParamVar> {
     (0..len)
         .map(|k| {
             let d = (rest / b.pow(k as u32)) % b;
-            ParamVar { name: format!("p{k}"), type_: build_ty(&palette[d], names) }
+            ParamVar { name: format!("p{k}"), type_: build_ty(&palette[d], names), has_default: false }
         })
         .collect()
 }
@@ -1578,7 +1578,7 @@ fn build(raw: &Raw) -> Model {
                 },
             };
             let params: Vec<ParamVar> =
-                m.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names) }).collect();
+                m.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names), has_default: false }).collect();
             if raw.valid && !keys.insert(format!("{name}({}){}", value_key(&params), m.is_const)) {
                 continue;
             }
@@ -1641,7 +1641,7 @@ fn build(raw: &Raw) -> Model {
         let qual_name = qualify(raw, f.ns, &name);
         for j in 0..f.overloads {
             let params: Vec<ParamVar> = if j == 0 {
-                f.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names) }).collect()
+                f.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names), has_default: false }).collect()
             } else {
                 overload_params(j, &names)
             };

@@ -515,6 +515,12 @@ impl Cursor {
         take_string(unsafe { clang_getCursorSpelling(self.0) })
     }
 
+    /// Whether the cursor is an expression (a parameter's child expression is its default argument).
+    pub(crate) fn is_expression(&self) -> bool {
+        // SAFETY: reading the kind of a valid cursor.
+        unsafe { clang_isExpression(clang_getCursorKind(self.0)) != 0 }
+    }
+
     /// Children in source order.
     pub(crate) fn children(&self) -> Vec<Cursor> {
         extern "C" fn visit(c: CXCursor, _p: CXCursor, data: CXClientData) -> CXChildVisitResult {

@@ -57,6 +57,9 @@ pub struct Type {
 pub struct ParamVar {
     pub name: String,
     pub type_: Type,
+    /// Whether the declaration gives the parameter a default argument (calls may leave it out).
+    #[serde(default)]
+    pub has_default: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,10 +4,14 @@
 use crate::clang::{Type, TypeKind};
 use crate::model::{RefKind, Type as TypeModel, TypeShape, UNKNOWN_LAYOUT};
 
-/// Typedef names that stay as written instead of being resolved to their canonical type.
+/// Typedef names of `<stdint.h>` that stay as written instead of being resolved to their canonical
+/// type (the shape still comes from the canonical type, which is what bindings map).
 const STDINT_NAMES: &[&str] = &[
-    "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t",
-    "uintptr_t",
+    "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t",
+    "int_fast8_t", "int_fast16_t", "int_fast32_t", "int_fast64_t", "uint_fast8_t", "uint_fast16_t",
+    "uint_fast32_t", "uint_fast64_t", "int_least8_t", "int_least16_t", "int_least32_t", "int_least64_t",
+    "uint_least8_t", "uint_least16_t", "uint_least32_t", "uint_least64_t", "intmax_t", "uintmax_t",
+    "intptr_t", "uintptr_t",
 ];
 
 pub(crate) fn layout_or_unknown(v: i64) -> i64 {

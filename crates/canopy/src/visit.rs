@@ -153,7 +153,11 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         let mut attributes = Vec::new();
         for a in c.children() {
             match a.kind() {
-                CursorKind::Param => params.push(ParamVar { name: a.spelling(), type_: build_param_type(&a.ty()) }),
+                CursorKind::Param => params.push(ParamVar {
+                    name: a.spelling(),
+                    type_: build_param_type(&a.ty()),
+                    has_default: a.children().iter().any(|e| e.is_expression()),
+                }),
                 CursorKind::DeviceAttr => device = true,
                 CursorKind::HostAttr => host = true,
                 CursorKind::GlobalAttr => global = true,

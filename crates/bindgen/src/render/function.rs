@@ -2,7 +2,7 @@
 
 use canopy::model::{ExecutionSpace, Function, ParamVar, RefKind, Type};
 
-use super::{call, Context, Intent, Rendered};
+use super::{arities, call, Context, Intent, Rendered};
 use crate::pyexpr::{py_ident, py_str};
 use crate::shim::{function_shim, shim_name};
 use crate::types::numba_type;
@@ -108,71 +108,89 @@ fn reason_to_skip(ctx: &Context, f: &Function) -> Option<String> {
 /// Renders free functions and free operators; `py_names` overrides the Python name per function.
 pub fn render_functions(ctx: &Context, functions: &[Function], py_name_of: &dyn Fn(&Function) -> String) -> Rendered {
     let mut out = Rendered::default();
-    for f in functions {
-        if let Some(reason) = reason_to_skip(ctx, f) {
-            out.report.skip("function", &f.qual_name, &f.location, reason);
-            continue;
-        }
-        let mut op = None;
-        if f.is_operator {
-            let symbol = operator_symbol(&f.name).unwrap_or("");
-            match python_operator(symbol, f.params.len()) {
-                Some(o) => op = Some(o),
-                None if matches!(symbol, "++" | "--") => {
-                    out.report.skip("operator", &f.qual_name, &f.location, "increment/decrement operator: Python has no ++ or --");
-                    continue;
-                }
-                None => {
-                    out.report.skip("operator", &f.qual_name, &f.location, format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()));
-                    continue;
-                }
+    for decl in functions {
+        // As declared, then leaving out each trailing defaulted parameter in turn (a shim per
+        // arity); the report is the declared one's.
+        for (k, (f, suffix)) in arities(decl).into_iter().enumerate() {
+            let mut one = Rendered::default();
+            render_function(ctx, &f, &suffix, py_name_of, &mut one);
+            let bound = !one.report.bound.is_empty();
+            if k == 0 {
+                out.append(one);
+            } else {
+                out.code.push_str(&one.code);
             }
-        }
-        // Intents are keyed by the qualified name (`lib::divmod`) or the plain one (`divmod`).
-        let intent_key = if ctx.intents.get(&f.qual_name).is_some() { &f.qual_name } else { &f.name };
-        let spec = params_spec(ctx, &[intent_key], &f.params).and_then(|p| Ok((p, ret_spec(ctx, &f.return_type)?)));
-        let (params, ret) = match spec {
-            Ok(x) => x,
-            Err(reason) => {
-                out.report.skip(if op.is_some() { "operator" } else { "function" }, &f.qual_name, &f.location, reason);
-                continue;
-            }
-        };
-        let identity = if f.mangled_name.is_empty() { f.qual_name.clone() } else { f.mangled_name.clone() };
-        let name = shim_name("fn", &f.qual_name, &identity, &ctx.unit_tag);
-        let src = ctx.guarded(function_shim(&name, f));
-        match op {
-            Some(o) => {
-                out.code.push_str(&call(
-                    "_b.operator",
-                    &[
-                        ("unit", "_unit".into()),
-                        ("op", format!("operator.{o}")),
-                        ("shim", py_str(&name)),
-                        ("src", py_str(&src)),
-                        ("ret", ret),
-                        ("params", params),
-                    ],
-                ));
-                out.report.bind("operator", &f.qual_name, "");
-            }
-            None => {
-                let py_name = py_ident(&py_name_of(f));
-                out.code.push_str(&format!("{py_name} = "));
-                out.code.push_str(&call(
-                    "_b.function",
-                    &[
-                        ("unit", "_unit".into()),
-                        ("py_name", py_str(&py_name)),
-                        ("shim", py_str(&name)),
-                        ("src", py_str(&src)),
-                        ("ret", ret),
-                        ("params", params),
-                    ],
-                ));
-                out.report.bind("function", &f.qual_name, &py_name);
+            if !bound {
+                break;
             }
         }
     }
     out
+}
+
+fn render_function(ctx: &Context, f: &Function, suffix: &str, py_name_of: &dyn Fn(&Function) -> String, out: &mut Rendered) {
+    if let Some(reason) = reason_to_skip(ctx, f) {
+        out.report.skip("function", &f.qual_name, &f.location, reason);
+        return;
+    }
+    let mut op = None;
+    if f.is_operator {
+        let symbol = operator_symbol(&f.name).unwrap_or("");
+        match python_operator(symbol, f.params.len()) {
+            Some(o) => op = Some(o),
+            None if matches!(symbol, "++" | "--") => {
+                out.report.skip("operator", &f.qual_name, &f.location, "increment/decrement operator: Python has no ++ or --");
+                return;
+            }
+            None => {
+                out.report.skip("operator", &f.qual_name, &f.location, format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()));
+                return;
+            }
+        }
+    }
+    // Intents are keyed by the qualified name (`lib::divmod`) or the plain one (`divmod`).
+    let intent_key = if ctx.intents.get(&f.qual_name).is_some() { &f.qual_name } else { &f.name };
+    let spec = params_spec(ctx, &[intent_key], &f.params).and_then(|p| Ok((p, ret_spec(ctx, &f.return_type)?)));
+    let (params, ret) = match spec {
+        Ok(x) => x,
+        Err(reason) => {
+            out.report.skip(if op.is_some() { "operator" } else { "function" }, &f.qual_name, &f.location, reason);
+            return;
+        }
+    };
+    let identity = format!("{}{suffix}", if f.mangled_name.is_empty() { &f.qual_name } else { &f.mangled_name });
+    let name = shim_name("fn", &f.qual_name, &identity, &ctx.unit_tag);
+    let src = ctx.guarded(function_shim(&name, f));
+    match op {
+        Some(o) => {
+            out.code.push_str(&call(
+                "_b.operator",
+                &[
+                    ("unit", "_unit".into()),
+                    ("op", format!("operator.{o}")),
+                    ("shim", py_str(&name)),
+                    ("src", py_str(&src)),
+                    ("ret", ret),
+                    ("params", params),
+                ],
+            ));
+            out.report.bind("operator", &f.qual_name, "");
+        }
+        None => {
+            let py_name = py_ident(&py_name_of(f));
+            out.code.push_str(&format!("{py_name} = "));
+            out.code.push_str(&call(
+                "_b.function",
+                &[
+                    ("unit", "_unit".into()),
+                    ("py_name", py_str(&py_name)),
+                    ("shim", py_str(&name)),
+                    ("src", py_str(&src)),
+                    ("ret", ret),
+                    ("params", params),
+                ],
+            ));
+            out.report.bind("function", &f.qual_name, &py_name);
+        }
+    }
 }

@@ -94,6 +94,20 @@ impl Rendered {
     }
 }
 
+/// A callable as declared, then with its trailing defaulted parameters left out one by one: each
+/// with the suffix that keeps its shim's identity apart (empty for the declared one).
+pub(crate) fn arities(f: &canopy::model::Function) -> Vec<(canopy::model::Function, String)> {
+    let mut out = vec![(f.clone(), String::new())];
+    let mut n = f.params.len();
+    while n > 0 && f.params[n - 1].has_default {
+        n -= 1;
+        let mut g = f.clone();
+        g.params.truncate(n);
+        out.push((g, format!("#arity{n}")));
+    }
+    out
+}
+
 /// `name=value` keyword arguments for a runtime call.
 pub(crate) fn call(target: &str, args: &[(&str, String)]) -> String {
     let mut s = String::new();

@@ -1,11 +1,11 @@
 //! Structs: the type and its data model, constructors, conversion operators, methods and member
 //! operators.
 
-use canopy::model::{AccessKind, MethodKind, Struct, StructMethod};
+use canopy::model::{AccessKind, Function, MethodKind, Struct, StructMethod};
 use serde::Deserialize;
 
 use super::function::{operator_symbol, params_spec, python_operator, ret_spec};
-use super::{call, registered_type_expr, Context, Rendered};
+use super::{arities, call, registered_type_expr, Context, Rendered};
 use crate::pyexpr::{py_ident, py_str};
 use crate::shim::{constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name, static_method_shim};
 use crate::types::{cxx, numba_type};
@@ -115,8 +115,26 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
     out
 }
 
+/// Renders a member once per arity: as declared, then leaving out each trailing defaulted
+/// parameter in turn (a shim per arity, so that C++ fills the defaults in). The report is the
+/// declared one's; a member skipped as declared is skipped in every arity.
 fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &mut Rendered) {
-    let f = &m.function;
+    for (k, (f, suffix)) in arities(&m.function).into_iter().enumerate() {
+        let mut one = Rendered::default();
+        render_member_arity(ctx, s, var, m, &f, &suffix, &mut one);
+        let bound = !one.report.bound.is_empty();
+        if k == 0 {
+            out.append(one);
+        } else {
+            out.code.push_str(&one.code);
+        }
+        if !bound {
+            break;
+        }
+    }
+}
+
+fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, f: &Function, suffix: &str, out: &mut Rendered) {
     let full = format!("{}::{}", s.qual_name, f.name);
     let skip = |out: &mut Rendered, reason: String| out.report.skip("method", &full, &f.location, reason);
     if !matches!(f.exec_space, canopy::model::ExecutionSpace::Device | canopy::model::ExecutionSpace::HostDevice) {
@@ -125,7 +143,7 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
     // Intents are keyed by the struct's qualified or plain name, then the method's name.
     let struct_key = if ctx.intents.get(&s.qual_name).is_some() { &s.qual_name } else { &s.name };
     let path = [struct_key.as_str(), f.name.as_str()];
-    let identity = format!("{}|{}", f.mangled_name, full);
+    let identity = format!("{}|{}{suffix}", f.mangled_name, full);
     let params = match params_spec(ctx, &path, &f.params) {
         Ok(p) => p,
         Err(reason) => return skip(out, reason),
