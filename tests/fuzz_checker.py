@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
+import io
 import json
 import keyword
 import operator as _operator
@@ -185,6 +186,7 @@ class FakeUnit:
         self.preceding_text = preceding_text
         self.name = name
         self.code = FakeCode()
+        self.stream = io.StringIO(preceding_text)  # `shim_stream` in generated modules
         self.shims = {}
         self.order = []
         self.conflicts = []
@@ -429,7 +431,7 @@ def op_dynamic(req):
 
 
 STUB_OWN = {"_nbst_enum", "_nbst_Any", "_nbst_TargetRegistry", "_nbst_TypingRegistry", "_nbst_BoundStruct",
-            "_nbst_FunctionTemplate", "_nbst_ClassInstance", "_nbst_ClassTemplate", "__version__", "__all__", "typing_registry", "target_registry",
+            "_nbst_FunctionTemplate", "_nbst_ClassInstance", "_nbst_ClassTemplate", "__version__", "__all__", "typing_registry", "target_registry", "shim_stream", "shim_obj",
             "install"}  # fmt: skip
 
 
@@ -465,7 +467,7 @@ def describe_stub(stub):
     return {"names": names, "enums": enums, "imports": imports_in(tree)}
 
 
-SETUP_NAMES = {"_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "_template_bindings"}
+SETUP_NAMES = {"_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "shim_stream", "shim_obj", "_template_bindings"}
 
 
 def op_static(req):

@@ -313,6 +313,7 @@ const MODULE_OWN: &[&str] = &[
     "_NB_INCLUDE_DIRS_FROM_MODULE",
     "_nb_runtime",
     "_nb_callback",
+    "_nb_callback_expr",
     "_nb_mark_cooperative",
     "_nb_require_arch",
     "_nb_add_include_dirs",
@@ -326,7 +327,7 @@ const MODULE_OWN: &[&str] = &[
 ];
 
 /// What `_nb_register` defines besides the bindings.
-const REGISTER_OWN: &[&str] = &["_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "_template_bindings"];
+const REGISTER_OWN: &[&str] = &["_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "shim_stream", "shim_obj", "_template_bindings"];
 
 /// Names the stub defines for itself.
 const STUB_OWN: &[&str] = &[
@@ -1928,7 +1929,8 @@ fn static_config(raw: &Raw, m: &Model) -> (Config, ShimInclude) {
     let struct_name = |i: usize| m.structs.get(i % m.structs.len().max(1)).map(|s| s.decl.name.clone());
     let fn_name = |i: usize| m.functions.get(i % m.functions.len().max(1)).map(|f| f.decl.name.clone());
     let enum_name = |i: usize| m.enums.get(i % m.enums.len().max(1)).map(|e| e.decl.name.clone());
-    let include_text = if raw.valid { header(m) } else { c.include_text.clone() };
+    // An override that starts with `#` is preprocessor text, used as it is.
+    let include_text = if raw.valid { format!("#pragma once\n{}", header(m)) } else { c.include_text.clone() };
     let mut optional: Vec<(&str, Value)> = vec![
         ("Use Separate Registry", json!(c.separate)),
         ("API Prefix Removal", json!({"Function": c.prefixes.0, "Struct": c.prefixes.1, "Enum": c.prefixes.2})),
@@ -1979,8 +1981,8 @@ fn static_config(raw: &Raw, m: &Model) -> (Config, ShimInclude) {
             }
         }
     }
-    let include = match &config.shim_include_override {
-        Some(text) => ShimInclude::Verbatim(text.clone()),
+    let include = match config.shim_include_text() {
+        Some(text) => ShimInclude::Verbatim(text),
         // A path: any character but NUL, which no file name holds (the header comment shows the
         // path as it is, where a NUL would end the module's source).
         None => ShimInclude::RelativeToModule(format!("../{}/lib.cuh", c.include_text.replace('\0', ""))),
@@ -2390,6 +2392,7 @@ const MODULE_IMPORTS: &[&str] = &[
     "import os as _nb_os",
     "import linecache",
     "import importlib",
+    "import ast",
     "from numba.cuda import config",
     "from numba.cuda.core import targetconfig",
     "import operator",
@@ -2487,6 +2490,16 @@ fn check_static(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<(Value,
             if f.as_array().is_some_and(|x| x.iter().any(|y| y != "non-ASCII")) {
                 fails.push(format!("{what}: __all__ name {n:?}: {f}"));
             }
+        }
+    }
+    // A Module Callbacks expression is evaluated at registration; one that is not Python or does
+    // not give a callable is refused there, naming the key.
+    if let Some(e) = a.get("exec_error").map(|e| s(e).to_string()) {
+        let (setup, teardown) = out.config.callbacks();
+        let expression = [setup, teardown].iter().any(|c| matches!(c, Some(bindgen::config::Callback::Expression(_))));
+        if expression && e.contains("config key `Module Callbacks.") {
+            bump("CALLBACKS_REFUSED", 1);
+            return None;
         }
     }
     for key in ["import_error", "exec_error"] {

@@ -370,7 +370,10 @@ def _nb_callback_expr(which, text):
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
         raise ValueError(f"{__name__}: config key `{key}`: {text!r} is not a Python expression: {e.msg}") from None
-    value = eval(compile(tree, "<" + key + ">", "eval"), globals())
+    try:
+        value = eval(compile(tree, "<" + key + ">", "eval"), globals())
+    except Exception as e:
+        raise ValueError(f"{__name__}: config key `{key}`: {text!r} fails: {type(e).__name__}: {e}") from e
     if not callable(value):
         raise TypeError(f"{__name__}: config key `{key}`: {text!r} gives {type(value).__name__}, not a callable")
     return value

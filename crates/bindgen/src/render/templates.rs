@@ -374,10 +374,10 @@ mod tests {
     fn class_template_is_data() {
         let r = render_class_template(&Context::default(), &class_template("Array"), "Array");
         assert!(r.code.starts_with("Array = _template_bindings(_b).class_template(unit=_unit, py_name=\"Array\""), "{}", r.code);
-        assert!(r.code.contains("tparams=[(\"T\", \"type\", None, None, False), (\"N\", \"non_type\", \"int\", \"4\", False)]"));
+        assert!(r.code.contains("tparams=[(\"T\", \"type\", \"T\", None, False), (\"N\", \"non_type\", \"int\", \"4\", False)]"), "{}", r.code);
         assert!(r.code.contains("fields=[(\"data\", \"T[N]\")]"), "{}", r.code);
         assert!(r.code.contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
-        assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", None, None, False)], \"ret\": \"U\""));
+        assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False)], \"ret\": \"U\""));
         let skipped: Vec<_> = r.report.skipped.iter().map(|s| (s.name.as_str(), s.reason.as_str())).collect();
         assert_eq!(skipped, [("Array::operator[]", "member operator of a class template: not bound yet")]);
     }
