@@ -320,7 +320,7 @@ def test_bad_method_intent_is_a_config_error(tmp_path):
     r = numbast("generate", cfg, "-o", tmp_path / "out")
     assert r.returncode == 2
     assert (
-        f"{cfg}: `Function Argument Intents`: BlockScan.InclusiveSum.output: `out_retrun` is not one of "
+        f"{cfg}:4:1: `Function Argument Intents`: BlockScan.InclusiveSum.output: `out_retrun` is not one of "
         "in, inout_ptr, out_ptr, out_return"
     ) in r.stderr, r.stderr
 
