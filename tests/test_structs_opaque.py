@@ -180,7 +180,7 @@ def builtin_kernel(H):
     dim_volume, swap_xy = H["dim_volume"], H["swap_xy"]
 
     def kernel(out):
-        i = cuda.grid(1)
+        i = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x  # blocks are 2-D
         v = swap_xy(cuda.uint32x3(1, 2, 3))
         out[i] = dim_volume(cuda.blockDim) * 1000 + v.x * 100 + v.y * 10 + v.z
 
