@@ -36,7 +36,6 @@ import tempfile
 import time
 
 
-
 def write_header(folder, n, inline=False):
     path = os.path.join(folder, f"funcs_{n}.cuh")
     spec = "__device__ inline" if inline else "__device__"
@@ -58,9 +57,8 @@ def worker(mode, header, n, arch):
     out = {}
     t = time.perf_counter()
     import numpy as np
-    from numba import cuda, types
-
     from ast_canopy import parse_declarations_from_source
+    from numba import cuda, types
     from numbast import MemoryShimWriter, bind_cxx_functions
 
     out["import_ms"] = (time.perf_counter() - t) * 1e3
@@ -85,6 +83,7 @@ def worker(mode, header, n, arch):
         return (time.perf_counter() - t) * 1e3, None
 
     if mode == "baseline":  # plain Numba kernels: what any first compile costs
+
         def k0(out):
             out[0] = out[0] + 1
 
@@ -118,6 +117,7 @@ def worker(mode, header, n, arch):
             out[0] = fb(out[0])
 
         if mode == "jit_warm":  # Numba's one-time initialization paid by a plain kernel first
+
             def k0(out):
                 out[0] = out[0] + 0
 
@@ -205,8 +205,9 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000])
     ap.add_argument("--repeat", type=int, default=3, help="processes per figure (median reported)")
     ap.add_argument("--arch", default=None, help="compute capability to parse for (default: the GPU's, else sm_90)")
-    ap.add_argument("--inline", action="store_true",
-                    help="define the functions `__device__ inline` (as library headers do) instead of `__device__`")
+    ap.add_argument(
+        "--inline", action="store_true", help="define the functions `__device__ inline` (as library headers do) instead of `__device__`"
+    )
     ap.add_argument("--profile", type=int, metavar="N", help="profile a cold parse + bind of N functions instead")
     args = ap.parse_args()
 
@@ -249,15 +250,21 @@ def main():
     print(f"first parse ever (builds the precompiled CUDA preamble), N=1: {first_ever['parse_ms'] + first_ever['bind_ms']:.0f} ms\n")
     what = "first compile + launch" if gpu else "first compile + link (no GPU: link_kernel, no launch)"
     print("# bind latency (Numbast dynamic mode)\n")
-    print(f"machine: {ncpu} CPUs ({cpu}); GPU: {gpu[0] + ' (' + gpu[1] + ')' if gpu else 'none'}; "
-          f"parsed for {arch}; median of {args.repeat} fresh processes per figure")
+    print(
+        f"machine: {ncpu} CPUs ({cpu}); GPU: {gpu[0] + ' (' + gpu[1] + ')' if gpu else 'none'}; "
+        f"parsed for {arch}; median of {args.repeat} fresh processes per figure"
+    )
     if not gpu:
-        print("no GPU: column (c) is compile + link with numbast.testing.link_kernel, not a launch; it runs "
-              "nvJitLink twice (to a cubin, and to LTO'd PTX), where a launch links once")
+        print(
+            "no GPU: column (c) is compile + link with numbast.testing.link_kernel, not a launch; it runs "
+            "nvJitLink twice (to a cubin, and to LTO'd PTX), where a launch links once"
+        )
     print(f"imports (numba + numbast, not counted below): {med([x for c, w, j in results.values() for x in c], 'import_ms'):.0f} ms\n")
 
-    print(f"| N | (a) parse cold ms | bind ms | (a) parse+bind cold ms | (b) parse warm ms | bind ms | "
-          f"(b) parse+bind warm ms | (c) {what} ms | next kernel ms |")
+    print(
+        f"| N | (a) parse cold ms | bind ms | (a) parse+bind cold ms | (b) parse warm ms | bind ms | "
+        f"(b) parse+bind warm ms | (c) {what} ms | next kernel ms |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ok = all(b["ok"] for b in baseline)
     for n, (cold, warm, jit) in results.items():
@@ -266,31 +273,40 @@ def main():
         for w in warm:
             w["total"] = w["parse_ms"] + w["bind_ms"]
         ok = ok and all(x["ok"] for x in cold + warm + jit)
-        print(f"| {n} | {med(cold, 'parse_ms'):.0f} | {med(cold, 'bind_ms'):.0f} | {med(cold, 'total'):.0f} | "
-              f"{med(warm, 'parse_ms'):.0f} | {med(warm, 'bind_ms'):.0f} | {med(warm, 'total'):.0f} | "
-              f"{med(jit, 'first_ms'):.0f} | {med(jit, 'second_ms'):.0f} |")
+        print(
+            f"| {n} | {med(cold, 'parse_ms'):.0f} | {med(cold, 'bind_ms'):.0f} | {med(cold, 'total'):.0f} | "
+            f"{med(warm, 'parse_ms'):.0f} | {med(warm, 'bind_ms'):.0f} | {med(warm, 'total'):.0f} | "
+            f"{med(jit, 'first_ms'):.0f} | {med(jit, 'second_ms'):.0f} |"
+        )
     print(f"| plain Numba kernel, no binding | | | | | | | {med(baseline, 'first_ms'):.0f} | {med(baseline, 'second_ms'):.0f} |")
 
-    print(f"\n(d) Numbast's share: in a process that has already compiled one plain Numba kernel (Numba's "
-          f"one-time initialization, which any first kernel pays), {what} of the first kernel calling a "
-          f"bound function\n")
-    print(f"| N | plain kernel first ms | then the bound kernel ms |")
+    print(
+        f"\n(d) Numbast's share: in a process that has already compiled one plain Numba kernel (Numba's "
+        f"one-time initialization, which any first kernel pays), {what} of the first kernel calling a "
+        f"bound function\n"
+    )
+    print("| N | plain kernel first ms | then the bound kernel ms |")
     print("|---:|---:|---:|")
     for n, rows in after_plain.items():
         ok = ok and all(x["ok"] for x in rows)
         print(f"| {n} | {med(rows, 'plain_ms'):.0f} | {med(rows, 'first_ms'):.0f} |")
 
     cache_ok = all(c["cache_files"] > 0 for cold, _, _ in results.values() for c in cold) and all(
-        w["new_cache_files"] == 0 for _, warm, _ in results.values() for w in warm)
-    print(f"\nchecks: every function bound{' and kernels returned the right values' if gpu else ''}: "
-          f"{'yes' if ok else 'NO'}; cold runs wrote the parse cache and warm runs added nothing: "
-          f"{'yes' if cache_ok else 'NO'}")
+        w["new_cache_files"] == 0 for _, warm, _ in results.values() for w in warm
+    )
+    print(
+        f"\nchecks: every function bound{' and kernels returned the right values' if gpu else ''}: "
+        f"{'yes' if ok else 'NO'}; cold runs wrote the parse cache and warm runs added nothing: "
+        f"{'yes' if cache_ok else 'NO'}"
+    )
     if max(args.sizes) >= 1000 and 1000 in results:
         cold, _, jit = results[1000]
         tag = "" if gpu else " (targets are for the GPU machine; this one has none)"
-        print(f"targets at N=1000{tag}: parse+bind cold {med(cold, 'total'):.0f} ms (<= 300): "
-              f"{'met' if med(cold, 'total') <= 300 else 'NOT met'}; "
-              f"{what} {med(jit, 'first_ms'):.0f} ms (<= 600): {'met' if med(jit, 'first_ms') <= 600 else 'NOT met'}")
+        print(
+            f"targets at N=1000{tag}: parse+bind cold {med(cold, 'total'):.0f} ms (<= 300): "
+            f"{'met' if med(cold, 'total') <= 300 else 'NOT met'}; "
+            f"{what} {med(jit, 'first_ms'):.0f} ms (<= 600): {'met' if med(jit, 'first_ms') <= 600 else 'NOT met'}"
+        )
     return 0
 
 

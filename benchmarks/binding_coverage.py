@@ -44,21 +44,23 @@ def header_groups(inc, cccl):
 
     for name in ("cuda_fp16.h", "cuda_bf16.h", "cuda_fp8.h"):
         add(name, [name], [os.path.join(inc, name), os.path.join(inc, name.replace(".h", ".hpp"))])
-    add("curand_kernel.h", ["curand_kernel.h"],
-        [p for p in glob.glob(os.path.join(inc, "curand_*.h")) if "host" not in os.path.basename(p)])
+    add(
+        "curand_kernel.h", ["curand_kernel.h"], [p for p in glob.glob(os.path.join(inc, "curand_*.h")) if "host" not in os.path.basename(p)]
+    )
     cg = os.path.join(inc, "cooperative_groups")
-    add("cooperative_groups.h (+ reduce.h, scan.h)",
+    add(
+        "cooperative_groups.h (+ reduce.h, scan.h)",
         ["cooperative_groups.h", "cooperative_groups/reduce.h", "cooperative_groups/scan.h"],
         [os.path.join(inc, "cooperative_groups.h"), os.path.join(cg, "reduce.h"), os.path.join(cg, "scan.h")]
-        + glob.glob(os.path.join(cg, "details", "*.h")))
+        + glob.glob(os.path.join(cg, "details", "*.h")),
+    )
     for folder in ("block", "warp"):
         for path in sorted(glob.glob(os.path.join(cccl, "cub", folder, "*.cuh"))):
             rel = os.path.relpath(path, cccl)
             add(rel, [rel], [path])
     for name, internal in (("complex", "__complex"), ("utility", "__utility"), ("array", "__array")):
         path = os.path.join(cccl, "cuda", "std", name)
-        add(f"cuda/std/{name}", [f"cuda/std/{name}"],
-            [path] + glob.glob(os.path.join(cccl, "cuda", "std", internal, "*.h")))
+        add(f"cuda/std/{name}", [f"cuda/std/{name}"], [path] + glob.glob(os.path.join(cccl, "cuda", "std", internal, "*.h")))
     return groups
 
 
@@ -74,26 +76,44 @@ def measure(label, includes, files, include_dirs, arch, workdir):
         f.write("".join(f"#include <{h}>\n" for h in includes))
     cfg = os.path.join(workdir, f"{slug}.yml")
     with open(cfg, "w") as f:
-        json.dump({"Entry Point": entry, "File List": files, "GPU Arch": [arch], "Output Name": f"cov_{slug}",
-                   "Clang Include Paths": include_dirs}, f)  # JSON is YAML
+        json.dump(
+            {
+                "Entry Point": entry,
+                "File List": files,
+                "GPU Arch": [arch],
+                "Output Name": f"cov_{slug}",
+                "Clang Include Paths": include_dirs,
+            },
+            f,
+        )  # JSON is YAML
     report = os.path.join(workdir, f"{slug}.json")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "numbast", "generate", cfg, "--output-dir", workdir,
-                           "--report", report], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "numbast", "generate", cfg, "--output-dir", workdir, "--report", report], capture_output=True, text=True
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         return {"header": label, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:], "seconds": seconds}
-    r = json.load(open(report))
+    with open(report) as f:
+        r = json.load(f)
     device_skips = [s for s in r["skipped"] if not s["reason"].startswith(HOST_ONLY)]
     no_form = [s for s in device_skips if s["reason"].startswith(NO_PYTHON_FORM)]
     device_skips = [s for s in device_skips if s not in no_form]
     bound = sum(r["bound_counts"].values())
     found = bound + len(device_skips)
     reasons = collections.Counter(reason_class(s["reason"]) for s in device_skips)
-    return {"header": label, "found": found, "bound": bound, "skipped": len(device_skips),
-            "host_only": len(r["skipped"]) - len(device_skips) - len(no_form), "no_python_form": len(no_form),
-            "bound_counts": r["bound_counts"],
-            "reasons": dict(reasons.most_common()), "skips": device_skips, "seconds": round(seconds, 2)}
+    return {
+        "header": label,
+        "found": found,
+        "bound": bound,
+        "skipped": len(device_skips),
+        "host_only": len(r["skipped"]) - len(device_skips) - len(no_form),
+        "no_python_form": len(no_form),
+        "bound_counts": r["bound_counts"],
+        "reasons": dict(reasons.most_common()),
+        "skips": device_skips,
+        "seconds": round(seconds, 2),
+    }
 
 
 def main(argv=None):
@@ -125,18 +145,23 @@ def main(argv=None):
                 print(f"{label:<48} ERROR {' '.join(row['error'])}", flush=True)
                 continue
             pct = 100.0 * row["bound"] / row["found"] if row["found"] else 100.0
-            print(f"{label:<48} found {row['found']:>4}  bound {row['bound']:>4}  skipped {row['skipped']:>3}"
-                  f"  {pct:6.1f}%  (host-only {row['host_only']}, no Python form {row['no_python_form']}, "
-                  f"{row['seconds']:.1f} s)", flush=True)
+            print(
+                f"{label:<48} found {row['found']:>4}  bound {row['bound']:>4}  skipped {row['skipped']:>3}"
+                f"  {pct:6.1f}%  (host-only {row['host_only']}, no Python form {row['no_python_form']}, "
+                f"{row['seconds']:.1f} s)",
+                flush=True,
+            )
             for reason, n in list(row["reasons"].items())[: args.reasons]:
                 print(f"    {n:>4} x {reason}")
     ok = [r for r in rows if "error" not in r]
     below = [r["header"] for r in ok if r["found"] and r["bound"] < 0.95 * r["found"]]
     total_found = sum(r["found"] for r in ok)
     total_bound = sum(r["bound"] for r in ok)
-    print(f"\n{len(rows)} headers, {len(rows) - len(ok)} failed to generate; {total_bound} of {total_found} "
-          f"device declarations bound ({100.0 * total_bound / max(total_found, 1):.1f}%); "
-          f"below 95%: {', '.join(below) if below else 'none'}")
+    print(
+        f"\n{len(rows)} headers, {len(rows) - len(ok)} failed to generate; {total_bound} of {total_found} "
+        f"device declarations bound ({100.0 * total_bound / max(total_found, 1):.1f}%); "
+        f"below 95%: {', '.join(below) if below else 'none'}"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -216,7 +216,7 @@ def sass_counts(nvdisasm, cubin, function=None):
         f.flush()
         text = subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout
     if function:
-        text = text[text.index(f".text.{function}:"):]
+        text = text[text.index(f".text.{function}:") :]
         text = text[: text.find(".section", 1) if ".section" in text[1:] else len(text)]
     instrs = [ln for ln in text.splitlines() if re.match(r"\s*/\*[0-9a-f]{4}\*/", ln) and " NOP" not in ln]
     return len(instrs), sum(1 for ln in instrs if re.search(r"\b(FFMA|HFMA2)\b", ln))
@@ -234,9 +234,8 @@ def nvrtc_ptx(arch, cubin=False):
         return rest[0] if len(rest) == 1 else rest
 
     prog = check(nvrtc.nvrtcCreateProgram(NATIVE_SRC.encode(), b"native_kernels.cu", 0, [], []))
-    opts = [f"-arch={arch}".encode(), b"-std=c++17", f"-I{HEADERS}".encode(),
-            f"-I{get_cuda_paths()['include_dir'].info}".encode()]
-    err, = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)
+    opts = [f"-arch={arch}".encode(), b"-std=c++17", f"-I{HEADERS}".encode(), f"-I{get_cuda_paths()['include_dir'].info}".encode()]
+    (err,) = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)
     if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
         size = check(nvrtc.nvrtcGetProgramLogSize(prog))
         log = b" " * size
@@ -267,7 +266,7 @@ def build_check(arch="sm_90"):
     shims = re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
 
     def fma_count(ptx, entry):
-        body = ptx[ptx.find(entry):]
+        body = ptx[ptx.find(entry) :]
         body = body[: body.find("\n}") + 2]
         return len(re.findall(r"\bfma\.rn\.(?:f32|f16)\b", body))
 
@@ -275,13 +274,17 @@ def build_check(arch="sm_90"):
         r = link_kernel(kernel, sig, arch)
         left = [s for s in shims if r.calls(s)]
         native_name = NATIVE_OF.get(name, name)
-        print(f"  {name:12s} Numba kernel linked ({len(r.cubin)}-byte {arch} cubin), "
-              f"shim calls left after LTO: {left or 'none'}; "
-              f"fma in PTX: numba {fma_count(r.ptx, '.entry')}, native {fma_count(native_ptx, f'.entry k_{native_name}')}")
+        print(
+            f"  {name:12s} Numba kernel linked ({len(r.cubin)}-byte {arch} cubin), "
+            f"shim calls left after LTO: {left or 'none'}; "
+            f"fma in PTX: numba {fma_count(r.ptx, '.entry')}, native {fma_count(native_ptx, f'.entry k_{native_name}')}"
+        )
         if nvdisasm:
             nb, nat = sass_counts(nvdisasm, r.cubin), sass_counts(nvdisasm, native_cubin, f"k_{native_name}")
-            print(f"  {'':12s} SASS instructions (all / fma / other): numba {nb[0]} / {nb[1]} / {nb[0] - nb[1]}, "
-                  f"native {nat[0]} / {nat[1]} / {nat[0] - nat[1]}")
+            print(
+                f"  {'':12s} SASS instructions (all / fma / other): numba {nb[0]} / {nb[1]} / {nb[0] - nb[1]}, "
+                f"native {nat[0]} / {nat[1]} / {nat[0] - nat[1]}"
+            )
 
 
 # ----------------------------------------------------------------------------- on the GPU
@@ -300,7 +303,7 @@ def reference_ok(k, out, x, y, a32, a16, reps, sample=4096):
         v = xs
         for _ in range(reps):
             acc = np.zeros_like(v)
-            for c in (coeffs if k.startswith("poly64") else [0.25] * 64):
+            for c in coeffs if k.startswith("poly64") else [0.25] * 64:
                 acc = acc * v + float(c)
             v = acc
         ref, rtol = v, 1e-4
@@ -312,10 +315,8 @@ def main():
     ap.add_argument("--n", type=int, default=64 * 1024 * 1024, help="elements (default 64M)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per kernel (median reported)")
     ap.add_argument("--block", type=int, default=256, help="threads per block (both versions)")
-    ap.add_argument("--reps", type=int, default=16,
-                    help="poly64/horner: polynomials evaluated per element (64 FMAs each)")
-    ap.add_argument("--spin-us", type=float, default=2000.0,
-                    help="GPU time of the spin kernel launched before each timed launch (us)")
+    ap.add_argument("--reps", type=int, default=16, help="poly64/horner: polynomials evaluated per element (64 FMAs each)")
+    ap.add_argument("--spin-us", type=float, default=2000.0, help="GPU time of the spin kernel launched before each timed launch (us)")
     ap.add_argument("--only", nargs="*", choices=KERNELS + REFERENCE, default=list(KERNELS + REFERENCE))
     args = ap.parse_args()
 
@@ -369,7 +370,8 @@ def main():
     x32 = (rng.random(n, dtype=np.float32) * 0.5).astype(np.float32)  # [0, 0.5): polys stay bounded
     y32 = rng.random(n, dtype=np.float32)
     d = {
-        "x32": cuda.to_device(x32, stream=nb_stream), "y32": cuda.to_device(y32, stream=nb_stream),
+        "x32": cuda.to_device(x32, stream=nb_stream),
+        "y32": cuda.to_device(y32, stream=nb_stream),
         "x16": cuda.to_device(x32.astype(np.float16), stream=nb_stream),
         "y16": cuda.to_device(y32.astype(np.float16), stream=nb_stream),
     }
@@ -418,9 +420,11 @@ def main():
         return elapsed_ms(e0, record())
 
     print("# call overhead: native CUDA C++ vs Numba + Numbast\n")
-    print(f"device: {ndev.name.decode() if isinstance(ndev.name, bytes) else ndev.name} ({arch}), "
-          f"n = {n:,} elements, grid {grid} x block {block}, median of {args.runs} runs after a warm-up, "
-          f"poly64/horner reps = {args.reps}")
+    print(
+        f"device: {ndev.name.decode() if isinstance(ndev.name, bytes) else ndev.name} ({arch}), "
+        f"n = {n:,} elements, grid {grid} x block {block}, median of {args.runs} runs after a warm-up, "
+        f"poly64/horner reps = {args.reps}"
+    )
     print(f"parse+bind of kernels.cuh: {t_bind * 1e3:.0f} ms; NVRTC of the native kernels: {t_nvrtc * 1e3:.0f} ms\n")
 
     rows = []
@@ -455,8 +459,7 @@ def main():
         label = f"{k} (reference, not a target)" if k in REFERENCE else k
         print(f"| {label} | {mn:.3f} | {mb:.3f} | {ratio:.3f} | {same} | {'ok' if ref_ok else 'MISMATCH'} | {t_jit * 1e3:.0f} ms |")
     print(f"\nworst ratio of the target kernels {worst:.3f} (target <= 1.01): {'met' if worst <= 1.01 else 'NOT met'}")
-    print("min over runs (ms), native / numba: "
-          + ", ".join(f"{k} {a:.3f} / {b:.3f}" for k, *_, a, b in rows))
+    print("min over runs (ms), native / numba: " + ", ".join(f"{k} {a:.3f} / {b:.3f}" for k, *_, a, b in rows))
     return 0
 
 

@@ -63,7 +63,9 @@ CCCL_GROUPS = {"cub": "cub", "thrust": "thrust", "cuda/std": "cuda_std"}
 
 def include_root() -> Path:
     """The CUDA include folder (the one with `cuda_runtime.h`)."""
-    from ast_canopy import cuda_include_dirs  # what parses use: pip wheels, else CUDA_HOME...
+    from ast_canopy import (
+        cuda_include_dirs,  # what parses use: pip wheels, else CUDA_HOME...
+    )
 
     dirs = [Path(d) for d in cuda_include_dirs()]
     for d in dirs:
@@ -224,7 +226,7 @@ class Child:
             g["dependencies"] = len(r.get("dependencies", []))
             self.rec["module"] = str(out / "sweep_module.py")
         # Clang's errors: the header is not an entry point on its own (any other failure is not a parse error).
-        m = re.search(r"clang reported (\d+) error\(s\):\n(.*)", message, re.S)
+        m = re.search(r"clang reported (\d+) error\(s\):\n(.*)", message, re.DOTALL)
         self.rec["parse"] = {"ok": rc == 0}
         if m:
             errors = m.group(2).splitlines()
@@ -292,8 +294,7 @@ class Child:
         import numbast
 
         self.rec["found"] = {
-            k: len(getattr(decls, k))
-            for k in ("structs", "functions", "enums", "typedefs", "function_templates", "class_templates")
+            k: len(getattr(decls, k)) for k in ("structs", "functions", "enums", "typedefs", "function_templates", "class_templates")
         }
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)
         writer = numbast.MemoryShimWriter(f"#include <{self.include_spelling()}>\n")
@@ -389,8 +390,7 @@ def run_one(label: str, path: Path, group: str, timeout: float, keep: Path | Non
     return rec
 
 
-def sweep(headers, jobs: int = 2, timeout: float = 300, budget: float | None = None, keep: Path | None = None,
-          progress=None) -> dict:
+def sweep(headers, jobs: int = 2, timeout: float = 300, budget: float | None = None, keep: Path | None = None, progress=None) -> dict:
     """Runs every header (or as many as `budget` seconds allow) in children, `jobs` at a time."""
     env = dict(os.environ)
     cache = tempfile.mkdtemp(prefix="header_sweep_cache_")
@@ -416,8 +416,7 @@ def sweep(headers, jobs: int = 2, timeout: float = 300, budget: float | None = N
                     records.append(rec)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return {"records": records, "seconds": time.perf_counter() - start, "jobs": jobs, "requested": len(headers),
-            "machine": machine()}
+    return {"records": records, "seconds": time.perf_counter() - start, "jobs": jobs, "requested": len(headers), "machine": machine()}
 
 
 # ----------------------------------------------------------------------------- the summary
@@ -425,9 +424,8 @@ def sweep(headers, jobs: int = 2, timeout: float = 300, budget: float | None = N
 
 def machine() -> str:
     cpu = platform.machine()
-    with contextlib.suppress(OSError, StopIteration):
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as f:
+        cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     import ast_canopy
 
     info = ast_canopy.toolchain_info()
@@ -538,17 +536,25 @@ def main(argv=None) -> int:
     which.add_argument("--headers", nargs="+", metavar="H", help="these headers (relative to the include folder, or paths)")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per header")
-    parser.add_argument("--budget", type=float, default=None,
-                        help="seconds the sweep may take: no new header after it (default 600 for --sample, "
-                             "none otherwise)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds the sweep may take: no new header after it (default 600 for --sample, none otherwise)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the summary (markdown) here")
     parser.add_argument("--json", help="write every header's record (JSON) here")
     parser.add_argument("--keep", help="copy the work folder of each crashed or failed header under this folder")
-    parser.add_argument("--shard", metavar="I/N", help="with --all: only the I-th of N equal parts (1-based), "
-                        "to spread a sweep over runs; merge their --json files with --from-json A B ...")
-    parser.add_argument("--from-json", metavar="FILE", nargs="+",
-                        help="summarize the records that --json runs saved (several: merged), without sweeping")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="with --all: only the I-th of N equal parts (1-based), "
+        "to spread a sweep over runs; merge their --json files with --from-json A B ...",
+    )
+    parser.add_argument(
+        "--from-json", metavar="FILE", nargs="+", help="summarize the records that --json runs saved (several: merged), without sweeping"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -559,8 +565,12 @@ def main(argv=None) -> int:
 
     if args.from_json:
         parts = [json.loads(Path(f).read_text()) for f in args.from_json]
-        result = dict(parts[0], records=[r for p in parts for r in p["records"]],
-                      seconds=sum(p["seconds"] for p in parts), requested=sum(p["requested"] for p in parts))
+        result = dict(
+            parts[0],
+            records=[r for p in parts for r in p["records"]],
+            seconds=sum(p["seconds"] for p in parts),
+            requested=sum(p["requested"] for p in parts),
+        )
         if len(parts) > 1:
             result["title"] = re.sub(r" \(part \d+ of \d+\)$", "", result.get("title", "Header sweep"))
             result["note"] = f"merged from {len(parts)} runs; time is their sum"
@@ -578,7 +588,7 @@ def main(argv=None) -> int:
             if not m or not 1 <= int(m[1]) <= int(m[2]):
                 parser.error(f"--shard {args.shard!r}: expected I/N with 1 <= I <= N")
             i, n = int(m[1]), int(m[2])
-            headers = headers[i - 1::n]
+            headers = headers[i - 1 :: n]
             title += f" (part {i} of {n})"
     elif args.headers:
         by_label = {h[0]: h for h in every}

@@ -65,7 +65,7 @@ def measure(mode: str, spec: dict) -> dict:
     if mode == "machine":
         return {"machine": machine()}
     if mode == "clang":
-        import clang.cindex as cindex
+        from clang import cindex
 
         index = cindex.Index.create()  # loads libclang
         start = time.perf_counter()
@@ -130,10 +130,7 @@ def machine() -> str:
     import ast_canopy
 
     info = ast_canopy.toolchain_info()
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{info['libclang_version']}, CUDA {info['cuda_version']}"
-    )
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {info['libclang_version']}, CUDA {info['cuda_version']}"
 
 
 def run(headers, runs: int) -> list:

@@ -94,6 +94,8 @@ def ensure_binary(build: bool) -> Path | None:
 
 def run(runs: int, build: bool) -> dict:
 
+    import ast_canopy
+
     binary = ensure_binary(build)
     samples: dict[str, list[float]] = {}
 
@@ -145,7 +147,12 @@ ROWS = [
     ("`import cuda_bf16` after `import numba.cuda`, bytecode cached", "import (bytecode cached)", 0.05, "import numba.cuda"),
     ("`import cuda_bf16` after `import numba.cuda`, no bytecode cache", "import (no bytecode cache)", 0.05, "import numba.cuda"),
     ("first use (`install()`): runtime + registration", "first use, numbast's part", None, "import numba.cuda"),
-    ("first use, including numba-cuda's typing/lowering imports", "first use, with numba-cuda's typing/lowering imports", None, "import numba.cuda"),
+    (
+        "first use, including numba-cuda's typing/lowering imports",
+        "first use, with numba-cuda's typing/lowering imports",
+        None,
+        "import numba.cuda",
+    ),
 ]
 
 

@@ -54,13 +54,11 @@ def worker(arch):
     """Runs in a fresh process; prints one JSON line of timings in ms."""
     out = {}
     t = time.perf_counter()
-    import numpy as np
-    from numba import cuda, types
-
     import ast_canopy
+    import numpy as np
     from ast_canopy import parse_declarations_from_source
-    from numbast import MemoryShimWriter, bind_cxx_class_templates
-    from numbast import _templates
+    from numba import cuda, types
+    from numbast import MemoryShimWriter, _templates, bind_cxx_class_templates
 
     out["import_ms"] = (time.perf_counter() - t) * 1e3
     gpu = cuda.is_available()
@@ -116,7 +114,8 @@ def worker(arch):
     (scan_decl,) = [c for c in decls.class_templates if c.qual_name == "cub::BlockScan"]
     dim = scan_decl.template_parameters[1].name
     kernels = {}
-    exec(textwrap.dedent(f"""
+    exec(
+        textwrap.dedent(f"""
         def first(values, out):  # instantiates BlockScan<int, 128> while it is typed
             BS = BlockScan(T=types.int32, {dim}=BLOCK)
             i = cuda.grid(1)
@@ -131,7 +130,10 @@ def worker(arch):
             BS = BlockScan(T=types.int32, {dim}=BLOCK)
             i = cuda.grid(1)
             out[i] = BS.InclusiveSum(values[i]) - values[i]
-        """), dict(BlockScan=BlockScan, types=types, cuda=cuda, BLOCK=BLOCK), kernels)
+        """),
+        dict(BlockScan=BlockScan, types=types, cuda=cuda, BLOCK=BLOCK),
+        kernels,
+    )
     first, second, third = kernels["first"], kernels["second"], kernels["third"]
 
     out["first_ms"], ok1 = compile_and_run(first, inclusive)
@@ -154,8 +156,7 @@ def worker(arch):
     from numbast._nvrtc_cache import nvrtc_cache_stats
 
     stats = nvrtc_cache_stats()
-    out.update(cache_hits=stats["hits"], cache_misses=stats["misses"], cache_bytes=stats["bytes"],
-               cache_entries=stats["entries"])
+    out.update(cache_hits=stats["hits"], cache_misses=stats["misses"], cache_bytes=stats["bytes"], cache_entries=stats["entries"])
     print(json.dumps(out))
 
 
@@ -205,21 +206,26 @@ def main():
     print(f"| parse + bind cub::BlockScan | {med('parse_bind_ms'):.0f} | |")
     print(f"| first kernel, new instantiation ({what}) | {med('first_ms'):.0f} | {med('first_ms') / native:.2f}x |")
     print(f"|   of which the NVRTC layout probe | {med('probe_ms'):.0f} | {med('probe_ms') / native:.2f}x |")
-    print(f"| second kernel, same instantiation, one more method | {med('second_ms'):.0f} | "
-          f"{med('second_ms') / native:.2f}x |")
+    print(f"| second kernel, same instantiation, one more method | {med('second_ms'):.0f} | {med('second_ms') / native:.2f}x |")
     print(f"| third kernel, same instantiation and methods | {med('third_ms'):.0f} | {med('third_ms') / native:.2f}x |")
-    print(f"| first kernel, NVRTC cache empty ({what}) | {med('first_ms', cold):.0f} | "
-          f"{med('first_ms', cold) / med('native_ms', cold):.2f}x |")
+    print(
+        f"| first kernel, NVRTC cache empty ({what}) | {med('first_ms', cold):.0f} | "
+        f"{med('first_ms', cold) / med('native_ms', cold):.2f}x |"
+    )
     print(f"| native: NVRTC (LTO-IR) + nvJitLink of the same scan in CUDA C++ | {native:.0f} | 1.00x |")
-    print(f"\nimports (not counted): {med('import_ms'):.0f} ms; probes per process: first kernel "
-          f"{rows[0]['probes_first']}, later kernels {rows[0]['probes_later']}; "
-          f"{'results checked against NumPy' if gpu else 'no GPU: results not checked'}: "
-          f"{'ok' if all(r['ok'] for r in rows) else 'FAILED'}")
+    print(
+        f"\nimports (not counted): {med('import_ms'):.0f} ms; probes per process: first kernel "
+        f"{rows[0]['probes_first']}, later kernels {rows[0]['probes_later']}; "
+        f"{'results checked against NumPy' if gpu else 'no GPU: results not checked'}: "
+        f"{'ok' if all(r['ok'] for r in rows) else 'FAILED'}"
+    )
     last = rows[-1]
     looked = last["cache_hits"] + last["cache_misses"]
-    print(f"NVRTC cache, second process: {last['cache_hits']} hits / {looked} look-ups "
-          f"({last['cache_hits'] / looked:.0%} hit rate), {last['cache_entries']} entries, "
-          f"{last['cache_bytes'] / 2**20:.1f} MiB; empty cache: {cold[-1]['cache_misses']} misses")
+    print(
+        f"NVRTC cache, second process: {last['cache_hits']} hits / {looked} look-ups "
+        f"({last['cache_hits'] / looked:.0%} hit rate), {last['cache_entries']} entries, "
+        f"{last['cache_bytes'] / 2**20:.1f} MiB; empty cache: {cold[-1]['cache_misses']} misses"
+    )
     return 0 if all(r["ok"] for r in rows + cold) else 1
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from numba import cuda
 from numba.cuda.typing.typeof import typeof
-
 from numbast.testing import link_kernel
 
 

@@ -3,10 +3,9 @@ device Numba uses, with Numba device arrays passed as pointers."""
 
 from __future__ import annotations
 
+import ast_canopy
 import numpy as np
 from numba import cuda
-
-import ast_canopy
 
 
 def compile_native(source: str, arch: str, name: str = "reference.cu"):

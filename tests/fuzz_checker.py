@@ -31,7 +31,6 @@ import keyword
 import operator as _operator
 import sys
 import traceback
-import types as pytypes
 
 # ----------------------------------------------------------------------------- describing code
 
@@ -412,7 +411,7 @@ def op_dynamic(req):
         before = set(ns)
         try:
             exec(compile(code, "<rendered>", "exec"), ns)
-        except BaseException as e:  # noqa: BLE001  (anything it raises is a finding)
+        except BaseException as e:
             r["exec_error"] = error_text(e)
             continue
         r["rebound"] = sorted(k for k, v in list(reserved.items()) + list(prelude.items()) if ns.get(k) is not v)
@@ -440,7 +439,7 @@ def describe_stub(stub):
         tree = ast.parse(stub)
     except (SyntaxError, ValueError) as e:
         return {"parse_error": error_text(e)}
-    names, enums, own = [], {}, []
+    names, enums = [], {}
     for stmt in tree.body:
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             names.append([stmt.target.id, "ann:" + ast.unparse(stmt.annotation)])
@@ -496,13 +495,16 @@ def op_static(req):
             pass
         elif isinstance(s, ast.Global):
             globals_.extend(s.names)
-        elif isinstance(s, (ast.Import, ast.ImportFrom)):
-            pass
-        elif isinstance(s, ast.Assign) and len(s.targets) == 1 and ast.unparse(s.targets[0]) in (
-            SETUP_NAMES | {"_unit.preceding_text", "_unit.code.setup_callback", "_unit.code.teardown_callback"}
+        elif (
+            isinstance(s, (ast.Import, ast.ImportFrom))
+            or (
+                isinstance(s, ast.Assign)
+                and len(s.targets) == 1
+                and ast.unparse(s.targets[0])
+                in (SETUP_NAMES | {"_unit.preceding_text", "_unit.code.setup_callback", "_unit.code.teardown_callback"})
+            )
+            or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and ast.unparse(s.value.func) == "_nb_add_include_dirs")
         ):
-            pass
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and ast.unparse(s.value.func) == "_nb_add_include_dirs":
             pass
         else:
             break
@@ -526,7 +528,7 @@ def op_static(req):
     ns = {"__name__": mod_name, "__file__": "/nonexistent/fuzz/" + mod_name + ".py", "__builtins__": builtins}
     try:
         exec(compile(code, mod_name + ".py", "exec"), ns)
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         out["import_error"] = error_text(e)
         return out
     rt = FakeRuntime()
@@ -542,15 +544,13 @@ def op_static(req):
         out["unreachable"] = unreachable
         ns["_nb_ensure"]()
         ns["install"]()
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         out["exec_error"] = error_text(e)
         return out
     out["rebound"] = sorted(k for k, v in snapshot.items() if k != "_nb_state" and ns.get(k) is not v)
     out["new_globals"] = sorted(set(ns) - set(snapshot))
     out["values"] = {k: describe_value(ns[k]) for k in ns if k not in snapshot and k not in SETUP_NAMES}
-    out["enum_members"] = {
-        k: v.extra["members"] for k, v in ns.items() if isinstance(v, Tag) and v.kind == "enum" and k not in snapshot
-    }
+    out["enum_members"] = {k: v.extra["members"] for k, v in ns.items() if isinstance(v, Tag) and v.kind == "enum" and k not in snapshot}
     if len(rt.bindings) != 1 or len(rt.shim_units) != 1:
         out["exec_error"] = f"{len(rt.bindings)} Bindings and {len(rt.shim_units)} shim units made"
         return out
@@ -602,7 +602,7 @@ def main():
         req = json.loads(stdin.read(n).decode())
         try:
             resp = OPS[req["op"]](req)
-        except BaseException as e:  # noqa: BLE001  (a checker failure is reported, not fatal)
+        except BaseException as e:
             resp = {"checker_error": traceback.format_exc()[-4000:], "error": error_text(e)}
         data = json.dumps(resp).encode()
         stdout.write(b"%d\n" % len(data))

@@ -10,13 +10,12 @@ import warnings
 from pathlib import Path
 from unittest import mock
 
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import ast_canopy
 import numbast
+import pytest
 from ast_canopy import ParseError, ToolchainError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 HEADER = """#pragma once
 struct Pt { int x; float y; __device__ int sum() const { return x + (int)y; } };
@@ -28,8 +27,12 @@ __device__ inline void bump(int &x) { x += 1; }
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.binary(max_size=8)
 junk = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=3) | st.frozensets(scalars, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=3)
+        | st.frozensets(scalars, max_size=3)
+    ),
     max_leaves=6,
 ) | st.sampled_from([object(), int, str, Path("nowhere.cuh"), lambda: None, ..., NotImplemented])
 
@@ -62,8 +65,7 @@ def own_type_tables():
     from numbast import _dynamic
 
     bindings = _dynamic._BINDINGS
-    with mock.patch.object(bindings, "types", dict(bindings.types)), \
-            mock.patch.object(bindings, "alignments", dict(bindings.alignments)):
+    with mock.patch.object(bindings, "types", dict(bindings.types)), mock.patch.object(bindings, "alignments", dict(bindings.alignments)):
         yield
 
 
@@ -150,12 +152,13 @@ def test_shim_writer_arguments(value):
     documented(BIND_OK, numbast.FileShimWriter, value)
 
 
-@pytest.mark.parametrize("alignof, error", [(3, ValueError), (0, ValueError), (8192, ValueError),
-                                            (True, TypeError), ("8", TypeError), (8.0, TypeError)])
+@pytest.mark.parametrize(
+    "alignof, error", [(3, ValueError), (0, ValueError), (8192, ValueError), (True, TypeError), ("8", TypeError), (8.0, TypeError)]
+)
 def test_register_cxx_type_alignof_is_checked(alignof, error):
     """An alignof that is not a power of two would become the alignment of every stack slot of the
     type, which NVVM refuses: it is an error naming the type instead."""
     from numba.cuda import types
 
-    with pytest.raises(error, match="^alignof of 'api_align_t' must be "):
+    with pytest.raises(error, match=r"^alignof of 'api_align_t' must be "):
         numbast.register_cxx_type("api_align_t", types.Opaque("api_align"), alignof=alignof)

@@ -4,14 +4,13 @@ may leave out trailing defaulted parameters (a shim per arity). CPU tests link t
 import os
 import warnings
 
+import ast_canopy
 import numpy as np
 import pytest
+from _helpers import require_gpu, shims_of
 from numba import cuda
 from numba.cuda.typing.typeof import typeof
-
-import ast_canopy
 from numbast import MemoryShimWriter, bind_cxx_functions, bind_cxx_structs
-from _helpers import link_case, require_gpu, shims_of
 from numbast.testing import link_kernel
 
 HEADER = os.path.join(os.path.dirname(__file__), "headers", "callrules.cuh")
@@ -36,16 +35,16 @@ def kernel_of(B):
 
     @cuda.jit
     def kernel(out, ints):
-        fill(out, 1.5)                      # device array for `float *`, `n` defaulted
-        fill(out[2:], 2.5, 2)               # a slice
+        fill(out, 1.5)  # device array for `float *`, `n` defaulted
+        fill(out[2:], 2.5, 2)  # a slice
         loc = cuda.local.array(4, np.float32)
-        fill(loc, 0.5, 4)                   # a local array
-        out[4] = sum_(loc, 4)               # `const float *`
-        out[5] = first_byte(ints)           # `void *` takes an array of anything
-        out[6] = widen(ints[0])             # `shift` defaulted
+        fill(loc, 0.5, 4)  # a local array
+        out[4] = sum_(loc, 4)  # `const float *`
+        out[5] = first_byte(ints)  # `void *` takes an array of anything
+        out[6] = widen(ints[0])  # `shift` defaulted
         out[7] = widen(ints[0], 1)
-        a = Acc(ints)                       # constructor: `const int *`, `n` defaulted
-        out[8] = a.add_to(ints)             # method: `int *`, two defaults
+        a = Acc(ints)  # constructor: `const int *`, `n` defaulted
+        out[8] = a.add_to(ints)  # method: `int *`, two defaults
         out[9] = a.add_to(ints, 2, 1)
 
     return kernel
@@ -86,8 +85,11 @@ def test_pointer_and_default_argument_values(B):
     assert got[8] == 7 and got[9] == 15
 
 
-@pytest.mark.xfail(strict=True, reason="a stdint name reached through a using-declaration (`using cuda::std::int32_t;`, "
-                   "clang's Using type) is resolved to its canonical spelling")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a stdint name reached through a using-declaration (`using cuda::std::int32_t;`, "
+    "clang's Using type) is resolved to its canonical spelling",
+)
 def test_stdint_spellings_are_kept_and_bound_by_canonical_type(B):
     decls = ast_canopy.parse_declarations_from_source(HEADER, [HEADER], "sm_80")
     fns = {f.name: f for f in decls.functions}

@@ -65,7 +65,7 @@ def test_editing_an_included_header_invalidates(tmp_path, isolated_cache):
 
 
 def test_editing_the_source_invalidates(tmp_path, isolated_cache):
-    main, inc = _write_pair(tmp_path)
+    main, _inc = _write_pair(tmp_path)
     core_parse(main)
     main.write_text(main.read_text() + "__device__ int more(int a);\n")
     text, hit, _ = core_parse(main)

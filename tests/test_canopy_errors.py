@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import ast_canopy
+import pytest
 from ast_canopy import ParseError, ToolchainError, value_from_constexpr_vardecl
 
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"
@@ -20,7 +19,7 @@ HEADERS_DIR = Path(__file__).resolve().parent / "headers"
 
 def test_missing_source(tmp_path):
     missing = tmp_path / "missing.cuh"
-    with pytest.raises(FileNotFoundError, match="source file not found: .*missing.cuh"):
+    with pytest.raises(FileNotFoundError, match=r"source file not found: .*missing\.cuh"):
         ast_canopy.parse_declarations_from_source(missing, [missing], "sm_80")
 
 
@@ -51,12 +50,7 @@ def test_accepted_compute_capabilities(cc):
 @pytest.fixture
 def broken_header(tmp_path) -> Path:
     header = tmp_path / "broken.cuh"
-    header.write_text(
-        "__device__ int good(int a);\n"
-        "struct Fine { int x; };\n"
-        "__device__ int bad(int a;\n"
-        "undeclared_type later(void);\n"
-    )
+    header.write_text("__device__ int good(int a);\nstruct Fine { int x; };\n__device__ int bad(int a;\nundeclared_type later(void);\n")
     return header
 
 
@@ -67,7 +61,7 @@ def test_syntax_error_raises_parse_error(broken_header):
     assert err.diagnostics, "a ParseError lists clang's errors"
     for d in err.diagnostics:
         assert re.fullmatch(r".+:\d+:\d+: .+", d), d
-        assert d.startswith(str(broken_header.resolve()) + ":") or d.startswith(str(broken_header) + ":"), d
+        assert d.startswith((str(broken_header.resolve()) + ":", str(broken_header) + ":")), d
     assert any(re.search(r"broken\.cuh:3:\d+: expected '\)'", d) for d in err.diagnostics), err.diagnostics
     assert any("broken.cuh:4:1: unknown type name 'undeclared_type'" in d for d in err.diagnostics), err.diagnostics
     assert str(err).startswith(f"clang reported {len(err.diagnostics)} error(s):")

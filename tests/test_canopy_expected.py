@@ -9,9 +9,8 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 import ast_canopy
+import pytest
 
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"

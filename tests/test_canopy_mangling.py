@@ -8,9 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import ast_canopy
+import pytest
 
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"
 CXXFILT = shutil.which("c++filt")
@@ -73,8 +72,7 @@ def demangled_form(type_name: str, is_param: bool = True) -> str:
         out += "*" + (f" {q}" if q else "")
     if is_param and not ref:  # drop the outermost cv of a by-value parameter
         for q in (" const", " volatile"):
-            if out.endswith(q):
-                out = out[: -len(q)]
+            out = out.removesuffix(q)
     return out + ref
 
 

@@ -7,9 +7,8 @@ import operator
 import pickle
 from pathlib import Path
 
-import pytest
-
 import ast_canopy
+import pytest
 from ast_canopy import access_kind, method_kind
 
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"

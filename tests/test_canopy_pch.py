@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from ast_canopy import _core, _toolchain, value_from_constexpr_vardecl
 
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"

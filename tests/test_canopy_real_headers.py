@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import ast_canopy
+import pytest
 from ast_canopy import _toolchain
 
 
@@ -88,7 +87,10 @@ def test_curand_kernel():
     # curand_uniform() lives in curand_uniform.h, which is included but not retained.
     assert "curand_uniform" not in _names(decls.functions)
     init = [f for f in decls.functions if f.name == "curand_init"]
-    assert any([p.type_.name for p in f.params] == ["unsigned long long", "unsigned long long", "unsigned long long", "curandStateXORWOW *"] for f in init)
+    assert any(
+        [p.type_.name for p in f.params] == ["unsigned long long", "unsigned long long", "unsigned long long", "curandStateXORWOW *"]
+        for f in init
+    )
     assert "curandState" in _names(decls.typedefs)
 
 

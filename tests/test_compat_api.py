@@ -7,15 +7,13 @@ import importlib
 import subprocess
 import sys
 import textwrap
-import warnings
 from importlib import metadata
 from pathlib import Path
 
-import pytest
-from numba.cuda.cudadrv.linkable_code import CUSource, PTXSource
-
 import ast_canopy
+import pytest
 from ast_canopy import parse_declarations_from_source, value_from_constexpr_vardecl
+from numba.cuda.cudadrv.linkable_code import CUSource, PTXSource
 
 HEADER = """\
 #pragma once
@@ -74,9 +72,8 @@ def test_module_paths_of_the_existing_numbast(decls):
     assert (array.sizeof_, array.alignof_) == (constants.INVALID_SIZE_OF, constants.INVALID_ALIGN_OF)
     assert next(s for s in decls.structs if s.name == "Holder").sizeof_ != constants.INVALID_SIZE_OF
 
-    from numbast import shim_writer
-
     import numbast
+    from numbast import shim_writer
 
     assert shim_writer.MemoryShimWriter is numbast.MemoryShimWriter
     assert shim_writer.FileShimWriter is numbast.FileShimWriter
@@ -84,7 +81,6 @@ def test_module_paths_of_the_existing_numbast(decls):
 
 def test_numbast_types_tables():
     from numba import types
-
     from numbast import types as nbt
 
     assert nbt.to_numba_type("int") == types.int32

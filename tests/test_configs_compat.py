@@ -18,14 +18,12 @@ import textwrap
 import types as pytypes
 from pathlib import Path
 
+import ast_canopy
 import numpy as np
 import pytest
-
-import ast_canopy
 from _helpers import require_gpu
 from numba import cuda
 from numba.cuda import types
-
 from numbast.testing import link_kernel
 
 TESTS = Path(__file__).resolve().parent
@@ -177,7 +175,7 @@ def nvshmem_include() -> Path:
         import nvidia.nvshmem
     except ImportError:
         pytest.skip("the nvidia-nvshmem-cu13 wheel is not installed (pip install nvidia-nvshmem-cu13)")
-    include = Path(list(nvidia.nvshmem.__path__)[0]) / "include"
+    include = Path(next(iter(nvidia.nvshmem.__path__))) / "include"
     if not (include / "nvshmem.h").is_file():
         pytest.skip(f"the nvidia-nvshmem-cu13 wheel has no nvshmem.h under {include}")
     return include
@@ -202,7 +200,10 @@ def test_nvshmem_config_generates_unmodified(nvshmem):
     import json
 
     root, r = nvshmem
-    assert sorted(p.name for p in (root / "out").iterdir()) == ["nvshmem_device_binding_generated.py", "nvshmem_device_binding_generated.pyi"]
+    assert sorted(p.name for p in (root / "out").iterdir()) == [
+        "nvshmem_device_binding_generated.py",
+        "nvshmem_device_binding_generated.pyi",
+    ]
     assert "nvshmem.yml:15:1: `Macro-expanded Function Prefixes`: has no effect here" in r.stderr
     report = json.loads((root / "report.json").read_text())
     text = json.dumps(report)
@@ -313,7 +314,9 @@ def project(root: Path, extra: str, name: str = "forms_lib") -> Path:
     (root / "include").mkdir(parents=True, exist_ok=True)
     (root / "include" / "lib.cuh").write_text(LIB)
     cfg = root / "cfg.yml"
-    cfg.write_text(f"Entry Point: include/lib.cuh\nFile List: [include/lib.cuh]\nGPU Arch: [sm_80]\nOutput Name: {name}\n{textwrap.dedent(extra)}")
+    cfg.write_text(
+        f"Entry Point: include/lib.cuh\nFile List: [include/lib.cuh]\nGPU Arch: [sm_80]\nOutput Name: {name}\n{textwrap.dedent(extra)}"
+    )
     return cfg
 
 
@@ -410,9 +413,15 @@ def test_keys_of_the_existing_numbast_are_accepted(tmp_path):
     [
         ("Require Pynvjitlnk: False\n", ":5:1: `Require Pynvjitlnk`: unknown key; did you mean `Require Pynvjitlink`?"),
         ("Shim Include Overide: x.h\n", ":5:1: `Shim Include Overide`: unknown key; did you mean `Shim Include Override`?"),
-        ("Shim Include Override: '\"lib.cuh'\n", ":5:1: `Shim Include Override`: `\\\"lib.cuh` is not what follows `#include `"),
-        ("Additional Import: ['os; import sys']\n", ":5:1: `Additional Import`: `os; import sys` is not a dotted module name nor a single import statement"),
-        ("Module Callbacks: {setup: \"lambda x:\\n x\"}\n", ":5:1: `Module Callbacks`: `lambda x:\\n x` is not `module:function` nor a Python expression on one line"),
+        ("Shim Include Override: '\"lib.cuh'\n", ':5:1: `Shim Include Override`: `\\"lib.cuh` is not what follows `#include `'),
+        (
+            "Additional Import: ['os; import sys']\n",
+            ":5:1: `Additional Import`: `os; import sys` is not a dotted module name nor a single import statement",
+        ),
+        (
+            'Module Callbacks: {setup: "lambda x:\\n x"}\n',
+            ":5:1: `Module Callbacks`: `lambda x:\\n x` is not `module:function` nor a Python expression on one line",
+        ),
         ("Version: [1]\n", ":5:10: `Version`: expected a string or a number"),
     ],
 )

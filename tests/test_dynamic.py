@@ -13,29 +13,30 @@ from __future__ import annotations
 import operator
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+import numbast
 import numpy as np
 import pytest
+from _helpers import link_case, shims_of
+from ast_canopy import parse_declarations_from_source
 from llvmlite import binding as llvm
 from numba import cuda
 from numba.core.datamodel import models as core_models
 from numba.core.errors import TypingError as CoreTypingError
 from numba.cuda import cgutils, types
-from numba.cuda.datamodel import models as cuda_models
 from numba.cuda.core.errors import TypingError as CudaTypingError
+from numba.cuda.datamodel import models as cuda_models
 from numba.cuda.descriptor import cuda_target
 from numba.cuda.extending import intrinsic
 from numba.cuda.typing.typeof import typeof
 from numba.cuda.vector_types import vector_types
-
-import numbast
-from ast_canopy import parse_declarations_from_source
 from numbast import (
     MemoryShimWriter,
     NumbastSkipWarning,
+    _runtime,
     bind_cxx_enums,
     bind_cxx_function,
     bind_cxx_functions,
@@ -43,9 +44,7 @@ from numbast import (
     bind_cxx_structs,
     register_cxx_type,
 )
-from numbast import _runtime
 from numbast.testing import link_kernel
-from _helpers import shims_of, link_case  # noqa: E402
 
 HEADERS = Path(__file__).resolve().parent / "headers" / "dynamic"
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo" / "demo.cuh"
@@ -305,7 +304,13 @@ def test_vector_type_alignment_matches_clang(F):
     for fn in F["decls"].functions:
         for t in [fn.return_type] + [p.type_ for p in fn.params]:
             if t.shape.tag == "record" and t.unqualified_non_ref_type_name in (
-                "float4", "double2", "float2", "int4", "uchar4", "short3", "longlong2"
+                "float4",
+                "double2",
+                "float2",
+                "int4",
+                "uchar4",
+                "short3",
+                "longlong2",
             ):
                 seen[t.unqualified_non_ref_type_name] = t.shape.align
     assert seen["float4"] == seen["double2"] == 16
@@ -546,8 +551,7 @@ def struct_cases(S):
 
     def check(args):
         fout, iout = args
-        assert fout.tolist() == [1, 2, 3, 30, 1, 1, 2, 1, 2, 12, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5,
-                                 11, 6.5, 1.5, -1.5]
+        assert fout.tolist() == [1, 2, 3, 30, 1, 1, 2, 1, 2, 12, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5, 11, 6.5, 1.5, -1.5]
         assert iout.tolist() == [1, -3, 1, 1, 11, 21, 77, 9, 60, 42, 21, 10]
 
     return {"structs": Case(k_structs, lambda: (np.zeros(26), np.zeros(12, np.int64)), check)}

@@ -8,10 +8,9 @@ import json
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
+from ast_canopy import _core  # noqa: E402 (after the importorskip)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-from ast_canopy import _core  # noqa: E402
 
 # Names that try to escape: quotes, newlines, backslashes, Python and C++ keywords, code.
 HOSTILE = [

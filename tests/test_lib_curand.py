@@ -16,17 +16,20 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
-
-import numpy as np
-import pytest
-from numba import cuda
-from numba.cuda.typing.typeof import typeof
 
 import ast_canopy
-from numbast import MemoryShimWriter, bind_cxx_function_templates, bind_cxx_functions, bind_cxx_structs
-from numbast.testing import link_kernel
+import numpy as np
+import pytest
 from _helpers import import_module, require_gpu, shims_of
+from numba import cuda
+from numba.cuda.typing.typeof import typeof
+from numbast import (
+    MemoryShimWriter,
+    bind_cxx_function_templates,
+    bind_cxx_functions,
+    bind_cxx_structs,
+)
+from numbast.testing import link_kernel
 
 ARCH = "sm_80"
 BLOCK = 128
@@ -47,10 +50,26 @@ class Bound:
 
     def __init__(self, ns, writer=None):
         self.writer = writer
-        for name in ("curand_init", "curand", "curand4", "curand_uniform", "curand_uniform4", "curand_uniform_double",
-                     "curand_uniform2_double", "curand_normal", "curand_normal2", "curand_normal4",
-                     "curand_normal_double", "curand_normal2_double", "curand_log_normal", "curand_log_normal2",
-                     "curand_log_normal_double", "curand_poisson", "skipahead", "skipahead_subsequence"):
+        for name in (
+            "curand_init",
+            "curand",
+            "curand4",
+            "curand_uniform",
+            "curand_uniform4",
+            "curand_uniform_double",
+            "curand_uniform2_double",
+            "curand_normal",
+            "curand_normal2",
+            "curand_normal4",
+            "curand_normal_double",
+            "curand_normal2_double",
+            "curand_log_normal",
+            "curand_log_normal2",
+            "curand_log_normal_double",
+            "curand_poisson",
+            "skipahead",
+            "skipahead_subsequence",
+        ):
             setattr(self, name, ns[name])
         for state in ("XORWOW", "Philox4_32_10", "MRG32k3a", "Sobol32"):
             setattr(self, state, ns[f"curandState{state}"])
@@ -79,7 +98,12 @@ def kernels(R):
     curand_init, curand, curand4 = R.curand_init, R.curand, R.curand4
     uniform, uniform4, uniform_d, uniform2_d = R.curand_uniform, R.curand_uniform4, R.curand_uniform_double, R.curand_uniform2_double
     normal, normal2, normal4, normal_d = R.curand_normal, R.curand_normal2, R.curand_normal4, R.curand_normal_double
-    normal2_d, log_normal, log_normal2, log_normal_d = R.curand_normal2_double, R.curand_log_normal, R.curand_log_normal2, R.curand_log_normal_double
+    normal2_d, log_normal, log_normal2, log_normal_d = (
+        R.curand_normal2_double,
+        R.curand_log_normal,
+        R.curand_log_normal2,
+        R.curand_log_normal_double,
+    )
     poisson, skipahead, skipahead_subsequence = R.curand_poisson, R.skipahead, R.skipahead_subsequence
     XORWOW, Philox, MRG, Sobol = R.XORWOW, R.Philox4_32_10, R.MRG32k3a, R.Sobol32
 
@@ -305,12 +329,8 @@ def static_module(tmp_path_factory):
     entry = out / "curand_entry.cuh"
     entry.write_text("#include <curand_kernel.h>\n")
     cfg = out / "curand.yml"
-    cfg.write_text(
-        f"Entry Point: {entry}\nFile List: [{', '.join(CURAND_FILES)}]\nGPU Arch: [{ARCH}]\n"
-        "Output Name: curand_device\n"
-    )
-    proc = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(out)],
-                          capture_output=True, text=True)
+    cfg.write_text(f"Entry Point: {entry}\nFile List: [{', '.join(CURAND_FILES)}]\nGPU Arch: [{ARCH}]\nOutput Name: curand_device\n")
+    proc = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return import_module(out / "curand_device.py")
 

@@ -58,8 +58,9 @@ def test_damaged_entry_is_ignored_and_rewritten(cache, damage):
     nc._nc_cached("int x;", ("a",), [], c)
     (entry,) = entry_files(cache)
     blob = entry.read_bytes()
-    entry.write_bytes({"flip": blob[:-1] + bytes([blob[-1] ^ 1]), "truncate": blob[:-3], "empty": b"",
-                       "garbage": b"not an entry at all"}[damage])
+    entry.write_bytes(
+        {"flip": blob[:-1] + bytes([blob[-1] ^ 1]), "truncate": blob[:-3], "empty": b"", "garbage": b"not an entry at all"}[damage]
+    )
     assert nc._nc_cached("int x;", ("a",), [], c) == b"LTO-IR bytes"  # never the damaged bytes
     assert c.calls == 2 and nc._NC_STATS["corrupt"] == 1
     assert entry.read_bytes() == blob  # rewritten whole
@@ -159,8 +160,7 @@ print(nc._NC_STATS["corrupt"])
 
 def test_two_processes_writing_at_once(cache):
     env = dict(os.environ)
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, t], env=env, stdout=subprocess.PIPE, text=True)
-             for t in ("p", "q")]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, t], env=env, stdout=subprocess.PIPE, text=True) for t in ("p", "q")]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert [o.strip() for o in outs] == ["0", "0"]  # never saw a partial entry
@@ -325,14 +325,14 @@ def test_cache_true_kernel_loads_in_a_second_process_without_nvrtc(tmp_path, mod
         struct = parse_declarations_from_source(str(DEMO), [str(DEMO)], "sm_80").structs[0].name
         cfg = kdir / "demo.yml"
         cfg.write_text(STATIC_CFG.replace("__myfloat16", struct))
-        p = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(kdir)],
-                           capture_output=True, text=True, check=False)
+        p = subprocess.run(
+            [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(kdir)], capture_output=True, text=True, check=False
+        )
         assert p.returncode == 0, p.stderr
         generated = next(kdir.glob("*.py"))
         generated.rename(kdir / "demo_static.py")
         (kdir / "cached_kernel.py").write_text(STATIC_KERNEL.format(ty=struct))
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"),
-               AST_CANOPY_CACHE_DIR=str(tmp_path / "canopy"))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"), AST_CANOPY_CACHE_DIR=str(tmp_path / "canopy"))
     first = run_json(GPU_SCRIPT.replace("sys.argv[1]", repr(str(kdir))), env)
     second = run_json(GPU_SCRIPT.replace("sys.argv[1]", repr(str(kdir))), env)
     np.testing.assert_allclose(first["values"], [3.0, np.sqrt(3.0)], rtol=1e-2)

@@ -30,9 +30,8 @@ import textwrap
 import threading
 from pathlib import Path
 
-import pytest
-
 import ast_canopy
+import pytest
 from ast_canopy import ParseError
 
 TESTS = Path(__file__).resolve().parent
@@ -51,9 +50,7 @@ __device__ inline int twice(int x) { return 2 * x; }
 
 def numbast(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
     """`python -m numbast ARGS`, its output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "numbast", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    return subprocess.run([sys.executable, "-m", "numbast", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def yaml_str(s: str) -> str:
@@ -171,7 +168,7 @@ def payloads(canary: Path) -> list[str]:
         f"x\r{call}",
         f"# {call}",
         f"import os; os.system('touch {canary}')  # PWNED",
-        f"PWNED\\\" + {call} + \\\"",
+        f'PWNED\\" + {call} + \\"',
     ]
 
 
@@ -259,7 +256,7 @@ def test_predefined_macro_names_and_lines_are_checked(tmp_path, value):
 
 
 def test_predefined_macro_values_are_data_in_the_module(tmp_path, canary):
-    value = f"PWNED_VALUE=\"\"\" + __import__('os').system('touch {canary}') + \"\"\""
+    value = f'PWNED_VALUE=""" + __import__(\'os\').system(\'touch {canary}\') + """'
     cfg = project(tmp_path / "p", f"Predefined Macros: [{yaml_str(value)}]\n")
     seen = assert_inert(generate_ok(cfg, tmp_path / "out"), "PWNED", canary)
     assert seen["preamble"].startswith(f"#define PWNED_VALUE {value.split('=', 1)[1]}\n#include ")
@@ -327,7 +324,7 @@ def test_api_prefix_removal_gives_identifiers(tmp_path, canary):
 # ----------------------------------------------------------------------------- 2. file paths
 
 
-@pytest.mark.parametrize("dirname", ['q"uote', "it's", "back\\slash", "hash#", 'new\nline', 'x"""\nimport os #'])
+@pytest.mark.parametrize("dirname", ['q"uote', "it's", "back\\slash", "hash#", "new\nline", 'x"""\nimport os #'])
 def test_header_folder_names_are_data_in_the_module(tmp_path, canary, dirname):
     cfg = project(tmp_path / "p", header_dir=dirname + "PWNED")
     module = generate_or_refuse(cfg, tmp_path / "out", "Entry Point")
@@ -357,7 +354,7 @@ def test_header_folder_that_an_include_cannot_spell(tmp_path, dirname):
 def test_config_and_output_folder_names_are_data(tmp_path, canary, dirname):
     root = tmp_path / dirname
     cfg = project(root, "Clang Include Paths: [include]\n")
-    module = generate_or_refuse(cfg, root / ("o\"ut\n" + dirname), "Entry Point")
+    module = generate_or_refuse(cfg, root / ('o"ut\n' + dirname), "Entry Point")
     if module is None:  # the header's folder holds a quote or a newline: refused
         assert not canary.exists()
         return
@@ -423,9 +420,8 @@ def test_stub_lists_the_enum_members_the_module_has(tmp_path):
 def test_cxx_names_from_a_header_dynamic(tmp_path):
     import warnings
 
-    from numba.cuda import types
-
     import numbast
+    from numba.cuda import types
     from numbast.testing import link_kernel
 
     header = tmp_path / "names.cuh"
@@ -459,9 +455,8 @@ __device__ inline Gap make_gap(int v) { Gap g; g.c = 1; g._pad8 = v; return g; }
 def test_field_names_that_the_runtime_uses_for_padding(tmp_path):
     import warnings
 
-    from numba.cuda import types
-
     import numbast
+    from numba.cuda import types
     from numbast.testing import link_kernel
 
     header = tmp_path / "pad.cuh"
@@ -484,13 +479,13 @@ def test_field_names_that_the_runtime_uses_for_padding(tmp_path):
 def test_dynamic_option_tables_are_checked(tmp_path):
     import warnings
 
+    import numbast
     from numba.cuda import types
 
-    import numbast
-
     header = tmp_path / "opt.cuh"
-    header.write_text("#pragma once\nstruct Opt { int a; };\n__device__ inline int f(int x) { return x; }\n"
-                      "__device__ inline int g(int x) { return x; }\n")
+    header.write_text(
+        "#pragma once\nstruct Opt { int a; };\n__device__ inline int f(int x) { return x; }\n__device__ inline int g(int x) { return x; }\n"
+    )
     decls = ast_canopy.parse_declarations_from_source(header, [header], "sm_80")
     writer = numbast.MemoryShimWriter(f'#include "{header}"')
     with warnings.catch_warnings():
@@ -501,7 +496,7 @@ def test_dynamic_option_tables_are_checked(tmp_path):
             with pytest.raises(TypeError, match=f"^{argument} must be a dict keyed by struct name, such as "):
                 numbast.bind_cxx_structs(writer, decls.structs, **{argument: value})
         bound = numbast.bind_cxx_functions(writer, decls.functions, exclude="f")  # one name, not its letters
-        with pytest.raises(TypeError, match="^skip_prefix must be a str"):
+        with pytest.raises(TypeError, match=r"^skip_prefix must be a str"):
             numbast.bind_cxx_functions(writer, decls.functions, skip_prefix=["f"])
     assert [b.__name__ for b in bound] == ["g"]
     report = numbast.binding_report()
@@ -910,7 +905,9 @@ def test_real_header_output_does_not_depend_on_the_process_or_the_cache(tmp_path
     cfg = tmp_path / "fp16.yml"
     cfg.write_text(f"Entry Point: {yaml_str(str(header))}\nFile List: [{yaml_str(str(header))}]\nGPU Arch: [sm_80, sm_90]\n")
     outputs = []
-    for i, extra in enumerate([{"AST_CANOPY_NO_CACHE": "1"}, {"AST_CANOPY_CACHE_DIR": str(tmp_path / "c")}, {"AST_CANOPY_CACHE_DIR": str(tmp_path / "c")}]):
+    for i, extra in enumerate(
+        [{"AST_CANOPY_NO_CACHE": "1"}, {"AST_CANOPY_CACHE_DIR": str(tmp_path / "c")}, {"AST_CANOPY_CACHE_DIR": str(tmp_path / "c")}]
+    ):
         env = dict(os.environ, PYTHONHASHSEED=str(i + 1), **extra)
         out = tmp_path / f"out{i}"
         r = numbast("generate", cfg, "-o", out, "-q", env=env)

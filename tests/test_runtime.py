@@ -20,7 +20,7 @@ from numba.cuda.descriptor import cuda_target
 from numba.cuda.typing.templates import Registry as TypingRegistry
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from numbast.testing import link_kernel  # noqa: E402
+from numbast.testing import link_kernel
 
 # Load the runtime by path: it is self-contained, and the package around it may not be built.
 _spec = importlib.util.spec_from_file_location(
@@ -92,7 +92,7 @@ def L(tmp_path_factory):
     h = b.struct(cxx_name="__myfloat16", py_name="myfloat16", size=2, align=2, parent=types.Number)
     H = h._numba_type
     ns = "__myfloat16"
-    s, c = shim("nb_h_ctor0", ns, [], f"")
+    s, c = shim("nb_h_ctor0", ns, [], "")
     b.constructor(h, unit=unit, shim=s, src=c, params=[])
     s, c = shim("nb_h_ctor_d", ns, ["double"], "*a0")
     b.constructor(h, unit=unit, shim=s, src=c, params=[(f64, "in")], implicit=True)
@@ -104,28 +104,23 @@ def L(tmp_path_factory):
     hsqrt = b.function(unit=unit, py_name="hsqrt", shim=s, src=c, ret=H, params=[(H, "in")])
 
     s, c = shim("nb_scale", "float", ["float", "float"], "::lib::scale(*a0, *a1)")
-    scale = b.function(unit=unit, py_name="scale", shim=s, src=c, ret=f32,
-                       params=[(f32, "in"), (f32, "in")])
+    scale = b.function(unit=unit, py_name="scale", shim=s, src=c, ret=f32, params=[(f32, "in"), (f32, "in")])
     s, c = shim("nb_divmod", "int", ["int", "int", "int"], "::lib::divmod(*a0, *a1, *a2)")
-    divmod_ = b.function(unit=unit, py_name="divmod", shim=s, src=c, ret=i32,
-                         params=[(i32, "in"), (i32, "in"), (i32, "out")])
-    divmod_ptr = b.function(unit=unit, py_name="divmod_ptr", shim=s, src=c, ret=i32,
-                            params=[(i32, "in"), (i32, "in"), (types.CPointer(i32), "ptr")])
+    divmod_ = b.function(unit=unit, py_name="divmod", shim=s, src=c, ret=i32, params=[(i32, "in"), (i32, "in"), (i32, "out")])
+    divmod_ptr = b.function(
+        unit=unit, py_name="divmod_ptr", shim=s, src=c, ret=i32, params=[(i32, "in"), (i32, "in"), (types.CPointer(i32), "ptr")]
+    )
     s, c = shim("nb_polar", None, ["float", "float", "float"], "::lib::polar(*a0, *a1, *a2)")
-    polar = b.function(unit=unit, py_name="polar", shim=s, src=c, ret=None,
-                       params=[(f32, "in"), (f32, "out"), (f32, "out")])
+    polar = b.function(unit=unit, py_name="polar", shim=s, src=c, ret=None, params=[(f32, "in"), (f32, "out"), (f32, "out")])
 
-    Mode = b.enum(cxx_name="lib::Mode", py_name="Mode", members=[("Fast", 1), ("Exact", 7)],
-                  underlying=types.uint8)
+    Mode = b.enum(cxx_name="lib::Mode", py_name="Mode", members=[("Fast", 1), ("Exact", 7)], underlying=types.uint8)
     M = b.types["lib::Mode"]
     s, c = shim("nb_mode_value", "int", ["lib::Mode"], "::lib::mode_value(*a0)")
-    mode_value = b.function(unit=unit, py_name="mode_value", shim=s, src=c, ret=i32,
-                            params=[(M, "in")])
+    mode_value = b.function(unit=unit, py_name="mode_value", shim=s, src=c, ret=i32, params=[(M, "in")])
     s, c = shim("nb_flip", "lib::Mode", ["lib::Mode"], "::lib::flip(*a0)")
     flip = b.function(unit=unit, py_name="flip", shim=s, src=c, ret=M, params=[(M, "in")])
 
-    v = b.struct(cxx_name="lib::Vec2", py_name="Vec2", size=8, align=4, model="struct",
-                 fields=[("x", f32, 0, True), ("y", f32, 4, True)])
+    v = b.struct(cxx_name="lib::Vec2", py_name="Vec2", size=8, align=4, model="struct", fields=[("x", f32, 0, True), ("y", f32, 4, True)])
     V, vn = v._numba_type, "lib::Vec2"
     s, c = shim("nb_vec_ctor", vn, ["float", "float"], "*a0, *a1")
     b.constructor(v, unit=unit, shim=s, src=c, params=[(f32, "in"), (f32, "in")])
@@ -134,22 +129,25 @@ def L(tmp_path_factory):
     s, c = shim("nb_vec_scale_by", None, ["float"], "self->scale_by(*a0)", self_type=vn)
     b.method(v, unit=unit, name="scale_by", shim=s, src=c, ret=None, params=[(f32, "in")])
     s, c = shim("nb_vec_iadd", None, [vn, vn], "::lib::operator+=(*a0, *a1)")
-    b.operator(unit=unit, op=operator.iadd, shim=s, src=c, ret=None,
-               params=[(V, "in"), (V, "in")])
+    b.operator(unit=unit, op=operator.iadd, shim=s, src=c, ret=None, params=[(V, "in"), (V, "in")])
     s, c = shim("nb_vec_neg", vn, [vn], "::lib::operator-(*a0)")
     b.operator(unit=unit, op=operator.neg, shim=s, src=c, ret=V, params=[(V, "in")])
     s, c = shim("nb_vec_eq", "bool", [vn, vn], "::lib::operator==(*a0, *a1)")
-    b.operator(unit=unit, op=operator.eq, shim=s, src=c, ret=types.boolean,
-               params=[(V, "in"), (V, "in")])
+    b.operator(unit=unit, op=operator.eq, shim=s, src=c, ret=types.boolean, params=[(V, "in"), (V, "in")])
 
-    p = b.struct(cxx_name="lib::Padded", py_name="Padded", size=32, align=16, model="struct",
-                 fields=[("a", f32, 0, True), ("b", f64, 8, True), ("c", types.int8, 16, False)])
+    p = b.struct(
+        cxx_name="lib::Padded",
+        py_name="Padded",
+        size=32,
+        align=16,
+        model="struct",
+        fields=[("a", f32, 0, True), ("b", f64, 8, True), ("c", types.int8, 16, False)],
+    )
     P, pn = p._numba_type, "lib::Padded"
     s, c = shim("nb_padded_ctor", pn, ["float", "double", "char"], "*a0, *a1, *a2")
     b.constructor(p, unit=unit, shim=s, src=c, params=[(f32, "in"), (f64, "in"), (types.int8, "in")])
     s, c = shim("nb_padded_sum", "double", [pn], "::lib::padded_sum(*a0)")
-    padded_sum = b.function(unit=unit, py_name="padded_sum", shim=s, src=c, ret=f64,
-                            params=[(P, "in")])
+    padded_sum = b.function(unit=unit, py_name="padded_sum", shim=s, src=c, ret=f64, params=[(P, "in")])
     return pytypes.SimpleNamespace(**locals())
 
 
@@ -206,7 +204,6 @@ def make_kernels(L):
         p = Padded(0.5, 8.0, 1)
         out[1] = p.a + p.b
 
-    u8 = types.uint8
     return {
         "half": (k_half, (float64[:],)),
         "scale": (k_scale, (float32[:], float32[:])),
@@ -218,10 +215,26 @@ def make_kernels(L):
     }
 
 
-ALL_SHIMS = ["nb_h_ctor0", "nb_h_ctor_d", "nb_h_to_d", "nb_h_add", "nb_hsqrt", "nb_scale",
-             "nb_divmod", "nb_polar", "nb_mode_value", "nb_flip", "nb_vec_ctor", "nb_vec_dot",
-             "nb_vec_scale_by", "nb_vec_iadd", "nb_vec_neg", "nb_vec_eq", "nb_padded_ctor",
-             "nb_padded_sum"]
+ALL_SHIMS = [
+    "nb_h_ctor0",
+    "nb_h_ctor_d",
+    "nb_h_to_d",
+    "nb_h_add",
+    "nb_hsqrt",
+    "nb_scale",
+    "nb_divmod",
+    "nb_polar",
+    "nb_mode_value",
+    "nb_flip",
+    "nb_vec_ctor",
+    "nb_vec_dot",
+    "nb_vec_scale_by",
+    "nb_vec_iadd",
+    "nb_vec_neg",
+    "nb_vec_eq",
+    "nb_padded_ctor",
+    "nb_padded_sum",
+]
 
 
 @pytest.mark.parametrize("name", ["half", "scale", "outs", "ptr", "enum", "vec", "padded"])
@@ -282,8 +295,9 @@ def test_types_and_callables(L):
         L.scale(1.0, 2.0)
     # Overloads of one name accumulate on one object.
     s, c = shim("nb_scale_d", "double", ["double", "double"], "*a0 * *a1")
-    again = L.b.function(unit=L.unit, py_name="scale", shim=s, src=c, ret=types.float64,
-                         params=[(types.float64, "in"), (types.float64, "in")])
+    again = L.b.function(
+        unit=L.unit, py_name="scale", shim=s, src=c, ret=types.float64, params=[(types.float64, "in"), (types.float64, "in")]
+    )
     assert again is L.scale and len(L.scale._template.cases) == 2
 
 
@@ -294,8 +308,7 @@ def test_data_models_match_cxx_layout(L):
         lty = ctx.get_data_type(ty)
         assert (lty.get_abi_size(td), lty.get_abi_alignment(td)) == (size, align), ty
     for size, align in [(6, 2), (12, 4), (16, 16), (1, 1)]:
-        opaque = L.b.struct(cxx_name=f"opaque{size}", py_name=f"opaque{size}", size=size,
-                            align=align)
+        opaque = L.b.struct(cxx_name=f"opaque{size}", py_name=f"opaque{size}", size=size, align=align)
         lty = ctx.get_data_type(opaque._numba_type)
         assert (lty.get_abi_size(td), lty.get_abi_alignment(td)) == (size, align)
     with pytest.raises(ValueError):
@@ -304,21 +317,17 @@ def test_data_models_match_cxx_layout(L):
 
 def test_bad_parameter_mode(L):
     with pytest.raises(ValueError):
-        L.b.function(unit=L.unit, py_name="nope", shim="x", src="", ret=None,
-                     params=[(types.int32, "inout")])
+        L.b.function(unit=L.unit, py_name="nope", shim="x", src="", ret=None, params=[(types.int32, "inout")])
     with pytest.raises(TypeError):
-        L.b.function(unit=L.unit, py_name="nope", shim="x", src="", ret=None,
-                     params=[(types.int32, "ptr")])
+        L.b.function(unit=L.unit, py_name="nope", shim="x", src="", ret=None, params=[(types.int32, "ptr")])
 
 
 def test_separate_registries_need_install(tmp_path):
     header = tmp_path / "one.cuh"
-    header.write_text("struct One { int v; };\n"
-                      "__device__ One operator-(const One &a) { One r; r.v = -a.v; return r; }\n")
+    header.write_text("struct One { int v; };\n__device__ One operator-(const One &a) { One r; r.v = -a.v; return r; }\n")
     unit = rt.ShimUnit(f'#include "{header}"', "one")
     b = rt.Bindings(TypingRegistry(), TargetRegistry())
-    one = b.struct(cxx_name="One", py_name="One", size=4, align=4, model="struct",
-                   fields=[("v", types.int32, 0, True)])
+    one = b.struct(cxx_name="One", py_name="One", size=4, align=4, model="struct", fields=[("v", types.int32, 0, True)])
     One = one._numba_type
     s, c = shim("nb_one_ctor", "One", [], "One{}")
     b.constructor(one, unit=unit, shim=s, src=c, params=[])
@@ -352,8 +361,7 @@ def test_default_registries_are_global(tmp_path):
 
     assert b.typing_registry is cudadecl.registry and b.target_registry is cudaimpl.registry
     s, c = shim("nb_glob_twice", "int", ["int"], "::twice(*a0)")
-    twice = b.function(unit=unit, py_name="twice", shim=s, src=c, ret=types.int32,
-                       params=[(types.int32, "in")])
+    twice = b.function(unit=unit, py_name="twice", shim=s, src=c, ret=types.int32, params=[(types.int32, "in")])
 
     def kernel(out):
         out[0] = twice(out[0])

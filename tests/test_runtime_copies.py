@@ -78,8 +78,7 @@ def shim(name, ret, params, call, self_type=None):
     """`(name, source)` of a shim: result pointer, then (self and) one pointer per parameter."""
     args = [f"{ret} *ret"] + ([f"{self_type} *self"] if self_type else [])
     args += [f"{p} *a{i}" for i, p in enumerate(params)]
-    return name, (f'extern "C" __device__ void {name}({", ".join(args)})\n'
-                  f"{{ ::new (static_cast<void *>(ret)) {ret}({call}); }}")
+    return name, (f'extern "C" __device__ void {name}({", ".join(args)})\n{{ ::new (static_cast<void *>(ret)) {ret}({call}); }}')
 
 
 @intrinsic
@@ -129,8 +128,9 @@ def bind_copy_b(folder):
     unit = rt.ShimUnit(f'#include "{header}"', "copy_b_shims")
     b = rt.Bindings()
     f32 = types.float32
-    pair = b.struct(cxx_name="b::PairB", py_name="PairB", size=8, align=4, model="struct",
-                    fields=[("x", f32, 0, True), ("y", f32, 4, True)])
+    pair = b.struct(
+        cxx_name="b::PairB", py_name="PairB", size=8, align=4, model="struct", fields=[("x", f32, 0, True), ("y", f32, 4, True)]
+    )
     P = pair._numba_type
     s, c = shim("copy_b_ctor", "b::PairB", ["float", "float"], "*a0, *a1")
     b.constructor(pair, unit=unit, shim=s, src=c, params=[(f32, "in"), (f32, "in")])
@@ -138,14 +138,11 @@ def bind_copy_b(folder):
     b.conversion(pair, unit=unit, shim=s, src=c, to=types.float64)
     s, c = shim("copy_b_neg", "b::PairB", ["b::PairB"], "b::operator-(*a0)")
     b.operator(unit=unit, op=operator.neg, shim=s, src=c, ret=P, params=[(P, "in")])
-    Kind = b.enum(cxx_name="b::Kind", py_name="Kind", members=[("One", 1), ("Two", 2)],
-                  underlying="unsigned char")
+    Kind = b.enum(cxx_name="b::Kind", py_name="Kind", members=[("One", 1), ("Two", 2)], underlying="unsigned char")
     K = b.types["b::Kind"]
     s, c = shim("copy_b_kind_value", "int", ["b::Kind"], "b::kind_value(*a0)")
-    kind_value = b.function(unit=unit, py_name="kind_value", shim=s, src=c, ret=types.int32,
-                            params=[(K, "in")])
-    return pytypes.SimpleNamespace(rt=rt, b=b, unit=unit, pair=pair, Kind=Kind,
-                                   kind_value=kind_value)
+    kind_value = b.function(unit=unit, py_name="kind_value", shim=s, src=c, ret=types.int32, params=[(K, "in")])
+    return pytypes.SimpleNamespace(rt=rt, b=b, unit=unit, pair=pair, Kind=Kind, kind_value=kind_value)
 
 
 def bind_dynamic(folder):
@@ -204,8 +201,7 @@ def make_kernels(S):
     i32, f64 = types.int32[:], types.float64[:]
     return {
         "copy_a": (k_copy_a, (f64,), ["copy_a_ctor", "copy_a_to_d", "copy_a_add"]),
-        "copy_b": (k_copy_b, (f64, i32), ["copy_b_ctor", "copy_b_to_d", "copy_b_neg",
-                                           "copy_b_kind_value"]),
+        "copy_b": (k_copy_b, (f64, i32), ["copy_b_ctor", "copy_b_to_d", "copy_b_neg", "copy_b_kind_value"]),
         "dynamic": (k_dynamic, (f64,), []),
         "intrinsic": (k_intrinsic, (i32,), []),
         "mixed": (k_mixed, (f64, i32), ["copy_a_to_d", "copy_b_to_d", "copy_b_kind_value"]),
@@ -274,8 +270,7 @@ def test_number_class_templates_once_per_registry(S):
 def test_copies_in_a_fresh_process(tmp_path):
     """Copy A installs its separate registries first thing, as a generated module with a
     separate registry might; then every kernel must link."""
-    proc = subprocess.run([sys.executable, __file__, str(tmp_path)], capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run([sys.executable, __file__, str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.split() == [f"ok:{name}" for name in KERNELS]
 

@@ -17,14 +17,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import ast_canopy
 import numpy as np
 import pytest
-
-import ast_canopy
 from _helpers import import_module, require_gpu
 from numba import cuda
 from numba.cuda import types
-
 from numbast.testing import link_kernel
 
 TESTS = Path(__file__).resolve().parent
@@ -71,8 +69,7 @@ def make_project(root: Path, name: str, extra: str = "", header: str = LIB) -> P
     (root / "include" / "lib.cuh").write_text(header)
     cfg = root / "cfg.yml"
     cfg.write_text(
-        "Entry Point: include/lib.cuh\nFile List: [include/lib.cuh]\nGPU Arch: [sm_80]\n"
-        f"Output Name: {name}\n{textwrap.dedent(extra)}"
+        f"Entry Point: include/lib.cuh\nFile List: [include/lib.cuh]\nGPU Arch: [sm_80]\nOutput Name: {name}\n{textwrap.dedent(extra)}"
     )
     return cfg
 
@@ -207,7 +204,7 @@ def test_unknown_nested_key_names_the_closest_key(tmp_path):
 def test_wrong_type_says_what_was_expected(tmp_path):
     cfg = make_project(tmp_path, "x", "Use Separate Registry: maybe\n")
     err = _fails(cfg, tmp_path / "out")
-    assert f"{cfg}:5:24: `Use Separate Registry`: expected a boolean (`True` or `False`), found string \"maybe\"" in err, err
+    assert f'{cfg}:5:24: `Use Separate Registry`: expected a boolean (`True` or `False`), found string "maybe"' in err, err
 
 
 def test_yaml_syntax_error_has_line_and_column(tmp_path):
@@ -348,12 +345,12 @@ def test_module_and_header_move_together(tmp_path):
     shutil.copytree(tmp_path / "out", moved / "out")
     shutil.rmtree(tmp_path / "proj")
     m = import_module(moved / "out" / "moved_lib.py")
-    assert m._NB_SHIM_PREAMBLE == f'#include "{moved / "proj" / "include" / "lib.cuh"}"\n'
+    assert f'#include "{moved / "proj" / "include" / "lib.cuh"}"\n' == m._NB_SHIM_PREAMBLE
     assert link_kernel(lib_kernel(m), LIB_SIG).cubin
 
 
 def test_clang_include_paths_reach_the_shims(tmp_path):
-    header = '#pragma once\n#include <sub/dep.h>\n__device__ inline int seven_times(int x) { return dep_value() * x; }\n'
+    header = "#pragma once\n#include <sub/dep.h>\n__device__ inline int seven_times(int x) { return dep_value() * x; }\n"
     cfg = make_project(tmp_path / "proj", "incdir_lib", "Clang Include Paths: [deps]\n", header=header)
     (tmp_path / "proj" / "deps" / "sub").mkdir(parents=True)
     (tmp_path / "proj" / "deps" / "sub" / "dep.h").write_text("#pragma once\n__device__ inline int dep_value() { return 7; }\n")
@@ -412,7 +409,7 @@ def test_all_lists_bindings_and_typedefs_are_aliases(lib):
 def test_stub_is_valid_python(lib):
     stub = Path(lib.__file__).with_suffix(".pyi").read_text()
     compile(stub, "static_lib.pyi", "exec")
-    assert "def twice(*args: _nbst_Any) -> _nbst_Any:\n    \"int twice(int x)\"\n" in stub
+    assert 'def twice(*args: _nbst_Any) -> _nbst_Any:\n    "int twice(int x)"\n' in stub
     assert "class Color(_nbst_enum.IntEnum):" in stub and "    Green = 2\n" in stub
     assert "PairAlias = Pair\n" in stub
 
@@ -466,10 +463,13 @@ def test_separate_registry_registers_nothing_globally(tmp_path):
 
 # ----------------------------------------------------------------------------- 8. coverage report
 
-SKIPS = LIB + r"""
+SKIPS = (
+    LIB
+    + r"""
 inline int host_only(int x) { return x; }
 __device__ inline int variadic(int x, ...) { return x; }
 """
+)
 
 
 def test_coverage_table_and_json_report(tmp_path):
@@ -504,9 +504,9 @@ def test_callbacks_and_cooperative_launch(tmp_path):
     from numba.cuda.compiler import compile_cuda
 
     cfg = make_project(
-        tmp_path / "proj", "coop_lib",
-        'Cooperative Launch Required Functions Regex: ["^thr"]\n'
-        'Module Callbacks: {setup: "json:dumps", teardown: "os.path:join"}\n',
+        tmp_path / "proj",
+        "coop_lib",
+        'Cooperative Launch Required Functions Regex: ["^thr"]\nModule Callbacks: {setup: "json:dumps", teardown: "os.path:join"}\n',
     )
     generate(cfg, tmp_path / "out")
     m = import_module(tmp_path / "out" / "coop_lib.py")
@@ -611,13 +611,25 @@ def fp16_inputs():
 def fp16_reference(a, b):
     x, y = a.astype(np.float16), b.astype(np.float16)
     x64, y64 = x.astype(np.float64), y.astype(np.float64)
-    f16 = lambda v: np.asarray(v, np.float64).astype(np.float16).astype(np.float32)  # noqa: E731
-    return np.stack([
-        f16(x64 + y64), f16(x64 - y64), f16(x64 * y64), f16(x64 * y64 + x64), f16(np.maximum(x64, y64)),
-        -np.abs(x).astype(np.float32), (x < y).astype(np.float32), (x == y).astype(np.float32),
-        np.sqrt(np.abs(y64)).astype(np.float32), 2 * x.astype(np.float32), 2 * y.astype(np.float32),
-        f16(3.0 * x64), np.rint(y64).astype(np.float32),
-    ], axis=1)
+    f16 = lambda v: np.asarray(v, np.float64).astype(np.float16).astype(np.float32)
+    return np.stack(
+        [
+            f16(x64 + y64),
+            f16(x64 - y64),
+            f16(x64 * y64),
+            f16(x64 * y64 + x64),
+            f16(np.maximum(x64, y64)),
+            -np.abs(x).astype(np.float32),
+            (x < y).astype(np.float32),
+            (x == y).astype(np.float32),
+            np.sqrt(np.abs(y64)).astype(np.float32),
+            2 * x.astype(np.float32),
+            2 * y.astype(np.float32),
+            f16(3.0 * x64),
+            np.rint(y64).astype(np.float32),
+        ],
+        axis=1,
+    )
 
 
 def _check(out, ref, approx_columns=(), rtol=2e-3):
@@ -673,13 +685,25 @@ def bf16_reference(a, b):
 
     x, y = a.astype(ml_dtypes.bfloat16), b.astype(ml_dtypes.bfloat16)
     x64, y64 = x.astype(np.float64), y.astype(np.float64)
-    bf = lambda v: np.asarray(v, np.float64).astype(ml_dtypes.bfloat16).astype(np.float32)  # noqa: E731
-    return np.stack([
-        bf(x64 + y64), bf(x64 - y64), bf(x64 * y64), bf(x64 * y64 + x64), bf(np.minimum(x64, y64)),
-        -np.abs(x64).astype(np.float32), (x64 > y64).astype(np.float32), (x64 <= y64).astype(np.float32),
-        np.sqrt(np.abs(y64)).astype(np.float32), bf(x64 * x64), bf(y64 * y64), bf(2.0 * x64),
-        np.trunc(y64).astype(np.float32),
-    ], axis=1)
+    bf = lambda v: np.asarray(v, np.float64).astype(ml_dtypes.bfloat16).astype(np.float32)
+    return np.stack(
+        [
+            bf(x64 + y64),
+            bf(x64 - y64),
+            bf(x64 * y64),
+            bf(x64 * y64 + x64),
+            bf(np.minimum(x64, y64)),
+            -np.abs(x64).astype(np.float32),
+            (x64 > y64).astype(np.float32),
+            (x64 <= y64).astype(np.float32),
+            np.sqrt(np.abs(y64)).astype(np.float32),
+            bf(x64 * x64),
+            bf(y64 * y64),
+            bf(2.0 * x64),
+            np.trunc(y64).astype(np.float32),
+        ],
+        axis=1,
+    )
 
 
 def test_cuda_bf16(bf16):
@@ -731,15 +755,21 @@ def fp8_reference(a):
 
     e4m3 = a.astype(ml_dtypes.float8_e4m3fn)
     e5m2 = a.astype(ml_dtypes.float8_e5m2)
-    bits = lambda v: v.astype(np.float16).view(np.uint16).astype(np.float32)  # noqa: E731
+    bits = lambda v: v.astype(np.float16).view(np.uint16).astype(np.float32)
     up = np.abs(a.astype(np.float64)) + 1.0
-    return np.stack([
-        e4m3.astype(np.float32), e5m2.astype(np.float32), e4m3.astype(np.float32), bits(e4m3.astype(np.float32)),
-        bits(e4m3.astype(np.float32).astype(ml_dtypes.float8_e5m2).astype(np.float32)),
-        np.exp2(np.ceil(np.log2(up))).astype(np.float32),  # the e8m0 constructor rounds up
-        np.ceil(np.log2(up)).astype(np.float32) + 127,  # the e8m0 storage: the biased exponent
-        np.trunc(e4m3.astype(np.float32)),
-    ], axis=1)
+    return np.stack(
+        [
+            e4m3.astype(np.float32),
+            e5m2.astype(np.float32),
+            e4m3.astype(np.float32),
+            bits(e4m3.astype(np.float32)),
+            bits(e4m3.astype(np.float32).astype(ml_dtypes.float8_e5m2).astype(np.float32)),
+            np.exp2(np.ceil(np.log2(up))).astype(np.float32),  # the e8m0 constructor rounds up
+            np.ceil(np.log2(up)).astype(np.float32) + 127,  # the e8m0 storage: the biased exponent
+            np.trunc(e4m3.astype(np.float32)),
+        ],
+        axis=1,
+    )
 
 
 def test_cuda_fp8(fp8):
@@ -752,8 +782,11 @@ def test_cuda_fp8(fp8):
 
 def test_cuda_fp8_binds_dependency_types(fp8):
     deps = {(d["kind"], d["name"], d["location"].split(":")[0]) for d in fp8.report["dependencies"]}
-    assert {("struct", "__half_raw", "cuda_fp16.h"), ("struct", "__nv_bfloat16_raw", "cuda_bf16.h"),
-            ("enum", "cudaRoundMode", "device_types.h")} <= deps
+    assert {
+        ("struct", "__half_raw", "cuda_fp16.h"),
+        ("struct", "__nv_bfloat16_raw", "cuda_bf16.h"),
+        ("enum", "cudaRoundMode", "device_types.h"),
+    } <= deps
     bound = {b["py_name"] for b in fp8.report["bound"] if b["kind"] == "function"}
     assert {"cvt_halfraw_to_fp8", "cvt_fp8_to_halfraw", "cvt_bfloat16raw_to_fp8", "cvt_float_to_e8m0"} <= bound
     # Nothing is left skipped for want of a type.

@@ -19,14 +19,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import ast_canopy
 import numpy as np
 import pytest
+from _helpers import import_module, require_gpu
 from numba import cuda
 from numba.cuda import types
-
-import ast_canopy
 from numbast.testing import link_kernel
-from _helpers import import_module, require_gpu
 
 TESTS = Path(__file__).resolve().parent
 CONFIGS = TESTS / "configs"
@@ -248,9 +247,7 @@ def small_kernel(m):
 
 def test_templates_are_exported_with_the_naming_options(small):
     m = small["module"]
-    assert {"clamp01", "make", "pick", "divmod", "_template_bindings_", "Vec", "hopper_twice", "HopperBox", "Mode"} <= set(
-        m.__all__
-    )
+    assert {"clamp01", "make", "pick", "divmod", "_template_bindings_", "Vec", "hopper_twice", "HopperBox", "Mode"} <= set(m.__all__)
     assert not {"hidden_twice", "excluded_fn", "ExcludedBox", "LibVec", "lib_clamp01"} & set(m.__all__)
     skipped = {(s["name"], s["reason"]) for s in small["report"]["skipped"]}
     assert ("lib::hidden_twice", "name starts with the skipped prefix `hidden_`") in skipped
@@ -300,7 +297,7 @@ def test_templates_of_some_archs_are_guarded(small):
         link_kernel(uses_hopper, sig, "sm_80")
     assert "is not available for compute capability 8.0: tpl_lib has it for sm_90 (the config's GPU Arch)" in str(e.value)
     source = m._unit.source()
-    assert "#if defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\nextern \"C\" __device__ void __nbst_tpl_fn_lib_lib_hopper_twice" in source
+    assert '#if defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\nextern "C" __device__ void __nbst_tpl_fn_lib_lib_hopper_twice' in source
 
 
 @pytest.mark.gpu
@@ -380,8 +377,10 @@ def test_cub_module_binds_the_class_templates(cub):
 def test_cub_module_compiles_without_numbast_ast_canopy_or_libclang(cub):
     result = run_blocked(cub["path"], cub_setup(cub["dims"]), CUB_KERNEL, "(types.int32[:],) * 4")
     assert result["elf"] and result["objects"] == 2, result
-    print(f"\nCUB module: generated in {cub['seconds']:.2f} s; in a fresh process: import {result['import_s']:.3f} s, "
-          f"instantiate {result['instantiate_s']:.2f} s, first kernel compile+link {result['compile_s']:.2f} s")
+    print(
+        f"\nCUB module: generated in {cub['seconds']:.2f} s; in a fresh process: import {result['import_s']:.3f} s, "
+        f"instantiate {result['instantiate_s']:.2f} s, first kernel compile+link {result['compile_s']:.2f} s"
+    )
 
 
 @pytest.mark.gpu

@@ -136,9 +136,9 @@ def opaque_kernel(H):
 
     def kernel(values, out):
         i = cuda.grid(1)
-        a = Flags()                        # ready 1, count 5
-        b = Flags(values[i])               # ready 0, count values[i] (7 bits)
-        c = a + b                          # member operator: count 5 + values[i]
+        a = Flags()  # ready 1, count 5
+        b = Flags(values[i])  # ready 0, count values[i] (7 bits)
+        c = a + b  # member operator: count 5 + values[i]
         v = Variant(values[i])
         h = WithHandle()
         out[i] = a.total() + flags_total(c) * 10 + int32(c) * 1000 + v.as_int() * 100000

@@ -119,4 +119,3 @@ def test_header_list_covers_the_groups(sweep_module):
     sample = sweep_module.sample(headers, 12, seed=3)
     assert len(sample) == 12 and {g for _, g, _ in sample} == groups
     assert sample == sweep_module.sample(headers, 12, seed=3)
-

@@ -15,35 +15,34 @@ import json
 import sys
 import types as pytypes
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+import ast_canopy
+import numbast
 import numpy as np
 import pytest
+from _helpers import link_case
+from ast_canopy import _core, parse_declarations_from_source
 from numba import cuda, float32, int32
 from numba.core.errors import TypingError as CoreTypingError
 from numba.cuda import types
 from numba.cuda.core.errors import TypingError as CudaTypingError
 from numba.cuda.typing.typeof import typeof
-
-import numbast
-from ast_canopy import _core, parse_declarations_from_source
-import ast_canopy
 from numbast import (
     MemoryShimWriter,
     NumbastSkipWarning,
     TemplateError,
+    _templates,
     bind_cxx_class_template,
     bind_cxx_class_template_specialization,
     bind_cxx_class_templates,
     bind_cxx_function_template,
     bind_cxx_function_templates,
 )
-from numbast import _templates
 from numbast._json import dumps, to_plain
 from numbast.testing import link_kernel
-from _helpers import link_case  # noqa: E402
 
 HEADERS = Path(__file__).resolve().parent / "headers" / "templates_dyn"
 ARCH = "sm_80"
@@ -83,9 +82,7 @@ def F():
     writer = MemoryShimWriter(f'#include "{path}"')
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every template in this header binds
-        fns = bind_cxx_function_templates(
-            function_templates=decls.function_templates, shim_writer=writer, arg_intent=FUNCTION_INTENTS
-        )
+        fns = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer, arg_intent=FUNCTION_INTENTS)
     return dict(writer=writer, fns={f.__name__: f for f in fns}, decls=decls)
 
 

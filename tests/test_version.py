@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _workspace_version() -> str:
     text = (ROOT / "Cargo.toml").read_text()
     section = text.split("[workspace.package]", 1)[1].split("\n[", 1)[0]
-    match = re.search(r'^version\s*=\s*"([^"]+)"', section, re.M)
+    match = re.search(r'^version\s*=\s*"([^"]+)"', section, re.MULTILINE)
     assert match, "Cargo.toml [workspace.package] has no version"
     return match.group(1)
 
@@ -29,8 +29,8 @@ VERSION = _workspace_version()
 def test_version_is_declared_once():
     pyproject = (ROOT / "pyproject.toml").read_text()
     project = pyproject.split("[project]", 1)[1].split("\n[", 1)[0]
-    assert re.search(r"^version\s*=", project, re.M) is None, "pyproject.toml declares a second version"
-    assert re.search(r'^dynamic\s*=\s*\[[^\]]*"version"', project, re.M)
+    assert re.search(r"^version\s*=", project, re.MULTILINE) is None, "pyproject.toml declares a second version"
+    assert re.search(r'^dynamic\s*=\s*\[[^\]]*"version"', project, re.MULTILINE)
     for manifest in sorted((ROOT / "crates").glob("*/Cargo.toml")):
         package = manifest.read_text().split("[package]", 1)[1].split("\n[", 1)[0]
         assert "version.workspace = true" in package, f"{manifest} declares its own version"
@@ -61,6 +61,6 @@ def test_numbast_script_version():
 
 
 def test_changelog_starts_with_this_version():
-    headings = re.findall(r"^## \[?([^\]\s]+)\]?", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    headings = re.findall(r"^## \[?([^\]\s]+)\]?", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
     assert headings, "CHANGELOG.md has no release heading"
     assert headings[0] == VERSION

@@ -21,8 +21,7 @@ if cuda.is_available():
     print(f"demo: kernel ran on {name}: {ns['arr']} (expected [3, sqrt(3)])")
     sys.exit(0)
 
-from numba import types  # noqa: E402
-
+from numba import types  # noqa: E402 (after the GPU branch, which runs the demo itself)
 from numbast.testing import link_kernel  # noqa: E402
 
 with open(demo) as f:
@@ -33,5 +32,7 @@ exec(compile(head, demo, "exec"), ns)
 result = link_kernel(ns["kernel"], (types.float64[::1],), arch="sm_80")
 shims = [line.split("(")[0].split()[-1] for line in ns["shim_writer"].unit.source().splitlines() if line.startswith('extern "C"')]
 inlined = [s for s in shims if not result.calls(s)]
-print(f"demo: no GPU here; kernel linked with {len(shims)} shims into a {len(result.cubin)}-byte sm_80 cubin; "
-      f"{len(inlined)}/{len(shims)} shims inlined by LTO")
+print(
+    f"demo: no GPU here; kernel linked with {len(shims)} shims into a {len(result.cubin)}-byte sm_80 cubin; "
+    f"{len(inlined)}/{len(shims)} shims inlined by LTO"
+)

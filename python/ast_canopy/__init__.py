@@ -1,7 +1,7 @@
 """ast_canopy: parse CUDA C++ headers (device side, per compute capability) into declarations.
 
-    from ast_canopy import parse_declarations_from_source
-    decls = parse_declarations_from_source("demo.cuh", ["demo.cuh"], "sm_80")
+from ast_canopy import parse_declarations_from_source
+decls = parse_declarations_from_source("demo.cuh", ["demo.cuh"], "sm_80")
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import json
 import os
 import shutil
 import warnings
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from ast_canopy import _core
 from ast_canopy._constexpr import ConstExprVar
 from ast_canopy._errors import ParseError, ToolchainError
-from ast_canopy._toolchain import cuda_include_dirs as _cuda_include_dirs, search_dirs as _search_dirs
+from ast_canopy._toolchain import cuda_include_dirs as _cuda_include_dirs
+from ast_canopy._toolchain import search_dirs as _search_dirs
 from ast_canopy.decls import (
     UNKNOWN_LAYOUT,
     Base,
@@ -46,6 +47,7 @@ INVALID_SIZE_OF = UNKNOWN_LAYOUT
 INVALID_ALIGN_OF = UNKNOWN_LAYOUT
 """``alignof_`` of a record whose alignment clang cannot compute."""
 
+
 def _package_version() -> str:
     """The installed distribution's version (numbast and ast_canopy are one distribution)."""
     from importlib import metadata
@@ -59,12 +61,37 @@ def _package_version() -> str:
 __version__ = _package_version()
 
 __all__ = [
-    "parse_declarations_from_source", "value_from_constexpr_vardecl", "toolchain_info", "cuda_include_dirs", "ParseError",
-    "ToolchainError", "Declarations", "Struct", "StructMethod", "Function", "FunctionTemplate",
-    "ClassTemplate", "ClassTemplateSpecialization", "Typedef", "Enum", "Type", "ParamVar", "Field",
-    "TemplateParam", "Location", "Diagnostic", "Base", "execution_space", "method_kind",
-    "template_param_kind", "access_kind", "UNKNOWN_LAYOUT", "ConstExprVar", "INVALID_SIZE_OF",
-    "INVALID_ALIGN_OF", "__version__",
+    "INVALID_ALIGN_OF",
+    "INVALID_SIZE_OF",
+    "UNKNOWN_LAYOUT",
+    "Base",
+    "ClassTemplate",
+    "ClassTemplateSpecialization",
+    "ConstExprVar",
+    "Declarations",
+    "Diagnostic",
+    "Enum",
+    "Field",
+    "Function",
+    "FunctionTemplate",
+    "Location",
+    "ParamVar",
+    "ParseError",
+    "Struct",
+    "StructMethod",
+    "TemplateParam",
+    "ToolchainError",
+    "Type",
+    "Typedef",
+    "__version__",
+    "access_kind",
+    "cuda_include_dirs",
+    "execution_space",
+    "method_kind",
+    "parse_declarations_from_source",
+    "template_param_kind",
+    "toolchain_info",
+    "value_from_constexpr_vardecl",
 ]  # fmt: skip
 
 
@@ -100,10 +127,10 @@ def parse_declarations_from_source(
     source_file_path,
     files_to_retain: Iterable,
     compute_capability: str,
-    cudatoolkit_include_dirs: Optional[Iterable] = None,
+    cudatoolkit_include_dirs: Iterable | None = None,
     cxx_standard: str = "gnu++17",
-    additional_includes: Optional[Iterable] = None,
-    defines: Optional[Iterable[str]] = None,
+    additional_includes: Iterable | None = None,
+    defines: Iterable[str] | None = None,
     verbose: bool = False,
     bypass_parse_error: bool = False,
     cuda_header_mode: bool = False,
@@ -177,7 +204,7 @@ def value_from_constexpr_vardecl(
     cxx_standard: str = "gnu++17",
     verbose: bool = False,
     clang_binary=None,
-) -> Optional[ConstExprVar]:
+) -> ConstExprVar | None:
     """The constexpr variable ``vardecl_name`` declared in the source text ``source``, as a
     ``ConstExprVar`` whose ``value`` is an int or a float; None when there is no such variable (or
     its value is not a constant number). ``verbose=True`` prints clang's diagnostics to stderr."""

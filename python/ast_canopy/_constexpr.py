@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -11,7 +10,7 @@ class ConstExprVar:
     """A constexpr variable found in the source: its name and its value (an int or a float)."""
 
     name: str
-    value: Union[int, float]
+    value: int | float
 
     @property
     def value_serialized(self) -> str:

@@ -12,7 +12,7 @@ def search_dirs() -> list:
     return [p for p in sys.path if p and os.path.isdir(p)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pathfinder_dirs() -> tuple:
     try:
         from cuda.pathfinder import find_nvidia_header_directory

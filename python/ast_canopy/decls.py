@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import operator
 from dataclasses import dataclass, field
-from typing import Optional
 
 from ast_canopy.instantiations import ClassInstantiation, FunctionInstantiation
 
@@ -84,12 +83,12 @@ class TypeShape:
     pointer, array, record, enum, dependent, other)."""
 
     tag: str
-    size: Optional[int] = None
-    signed: Optional[bool] = None
-    align: Optional[int] = None
-    len: Optional[int] = None
-    pointee: Optional["Type"] = None
-    element: Optional["Type"] = None
+    size: int | None = None
+    signed: bool | None = None
+    align: int | None = None
+    len: int | None = None
+    pointee: Type | None = None
+    element: Type | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +149,7 @@ class Function:
         return False
 
     @property
-    def operator_symbol(self) -> Optional[str]:
+    def operator_symbol(self) -> str | None:
         if not self.is_operator:
             return None
         return self.name[len("operator") :].strip()
@@ -228,11 +227,7 @@ class Struct:
         return [m for m in self.methods if m.is_conversion_operator()]
 
     def regular_member_functions(self):
-        return [
-            m
-            for m in self.methods
-            if m.kind is method_kind.other and not m.is_operator
-        ]
+        return [m for m in self.methods if m.kind is method_kind.other and not m.is_operator]
 
     def public_fields(self):
         return [f for f in self.fields if f.access is access_kind.public_]
@@ -245,9 +240,9 @@ UNKNOWN_LAYOUT = -1
 class TemplateParam:
     name: str
     kind: template_param_kind
-    type_: Optional[Type]
+    type_: Type | None
     is_pack: bool
-    default: Optional[str]
+    default: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +258,7 @@ class FunctionTemplate:
     num_min_required_args: int
     function: Function
     qual_name: str
-    method: Optional[MethodInfo]
+    method: MethodInfo | None
 
     def instantiate(self, **kwargs) -> FunctionInstantiation:
         """An instantiation with these template arguments (by parameter name); ``str()`` of it is
@@ -400,16 +395,13 @@ class _Reader:
             name=d["name"],
             qual_name=d["qual_name"],
             tag=d["tag"],
-            fields=tuple(
-                Field(f["name"], self.type(f["type_"]), access_kind(f["access"]), f["offset"]) for f in d["fields"]
-            ),
+            fields=tuple(Field(f["name"], self.type(f["type_"]), access_kind(f["access"]), f["offset"]) for f in d["fields"]),
             methods=tuple(self.method(m) for m in d["methods"]),
             templated_methods=tuple(self.function_template(t) for t in d["templated_methods"]),
             nested_records=tuple(self.struct(r) for r in d["nested_records"]),
             nested_class_templates=tuple(self.class_template(t) for t in d["nested_class_templates"]),
             nested_typedefs=tuple(
-                Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"]))
-                for t in d.get("nested_typedefs", ())
+                Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d.get("nested_typedefs", ())
             ),
             bases=tuple(Base(b["name"], access_kind(b["access"])) for b in d["bases"]),
             sizeof_=d["sizeof_"],
@@ -476,9 +468,7 @@ class _Reader:
             function_templates=[self.function_template(t) for t in d["function_templates"]],
             class_templates=[self.class_template(t) for t in d["class_templates"]],
             class_template_specializations=[self.specialization(s) for s in d["class_template_specializations"]],
-            typedefs=[
-                Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d["typedefs"]
-            ],
+            typedefs=[Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d["typedefs"]],
             enums=[self.enum(e) for e in d["enums"]],
             diagnostics=[Diagnostic(**x) for x in d["diagnostics"]],
         )

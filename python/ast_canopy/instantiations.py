@@ -69,9 +69,7 @@ class BaseInstantiation:
     @property
     def is_partial(self) -> bool:
         """Whether a parameter with no default and no argument remains (packs may stay empty)."""
-        return any(
-            p.name not in self.instantiated_args and p.default is None and not p.is_pack for p in self.template_parameters
-        )
+        return any(p.name not in self.instantiated_args and p.default is None and not p.is_pack for p in self.template_parameters)
 
     def _arguments(self, use_qual_name: bool) -> list:
         """The template argument list. Defaults after the last given argument are left to the
@@ -174,4 +172,4 @@ class ClassInstantiation(BaseInstantiation):
         return self.record.name
 
 
-__all__ = ["BaseInstantiation", "FunctionInstantiation", "ClassInstantiation"]
+__all__ = ["BaseInstantiation", "ClassInstantiation", "FunctionInstantiation"]

@@ -19,8 +19,6 @@ from ast_canopy.decls import (
     Function,
     FunctionTemplate,
     ParamVar,
-    Struct as Record,
-    StructMethod as Method,
     TemplateParam,
     Type,
     Typedef,
@@ -29,9 +27,15 @@ from ast_canopy.decls import (
     method_kind,
     template_param_kind,
 )
+from ast_canopy.decls import (
+    Struct as Record,
+)
+from ast_canopy.decls import (
+    StructMethod as Method,
+)
 
 
-class Template(abc.ABC):
+class Template(abc.ABC):  # noqa: B024 (a virtual base: isinstance over registered classes)
     """What function and class templates share: ``template_parameters``, ``num_min_required_args``."""
 
 
@@ -39,8 +43,26 @@ Template.register(FunctionTemplate)
 Template.register(ClassTemplate)
 
 __all__ = [
-    "ClassTemplate", "ClassTemplateSpecialization", "ConstExprVar", "Declarations", "Enum", "Field",
-    "Function", "FunctionTemplate", "INVALID_ALIGN_OF", "INVALID_SIZE_OF", "Method", "ParamVar",
-    "ParseError", "Record", "Template", "TemplateParam", "Type", "Typedef", "access_kind",
-    "execution_space", "method_kind", "template_param_kind",
+    "INVALID_ALIGN_OF",
+    "INVALID_SIZE_OF",
+    "ClassTemplate",
+    "ClassTemplateSpecialization",
+    "ConstExprVar",
+    "Declarations",
+    "Enum",
+    "Field",
+    "Function",
+    "FunctionTemplate",
+    "Method",
+    "ParamVar",
+    "ParseError",
+    "Record",
+    "Template",
+    "TemplateParam",
+    "Type",
+    "Typedef",
+    "access_kind",
+    "execution_space",
+    "method_kind",
+    "template_param_kind",
 ]  # fmt: skip

@@ -13,15 +13,17 @@ import os
 import tempfile
 import warnings
 from collections.abc import Mapping
-from typing import Optional
-
-from numba import types
+from types import MappingProxyType
 
 from ast_canopy import _core
 from ast_canopy import decls as _decls
+from numba import types
+
 from numbast import _runtime
 from numbast._json import dumps, to_plain, to_plain_many
 from numbast._report import BindingReport, NumbastSkipWarning
+
+_NO_ENTRIES = MappingProxyType({})  # the default of the mapping parameters: read, never written
 
 _BINDINGS = _runtime.Bindings()
 _REPORT = BindingReport()
@@ -76,7 +78,7 @@ class MemoryShimWriter(_ShimWriter):
 class FileShimWriter(_ShimWriter):
     """Like MemoryShimWriter, and ``write()`` saves the unit's source to a ``.cu`` file to inspect."""
 
-    def __init__(self, preceding_text: str = "", path: Optional[str] = None):
+    def __init__(self, preceding_text: str = "", path: str | None = None):
         super().__init__(preceding_text)
         self.path = path or os.path.join(tempfile.gettempdir(), f"numbast_shims_{self.tag}.cu")
 
@@ -86,7 +88,7 @@ class FileShimWriter(_ShimWriter):
         return self.path
 
 
-def register_cxx_type(cxx_name: str, numba_type, alignof: Optional[int] = None):
+def register_cxx_type(cxx_name: str, numba_type, alignof: int | None = None):
     """Map the C++ type ``cxx_name`` to ``numba_type`` for the bindings made after this call."""
     if not isinstance(cxx_name, str) or not cxx_name:
         raise TypeError("cxx_name must be a non-empty str")
@@ -154,8 +156,9 @@ def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()
 def _decl(argument: str, value, cls):
     """`value` if it is an `ast_canopy` declaration of class `cls`, else a TypeError naming `argument`."""
     if not isinstance(value, cls):
-        raise TypeError(f"{argument} must be an ast_canopy.{cls.__name__} (from parse_declarations_from_source), "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"{argument} must be an ast_canopy.{cls.__name__} (from parse_declarations_from_source), not {type(value).__name__}"
+        )
     return value
 
 
@@ -184,9 +187,7 @@ def _alias_table(aliases) -> dict:
     return {k: [v] if isinstance(v, str) else list(v) for k, v in table.items()}
 
 
-def bind_cxx_struct(
-    shim_writer, struct_decl, parent_type=types.Type, data_model=None, aliases={}, *, arg_intent=None, name=None
-):
+def bind_cxx_struct(shim_writer, struct_decl, parent_type=types.Type, data_model=None, aliases=_NO_ENTRIES, *, arg_intent=None, name=None):
     """Bind a struct; returns the object that constructs it in kernels and stands for its type.
     `data_model` None: StructModel where the fields describe the struct, else its bytes (opaque;
     the report's note says why). `aliases` are other C++ names of the struct: a list, or a dict
@@ -228,7 +229,9 @@ def _with_nested(structs, names):
     return out
 
 
-def bind_cxx_structs(shim_writer, structs, parent_types={}, data_models={}, aliases={}, *, arg_intent=None, names=None):
+def bind_cxx_structs(
+    shim_writer, structs, parent_types=_NO_ENTRIES, data_models=_NO_ENTRIES, aliases=_NO_ENTRIES, *, arg_intent=None, names=None
+):
     """Bind several structs, and the records nested in them (reachable as attributes of the outer
     one: `Outer.Inner`); returns the objects of `structs` in order (None for one that was skipped).
     `parent_types`, `data_models`, `aliases` and `names` are keyed by plain or qualified name."""
@@ -279,7 +282,7 @@ def _attach_member_typedefs(obj, s, by_name):
             setattr(obj, t.name, value)
 
 
-def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):
+def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=True, exclude=frozenset(), *, arg_intent=None):
     """Bind one function; returns its callable, or None for operators (reached through Python
     operators) and skipped declarations."""
     _decl("func_decl", func_decl, _decls.Function)
@@ -287,7 +290,7 @@ def bind_cxx_function(shim_writer, func_decl, skip_prefix=None, skip_non_device=
     return out[0] if out else None
 
 
-def bind_cxx_functions(shim_writer, functions, skip_prefix=None, skip_non_device=True, exclude=set(), *, arg_intent=None):
+def bind_cxx_functions(shim_writer, functions, skip_prefix=None, skip_non_device=True, exclude=frozenset(), *, arg_intent=None):
     """Bind functions; returns the callables (one per Python name, overloads merged)."""
     functions = _decl_list("functions", functions, _decls.Function)
     return _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclude, arg_intent)

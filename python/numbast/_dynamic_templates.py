@@ -10,6 +10,7 @@ from __future__ import annotations
 from numba import types
 
 from numbast import _dynamic, _templates
+from numbast._dynamic import _NO_ENTRIES
 from numbast._json import to_plain
 
 
@@ -43,9 +44,7 @@ def bind_cxx_function_template(*, name, overloads, shim_writer, arg_intent=None)
     return found[0] if found else None
 
 
-def bind_cxx_function_templates(
-    *, function_templates, shim_writer, skip_prefix=None, skip_non_device=True, exclude=None, arg_intent=None
-):
+def bind_cxx_function_templates(*, function_templates, shim_writer, skip_prefix=None, skip_non_device=True, exclude=None, arg_intent=None):
     """Bind function templates; overloads of one name become one callable. Returns the callables."""
     request = {
         "context": _dynamic._context(arg_intent, skip_prefix, skip_non_device, exclude),
@@ -75,9 +74,7 @@ def bind_cxx_class_templates(class_templates, header_path, shim_writer, *, arg_i
     return [by_name.get(t.qual_name) for t in class_templates]
 
 
-def bind_cxx_class_template_specialization(
-    shim_writer, struct_decl, instance_type_ref=types.Type, aliases={}, *, arg_intent=None
-):
+def bind_cxx_class_template_specialization(shim_writer, struct_decl, instance_type_ref=types.Type, aliases=_NO_ENTRIES, *, arg_intent=None):
     """Bind a concrete specialization of a class template (a ``ClassTemplateSpecialization`` from
     the header, such as an explicit specialization ``Op<double, true>``) as a struct whose C++ name
     is the specialized name. ``instance_type_ref`` is the Numba type class the struct's type derives

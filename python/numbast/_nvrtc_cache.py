@@ -22,6 +22,7 @@ Static mode pastes this text before the runtime's, so it imports only the standa
 numba-cuda is imported where it is used. Every module-level name starts with `_nc_`/`_Nc`.
 """
 
+import contextlib as _nc_contextlib
 import hashlib as _nc_hashlib
 import os as _nc_os
 import re as _nc_re
@@ -73,8 +74,7 @@ def _nc_max_bytes():
     try:
         mb = float(raw) if raw else _NC_DEFAULT_MAX_MB
     except ValueError:
-        _nc_warnings.warn(f"NUMBAST_NVRTC_CACHE_MAX_MB={raw!r} is not a number; using {_NC_DEFAULT_MAX_MB}",
-                          NcCacheWarning, stacklevel=3)
+        _nc_warnings.warn(f"NUMBAST_NVRTC_CACHE_MAX_MB={raw!r} is not a number; using {_NC_DEFAULT_MAX_MB}", NcCacheWarning, stacklevel=3)
         mb = _NC_DEFAULT_MAX_MB
     return max(0, int(mb * 1024 * 1024))
 
@@ -97,8 +97,13 @@ def _nc_file(path):
             data = f.read()
     except OSError:
         return None
-    entry = (st.st_mtime_ns, st.st_size, _nc_hashlib.sha256(data).hexdigest(),
-             [(m[1], m[2], m[3].strip()) for m in _NC_INCLUDE.finditer(data)], bool(_NC_COMPUTED.search(data)))
+    entry = (
+        st.st_mtime_ns,
+        st.st_size,
+        _nc_hashlib.sha256(data).hexdigest(),
+        [(m[1], m[2], m[3].strip()) for m in _NC_INCLUDE.finditer(data)],
+        bool(_NC_COMPUTED.search(data)),
+    )
     _NC_FILES[path] = entry
     return entry[2:]
 
@@ -156,8 +161,11 @@ def _nc_key(text, parts, include_dirs):
     if headers is None:
         return None
     h = _nc_hashlib.sha256(_NC_FORMAT)
-    for p in [data, *(str(x).encode("utf-8", "surrogateescape") for x in parts),
-              *(d.encode("utf-8", "surrogateescape") for d in include_dirs)]:
+    for p in [
+        data,
+        *(str(x).encode("utf-8", "surrogateescape") for x in parts),
+        *(d.encode("utf-8", "surrogateescape") for d in include_dirs),
+    ]:
         h.update(len(p).to_bytes(8, "little"))
         h.update(p)
     for path, digest in headers:
@@ -184,10 +192,8 @@ def _nc_read(key):
     if len(blob) >= head and blob[: len(_NC_MAGIC)] == _NC_MAGIC:
         payload = blob[head:]
         if _nc_hashlib.sha256(payload).digest() == blob[len(_NC_MAGIC) : head]:
-            try:
+            with _nc_contextlib.suppress(OSError):
                 _nc_os.utime(path)  # least recently used goes first
-            except OSError:
-                pass
             return payload
     _NC_STATS["corrupt"] += 1
     return None
@@ -196,8 +202,11 @@ def _nc_read(key):
 def _nc_disable_writes(error):
     if not _NC_STATE["write_disabled"]:
         _NC_STATE["write_disabled"] = True
-        _nc_warnings.warn(f"the NVRTC cache folder {_nc_dir()} cannot be written ({error}); "
-                          "NVRTC output is not cached in this process", NcCacheWarning, stacklevel=4)
+        _nc_warnings.warn(
+            f"the NVRTC cache folder {_nc_dir()} cannot be written ({error}); NVRTC output is not cached in this process",
+            NcCacheWarning,
+            stacklevel=4,
+        )
 
 
 def _nc_write(key, payload):
@@ -218,10 +227,8 @@ def _nc_write(key, payload):
         return
     finally:
         if tmp is not None:
-            try:
+            with _nc_contextlib.suppress(OSError):
                 _nc_os.unlink(tmp)
-            except OSError:
-                pass
     _NC_STATS["writes"] += 1
     _nc_evict(_nc_max_bytes())
 
@@ -270,8 +277,13 @@ def nvrtc_cache_stats():
     and the cache's folder, entry count and size on disk."""
     entries = _nc_entries()
     looked = _NC_STATS["hits"] + _NC_STATS["misses"]
-    return dict(_NC_STATS, hit_rate=(_NC_STATS["hits"] / looked if looked else None), dir=_nc_dir(),
-                entries=len(entries), bytes=sum(size for _, size, _ in entries))
+    return dict(
+        _NC_STATS,
+        hit_rate=(_NC_STATS["hits"] / looked if looked else None),
+        dir=_nc_dir(),
+        entries=len(entries),
+        bytes=sum(size for _, size, _ in entries),
+    )
 
 
 def _nc_cached(text, parts, include_dirs, compile_fn):

@@ -35,10 +35,10 @@ class BindingReport:
     skipped: list = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, d) -> "BindingReport":
+    def from_dict(cls, d) -> BindingReport:
         return cls([Bound(**b) for b in d["bound"]], [Skip(**s) for s in d["skipped"]])
 
-    def extend(self, other: "BindingReport"):
+    def extend(self, other: BindingReport):
         self.bound.extend(other.bound)
         self.skipped.extend(other.skipped)
 

@@ -24,21 +24,27 @@ the target context, where numba-cuda puts the lowering of every `@intrinsic` it 
 import enum as _enum
 import io
 import operator as _operator
+from typing import ClassVar as _ClassVar
 
 from llvmlite import binding as _llvm
 from llvmlite import ir
-
+from numba.core.errors import TypingError as _NumbaTypingError
 from numba.cuda import cgutils, types
+from numba.cuda.core.errors import TypingError as _TypingError
 from numba.cuda.core.imputils import Registry as TargetRegistry
 from numba.cuda.datamodel import models as _models
 from numba.cuda.models import register_model
-from numba.core.errors import TypingError as _NumbaTypingError
-from numba.cuda.core.errors import TypingError as _TypingError
 from numba.cuda.typeconv import Conversion
 from numba.cuda.typing import signature
-from numba.cuda.typing.templates import AbstractTemplate, AttributeTemplate, ConcreteTemplate
+from numba.cuda.typing.builtins import (
+    NumberClassAttribute as _NumbaNumberClassAttribute,
+)
+from numba.cuda.typing.templates import (
+    AbstractTemplate,
+    AttributeTemplate,
+    ConcreteTemplate,
+)
 from numba.cuda.typing.templates import Registry as TypingRegistry
-from numba.cuda.typing.builtins import NumberClassAttribute as _NumbaNumberClassAttribute
 from numba.cuda.typing.typeof import typeof
 from numba.cuda.vector_types import VectorType as _VectorType
 
@@ -48,24 +54,33 @@ if "_NcUnitSource" not in globals():  # dynamic mode (static mode pastes the NVR
     _NcUnitSource = _importlib.import_module("._kernel_cache", __package__ or "numbast")._NcUnitSource
     _nc_cached = _importlib.import_module("._nvrtc_cache", __package__ or "numbast")._nc_cached
 
-__all__ = ["ShimUnit", "Bindings", "TypingRegistry", "TargetRegistry"]  # registries: for a separate pair
+__all__ = ["Bindings", "ShimUnit", "TargetRegistry", "TypingRegistry"]  # registries: for a separate pair
 
 # In-place operators: the shim mutates `*a0`, and the Numba result is that updated copy.
 _INPLACE = {
     getattr(_operator, "i" + n)
-    for n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
-              "lshift", "rshift", "and", "or", "xor")
+    for n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift", "rshift", "and", "or", "xor")
 }
 _MODES = ("in", "ptr", "out")
 _CXX_INTS = {
-    "bool": types.boolean, "char": types.int8, "signed char": types.int8,
-    "unsigned char": types.uint8, "short": types.int16, "unsigned short": types.uint16,
-    "int": types.int32, "unsigned int": types.uint32, "long": types.int64,
-    "unsigned long": types.uint64, "long long": types.int64, "unsigned long long": types.uint64,
+    "bool": types.boolean,
+    "char": types.int8,
+    "signed char": types.int8,
+    "unsigned char": types.uint8,
+    "short": types.int16,
+    "unsigned short": types.uint16,
+    "int": types.int32,
+    "unsigned int": types.uint32,
+    "long": types.int64,
+    "unsigned long": types.uint64,
+    "long long": types.int64,
+    "unsigned long long": types.uint64,
 }
 # libNVVM's data layout for 64-bit NVPTX: sizes and alignments of LLVM types as the device sees them.
-_NVPTX_LAYOUT = ("e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-i128:128:128-"
-                 "f32:32:32-f64:64:64-v16:16:16-v32:32:32-v64:64:64-v128:128:128-n16:32:64")
+_NVPTX_LAYOUT = (
+    "e-p:64:64:64-i1:8:8-i8:8:8-i16:16:16-i32:32:32-i64:64:64-i128:128:128-"
+    "f32:32:32-f64:64:64-v16:16:16-v32:32:32-v64:64:64-v128:128:128-n16:32:64"
+)
 _target_data = None
 # IntEnumMember type -> integer type of the C++ enum's underlying storage. The storage is also set on
 # the member type as `_nbst_enum_storage`, which every copy of the runtime reads (`_enum_storage`);
@@ -297,9 +312,13 @@ class _NumberClassCall(AttributeTemplate):
             key = target
 
             def generic(self, args, kws):
-                if len(args) == 1 and not kws and _is_struct_type(args[0]):
-                    if _numeric_conversion(self.context, args[0], target) is not None:
-                        return signature(target, args[0])
+                if (
+                    len(args) == 1
+                    and not kws
+                    and _is_struct_type(args[0])
+                    and _numeric_conversion(self.context, args[0], target) is not None
+                ):
+                    return signature(target, args[0])
                 return numba_call.get_call_type(self.context, args, kws)
 
         return types.Function(Call)
@@ -378,9 +397,10 @@ class _CallTemplate(ConcreteTemplate):
     lowering, `_lower_fitted`, passes it on). No fitting overload is a typing error that lists
     each overload and why it was rejected (`describe` names them, C++ spelling where known)."""
 
-    cases = []
-    cxx = []  # C++ signatures, aligned with `cases` (or empty)
-    fitted = {}  # fitted argument types (receiver first for a method) -> index into `cases`
+    # Set per subclass by `_fitting_template`.
+    cases: _ClassVar[list] = []
+    cxx: _ClassVar[list] = []  # C++ signatures, aligned with `cases` (or empty)
+    fitted: _ClassVar[dict] = {}  # fitted argument types (receiver first for a method) -> index into `cases`
     raise_errors = True
 
     def apply(self, args, kws):
@@ -743,8 +763,7 @@ class Bindings:
 
     # -- structs --------------------------------------------------------------------------
 
-    def struct(self, *, cxx_name, py_name, size, align, parent=types.Type, model="primitive",
-               fields=()):
+    def struct(self, *, cxx_name, py_name, size, align, parent=types.Type, model="primitive", fields=()):
         """Create the Numba type for C++ struct `cxx_name`; return its constructor object."""
         _check_align(size, align)
         if model not in ("primitive", "struct"):
@@ -789,10 +808,9 @@ class Bindings:
         params = _check_params(params)
         nbty = struct._numba_type
         argtys = _arg_types(params)
-        self._add_case(struct._ctor_template, struct, signature(nbty, *argtys),
-                       _call_impl(unit, shim, src, nbty, params), cxx)
+        self._add_case(struct._ctor_template, struct, signature(nbty, *argtys), _call_impl(unit, shim, src, nbty, params), cxx)
         if implicit and len(params) == 1 and params[0][1] == "in":
-            (pty, _mode), = params
+            ((pty, _mode),) = params
             nbty._nbst_implicit[pty] = (unit, shim, src, params)
             if _is_builtin_number(pty):  # also from any builtin number that converts to pty
                 self._lower_cast_once(types.Number, nbty, _cast_to_struct)
@@ -874,8 +892,14 @@ class Bindings:
         if template is None:
             template = struct._methods[name] = _call_template(f"{struct.__name__}.{name}", (nbty, name))
         argtys = _arg_types(params)
-        self._add_case(template, template.key, signature(_return_type(ret, params), *argtys, recvr=nbty),
-                       _call_impl(unit, shim, src, ret, [(nbty, "in")] + params), cxx, recvr=nbty)
+        self._add_case(
+            template,
+            template.key,
+            signature(_return_type(ret, params), *argtys, recvr=nbty),
+            _call_impl(unit, shim, src, ret, [(nbty, "in")] + params),
+            cxx,
+            recvr=nbty,
+        )
         self._sync()
 
     # -- functions and operators ----------------------------------------------------------
@@ -900,8 +924,7 @@ class Bindings:
         """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`."""
         params = _check_params(params)
         argtys = _arg_types(params)
-        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys),
-                       _call_impl(unit, shim, src, ret, params), cxx)
+        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), _call_impl(unit, shim, src, ret, params), cxx)
         self._sync()
         return fn
 

@@ -70,10 +70,42 @@ template <class T> __device__ T &&__nbst_move(T &x) { return static_cast<T &&>(x
 #endif
 """
 _TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
-_TPL_KEYWORDS = frozenset("""
-    alignof auto bool char char16_t char32_t char8_t class const constexpr decltype double enum false
-    float int long noexcept nullptr short signed sizeof static_cast struct true typename unsigned void
-    volatile wchar_t __half __nv_bfloat16""".split())
+_TPL_KEYWORDS = frozenset(
+    [
+        "alignof",
+        "auto",
+        "bool",
+        "char",
+        "char16_t",
+        "char32_t",
+        "char8_t",
+        "class",
+        "const",
+        "constexpr",
+        "decltype",
+        "double",
+        "enum",
+        "false",
+        "float",
+        "int",
+        "long",
+        "noexcept",
+        "nullptr",
+        "short",
+        "signed",
+        "sizeof",
+        "static_cast",
+        "struct",
+        "true",
+        "typename",
+        "unsigned",
+        "void",
+        "volatile",
+        "wchar_t",
+        "__half",
+        "__nv_bfloat16",
+    ]
+)
 
 # ----------------------------------------------------------------------------- C++ spellings
 
@@ -178,8 +210,7 @@ for _n in (8, 16, 32, 64):
     _fast = 8 if _n == 8 else 64
     _TPL_SCALARS[f"int_fast{_n}_t"] = types.Integer(f"int{_fast}")
     _TPL_SCALARS[f"uint_fast{_n}_t"] = types.Integer(f"uint{_fast}")
-_TPL_SCALARS.update({"intmax_t": types.int64, "uintmax_t": types.uint64, "intptr_t": types.int64,
-                     "uintptr_t": types.uint64})
+_TPL_SCALARS.update({"intmax_t": types.int64, "uintmax_t": types.uint64, "intptr_t": types.int64, "uintptr_t": types.uint64})
 if getattr(types, "bfloat16", None) is not None:
     _TPL_SCALARS["__nv_bfloat16"] = _TPL_SCALARS["nv_bfloat16"] = types.bfloat16
 for _key, _vty in _tpl_vector_types.items():
@@ -256,7 +287,7 @@ class _TplParam:
     """A template parameter: `kind` is "type" or "non_type"; `type` is a non-type parameter's C++
     type, `default` its default as written."""
 
-    __slots__ = ("name", "kind", "type", "default", "pack")
+    __slots__ = ("default", "kind", "name", "pack", "type")
 
     def __init__(self, name, kind, type_, default, pack):
         self.name, self.kind, self.type, self.default, self.pack = name, kind, type_, default, bool(pack)
@@ -270,7 +301,7 @@ class _TplArg:
     """A template argument: its C++ spelling, and for a type (`is_type`) its Numba type (None when
     only the spelling is known), for a value the Python value (None for a default as written)."""
 
-    __slots__ = ("cxx", "numba", "value", "is_type")
+    __slots__ = ("cxx", "is_type", "numba", "value")
 
     def __init__(self, cxx, numba=None, value=None, is_type=True):
         self.cxx, self.numba, self.value, self.is_type = cxx, numba, value, is_type
@@ -305,10 +336,7 @@ def _tpl_value_arg(param, value):
         if _tpl_re.fullmatch(r"[A-Za-z_]\w*", value) and not builtin and param.type:
             return _TplArg(f"{ptype}::{value}", value=value, is_type=False)
         return _TplArg(value, value=value, is_type=False)
-    raise TemplateError(
-        f"non-type template parameter `{param.name}` ({ptype}) needs an int, a bool or an enumerator "
-        f"name, not {value!r}"
-    )
+    raise TemplateError(f"non-type template parameter `{param.name}` ({ptype}) needs an int, a bool or an enumerator name, not {value!r}")
 
 
 def _tpl_type_arg(param, ty, bindings):
@@ -371,14 +399,10 @@ def _tpl_arg_from_numba(param, ty, bindings):
             return _tpl_type_arg(param, ty.dtype, bindings)
         if isinstance(ty, types.DTypeSpec) and isinstance(ty, types.Function):  # bound struct classes
             return _tpl_type_arg(param, ty.dtype, bindings)
-        raise TemplateError(
-            f"template argument for `{param.name}` must be a type, such as int32 or np.float32, not {ty}"
-        )
+        raise TemplateError(f"template argument for `{param.name}` must be a type, such as int32 or np.float32, not {ty}")
     if isinstance(ty, types.Literal):
         return _tpl_value_arg(param, ty.literal_value)
-    raise TemplateError(
-        f"non-type template parameter `{param.name}` needs a compile-time constant (a literal), not {ty}"
-    )
+    raise TemplateError(f"non-type template parameter `{param.name}` needs a compile-time constant (a literal), not {ty}")
 
 
 # ----------------------------------------------------------------------------- overloads and deduction
@@ -425,7 +449,7 @@ class _TplSlot:
     argument given as is), "data" (an array whose data the reference binds to) or "decay" (an
     array passed as a pointer to its data)."""
 
-    __slots__ = ("value_cxx", "numba", "mode", "sigty", "passing", "rvalue")
+    __slots__ = ("mode", "numba", "passing", "rvalue", "sigty", "value_cxx")
 
     def __init__(self, value_cxx, numba, mode, sigty, passing, rvalue):
         self.value_cxx, self.numba, self.mode = value_cxx, numba, mode
@@ -552,9 +576,7 @@ class _TplDeduction:
         cands = self.cands.get(p.name, [])
         if given is not None:
             for ty, exact, pname in cands:
-                if given.numba is None or (exact and ty != given.numba) or (
-                    not exact and self.ctx.can_convert(ty, given.numba) is None
-                ):
+                if given.numba is None or (exact and ty != given.numba) or (not exact and self.ctx.can_convert(ty, given.numba) is None):
                     raise _TplReject(f"argument `{pname}` ({ty}) does not fit {p.name} = {given.cxx}")
             return
         if cands:
@@ -595,9 +617,7 @@ class _TplDeduction:
 
     def _default(self, p):
         if p.default is None:
-            raise _TplReject(
-                f"template parameter `{p.name}` cannot be deduced from the arguments; give it explicitly"
-            )
+            raise _TplReject(f"template parameter `{p.name}` cannot be deduced from the arguments; give it explicitly")
         text = _tpl_subst(_tpl_qualify(p.default, self.scope, self.own), self._mapping())
         is_type = p.kind == "type"
         self.env[p.name] = _TplArg(text, numba=_tpl_numba_of(text, self.b) if is_type else None, is_type=is_type)
@@ -863,9 +883,7 @@ class _TplCall:
     def __init__(self, unit, shim, src, resolved, self_type=None, arch=None, what=None):
         self.unit, self.shim, self.src, self.resolved, self.self_type = unit, shim, src, resolved, self_type
         self.arch, self.what = arch, what
-        self.params = ([] if self_type is None else [(self_type, "in")]) + [
-            (s.numba, s.mode) for s in resolved.slots
-        ]
+        self.params = ([] if self_type is None else [(self_type, "in")]) + [(s.numba, s.mode) for s in resolved.slots]
 
     def return_type(self):
         """The call's Numba result: the return value, then each `out_return` output, as a tuple;
@@ -945,8 +963,9 @@ class _TplArch:
         flags = targetconfig.ConfigStack.top_or_none()
         cc = getattr(flags, "compute_capability", None)
         if cc and not self.allows(cc):
-            where = f"{self.owner} has it for {self.archs} (the config's GPU Arch)" if self.archs else \
-                f"it is guarded by `{self.condition}`"
+            where = (
+                f"{self.owner} has it for {self.archs} (the config's GPU Arch)" if self.archs else f"it is guarded by `{self.condition}`"
+            )
             raise NotImplementedError(f"{what} is not available for compute capability {cc[0]}.{cc[1]}: {where}")
 
 
@@ -983,7 +1002,9 @@ def _tpl_nvrtc_ptx(src, name, cc=None):
     import numba.cuda
     from numba.cuda import config
     from numba.cuda.cuda_paths import get_cuda_paths
-    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc  # also sets the extra-path config
+    from numba.cuda.cudadrv import (
+        nvrtc as _numba_nvrtc,  # also sets the extra-path config
+    )
 
     nvrtc, pathfinder = _numba_nvrtc.bindings_nvrtc, _numba_nvrtc.pathfinder
 
@@ -1028,9 +1049,7 @@ def _tpl_nvrtc_run(nvrtc, check, src, name, cc, includes):
 
 
 def _tpl_read_probe(ptx, count):
-    m = _tpl_re.search(
-        rf"\.(b8|u64|b64)\s+{_TPL_PROBE_VAR}\[(\d+)\](?:\s*=\s*\{{([^}}]*)\}})?", ptx
-    )
+    m = _tpl_re.search(rf"\.(b8|u64|b64)\s+{_TPL_PROBE_VAR}\[(\d+)\](?:\s*=\s*\{{([^}}]*)\}})?", ptx)
     if m is None:
         raise RuntimeError("the probe's constant is missing from the PTX")
     words = [int(x, 0) for x in (m[3] or "").replace("\n", " ").split(",") if x.strip()]
@@ -1126,19 +1145,14 @@ class BoundFunctionTemplate:
         tparams = self._tparams()
         if len(args) > len(tparams) and not (tparams and tparams[-1].pack):
             raise TemplateError(f"{self._qual_name} has {len(tparams)} template parameter(s), {len(args)} given")
-        out = [
-            _tpl_arg_from_python(tparams[min(i, len(tparams) - 1)], a, self._tb.b)
-            for i, a in enumerate(args)
-        ]
+        out = [_tpl_arg_from_python(tparams[min(i, len(tparams) - 1)], a, self._tb.b) for i, a in enumerate(args)]
         return self._specialize(out)
 
     def _specialize_from_numba(self, tys):
         tparams = self._tparams()
         if len(tys) > len(tparams) and not (tparams and tparams[-1].pack):
             raise TemplateError(f"{self._qual_name} has {len(tparams)} template parameter(s), {len(tys)} given")
-        return self._specialize([
-            _tpl_arg_from_numba(tparams[min(i, len(tparams) - 1)], t, self._tb.b) for i, t in enumerate(tys)
-        ])
+        return self._specialize([_tpl_arg_from_numba(tparams[min(i, len(tparams) - 1)], t, self._tb.b) for i, t in enumerate(tys)])
 
     def _viable(self, fits):
         """The fits whose declaration survives substitution (`enable_if` in the return or a
@@ -1156,8 +1170,10 @@ class BoundFunctionTemplate:
                         f"template <class D> struct __nbst_sfinae{i}<D, typename __nbst_voider<{', '.join(spellings)}>::type> "
                         "{ static constexpr unsigned long long value = 1; };\n")  # fmt: skip
             exprs.append(f"__nbst_sfinae{i}<void>::value")
-        prelude = ("template <class...> struct __nbst_voider { using type = void; };\n"
-                   "template <class D, class T> struct __nbst_dep { using type = T; };\n") + prelude
+        prelude = (
+            "template <class...> struct __nbst_voider { using type = void; };\n"
+            "template <class D, class T> struct __nbst_dep { using type = T; };\n"
+        ) + prelude
         try:
             ok = _tpl_probe(self._unit, exprs, f"the overloads of {self.__name__}", prelude)
         except TemplateError:  # a spelling NVRTC reads otherwise than clang printed it
@@ -1209,9 +1225,7 @@ class BoundFunctionTemplate:
 
     def _type_template_call(self, typingctx, args, kws):
         if kws:
-            raise _TplTypingError(
-                f"{self.__name__}: keyword arguments are not supported; give template arguments as {self.__name__}[...]"
-            )
+            raise _TplTypingError(f"{self.__name__}: keyword arguments are not supported; give template arguments as {self.__name__}[...]")
         args = tuple(types.unliteral(a) for a in args)
         call = self._calls.get(("typed",) + args)
         if call is None:

@@ -39,8 +39,7 @@ def _object_code(code):
         return code
     if isinstance(code, (bytes, bytearray)):
         return ObjectCode.from_ltoir(bytes(code), name="kernel")
-    kinds = {lc.LTOIR: "ltoir", lc.Cubin: "cubin", lc.Fatbin: "fatbin", lc.Object: "object",
-             lc.Archive: "library", lc.PTXSource: "ptx"}
+    kinds = {lc.LTOIR: "ltoir", lc.Cubin: "cubin", lc.Fatbin: "fatbin", lc.Object: "object", lc.Archive: "library", lc.PTXSource: "ptx"}
     for cls, kind in kinds.items():
         if isinstance(code, cls):
             return getattr(ObjectCode, f"from_{kind}")(code.data, name=code.name)
@@ -51,8 +50,7 @@ def link_kernel(pyfunc, sig, arch="sm_80"):
     """Compile kernel `pyfunc` (a Python function or `cuda.jit` dispatcher) for argument types
     `sig`, link it with its linkable code for `arch`, and return the cubin and LTO'd PTX."""
     pyfunc = getattr(pyfunc, "py_func", pyfunc)
-    codes, _ = compile_all(pyfunc, tuple(sig), device=False, abi="numba", cc=_cc(arch),
-                           output="ltoir")
+    codes, _ = compile_all(pyfunc, tuple(sig), device=False, abi="numba", cc=_cc(arch), output="ltoir")
     objects = [_object_code(c) for c in codes]
 
     def link(target):
@@ -60,5 +58,4 @@ def link_kernel(pyfunc, sig, arch="sm_80"):
         return Linker(*objects, options=options).link(target).code
 
     ptx = link("ptx")
-    return LinkResult(cubin=link("cubin"), ptx=ptx.decode() if isinstance(ptx, bytes) else ptx,
-                      objects=objects)
+    return LinkResult(cubin=link("cubin"), ptx=ptx.decode() if isinstance(ptx, bytes) else ptx, objects=objects)

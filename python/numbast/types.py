@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re as _re
 from collections.abc import Mapping, MutableMapping
-from typing import Optional
 
 from numba import types as nbtypes
 
@@ -80,7 +79,7 @@ CTYPE_MAPS = _TypeTable()
 CTYPE_ALIGNOF_MAPS = _AlignTable()
 
 
-def register_cxx_type(cxx_name: str, numba_type, *, alignof: Optional[int] = None) -> None:
+def register_cxx_type(cxx_name: str, numba_type, *, alignof: int | None = None) -> None:
     """Map the C++ type ``cxx_name`` to ``numba_type`` (``numbast.register_cxx_type``)."""
     _dynamic.register_cxx_type(cxx_name, numba_type, alignof)
 
@@ -112,7 +111,7 @@ def to_c_type_str(nbty) -> str:
     return cxx
 
 
-def get_numba_type_alignof(numba_type) -> Optional[int]:
+def get_numba_type_alignof(numba_type) -> int | None:
     """The C++ ``alignof`` registered for ``numba_type`` where it exceeds its natural alignment,
     else None."""
     try:

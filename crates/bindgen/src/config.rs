@@ -174,7 +174,9 @@ impl<'de> Deserialize<'de> for IntentEntry {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = IntentEntry;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an intent (in, inout_ptr, out_ptr, out_return), or for a method a mapping of parameter -> intent")
+                f.write_str(
+                    "an intent (in, inout_ptr, out_ptr, out_return), or for a method a mapping of parameter -> intent",
+                )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IntentEntry, E> {
                 Ok(IntentEntry::Intent(v.to_string()))
@@ -274,9 +276,8 @@ fn explain(message: &str, path: &str) -> (Option<String>, String) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((field, tail)) = rest.split_once('`') {
             let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
-            let hint = closest(field, known.iter().copied())
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_default();
+            let hint =
+                closest(field, known.iter().copied()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
             return (at(path), format!("unknown key{hint} (known keys here: {})", known.join(", ")));
         }
     }
@@ -305,7 +306,8 @@ fn reject_tags(v: &serde_yaml_ng::Value, path: &str) -> Result<(), String> {
         Value::Sequence(s) => s.iter().enumerate().try_for_each(|(i, x)| reject_tags(x, &format!("{path}[{i}]"))),
         Value::Mapping(m) => m.iter().try_for_each(|(k, x)| {
             let key = k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}"));
-            reject_tags(k, path).and_then(|_| reject_tags(x, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") }))
+            reject_tags(k, path)
+                .and_then(|_| reject_tags(x, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") }))
         }),
         _ => Ok(()),
     }
@@ -321,7 +323,8 @@ impl Config {
             key,
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(None, None, None, format!("cannot read the config: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(None, None, None, format!("cannot read the config: {e}")))?;
         let mut config = Self::from_yaml(&text).map_err(|mut e| {
             e.file = path.to_path_buf();
             e
@@ -334,14 +337,25 @@ impl Config {
 
     /// Parses config text (paths in it stay as written).
     pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
-        let mk = |line, column, key, message| ConfigError { file: PathBuf::from("<config>"), line, column, key, message };
+        let mk =
+            |line, column, key, message| ConfigError { file: PathBuf::from("<config>"), line, column, key, message };
         // Safe loading: the YAML is read as plain data, and any tag is refused.
         let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
             let loc = e.location();
-            mk(loc.as_ref().map(|l| l.line()), loc.as_ref().map(|l| l.column()), None, format!("YAML syntax error: {e}"))
+            mk(
+                loc.as_ref().map(|l| l.line()),
+                loc.as_ref().map(|l| l.column()),
+                None,
+                format!("YAML syntax error: {e}"),
+            )
         })?;
         if value.is_null() {
-            return Err(mk(None, None, None, "the config is empty; `Entry Point`, `File List` and `GPU Arch` are required".into()));
+            return Err(mk(
+                None,
+                None,
+                None,
+                "the config is empty; `Entry Point`, `File List` and `GPU Arch` are required".into(),
+            ));
         }
         reject_tags(&value, "").map_err(|m| mk(None, None, None, m))?;
         let de = serde_yaml_ng::Deserializer::from_str(text);
@@ -356,7 +370,12 @@ impl Config {
         let present = |key: &str| value.as_mapping().is_some_and(|m| m.contains_key(key));
         if !present("GPU Arch") {
             config.gpu_arch = vec![DEFAULT_GPU_ARCH.to_string()];
-            config.warnings.push(mk(None, None, Some("GPU Arch".into()), format!("is missing; generating for {DEFAULT_GPU_ARCH}")));
+            config.warnings.push(mk(
+                None,
+                None,
+                Some("GPU Arch".into()),
+                format!("is missing; generating for {DEFAULT_GPU_ARCH}"),
+            ));
         }
         config.check().map_err(|(key, m)| {
             let (line, column) = place(key);
@@ -426,16 +445,23 @@ impl Config {
             // A value ending in `\` would continue the `#define` onto the next line of the shims.
             let bad_text = m.chars().any(|c| c.is_control()) || m.trim_end().ends_with('\\');
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || bad_text {
-                return Err(("Predefined Macros", format!("`{}` is not NAME or NAME=VALUE on one line", m.escape_debug())));
+                return Err((
+                    "Predefined Macros",
+                    format!("`{}` is not NAME or NAME=VALUE on one line", m.escape_debug()),
+                ));
             }
         }
         for imp in &self.additional_import {
             if !is_import_statement(imp) && !is_dotted_name(imp.trim()) {
-                return Err(("Additional Import", format!("`{}` is not a dotted module name nor a single import statement", imp.escape_debug())));
+                return Err((
+                    "Additional Import",
+                    format!("`{}` is not a dotted module name nor a single import statement", imp.escape_debug()),
+                ));
             }
         }
         for r in &self.cooperative_launch_required_functions_regex {
-            regex_lite::Regex::new(r).map_err(|e| ("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
+            regex_lite::Regex::new(r)
+                .map_err(|e| ("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
         }
         check_intents(&self.function_argument_intents).map_err(|m| ("Function Argument Intents", m))?;
         if let Some(o) = &self.shim_include_override {
@@ -459,8 +485,10 @@ fn check_intents(intents: &BTreeMap<String, BTreeMap<String, IntentEntry>>) -> R
         }
     };
     for (owner, entries) in intents {
-        let params: Vec<&str> = entries.iter().filter(|(_, e)| matches!(e, IntentEntry::Intent(_))).map(|(k, _)| k.as_str()).collect();
-        let methods: Vec<&str> = entries.iter().filter(|(_, e)| matches!(e, IntentEntry::Method(_))).map(|(k, _)| k.as_str()).collect();
+        let params: Vec<&str> =
+            entries.iter().filter(|(_, e)| matches!(e, IntentEntry::Intent(_))).map(|(k, _)| k.as_str()).collect();
+        let methods: Vec<&str> =
+            entries.iter().filter(|(_, e)| matches!(e, IntentEntry::Method(_))).map(|(k, _)| k.as_str()).collect();
         if !params.is_empty() && !methods.is_empty() {
             return Err(format!(
                 "{owner}: mixes parameters ({}) and methods ({}); a function maps parameters to intents, a struct or class template maps methods to parameters to intents",
@@ -485,7 +513,9 @@ fn check_intents(intents: &BTreeMap<String, BTreeMap<String, IntentEntry>>) -> R
 fn is_dotted_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !p.starts_with(|c: char| c.is_ascii_digit())
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !p.starts_with(|c: char| c.is_ascii_digit())
         })
 }
 
@@ -590,7 +620,8 @@ mod tests {
 
     #[test]
     fn intent_errors_name_the_path() {
-        let err = |extra: &str| Config::from_yaml(&format!("{MINIMAL}Function Argument Intents: {extra}\n")).unwrap_err();
+        let err =
+            |extra: &str| Config::from_yaml(&format!("{MINIMAL}Function Argument Intents: {extra}\n")).unwrap_err();
         let e = err("{f: {x: sideways}}");
         assert_eq!(e.to_string(), "<config>:4:1: `Function Argument Intents`: f.x: `sideways` is not one of in, inout_ptr, out_ptr, out_return");
         let e = err("{C: {m: {x: sideways}}}");
@@ -602,7 +633,10 @@ mod tests {
         );
         let e = err("{C: {m: [x]}}");
         assert_eq!(e.key.as_deref(), Some("Function Argument Intents.C.m"), "{e}");
-        assert!(e.message.starts_with("expected an intent (in, inout_ptr, out_ptr, out_return), or for a method a mapping"), "{e}");
+        assert!(
+            e.message.starts_with("expected an intent (in, inout_ptr, out_ptr, out_return), or for a method a mapping"),
+            "{e}"
+        );
         assert!(e.message.ends_with("found sequence"), "{e}");
         let e = err("{C: {m: {x: {deeper: in}}}}");
         assert_eq!(e.key.as_deref(), Some("Function Argument Intents.C.m.x"), "{e}");
@@ -634,14 +668,20 @@ mod tests {
         assert_eq!(c.module_stem("x"), "gen");
         assert_eq!(
             c.callbacks(),
-            (Some(Callback::Expression("lambda x: nvshmem.bindings.cumodule_init(int(x))".into())), Some(Callback::Target("a.b:c".into())))
+            (
+                Some(Callback::Expression("lambda x: nvshmem.bindings.cumodule_init(int(x))".into())),
+                Some(Callback::Target("a.b:c".into()))
+            )
         );
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]
     fn keys_without_effect_warn_with_their_place() {
-        let c = Config::from_yaml(&format!("{MINIMAL}Require Pynvjitlink: False\nMacro-expanded Function Prefixes: [nvshmem]\n")).unwrap();
+        let c = Config::from_yaml(&format!(
+            "{MINIMAL}Require Pynvjitlink: False\nMacro-expanded Function Prefixes: [nvshmem]\n"
+        ))
+        .unwrap();
         let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(
             w,
@@ -658,7 +698,12 @@ mod tests {
     #[test]
     fn broken_forms_stay_errors() {
         let err = |extra: &str| Config::from_yaml(&format!("{MINIMAL}{extra}\n")).unwrap_err().to_string();
-        assert!(err("Shim Include Override: '\"a.h'").starts_with("<config>:4:1: `Shim Include Override`: `\\\"a.h` is not what follows"), "{}", err("Shim Include Override: '\"a.h'"));
+        assert!(
+            err("Shim Include Override: '\"a.h'")
+                .starts_with("<config>:4:1: `Shim Include Override`: `\\\"a.h` is not what follows"),
+            "{}",
+            err("Shim Include Override: '\"a.h'")
+        );
         assert_eq!(err("Additional Import: ['os; import sys']"), "<config>:4:1: `Additional Import`: `os; import sys` is not a dotted module name nor a single import statement");
         assert_eq!(err("Module Callbacks: {setup: \"lambda x:\\n x\"}"), "<config>:4:1: `Module Callbacks`: `lambda x:\\n x` is not `module:function` nor a Python expression on one line");
         let e = Config::from_yaml(&format!("{MINIMAL}Require Pynvjitlnk: False\n")).unwrap_err();

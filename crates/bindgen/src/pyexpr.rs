@@ -31,9 +31,27 @@ const PY_KEYWORDS: &[&str] = &[
 
 /// Names the rendered code and the generated module use for themselves; a binding never takes one.
 const RESERVED: &[&str] = &[
-    "_b", "_unit", "_template_bindings", "_parents", "types", "operator", "_cuda_types", "_vector_types", "install", "typing_registry",
-    "target_registry", "__all__", "__version__", "__doc__", "__name__", "__file__", "__spec__", "__loader__",
-    "__builtins__", "__path__", "__package__",
+    "_b",
+    "_unit",
+    "_template_bindings",
+    "_parents",
+    "types",
+    "operator",
+    "_cuda_types",
+    "_vector_types",
+    "install",
+    "typing_registry",
+    "target_registry",
+    "__all__",
+    "__version__",
+    "__doc__",
+    "__name__",
+    "__file__",
+    "__spec__",
+    "__loader__",
+    "__builtins__",
+    "__path__",
+    "__package__",
 ];
 
 /// Python's own names: `__x__`, as Python defines them (`__x___` is not one). A module whose
@@ -77,7 +95,8 @@ fn enum_refuses(name: &str, class_name: &str) -> bool {
     let n = b.len();
     let sunder = n > 2 && b[0] == b'_' && b[1] != b'_' && b[n - 1] == b'_' && b[n - 2] != b'_';
     let dunder = n > 4 && name.starts_with("__") && name.ends_with("__") && b[2] != b'_' && b[n - 3] != b'_';
-    let private = name.strip_prefix(&format!("_{class_name}__")).is_some_and(|rest| !rest.is_empty() && !rest.ends_with("__"));
+    let private =
+        name.strip_prefix(&format!("_{class_name}__")).is_some_and(|rest| !rest.is_empty() && !rest.ends_with("__"));
     name.is_empty() || name == "mro" || sunder || dunder || private
 }
 
@@ -145,7 +164,10 @@ mod tests {
     #[test]
     fn enum_members_python_refuses_get_a_suffix() {
         let names = |m: &[&str]| enum_member_names(&m.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "E");
-        assert_eq!(names(&["mro", "_x_", "__x__", "None", "_b", "__x", "_", "a_"]), ["mro_", "_x__", "__x___", "None", "_b", "__x", "_", "a_"]);
+        assert_eq!(
+            names(&["mro", "_x_", "__x__", "None", "_b", "__x", "_", "a_"]),
+            ["mro_", "_x__", "__x___", "None", "_b", "__x", "_", "a_"]
+        );
         assert_eq!(names(&["mro", "mro_"]), ["mro__", "mro_"]);
         assert_eq!(names(&["_E__hidden", "_F__shown"]), ["_E__hidden__", "_F__shown"]);
     }

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use canopy::model::{ClassTemplate, Enum, Function, FunctionTemplate, Struct};
 use serde::{Deserialize, Serialize};
 
+use crate::pyexpr::py_ident;
 use crate::render::{
     render_class_template, render_enum, render_function_templates, render_functions, render_struct, Context, Rendered,
     StructRequest,
 };
-use crate::pyexpr::py_ident;
 use crate::report::Report;
 
 #[derive(Deserialize)]
@@ -124,8 +124,11 @@ pub fn render_json(request: &str) -> Result<String, String> {
     let py_name_of = |f: &Function| renamed.get(&key(f)).cloned().unwrap_or_else(|| f.name.clone());
     out.append(render_functions(&ctx, &functions, &py_name_of));
     let templates: Vec<FunctionTemplate> = req.function_templates.iter().map(|t| t.decl.clone()).collect();
-    let template_names: Vec<String> =
-        req.function_templates.iter().map(|t| t.py_name.clone().unwrap_or_else(|| t.decl.function.name.clone())).collect();
+    let template_names: Vec<String> = req
+        .function_templates
+        .iter()
+        .map(|t| t.py_name.clone().unwrap_or_else(|| t.decl.function.name.clone()))
+        .collect();
     // The renderer passes back the elements of `templates` themselves: find each by address.
     let template_py_name = |t: &FunctionTemplate| {
         let i = templates.iter().position(|x| std::ptr::eq(x, t)).unwrap_or(0);

@@ -327,7 +327,8 @@ const MODULE_OWN: &[&str] = &[
 ];
 
 /// What `_nb_register` defines besides the bindings.
-const REGISTER_OWN: &[&str] = &["_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "shim_stream", "shim_obj", "_template_bindings"];
+const REGISTER_OWN: &[&str] =
+    &["_nb_rt", "_b", "_unit", "typing_registry", "target_registry", "shim_stream", "shim_obj", "_template_bindings"];
 
 /// Names the stub defines for itself.
 const STUB_OWN: &[&str] = &[
@@ -1578,8 +1579,11 @@ fn build(raw: &Raw) -> Model {
                     None => (m.name.clone(), false),
                 },
             };
-            let params: Vec<ParamVar> =
-                m.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names), has_default: false }).collect();
+            let params: Vec<ParamVar> = m
+                .params
+                .iter()
+                .map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names), has_default: false })
+                .collect();
             if raw.valid && !keys.insert(format!("{name}({}){}", value_key(&params), m.is_const)) {
                 continue;
             }
@@ -1642,7 +1646,10 @@ fn build(raw: &Raw) -> Model {
         let qual_name = qualify(raw, f.ns, &name);
         for j in 0..f.overloads {
             let params: Vec<ParamVar> = if j == 0 {
-                f.params.iter().map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names), has_default: false }).collect()
+                f.params
+                    .iter()
+                    .map(|p| ParamVar { name: p.name.clone(), type_: build_ty(&p.ty, &names), has_default: false })
+                    .collect()
             } else {
                 overload_params(j, &names)
             };

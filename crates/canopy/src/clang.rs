@@ -702,7 +702,11 @@ impl Cursor {
                         .iter()
                         .map(|s| {
                             let p = clang_getCString(*s);
-                            if p.is_null() { String::new() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+                            if p.is_null() {
+                                String::new()
+                            } else {
+                                CStr::from_ptr(p).to_string_lossy().into_owned()
+                            }
                         })
                         .collect();
                     clang_disposeStringSet(set);
@@ -774,7 +778,6 @@ impl Cursor {
             out
         }
     }
-
 }
 
 /// Our names for the type kinds the model distinguishes.

@@ -109,7 +109,9 @@ fn check_source(source: &Path) -> Result<PathBuf, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::SourceNotFound(source.to_path_buf())),
         // Anything else (a symlink loop, a folder that cannot be searched) is said as the OS says it.
         Err(e) => Err(Error::io(source, e)),
-        Ok(m) if m.is_dir() => Err(Error::Io { path: source.to_path_buf(), message: "is a directory, not a source file".into() }),
+        Ok(m) if m.is_dir() => {
+            Err(Error::Io { path: source.to_path_buf(), message: "is a directory, not a source file".into() })
+        }
         Ok(_) => {
             std::fs::File::open(source).map_err(|e| Error::io(source, e))?;
             std::fs::canonicalize(source).map_err(|e| Error::io(source, e))
@@ -210,7 +212,9 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     let preamble = pch::preamble(&fingerprint, &args, req.verbose).filter(|_| !req.cuda_header_mode).filter(|p| {
         let held = p.holds(&source) || retained_set.iter().any(|f| p.holds(f));
         if held && req.verbose {
-            eprintln!("ast_canopy: the source or a retained file is in the precompiled CUDA preamble; parsing without it");
+            eprintln!(
+                "ast_canopy: the source or a retained file is in the precompiled CUDA preamble; parsing without it"
+            );
         }
         !held
     });
@@ -239,21 +243,21 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     }
     decls.diagnostics = drop_follow_on_errors(
         tu.diagnostics()
-        .into_iter()
-        .filter(|d| d.severity >= Severity::Warning)
-        .map(|d| Diagnostic {
-            severity: match d.severity {
-                Severity::Fatal => "fatal",
-                Severity::Error => "error",
-                _ => "warning",
-            }
-            .into(),
-            file: d.file,
-            line: d.line,
-            column: d.column,
-            message: d.message,
-        })
-        .collect(),
+            .into_iter()
+            .filter(|d| d.severity >= Severity::Warning)
+            .map(|d| Diagnostic {
+                severity: match d.severity {
+                    Severity::Fatal => "fatal",
+                    Severity::Error => "error",
+                    _ => "warning",
+                }
+                .into(),
+                file: d.file,
+                line: d.line,
+                column: d.column,
+                message: d.message,
+            })
+            .collect(),
     );
     let json = serde_json::to_string(&decls).expect("the model always serializes");
     let errors = errors_of(&decls.diagnostics);

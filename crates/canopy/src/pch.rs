@@ -109,7 +109,8 @@ pub(crate) fn preamble(libclang_fingerprint: &str, args: &[OsString], verbose: b
         }
         return None;
     }
-    let key = cache::Cache::key(&[FORMAT.to_string().as_bytes(), libclang_fingerprint.as_bytes(), &crate::join_args(args)]);
+    let key =
+        cache::Cache::key(&[FORMAT.to_string().as_bytes(), libclang_fingerprint.as_bytes(), &crate::join_args(args)]);
     let files = Files::new(&crate::toolchain::cache_dir().join("pch"), &key);
     let slot = SLOTS.lock().unwrap_or_else(|e| e.into_inner()).entry(files.pch.clone()).or_default().clone();
     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -195,7 +196,8 @@ fn load(files: &Files) -> Option<Result<Arc<Preamble>, String>> {
 
 /// Records that no PCH can be made from the files of `stamps`, and returns `why`.
 fn record_unusable(files: &Files, stamps: Vec<FileStamp>, why: String) -> String {
-    let manifest = Manifest { format: FORMAT, pch_size: 0, pch_mtime_ns: 0, files: stamps, unusable: Some(why.clone()) };
+    let manifest =
+        Manifest { format: FORMAT, pch_size: 0, pch_mtime_ns: 0, files: stamps, unusable: Some(why.clone()) };
     let _ = write_manifest(files, &manifest);
     why
 }
@@ -266,10 +268,20 @@ fn build(files: &Files, args: &[OsString]) -> Result<Arc<Preamble>, String> {
     tmp.persist(&files.pch).map_err(|e| format!("{}: {}", files.pch.display(), e.error))?;
     if let Err(why) = check_loads(files, args) {
         let _ = std::fs::remove_file(&files.pch);
-        return Err(record_unusable(files, stamps, format!("the PCH built from the CUDA headers cannot be used: {why}")));
+        return Err(record_unusable(
+            files,
+            stamps,
+            format!("the PCH built from the CUDA headers cannot be used: {why}"),
+        ));
     }
     let pch_stat = cache::stat(&files.pch).ok_or_else(|| format!("{} vanished", files.pch.display()))?;
-    let manifest = Manifest { format: FORMAT, pch_size: pch_stat.0, pch_mtime_ns: pch_stat.1, files: stamps.clone(), unusable: None };
+    let manifest = Manifest {
+        format: FORMAT,
+        pch_size: pch_stat.0,
+        pch_mtime_ns: pch_stat.1,
+        files: stamps.clone(),
+        unusable: None,
+    };
     write_manifest(files, &manifest)?;
     Ok(Arc::new(Preamble::new(files.pch.clone(), pch_stat, stamps)))
 }

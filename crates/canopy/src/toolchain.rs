@@ -44,7 +44,9 @@ fn find_libclang(opts: &ToolchainOptions) -> Result<PathBuf, Error> {
         let entries = std::fs::read_dir(d).ok()?;
         let mut names: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libclang") && n.contains(".so")))
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libclang") && n.contains(".so"))
+            })
             .collect();
         names.sort();
         names.into_iter().next()
@@ -83,7 +85,10 @@ fn find_resource_dir(libclang: &Path) -> Result<PathBuf, Error> {
         return if has_cuda_wrapper(&p) {
             Ok(p)
         } else {
-            Err(Error::Libclang(format!("AST_CANOPY_RESOURCE_DIR={} has no include/__clang_cuda_runtime_wrapper.h", p.display())))
+            Err(Error::Libclang(format!(
+                "AST_CANOPY_RESOURCE_DIR={} has no include/__clang_cuda_runtime_wrapper.h",
+                p.display()
+            )))
         };
     }
     let libdir = libclang.parent().unwrap_or(Path::new("."));
@@ -93,7 +98,8 @@ fn find_resource_dir(libclang: &Path) -> Result<PathBuf, Error> {
     }
     // A system LLVM keeps it in <libdir>/clang/<version>.
     if let Ok(entries) = std::fs::read_dir(libdir.join("clang")) {
-        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| has_cuda_wrapper(p)).collect();
+        let mut dirs: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| has_cuda_wrapper(p)).collect();
         dirs.sort();
         if let Some(d) = dirs.pop() {
             return Ok(d);
@@ -144,7 +150,8 @@ fn cuda_includes(opts: &ToolchainOptions) -> Result<Vec<PathBuf>, Error> {
         }
         return Ok(opts.cuda_include_dirs.clone());
     }
-    let mut candidates: Vec<Vec<PathBuf>> = opts.search_dirs.iter().map(|d| wheel_includes(d, &opts.cuda_major)).collect();
+    let mut candidates: Vec<Vec<PathBuf>> =
+        opts.search_dirs.iter().map(|d| wheel_includes(d, &opts.cuda_major)).collect();
     for var in ["CUDA_HOME", "CUDA_PATH"] {
         if let Some(p) = env_path(var) {
             candidates.push(vec![p.join("include")]);
@@ -216,11 +223,9 @@ impl Toolchain {
         let libclang = find_libclang(opts)?;
         let resource_dir = find_resource_dir(&libclang)?;
         let includes = cuda_includes(opts)?;
-        let root_include = includes
-            .iter()
-            .find(|p| p.join("cuda_runtime.h").is_file())
-            .cloned()
-            .ok_or_else(|| Error::Cuda(format!("none of the CUDA include folders {includes:?} holds cuda_runtime.h")))?;
+        let root_include = includes.iter().find(|p| p.join("cuda_runtime.h").is_file()).cloned().ok_or_else(|| {
+            Error::Cuda(format!("none of the CUDA include folders {includes:?} holds cuda_runtime.h"))
+        })?;
         let cuda_version = read_cuda_version(&root_include);
         let cuda_root = cuda_root(&root_include, &cache_dir())?;
         let mut cuda_extra_includes = Vec::new();
@@ -247,7 +252,13 @@ impl Toolchain {
     }
 
     /// The clang arguments for a device-side parse.
-    pub fn clang_args(&self, arch: &str, cxx_standard: &str, includes: &[PathBuf], defines: &[String]) -> Vec<OsString> {
+    pub fn clang_args(
+        &self,
+        arch: &str,
+        cxx_standard: &str,
+        includes: &[PathBuf],
+        defines: &[String],
+    ) -> Vec<OsString> {
         // Paths are passed as they are (a Unix path need not be UTF-8).
         let joined = |flag: &str, p: &Path| {
             let mut s = OsString::from(flag);

@@ -140,7 +140,12 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             _ => {}
         }
         let underlying_name = build_type(&underlying).name;
-        self.out.typedefs.push(Typedef { qual_name: join(prefix, &name), name, underlying_name, location: self.location(c) });
+        self.out.typedefs.push(Typedef {
+            qual_name: join(prefix, &name),
+            name,
+            underlying_name,
+            location: self.location(c),
+        });
     }
 
     /// A function or method; `printed` is the declaration as clang prints it.
@@ -333,7 +338,12 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     let name = m.spelling();
                     let underlying_name = build_type(&m.typedef_underlying()).name;
                     let location = self.location(&m);
-                    s.nested_typedefs.push(Typedef { qual_name: join(qual_name, &name), name, underlying_name, location });
+                    s.nested_typedefs.push(Typedef {
+                        qual_name: join(qual_name, &name),
+                        name,
+                        underlying_name,
+                        location,
+                    });
                 }
                 CursorKind::BaseSpecifier => {
                     s.bases.push(Base { name: build_type(&m.ty()).name, access });
@@ -447,7 +457,10 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
     /// its fields are read from its type, and it has no methods in the model.
     fn note_type_use(&mut self, t: &crate::clang::Type) {
         let mut t = t.canonical();
-        while matches!(t.kind(), TypeKind::Pointer | TypeKind::LValueRef | TypeKind::RValueRef | TypeKind::ConstantArray) {
+        while matches!(
+            t.kind(),
+            TypeKind::Pointer | TypeKind::LValueRef | TypeKind::RValueRef | TypeKind::ConstantArray
+        ) {
             t = if t.kind() == TypeKind::ConstantArray { t.element() } else { t.pointee() }.canonical();
         }
         if t.kind() != TypeKind::Record {
@@ -637,7 +650,8 @@ fn is_deleted(printed: &str) -> bool {
 }
 
 fn is_operator_name(name: &str) -> bool {
-    name.strip_prefix("operator").is_some_and(|rest| rest.chars().next().is_some_and(|ch| !ch.is_alphanumeric() && ch != '_'))
+    name.strip_prefix("operator")
+        .is_some_and(|rest| rest.chars().next().is_some_and(|ch| !ch.is_alphanumeric() && ch != '_'))
 }
 
 /// The canonical form of `p` (itself when it cannot be resolved), byte for byte: paths are compared

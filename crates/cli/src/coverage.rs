@@ -32,7 +32,12 @@ pub(crate) struct Coverage {
 }
 
 impl Coverage {
-    pub fn new(module: String, report: &Report, dependencies: &[Dependency], short: impl Fn(&str) -> String) -> Coverage {
+    pub fn new(
+        module: String,
+        report: &Report,
+        dependencies: &[Dependency],
+        short: impl Fn(&str) -> String,
+    ) -> Coverage {
         let mut bound_counts = BTreeMap::new();
         for b in &report.bound {
             *bound_counts.entry(b.kind.clone()).or_default() += 1;
@@ -40,11 +45,19 @@ impl Coverage {
         Coverage {
             module,
             bound_counts,
-            dependencies: dependencies.iter().map(|d| Dependency { location: short(&d.location), ..d.clone() }).collect(),
+            dependencies: dependencies
+                .iter()
+                .map(|d| Dependency { location: short(&d.location), ..d.clone() })
+                .collect(),
             skipped: report
                 .skipped
                 .iter()
-                .map(|s| SkipRow { kind: s.kind.clone(), name: s.name.clone(), location: short(&s.location), reason: s.reason.clone() })
+                .map(|s| SkipRow {
+                    kind: s.kind.clone(),
+                    name: s.name.clone(),
+                    location: short(&s.location),
+                    reason: s.reason.clone(),
+                })
                 .collect(),
             bound: report.bound.clone(),
         }
@@ -72,7 +85,9 @@ impl Coverage {
         if self.skipped.is_empty() {
             return s;
         }
-        let width = |f: &dyn Fn(&SkipRow) -> usize, min: usize, max: usize| self.skipped.iter().map(f).max().unwrap_or(min).clamp(min, max);
+        let width = |f: &dyn Fn(&SkipRow) -> usize, min: usize, max: usize| {
+            self.skipped.iter().map(f).max().unwrap_or(min).clamp(min, max)
+        };
         let w_kind = width(&|r| r.kind.len(), 4, 12);
         let w_name = width(&|r| r.name.len(), 4, 40);
         let w_loc = width(&|r| r.location.len(), 8, 40);

@@ -9,7 +9,10 @@ use bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, Shi
 use canopy::{ParseRequest, Toolchain, ToolchainOptions};
 
 use crate::coverage::Coverage;
-use crate::paths::{absolute, cuda_include_roots, dependency_candidates, prepare_output_dir, relative_to, resolve, shim_include, short_location};
+use crate::paths::{
+    absolute, cuda_include_roots, dependency_candidates, prepare_output_dir, relative_to, resolve, shim_include,
+    short_location,
+};
 use crate::GenerateOptions;
 
 /// Why generation stopped, and the exit code it gets.
@@ -35,7 +38,8 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), Failure> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Failure::failed(format!("cannot write in {}: {e}", dir.display())))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Failure::failed(format!("cannot write in {}: {e}", dir.display())))?;
     tmp.write_all(text.as_bytes()).map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))?;
     // NamedTempFile creates the file readable by its owner only; a module is for everyone to import.
     use std::os::unix::fs::PermissionsExt;
@@ -62,7 +66,11 @@ struct Inputs {
 
 fn inputs(config: &Config, config_path: &Path, base: &Path) -> Result<Inputs, Failure> {
     let missing = |key: &str, p: &Path, what: &str| {
-        Failure::usage(format!("{}: `{key}`: {} {what} (paths are relative to the config's folder)", config_path.display(), p.display()))
+        Failure::usage(format!(
+            "{}: `{key}`: {} {what} (paths are relative to the config's folder)",
+            config_path.display(),
+            p.display()
+        ))
     };
     let entry = resolve(base, &config.entry_point);
     if !entry.is_file() {
@@ -98,7 +106,8 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
     let output_dir = opts.output_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     prepare_output_dir(&output_dir).map_err(Failure::usage)?;
     let output_abs = absolute(&output_dir);
-    let tc = Toolchain::discover(&ToolchainOptions { search_dirs, ..Default::default() }).map_err(|e| Failure::failed(e.to_string()))?;
+    let tc = Toolchain::discover(&ToolchainOptions { search_dirs, ..Default::default() })
+        .map_err(|e| Failure::failed(e.to_string()))?;
 
     let mut retain = inputs.files.clone();
     retain.extend(dependency_candidates(&tc, &inputs.files, &inputs.includes));
@@ -136,7 +145,8 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
 
     let stem = inputs.entry.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let module_name = bindgen::pyexpr::py_ident(&config.module_stem(&stem));
-    let include = shim_include(&config, &inputs.entry, &tc, &output_abs).map_err(|e| Failure::usage(format!("{}: {e}", config_path.display())))?;
+    let include = shim_include(&config, &inputs.entry, &tc, &output_abs)
+        .map_err(|e| Failure::usage(format!("{}: {e}", config_path.display())))?;
     if opts.verbose {
         let line = match &include {
             ShimInclude::Verbatim(t) => t.clone(),
@@ -147,7 +157,10 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
     let provenance = Provenance {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         libclang_version: canopy::libclang_version(&tc).unwrap_or_else(|_| "libclang unknown".into()),
-        cuda_version: tc.cuda_version.map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10)).unwrap_or_else(|| "unknown".into()),
+        cuda_version: tc
+            .cuda_version
+            .map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10))
+            .unwrap_or_else(|| "unknown".into()),
         config_path: relative_to(&config_abs, &output_abs),
     };
     if let Some(b) = &bar {
@@ -176,7 +189,9 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let coverage = Coverage::new(py_path.display().to_string(), &module.report, &module.dependencies, |loc| short_location(loc, &base, &roots));
+    let coverage = Coverage::new(py_path.display().to_string(), &module.report, &module.dependencies, |loc| {
+        short_location(loc, &base, &roots)
+    });
     if let Some(path) = &opts.report {
         write_atomic(path, &coverage.json())?;
     }

@@ -67,9 +67,12 @@ enum Command {
 /// site-packages next to the executable (a virtual environment's `bin/`) and `PYTHONPATH`.
 pub fn default_search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(prefix) = std::env::current_exe().ok().and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf)) {
+    if let Some(prefix) =
+        std::env::current_exe().ok().and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf))
+    {
         if let Ok(entries) = std::fs::read_dir(prefix.join("lib")) {
-            let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("site-packages")).filter(|sp| sp.is_dir()).collect();
+            let mut found: Vec<PathBuf> =
+                entries.flatten().map(|e| e.path().join("site-packages")).filter(|sp| sp.is_dir()).collect();
             found.sort();
             dirs.extend(found);
         }
@@ -96,7 +99,9 @@ pub fn run(args: Vec<OsString>, search_dirs: Vec<PathBuf>) -> i32 {
         }
         (Some(Command::Generate { config, opts }), _) => generate::generate(&config, &opts, search_dirs),
         (None, Some(config)) => generate::generate(&config, &cli.opts, search_dirs),
-        (None, None) => Err(generate::Failure::usage("give a config: `numbast generate CONFIG --output-dir DIR` (see --help)")),
+        (None, None) => {
+            Err(generate::Failure::usage("give a config: `numbast generate CONFIG --output-dir DIR` (see --help)"))
+        }
     };
     match result {
         Ok(()) => 0,

@@ -19,7 +19,8 @@ pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {
 
 /// The real path when it exists, else the path made absolute against the current folder.
 pub(crate) fn absolute(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()))
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 /// `path` relative to the folder `from` (both absolute), with `..` where needed, `/`-separated.
@@ -47,7 +48,12 @@ pub(crate) fn cuda_include_roots(tc: &Toolchain) -> Vec<PathBuf> {
 /// How the shims include the entry point (see `ShimInclude`): the override as written; a header
 /// under a CUDA include folder as `#include <relative>`; any other header by its path relative to
 /// the output folder, turned into an absolute path when the module is imported.
-pub(crate) fn shim_include(config: &Config, entry: &Path, tc: &Toolchain, output_abs: &Path) -> Result<ShimInclude, String> {
+pub(crate) fn shim_include(
+    config: &Config,
+    entry: &Path,
+    tc: &Toolchain,
+    output_abs: &Path,
+) -> Result<ShimInclude, String> {
     if let Some(text) = config.shim_include_text() {
         return Ok(ShimInclude::Verbatim(text));
     }
@@ -88,7 +94,9 @@ pub(crate) fn prepare_output_dir(dir: &Path) -> Result<(), String> {
     if let Err(e) = std::fs::create_dir_all(dir) {
         let blocker = dir.ancestors().skip(1).find(|a| a.is_file() || a.is_symlink() && !a.is_dir());
         return Err(match blocker {
-            Some(file) => format!("cannot create the output folder {}: {} is a file, not a folder", dir.display(), file.display()),
+            Some(file) => {
+                format!("cannot create the output folder {}: {} is a file, not a folder", dir.display(), file.display())
+            }
             None if dir.is_file() => format!("the output folder {} is a file, not a folder", dir.display()),
             None => format!("cannot create the output folder {}: {e}", dir.display()),
         });
@@ -96,7 +104,8 @@ pub(crate) fn prepare_output_dir(dir: &Path) -> Result<(), String> {
     if !dir.is_dir() {
         return Err(format!("the output folder {} is a file, not a folder", dir.display()));
     }
-    tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in the output folder {}: {e}", dir.display()))?;
+    tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot write in the output folder {}: {e}", dir.display()))?;
     Ok(())
 }
 

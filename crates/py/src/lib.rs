@@ -19,7 +19,9 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
             let diags: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
             python_error(py, "ParseError", (message, diags))
         }
-        Error::Crashed(_) | Error::InvalidArguments(_) => python_error(py, "ParseError", (message, Vec::<String>::new())),
+        Error::Crashed(_) | Error::InvalidArguments(_) => {
+            python_error(py, "ParseError", (message, Vec::<String>::new()))
+        }
         Error::Libclang(_) | Error::Cuda(_) => python_error(py, "ToolchainError", (message, Vec::new())),
     }
 }
@@ -35,7 +37,11 @@ fn python_error(py: Python<'_>, name: &str, args: (String, Vec<String>)) -> PyEr
     }
 }
 
-fn toolchain(search_dirs: Vec<PathBuf>, cuda_include_dirs: Vec<PathBuf>, cuda_major: String) -> Result<Toolchain, Error> {
+fn toolchain(
+    search_dirs: Vec<PathBuf>,
+    cuda_include_dirs: Vec<PathBuf>,
+    cuda_major: String,
+) -> Result<Toolchain, Error> {
     Toolchain::discover(&ToolchainOptions { search_dirs, cuda_include_dirs, cuda_major })
 }
 
@@ -82,6 +88,7 @@ fn parse_declarations(
 
 /// The value of a constexpr variable: an int, a float, or None.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)] // the Python signature's keyword arguments, one each
 fn value_from_constexpr_vardecl(
     py: Python<'_>,
     source_text: String,
@@ -94,7 +101,14 @@ fn value_from_constexpr_vardecl(
 ) -> PyResult<Py<PyAny>> {
     let result = py.detach(move || {
         let tc = toolchain(search_dirs, cuda_include_dirs, String::new())?;
-        canopy::value_from_constexpr_vardecl(&source_text, &vardecl_name, &compute_capability, &cxx_standard, verbose, &tc)
+        canopy::value_from_constexpr_vardecl(
+            &source_text,
+            &vardecl_name,
+            &compute_capability,
+            &cxx_standard,
+            verbose,
+            &tc,
+        )
     });
     match result {
         Ok(Some(ConstValue::Int(i))) => Ok(i.into_pyobject(py)?.into_any().unbind()),
@@ -121,7 +135,10 @@ fn toolchain_info(
     let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
     out.insert("cuda_include".into(), real(&tc.cuda_root.join("include")));
     let extras: Vec<String> = tc.cuda_extra_includes.iter().map(|p| real(p)).collect();
-    out.insert("cuda_extra_includes".into(), std::env::join_paths(&extras).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    out.insert(
+        "cuda_extra_includes".into(),
+        std::env::join_paths(&extras).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+    );
     out.insert("cuda_version".into(), tc.cuda_version.map(|v| v.to_string()).unwrap_or_default());
     out.insert("cache_dir".into(), canopy::toolchain::cache_dir().display().to_string());
     Ok(out)

@@ -64,8 +64,12 @@ pub(super) fn string_or_number_schema(_: &mut schemars::SchemaGenerator) -> sche
 pub(super) fn include_text(value: &str) -> Result<String, String> {
     let t = value.trim();
     if t.starts_with('#') {
-        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') || value.lines().any(|l| l.trim_end().ends_with('\\')) {
-            return Err("must be lines of C++ preprocessor text without control characters or trailing backslashes".into());
+        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+            || value.lines().any(|l| l.trim_end().ends_with('\\'))
+        {
+            return Err(
+                "must be lines of C++ preprocessor text without control characters or trailing backslashes".into()
+            );
         }
         return Ok(value.to_string());
     }
@@ -110,7 +114,10 @@ pub(super) fn callback(value: &str, dotted_callable: bool) -> Result<Callback, S
 
 /// Keys accepted for existing configs that change nothing here, with why.
 pub(super) const NO_EFFECT: [(&str, &str); 5] = [
-    ("Macro-expanded Function Prefixes", "declarations that macros expand are bound with the file the macro is expanded in"),
+    (
+        "Macro-expanded Function Prefixes",
+        "declarations that macros expand are bound with the file the macro is expanded in",
+    ),
     ("Require Pynvjitlink", "nvJitLink comes with numba-cuda"),
     ("MLIR Backend", "modules are generated for numba-cuda"),
     ("mlir_backend", "modules are generated for numba-cuda"),

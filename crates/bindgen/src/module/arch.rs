@@ -71,13 +71,11 @@ pub fn arch_condition(archs: &BTreeSet<String>, all: &[String]) -> Option<String
     let terms: Vec<String> = arch_ranges(archs, all)?
         .iter()
         .map(|(lo, hi)| {
-            let parts: Vec<String> = [
-                (*lo > 0).then(|| format!("__CUDA_ARCH__ >= {lo}")),
-                hi.map(|h| format!("__CUDA_ARCH__ < {h}")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
+            let parts: Vec<String> =
+                [(*lo > 0).then(|| format!("__CUDA_ARCH__ >= {lo}")), hi.map(|h| format!("__CUDA_ARCH__ < {h}"))]
+                    .into_iter()
+                    .flatten()
+                    .collect();
             if parts.is_empty() {
                 "1".to_string()
             } else {
@@ -90,7 +88,10 @@ pub fn arch_condition(archs: &BTreeSet<String>, all: &[String]) -> Option<String
 
 /// The Python tuple of `ranges` for the module's lowering check: `((900, None),)`.
 pub(super) fn python_ranges(ranges: &[ArchRange]) -> String {
-    let items: Vec<String> = ranges.iter().map(|(lo, hi)| format!("({lo}, {})", hi.map(|h| h.to_string()).unwrap_or("None".into()))).collect();
+    let items: Vec<String> = ranges
+        .iter()
+        .map(|(lo, hi)| format!("({lo}, {})", hi.map(|h| h.to_string()).unwrap_or("None".into())))
+        .collect();
     format!("({},)", items.join(", "))
 }
 
@@ -106,8 +107,14 @@ mod tests {
     fn conditions_follow_the_highest_arch_not_above() {
         let all = ["sm_80".to_string(), "sm_90".to_string()];
         assert_eq!(arch_condition(&set(&["sm_80", "sm_90"]), &all), None);
-        assert_eq!(arch_condition(&set(&["sm_90"]), &all).unwrap(), "defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))");
-        assert_eq!(arch_condition(&set(&["sm_80"]), &all).unwrap(), "defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ < 900))");
+        assert_eq!(
+            arch_condition(&set(&["sm_90"]), &all).unwrap(),
+            "defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))"
+        );
+        assert_eq!(
+            arch_condition(&set(&["sm_80"]), &all).unwrap(),
+            "defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ < 900))"
+        );
     }
 
     #[test]

@@ -70,7 +70,13 @@ fn used_types<'a>(config: &Config, bound: &Bound<'a>) -> Vec<&'a Type> {
 /// The dependency types that `bound` needs, found among `structs` and `enums` (declared outside
 /// the `File List`). Fields of a dependency struct are followed too; its methods are not (they are
 /// bound where their types allow).
-pub(super) fn needed(config: &Config, ctx: &Context, bound: &Bound<'_>, structs: &[&Struct], enums: &[&Enum]) -> Needed {
+pub(super) fn needed(
+    config: &Config,
+    ctx: &Context,
+    bound: &Bound<'_>,
+    structs: &[&Struct],
+    enums: &[&Enum],
+) -> Needed {
     let mut known: KnownTypes = ctx.known.clone();
     for s in &bound.structs {
         if !excluded(&config.exclude.r#struct, &s.name, &s.qual_name) {
@@ -79,7 +85,8 @@ pub(super) fn needed(config: &Config, ctx: &Context, bound: &Bound<'_>, structs:
     }
     let struct_by_name: BTreeMap<String, &Struct> =
         structs.iter().filter(|s| s.sizeof_ > 0 && !s.name.is_empty()).map(|s| (cxx(&s.qual_name), *s)).collect();
-    let enum_by_name: BTreeMap<String, &Enum> = enums.iter().filter(|e| !e.name.is_empty()).map(|e| (cxx(&e.qual_name), *e)).collect();
+    let enum_by_name: BTreeMap<String, &Enum> =
+        enums.iter().filter(|e| !e.name.is_empty()).map(|e| (cxx(&e.qual_name), *e)).collect();
 
     let mut chosen_enums: Vec<Enum> = Vec::new();
     let mut chosen_structs: Vec<&Struct> = Vec::new();
@@ -112,7 +119,13 @@ fn fields_first(structs: &[&Struct]) -> Vec<Struct> {
     let names: BTreeMap<String, usize> = structs.iter().enumerate().map(|(i, s)| (cxx(&s.qual_name), i)).collect();
     let mut done = BTreeSet::new();
     let mut out = Vec::new();
-    fn visit(i: usize, structs: &[&Struct], names: &BTreeMap<String, usize>, done: &mut BTreeSet<usize>, out: &mut Vec<Struct>) {
+    fn visit(
+        i: usize,
+        structs: &[&Struct],
+        names: &BTreeMap<String, usize>,
+        done: &mut BTreeSet<usize>,
+        out: &mut Vec<Struct>,
+    ) {
         if !done.insert(i) {
             return;
         }

@@ -11,7 +11,12 @@ pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
     let underlying = match numba_type(&e.underlying_type, &ctx.known) {
         Ok(Some(t)) => t,
         _ => {
-            out.report.skip("enum", &e.qual_name, &e.location, format!("underlying type `{}` is not an integer", e.underlying_type.name));
+            out.report.skip(
+                "enum",
+                &e.qual_name,
+                &e.location,
+                format!("underlying type `{}` is not an integer", e.underlying_type.name),
+            );
             return out;
         }
     };
@@ -20,7 +25,9 @@ pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
     let members: Vec<String> = enum_member_names(&e.enumerators, &var)
         .iter()
         .zip(&e.enumerator_values)
-        .map(|(n, v)| format!("({}, {})", py_str(n), v.parse::<i128>().map(|v| v.to_string()).unwrap_or_else(|_| "0".into())))
+        .map(|(n, v)| {
+            format!("({}, {})", py_str(n), v.parse::<i128>().map(|v| v.to_string()).unwrap_or_else(|_| "0".into()))
+        })
         .collect();
     out.code.push_str(&format!("{var} = "));
     out.code.push_str(&call(

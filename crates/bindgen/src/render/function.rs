@@ -61,7 +61,10 @@ pub(crate) fn params_spec(ctx: &Context, path: &[&str], params: &[ParamVar]) -> 
         let item = match intent {
             Intent::In => format!("({ty}, \"in\")"),
             _ if !is_ref => {
-                return Err(format!("argument intent for `{}` needs a reference parameter, not `{}`", p.name, p.type_.name))
+                return Err(format!(
+                    "argument intent for `{}` needs a reference parameter, not `{}`",
+                    p.name, p.type_.name
+                ))
             }
             Intent::InoutPtr | Intent::OutPtr => format!("(types.CPointer({ty}), \"ptr\")"),
             Intent::OutReturn => format!("({ty}, \"out\")"),
@@ -128,7 +131,13 @@ pub fn render_functions(ctx: &Context, functions: &[Function], py_name_of: &dyn 
     out
 }
 
-fn render_function(ctx: &Context, f: &Function, suffix: &str, py_name_of: &dyn Fn(&Function) -> String, out: &mut Rendered) {
+fn render_function(
+    ctx: &Context,
+    f: &Function,
+    suffix: &str,
+    py_name_of: &dyn Fn(&Function) -> String,
+    out: &mut Rendered,
+) {
     if let Some(reason) = reason_to_skip(ctx, f) {
         out.report.skip("function", &f.qual_name, &f.location, reason);
         return;
@@ -139,11 +148,21 @@ fn render_function(ctx: &Context, f: &Function, suffix: &str, py_name_of: &dyn F
         match python_operator(symbol, f.params.len()) {
             Some(o) => op = Some(o),
             None if matches!(symbol, "++" | "--") => {
-                out.report.skip("operator", &f.qual_name, &f.location, "increment/decrement operator: Python has no ++ or --");
+                out.report.skip(
+                    "operator",
+                    &f.qual_name,
+                    &f.location,
+                    "increment/decrement operator: Python has no ++ or --",
+                );
                 return;
             }
             None => {
-                out.report.skip("operator", &f.qual_name, &f.location, format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()));
+                out.report.skip(
+                    "operator",
+                    &f.qual_name,
+                    &f.location,
+                    format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()),
+                );
                 return;
             }
         }

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use super::function::{operator_symbol, params_spec, python_operator, ret_spec};
 use super::{arities, call, registered_type_expr, Context, Rendered};
 use crate::pyexpr::{py_ident, py_str};
-use crate::shim::{constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name, static_method_shim};
+use crate::shim::{
+    constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name, static_method_shim,
+};
 use crate::types::{cxx, numba_type};
 
 /// How to bind one struct.
@@ -52,7 +54,12 @@ fn fields_spec(ctx: &Context, s: &Struct) -> Result<String, String> {
 pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rendered {
     let mut out = Rendered::default();
     if s.sizeof_ < 0 || s.alignof_ < 0 {
-        out.report.skip("struct", &s.qual_name, &s.location, "size or alignment unknown (incomplete or dependent type)");
+        out.report.skip(
+            "struct",
+            &s.qual_name,
+            &s.location,
+            "size or alignment unknown (incomplete or dependent type)",
+        );
         return out;
     }
     let mut opaque_reason = None;
@@ -110,7 +117,12 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
         render_member(ctx, s, &var, m, &mut out);
     }
     for t in &s.templated_methods {
-        out.report.skip("method", &t.qual_name, &t.function.location, "member function template: bind it through the template API");
+        out.report.skip(
+            "method",
+            &t.qual_name,
+            &t.function.location,
+            "member function template: bind it through the template API",
+        );
     }
     out
 }
@@ -134,7 +146,15 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
     }
 }
 
-fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, f: &Function, suffix: &str, out: &mut Rendered) {
+fn render_member_arity(
+    ctx: &Context,
+    s: &Struct,
+    var: &str,
+    m: &StructMethod,
+    f: &Function,
+    suffix: &str,
+    out: &mut Rendered,
+) {
     let full = format!("{}::{}", s.qual_name, f.name);
     let skip = |out: &mut Rendered, reason: String| out.report.skip("method", &full, &f.location, reason);
     if !matches!(f.exec_space, canopy::model::ExecutionSpace::Device | canopy::model::ExecutionSpace::HostDevice) {
@@ -223,10 +243,14 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, f
             if f.is_operator {
                 let symbol = operator_symbol(&f.name).unwrap_or("");
                 let Some(op) = python_operator(symbol, f.params.len() + 1) else {
-                    return skip(out, format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len() + 1));
+                    return skip(
+                        out,
+                        format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len() + 1),
+                    );
                 };
                 let self_param = format!("({}, \"in\")", registered_type_expr(&s.qual_name));
-                let params = if params == "[]" { format!("[{self_param}]") } else { format!("[{self_param}, {}", &params[1..]) };
+                let params =
+                    if params == "[]" { format!("[{self_param}]") } else { format!("[{self_param}, {}", &params[1..]) };
                 let name = shim_name("op", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
                     "_b.operator",

@@ -373,10 +373,22 @@ mod tests {
     #[test]
     fn class_template_is_data() {
         let r = render_class_template(&Context::default(), &class_template("Array"), "Array");
-        assert!(r.code.starts_with("Array = _template_bindings(_b).class_template(unit=_unit, py_name=\"Array\""), "{}", r.code);
-        assert!(r.code.contains("tparams=[(\"T\", \"type\", \"T\", None, False), (\"N\", \"non_type\", \"int\", \"4\", False)]"), "{}", r.code);
+        assert!(
+            r.code.starts_with("Array = _template_bindings(_b).class_template(unit=_unit, py_name=\"Array\""),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.code.contains(
+                "tparams=[(\"T\", \"type\", \"T\", None, False), (\"N\", \"non_type\", \"int\", \"4\", False)]"
+            ),
+            "{}",
+            r.code
+        );
         assert!(r.code.contains("fields=[(\"data\", \"T[N]\")]"), "{}", r.code);
-        assert!(r.code.contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
+        assert!(r
+            .code
+            .contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
         assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False)], \"ret\": \"U\""));
         let skipped: Vec<_> = r.report.skipped.iter().map(|s| (s.name.as_str(), s.reason.as_str())).collect();
         assert_eq!(skipped, [("Array::operator[]", "member operator of a class template: not bound yet")]);
@@ -391,11 +403,18 @@ mod tests {
 
     #[test]
     fn arch_guards_are_data() {
-        let ctx = Context { arch_guard: Some("defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))".into()), ..Context::default() };
+        let ctx = Context {
+            arch_guard: Some("defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))".into()),
+            ..Context::default()
+        };
         let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
         assert!(r.code.contains(", \"arch\": \"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\"}"), "{}", r.code);
         let r = render_class_template(&ctx, &class_template("Array"), "Array");
-        assert!(r.code.contains("\n    arch=\"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\",\n    tparams="), "{}", r.code);
+        assert!(
+            r.code.contains("\n    arch=\"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\",\n    tparams="),
+            "{}",
+            r.code
+        );
         // Members carry no guard of their own: the class's applies to them.
         assert!(!r.code.contains("\"arch\""), "{}", r.code);
     }
