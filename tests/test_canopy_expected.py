@@ -19,11 +19,14 @@ COMPUTE_CAPABILITY = "sm_80"
 
 
 def _relativize(node, base: str):
-    """Rewrites every `file` under `base` (locations, diagnostics) relative to `base`."""
+    """Rewrites every `file` under `base` (locations, diagnostics) relative to `base`, and the
+    paths clang writes into the names of unnamed records (`(unnamed union at /.../x.cuh:42:3)`)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "file" and isinstance(value, str) and value.startswith(base):
                 node[key] = os.path.relpath(value, base)
+            elif isinstance(value, str) and " at " + base + os.sep in value:
+                node[key] = value.replace(" at " + base + os.sep, " at ")
             else:
                 _relativize(value, base)
     elif isinstance(node, list):
