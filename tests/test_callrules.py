@@ -85,6 +85,12 @@ def test_pointer_and_default_argument_values(B):
     assert got[8] == 7 and got[9] == 15
 
 
+def test_an_array_bound_is_not_a_default_argument():
+    decls = ast_canopy.parse_declarations_from_source(HEADER, [HEADER], "sm_80")
+    first_of = next(f for f in decls.functions if f.name == "first_of")
+    assert [p.has_default for p in first_of.params] == [False, True]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="a stdint name reached through a using-declaration (`using cuda::std::int32_t;`, "

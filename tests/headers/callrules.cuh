@@ -38,6 +38,8 @@ __device__ float sum(const float *values, int n) {
 }
 __device__ int first_byte(const void *p) { return *static_cast<const unsigned char *>(p); }
 __device__ int64_t widen(int32_t x, int32_t shift = 4) { return static_cast<int64_t>(x) << shift; }
+// An array bound is an expression in the parameter's declaration, not a default argument.
+__device__ int first_of(const int (&items)[4], int extra = 0) { return items[0] + extra; }
 __device__ uint64_t fast_sum(int_fast32_t a, uint_least16_t b) { return static_cast<uint64_t>(a) + b; }
 
 // A function template on `T *`, with a defaulted parameter.

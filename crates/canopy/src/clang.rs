@@ -281,6 +281,24 @@ impl<'i> TranslationUnit<'i> {
         self.tokenize(range).into_iter().next()
     }
 
+    /// Whether a parameter declaration has a default argument: an `=` outside parentheses and
+    /// brackets among its tokens. (Its expression children alone do not tell: an array bound such
+    /// as the `N` of `T (&a)[N]` is one too.)
+    pub(crate) fn param_has_default(&self, param: Cursor) -> bool {
+        // SAFETY: the extent of a valid cursor.
+        let range = unsafe { clang_getCursorExtent(param.0) };
+        let mut depth = 0i32;
+        for t in self.tokenize(range) {
+            match t.as_str() {
+                "(" | "[" | "{" => depth += 1,
+                ")" | "]" | "}" => depth -= 1,
+                "=" if depth == 0 => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
     fn tokenize(&self, range: CXSourceRange) -> Vec<String> {
         let mut out = Vec::new();
         // SAFETY: tokens are disposed after their spellings are copied.
@@ -515,7 +533,7 @@ impl Cursor {
         take_string(unsafe { clang_getCursorSpelling(self.0) })
     }
 
-    /// Whether the cursor is an expression (a parameter's child expression is its default argument).
+    /// Whether the cursor is an expression.
     pub(crate) fn is_expression(&self) -> bool {
         // SAFETY: reading the kind of a valid cursor.
         unsafe { clang_isExpression(clang_getCursorKind(self.0)) != 0 }

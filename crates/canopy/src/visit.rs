@@ -161,7 +161,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                 CursorKind::Param => params.push(ParamVar {
                     name: a.spelling(),
                     type_: build_param_type(&a.ty()),
-                    has_default: a.children().iter().any(|e| e.is_expression()),
+                    has_default: a.children().iter().any(|e| e.is_expression()) && self.tu.param_has_default(a),
                 }),
                 CursorKind::DeviceAttr => device = true,
                 CursorKind::HostAttr => host = true,

@@ -103,6 +103,18 @@ fn device_callable(space: ExecutionSpace) -> bool {
     matches!(space, ExecutionSpace::Device | ExecutionSpace::HostDevice)
 }
 
+/// A callable as the runtime's overload dicts: one as declared, then one for each arity its
+/// trailing defaulted parameters allow (C++ fills the defaults in the shim's call).
+fn overloads_data(
+    ctx: &Context,
+    path: &[&str],
+    tparams: &[TemplateParam],
+    f: &Function,
+    qual_name: Option<&str>,
+) -> Result<Vec<String>, String> {
+    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, tparams, g, qual_name)).collect()
+}
+
 /// One callable as the runtime's overload dict: template parameters, return type, parameters.
 fn overload_data(
     ctx: &Context,
@@ -159,20 +171,23 @@ pub fn render_function_templates(
     py_name_of: &dyn Fn(&FunctionTemplate) -> String,
 ) -> Rendered {
     let mut out = Rendered::default();
-    // (py_name, [(qual_name, overload data)]) in order of first appearance.
-    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    // (py_name, [(qual_name, overload data, as declared rather than a shorter arity)]) in order
+    // of first appearance.
+    type Entry = (String, String, bool);
+    let mut groups: Vec<(String, Vec<Entry>)> = Vec::new();
     for t in templates {
         if let Some(reason) = reason_to_skip(ctx, t) {
             out.report.skip("function_template", &t.qual_name, &t.function.location, reason);
             continue;
         }
         let key = intent_key(ctx, &t.qual_name, &t.function.name);
-        match overload_data(ctx, &[key], &t.template_parameters, &t.function, Some(&t.qual_name)) {
-            Ok(data) => {
+        match overloads_data(ctx, &[key], &t.template_parameters, &t.function, Some(&t.qual_name)) {
+            Ok(all) => {
                 let py_name = py_ident(&py_name_of(t));
+                let entries = all.into_iter().enumerate().map(|(i, data)| (t.qual_name.clone(), data, i == 0));
                 match groups.iter_mut().find(|(n, _)| *n == py_name) {
-                    Some((_, overloads)) => overloads.push((t.qual_name.clone(), data)),
-                    None => groups.push((py_name, vec![(t.qual_name.clone(), data)])),
+                    Some((_, overloads)) => overloads.extend(entries),
+                    None => groups.push((py_name, entries.collect())),
                 }
             }
             Err(reason) => out.report.skip("function_template", &t.qual_name, &t.function.location, reason),
@@ -184,9 +199,11 @@ pub fn render_function_templates(
             "{py_name} = {TEMPLATES}.function_template(unit=_unit, py_name={}, overloads=[",
             py_str(&py_name)
         );
-        for (qual_name, data) in &overloads {
+        for (qual_name, data, declared) in &overloads {
             let _ = writeln!(out.code, "    {data},");
-            out.report.bind("function_template", qual_name, &py_name);
+            if *declared {
+                out.report.bind("function_template", qual_name, &py_name);
+            }
         }
         out.code.push_str("])\n");
     }
@@ -239,9 +256,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             continue;
         }
         let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
-        match overload_data(ctx, &path, &[], f, None) {
-            Ok(data) if is_ctor => ctors.push(data),
-            Ok(data) => methods.push(format!("({}, {data})", py_str(&f.name))),
+        match overloads_data(ctx, &path, &[], f, None) {
+            Ok(all) if is_ctor => ctors.extend(all),
+            Ok(all) => methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)))),
             Err(reason) => skip(&mut out, &reason),
         }
     }
@@ -271,9 +288,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             continue;
         }
         let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
-        match overload_data(ctx, &path, &mt.template_parameters, f, None) {
-            Ok(data) if is_ctor => ctors.push(data),
-            Ok(data) => methods.push(format!("({}, {data})", py_str(&f.name))),
+        match overloads_data(ctx, &path, &mt.template_parameters, f, None) {
+            Ok(all) if is_ctor => ctors.extend(all),
+            Ok(all) => methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)))),
             Err(reason) => out.report.skip("method", &member(&f.name), &f.location, reason),
         }
     }
