@@ -52,9 +52,10 @@ def demangled_form(type_name: str, is_param: bool = True) -> str:
         if name.endswith(suffix):
             name, ref = name[: -len(suffix)], suffix.strip()
             break
-    if "(*)" in name:  # pointer to array: `float (*)[4]`
-        elem, dims = name.split(" (*)")
-        return f"{elem} (*) {dims}" + ref
+    for declarator in ("(*)", "(&)", "(&&)"):  # pointer or reference to array: `const int (&)[4]`
+        if declarator in name:
+            elem, dims = name.split(f" {declarator}")
+            return f"{demangled_form(elem, is_param=False)} {declarator} {dims}" + ref
     levels = [level.strip() for level in name.split("*")]
     base, pointer_quals = levels[0], levels[1:]
     quals = []

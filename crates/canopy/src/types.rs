@@ -62,8 +62,8 @@ pub(crate) fn build_type(t: &Type) -> TypeModel {
     let bare = spell(&inner, false);
     let name = match ref_kind {
         RefKind::None => spelled,
-        RefKind::Lvalue => format!("{spelled} &"),
-        RefKind::Rvalue => format!("{spelled} &&"),
+        RefKind::Lvalue => reference_spelling(&spelled, "&"),
+        RefKind::Rvalue => reference_spelling(&spelled, "&&"),
     };
     TypeModel { name, unqualified_non_ref_type_name: bare, ref_kind, is_const: inner.is_const(), shape: shape(&inner) }
 }
@@ -88,6 +88,18 @@ pub(crate) fn build_param_type(t: &Type) -> TypeModel {
         ref_kind: RefKind::None,
         is_const: false,
         shape: TypeShape::Pointer { pointee: Box::new(element) },
+    }
+}
+
+/// `T &` for a referee spelled `T`; `const int (&)[4]` for an array referee `const int[4]`, the
+/// declarator form C++ accepts in a shim's parameter list.
+fn reference_spelling(referee: &str, sigil: &str) -> String {
+    match referee.find('[') {
+        Some(i) => {
+            let (elem, dims) = referee.split_at(i);
+            format!("{} ({sigil}){dims}", elem.trim_end())
+        }
+        None => format!("{referee} {sigil}"),
     }
 }
 
