@@ -147,9 +147,9 @@ def test_function_templates_are_bound_under_their_names(F):
 def test_function_templates_link(F):
     link_case(function_case(F), F["writer"])
     src = F["writer"].unit.source()
-    assert "::tpl::saturate<int>(*a0)" in src  # explicit arguments: the specialization is the compiler's pick
-    assert "::tpl::scaled<float, float, 2>(*a0)" in src  # defaults written out
-    assert "::tpl::count_args<int, double, long long>(*a0, *a1, *a2)" in src
+    assert "::tpl::saturate<int>(*__nbst_a0)" in src  # explicit arguments: the specialization is the compiler's pick
+    assert "::tpl::scaled<float, float, 2>(*__nbst_a0)" in src  # defaults written out
+    assert "::tpl::count_args<int, double, long long>(*__nbst_a0, *__nbst_a1, *__nbst_a2)" in src
 
 
 @pytest.mark.gpu
@@ -229,7 +229,7 @@ def test_one_template_by_name(F):
         out[0] = biggest(out[1], out[2])
 
     link_kernel(kernel, (typeof(np.zeros(3, np.int32)),), ARCH)
-    assert "::tpl::pick<int>(*a0, *a1)" in writer.unit.source()
+    assert "::tpl::pick<int>(*__nbst_a0, *__nbst_a1)" in writer.unit.source()
 
 
 # ----------------------------------------------------------------------------- class templates
@@ -508,7 +508,8 @@ def test_cub_radix_sort_with_default_bits_links(RADIX):
     link_case(radix_case(RADIX), RADIX[0])
     source = RADIX[0].unit.source()
     # C++ fills in the bits left out: the shim calls Sort with the keys alone, never a re-spelled default.
-    assert "self->Sort(*a0);" in source and "self->SortDescending(*a0, *a1, *a2);" in source
+    assert "__nbst_self->Sort(*__nbst_a0);" in source
+    assert "__nbst_self->SortDescending(*__nbst_a0, *__nbst_a1, *__nbst_a2);" in source
     assert "sizeof" not in source
 
 
@@ -596,10 +597,34 @@ def test_rendered_templates_work_in_a_standalone_module(F):
             out[0] = clamp01(out[1])
 
         link_kernel(kernel, (typeof(np.zeros(2, np.float32)),), ARCH)
-        assert "::tpl::saturate<float>(*a0)" in ns["_unit"].source()
+        assert "::tpl::saturate<float>(*__nbst_a0)" in ns["_unit"].source()
     finally:
         del sys.modules[rt.__name__]
 
 
 def _rendered(request):
     return json.loads(_core.render_bindings(dumps(request)))["code"]
+
+
+def test_shims_compile_beside_header_types_named_like_shim_parameters():
+    """Template shims name their parameters `__nbst_*`: a header's `struct ret`, `struct self` or
+    `struct a0` cannot shadow them."""
+    path = HEADERS / "reserved_names.cuh"
+    decls = parse(path)
+    writer = MemoryShimWriter(f'#include "{path}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        structs = {s.__name__: s for s in numbast.bind_cxx_structs(writer, decls.structs)}
+        (make,) = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        (holder,) = bind_cxx_class_templates(decls.class_templates, None, writer)
+    Ret, Self, A0 = structs["ret"], structs["self"], structs["a0"]
+    HolderF = holder[np.float32]
+
+    def kernel(out):
+        out[0] = make(out[1]).v
+        out[2] = HolderF(float32(out[1])).pick(A0(3), Self(4))
+
+    link_kernel(kernel, (typeof(np.zeros(3, np.int32)),), ARCH)
+    assert Ret is not None
+    source = writer.unit.source()
+    assert "__nbst_ret" in source and "__nbst_self->pick(*__nbst_a0, *__nbst_a1)" in source

@@ -853,17 +853,17 @@ def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
     unit.add(_TPL_HELPERS_NAME, _TPL_HELPERS)
     params, args = [], []
     if resolved.ret is not None:
-        params.append(f"__nbst_ptr<{resolved.ret_cxx}> ret")
+        params.append(f"__nbst_ptr<{resolved.ret_cxx}> __nbst_ret")
     if self_cxx is not None:
-        params.append(f"__nbst_ptr<{self_cxx}> self")
+        params.append(f"__nbst_ptr<{self_cxx}> __nbst_self")
     for i, s in enumerate(resolved.slots):
-        params.append(f"__nbst_ptr<{s.value_cxx}> a{i}")
-        args.append(f"__nbst_move(*a{i})" if s.rvalue else f"*a{i}")
+        params.append(f"__nbst_ptr<{s.value_cxx}> __nbst_a{i}")
+        args.append(f"__nbst_move(*__nbst_a{i})" if s.rvalue else f"*__nbst_a{i}")
     expr = f"{call}({', '.join(args)})"
     if kind == "ctor":  # constructs in place
-        body = f"::new (static_cast<void *>(ret)) {expr};"
+        body = f"::new (static_cast<void *>(__nbst_ret)) {expr};"
     elif resolved.ret is not None:
-        body = f"::new (static_cast<void *>(ret)) {resolved.ret_cxx}({expr});"
+        body = f"::new (static_cast<void *>(__nbst_ret)) {resolved.ret_cxx}({expr});"
     else:
         body = f"{expr};"
     condition = arch.condition if arch is not None else ""
@@ -1388,7 +1388,7 @@ class ClassInstance:
                 _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
-            shim, src = _tpl_shim(t._unit, "method", f"{self.cxx}::{name}", f"self->{member}", r, self_cxx=self.cxx,
+            shim, src = _tpl_shim(t._unit, "method", f"{self.cxx}::{name}", f"__nbst_self->{member}", r, self_cxx=self.cxx,
                                   arch=arch)  # fmt: skip
             call = _TplCall(t._unit, shim, src, r, self_type=self._numba_type, arch=arch, what=t._qual)
             table[("typed",) + key] = call
