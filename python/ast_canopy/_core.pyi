@@ -1,0 +1,57 @@
+# The private extension module built from crates/py: one call per job, JSON across the boundary.
+# Checked against the built module by `python -m mypy.stubtest ast_canopy._core` (.ci/lint).
+import os
+
+__version__: str
+__all__ = [
+    "__version__",
+    "cli_main",
+    "config_schema",
+    "parse_declarations",
+    "render_bindings",
+    "render_prelude",
+    "toolchain_info",
+    "value_from_constexpr_vardecl",
+]
+
+def parse_declarations(
+    source: str | os.PathLike[str],
+    files_to_retain: list[str | os.PathLike[str]],
+    compute_capability: str,
+    cxx_standard: str,
+    additional_includes: list[str | os.PathLike[str]],
+    defines: list[str],
+    cuda_include_dirs: list[str | os.PathLike[str]],
+    search_dirs: list[str | os.PathLike[str]],
+    cuda_major: str,
+    verbose: bool,
+    bypass_parse_error: bool,
+    cuda_header_mode: bool = False,
+) -> tuple[str, bool, list[str]]:
+    """Parses a header; returns `(declarations_json, cache_hit, clang_args)`."""
+
+def value_from_constexpr_vardecl(
+    source_text: str,
+    vardecl_name: str,
+    compute_capability: str,
+    cxx_standard: str,
+    verbose: bool,
+    search_dirs: list[str | os.PathLike[str]],
+    cuda_include_dirs: list[str | os.PathLike[str]],
+) -> int | float | None:
+    """The value of a constexpr variable: an int, a float, or None."""
+
+def toolchain_info(search_dirs: list[str | os.PathLike[str]], cuda_include_dirs: list[str | os.PathLike[str]]) -> dict[str, str]:
+    """What the toolchain discovery found, as a dict of strings."""
+
+def render_bindings(request: str) -> str:
+    """Renders bindings: a JSON request in, `{code, report}` out."""
+
+def render_prelude() -> str:
+    """The imports rendered code relies on."""
+
+def cli_main(argv: list[str], search_dirs: list[str | os.PathLike[str]]) -> int:
+    """Runs the `numbast` generator CLI with `argv` (program name first); returns its exit code."""
+
+def config_schema() -> str:
+    """The JSON Schema of the static-mode config."""
