@@ -67,6 +67,13 @@ _TPL_HELPERS = """#ifndef NUMBAST_TEMPLATE_HELPERS
 template <class T> using __nbst_ptr = T *;
 template <class T> using __nbst_id = T;
 template <class T> __device__ T &&__nbst_move(T &x) { return static_cast<T &&>(x); }
+template <class T> struct __nbst_array_ref {
+    T *p;
+    __device__ operator T *() const { return p; }
+    template <class E, int N> __device__ operator __nbst_id<E[N]> &() const {
+        return *reinterpret_cast<E (*)[N]>(p);
+    }
+};
 #endif
 """
 _TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
@@ -168,13 +175,15 @@ def _tpl_subst(text, mapping):
 def _tpl_qualify(text, scope, params):
     """A default argument as written inside namespace `scope`, made valid outside it: unqualified
     names other than template parameters and keywords get `scope::` (`BLOCK_SCAN_RAKING` in
-    `cub` becomes `cub::BLOCK_SCAN_RAKING`)."""
+    `cub` becomes `cub::BLOCK_SCAN_RAKING`). The fixed-width and standard scalar typedefs
+    (`uint32_t`, `size_t`) are global names and stay as they are (BlockRunLengthDecode's
+    `DecodedOffsetT = uint32_t`)."""
     if not scope:
         return text
 
     def repl(m):
         word = m.group(0)
-        return word if word in params or word in _TPL_KEYWORDS else f"{scope}::{word}"
+        return word if word in params or word in _TPL_KEYWORDS or word in _TPL_SCALARS else f"{scope}::{word}"
 
     return _TPL_IDENT.sub(repl, text)
 
@@ -1369,19 +1378,29 @@ class ClassInstance:
             self._calls[tuple(r.sigtys)] = call
         return call
 
-    def _method(self, typingctx, name, args):
+    def _method(self, typingctx, name, args, explicit=()):
+        """The call of method `name` for Numba argument types `args`; `explicit` are the Numba
+        types of the member template's arguments given in the kernel (`s.Sum[4](items)`)."""
         t = self.template
         args = tuple(types.unliteral(a) for a in args)
-        table = t._method_calls[name]
+        table = t._method_calls[(name, explicit) if explicit else name]
         key = (self._numba_type,) + args
         call = table.get(("typed",) + key)
         if call is None:
             overloads = t._methods.get(name) or [self._inherited(name, args)]
-            candidates = [(ov, self._outer(), (), t._scope) for ov in overloads]
+            candidates, unfit = self._explicit_candidates(overloads, explicit)
             try:
+                if not candidates:
+                    lines = [f"no overload of {self.cxx}::{name} takes the template arguments ({', '.join(map(str, explicit))}):"]
+                    lines += [f"  {ov.describe(f'{self.cxx}::{name}')}\n    -> {why}" for ov, why in unfit]
+                    raise TemplateError("\n".join(lines))
                 r = _tpl_select(f"{self.cxx}::{name}", candidates, args, t._tb.b, typingctx)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
+            if name not in t._methods:  # an inherited member: arrays go as `__nbst_array_ref<T>`
+                for slot in r.slots:
+                    if slot.passing == "decay":
+                        slot.value_cxx = f"__nbst_array_ref<{slot.value_cxx[:-1].strip()}>"
             member = f"template {name}{r.explicit_args()}" if r.overload.tparams else name
             arch = t._tb.arch(t._arch)
             try:
@@ -1395,17 +1414,50 @@ class ClassInstance:
             table[(self._numba_type,) + tuple(r.sigtys)] = call
         return call
 
+    def _explicit_candidates(self, overloads, explicit):
+        """`_tpl_select`'s candidates among `overloads` for the explicit template arguments
+        `explicit` (Numba types), each converted for that overload's own template parameters
+        (`int ITEMS_PER_THREAD` takes a literal, `typename T` a type); the overloads they do not
+        fit are returned with the reason."""
+        t = self.template
+        candidates, unfit = [], []
+        for ov in overloads:
+            if len(explicit) > len(ov.tparams) and not (ov.tparams and ov.tparams[-1].pack):
+                unfit.append((ov, f"has {len(ov.tparams)} template parameter(s), {len(explicit)} given"))
+                continue
+            try:
+                given = [_tpl_arg_from_numba(ov.tparams[min(i, len(ov.tparams) - 1)], ty, t._tb.b) for i, ty in enumerate(explicit)]
+            except TemplateError as e:
+                unfit.append((ov, str(e)))
+                continue
+            candidates.append((ov, self._outer(), given, t._scope))
+        return candidates, unfit
+
     def _inherited(self, name, args):
         """A member the class has through a base class (cooperative groups' `thread_block_tile`
         gets `sync`, `thread_rank` and `shfl` from its bases): called with the arguments' own C++
-        types by value, overload resolution and the return type left to the compiler."""
+        types by value, overload resolution and the return type left to the compiler. An array
+        (a local array of items) is passed as its data, through `__nbst_array_ref<T>`, which
+        converts to the `T (&)[N]` the member takes (BlockMergeSort's `Sort(KeyT (&)[ItemsPerThread],
+        CompareOp)`, from BlockMergeSortStrategy): the extent is the member's, not the array's; to
+        a `T *` parameter it converts as the data pointer."""
         params = []
         for k, a in enumerate(args):
+            if isinstance(a, types.Array):
+                elem = _tpl_cxx_of(a.dtype, self.template._tb.b)
+                if elem is None:
+                    raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ element type")
+                params.append((f"a{k}", f"{elem} *", "in"))  # the slot is fixed up after deduction
+                continue
             cxx = _tpl_cxx_of(a, self.template._tb.b)
             if cxx is None:
                 raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ spelling")
             params.append((f"a{k}", cxx, "in"))
         return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}"})
+
+
+# `typename X::Name`, X a bare identifier (a dependent member type named through an alias).
+_TPL_BASE_MEMBER = _tpl_re.compile(r"\btypename\s+([A-Za-z_]\w*)::([A-Za-z_]\w*)(?![\w:<])")
 
 
 class BoundClassTemplate:
@@ -1426,7 +1478,9 @@ class BoundClassTemplate:
         self._nested = [n if isinstance(n, str) else n[0] for n in nested]
         self._nested_aliases = {n[0]: _tpl_norm(n[1]) for n in nested if not isinstance(n, str)}
         self._nested_aliases = {k: self._self_spellings(v) for k, v in self._nested_aliases.items()}
-        fix = self._self_spellings
+        self._inherited_nested = self._base_member_types(constructors, methods) if inherits else set()
+        self._nested += sorted(self._inherited_nested - set(self._nested))
+        fix = self._member_spellings
         self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
         self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
         self._methods = {}
@@ -1462,6 +1516,37 @@ class BoundClassTemplate:
         # A member type named without its class (`TempStorage &`, as clang spells a member alias).
         for name in self._nested:
             spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(name)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
+        return spelling
+
+    def _base_member_types(self, constructors, methods):
+        """The member types that the class's own members name through a base class: BlockMergeSort
+        takes `typename BlockMergeSortStrategyT::TempStorage &`, `BlockMergeSortStrategyT` being
+        a private alias (not in the declarations) of its base class. A dependent `typename X::Name`
+        whose `X` is neither a template parameter nor a member of the class's own is taken to be
+        such a base: `Name` is probed as the class's member (it is only kept if the class has it,
+        inherited), and the spelling becomes `Self::Name`, the same type found by name lookup."""
+        own = {p.name for p in self._tparams} | set(self._nested) | {self._qual.rsplit("::", 1)[-1]}
+        found = set()
+        for data in [*constructors, *(d for _n, d in methods)]:
+            for _name, spelling, _intent in data["params"]:
+                for m in _TPL_BASE_MEMBER.finditer(spelling):
+                    if m[1] not in own:
+                        found.add(m[2])
+        return found
+
+    def _member_spellings(self, spelling):
+        """A member's type spelling for shims: the instance's own names (`_self_spellings`), and a
+        member alias whose target names the instance's members spelled by its name again. Clang
+        spells `TempStorage &` by the alias's target, `Uninitialized<_TempStorage> &` for
+        BlockExchange's `using TempStorage = Uninitialized<_TempStorage>`, and `_TempStorage` is
+        private: a shim may name `BlockExchange<int, 128, 4>::TempStorage` only."""
+        spelling = self._self_spellings(spelling)
+        if self._inherited_nested:
+            inherited = self._inherited_nested
+            spelling = _TPL_BASE_MEMBER.sub(lambda m: f"{_TPL_SELF}::{m[2]}" if m[2] in inherited else m[0], spelling)
+        for name, target in self._nested_aliases.items():
+            if _TPL_SELF in target:
+                spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(target)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
         return spelling
 
     def __repr__(self):
@@ -1631,22 +1716,29 @@ class BoundClassTemplate:
             return types.BoundFunction(self._method_template(attr), typ)
         return None
 
-    def _method_template(self, name):
+    def _method_template(self, name, explicit=()):
+        """The typing template of method `name`; with `explicit` (the Numba types of template
+        arguments given in the kernel, `s.FlagHeads[4]`), that of the member template called with
+        them, which has its own calls and lowering."""
         cache = self.__dict__.setdefault("_method_templates", {})
-        template = cache.get(name)
+        template = cache.get((name, explicit))
         if template is None:
             ct = self
+            if explicit:
+                table = self._method_calls[(name, explicit)] = {}
+                self._tb.b._lower((self, name, explicit), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+                self._tb.b._sync()
 
             class Method(_TplAbstractTemplate):
-                key = (ct, name)
+                key = (ct, name, explicit) if explicit else (ct, name)
 
                 def generic(self, args, kws):
                     if kws:
                         raise _TplTypingError(f"{name}: keyword arguments are not supported")
-                    call = self.this._nbst_owner._method(self.context, name, args)
+                    call = self.this._nbst_owner._method(self.context, name, args, explicit)
                     return _tpl_signature(call.return_type(), *call.resolved.sigtys, recvr=self.this)
 
-            template = cache[name] = Method
+            template = cache[(name, explicit)] = Method
         return template
 
 
@@ -1683,10 +1775,18 @@ class TemplateBindings:
 
             def generic(self, args, kws):
                 obj, index = args
+                tys = index.types if isinstance(index, types.BaseTuple) else (index,)
+                if isinstance(obj, types.BoundFunction):  # `s.FlagHeads[4]`: a member template's arguments
+                    key = getattr(obj.template, "key", None)
+                    if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], BoundClassTemplate)
+                            and key[0]._tb is tb):  # fmt: skip
+                        return None
+                    method = types.BoundFunction(key[0]._method_template(key[1], tuple(tys)), obj.this)
+                    tb.lower_method_getitem(obj)
+                    return _tpl_signature(method, *args)
                 target = getattr(obj, "typing_key", None)
                 if not isinstance(obj, types.Function) or getattr(target, "_tb", None) is not tb:
                     return None
-                tys = index.types if isinstance(index, types.BaseTuple) else (index,)
                 try:
                     spec = target._specialize_from_numba(tys)
                 except TemplateError as e:
@@ -1730,6 +1830,17 @@ class TemplateBindings:
                 return context.get_dummy_value()
 
             self.b._lower(_tpl_operator.getitem, [fnty, types.Any], impl)
+
+    def lower_method_getitem(self, methty):
+        """`s.FlagHeads[4]` gives the receiver, as the method does (a bound method's value is its
+        receiver, whatever template arguments it is called with)."""
+        if methty not in self._getitem_lowered:
+            self._getitem_lowered.add(methty)
+
+            def impl(context, builder, sig, args):
+                return args[0]
+
+            self.b._lower(_tpl_operator.getitem, [methty, types.Any], impl)
 
     def arch_condition(self, condition, ranges, archs, owner):
         """Describes an arch condition that rendered templates carry (`"arch"`, `arch=`): the
