@@ -69,8 +69,8 @@ template <class T> using __nbst_id = T;
 template <class T> __device__ T &&__nbst_move(T &x) { return static_cast<T &&>(x); }
 template <class T> struct __nbst_items_of {
   T *p;
-  template <decltype(sizeof(0)) N> using ref = T (&)[N];
-  template <decltype(sizeof(0)) N> __device__ operator ref<N>() const { return *reinterpret_cast<T (*)[N]>(p); }
+  template <unsigned long long N> using ref = T (&)[N];
+  template <unsigned long long N> __device__ operator ref<N>() const { return *reinterpret_cast<T (*)[N]>(p); }
   __device__ operator T *() const { return p; }
 };
 template <class T> __device__ __nbst_items_of<T> __nbst_items(T *p) { return {p}; }
