@@ -98,7 +98,7 @@ def test_temp_storage_of_every_primitive(W):
     for ci in instances[3:]:
         assert sizes[ci.cxx] >= TILE * 4, ci.cxx
     with pytest.raises(AttributeError, match="no accessible member type `NoSuchStorage`"):
-        W["WarpMergeSort"][np.int32, ITEMS].NoSuchStorage
+        getattr(W["WarpMergeSort"][np.int32, ITEMS], "NoSuchStorage")  # noqa: B009
 
 
 def warp_values(seed, n=N, low=-1000, high=1000):

@@ -316,10 +316,9 @@ class _ElementRefGetItem(AbstractTemplate):
         if kws or len(args) != 2:
             return None
         ary, idx = args
-        if isinstance(ary, types.Array) and ary.ndim == 1 and isinstance(idx, types.Integer):
-            if _is_opaque_element(ary.dtype):
-                return signature(_ElementRef(ary.dtype), ary, idx)
-        return None
+        if not (isinstance(ary, types.Array) and ary.ndim == 1 and isinstance(idx, types.Integer)):
+            return None
+        return signature(_ElementRef(ary.dtype), ary, idx) if _is_opaque_element(ary.dtype) else None
 
     def get_impl_key(self, sig):
         return _ElementRefGetItem  # its own lowering, apart from numba-cuda's getitem of the same arguments

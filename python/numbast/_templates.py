@@ -854,8 +854,7 @@ def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None):
     only."""
     if resolved.ret is not _TPL_ASK_COMPILER:
         return
-    args = [_tpl_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()")
-            for s in resolved.slots]
+    args = [_tpl_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
     target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
     expr = f"__nbst_kind<decltype({target}({', '.join(args)}))>::value"
     (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE, arch)
