@@ -504,12 +504,15 @@ def test_member_alias_explicit_member_arguments_and_inherited_members_link(BLK):
     link_case(block_like_case(BLK), BLK["writer"], ARCH)
     source = BLK["writer"].unit.source()
     # The constructor's storage is named by the alias, never by its private target.
-    assert "__nbst_ptr<blk::Staged<int, 32>::Storage> a0" in source and "_Storage>" not in source
-    assert "self->template Sum<3>(*a0)" in source and "self->template Fill<3, blk::Times<int>>(*a0, *a1)" in source
+    assert "__nbst_ptr<blk::Staged<int, 32>::Storage> __nbst_a0" in source and "_Storage>" not in source
+    assert (
+        "__nbst_self->template Sum<3>(*__nbst_a0)" in source
+        and "__nbst_self->template Fill<3, blk::Times<int>>(*__nbst_a0, *__nbst_a1)" in source
+    )
     # The base's storage through the derived class; the array reaches the inherited member as its data.
-    assert "__nbst_ptr<blk::Scaled<int, 3>::Storage> a0" in source
-    assert "__nbst_ptr<__nbst_array_ref<int>> a0" in source and "self->Scale(*a0, *a1)" in source
-    assert "self->Last(*a0)" in source
+    assert "__nbst_ptr<blk::Scaled<int, 3>::Storage> __nbst_a0" in source
+    assert "__nbst_ptr<int *> __nbst_a0" in source and "__nbst_self->Scale(__nbst_items(*__nbst_a0), *__nbst_a1)" in source
+    assert "__nbst_self->Last(__nbst_items(*__nbst_a0))" in source
 
 
 @pytest.mark.gpu

@@ -279,6 +279,69 @@ def _pick_implicit(struct_ty, typingctx, fromty):
     return None
 
 
+class _ElementRef(types.Type):
+    """`a[i]` on a 1-D array of an opaque bound struct (one known only as its bytes, with no public
+    field and no conversion operator, such as CUB's `TempStorage`): the element itself, as `a[i]`
+    is an lvalue in C++. A reference parameter of a template (`T &`, `const T &`) binds to it, so
+    `WarpScan(temp[warp_id])` keeps the shared-memory storage of its warp; anywhere else it converts
+    to a copy of the value. Other copies of the runtime recognise it by `_nbst_ref_of`."""
+
+    def __init__(self, dtype):
+        self.dtype = self._nbst_ref_of = dtype
+        super().__init__(name=f"ref({dtype})")
+
+    @property
+    def key(self):
+        return self.dtype
+
+    def can_convert_to(self, typingctx, other):
+        return Conversion.safe if other == self.dtype else None
+
+    def unify(self, typingctx, other):
+        return self.dtype if other == self.dtype or getattr(other, "_nbst_ref_of", None) == self.dtype else None
+
+
+register_model(_ElementRef)(_models.PointerModel)
+
+
+def _is_opaque_element(ty):
+    return getattr(ty, "_nbst_opaque", False) and not getattr(ty, "_nbst_conversions", None)
+
+
+class _ElementRefGetItem(AbstractTemplate):
+    key = _operator.getitem
+    metadata: _ClassVar = {"target": "cuda"}  # tried before numba-cuda's generic array indexing
+
+    def generic(self, args, kws):
+        if kws or len(args) != 2:
+            return None
+        ary, idx = args
+        if not (isinstance(ary, types.Array) and ary.ndim == 1 and isinstance(idx, types.Integer)):
+            return None
+        return signature(_ElementRef(ary.dtype), ary, idx) if _is_opaque_element(ary.dtype) else None
+
+    def get_impl_key(self, sig):
+        return _ElementRefGetItem  # its own lowering, apart from numba-cuda's getitem of the same arguments
+
+
+class _ElementRefAttributes(AttributeTemplate):
+    key = _ElementRef
+
+    def generic_resolve(self, typ, attr):
+        return self.context.resolve_getattr(typ.dtype, attr)  # methods: the receiver is cast to a copy
+
+
+def _lower_element_ref(context, builder, sig, args):
+    aryty, idxty = sig.args
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = context.cast(builder, args[1], idxty, types.intp)
+    return cgutils.get_item_pointer(context, builder, aryty, ary, [idx], wraparound=idxty.signed)
+
+
+def _cast_element_ref(context, builder, fromty, toty, val):
+    return context.unpack_value(builder, fromty.dtype, val)
+
+
 class _StructClass(types.Function, types.DTypeSpec):
     """Numba type of a bound struct's Python object in a kernel: calling it runs the constructor
     overloads, and it is a dtype (`cuda.local.array(4, myfloat16)`)."""
@@ -744,6 +807,19 @@ class Bindings:
             registry.register_attr(type(f"call_{n}_class", (_NumberClassCall,), {"key": key}))
         registry._nbst_number_class_calls = True
 
+    def _register_element_refs(self):
+        """Indexing an array of an opaque struct gives `_ElementRef`: registered once per registry
+        pair (marked on the registries), like the number-class calls."""
+        typing, target = self.typing_registry, self.target_registry
+        if not getattr(typing, "_nbst_element_refs", False):
+            typing.register_global(_operator.getitem)(_ElementRefGetItem)
+            typing.register_attr(_ElementRefAttributes)
+            typing._nbst_element_refs = True
+        if not getattr(target, "_nbst_element_refs", False):
+            target.lower(_ElementRefGetItem, types.Array, types.Integer)(_lower_element_ref)
+            target.lower_cast(_ElementRef, types.Type)(_cast_element_ref)
+            target._nbst_element_refs = True
+
     def _lower_cast_once(self, fromty, toty, impl):
         """Register a cast's lowering once. One side is always this object's own struct type, so
         casts of different structs (or copies) never overlap; `impl` handles any struct."""
@@ -777,6 +853,9 @@ class Bindings:
         register_model(cls)(_FieldsModel if model == "struct" else _OpaqueBitsModel)
         struct = BoundStruct(py_name, cxx_name, nbty)
         public = {name: ty for name, ty, _off, pub in nbty._nbst_fields if pub and model == "struct"}
+        nbty._nbst_opaque = not public
+        if not public:
+            self._register_element_refs()
 
         class StructAttributes(AttributeTemplate):
             key = nbty

@@ -67,13 +67,13 @@ _TPL_HELPERS = """#ifndef NUMBAST_TEMPLATE_HELPERS
 template <class T> using __nbst_ptr = T *;
 template <class T> using __nbst_id = T;
 template <class T> __device__ T &&__nbst_move(T &x) { return static_cast<T &&>(x); }
-template <class T> struct __nbst_array_ref {
-    T *p;
-    __device__ operator T *() const { return p; }
-    template <class E, int N> __device__ operator __nbst_id<E[N]> &() const {
-        return *reinterpret_cast<E (*)[N]>(p);
-    }
+template <class T> struct __nbst_items_of {
+  T *p;
+  template <unsigned long long N> using ref = T (&)[N];
+  template <unsigned long long N> __device__ operator ref<N>() const { return *reinterpret_cast<T (*)[N]>(p); }
+  __device__ operator T *() const { return p; }
 };
+template <class T> __device__ __nbst_items_of<T> __nbst_items(T *p) { return {p}; }
 #endif
 """
 _TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
@@ -549,6 +549,12 @@ class _TplDeduction:
         """Walks one parameter; returns how its argument is passed."""
         is_ref = pat[0] == "ref"
         vp = pat[2] if is_ref else pat
+        element = getattr(ty, "_nbst_ref_of", None)  # `a[i]` of an array of opaque structs
+        if element is not None:
+            if is_ref and pat[1] == "&":
+                self._walk(vp, element, True, pname)
+                return "element"
+            ty = element  # passed by value: a copy
         if isinstance(ty, types.Array):
             if vp[0] == "array" or is_ref:
                 target = vp[1] if vp[0] == "array" else vp
@@ -721,6 +727,13 @@ class _TplDeduction:
             return _TplSlot(value_cxx, types.CPointer(ty.dtype), "ptr", ty, "data", False)
         if passing == "decay":
             return _TplSlot(value_cxx, types.CPointer(ty.dtype), "in", ty, "decay", False)
+        if passing == "element":  # the reference binds to the array element itself
+            elem = ty._nbst_ref_of
+            if numba is not None and numba != elem:
+                raise _TplReject(f"argument `{name}` is an element of type {elem}, the parameter refers to `{value_cxx}`")
+            # The element's own spelling: a parameter may name it through a private alias
+            # (WarpMergeSort's `typename BlockMergeSortStrategyT::TempStorage &`).
+            return _TplSlot(_tpl_cxx_of(elem, self.b) or value_cxx, types.CPointer(elem), "ptr", ty, "element", False)
         if numba is None:
             raise _TplReject(f"parameter `{name}` has type `{value_cxx}`, which has no Numba type")
         if ty != numba and self.ctx.can_convert(ty, numba) is None:
@@ -843,7 +856,7 @@ def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None):
     only."""
     if resolved.ret is not _TPL_ASK_COMPILER:
         return
-    args = [f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()" for s in resolved.slots]
+    args = [_tpl_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
     target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
     expr = f"__nbst_kind<decltype({target}({', '.join(args)}))>::value"
     (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE, arch)
@@ -853,6 +866,14 @@ def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None):
         resolved.ret_cxx, resolved.ret = _TPL_BUILTIN_KINDS[kind - 1]
     else:
         raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type or void")
+
+
+def _tpl_arg_expr(resolved, slot, expr):
+    """An argument in a shim's call: an inherited member's array argument (an overload made with
+    `items`) goes through `__nbst_items`, which converts to the reference to array it declares."""
+    if slot.passing == "decay" and resolved.overload.data.get("items"):
+        return f"__nbst_items({expr})"
+    return expr
 
 
 def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
@@ -867,7 +888,7 @@ def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
         params.append(f"__nbst_ptr<{self_cxx}> __nbst_self")
     for i, s in enumerate(resolved.slots):
         params.append(f"__nbst_ptr<{s.value_cxx}> __nbst_a{i}")
-        args.append(f"__nbst_move(*__nbst_a{i})" if s.rvalue else f"*__nbst_a{i}")
+        args.append(_tpl_arg_expr(resolved, s, f"__nbst_move(*__nbst_a{i})" if s.rvalue else f"*__nbst_a{i}"))
     expr = f"{call}({', '.join(args)})"
     if kind == "ctor":  # constructs in place
         body = f"::new (static_cast<void *>(__nbst_ret)) {expr};"
@@ -1321,12 +1342,7 @@ class ClassInstance:
                 self.nested[name] = layout
                 setattr(self, name, layout)
                 continue
-            nsize, nalign = layout
-            nested_cxx = f"{cxx}::{name}"
-            obj = tb.b.struct(cxx_name=nested_cxx, py_name=f"{cxx}::{name}", size=nsize, align=nalign,
-                              parent=types.Type, model="primitive")  # fmt: skip
-            self.nested[name] = obj
-            setattr(self, name, obj)
+            self._nested_struct(name, *layout)
         tb.b.types[cxx] = self._numba_type
         self._calls = {}  # Numba argument types -> _TplCall (constructors)
         ci = self
@@ -1343,6 +1359,32 @@ class ClassInstance:
         self._numba_type_ = _TplClassObjectType(Construct, self._numba_type)
         tb.b._lower(self, [types.VarArg(types.Any)], _tpl_lower_by_sig(self._calls))
         tb.b._sync()
+
+    def _nested_struct(self, name, size, align):
+        obj = self.template._tb.b.struct(cxx_name=f"{self.cxx}::{name}", py_name=f"{self.cxx}::{name}", size=size,
+                                         align=align, parent=types.Type, model="primitive")  # fmt: skip
+        self.nested[name] = obj
+        setattr(self, name, obj)
+        return obj
+
+    def __getattr__(self, name):
+        """A member type the class has through a base class, which the header's declaration of the
+        class does not list (WarpMergeSort's `TempStorage`, from BlockMergeSortStrategy): asked of
+        the compiler, as the nested records are."""
+        t = self.__dict__.get("template")
+        if t is None or not t._inherits or name.startswith("_"):
+            raise AttributeError(name)
+        exprs = [f"__nbst_nested0<{self.cxx}>::size", f"__nbst_nested0<{self.cxx}>::align"]
+        try:
+            size, align = _tpl_probe(t._unit, exprs, f"{self.cxx}::{name}", _TPL_NESTED_PROBE.format(i=0, name=name),
+                                     t._tb.arch(t._arch))  # fmt: skip
+        except TemplateError:
+            size = align = 0
+        if size == 0:
+            raise AttributeError(f"{self.cxx} has no accessible member type `{name}`")
+        obj = self._nested_struct(name, size, align)
+        self.template._tb.b._sync()
+        return obj
 
     def __getitem__(self, index):
         return self._numba_type[index]
@@ -1397,10 +1439,6 @@ class ClassInstance:
                 r = _tpl_select(f"{self.cxx}::{name}", candidates, args, t._tb.b, typingctx)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
-            if name not in t._methods:  # an inherited member: arrays go as `__nbst_array_ref<T>`
-                for slot in r.slots:
-                    if slot.passing == "decay":
-                        slot.value_cxx = f"__nbst_array_ref<{slot.value_cxx[:-1].strip()}>"
             member = f"template {name}{r.explicit_args()}" if r.overload.tparams else name
             arch = t._tb.arch(t._arch)
             try:
@@ -1437,23 +1475,22 @@ class ClassInstance:
         """A member the class has through a base class (cooperative groups' `thread_block_tile`
         gets `sync`, `thread_rank` and `shfl` from its bases): called with the arguments' own C++
         types by value, overload resolution and the return type left to the compiler. An array
-        (a local array of items) is passed as its data, through `__nbst_array_ref<T>`, which
-        converts to the `T (&)[N]` the member takes (BlockMergeSort's `Sort(KeyT (&)[ItemsPerThread],
-        CompareOp)`, from BlockMergeSortStrategy): the extent is the member's, not the array's; to
-        a `T *` parameter it converts as the data pointer."""
+        argument is passed as its data, which converts to whatever array reference (`KeyT (&)[N]`)
+        or pointer the member takes (`__nbst_items`)."""
         params = []
         for k, a in enumerate(args):
             if isinstance(a, types.Array):
-                elem = _tpl_cxx_of(a.dtype, self.template._tb.b)
-                if elem is None:
+                cxx = _tpl_cxx_of(a.dtype, self.template._tb.b)
+                if cxx is None:
                     raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ element type")
-                params.append((f"a{k}", f"{elem} *", "in"))  # the slot is fixed up after deduction
+                params.append((f"a{k}", f"{cxx} *", "in"))
                 continue
             cxx = _tpl_cxx_of(a, self.template._tb.b)
             if cxx is None:
                 raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ spelling")
             params.append((f"a{k}", cxx, "in"))
-        return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}"})
+        return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}",
+                             "items": True})  # fmt: skip
 
 
 # `typename X::Name`, X a bare identifier (a dependent member type named through an alias).
