@@ -1060,7 +1060,9 @@ class _TplUserOp:
                                        fastmath=bool(opts.get("fastmath")))  # fmt: skip
         except Exception as e:
             detail = "\n".join(str(e).strip().splitlines()[:6])
-            raise TemplateError(f"operator for `{pname}`: {self.name} does not compile for ({self.value}, {self.value}):\n{detail}") from None
+            raise TemplateError(
+                f"operator for `{pname}`: {self.name} does not compile for ({self.value}, {self.value}):\n{detail}"
+            ) from None
         if isinstance(resty, types.Boolean):
             returns_bool = True
         elif _tpl_op_scalar_cxx(resty) is not None:
