@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -314,3 +315,59 @@ def test_wrong_operator_is_a_typing_error_naming_the_parameter(CUB, name, why):
         link_kernel(kernel, (I32, I32), ARCH)
     message = str(info.value)
     assert "operator for `ReductionOp`: " in message and why in message, message
+
+
+# ----------------------------------------------------------------------------- static modules
+
+STATIC_SETUP = """
+BR = m.BlockReduce.instantiate(T=np.int32, {dim}=128)
+
+@cuda.jit(device=True)
+def maxabs(a, b):
+    return max(abs(a), abs(b))
+"""
+
+STATIC_KERNEL = """
+def kernel(values, out):
+    i = cuda.grid(1)
+    r = BR().Reduce(values[i], maxabs)
+    if cuda.threadIdx.x == 0:
+        out[cuda.blockIdx.x] = r
+"""
+
+
+@pytest.fixture(scope="module")
+def cub_module(tmp_path_factory):
+    """A static module of CUB's BlockScan and BlockReduce (the config test_static_templates uses)."""
+    from test_static_templates import CONFIGS, generate
+
+    root = tmp_path_factory.mktemp("cub_ops")
+    cccl = next(d for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
+    (root / "cub_blocks.cuh").write_text("#pragma once\n#include <cub/block/block_scan.cuh>\n#include <cub/block/block_reduce.cuh>\n")
+    cfg = root / "cub_blocks.yml"
+    cfg.write_text((CONFIGS / "templates_cub.yml.in").read_text().replace("{cccl}", cccl))
+    generated = generate(cfg, root / "out")
+    (decls,) = generated["model"].values()
+    (reduce,) = [t for t in decls["class_templates"] if t["qual_name"] == "cub::BlockReduce"]
+    return dict(path=root / "out" / "cub_blocks.py", dim=reduce["template_parameters"][1]["name"])
+
+
+def test_static_module_takes_python_operators(cub_module):
+    from test_static_templates import run_blocked
+
+    setup = STATIC_SETUP.replace("{dim}", cub_module["dim"])
+    result = run_blocked(cub_module["path"], setup, STATIC_KERNEL, "(types.int32[:],) * 2")
+    # The kernel, the module's shim unit, the operator's shim unit and the operator's LTO-IR.
+    assert result["elf"] and result["objects"] == 4, result
+
+
+@pytest.mark.gpu
+def test_static_module_takes_python_operators_runs(cub_module):
+    require_gpu()
+    from _helpers import import_module
+
+    ns = {"m": import_module(cub_module["path"]), "np": np, "cuda": cuda}
+    exec(textwrap.dedent(STATIC_SETUP.replace("{dim}", cub_module["dim"])) + textwrap.dedent(STATIC_KERNEL), ns)
+    values = values_of(4)
+    (out,) = launch(ns["kernel"], [values], [np.zeros(BLOCKS, np.int32)])
+    np.testing.assert_array_equal(out, np.abs(values.reshape(-1, BLOCK)).max(axis=1))

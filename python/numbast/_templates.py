@@ -15,6 +15,10 @@ template parameters left in. This part of the runtime does the rest with numba-c
   inside one. The size and alignment of each instantiation (and of its nested records such as
   `TempStorage`) come from NVRTC: a probe that compiles `sizeof`/`alignof` into a PTX constant,
   once per instantiation and process;
+- user operators: a `@cuda.jit(device=True)` function given where a template parameter deduced
+  from an argument is an operator type (`ReductionOp`) is compiled by numba-cuda to LTO-IR with
+  the C ABI, for two values of the call's value type, and passed as a functor that calls it
+  (`_TplUserOp`);
 - templates that only some GPU architectures have (a static module generated for several): their
   instantiation shims are wrapped in the architectures' `#if`, and lowering a call for another
   architecture fails with a message that names them.
