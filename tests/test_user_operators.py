@@ -11,6 +11,7 @@ wrong operator is a typing error naming the template parameter.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
 import textwrap
@@ -41,6 +42,7 @@ BLOCKS = 64
 N = BLOCK * BLOCKS
 ITEMS = 4  # items per thread for BlockDiscontinuity
 I32 = typeof(np.zeros(1, np.int32))
+F32 = typeof(np.zeros(1, np.float32))
 TypingErrors = (CoreTypingError, CudaTypingError)
 
 
@@ -51,11 +53,12 @@ def parse(path, files=None):
 @pytest.fixture(scope="module")
 def CUB():
     cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
-    wanted = {"block_reduce": "cub::BlockReduce", "block_scan": "cub::BlockScan", "block_discontinuity": "cub::BlockDiscontinuity"}
+    wanted = {"block/block_reduce": "cub::BlockReduce", "block/block_scan": "cub::BlockScan",
+              "block/block_discontinuity": "cub::BlockDiscontinuity", "warp/warp_reduce": "cub::WarpReduce"}  # fmt: skip
     decls = []
     for header, qual_name in wanted.items():
-        decls += [t for t in parse(cccl / "cub" / "block" / f"{header}.cuh").class_templates if t.qual_name == qual_name]
-    writer = MemoryShimWriter("".join(f"#include <cub/block/{h}.cuh>\n" for h in wanted))
+        decls += [t for t in parse(cccl / "cub" / f"{header}.cuh").class_templates if t.qual_name == qual_name]
+    writer = MemoryShimWriter("".join(f"#include <cub/{h}.cuh>\n" for h in wanted))
     intents = {"BlockScan": {"InclusiveScan": {"output": "out_return"}}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)
@@ -103,6 +106,11 @@ def larger_magnitude(a, b):  # associative, not commutative: ties keep the left 
 @cuda.jit(device=True)
 def bit_or(a, b):
     return a | b
+
+
+@cuda.jit(device=True)
+def hypot(a, b):  # float32 in, float32 out: associative and commutative, up to rounding
+    return math.sqrt(a * a + b * b)
 
 
 @cuda.jit(device=True)
@@ -164,6 +172,36 @@ def test_block_reduce_with_python_operator_runs(CUB):
     values = values_of(0)
     (out,) = launch(reduce_kernel(CUB), [values], [np.zeros(BLOCKS, np.int32)])
     np.testing.assert_array_equal(out, np.abs(values.reshape(-1, BLOCK)).max(axis=1))
+
+
+# ----------------------------------------------------------------------------- WarpReduce
+
+
+def warp_kernel(CUB):
+    W = CUB["WarpReduce"][np.float32]
+    TempStorage = W.TempStorage
+
+    def kernel(values, out):
+        temp = cuda.shared.array(4, TempStorage)  # one per warp of the block
+        i = cuda.grid(1)
+        r = W(temp[cuda.threadIdx.x // 32]).Reduce(values[i], hypot)
+        if cuda.threadIdx.x % 32 == 0:  # lane 0 has the warp's result
+            out[i // 32] = r
+
+    return kernel
+
+
+def test_warp_reduce_with_python_float_operator_links(CUB):
+    linked(warp_kernel(CUB), (F32, F32), CUB["writer"], [hypot])
+    (op,) = [op for op in numbast._templates._tpl_user_ops()[0].values() if op.dispatcher is hypot]
+    assert f'extern "C" __device__ float {op.symbol}(float, float);' in op.decl
+
+
+@pytest.mark.gpu
+def test_warp_reduce_with_python_float_operator_runs(CUB):
+    values = np.random.default_rng(5).uniform(-2, 2, N).astype(np.float32)
+    (out,) = launch(warp_kernel(CUB), [values], [np.zeros(N // 32, np.float32)])
+    np.testing.assert_allclose(out, np.sqrt((values.astype(np.float64).reshape(-1, 32) ** 2).sum(axis=1)), rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------- BlockScan
