@@ -174,6 +174,34 @@ def test_block_reduce_with_python_operator_runs(CUB):
     np.testing.assert_array_equal(out, np.abs(values.reshape(-1, BLOCK)).max(axis=1))
 
 
+def two_operators_kernel(CUB):
+    BR = CUB["BlockReduce"][np.int32, BLOCK]
+
+    def kernel(values, out):
+        i = cuda.grid(1)
+        r = BR().Reduce(values[i], maxabs)
+        cuda.syncthreads()  # CUB's private storage is reused
+        s = BR().Reduce(values[i], bit_or)
+        if cuda.threadIdx.x == 0:
+            out[2 * cuda.blockIdx.x] = r
+            out[2 * cuda.blockIdx.x + 1] = s
+
+    return kernel
+
+
+def test_two_python_operators_in_one_kernel_link(CUB):
+    linked(two_operators_kernel(CUB), (I32, I32), CUB["writer"], [maxabs, bit_or])
+
+
+@pytest.mark.gpu
+def test_two_python_operators_in_one_kernel_run(CUB):
+    values = values_of(6)
+    (out,) = launch(two_operators_kernel(CUB), [values], [np.zeros(2 * BLOCKS, np.int32)])
+    blocks = values.reshape(-1, BLOCK)
+    np.testing.assert_array_equal(out[0::2], np.abs(blocks).max(axis=1))
+    np.testing.assert_array_equal(out[1::2], np.bitwise_or.reduce(blocks, axis=1))
+
+
 # ----------------------------------------------------------------------------- WarpReduce
 
 

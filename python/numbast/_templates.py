@@ -735,7 +735,7 @@ class _TplDeduction:
 
     def _resolve_ops(self, expanded, passing):
         """Each type parameter that a Python function was given for becomes a functor calling it
-        with two values of the call's value type (`_tpl_value_type`)."""
+        with two values of the call's value type (`_value_type`)."""
         for name, given in self.ops.items():
             (fnty, pname), *rest = given
             for other, oname in rest:
@@ -743,7 +743,7 @@ class _TplDeduction:
                     raise _TplReject(f"conflicting deductions for `{name}`: the functions of `{pname}` and `{oname}`")
             value = self._value_type(expanded, passing)
             try:
-                op = _tpl_user_op(fnty, value, name, self.b)
+                op = _tpl_user_op(fnty, value, name)
             except TemplateError as e:
                 raise _TplReject(str(e)) from None
             self.env[name] = _TplArg(op.functor, numba=fnty)
@@ -1101,7 +1101,7 @@ class _TplUserOp:
         context.active_code_library.add_linking_file(self.compile(_tpl_kernel_cc(), self.functor))
 
 
-def _tpl_user_op(fnty, value, pname, bindings):
+def _tpl_user_op(fnty, value, pname):
     """The user operator for function type `fnty` called with values of Numba type `value`, for
     template parameter `pname`; checks what can be checked before compiling, then compiles it for
     the kernel's compute capability. Raises TemplateError naming `pname`."""
