@@ -73,7 +73,8 @@ t2 = time.perf_counter()
 __KERNEL__
 cc = tuple(int(c) for c in __ARCH__[3:])
 codes, _ = compile_all(kernel, __SIG__, device=False, abi="numba", cc=cc, output="ltoir")
-objects = [c if isinstance(c, ObjectCode) else ObjectCode.from_ltoir(bytes(c), name="kernel") for c in codes]
+# LTO-IR comes as bytes (the kernel) or as numba-cuda linkable code (a user operator's).
+objects = [c if isinstance(c, ObjectCode) else ObjectCode.from_ltoir(bytes(getattr(c, "data", c)), name="kernel") for c in codes]
 cubin = Linker(*objects, options=LinkerOptions(arch=__ARCH__, link_time_optimization=True)).link("cubin").code
 t3 = time.perf_counter()
 assert not [n for n in sys.modules if n.split(".")[0] in ("numbast", "ast_canopy", "clang")]

@@ -45,7 +45,13 @@ def bind_cxx_function_template(*, name, overloads, shim_writer, arg_intent=None)
 
 
 def bind_cxx_function_templates(*, function_templates, shim_writer, skip_prefix=None, skip_non_device=True, exclude=None, arg_intent=None):
-    """Bind function templates; overloads of one name become one callable. Returns the callables."""
+    """Bind function templates; overloads of one name become one callable. Returns the callables.
+
+    Where a template parameter is an operator type deduced from an argument (`op` of
+    ``cooperative_groups::reduce(group, val, op)``), a ``@cuda.jit(device=True)`` function can be
+    passed: C++ calls it with two values of the call's value type, the type of the first parameter
+    other than the operator that holds numbers (`val`); it returns that type, or bool when the
+    function returns a bool (README, "Python functions as operators")."""
     request = {
         "context": _dynamic._context(arg_intent, skip_prefix, skip_non_device, exclude),
         "function_templates": [{"decl": to_plain(t)} for t in function_templates],
@@ -58,7 +64,14 @@ def bind_cxx_class_template(class_template_decl, shim_writer, header_path=None, 
     outside kernels, ``BlockScan(T=int32, BlockDimX=128)`` inside), whose ``__name__`` is the
     template's qualified name. Method intents nest by class: ``{"BlockScan": {"InclusiveSum":
     {"output": "out_return"}}}``. ``header_path`` is accepted for compatibility: the shim writer's
-    preceding text is what includes the header."""
+    preceding text is what includes the header.
+
+    A method's operator parameter (``ReductionOp`` of ``BlockReduce::Reduce``, ``FlagOp`` of
+    ``BlockDiscontinuity::FlagHeads``) takes a ``@cuda.jit(device=True)`` function: C++ calls it
+    with two values of the class's first type argument (``T``; bool, an integer, float32 or
+    float64), and it returns ``T``, or bool when the function returns a bool (a comparator). A
+    function of another arity or result, or a value that is not a device function, is a typing
+    error naming the parameter."""
     return bind_cxx_class_templates([class_template_decl], header_path, shim_writer, arg_intent=arg_intent)[0]
 
 

@@ -15,6 +15,10 @@ template parameters left in. This part of the runtime does the rest with numba-c
   inside one. The size and alignment of each instantiation (and of its nested records such as
   `TempStorage`) come from NVRTC: a probe that compiles `sizeof`/`alignof` into a PTX constant,
   once per instantiation and process;
+- user operators: a `@cuda.jit(device=True)` function given where a template parameter deduced
+  from an argument is an operator type (`ReductionOp`) is compiled by numba-cuda to LTO-IR with
+  the C ABI, for two values of the call's value type, and passed as a functor that calls it
+  (`_TplUserOp`);
 - templates that only some GPU architectures have (a static module generated for several): their
   instantiation shims are wrapped in the architectures' `#if`, and lowering a call for another
   architecture fails with a message that names them.
@@ -497,6 +501,7 @@ class _TplDeduction:
         self.cands = {}  # type parameter -> [(numba type, exact, parameter name)]
         self.values = {}  # non-type parameter -> [(value, parameter name)]
         self.packs = {}  # type pack -> [numba type] in argument order
+        self.ops = {}  # type parameter -> [(function type, parameter name)]: user operators
         self._explicit(explicit)
 
     def _explicit(self, explicit):
@@ -549,6 +554,11 @@ class _TplDeduction:
         """Walks one parameter; returns how its argument is passed."""
         is_ref = pat[0] == "ref"
         vp = pat[2] if is_ref else pat
+        if _tpl_is_function_type(ty):  # a user operator (`_TplUserOp`), built once the value type is known
+            if vp[0] != "name" or vp[1] not in self.own or self.own[vp[1]].kind != "type":
+                raise _TplReject(f"parameter `{pname}` ({_tpl_unparse(pat)}) cannot take a Python function")
+            self.ops.setdefault(vp[1], []).append((ty, pname))
+            return "functor"
         element = getattr(ty, "_nbst_ref_of", None)  # `a[i]` of an array of opaque structs
         if element is not None:
             if is_ref and pat[1] == "&":
@@ -582,6 +592,8 @@ class _TplDeduction:
                     except TemplateError as e:
                         raise _TplReject(str(e)) from None
                 continue
+            if p.kind == "type" and p.name in self.ops:
+                continue  # after the others: the operator's argument type is the call's value type
             if p.kind == "type":
                 self._resolve_type(p, given)
             else:
@@ -688,6 +700,7 @@ class _TplDeduction:
             else:
                 passing[i] = self._passing(pat, ty, name)
         self._resolve()
+        self._resolve_ops(expanded, passing)
         slots, cost, it = [], 0, iter(argtys)
         for i, (name, sp, intent, pat, k) in enumerate(expanded):
             ty = None if intent == "out_return" else next(it)
@@ -707,6 +720,8 @@ class _TplDeduction:
             numba = pack[element].numba
         else:
             numba = self._numba_of_value(vp, value_cxx)
+        if passing == "functor":
+            return _TplSlot(self.env[vp[1]].cxx, ty, "functor", ty, "functor", rvalue)
         if intent == "out_return":
             if numba is None:
                 raise _TplReject(f"out_return parameter `{name}` has type `{value_cxx}`, which has no Numba type")
@@ -739,6 +754,43 @@ class _TplDeduction:
         if ty != numba and self.ctx.can_convert(ty, numba) is None:
             raise _TplReject(f"argument `{name}` ({ty}) does not convert to `{value_cxx}` ({numba})")
         return _TplSlot(value_cxx, numba, "in", numba, "value", rvalue)
+
+    def _resolve_ops(self, expanded, passing):
+        """Each type parameter that a Python function was given for becomes a functor calling it
+        with two values of the call's value type (`_value_type`)."""
+        for name, given in self.ops.items():
+            (fnty, pname), *rest = given
+            for other, oname in rest:
+                if other != fnty:
+                    raise _TplReject(f"conflicting deductions for `{name}`: the functions of `{pname}` and `{oname}`")
+            value = self._value_type(expanded, passing)
+            try:
+                op = _tpl_user_op(fnty, value, name)
+            except TemplateError as e:
+                raise _TplReject(str(e)) from None
+            self.env[name] = _TplArg(op.functor, numba=fnty)
+
+    def _value_type(self, expanded, passing):
+        """The value type a user operator is called with: the class template's first type argument
+        (for its members), else the first parameter whose value, or element, is a number or bool."""
+        for key, a in self.env.items():
+            if key in self.own or key == _TPL_SELF or isinstance(a, list) or not a.is_type:
+                continue
+            if isinstance(a.numba, types.Number | types.Boolean):
+                return a.numba
+            break  # only the first type argument of the class
+        mapping = self._mapping()
+        for i, (_name, sp, intent, pat, _k) in enumerate(expanded):
+            if intent == "out_return" or passing.get(i) == "functor":
+                continue
+            vp = pat[2] if pat[0] == "ref" else pat
+            ty = self._numba_of_value(vp, _tpl_subst(_tpl_strip_ref(sp), mapping))
+            while isinstance(ty, types.UniTuple | types.CPointer):
+                ty = ty.dtype
+            if isinstance(ty, types.Number | types.Boolean):
+                return ty
+        raise _TplReject("a Python function is given for an operator, but the call has no value of a number "
+                         "type for it to take")  # fmt: skip
 
     def _extent_known(self, extent):
         return extent.isdigit() or isinstance(self.env.get(extent), _TplArg)
@@ -887,6 +939,9 @@ def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
     if self_cxx is not None:
         params.append(f"__nbst_ptr<{self_cxx}> __nbst_self")
     for i, s in enumerate(resolved.slots):
+        if s.passing == "functor":  # a user operator: constructed in the shim, no argument
+            args.append(f"{s.value_cxx}{{}}" if s.rvalue else f"__nbst_lvalue({s.value_cxx}{{}})")
+            continue
         params.append(f"__nbst_ptr<{s.value_cxx}> __nbst_a{i}")
         args.append(_tpl_arg_expr(resolved, s, f"__nbst_move(*__nbst_a{i})" if s.rvalue else f"*__nbst_a{i}"))
     expr = f"{call}({', '.join(args)})"
@@ -913,7 +968,10 @@ class _TplCall:
     def __init__(self, unit, shim, src, resolved, self_type=None, arch=None, what=None):
         self.unit, self.shim, self.src, self.resolved, self.self_type = unit, shim, src, resolved, self_type
         self.arch, self.what = arch, what
-        self.params = ([] if self_type is None else [(self_type, "in")]) + [(s.numba, s.mode) for s in resolved.slots]
+        self.params = ([] if self_type is None else [(self_type, "in")]) + [
+            (s.numba, s.mode) for s in resolved.slots if s.passing != "functor"
+        ]
+        self.user_ops = [_tpl_user_op_named(s.value_cxx) for s in resolved.slots if s.passing == "functor"]
 
     def return_type(self):
         """The call's Numba result: the return value, then each `out_return` output, as a tuple;
@@ -931,9 +989,13 @@ class _TplCall:
         rest = args[1:] if self.self_type is not None else args
         visible = [s for s in self.resolved.slots if s.sigty is not None]
         for s, v in zip(visible, rest):
+            if s.passing == "functor":  # the function's value carries nothing
+                continue
             if s.passing in ("data", "decay"):
                 v = context.make_array(s.sigty)(context, builder, v).data
             values.append(v)
+        for op in self.user_ops:
+            op.link(context)
         ret = self.resolved.ret
         retval, ptrs = _tpl_rt._call_shim(context, builder, self.unit, self.shim, self.src, ret, self.params, values)
         outs = [(ty, p) for (ty, mode), p in zip(self.params, ptrs) if mode == "out"]
@@ -953,6 +1015,189 @@ def _tpl_lower_by_sig(table):
 
 def _tpl_typing_error(e):
     return _TplTypingError(str(e))
+
+
+# ----------------------------------------------------------------------------- user operators
+
+# The value types a user operator takes and returns, spelled as the C ABI of a Numba device
+# function passes them: a bool is a byte there (`unsigned char`), as Numba's boolean data model.
+_TPL_OP_ABI = {"bool": "unsigned char"}
+_TPL_OP_LVALUE = """#ifndef NUMBAST_OPERATOR_HELPERS
+#define NUMBAST_OPERATOR_HELPERS
+template <class T> __device__ T &__nbst_lvalue(T &&x) { return x; }
+#endif
+"""
+
+
+def _tpl_op_scalar_cxx(ty):
+    """The C++ spelling of a value a user operator takes or returns (bool, an integer, float or
+    double), or None."""
+    if isinstance(ty, types.Boolean):
+        return "bool"
+    if isinstance(ty, types.Integer) and ty.bitwidth in _TPL_INT_CXX:
+        return _TPL_INT_CXX[ty.bitwidth][0 if ty.signed else 1]
+    return {types.float32: "float", types.float64: "double"}.get(ty)
+
+
+def _tpl_is_function_type(ty):
+    """Whether a call's argument is a function (a Numba dispatcher, a built-in, a bound callable)
+    rather than a value: where a template expects an operator, it becomes a user operator."""
+    return isinstance(ty, types.Dispatcher | types.Function | types.BoundFunction)
+
+
+def _tpl_user_ops():
+    """The user operators of this process, shared by every runtime copy (so that one Python
+    function gets one symbol however many modules' templates take it): (key -> op, name -> op)."""
+    from numba.cuda.cudadrv import linkable_code
+
+    ops = getattr(linkable_code, "_nbst_user_ops", None)
+    if ops is None:
+        ops = linkable_code._nbst_user_ops = ({}, {})
+    return ops
+
+
+def _tpl_kernel_cc():
+    """The compute capability of the kernel being compiled (the device's outside a compilation)."""
+    from numba.cuda.core import targetconfig
+
+    flags = targetconfig.ConfigStack.top_or_none()
+    cc = getattr(flags, "compute_capability", None)
+    return tuple(cc[:2]) if cc else _tpl_probe_cc()
+
+
+class _TplUserOp:
+    """A Python device function given where a template expects an operator type: compiled by
+    numba-cuda to LTO-IR with the C ABI under a reserved name (`symbol`), for two arguments of the
+    call's value type; the C++ side is `functor`, a struct whose `operator()` calls it (declared by
+    `decl`). It returns the value type, or bool when the function returns a bool (a comparator or
+    a predicate)."""
+
+    def __init__(self, dispatcher, value, symbol, functor):
+        self.dispatcher, self.value, self.symbol, self.functor = dispatcher, value, symbol, functor
+        self.name = getattr(dispatcher.py_func, "__qualname__", repr(dispatcher.py_func))
+        self._ltoir = {}  # compute capability -> LTOIR
+        self.returns_bool, self.decl = None, None
+
+    def compile(self, cc, pname):
+        """The LTO-IR for compute capability `cc` (a `LTOIR` to link); the first compilation also
+        decides the return type and the C++ declaration. Raises TemplateError naming `pname`."""
+        code = self._ltoir.get(cc)
+        if code is not None:
+            return code
+        from numba import cuda
+        from numba.cuda.cudadrv.linkable_code import LTOIR
+
+        opts = self.dispatcher.targetoptions
+        try:
+            data, resty = cuda.compile(self.dispatcher.py_func, (self.value, self.value), device=True, abi="c",
+                                       abi_info={"abi_name": self.symbol}, output="ltoir", cc=cc,
+                                       fastmath=bool(opts.get("fastmath")))  # fmt: skip
+        except Exception as e:
+            detail = "\n".join(str(e).strip().splitlines()[:6])
+            raise TemplateError(
+                f"operator for `{pname}`: {self.name} does not compile for ({self.value}, {self.value}):\n{detail}"
+            ) from None
+        if isinstance(resty, types.Boolean):
+            returns_bool = True
+        elif _tpl_op_scalar_cxx(resty) is not None:
+            returns_bool = False
+        else:
+            raise TemplateError(f"operator for `{pname}`: {self.name} returns {resty} for ({self.value}, {self.value}); "
+                                "an operator returns a number or a bool")  # fmt: skip
+        if self.decl is None:
+            self.returns_bool, self.decl = returns_bool, self._declaration(resty)
+        code = LTOIR(bytes(data), name=f"{self.symbol}.ltoir")
+        code._nbst_unit = True  # like a shim unit, left out of what a cached kernel pickles
+        self._ltoir[cc] = code
+        return code
+
+    def _declaration(self, resty):
+        t = _tpl_op_scalar_cxx(self.value)
+        arg, ret = _TPL_OP_ABI.get(t, t), _tpl_op_scalar_cxx(resty)
+        ret = _TPL_OP_ABI.get(ret, ret)
+        if self.returns_bool:
+            head, body = "bool", f"{self.symbol}(a, b) != 0"
+        else:
+            head, body = t, f"static_cast<{t}>({self.symbol}(a, b))"
+        guard = self.functor.upper().replace("__NBST_", "NUMBAST_")
+        return (f"#ifndef {guard}\n#define {guard}\n"
+                f'extern "C" __device__ {ret} {self.symbol}({arg}, {arg});\n'
+                f"struct {self.functor} {{\n"
+                f"    __device__ __forceinline__ {head} operator()(const {t} &a, const {t} &b) const {{ return {body}; }}\n"
+                f"}};\n#endif\n")  # fmt: skip
+
+    def link(self, context):
+        """At lowering: the kernel links the operator's LTO-IR for its compute capability."""
+        context.active_code_library.add_linking_file(self.compile(_tpl_kernel_cc(), self.functor))
+
+
+def _tpl_user_op(fnty, value, pname):
+    """The user operator for function type `fnty` called with values of Numba type `value`, for
+    template parameter `pname`; checks what can be checked before compiling, then compiles it for
+    the kernel's compute capability. Raises TemplateError naming `pname`."""
+    disp = getattr(fnty, "dispatcher", None)
+    if not isinstance(fnty, types.Dispatcher) or not hasattr(disp, "py_func"):
+        raise TemplateError(f"operator for `{pname}`: {fnty} is not a Python function; give a function "
+                            "decorated with @cuda.jit(device=True)")  # fmt: skip
+    if not disp.targetoptions.get("device", False):
+        raise TemplateError(f"operator for `{pname}`: {disp.py_func.__name__} is a kernel; give a device function "
+                            "(@cuda.jit(device=True))")  # fmt: skip
+    try:
+        _tpl_inspect.signature(disp.py_func).bind(None, None)
+    except TypeError:
+        sig = _tpl_inspect.signature(disp.py_func)
+        raise TemplateError(f"operator for `{pname}`: {disp.py_func.__name__}{sig} cannot be called with two "
+                            f"arguments; the operator is called as op(a, b), a and b of type {value}") from None  # fmt: skip
+    if _tpl_op_scalar_cxx(value) is None:
+        raise TemplateError(f"operator for `{pname}`: the call's value type is {value}; a Python operator takes "
+                            "bool, integer, float32 or float64 values")  # fmt: skip
+    by_key, by_name = _tpl_user_ops()
+    key = ("v1", disp.py_func, value)
+    op = by_key.get(key)
+    if op is None:
+        py = disp.py_func
+        ident = "\0".join([getattr(py, "__module__", "") or "", getattr(py, "__qualname__", ""), str(value)])
+        base = _tpl_hashlib.sha256(ident.encode()).hexdigest()[:12]
+        n, suffix = 1, ""
+        while f"__nbst_functor_{base}{suffix}" in by_name:  # another function of the same name
+            n += 1
+            suffix = f"_{n}"
+        op = _TplUserOp(disp, value, f"__nbst_op_{base}{suffix}", f"__nbst_functor_{base}{suffix}")
+        op.compile(_tpl_kernel_cc(), pname)
+        by_key[key], by_name[op.functor] = op, op
+    return op
+
+
+def _tpl_user_op_named(functor):
+    return _tpl_user_ops()[1][functor]
+
+
+def _tpl_user_op_decls(text):
+    """The declarations of the functors that C++ `text` names (for a probe or a shim)."""
+    names = sorted(set(_tpl_re.findall(r"\b__nbst_functor_\w+", text)))
+    by_name = _tpl_user_ops()[1]
+    return "".join(by_name[n].decl for n in names if n in by_name)
+
+
+def _tpl_unit_for(unit, resolved):
+    """The shim unit for a call: `unit`, or for a call that takes user operators a unit of its own
+    (the same preceding text, the functors' declarations and the shims that use them). Its shims
+    call symbols that only the kernels using the operators define, so no other kernel links it."""
+    functors = sorted({s.value_cxx for s in resolved.slots if s.passing == "functor"})
+    if not functors:
+        return unit
+    units = unit.__dict__.setdefault("_nbst_op_units", {})
+    key = tuple(functors)
+    op_unit = units.get(key)
+    if op_unit is None:
+        text = _tpl_preceding_text(unit)
+        op_unit = units[key] = _tpl_rt.ShimUnit(text, f"{unit.name}+{'+'.join(functors)}")
+        op_unit.preceding_text = text
+        op_unit.add(_TPL_HELPERS_NAME, _TPL_HELPERS)
+        op_unit.add("__nbst_operator_helpers", _TPL_OP_LVALUE)
+        for f in functors:
+            op_unit.add(f, _tpl_user_op_named(f).decl)
+    return op_unit
 
 
 # ----------------------------------------------------------------------------- GPU architectures
@@ -1103,6 +1348,7 @@ def _tpl_probe(unit, exprs, what, prelude="", arch=None):
     text and `prelude` (for an architecture that has the template, `arch`); each set is compiled
     once per process."""
     text = _tpl_preceding_text(unit)
+    prelude = _tpl_user_op_decls(prelude + "\n".join(exprs)) + prelude  # user operators' functors
     cc = None if arch is None else arch.probe_cc(_tpl_probe_cc())
     key = (text, prelude, tuple(exprs), cc)
     if key not in _TPL_PROBES:
@@ -1270,8 +1516,9 @@ class BoundFunctionTemplate:
                 _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
-            shim, src = _tpl_shim(self._unit, "fn", r.overload.qual_name, qual + r.explicit_args(), r, arch=arch)
-            call = _TplCall(self._unit, shim, src, r, arch=arch, what=r.overload.qual_name)
+            unit = _tpl_unit_for(self._unit, r)
+            shim, src = _tpl_shim(unit, "fn", r.overload.qual_name, qual + r.explicit_args(), r, arch=arch)
+            call = _TplCall(unit, shim, src, r, arch=arch, what=r.overload.qual_name)
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call
         return _tpl_signature(call.return_type(), *call.resolved.sigtys)
@@ -1414,8 +1661,9 @@ class ClassInstance:
                 raise _tpl_typing_error(e) from None
             r.ret, r.ret_cxx = self._numba_type, self.cxx
             arch = t._tb.arch(t._arch)
-            shim, src = _tpl_shim(t._unit, "ctor", self.cxx, self.cxx, r, arch=arch)
-            call = _TplCall(t._unit, shim, src, r, arch=arch, what=t._qual)
+            unit = _tpl_unit_for(t._unit, r)
+            shim, src = _tpl_shim(unit, "ctor", self.cxx, self.cxx, r, arch=arch)
+            call = _TplCall(unit, shim, src, r, arch=arch, what=t._qual)
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call
         return call
@@ -1445,9 +1693,10 @@ class ClassInstance:
                 _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
-            shim, src = _tpl_shim(t._unit, "method", f"{self.cxx}::{name}", f"__nbst_self->{member}", r, self_cxx=self.cxx,
+            unit = _tpl_unit_for(t._unit, r)
+            shim, src = _tpl_shim(unit, "method", f"{self.cxx}::{name}", f"__nbst_self->{member}", r, self_cxx=self.cxx,
                                   arch=arch)  # fmt: skip
-            call = _TplCall(t._unit, shim, src, r, self_type=self._numba_type, arch=arch, what=t._qual)
+            call = _TplCall(unit, shim, src, r, self_type=self._numba_type, arch=arch, what=t._qual)
             table[("typed",) + key] = call
             table[(self._numba_type,) + tuple(r.sigtys)] = call
         return call
