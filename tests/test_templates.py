@@ -367,7 +367,7 @@ def test_template_skips_are_reported(tmp_path):
         Array = bind_cxx_class_template(by_name["Array"], writer)
     assert Array.__name__ == "Array"
     reasons = {s.name: s.reason for s in numbast.binding_report().skipped if s.location.startswith(str(path))}
-    assert reasons["Array::operator[]"] == "member operator of a class template: not bound yet"
+    assert "Array::operator[]" not in reasons  # reached as `a[i]`
 
 
 # ----------------------------------------------------------------------------- CUB
