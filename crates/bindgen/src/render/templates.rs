@@ -298,7 +298,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
         match overloads_data(ctx, &path, &[], f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
-            Ok(all) if m.is_static => statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)))),
+            Ok(all) if m.is_static => {
+                statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
+            }
             Ok(all) => {
                 methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))));
                 if let Some(op) = op.filter(|op| !operators.iter().any(|(o, n)| o == op && *n == f.name)) {
@@ -398,7 +400,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         out.code.push_str("    ]");
     }
     if !operators.is_empty() {
-        let ops: Vec<String> = operators.iter().map(|(op, name)| format!("(operator.{op}, {})", py_str(name))).collect();
+        let ops: Vec<String> =
+            operators.iter().map(|(op, name)| format!("(operator.{op}, {})", py_str(name))).collect();
         let _ = write!(out.code, ",\n    operators=[{}]", ops.join(", "));
     }
     out.code.push_str(")\n");
@@ -477,7 +480,13 @@ mod tests {
             .contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
         assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False)], \"ret\": \"U\""));
         // `a[i]` reaches the member operator through `operator.getitem`, `self` the left operand.
-        assert!(r.code.contains("(\"operator[]\", {\"tparams\": [], \"ret\": \"T &\", \"params\": [(\"i\", \"int\", \"in\")]"), "{}", r.code);
+        assert!(
+            r.code.contains(
+                "(\"operator[]\", {\"tparams\": [], \"ret\": \"T &\", \"params\": [(\"i\", \"int\", \"in\")]"
+            ),
+            "{}",
+            r.code
+        );
         assert!(r.code.ends_with(",\n    operators=[(operator.getitem, \"operator[]\")])\n"), "{}", r.code);
         assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
     }
@@ -519,9 +528,19 @@ mod tests {
         let mut shift = binary.clone();
         shift.function.name = "operator<<=".into();
         shift.function.params.push(shift.function.params[0].clone());
-        let r = render_function_templates(&Context::default(), &[binary.clone(), unary, binary, shift], &|t| t.function.name.clone());
-        assert!(r.code.starts_with("_template_bindings(_b).operator_template(unit=_unit, op=operator.add, overloads=[\n"), "{}", r.code);
-        assert!(r.code.contains("_template_bindings(_b).operator_template(unit=_unit, op=operator.pos, overloads=[\n"), "{}", r.code);
+        let r = render_function_templates(&Context::default(), &[binary.clone(), unary, binary, shift], &|t| {
+            t.function.name.clone()
+        });
+        assert!(
+            r.code.starts_with("_template_bindings(_b).operator_template(unit=_unit, op=operator.add, overloads=[\n"),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.code.contains("_template_bindings(_b).operator_template(unit=_unit, op=operator.pos, overloads=[\n"),
+            "{}",
+            r.code
+        );
         assert_eq!(r.code.matches("operator_template(").count(), 2, "{}", r.code);
         assert_eq!(r.report.bound.iter().filter(|b| b.kind == "operator_template").count(), 3);
         assert_eq!(r.report.skipped[0].reason, "operator `<<=` with 3 operand(s) has no Python operator");
