@@ -1832,7 +1832,7 @@ class TemplateBindings:
         self._archs = {}  # arch condition -> _TplArch
         self._functions = {}  # py_name -> [BoundFunctionTemplate], one per shim unit
         self._classes = {}  # qualified name -> BoundClassTemplate (the last bound)
-        self._operator_templates = {}  # (unit, op) -> BoundFunctionTemplate
+        self._operator_templates = {}  # (unit, op, namespace) -> BoundFunctionTemplate
         tb = self
 
         class GetItem(_TplAbstractTemplate):
@@ -1923,24 +1923,38 @@ class TemplateBindings:
 
     def operator_template(self, *, unit, op, overloads):
         """Free operator templates of one Python operator (`op` from the `operator` module), such
-        as `complex<T> operator+(const complex<T> &, const complex<T> &)`: they apply, as in C++,
-        when an operand is a bound struct or class template instance."""
-        key = (unit, op)
-        fn = self._operator_templates.get(key)
-        if fn is not None:
-            fn._add_overloads([_TplOverload(o) for o in overloads])
-            return fn
-        fn = self._operator_templates[key] = BoundFunctionTemplate(self, unit, f"operator.{op.__name__}",
-                                                                  [_TplOverload(o) for o in overloads])  # fmt: skip
+        as `complex<T> operator+(const complex<T> &, const complex<T> &)`. As C++ finds them (by
+        argument-dependent lookup), those of a namespace apply when an operand is a bound struct or
+        class template instance of that namespace: `cuda::std::rel_ops`'s `T > T` is not found for
+        a `cuda::std::complex` or a struct elsewhere."""
+        by_scope = {}
+        for o in overloads:
+            by_scope.setdefault(_tpl_scope(o.get("qual_name", "")), []).append(_TplOverload(o))
+        for scope, group in by_scope.items():
+            fn = self._operator_templates.get((unit, op, scope))
+            if fn is None:
+                self._operator_templates[(unit, op, scope)] = self._operator_scope(unit, op, scope, group)
+            else:
+                fn._add_overloads(group)
+
+    def _operator_scope(self, unit, op, scope, overloads):
+        """The operator templates of `op` declared in namespace `scope`, typed for operands of it."""
+        fn = BoundFunctionTemplate(self, unit, f"operator.{op.__name__}", overloads)
         lowered = set()
         b = self.b
+
+        def namespace(ty):
+            if not (isinstance(ty, _TplInstanceType) or _tpl_rt._is_bound_type(ty)):
+                return None
+            cxx = _tpl_cxx_of(ty, b)
+            return None if cxx is None else _tpl_scope(cxx.split("<", 1)[0].lstrip(":"))
 
         class OperatorTemplate(_TplAbstractTemplate):
             key = op
 
             def generic(self, args, kws):
                 plain = [types.unliteral(a) for a in args]
-                if kws or not any(isinstance(a, _TplInstanceType) or _tpl_rt._is_bound_type(a) for a in plain):
+                if kws or scope not in {namespace(a) for a in plain}:
                     return None
                 try:
                     sig = fn._type_template_call(self.context, args, kws)
