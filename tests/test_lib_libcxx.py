@@ -27,7 +27,7 @@ import pytest
 from _helpers import link_case, require_gpu
 from numba import cuda, float32, float64
 from numba.cuda import types
-from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_function_templates, bind_cxx_functions
+from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_function_templates, bind_cxx_functions, bind_cxx_structs
 
 ARCH = "sm_80"
 N = 256
@@ -266,3 +266,25 @@ def test_numbers_link(L):
 @pytest.mark.gpu
 def test_numbers_values(L):
     run(numbers_case(L))
+
+
+def test_operator_templates_follow_argument_dependent_lookup(L, tmp_path):
+    """`cuda::std::rel_ops::operator>` (`T > T` for any T) is not found for a struct of another
+    namespace, as C++ finds it only by argument-dependent lookup or a using-directive."""
+    header = tmp_path / "elsewhere.cuh"
+    header.write_text("namespace elsewhere {\nstruct Plain {\n  int v;\n  __device__ Plain(int x) : v(x) {}\n};\n}\n")
+    decls = ast_canopy.parse_declarations_from_source(str(header), [str(header)], ARCH)
+    writer = MemoryShimWriter(f'#include "{header}"')
+    (Plain,) = bind_cxx_structs(writer, decls.structs)
+    C = L["complex"][np.float32]
+
+    def kernel(out):
+        out[0] = 1 if Plain(1) > Plain(2) else 0
+
+    with pytest.raises(Exception, match="gt"):
+        link_case(Case(kernel, lambda: (np.zeros(1, np.int32),), None), writer)
+
+    def kernel_ok(out):
+        out[0] = 1 if C(1.0, 0.0) != C(2.0, 0.0) else 0  # cuda::std's own operator template
+
+    link_case(Case(kernel_ok, lambda: (np.zeros(1, np.int32),), None), L["writer"])
