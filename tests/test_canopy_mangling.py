@@ -22,6 +22,12 @@ DEMANGLED_SPELLING = {
     "int8_t": "signed char", "uint8_t": "unsigned char", "int16_t": "short", "uint16_t": "unsigned short",
     "int32_t": "int", "uint32_t": "unsigned int", "int64_t": "long", "uint64_t": "unsigned long",
 }  # fmt: skip
+# The least and fast types as glibc defines them for 64-bit Linux (the device follows the host).
+for _n in (8, 16, 32, 64):
+    DEMANGLED_SPELLING[f"int_least{_n}_t"] = DEMANGLED_SPELLING[f"int{_n}_t"]
+    DEMANGLED_SPELLING[f"uint_least{_n}_t"] = DEMANGLED_SPELLING[f"uint{_n}_t"]
+    DEMANGLED_SPELLING[f"int_fast{_n}_t"] = "signed char" if _n == 8 else "long"
+    DEMANGLED_SPELLING[f"uint_fast{_n}_t"] = "unsigned char" if _n == 8 else "unsigned long"
 
 
 def _split_top(text: str, sep: str) -> list:

@@ -363,11 +363,12 @@ def test_template_skips_are_reported(tmp_path):
         assert bind_cxx_class_template(by_name["Wrapper"], writer) is None
     skips = [s for s in numbast.binding_report().skipped if s.name == "Wrapper"]
     assert skips[-1].reason == "template template parameter `Container` is not supported"
-    with pytest.warns(NumbastSkipWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbastSkipWarning)  # every member binds, `operator[]` as `a[i]`
         Array = bind_cxx_class_template(by_name["Array"], writer)
     assert Array.__name__ == "Array"
-    reasons = {s.name: s.reason for s in numbast.binding_report().skipped if s.location.startswith(str(path))}
-    assert reasons["Array::operator[]"] == "member operator of a class template: not bound yet"
+    bound = {b.name for b in numbast.binding_report().bound if b.kind == "class_template"}
+    assert "Array" in bound
 
 
 # ----------------------------------------------------------------------------- CUB

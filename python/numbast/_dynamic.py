@@ -265,7 +265,17 @@ def bind_cxx_structs(
     for s, _py_name, _outer in flat:
         if s.qual_name in by_name:
             _attach_member_typedefs(by_name[s.qual_name], s, by_name)
+    _attach_member_enums()
     return [by_name.get(s.qual_name) for s in structs]
+
+
+def _attach_member_enums():
+    """`S.E` for each bound enum `S::E` declared in a bound struct `S`, whichever was bound first."""
+    for cxx, cls in list(_BINDINGS.enums.items()):
+        outer, _, name = cxx.rpartition("::")
+        struct = _BINDINGS.structs.get(outer)
+        if struct is not None and name not in getattr(struct, "_nbst_member_types", {}):
+            _BINDINGS.member_type(struct, name, cls)
 
 
 def _attach_member_typedefs(obj, s, by_name):
@@ -320,6 +330,7 @@ def bind_cxx_enums(enums):
     enums = _decl_list("enums", enums, _decls.Enum)
     ns, report = _render_and_run(None, {"context": _context(), "enums": [{"decl": to_plain(e)} for e in enums]}, {})
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "enum"}
+    _attach_member_enums()
     return [by_name.get(e.qual_name) for e in enums]
 
 

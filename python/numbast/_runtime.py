@@ -752,6 +752,8 @@ class Bindings:
         self.alignments = {}  # C++ spelling -> alignof, where known
         self._functions = {}  # (unit, py_name) -> BoundFunction
         self._operators = {}  # op -> ConcreteTemplate
+        self.enums = {}  # C++ name -> IntEnum
+        self.structs = {}  # C++ name -> BoundStruct
         self._casts = set()  # (from, to) pairs whose lowering this object registered
         self._installed = False
 
@@ -879,6 +881,7 @@ class Bindings:
 
             self.target_registry.lower_getattr_generic(nbty)(get_field)
         self.types[cxx_name], self.alignments[cxx_name] = nbty, align
+        self.structs[cxx_name] = struct
         self._sync()
         return struct
 
@@ -1050,4 +1053,32 @@ class Bindings:
         member_ty._nbst_enum_storage = underlying
         _ENUM_STORAGE[member_ty] = underlying
         self.types[cxx_name] = member_ty
+        self.enums[cxx_name] = cls
         return cls
+
+    def member_type(self, struct, name, value):
+        """`S.name` for a type declared in struct `S` (an enum: `S.Mode.A`), in Python code and in
+        kernels, where it is typed as the value itself."""
+        if not hasattr(struct, name):
+            setattr(struct, name, value)
+        members = struct.__dict__.setdefault("_nbst_member_types", {})
+        first = not members
+        members[name] = value
+        if not first:
+            return
+        classty = struct._numba_type_
+
+        class MemberTypes(AttributeTemplate):
+            key = classty
+
+            def generic_resolve(self, typ, attr):
+                found = members.get(attr)
+                return None if found is None else typeof(found)
+
+        self.typing_registry.register_attr(MemberTypes)
+
+        def get_member(context, builder, typ, value, attr):
+            return context.get_dummy_value()
+
+        self.target_registry.lower_getattr_generic(classty)(get_member)
+        self._sync()

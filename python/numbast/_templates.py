@@ -81,6 +81,10 @@ template <class T> __device__ __nbst_items_of<T> __nbst_items(T *p) { return {p}
 #endif
 """
 _TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
+_TPL_INPLACE = frozenset([
+    _tpl_operator.iadd, _tpl_operator.isub, _tpl_operator.imul, _tpl_operator.itruediv, _tpl_operator.imod,
+    _tpl_operator.iand, _tpl_operator.ior, _tpl_operator.ixor, _tpl_operator.ilshift, _tpl_operator.irshift,
+])  # fmt: skip
 _TPL_KEYWORDS = frozenset(
     [
         "alignof",
@@ -529,7 +533,8 @@ class _TplDeduction:
                     self.packs.setdefault(p.name, []).append(ty)
                 else:
                     self.cands.setdefault(p.name, []).append((ty, exact, pname))
-            return  # a concrete type: checked once the arguments are known
+                return None
+            return self._walk_template_id(pat[1], ty, pname)  # else a concrete type: checked once known
         if kind == "ptr":
             if isinstance(ty, types.CPointer):
                 return self._walk(pat[1], ty.dtype, True, pname)
@@ -542,6 +547,33 @@ class _TplDeduction:
                 return self._walk(pat[1], ty.dtype, True, pname)
             raise _TplReject(f"parameter `{pname}` is an array, the argument is {ty}")
         raise _TplReject(f"parameter `{pname}`: unsupported type")
+
+    def _walk_template_id(self, text, ty, pname):
+        """`complex<T>` against an instantiation of a bound class template: each template
+        argument that is one of this overload's parameters is deduced from the instantiation's."""
+        m = _tpl_re.fullmatch(r"(::)?([\w:]+?)\s*<(.*)>", text)
+        if m is None:
+            return
+        parts = _tpl_split_args(m[3])
+        if not any(part in self.own for part in parts):
+            return  # no parameter of this overload in it
+        owner = getattr(ty, "_nbst_owner", None)
+        template = getattr(owner, "template", None)
+        qual = getattr(template, "_qual", "").lstrip(":")
+        # `::std::complex<U>` is fully qualified; `complex<T>` is named from within a namespace.
+        if template is None or not (qual == m[2] or (not m[1] and qual.endswith("::" + m[2]))):
+            raise _TplReject(f"parameter `{pname}` takes a {m[2]}<...>, the argument is {ty}")
+        for part, tp in zip(parts, template._tparams):
+            own, given = self.own.get(part), owner.args.get(tp.name)
+            if own is None or own.pack or not isinstance(given, _TplArg):
+                continue
+            if own.kind == "type":
+                numba = given.numba or _tpl_numba_of(given.cxx, self.b)
+                if numba is None:
+                    raise _TplReject(f"parameter `{pname}`: template argument `{given.cxx}` has no Numba type")
+                self.cands.setdefault(own.name, []).append((numba, True, pname))
+            else:
+                self.values.setdefault(own.name, []).append((given.value if given.value is not None else given.cxx, pname))
 
     def _extent(self, extent, count, pname):
         p = self.own.get(extent)
@@ -665,7 +697,11 @@ class _TplDeduction:
             a = self.env.get(vp[1])
             if isinstance(a, _TplArg) and a.numba is not None:
                 return a.numba
-        return _tpl_numba_of(text, self.b)
+        numba = _tpl_numba_of(text, self.b)
+        if numba is None and vp[0] == "name":  # `const complex<float>`: an instance of a bound class template
+            ci = _tpl_class_instance_of(_tpl_unparse(_tpl_pattern(text)), self.b)
+            numba = None if ci is None else ci._numba_type
+        return numba
 
     # -- the whole deduction --
 
@@ -722,6 +758,9 @@ class _TplDeduction:
             numba = self._numba_of_value(vp, value_cxx)
         if passing == "functor":
             return _TplSlot(self.env[vp[1]].cxx, ty, "functor", ty, "functor", rvalue)
+        owner = getattr(numba, "_nbst_owner", None)
+        if vp[0] == "name" and owner is not None:  # the shim is outside the template's namespace
+            value_cxx = ("const " if _tpl_re.match(r"const\b", value_cxx) else "") + owner.cxx
         if intent == "out_return":
             if numba is None:
                 raise _TplReject(f"out_return parameter `{name}` has type `{value_cxx}`, which has no Numba type")
@@ -806,8 +845,10 @@ class _TplDeduction:
         if numba is None and vp[0] == "name":  # an instance of a bound class template
             ci = _tpl_class_instance_of(value_cxx, self.b)
             numba = None if ci is None else ci._numba_type
-        if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::", value_cxx):
-            return _TPL_ASK_COMPILER, value_cxx  # the compiler says what it is, once chosen
+        # `auto`, `decltype(...)`, a member type, an alias template (`common_type_t<T, U>`): the
+        # compiler says what it is, once chosen.
+        if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::|<", value_cxx):
+            return _TPL_ASK_COMPILER, value_cxx
         if numba is None:
             raise _TplReject(f"return type `{value_cxx}` has no Numba type")
         cxx = _tpl_cxx_of(numba, self.b)
@@ -844,6 +885,9 @@ def _tpl_select(what, candidates, argtys, bindings, typingctx, viable=None):
     if len(fits) > 1:  # one Python name for `ns::f` and `ns::detail::f`: the outer one is the API
         depth = min(r.overload.qual_name.count("::") for r in fits)
         fits = [r for r in fits if r.overload.qual_name.count("::") == depth]
+    if len(fits) > 1:  # the same call (a `volatile` overload beside the plain one): the shim's compiler picks
+        calls = {(str(r.ret_cxx), tuple(s.value_cxx for s in r.slots), r.explicit_args()) for r in fits}
+        fits = fits[:1] if len(calls) == 1 else fits
     if len(fits) > 1:
         lines = [f"call of {what} ({shown_args}) is ambiguous between:"]
         lines += [f"  {r.overload.describe(what)}" for r in fits]
@@ -1540,6 +1584,26 @@ class _TplPlainCall:
         return context.get_function(self.plain, self.sig)(builder, args)
 
 
+class _TplInheritedStatic(BoundFunctionTemplate):
+    """A static member function that a class has through a base class (`numeric_limits<int>::max`
+    from `__numeric_limits_impl`): called with the arguments' own C++ types, overload resolution
+    and the return type left to the compiler."""
+
+    def __init__(self, tb, unit, py_name, instance):
+        super().__init__(tb, unit, py_name, [_TplOverload({"params": [], "ret": "auto", "qual_name": py_name})])
+        self._instance = instance
+
+    def _type_template_call(self, typingctx, args, kws):
+        params = []
+        for k, a in enumerate(args):
+            cxx = _tpl_cxx_of(types.unliteral(a), self._tb.b)
+            if cxx is None:
+                raise _TplTypingError(f"{self.__name__}: argument {k} ({a}) has no C++ spelling")
+            params.append((f"a{k}", cxx, "in"))
+        self._overloads = [_TplOverload({"params": params, "ret": "auto", "qual_name": self.__name__})]
+        return super()._type_template_call(typingctx, args, kws)
+
+
 def _tpl_scope(qual_name):
     return qual_name.rsplit("::", 1)[0] if qual_name and "::" in qual_name else ""
 
@@ -1592,6 +1656,7 @@ class ClassInstance:
             self._nested_struct(name, *layout)
         tb.b.types[cxx] = self._numba_type
         self._calls = {}  # Numba argument types -> _TplCall (constructors)
+        self._statics = {}  # name -> BoundFunctionTemplate of a static member function
         ci = self
 
         class Construct(_TplAbstractTemplate):
@@ -1720,6 +1785,49 @@ class ClassInstance:
             candidates.append((ov, self._outer(), given, t._scope))
         return candidates, unfit
 
+    def _inherited_field(self, name):
+        """`(Numba type, offset)` of a public data member the class has through a base class
+        (`pair::first` from `__pair_base`), from one probe; None for a member that is not a data
+        member of a builtin arithmetic type (a method, say)."""
+        found = self.__dict__.setdefault("_inherited_fields", {})
+        if name not in found:
+            t = self.template
+            exprs = [f"__INTADDR__(&(((__nbst_layout_t *)0)->{name}))",
+                     f"__nbst_kind<decltype(__nbst_declval<__nbst_layout_t &>().{name})>::value"]  # fmt: skip
+            prelude = _TPL_KIND_PROBE + f"using __nbst_layout_t = {self.cxx};\n"
+            try:
+                offset, kind = _tpl_probe(t._unit, exprs, f"{self.cxx}::{name}", prelude, t._tb.arch(t._arch))
+            except TemplateError:
+                offset, kind = None, 0
+            field = None
+            if offset is not None and 1 <= kind <= len(_TPL_BUILTIN_KINDS):
+                field = (_TPL_BUILTIN_KINDS[kind - 1][1], offset)
+                self.fields[name] = field
+            found[name] = field
+        return found[name]
+
+    def _static(self, name):
+        """`C.name` for a static member function of this instantiation (its own or, for a class
+        with base classes, one the compiler finds in a base): a function template whose
+        overloads are the member's with the class's template arguments written in."""
+        fn = self._statics.get(name)
+        if fn is not None:
+            return fn
+        t = self.template
+        mapping = {k: _tpl_arg_text(v) for k, v in self.args.items()}
+        mapping[_TPL_SELF] = self.cxx
+        if name in t._statics:
+            overloads = []
+            for ov in t._statics[name]:
+                data = dict(ov.data, qual_name=f"{self.cxx}::{name}", ret=_tpl_subst(ov.ret, mapping))
+                data["params"] = [(n, _tpl_subst(sp, mapping), i) for n, sp, i in ov.params]
+                overloads.append(_TplOverload(data))
+            fn = BoundFunctionTemplate(t._tb, t._unit, f"{self.cxx}::{name}", overloads)
+        else:
+            fn = _TplInheritedStatic(t._tb, t._unit, f"{self.cxx}::{name}", self)
+        self._statics[name] = fn
+        return fn
+
     def _inherited(self, name, args):
         """A member the class has through a base class (cooperative groups' `thread_block_tile`
         gets `sync`, `thread_rank` and `shfl` from its bases): called with the arguments' own C++
@@ -1753,7 +1861,7 @@ class BoundClassTemplate:
     positional, template arguments by keyword)."""
 
     def __init__(self, tb, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                 arch=None, inherits=False):  # fmt: skip
+                 arch=None, inherits=False, statics=(), operators=()):  # fmt: skip
         self.__name__ = self.__qualname__ = qual_name
         self._inherits = inherits  # it has base classes, whose members the compiler resolves
         self.py_name, self.location, self._arch = py_name, location, arch
@@ -1766,12 +1874,28 @@ class BoundClassTemplate:
         self._nested_aliases = {k: self._self_spellings(v) for k, v in self._nested_aliases.items()}
         self._inherited_nested = self._base_member_types(constructors, methods) if inherits else set()
         self._nested += sorted(self._inherited_nested - set(self._nested))
-        fix = self._member_spellings
+        # Member aliases of one plain type (`value_type` for `_Tp`) are written as that type, so that
+        # `const value_type &` deduces and converts as `const _Tp &` does.
+        self._plain_aliases = {k: v for k, v in self._nested_aliases.items()
+                               if _tpl_re.fullmatch(r"[\w:]+(\s+[\w:]+)*", v) and _TPL_SELF not in v}  # fmt: skip
+
+        def fix(spelling):
+            spelling = self._member_spellings(spelling)
+            for _ in range(4):  # aliases of aliases
+                expanded = _tpl_re.sub(rf"{_TPL_SELF}::(\w+)(?![\w<:])", lambda m: self._plain_aliases.get(m[1], m[0]), spelling)
+                if expanded == spelling:
+                    break
+                spelling = expanded
+            return spelling
+
         self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
         self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
         self._methods = {}
         for name, data in methods:
             self._methods.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
+        self._statics = {}  # static member function name -> overloads
+        for name, data in statics:
+            self._statics.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
         self._method_calls = {name: {} for name in self._methods}
         self._instances = {}  # C++ spelling -> ClassInstance
         self._calls = {}  # Numba argument types -> (ClassInstance, _TplCall), in-kernel construction
@@ -1789,7 +1913,40 @@ class BoundClassTemplate:
         tb.b._lower(self, [types.VarArg(types.Any)], self._lower_construct)
         for name, table in self._method_calls.items():
             tb.b._lower((self, name), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+        for op, name in operators:
+            self._member_operator(op, name)
         tb.b._sync()
+
+    def _member_operator(self, op, name):
+        """`x + y`, `x[i]`, `x += y` for an instance `x`: its member operator `name`, typed as a
+        method call with `x` as `self`. In-place operators return the updated copy, which Numba
+        assigns back to `x`."""
+        ct, table = self, self._method_calls[name]
+        lowered = set()
+
+        class MemberOperator(_TplAbstractTemplate):
+            key = op
+
+            def generic(self, args, kws):
+                if kws or not args:
+                    return None
+                this = types.unliteral(args[0])
+                if not isinstance(this, _TplInstanceType) or this._nbst_owner.template is not ct:
+                    return None
+                try:
+                    call = this._nbst_owner._method(self.context, name, args[1:])
+                except _TplTypingError:
+                    return None
+                sig = _tpl_signature(call.return_type(), this, *call.resolved.sigtys)
+                if sig.args not in lowered:
+                    lowered.add(sig.args)
+                    ct._tb.b._lower(op, list(sig.args), _tpl_lower_by_sig(table))
+                    ct._tb.b._sync()
+                if op in _TPL_INPLACE:
+                    this.mutable = True  # lowered as this operator, not as its copying form
+                return sig
+
+        self._tb.b.typing_registry.register_global(op, types.Function(MemberOperator))
 
     def _self_spellings(self, spelling):
         """Member spellings name the class itself as `cub::BlockScan`, `BlockScan` or
@@ -1831,7 +1988,9 @@ class BoundClassTemplate:
             inherited = self._inherited_nested
             spelling = _TPL_BASE_MEMBER.sub(lambda m: f"{_TPL_SELF}::{m[2]}" if m[2] in inherited else m[0], spelling)
         for name, target in self._nested_aliases.items():
-            if _TPL_SELF in target:
+            # A specialization naming the class's members (`Uninitialized<Self::_TempStorage>`); not
+            # `__self` (the class itself) nor `reference` (`Self::value_type &`), which stay as written.
+            if _TPL_SELF in target and "<" in target:
                 spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(target)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
         return spelling
 
@@ -1992,6 +2151,8 @@ class BoundClassTemplate:
 
     def _resolve_attr(self, typ, attr):
         field = typ._nbst_owner.fields.get(attr)
+        if field is None and self._inherits and attr not in self._methods and not attr.startswith("_"):
+            field = typ._nbst_owner._inherited_field(attr)
         if field is not None:
             return field[0]
         if attr in self._methods or (self._inherits and not attr.startswith("_")):
@@ -2051,6 +2212,7 @@ class TemplateBindings:
         self._archs = {}  # arch condition -> _TplArch
         self._functions = {}  # py_name -> [BoundFunctionTemplate], one per shim unit
         self._classes = {}  # qualified name -> BoundClassTemplate (the last bound)
+        self._operator_templates = {}  # (unit, op, namespace) -> BoundFunctionTemplate
         tb = self
 
         class GetItem(_TplAbstractTemplate):
@@ -2091,7 +2253,12 @@ class TemplateBindings:
 
             def generic_resolve(self, typ, attr):
                 ci = typ.typing_key
-                if getattr(ci, "template", None) is None or ci.template._tb is not tb or attr not in ci.nested:
+                if getattr(ci, "template", None) is None or ci.template._tb is not tb:
+                    return None
+                if attr not in ci.nested:
+                    t = ci.template
+                    if attr in t._statics or (t._inherits and not attr.startswith("_")):
+                        return ci._static(attr)._numba_type_
                     return None
                 obj = ci.nested[attr]
                 return types.NumberClass(obj) if isinstance(obj, types.Type) else obj._numba_type_
@@ -2153,6 +2320,57 @@ class TemplateBindings:
         self._functions.setdefault(py_name, []).append(fn)
         return fn
 
+    def operator_template(self, *, unit, op, overloads):
+        """Free operator templates of one Python operator (`op` from the `operator` module), such
+        as `complex<T> operator+(const complex<T> &, const complex<T> &)`. As C++ finds them (by
+        argument-dependent lookup), those of a namespace apply when an operand is a bound struct or
+        class template instance of that namespace: `cuda::std::rel_ops`'s `T > T` is not found for
+        a `cuda::std::complex` or a struct elsewhere."""
+        by_scope = {}
+        for o in overloads:
+            by_scope.setdefault(_tpl_scope(o.get("qual_name", "")), []).append(_TplOverload(o))
+        for scope, group in by_scope.items():
+            fn = self._operator_templates.get((unit, op, scope))
+            if fn is None:
+                self._operator_templates[(unit, op, scope)] = self._operator_scope(unit, op, scope, group)
+            else:
+                fn._add_overloads(group)
+
+    def _operator_scope(self, unit, op, scope, overloads):
+        """The operator templates of `op` declared in namespace `scope`, typed for operands of it."""
+        fn = BoundFunctionTemplate(self, unit, f"operator.{op.__name__}", overloads)
+        lowered = set()
+        b = self.b
+
+        def namespace(ty):
+            if not (isinstance(ty, _TplInstanceType) or _tpl_rt._is_bound_type(ty)):
+                return None
+            cxx = _tpl_cxx_of(ty, b)
+            return None if cxx is None else _tpl_scope(cxx.split("<", 1)[0].lstrip(":"))
+
+        class OperatorTemplate(_TplAbstractTemplate):
+            key = op
+
+            def generic(self, args, kws):
+                plain = [types.unliteral(a) for a in args]
+                if kws or scope not in {namespace(a) for a in plain}:
+                    return None
+                try:
+                    sig = fn._type_template_call(self.context, args, kws)
+                except _TplTypingError:
+                    return None  # Numba tries the operator's other templates
+                if sig.args not in lowered:
+                    lowered.add(sig.args)
+                    b._lower(op, list(sig.args), _tpl_lower_by_sig(fn._calls))
+                    b._sync()
+                if op in _TPL_INPLACE and isinstance(plain[0], _TplInstanceType):
+                    plain[0].mutable = True
+                return sig
+
+        b.typing_registry.register_global(op, types.Function(OperatorTemplate))
+        b._sync()
+        return fn
+
     def template_of(self, unit, py_name):
         """The function template bound as `py_name` for `unit`, if any."""
         for fn in self._functions.get(py_name, ()):
@@ -2161,11 +2379,12 @@ class TemplateBindings:
         return None
 
     def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                       arch=None, inherits=False):  # fmt: skip
+                       arch=None, inherits=False, statics=(), operators=()):  # fmt: skip
         """A class template -> the object that instantiates it; `arch`: the condition of the archs
-        that have it, if not all."""
+        that have it, if not all; `statics`: `(name, overload)` of static member functions;
+        `operators`: `(op, method name)` of member operators, whose overloads are among `methods`."""
         bound = BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
-                                   constructors, methods, arch, inherits)  # fmt: skip
+                                   constructors, methods, arch, inherits, statics, operators)  # fmt: skip
         self._classes[qual_name.lstrip(":")] = bound
         return bound
 

@@ -14,6 +14,7 @@ mod deps;
 mod python;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use canopy::model::{
     ClassTemplate, Declarations, Enum, Function, FunctionTemplate, Struct, TemplateParam, TemplateParamKind, Typedef,
@@ -446,6 +447,20 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// An enum declared in a bound struct (`S::Mode`) is also the struct's attribute (`S.Mode`), in
+    /// Python code and in kernels.
+    fn member_enums(&mut self) {
+        let bound = &self.out.report.bound;
+        let mut lines = String::new();
+        for e in bound.iter().filter(|b| b.kind == "enum") {
+            let Some((outer, name)) = e.name.rsplit_once("::") else { continue };
+            if let Some(s) = bound.iter().find(|b| b.kind == "struct" && b.name == outer) {
+                let _ = writeln!(lines, "_b.member_type({}, {}, {})", s.py_name, py_str(name), e.py_name);
+            }
+        }
+        self.out.code.push_str(&lines);
+    }
+
     /// Free functions and operators, one at a time. One that only some archs have gets its shim
     /// wrapped in the archs' `#if` (so the shim unit compiles for every arch), and a check in its
     /// lowering that names it when a kernel for another arch calls it.
@@ -626,6 +641,7 @@ pub fn render_module(req: &ModuleRequest<'_>) -> Module {
         r.struct_(s, false);
     }
     r.aliases(&typedefs);
+    r.member_enums();
     r.functions(&functions);
     r.class_templates(&class_templates);
     r.function_templates(&function_templates);

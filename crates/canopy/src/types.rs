@@ -146,6 +146,18 @@ fn stdint_name(t: &Type) -> Option<String> {
         // A typedef of a stdint typedef (`typedef uint32_t word;`) resolves to the stdint name.
         return stdint_name(&t.declaration().typedef_underlying());
     }
+    // A name brought in by a using-declaration (`using cuda::std::int32_t;`) is clang's Using type,
+    // which libclang leaves unexposed, with no declaration to follow: its spelling is the name as
+    // written. Only an integer canonical type can be a stdint name.
+    if t.kind() == TypeKind::Dependent
+        && matches!(t.canonical().kind(), TypeKind::SignedInt | TypeKind::UnsignedInt | TypeKind::Char)
+    {
+        let written = strip_cv(&t.spelling());
+        let base = written.rsplit("::").next().unwrap_or(&written);
+        if STDINT_NAMES.contains(&base) {
+            return Some(base.to_string());
+        }
+    }
     None
 }
 

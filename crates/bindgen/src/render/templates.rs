@@ -16,6 +16,7 @@ use canopy::model::{
     TemplateParam, TemplateParamKind,
 };
 
+use super::function::{operator_symbol, python_operator};
 use super::{Context, Intent, Rendered};
 use crate::pyexpr::{py_ident, py_str};
 use crate::types::cxx;
@@ -145,6 +146,18 @@ fn overload_data(
     Ok(s)
 }
 
+/// The Python operator (`operator.<name>`) a C++ operator with `operands` operands is reached
+/// through, or why it has none. `a[i]` is `getitem`.
+fn operator_of(name: &str, operands: usize) -> Result<&'static str, String> {
+    let symbol = operator_symbol(name).unwrap_or("");
+    match (symbol, operands) {
+        ("[]", 2) => Ok("getitem"),
+        ("++" | "--", _) => Err("increment/decrement operator: Python has no ++ or --".into()),
+        _ => python_operator(symbol, operands)
+            .ok_or_else(|| format!("operator `{symbol}` with {operands} operand(s) has no Python operator")),
+    }
+}
+
 /// Why a free function template is not bound, if it is not.
 fn reason_to_skip(ctx: &Context, t: &FunctionTemplate) -> Option<String> {
     let f = &t.function;
@@ -159,7 +172,7 @@ fn reason_to_skip(ctx: &Context, t: &FunctionTemplate) -> Option<String> {
     match f.exec_space {
         ExecutionSpace::Global => Some("a __global__ kernel template, not a device function".into()),
         s if ctx.skip_non_device && !device_callable(s) => Some("host-only function template".into()),
-        _ if f.is_operator => Some("operator templates are not bound yet".into()),
+        _ if f.is_operator => operator_of(&f.name, f.params.len()).err(),
         _ => None,
     }
 }
@@ -183,7 +196,11 @@ pub fn render_function_templates(
         let key = intent_key(ctx, &t.qual_name, &t.function.name);
         match overloads_data(ctx, &[key], &t.template_parameters, &t.function, Some(&t.qual_name)) {
             Ok(all) => {
-                let py_name = py_ident(&py_name_of(t));
+                // An operator template is grouped under its Python operator (`operator.add`).
+                let py_name = match operator_of(&t.function.name, t.function.params.len()) {
+                    Ok(op) if t.function.is_operator => format!("operator.{op}"),
+                    _ => py_ident(&py_name_of(t)),
+                };
                 let entries = all.into_iter().enumerate().map(|(i, data)| (t.qual_name.clone(), data, i == 0));
                 match groups.iter_mut().find(|(n, _)| *n == py_name) {
                     Some((_, overloads)) => overloads.extend(entries),
@@ -194,15 +211,24 @@ pub fn render_function_templates(
         }
     }
     for (py_name, overloads) in groups {
-        let _ = writeln!(
-            out.code,
-            "{py_name} = {TEMPLATES}.function_template(unit=_unit, py_name={}, overloads=[",
-            py_str(&py_name)
-        );
+        let is_operator = py_name.starts_with("operator.");
+        if is_operator {
+            let _ = writeln!(out.code, "{TEMPLATES}.operator_template(unit=_unit, op={py_name}, overloads=[");
+        } else {
+            let _ = writeln!(
+                out.code,
+                "{py_name} = {TEMPLATES}.function_template(unit=_unit, py_name={}, overloads=[",
+                py_str(&py_name)
+            );
+        }
         for (qual_name, data, declared) in &overloads {
             let _ = writeln!(out.code, "    {data},");
             if *declared {
-                out.report.bind("function_template", qual_name, &py_name);
+                if is_operator {
+                    out.report.bind("operator_template", qual_name, "");
+                } else {
+                    out.report.bind("function_template", qual_name, &py_name);
+                }
             }
         }
         out.code.push_str("])\n");
@@ -225,6 +251,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     let class_key = intent_key(ctx, &t.qual_name, &r.name);
     let mut ctors = Vec::new();
     let mut methods = Vec::new();
+    let mut statics = Vec::new();
+    // (Python operator, method name) of each bound member operator, once each.
+    let mut operators: Vec<(&str, String)> = Vec::new();
     let member = |name: &str| format!("{}::{}", t.qual_name, name);
     for m in &r.methods {
         let f = &m.function;
@@ -247,18 +276,37 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             _ if m.is_copy_assignment || m.is_move_assignment => {
                 Some("assignment operator: Numba values are immutable")
             }
-            _ if f.is_operator => Some("member operator of a class template: not bound yet"),
-            _ if m.is_static => Some("static member function of a class template: not bound yet"),
+            _ if m.is_static && f.is_operator => Some("static operator: not bound"),
             _ => None,
         };
         if let Some(reason) = unsupported {
             skip(&mut out, reason);
             continue;
         }
+        // A member operator is a method reached through its Python operator, `self` the left operand.
+        let op = if f.is_operator {
+            match operator_of(&f.name, f.params.len() + 1) {
+                Ok(op) => Some(op),
+                Err(reason) => {
+                    skip(&mut out, &reason);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
         match overloads_data(ctx, &path, &[], f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
-            Ok(all) => methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)))),
+            Ok(all) if m.is_static => {
+                statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
+            }
+            Ok(all) => {
+                methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))));
+                if let Some(op) = op.filter(|op| !operators.iter().any(|(o, n)| o == op && *n == f.name)) {
+                    operators.push((op, f.name.clone()));
+                }
+            }
             Err(reason) => skip(&mut out, &reason),
         }
     }
@@ -278,8 +326,12 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             Some("host-only member function template".to_string())
         } else if info.is_some_and(|i| i.is_static) {
             Some("static member function template of a class template: not bound yet".into())
-        } else if f.is_operator || info.is_some_and(|i| i.kind == MethodKind::ConversionFunction) {
-            Some("member operator template of a class template: not bound yet".into())
+        } else if info.is_some_and(|i| i.kind == MethodKind::ConversionFunction) {
+            Some("conversion operator template of a class template: not bound yet".into())
+        } else if f.is_operator && operator_symbol(&f.name) == Some("=") {
+            Some("assignment operator: Numba values are immutable".into())
+        } else if f.is_operator {
+            operator_of(&f.name, f.params.len() + 1).err()
         } else {
             None
         };
@@ -290,7 +342,14 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
         match overloads_data(ctx, &path, &mt.template_parameters, f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
-            Ok(all) => methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)))),
+            Ok(all) => {
+                methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))));
+                if let Ok(op) = operator_of(&f.name, f.params.len() + 1) {
+                    if f.is_operator && !operators.iter().any(|(o, n)| *o == op && *n == f.name) {
+                        operators.push((op, f.name.clone()));
+                    }
+                }
+            }
             Err(reason) => out.report.skip("method", &member(&f.name), &f.location, reason),
         }
     }
@@ -332,7 +391,20 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     for m in &methods {
         let _ = writeln!(out.code, "        {m},");
     }
-    out.code.push_str("    ])\n");
+    out.code.push_str("    ]");
+    if !statics.is_empty() {
+        out.code.push_str(",\n    statics=[\n");
+        for m in &statics {
+            let _ = writeln!(out.code, "        {m},");
+        }
+        out.code.push_str("    ]");
+    }
+    if !operators.is_empty() {
+        let ops: Vec<String> =
+            operators.iter().map(|(op, name)| format!("(operator.{op}, {})", py_str(name))).collect();
+        let _ = write!(out.code, ",\n    operators=[{}]", ops.join(", "));
+    }
+    out.code.push_str(")\n");
     out.report.bind("class_template", &t.qual_name, &var);
     out
 }
@@ -407,8 +479,16 @@ mod tests {
             .code
             .contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
         assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False)], \"ret\": \"U\""));
-        let skipped: Vec<_> = r.report.skipped.iter().map(|s| (s.name.as_str(), s.reason.as_str())).collect();
-        assert_eq!(skipped, [("Array::operator[]", "member operator of a class template: not bound yet")]);
+        // `a[i]` reaches the member operator through `operator.getitem`, `self` the left operand.
+        assert!(
+            r.code.contains(
+                "(\"operator[]\", {\"tparams\": [], \"ret\": \"T &\", \"params\": [(\"i\", \"int\", \"in\")]"
+            ),
+            "{}",
+            r.code
+        );
+        assert!(r.code.ends_with(",\n    operators=[(operator.getitem, \"operator[]\")])\n"), "{}", r.code);
+        assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
     }
 
     #[test]
@@ -434,6 +514,36 @@ mod tests {
         );
         // Members carry no guard of their own: the class's applies to them.
         assert!(!r.code.contains("\"arch\""), "{}", r.code);
+    }
+
+    #[test]
+    fn operator_templates_are_grouped_by_python_operator() {
+        let mut plus = saturate();
+        plus.function.name = "operator+".into();
+        plus.qual_name = "lib::operator+".into();
+        plus.function.is_operator = true;
+        let unary = plus.clone();
+        let mut binary = plus.clone();
+        binary.function.params.push(binary.function.params[0].clone());
+        let mut shift = binary.clone();
+        shift.function.name = "operator<<=".into();
+        shift.function.params.push(shift.function.params[0].clone());
+        let r = render_function_templates(&Context::default(), &[binary.clone(), unary, binary, shift], &|t| {
+            t.function.name.clone()
+        });
+        assert!(
+            r.code.starts_with("_template_bindings(_b).operator_template(unit=_unit, op=operator.add, overloads=[\n"),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.code.contains("_template_bindings(_b).operator_template(unit=_unit, op=operator.pos, overloads=[\n"),
+            "{}",
+            r.code
+        );
+        assert_eq!(r.code.matches("operator_template(").count(), 2, "{}", r.code);
+        assert_eq!(r.report.bound.iter().filter(|b| b.kind == "operator_template").count(), 3);
+        assert_eq!(r.report.skipped[0].reason, "operator `<<=` with 3 operand(s) has no Python operator");
     }
 
     #[test]

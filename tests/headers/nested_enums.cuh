@@ -1,0 +1,31 @@
+// Enums nested in a struct, reached as attributes of the outer type (`Dial.Mode.High`), used as
+// kernel values and arguments; a nested enum as a template argument of a function and a class
+// template (given and as a default).
+#pragma once
+
+namespace ne {
+
+struct Dial {
+  enum Mode { Low = 1, High = 10 };
+  enum class Step : short { Fine = 2, Coarse = 50 };
+  Mode mode;
+  __device__ Dial() : mode(Low) {}
+  __device__ explicit Dial(Mode m) : mode(m) {}
+  __device__ int scale(int x) const { return x * static_cast<int>(mode); }
+  __device__ int step(Step s, int x) const { return x + static_cast<int>(s); }
+  __device__ Mode get() const { return mode; }
+};
+
+__device__ int mode_value(Dial::Mode m) { return static_cast<int>(m) + 100; }
+
+template <Dial::Mode M>
+__device__ int times_mode(int x) { return x * static_cast<int>(M); }
+
+template <typename T, Dial::Mode M = Dial::High>
+struct Scaled {
+  T v;
+  __device__ Scaled(T x) : v(x) {}
+  __device__ T get() const { return v * static_cast<T>(M); }
+};
+
+}  // namespace ne

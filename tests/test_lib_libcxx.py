@@ -1,0 +1,290 @@
+"""libcu++ (`cuda/std/*`) bound from its headers as users write kernels against it: class templates
+with operators and free function templates.
+
+- `cuda::std::complex<float>` and `<double>`: constructors, `real()`/`imag()`, `+ - * /` and unary
+  `-` between complex values (free operator templates), `*` by a scalar, `+=` (a member operator),
+  `==`, and the free function templates `abs`, `norm`, `arg`, `conj`, `exp`, `polar`;
+- `cuda::std::pair<int, float>`: construction and the `first`/`second` fields (members of a base);
+- `cuda::std::array<int, 4>`: `fill`, `a[i]` (a member `operator[]`), `size()`, `data()`;
+- numbers: `numeric_limits<T>::max()/min()/epsilon()` (static members of a base of a class
+  template), `gcd`, `lcm`, `min`, `max`, `clamp`, `sqrt`, `hypot`.
+
+The declarations live in libcu++'s internal `__name/` folders, which are in the files to retain.
+CPU tests link each kernel to a cubin (every shim inlined); `gpu` tests check values against NumPy.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import ast_canopy
+import numpy as np
+import pytest
+from _helpers import link_case, require_gpu
+from numba import cuda, float32, float64
+from numba.cuda import types
+from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_function_templates, bind_cxx_functions, bind_cxx_structs
+
+ARCH = "sm_80"
+N = 256
+HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath"]
+
+
+@pytest.fixture(scope="module")
+def L(tmp_path_factory):
+    cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
+    std = cccl / "cuda" / "std"
+    entry = tmp_path_factory.mktemp("libcxx") / "libcxx.cuh"
+    entry.write_text("".join(f"#include <cuda/std/{h}>\n" for h in HEADERS))
+    files = [str(std / h) for h in HEADERS]
+    for folder in ("__complex", "__utility", "__array", "__limits", "__cmath"):
+        files += glob.glob(str(std / folder / "*.h"))
+    files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / "__algorithm" / f) for f in ("min.h", "max.h", "clamp.h")]
+    decls = ast_canopy.parse_declarations_from_source(str(entry), files, ARCH)
+    writer = MemoryShimWriter(f'#include "{entry}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # internal helpers and host-only members are reported, not bound
+        classes = bind_cxx_class_templates(decls.class_templates, None, writer)
+        templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        functions = bind_cxx_functions(writer, decls.functions)
+    ns = {"writer": writer}
+    for obj in [*classes, *templates, *functions]:
+        if obj is not None:
+            ns.setdefault(obj.__name__.rsplit("::", 1)[-1], obj)
+    return ns
+
+
+@dataclass
+class Case:
+    kernel: object
+    args: object  # () -> fresh numpy arguments
+    check: object  # (host arrays after the launch) -> asserts
+
+
+def run(case):
+    require_gpu()
+    args = case.args()
+    device = [cuda.to_device(a) for a in args]
+    cuda.jit(case.kernel)[N // 64, 64](*device)
+    case.check(tuple(d.copy_to_host() for d in device))
+
+
+# ----------------------------------------------------------------------------- complex
+
+COMPLEX_OUTPUTS = ["add", "sub", "mul", "div", "neg", "scaled", "iadd", "conj", "exp", "polar"]
+REAL_OUTPUTS = ["abs", "norm", "arg", "eq", "real_imag"]
+
+
+def complex_case(L, dtype):
+    C = L["complex"][dtype]
+    abs_, norm, arg, conj, exp, polar = L["abs"], L["norm"], L["arg"], L["conj"], L["exp"], L["polar"]
+    scalar = float32 if dtype == np.float32 else float64
+
+    def kernel(values, cout, rout):
+        i = cuda.grid(1)
+        a = C(values[i, 0], values[i, 1])
+        b = C(values[i, 2], values[i, 3])
+        results = (a + b, a - b, a * b, a / b, -a, a * scalar(2.5))
+        for k in range(6):
+            cout[i, k, 0] = results[k].real()
+            cout[i, k, 1] = results[k].imag()
+        c = a
+        c += b  # the member operator+=: c is the updated copy, a is unchanged
+        cout[i, 6, 0], cout[i, 6, 1] = c.real(), c.imag()
+        d = conj(a)
+        cout[i, 7, 0], cout[i, 7, 1] = d.real(), d.imag()
+        e = exp(a)
+        cout[i, 8, 0], cout[i, 8, 1] = e.real(), e.imag()
+        p = polar(values[i, 2], values[i, 3])  # modulus, phase
+        cout[i, 9, 0], cout[i, 9, 1] = p.real(), p.imag()
+        rout[i, 0] = abs_(a)
+        rout[i, 1] = norm(a)
+        rout[i, 2] = arg(a)
+        rout[i, 3] = 1.0 if a == C(values[i, 0], values[i, 1]) and a != b else 0.0
+        rout[i, 4] = a.real() * 10.0 + a.imag()
+
+    def args():
+        rng = np.random.default_rng(7)
+        values = rng.uniform(-2.0, 2.0, (N, 4)).astype(dtype)
+        values[:, 2] = rng.uniform(0.5, 2.0, N)  # b away from zero (and a positive modulus for polar)
+        return values, np.zeros((N, len(COMPLEX_OUTPUTS), 2), dtype), np.zeros((N, len(REAL_OUTPUTS)), dtype)
+
+    def check(out):
+        values, cout, rout = out
+        a = values[:, 0].astype(np.complex128) + 1j * values[:, 1]
+        b = values[:, 2].astype(np.complex128) + 1j * values[:, 3]
+        expected = [a + b, a - b, a * b, a / b, -a, a * 2.5, a + b, np.conj(a), np.exp(a), values[:, 2] * np.exp(1j * values[:, 3])]
+        rtol, atol = (1e-5, 1e-5) if dtype == np.float32 else (1e-12, 1e-12)
+        got = cout[..., 0] + 1j * cout[..., 1]
+        for k, name in enumerate(COMPLEX_OUTPUTS):
+            np.testing.assert_allclose(got[:, k], expected[k], rtol=rtol, atol=atol, err_msg=name)
+        real_expected = [np.abs(a), np.abs(a) ** 2, np.angle(a), np.ones(N), values[:, 0] * 10.0 + values[:, 1]]
+        for k, name in enumerate(REAL_OUTPUTS):
+            np.testing.assert_allclose(rout[:, k], real_expected[k], rtol=rtol, atol=atol, err_msg=name)
+
+    return Case(kernel, args, check)
+
+
+def test_complex_instantiations(L):
+    C, D = L["complex"][np.float32], L["complex"][np.float64]
+    assert C.__name__ == "cuda::std::complex<float>" and (C.size, C.align) == (8, 8)
+    assert D.__name__ == "cuda::std::complex<double>" and (D.size, D.align) == (16, 16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float", "double"])
+def test_complex_links(L, dtype):
+    link_case(complex_case(L, dtype), L["writer"])
+    src = L["writer"].unit.source()
+    spelled = "float" if dtype == np.float32 else "double"
+    # The free operator template, called with its template argument, on qualified instance types.
+    assert f"::cuda::std::operator+<{spelled}>(*__nbst_a0, *__nbst_a1)" in src
+    assert f"__nbst_ptr<const cuda::std::complex<{spelled}>> __nbst_a0" in src
+    assert re.search(r"__nbst_self->(template )?operator\+=(<\w+>)?\(\*__nbst_a0\)", src)  # the member operator
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float", "double"])
+def test_complex_values(L, dtype):
+    run(complex_case(L, dtype))
+
+
+def test_complex_operator_on_mismatched_types_is_a_typing_error(L):
+    C, D = L["complex"][np.float32], L["complex"][np.float64]
+
+    def kernel(out):
+        out[0] = (C(1.0, 2.0) + D(1.0, 2.0)).real()  # C++ has no complex<float> + complex<double> either
+
+    case = Case(kernel, lambda: (np.zeros(1, np.float32),), None)
+    with pytest.raises(Exception, match="add"):
+        link_case(case, L["writer"])
+
+
+# ----------------------------------------------------------------------------- pair and array
+
+
+def pair_array_case(L):
+    P = L["pair"][np.int32, np.float32]
+    A = L["array"][np.int32, 4]
+
+    def kernel(ints, floats):
+        i = cuda.grid(1)
+        p = P(i, floats[i, 0])
+        floats[i, 1] = p.first + p.second
+        ints[i, 0] = p.first * 3
+        a = A()
+        a.fill(i)
+        ints[i, 1] = a[2] + a.size()
+        ints[i, 2] = a.data()[3] * 2
+
+    def args():
+        return np.zeros((N, 3), np.int32), np.random.default_rng(3).uniform(0, 1, (N, 2)).astype(np.float32)
+
+    def check(out):
+        ints, floats = out
+        idx = np.arange(N)
+        np.testing.assert_allclose(floats[:, 1], idx + floats[:, 0], rtol=1e-6)
+        np.testing.assert_array_equal(ints[:, 0], idx * 3)
+        np.testing.assert_array_equal(ints[:, 1], idx + 4)
+        np.testing.assert_array_equal(ints[:, 2], idx * 2)
+
+    return Case(kernel, args, check)
+
+
+def test_pair_fields_come_from_its_base(L):
+    P = L["pair"][np.int32, np.float32]
+    assert P.__name__ == "cuda::std::pair<int, float>" and P.size == 8
+    assert P._numba_type._nbst_owner._inherited_field("first") == (types.int32, 0)
+    assert P._numba_type._nbst_owner._inherited_field("second") == (types.float32, 4)
+    assert P._numba_type._nbst_owner._inherited_field("swap") is None  # a method, not a field
+
+
+def test_pair_and_array_link(L):
+    link_case(pair_array_case(L), L["writer"])
+    assert "__nbst_self->operator[](*__nbst_a0)" in L["writer"].unit.source()
+
+
+@pytest.mark.gpu
+def test_pair_and_array_values(L):
+    run(pair_array_case(L))
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def numbers_case(L):
+    IL, FL = L["numeric_limits"][np.int32], L["numeric_limits"][np.float32]
+    gcd, lcm, smin, smax, clamp, sqrt, hypot = L["gcd"], L["lcm"], L["min"], L["max"], L["clamp"], L["sqrt"], L["hypot"]
+
+    def kernel(ints, iout, floats, fout):
+        i = cuda.grid(1)
+        x, y = ints[i, 0], ints[i, 1]
+        iout[i, 0] = gcd(x, y)
+        iout[i, 1] = lcm(x, y)
+        iout[i, 2] = smin(x, y)
+        iout[i, 3] = smax(x, y)
+        iout[i, 4] = clamp(x, 20, 60)
+        iout[i, 5] = IL.max() - x
+        iout[i, 6] = IL.min() + y
+        fout[i, 0] = sqrt(floats[i, 0])
+        fout[i, 1] = hypot(floats[i, 0], floats[i, 1])
+        fout[i, 2] = FL.epsilon()
+
+    def args():
+        rng = np.random.default_rng(11)
+        ints = rng.integers(1, 100, (N, 2)).astype(np.int32)
+        floats = rng.uniform(0, 10, (N, 2)).astype(np.float32)
+        return ints, np.zeros((N, 7), np.int32), floats, np.zeros((N, 3), np.float32)
+
+    def check(out):
+        ints, iout, floats, fout = out
+        x, y = ints[:, 0].astype(np.int64), ints[:, 1].astype(np.int64)
+        np.testing.assert_array_equal(iout[:, 0], np.gcd(x, y))
+        np.testing.assert_array_equal(iout[:, 1], np.lcm(x, y))
+        np.testing.assert_array_equal(iout[:, 2], np.minimum(x, y))
+        np.testing.assert_array_equal(iout[:, 3], np.maximum(x, y))
+        np.testing.assert_array_equal(iout[:, 4], np.clip(x, 20, 60))
+        np.testing.assert_array_equal(iout[:, 5], np.iinfo(np.int32).max - x)
+        np.testing.assert_array_equal(iout[:, 6], np.iinfo(np.int32).min + y)
+        np.testing.assert_allclose(fout[:, 0], np.sqrt(floats[:, 0]), rtol=1e-6)
+        np.testing.assert_allclose(fout[:, 1], np.hypot(floats[:, 0], floats[:, 1]), rtol=1e-6)
+        assert np.all(fout[:, 2] == np.finfo(np.float32).eps)
+
+    return Case(kernel, args, check)
+
+
+def test_numbers_link(L):
+    link_case(numbers_case(L), L["writer"])
+    src = L["writer"].unit.source()
+    assert "::cuda::std::numeric_limits<int>::max()" in src  # a static member of a base class
+    assert "::cuda::std::gcd<int, int>(*__nbst_a0, *__nbst_a1)" in src
+
+
+@pytest.mark.gpu
+def test_numbers_values(L):
+    run(numbers_case(L))
+
+
+def test_operator_templates_follow_argument_dependent_lookup(L, tmp_path):
+    """`cuda::std::rel_ops::operator>` (`T > T` for any T) is not found for a struct of another
+    namespace, as C++ finds it only by argument-dependent lookup or a using-directive."""
+    header = tmp_path / "elsewhere.cuh"
+    header.write_text("namespace elsewhere {\nstruct Plain {\n  int v;\n  __device__ Plain(int x) : v(x) {}\n};\n}\n")
+    decls = ast_canopy.parse_declarations_from_source(str(header), [str(header)], ARCH)
+    writer = MemoryShimWriter(f'#include "{header}"')
+    (Plain,) = bind_cxx_structs(writer, decls.structs)
+    C = L["complex"][np.float32]
+
+    def kernel(out):
+        out[0] = 1 if Plain(1) > Plain(2) else 0
+
+    with pytest.raises(Exception, match="gt"):
+        link_case(Case(kernel, lambda: (np.zeros(1, np.int32),), None), writer)
+
+    def kernel_ok(out):
+        out[0] = 1 if C(1.0, 0.0) != C(2.0, 0.0) else 0  # cuda::std's own operator template
+
+    link_case(Case(kernel_ok, lambda: (np.zeros(1, np.int32),), None), L["writer"])

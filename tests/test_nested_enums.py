@@ -1,0 +1,128 @@
+"""Enums nested in a struct are attributes of the outer type (`Dial.Mode.High`), in Python code and
+in kernels, where their members are values and arguments; a nested enum is a non-type template
+argument. Dynamic mode and a generated static module, on tests/headers/nested_enums.cuh. CPU tests
+link; `gpu` tests check values."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import ast_canopy
+import numpy as np
+import pytest
+from _helpers import import_module, require_gpu, shims_of
+from numba import cuda
+from numba.cuda.typing.typeof import typeof
+from numbast import (
+    MemoryShimWriter,
+    bind_cxx_class_templates,
+    bind_cxx_enums,
+    bind_cxx_function_templates,
+    bind_cxx_functions,
+    bind_cxx_structs,
+)
+from numbast.testing import link_kernel
+
+HEADER = Path(__file__).resolve().parent / "headers" / "nested_enums.cuh"
+ARCH = "sm_80"
+SIG = (typeof(np.zeros(8, np.int32)),)
+EXPECTED = [3, 30, 51, 101, 1, 40, 77, 50]
+
+
+@pytest.fixture(scope="module")
+def D():
+    decls = ast_canopy.parse_declarations_from_source(str(HEADER), [str(HEADER)], ARCH)
+    writer = MemoryShimWriter(f'#include "{HEADER}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # everything in the header binds
+        enums = bind_cxx_enums(decls.enums)
+        (dial,) = bind_cxx_structs(writer, decls.structs)
+        functions = bind_cxx_functions(writer, decls.functions)
+        templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        (scaled,) = bind_cxx_class_templates(decls.class_templates, None, writer)
+    ns = {"writer": writer, "decls": decls, "Dial": dial, "Scaled": scaled}
+    ns.update({e.__name__: e for e in enums})
+    ns.update({f.__name__: f for f in [*functions, *templates]})
+    return ns
+
+
+@pytest.fixture(scope="module")
+def S(tmp_path_factory):
+    """The header generated as a static module, imported."""
+    root = tmp_path_factory.mktemp("nested_enums")
+    cfg = root / "cfg.yml"
+    cfg.write_text(f"Entry Point: {HEADER}\nFile List: [{HEADER}]\nGPU Arch: [{ARCH}]\nOutput Name: nested_enums_static\n")
+    r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out")],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return import_module(root / "out" / "nested_enums_static.py")
+
+
+def test_nested_enums_are_in_the_model(D):
+    values = {e.qual_name: dict(zip(e.enumerators, e.enumerator_values)) for e in D["decls"].enums}
+    assert values == {
+        "ne::Dial::Mode": {"Low": "1", "High": "10"},
+        "ne::Dial::Step": {"Fine": "2", "Coarse": "50"},
+    }
+
+
+def test_nested_enums_are_attributes(D):
+    Dial = D["Dial"]
+    assert Dial.Mode is D["Mode"] and Dial.Step is D["Step"]
+    assert int(Dial.Mode.High) == 10 and int(Dial.Step.Coarse) == 50
+
+
+def test_nested_enums_are_attributes_of_static_structs(S):
+    assert S.Dial.Mode is S.Mode and int(S.Dial.Mode.High) == 10
+    assert S.Dial.Step is S.Step and int(S.Dial.Step.Fine) == 2
+
+
+def make_kernel(ns):
+    Dial, Scaled = ns.Dial, ns.Scaled
+    mode_value, times_mode = ns.mode_value, ns.times_mode
+    times_high = times_mode[Dial.Mode.High]  # a nested enum as a template argument
+    ScaledLow = Scaled[np.int32, Dial.Mode.Low]
+    ScaledDefault = Scaled[np.int32]  # the default argument `Dial::High`
+
+    def kernel(iout):
+        iout[0] = Dial().scale(3)  # Low: 3
+        iout[1] = Dial(Dial.Mode.High).scale(3)  # a member as a constructor argument: 30
+        iout[2] = Dial().step(Dial.Step.Coarse, 1)  # a scoped enum as a method argument: 51
+        iout[3] = mode_value(Dial.Mode.Low)  # as a free function's argument: 101
+        iout[4] = 1 if Dial(Dial.Mode.High).get() == Dial.Mode.High else 0  # a returned member
+        iout[5] = times_high(4)  # 40
+        iout[6] = ScaledLow(7).get() + ScaledDefault(7).get()  # 7 + 70
+        iout[7] = Dial.Step.Coarse  # a member as a value: 50
+
+    return kernel
+
+
+class _Names:
+    def __init__(self, mapping):
+        self.__dict__.update(mapping)
+
+
+def test_nested_enums_in_kernels_link(D):
+    result = link_kernel(make_kernel(_Names(D)), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+    assert [s for s in shims_of(D["writer"]) if result.calls(s)] == []
+    src = D["writer"].unit.source()
+    assert "::ne::times_mode<static_cast<ne::Dial::Mode>(10)>(*__nbst_a0)" in src
+
+
+def test_nested_enums_in_static_module_kernels_link(S):
+    result = link_kernel(make_kernel(S), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+def test_nested_enums_in_kernels_run(D, S, mode):
+    require_gpu()
+    kernel = cuda.jit(make_kernel(_Names(D) if mode == "dynamic" else S))
+    iout = cuda.to_device(np.zeros(8, np.int32))
+    kernel[1, 1](iout)
+    assert iout.copy_to_host().tolist() == EXPECTED
