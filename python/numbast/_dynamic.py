@@ -206,27 +206,27 @@ def _lookup(table, s, default=None):
     return table.get(s.qual_name, table.get(s.name, default)) if table else default
 
 
-def _with_nested(structs, names):
-    """`(struct, py_name, outer)` for each struct, preceded by its nested records (recursively), so
-    that an outer struct's fields can use them. A nested record is named `Outer_Inner` in Python
-    unless `names` says otherwise; anonymous records are members of their outer record already."""
-    out, seen = [], set()
+def _nested_records(s):
+    """The named records nested in `s`, recursively (anonymous ones are members of `s` already)."""
+    for n in s.nested_records:
+        if n.name and "(" not in n.name:
+            yield n
+            yield from _nested_records(n)
 
-    def visit(s, outer, outer_py):
-        if s.qual_name in seen:
-            return
-        seen.add(s.qual_name)
-        py_name = _lookup(names, s)
-        if py_name is None and outer is not None:
-            py_name = f"{outer_py}_{s.name}"
-        for n in s.nested_records:
-            if n.name and "(" not in n.name:
-                visit(n, s, py_name or s.name)
-        out.append((s, py_name, outer))
 
-    for s in structs:
-        visit(s, None, None)
-    return out
+def _struct_how(s, parents, parent_types, data_models, aliases, names):
+    """How to bind struct `s` (the render request's entry): its parent class (`_parents[i]`), data
+    model, Python name if `names` gives one, and C++ aliases."""
+    parent = _lookup(parent_types, s, types.Type)
+    if not (isinstance(parent, type) and issubclass(parent, types.Type)):
+        raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
+    parents.append(parent)
+    return {
+        "parent": f"_parents[{len(parents) - 1}]",
+        "model": _model_name(_lookup(data_models, s, None)),
+        "py_name": _lookup(names, s),
+        "aliases": list(_lookup(aliases, s, ())),
+    }
 
 
 def bind_cxx_structs(
@@ -241,32 +241,71 @@ def bind_cxx_structs(
     data_models = _table("data_models", data_models, "{'__half': PrimitiveModel}")
     aliases = _alias_table(aliases)
     names = _table("names", names, "{'__half': 'half'}")
-    parents, items = [], []
-    flat = _with_nested(structs, names)
-    for s, py_name, _outer in flat:
-        parent = _lookup(parent_types, s, types.Type)
-        if not (isinstance(parent, type) and issubclass(parent, types.Type)):
-            raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
-        items.append(
-            {
-                "decl": to_plain(s),
-                "parent": f"_parents[{len(parents)}]",
-                "model": _model_name(_lookup(data_models, s, None)),
-                "py_name": py_name,
-                "aliases": list(_lookup(aliases, s, ())),
-            }
-        )
-        parents.append(parent)
-    ns, report = _render_and_run(shim_writer, {"context": _context(arg_intent), "structs": items}, {"_parents": parents})
+    parents, items, nested = [], [], {}
+    for s in structs:
+        items.append({"decl": to_plain(s), **_struct_how(s, parents, parent_types, data_models, aliases, names)})
+        for n in _nested_records(s):
+            nested[n.qual_name] = _struct_how(n, parents, parent_types, data_models, aliases, names)
+    request = {"context": _context(arg_intent), "structs": items, "nested": nested}
+    ns, report = _render_and_run(shim_writer, request, {"_parents": parents})
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "struct"}
-    for s, _py_name, outer in flat:
-        if outer is not None and s.qual_name in by_name and outer.qual_name in by_name:
-            setattr(by_name[outer.qual_name], s.name, by_name[s.qual_name])
-    for s, _py_name, _outer in flat:
-        if s.qual_name in by_name:
-            _attach_member_typedefs(by_name[s.qual_name], s, by_name)
+    for s in structs:
+        for one in (s, *_nested_records(s)):
+            if one.qual_name in by_name:
+                _attach_member_typedefs(by_name[one.qual_name], one, by_name)
     _attach_member_enums()
     return [by_name.get(s.qual_name) for s in structs]
+
+
+def bind_declarations(
+    shim_writer, decls, *, exclude=None, api_prefix_removal=None, skip_prefix=None, skip_non_device=True, arg_intent=None
+) -> dict:
+    """Bind everything `decls` (one `parse_declarations_from_source` result) holds, in one plan, as
+    a static module of the same declarations binds it: the same declarations under the same Python
+    names (typedefs of bound structs and enums as aliases, nested records as `Outer_Inner`).
+    `exclude` and `api_prefix_removal` are tables by kind (`{"function": [...], "struct": [...],
+    "enum": [...]}`) as the config's `Exclude` and `API Prefix Removal`. Returns `{Python name:
+    object}` in binding order."""
+    _check_writer(shim_writer)
+    if not isinstance(decls, _decls.Declarations):
+        raise TypeError(f"decls must be an ast_canopy.Declarations, not {type(decls).__name__}")
+    tables = {}
+    for argument, value in (("exclude", exclude), ("api_prefix_removal", api_prefix_removal)):
+        value = _table(argument, value, "{'function': ['f'], 'struct': [], 'enum': []}")
+        unknown = sorted(set(value) - {"function", "struct", "enum"})
+        if unknown:
+            raise ValueError(f"{argument} keys are function, struct and enum, not {unknown[0]!r}")
+        tables[argument] = {k: [v] if isinstance(v, str) else sorted(v) for k, v in value.items()}
+    parents, nested = [], {}
+    structs = []
+    for s in decls.structs:
+        structs.append({"decl": to_plain(s), **_struct_how(s, parents, {}, {}, {}, {})})
+        for n in _nested_records(s):
+            nested[n.qual_name] = _struct_how(n, parents, {}, {}, {}, {})
+    context = _context(arg_intent, skip_prefix, skip_non_device)
+    context.update(tables)
+    request = {
+        "context": context,
+        "enums": [{"decl": to_plain(e)} for e in decls.enums],
+        "structs": structs,
+        "nested": nested,
+        "typedefs": to_plain_many(decls.typedefs),
+        "functions": [{"decl": d} for d in to_plain_many(decls.functions)],
+        "function_templates": [{"decl": to_plain(t)} for t in decls.function_templates],
+        "class_templates": [{"decl": to_plain(t)} for t in decls.class_templates],
+    }
+    unit = shim_writer.unit
+    if getattr(unit, "preceding_text", None) is None:  # what the template runtime's probes compile with
+        unit.preceding_text = shim_writer.preceding_text
+    from numbast import _templates
+
+    ns, report = _render_and_run(shim_writer, request, {"_parents": parents, "_template_bindings": _templates._template_bindings})
+    _attach_member_enums()
+    out = {}
+    for b in report.bound:
+        if b.py_name and b.py_name.isidentifier() and b.py_name in ns and b.py_name not in out:
+            out[b.py_name] = ns[b.py_name]
+    return out
 
 
 def _attach_member_enums():

@@ -229,10 +229,25 @@ pub struct Enum {
     pub location: Location,
 }
 
+/// How serious a kept diagnostic is (notes and ignored ones are not kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+    Fatal,
+}
+
+impl Severity {
+    /// An error or a fatal error: the parse failed.
+    pub fn is_error(self) -> bool {
+        self >= Severity::Error
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
-    /// `warning`, `error` or `fatal`.
-    pub severity: String,
+    pub severity: Severity,
     pub file: String,
     pub line: u32,
     pub column: u32,
