@@ -137,9 +137,12 @@ pub struct Planned {
     pub binding: Binding,
     /// The Python name (empty for operators and operator templates).
     pub py_name: String,
-    /// The struct this one is declared in (`S` of `S::Inner`, `S::Mode`), as (its Python name,
-    /// the member's C++ name): the binding is also the struct's attribute `S.Inner`.
+    /// The bound struct this one is declared in (`S` of `S::Inner`, `S::Mode`), as (its Python
+    /// name, the member's C++ name): the binding is also the struct's attribute `S.Inner`.
     pub owner: Option<(String, String)>,
+    /// For a struct: its members that are bindings of their own (nested records, enums), as
+    /// (attribute name, Python name, C++ name); they are rendered before it.
+    pub members: Vec<(String, String, String)>,
     /// The architectures that have it (None: all).
     pub archs: Option<BTreeSet<String>>,
     /// The preprocessor condition its shims are wrapped in (None: all architectures have it).
@@ -310,6 +313,7 @@ impl Planner<'_> {
             binding,
             py_name,
             owner,
+            members: Vec::new(),
             archs,
             arch_guard,
             dependency,
@@ -341,14 +345,12 @@ impl Planner<'_> {
         let wanted = item.py_name.clone().unwrap_or_else(|| strip_prefix(&e.name, prefixes).to_string());
         let (py_name, note) = self.names.claim(&wanted, NameKind::Entity);
         self.types.insert(cxx(&e.qual_name), py_name.clone());
-        let owner = scope_of(&e.qual_name)
-            .and_then(|(outer, member)| self.types.get(&cxx(outer)).map(|o| (o.clone(), member.to_string())));
-        self.bind_full(Binding::Enum(renamed), py_name, owner, item.archs.clone(), dependency, note);
+        self.bind_full(Binding::Enum(renamed), py_name, None, item.archs.clone(), dependency, note);
     }
 
     /// A struct, preceded by its named nested records (so that its fields can use them), each
     /// named `Outer_Inner` unless the adapter names it, and owned by the outer struct.
-    fn struct_(&mut self, item: &Item<Struct>, dependency: bool, owner: Option<(&str, &str)>) {
+    fn struct_(&mut self, item: &Item<Struct>, dependency: bool, outer_py: Option<&str>) {
         let s = &item.decl;
         if excluded(&self.options.exclude.r#struct, &s.name, &s.qual_name) {
             self.plan.steps.push(skip(
@@ -361,22 +363,21 @@ impl Planner<'_> {
             return;
         }
         let mut how = self.structs.struct_request(s, dependency);
-        let wanted = match (how.py_name.clone().or_else(|| item.py_name.clone()), owner) {
+        let wanted = match (how.py_name.clone().or_else(|| item.py_name.clone()), outer_py) {
             (Some(n), _) => n,
-            (None, Some((outer_py, _))) => format!("{outer_py}_{}", s.name),
+            (None, Some(outer_py)) => format!("{outer_py}_{}", s.name),
             (None, None) => strip_prefix(&s.name, &self.options.prefixes.r#struct).to_string(),
         };
         let (py_name, note) = self.names.claim(&wanted, NameKind::Entity);
         for n in &s.nested_records {
             if !n.name.is_empty() && !n.name.contains('(') {
                 let nested = Item { decl: n.clone(), py_name: None, archs: item.archs.clone() };
-                self.struct_(&nested, dependency, Some((&py_name, &s.qual_name)));
+                self.struct_(&nested, dependency, Some(&py_name));
             }
         }
         self.types.insert(cxx(&s.qual_name), py_name.clone());
         how.py_name = Some(py_name.clone());
-        let owner = owner.map(|(outer_py, _)| (outer_py.to_string(), s.name.clone()));
-        self.bind_full(Binding::Struct { decl: s.clone(), how }, py_name, owner, item.archs.clone(), dependency, note);
+        self.bind_full(Binding::Struct { decl: s.clone(), how }, py_name, None, item.archs.clone(), dependency, note);
     }
 
     /// Typedefs of planned structs and enums become aliases: another C++ name in the type table
@@ -506,7 +507,39 @@ pub fn plan(input: &Input, options: &Options, structs: &dyn StructOptions, known
         p.class_template(t);
     }
     p.function_templates(&input.function_templates);
-    p.plan
+    let mut plan = p.plan;
+    attach_members(&mut plan);
+    plan
+}
+
+/// Structs and enums declared in a planned struct (`S::Inner`, `S::Mode`) become its members:
+/// their owner is the struct, which lists them.
+fn attach_members(plan: &mut Plan) {
+    let mut structs: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if let Step::Bind(p) = step {
+            if let Binding::Struct { decl, .. } = &p.binding {
+                structs.insert(cxx(&decl.qual_name), i);
+            }
+        }
+    }
+    for i in 0..plan.steps.len() {
+        let Step::Bind(p) = &plan.steps[i] else { continue };
+        let qual_name = match &p.binding {
+            Binding::Struct { decl, .. } => &decl.qual_name,
+            Binding::Enum(e) => &e.qual_name,
+            _ => continue,
+        };
+        let Some((outer, member)) = scope_of(qual_name) else { continue };
+        let Some(&j) = structs.get(&cxx(outer)) else { continue };
+        let (member, py_name, cxx_name) = (member.to_string(), p.py_name.clone(), cxx(qual_name));
+        let Step::Bind(owner) = &mut plan.steps[j] else { continue };
+        let owner_py = owner.py_name.clone();
+        owner.members.push((member.clone(), py_name, cxx_name));
+        if let Step::Bind(p) = &mut plan.steps[i] {
+            p.owner = Some((owner_py, member));
+        }
+    }
 }
 
 /// One planned binding rendered: the code, or the skip folded into the report. `ctx` learns the
@@ -535,10 +568,12 @@ pub fn render_planned(ctx: &mut Context, planned: &Planned) -> Rendered {
             }
         }
     }
-    // Bound in a bound struct: also the struct's attribute, in Python code and in kernels.
-    if let Some((owner_py, member)) = &planned.owner {
-        if out.names.contains(&planned.py_name) {
-            let _ = writeln!(out.code, "_b.member_type({owner_py}, {}, {})", py_str(member), planned.py_name);
+    // Its members that were bound (before it) are also its attributes, in Python code and in kernels.
+    if out.names.contains(&planned.py_name) {
+        for (member, py_name, cxx_name) in &planned.members {
+            if ctx.known.contains(cxx_name) {
+                let _ = writeln!(out.code, "_b.member_type({}, {}, {py_name})", planned.py_name, py_str(member));
+            }
         }
     }
     out
@@ -579,6 +614,75 @@ mod tests {
         assert_eq!(n.claim("S", NameKind::Callable).0, "S_3");
         assert_eq!(n.claim("S", NameKind::Callable).0, "S_3");
         assert_eq!(n.claim("install", NameKind::Entity).0, "install_");
+    }
+
+    struct Defaults;
+
+    impl StructOptions for Defaults {
+        fn struct_request(&self, _: &Struct, _: bool) -> StructRequest {
+            StructRequest { parent: "types.Type".into(), model: "auto".into(), py_name: None, aliases: Vec::new() }
+        }
+    }
+
+    fn namespaces() -> Input {
+        let d: canopy::model::Declarations =
+            serde_json::from_str(include_str!("../../../tests/expected/namespaces.json")).unwrap();
+        Input {
+            enums: d.enums.into_iter().map(Item::new).collect(),
+            structs: d.structs.into_iter().map(Item::new).collect(),
+            typedefs: d.typedefs.into_iter().map(Item::new).collect(),
+            functions: d.functions.into_iter().map(Item::new).collect(),
+            function_templates: d.function_templates.into_iter().map(Item::new).collect(),
+            ..Input::default()
+        }
+    }
+
+    fn bound(plan: &Plan) -> Vec<(String, Option<String>)> {
+        plan.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Bind(p) => Some((p.py_name.clone(), p.owner.as_ref().map(|o| format!("{}.{}", o.0, o.1)))),
+                Step::Skip(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nested_records_precede_their_owner_and_typedefs_alias_it() {
+        let plan = plan(&namespaces(), &Options::default(), &Defaults, &Default::default());
+        let names = bound(&plan);
+        let at = |n: &str| names.iter().position(|(p, _)| p == n).unwrap_or_else(|| panic!("{n} in {names:?}"));
+        assert!(at("B_C") < at("B"), "{names:?}");
+        assert_eq!(names[at("B_C")].1.as_deref(), Some("B.C"));
+        assert!(at("B") < at("Alias") && at("Alias") < at("free_fn"), "{names:?}");
+        let Step::Bind(b) = &plan.steps[at("B")] else { unreachable!() };
+        assert_eq!(b.members, vec![("C".to_string(), "B_C".to_string(), "outer::inner::B::C".to_string())]);
+    }
+
+    #[test]
+    fn exclusion_and_skip_prefix_are_typed_skips() {
+        let mut options = Options { skip_prefix: Some("hidden".into()), ..Options::default() };
+        options.exclude.function.insert("outer::free_fn".into());
+        options.exclude.function.insert("identity".into());
+        options.exclude.r#struct.insert("A".into());
+        let plan = plan(&namespaces(), &options, &Defaults, &Default::default());
+        let skips: Vec<(BindKind, &str, SkipReason)> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Skip(k) => Some((k.kind, k.name.as_str(), k.code)),
+                Step::Bind(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            skips,
+            vec![
+                (BindKind::Struct, "outer::A", SkipReason::Excluded),
+                (BindKind::Function, "outer::free_fn", SkipReason::Excluded),
+                (BindKind::Function, "outer::(anonymous namespace)::hidden_fn", SkipReason::SkipPrefix),
+                (BindKind::FunctionTemplate, "outer::inner::identity", SkipReason::Excluded),
+            ]
+        );
     }
 
     #[test]

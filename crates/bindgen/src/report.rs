@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `file:line:col` of a declaration: the one spelling of a place in reports, skips and messages.
 pub fn place(loc: &canopy::model::Location) -> String {
-    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+    loc.to_string()
 }
 
 /// What a binding (or a skipped declaration) is. Serialized as the words the report has always

@@ -16,6 +16,13 @@ pub struct Location {
     pub column: u32,
 }
 
+impl std::fmt::Display for Location {
+    /// `file:line:col`: how every place is written (reports, skips, messages).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
 /// How a type is referenced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
