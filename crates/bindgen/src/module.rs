@@ -24,7 +24,7 @@ use crate::plan::{
     plan, render_planned, Binding, Exclude, Input, Item, Options, Planned, Prefixes, Step, StructOptions,
 };
 use crate::pyexpr::{enum_member_names, py_str};
-use crate::render::{Context, Intents, Rendered, StructRequest};
+use crate::render::{Context, DataModel, Intents, Rendered, StructRequest};
 use crate::report::{place, Report};
 
 pub use arch::arch_condition;
@@ -177,9 +177,9 @@ impl StructOptions for ConfiguredStructs<'_> {
         StructRequest {
             parent: format!("types.{}", parent.map(String::as_str).unwrap_or("Type")),
             model: match model.map(String::as_str) {
-                Some("PrimitiveModel") => "primitive".into(),
-                Some(_) => "struct".into(),
-                None => "auto".into(),
+                Some("PrimitiveModel") => DataModel::Primitive,
+                Some(_) => DataModel::Struct,
+                None => DataModel::Auto,
             },
             py_name: None,
             aliases: Vec::new(),

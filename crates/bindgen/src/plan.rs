@@ -600,6 +600,7 @@ fn render_alias(ctx: &mut Context, t: &Typedef, target_cxx: &str, target_py: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::DataModel;
 
     #[test]
     fn one_name_per_entity_overloads_share() {
@@ -620,7 +621,7 @@ mod tests {
 
     impl StructOptions for Defaults {
         fn struct_request(&self, _: &Struct, _: bool) -> StructRequest {
-            StructRequest { parent: "types.Type".into(), model: "auto".into(), py_name: None, aliases: Vec::new() }
+            StructRequest { parent: "types.Type".into(), model: DataModel::Auto, py_name: None, aliases: Vec::new() }
         }
     }
 

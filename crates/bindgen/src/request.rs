@@ -8,7 +8,7 @@ use canopy::model::{ClassTemplate, Enum, Function, FunctionTemplate, Struct, Typ
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{plan, render_planned, Exclude, Input, Item, Options, Prefixes, Step, StructOptions};
-use crate::render::{Context, Intents, Rendered, StructRequest};
+use crate::render::{Context, DataModel, Intents, Rendered, StructRequest};
 use crate::report::Report;
 
 /// How dynamic mode excludes and renames: a list of function names, or a table by kind as the
@@ -107,7 +107,7 @@ impl StructOptions for RequestedStructs {
     fn struct_request(&self, s: &Struct, _dependency: bool) -> StructRequest {
         self.by_name.get(&s.qual_name).cloned().unwrap_or_else(|| StructRequest {
             parent: "types.Type".into(),
-            model: "auto".into(),
+            model: DataModel::Auto,
             py_name: None,
             aliases: Vec::new(),
         })

@@ -16,7 +16,7 @@ use crate::types::KnownTypes;
 
 pub use enums::render_enum;
 pub use function::render_function;
-pub use structs::{render_struct, StructRequest};
+pub use structs::{render_struct, DataModel, StructRequest};
 pub use templates::{render_class_template, render_function_templates};
 
 /// The imports every piece of rendered code relies on; dynamic mode executes them to build the

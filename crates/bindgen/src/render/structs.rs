@@ -13,14 +13,38 @@ use crate::shim::{
 };
 use crate::types::{cxx, numba_type};
 
+/// The Numba data model of a bound struct (`primitive`, `struct` or `auto` in a request).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub enum DataModel {
+    /// Opaque bytes of clang's size and alignment (`PrimitiveModel`).
+    Primitive,
+    /// Fields as attributes, at clang's offsets (`StructModel`).
+    Struct,
+    /// `Struct` where the fields describe the layout, else `Primitive`, with the reason in the
+    /// report's note.
+    Auto,
+    /// A word that names none of them: the struct is skipped, naming it.
+    Unknown(String),
+}
+
+impl From<String> for DataModel {
+    fn from(word: String) -> DataModel {
+        match word.as_str() {
+            "primitive" => DataModel::Primitive,
+            "struct" => DataModel::Struct,
+            "auto" => DataModel::Auto,
+            _ => DataModel::Unknown(word),
+        }
+    }
+}
+
 /// How to bind one struct.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StructRequest {
     /// Python expression of the Numba type class to derive from (`types.Type`, `types.Number`...).
     pub parent: String,
-    /// `primitive`, `struct`, or `auto`: `struct` where the fields describe the layout, else
-    /// `primitive` (opaque bytes of clang's size and alignment), with the reason in the report.
-    pub model: String,
+    pub model: DataModel,
     /// Python name; defaults to the C++ name.
     #[serde(default)]
     pub py_name: Option<String>,
@@ -72,17 +96,19 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Resu
         )));
     }
     let mut opaque_reason = None;
-    let model = match req.model.as_str() {
-        "primitive" => "primitive",
-        "struct" => "struct",
-        "auto" => match fields_spec(ctx, s) {
+    let model = match &req.model {
+        DataModel::Primitive => "primitive",
+        DataModel::Struct => "struct",
+        DataModel::Auto => match fields_spec(ctx, s) {
             Ok(_) => "struct",
             Err(why) => {
                 opaque_reason = Some(why.message);
                 "primitive"
             }
         },
-        other => return Err(skip(Unbindable::new(SkipReason::DataModel, format!("unknown data model `{other}`")))),
+        DataModel::Unknown(other) => {
+            return Err(skip(Unbindable::new(SkipReason::DataModel, format!("unknown data model `{other}`"))))
+        }
     };
     let fields = if model == "struct" { fields_spec(ctx, s).map_err(skip)? } else { "[]".into() };
     let var = py_ident(req.py_name.as_deref().unwrap_or(&s.name));
