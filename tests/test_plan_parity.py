@@ -46,9 +46,7 @@ DYNAMIC_CHILD = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def dynamic_names():
-    r = subprocess.run(
-        [sys.executable, "-c", DYNAMIC_CHILD, *map(str, HEADERS)], capture_output=True, text=True, timeout=600
-    )
+    r = subprocess.run([sys.executable, "-c", DYNAMIC_CHILD, *map(str, HEADERS)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.splitlines()[-1])
 
@@ -82,6 +80,8 @@ def test_every_header_is_checked():
 def test_dynamic_names_are_the_static_modules_all(header, dynamic_names, tmp_path):
     exported, report = static_module(header, tmp_path)
     dyn = dynamic_names[str(header)]
-    assert sorted(exported) == dyn["names"], f"static only: {sorted(set(exported) - set(dyn['names']))}; dynamic only: {sorted(set(dyn['names']) - set(exported))}"
+    assert sorted(exported) == dyn["names"], (
+        f"static only: {sorted(set(exported) - set(dyn['names']))}; dynamic only: {sorted(set(dyn['names']) - set(exported))}"
+    )
     assert sorted([b["kind"], b["name"]] for b in report["bound"]) == dyn["bound"]
     assert sorted([s["kind"], s["name"], s["code"]] for s in report["skipped"]) == dyn["skipped"]

@@ -274,8 +274,10 @@ def test_predefined_macro_value_ending_in_backslash(tmp_path):
 def test_shim_include_override_is_data_in_the_module(tmp_path, canary, index):
     value = f'#include "{tmp_path / "p" / "include" / "lib.cuh"}"\n{payloads(canary)[index]}\n'
     cfg = project(tmp_path / "p", f"Shim Include Override: {yaml_str(value)}\n")
-    # Control characters and line continuations are refused; any other text is C++ by design.
-    refused = any(c in payloads(canary)[index] for c in "\r\\")
+    # Control characters and line continuations (a line ending in `\`) are refused; any other text
+    # is C++ by design.
+    payload = payloads(canary)[index]
+    refused = "\r" in payload or any(line.rstrip().endswith("\\") for line in payload.splitlines())
     module = generate_or_refuse(cfg, tmp_path / "out", "Shim Include Override", refused)
     if refused:
         return
