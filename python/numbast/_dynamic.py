@@ -138,18 +138,62 @@ def _render_and_run(shim_writer, request: dict, ns_extra: dict):
     return ns, report
 
 
+_INTENT_EXAMPLE = "{'func': {'out': 'out_return'}} or {'Struct': {'method': {0: 'inout_ptr'}}}"
+
+
+def _check_intents(arg_intent) -> None:
+    """`arg_intent` has the shape of an intent table (the intents themselves are checked per
+    parameter: an unknown one skips the declaration it names), or a TypeError says where not."""
+    if not isinstance(arg_intent, Mapping):
+        raise TypeError(f"arg_intent must be a dict such as {_INTENT_EXAMPLE}, not {type(arg_intent).__name__}")
+
+    def params(path, table):
+        for key, intent in table.items():
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise TypeError(f"arg_intent{path}: a parameter is named by a str or an int index, not {key!r}")
+            if not isinstance(intent, str):
+                raise TypeError(f"arg_intent{path}[{key!r}] must be an intent such as 'out_return', not {type(intent).__name__}")
+
+    for owner, entries in arg_intent.items():
+        if not isinstance(owner, str) or not isinstance(entries, Mapping):
+            raise TypeError(f"arg_intent[{owner!r}] must map parameters (or methods) to intents, as in {_INTENT_EXAMPLE}")
+        if any(isinstance(v, Mapping) for v in entries.values()):  # a struct or class: methods
+            for method, table in entries.items():
+                if not isinstance(method, str) or not isinstance(table, Mapping):
+                    raise TypeError(f"arg_intent[{owner!r}][{method!r}] must map the method's parameters to intents")
+                params(f"[{owner!r}][{method!r}]", table)
+        else:
+            params(f"[{owner!r}]", entries)
+
+
+def _names(argument: str, value, none_is_empty: bool = False) -> list:
+    """A str (one name, not its characters) or a collection of str, as a sorted list (None as no
+    names where `none_is_empty`)."""
+    if isinstance(value, str):
+        return [value]
+    if value is None and none_is_empty:
+        return []
+    if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{argument} must be a name or a list of names, not {type(value).__name__}")
+    value = list(value)
+    bad = [v for v in value if not isinstance(v, str)]
+    if bad:
+        raise TypeError(f"{argument} must hold names (str), not {bad[0]!r}")
+    return sorted(value)
+
+
 def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()):
-    if arg_intent is not None and not isinstance(arg_intent, dict):
-        raise TypeError("arg_intent must be a dict such as {'func': {'out': 'out_return'}}")
+    if arg_intent is not None:
+        _check_intents(arg_intent)
     if skip_prefix is not None and not isinstance(skip_prefix, str):
         raise TypeError(f"skip_prefix must be a str, not {type(skip_prefix).__name__}")
-    if isinstance(exclude, str):  # one name, not its characters
-        exclude = [exclude]
+    if not isinstance(skip_non_device, (bool, int)):
+        raise TypeError(f"skip_non_device must be a bool, not {type(skip_non_device).__name__}")
     return {
         "intents": arg_intent or {},
         "skip_prefix": skip_prefix,
         "skip_non_device": bool(skip_non_device),
-        "exclude": sorted(exclude or ()),
+        "exclude": _names("exclude", exclude, none_is_empty=True),
     }
 
 
@@ -184,7 +228,7 @@ def _table(argument: str, value, example: str) -> dict:
 def _alias_table(aliases) -> dict:
     """`{struct name: [alias, ...]}`; a single alias given as a str is one alias, not its characters."""
     table = _table("aliases", aliases, "{'__half': ['half']}")
-    return {k: [v] if isinstance(v, str) else list(v) for k, v in table.items()}
+    return {k: _names(f"aliases[{k!r}]", v) for k, v in table.items()}
 
 
 def bind_cxx_struct(shim_writer, struct_decl, parent_type=types.Type, data_model=None, aliases=_NO_ENTRIES, *, arg_intent=None, name=None):
@@ -193,6 +237,8 @@ def bind_cxx_struct(shim_writer, struct_decl, parent_type=types.Type, data_model
     the report's note says why). `aliases` are other C++ names of the struct: a list, or a dict
     keyed by struct name."""
     _decl("struct_decl", struct_decl, _decls.Struct)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}")
     if isinstance(aliases, str) or not isinstance(aliases, Mapping):
         aliases = {struct_decl.name: aliases}
     return bind_cxx_structs(
@@ -221,10 +267,13 @@ def _struct_how(s, parents, parent_types, data_models, aliases, names):
     if not (isinstance(parent, type) and issubclass(parent, types.Type)):
         raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
     parents.append(parent)
+    py_name = _lookup(names, s)
+    if py_name is not None and not isinstance(py_name, str):
+        raise TypeError(f"names[{s.name!r}] must be a str, not {type(py_name).__name__}")
     return {
         "parent": f"_parents[{len(parents) - 1}]",
         "model": _model_name(_lookup(data_models, s, None)),
-        "py_name": _lookup(names, s),
+        "py_name": py_name,
         "aliases": list(_lookup(aliases, s, ())),
     }
 
