@@ -176,8 +176,12 @@ BIND_ARGUMENTS = {
     "skip_non_device": lambda v: isinstance(v, (bool, int)),
     "exclude": lambda v: v is None or is_names(v),
 }
-# bind_cxx_struct's `aliases` is also one struct's list of aliases.
-STRUCT_ALIASES = lambda v: is_names(v) or BIND_ARGUMENTS["aliases"](v)  # noqa: E731
+
+
+def struct_aliases(v) -> bool:
+    """bind_cxx_struct's `aliases`: a table, or the one struct's aliases."""
+    return is_names(v) or BIND_ARGUMENTS["aliases"](v)
+
 
 # The bind functions: the declaration argument each needs (from the parsed header), and every
 # argument that a test replaces.
@@ -201,7 +205,7 @@ def test_bind_arguments(decls, api, data, value):
     decl_arg, decl_of, options = BIND_APIS[api]
     which = data.draw(st.sampled_from(["shim_writer", decl_arg, *options]), label="which")
     good = {"shim_writer": numbast.MemoryShimWriter(f'#include "{path}"'), decl_arg: decl_of(d)}
-    valid = (STRUCT_ALIASES if (api, which) == ("bind_cxx_struct", "aliases") else BIND_ARGUMENTS[which])(value)
+    valid = (struct_aliases if (api, which) == ("bind_cxx_struct", "aliases") else BIND_ARGUMENTS[which])(value)
     with own_type_tables():
         documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value), valid=valid)
 
