@@ -441,7 +441,9 @@ impl Planner<'_> {
     /// Function templates: overloads of one Python name present on the same architectures are one
     /// step (the runtime adds later ones of the same name to the callable).
     fn function_templates(&mut self, items: &[Item<FunctionTemplate>]) {
-        let mut groups: Vec<(String, Option<BTreeSet<String>>, Vec<FunctionTemplate>, Option<String>)> = Vec::new();
+        /// (Python name, archs, overloads, the note of a renamed name)
+        type Group = (String, Option<BTreeSet<String>>, Vec<FunctionTemplate>, Option<String>);
+        let mut groups: Vec<Group> = Vec::new();
         for item in items {
             let t = &item.decl;
             let f = &t.function;
