@@ -1,10 +1,12 @@
-//! Static mode: assembles a standalone Python module (and its `.pyi` stub) from a config and the
-//! declarations parsed for each GPU architecture. The registration code is the renderer's, the same
-//! that dynamic mode executes; the runtime is embedded as text, so the module needs only numba-cuda.
+//! Static mode's adapter over the binding plan (`plan.rs`): assembles a standalone Python module
+//! (and its `.pyi` stub) from a config and the declarations parsed for each GPU architecture. The
+//! declarations of all architectures are united, planned once and rendered in plan order; the
+//! registration code is the renderer's, the same that dynamic mode executes; the runtime is
+//! embedded as text, so the module needs only numba-cuda.
 //!
 //! Declarations come in two groups: those of the config's `File List` (bound as configured) and
-//! those of other headers the entry point includes, from which only the structs and enums that a
-//! bound declaration needs are bound ("dependency types").
+//! those of other headers the entry point includes, which the plan searches for the structs and
+//! enums that a bound declaration needs ("dependency types").
 //!
 //! Function and class templates are written as data that the embedded template runtime
 //! (`_templates.py`) instantiates when kernels are typed, with NVRTC doing the C++ instantiation.
