@@ -6,7 +6,9 @@ a KeyError, a Rust panic or anything else from deep inside."""
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from unittest import mock
 
@@ -48,14 +50,72 @@ def decls(tmp_path_factory):
     return path, ast_canopy.parse_declarations_from_source(path, [path], "sm_80")
 
 
-def documented(allowed, fn, *args, **kwargs):
-    """Calls `fn`; an exception outside `allowed` fails the test with what was passed."""
+def documented(allowed, fn, *args, valid: bool, **kwargs):
+    """Calls `fn`. An exception outside `allowed` fails the test with what was passed; so does a
+    call that returns when the value tried is not `valid` (of a kind the API documents): junk must
+    be refused, not silently accepted. A valid value may still be refused (a path that does not
+    exist, an architecture libclang does not know), with a message."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             fn(*args, **kwargs)
         except allowed as e:
             assert str(e), f"{type(e).__name__} without a message for {args!r} {kwargs!r}"
+            return
+    assert valid, f"junk accepted without an error: {args!r} {kwargs!r}"
+
+
+def is_path(v) -> bool:
+    return isinstance(v, (str, os.PathLike))
+
+
+def is_collection_of(v, check) -> bool:
+    """A list, tuple, set... (not a str, bytes or mapping) whose items all pass `check`."""
+    if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+        return False
+    return all(check(x) for x in v)
+
+
+def is_names(v) -> bool:
+    return isinstance(v, str) or is_collection_of(v, lambda x: isinstance(x, str))
+
+
+def is_intent_table(v) -> bool:
+    """The shape of an argument intent table (the intent words themselves are checked per
+    parameter: an unknown one is a skip of the declaration, reported)."""
+
+    def params(t):
+        return isinstance(t, Mapping) and all(
+            isinstance(k, (str, int)) and not isinstance(k, bool) and isinstance(i, str) for k, i in t.items()
+        )
+
+    def owner(e):
+        if not isinstance(e, Mapping):
+            return False
+        if any(isinstance(x, Mapping) for x in e.values()):
+            return all(isinstance(m, str) and params(t) for m, t in e.items())
+        return params(e)
+
+    return isinstance(v, Mapping) and all(isinstance(k, str) and owner(e) for k, e in v.items())
+
+
+def is_data_model(v) -> bool:
+    """None, a model's word, or a `PrimitiveModel`/`StructModel` class (of numba or numba-cuda)."""
+    if v is None or (isinstance(v, str) and v in ("primitive", "struct", "auto")):
+        return True
+    return isinstance(v, type) and any(c.__name__ in ("PrimitiveModel", "StructModel") for c in v.__mro__)
+
+
+def is_parent(v) -> bool:
+    from numba.core import types
+
+    return isinstance(v, type) and issubclass(v, types.Type)
+
+
+def table_entry(check):
+    """A per-struct table: a mapping whose entry for the test's struct `Pt`, if any, passes `check`
+    (entries for other names are not looked at)."""
+    return lambda v: isinstance(v, Mapping) and ("Pt" not in v or check(v["Pt"]))
 
 
 @contextlib.contextmanager
@@ -80,14 +140,47 @@ def replaced(args: dict, name: str, value) -> dict:
 def test_parse_arguments(decls, which, value):
     path, _ = decls
     good = dict(source_file_path=path, files_to_retain=[path], compute_capability="sm_80")
-    documented(PARSE_OK, ast_canopy.parse_declarations_from_source, **replaced(good, which, value))
+    valid = {
+        "source_file_path": is_path(value),
+        "files_to_retain": is_path(value) or is_collection_of(value, is_path),
+        "compute_capability": isinstance(value, str),
+        "cxx_standard": isinstance(value, str),
+    }.get(which, value is None or is_path(value) or is_collection_of(value, is_path))
+    documented(PARSE_OK, ast_canopy.parse_declarations_from_source, **replaced(good, which, value), valid=valid)
 
 
 @PROPS
 @given(which=st.sampled_from(["source_text", "vardecl_name", "compute_capability"]), value=junk)
 def test_constexpr_value_arguments(which, value):
     good = dict(source_text="constexpr int k = 3;", vardecl_name="k", compute_capability="sm_80")
-    documented(PARSE_OK, ast_canopy.value_from_constexpr_vardecl, **replaced(good, which, value))
+    valid = isinstance(value, str)
+    documented(PARSE_OK, ast_canopy.value_from_constexpr_vardecl, **replaced(good, which, value), valid=valid)
+
+
+# What each bind argument documents (a value of another kind must be refused).
+BIND_ARGUMENTS = {
+    "shim_writer": lambda v: isinstance(v, numbast.MemoryShimWriter),
+    "struct_decl": lambda v: isinstance(v, ast_canopy.decls.Struct),
+    "structs": lambda v: is_collection_of(v, lambda x: isinstance(x, ast_canopy.decls.Struct)),
+    "func_decl": lambda v: isinstance(v, ast_canopy.decls.Function),
+    "functions": lambda v: is_collection_of(v, lambda x: isinstance(x, ast_canopy.decls.Function)),
+    "parent_type": is_parent,
+    "parent_types": table_entry(is_parent),
+    "data_model": is_data_model,
+    "data_models": table_entry(is_data_model),
+    "aliases": lambda v: isinstance(v, Mapping) and all(is_names(x) for x in v.values()),
+    "arg_intent": lambda v: v is None or is_intent_table(v),
+    "name": lambda v: v is None or isinstance(v, str),
+    "names": lambda v: v is None or table_entry(lambda x: x is None or isinstance(x, str))(v),
+    "skip_prefix": lambda v: v is None or isinstance(v, str),
+    "skip_non_device": lambda v: isinstance(v, (bool, int)),
+    "exclude": lambda v: v is None or is_names(v),
+}
+
+
+def struct_aliases(v) -> bool:
+    """bind_cxx_struct's `aliases`: a table, or the one struct's aliases."""
+    return is_names(v) or BIND_ARGUMENTS["aliases"](v)
 
 
 # The bind functions: the declaration argument each needs (from the parsed header), and every
@@ -112,8 +205,9 @@ def test_bind_arguments(decls, api, data, value):
     decl_arg, decl_of, options = BIND_APIS[api]
     which = data.draw(st.sampled_from(["shim_writer", decl_arg, *options]), label="which")
     good = {"shim_writer": numbast.MemoryShimWriter(f'#include "{path}"'), decl_arg: decl_of(d)}
+    valid = (struct_aliases if (api, which) == ("bind_cxx_struct", "aliases") else BIND_ARGUMENTS[which])(value)
     with own_type_tables():
-        documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value))
+        documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value), valid=valid)
 
 
 @PROPS
@@ -124,14 +218,16 @@ def test_intent_tables(decls, intent, func):
     path, d = decls
     writer = numbast.MemoryShimWriter(f'#include "{path}"')
     with own_type_tables():
-        documented(BIND_OK, numbast.bind_cxx_functions, writer, d.functions, arg_intent={func: intent})
+        documented(
+            BIND_OK, numbast.bind_cxx_functions, writer, d.functions, arg_intent={func: intent}, valid=is_intent_table({func: intent})
+        )
 
 
 @PROPS
 @given(value=junk)
 def test_bind_cxx_enum_arguments(value):
-    documented(BIND_OK, numbast.bind_cxx_enum, value)
-    documented(BIND_OK, numbast.bind_cxx_enums, value)
+    documented(BIND_OK, numbast.bind_cxx_enum, value, valid=isinstance(value, ast_canopy.decls.Enum))
+    documented(BIND_OK, numbast.bind_cxx_enums, value, valid=is_collection_of(value, lambda x: isinstance(x, ast_canopy.decls.Enum)))
 
 
 @PROPS
@@ -142,14 +238,19 @@ def test_register_cxx_type_arguments(which, value):
     # A type of its own: a valid alignof given here must not change how other tests store int64.
     good = dict(cxx_name="api_test_handle_t", numba_type=types.Opaque("api_test_handle"))
     with own_type_tables():
-        documented(BIND_OK, numbast.register_cxx_type, **replaced(good, which, value))
+        valid = {
+            "cxx_name": isinstance(value, str) and value != "",
+            "numba_type": isinstance(value, types.Type),
+            "alignof": value is None or (type(value) is int and 0 < value <= 4096 and value & (value - 1) == 0),
+        }[which]
+        documented(BIND_OK, numbast.register_cxx_type, **replaced(good, which, value), valid=valid)
 
 
 @PROPS
 @given(value=junk)
 def test_shim_writer_arguments(value):
-    documented(BIND_OK, numbast.MemoryShimWriter, value)
-    documented(BIND_OK, numbast.FileShimWriter, value)
+    documented(BIND_OK, numbast.MemoryShimWriter, value, valid=isinstance(value, str))
+    documented(BIND_OK, numbast.FileShimWriter, value, valid=isinstance(value, str))
 
 
 @pytest.mark.parametrize(

@@ -478,16 +478,17 @@ def test_coverage_table_and_json_report(tmp_path):
     r = generate(cfg, tmp_path / "out", "--report", report)
     table = r.stdout.splitlines()
     assert table[0].startswith(f"wrote {tmp_path / 'out' / 'report_lib.py'}: bound ") and table[0].endswith("; skipped 2")
-    assert re.match(r"kind +name +location +reason$", table[1]), table
+    assert re.match(r"kind +name +location +code +reason$", table[1]), table
     data = json.loads(report.read_text())
     assert data["module"] == str(tmp_path / "out" / "report_lib.py")
-    rows = [(s["kind"], s["name"], s["location"], s["reason"]) for s in data["skipped"]]
+    rows = [(s["kind"], s["name"], s["location"], s["code"], s["reason"]) for s in data["skipped"]]
     assert rows == [
-        ("function", "host_only", "include/lib.cuh:16:12", "host-only function"),
-        ("function", "variadic", "include/lib.cuh:17:23", "variadic function"),
+        ("function", "host_only", "include/lib.cuh:16:12", "host-only", "host-only function"),
+        ("function", "variadic", "include/lib.cuh:17:23", "variadic", "variadic function"),
     ]
-    for kind, name, loc, reason in rows:  # the table shows the same rows
-        assert any(re.fullmatch(rf"{kind} +{name} +{re.escape(loc)} +{reason}", line) for line in table[2:]), table
+    for kind, name, loc, code, reason in rows:  # the table shows the same rows
+        line = rf"{kind} +{name} +{re.escape(loc)} +{code} +{reason}"
+        assert any(re.fullmatch(line, row) for row in table[2:]), table
     assert data["bound_counts"]["function"] == 4
 
 

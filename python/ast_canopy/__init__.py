@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ast_canopy import _core
 from ast_canopy._constexpr import ConstExprVar
@@ -95,15 +95,19 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _str_list(name, value) -> list:
-    if value is None:
+def _str_list(name, value, required: bool = False) -> list:
+    """A path or string, or a collection of them, as a list of str (None: none, unless `required`)."""
+    if value is None and not required:
         return []
     if isinstance(value, (str, os.PathLike)):
         return [os.fspath(value)]
-    try:
-        items = [os.fspath(v) for v in value]
-    except TypeError:
-        raise TypeError(f"{name} must be a list of paths or strings, not {type(value).__name__}") from None
+    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list of paths or strings, not {type(value).__name__}")
+    items = []
+    for v in value:
+        if not isinstance(v, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a list of paths or strings, not one holding {type(v).__name__}")
+        items.append(os.fspath(v))
     return items
 
 
@@ -158,7 +162,7 @@ def parse_declarations_from_source(
     if not isinstance(cxx_standard, str):
         raise TypeError("cxx_standard must be a str such as 'gnu++17'")
     source = os.fspath(source_file_path)
-    retain = _str_list("files_to_retain", files_to_retain)
+    retain = _str_list("files_to_retain", files_to_retain, required=True)
     cuda_dirs = _str_list("cudatoolkit_include_dirs", cudatoolkit_include_dirs) or _cuda_include_dirs()
     text, _cache_hit, _args = _core.parse_declarations(
         source,

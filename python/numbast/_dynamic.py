@@ -138,18 +138,62 @@ def _render_and_run(shim_writer, request: dict, ns_extra: dict):
     return ns, report
 
 
+_INTENT_EXAMPLE = "{'func': {'out': 'out_return'}} or {'Struct': {'method': {0: 'inout_ptr'}}}"
+
+
+def _check_intents(arg_intent) -> None:
+    """`arg_intent` has the shape of an intent table (the intents themselves are checked per
+    parameter: an unknown one skips the declaration it names), or a TypeError says where not."""
+    if not isinstance(arg_intent, Mapping):
+        raise TypeError(f"arg_intent must be a dict such as {_INTENT_EXAMPLE}, not {type(arg_intent).__name__}")
+
+    def params(path, table):
+        for key, intent in table.items():
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise TypeError(f"arg_intent{path}: a parameter is named by a str or an int index, not {key!r}")
+            if not isinstance(intent, str):
+                raise TypeError(f"arg_intent{path}[{key!r}] must be an intent such as 'out_return', not {type(intent).__name__}")
+
+    for owner, entries in arg_intent.items():
+        if not isinstance(owner, str) or not isinstance(entries, Mapping):
+            raise TypeError(f"arg_intent[{owner!r}] must map parameters (or methods) to intents, as in {_INTENT_EXAMPLE}")
+        if any(isinstance(v, Mapping) for v in entries.values()):  # a struct or class: methods
+            for method, table in entries.items():
+                if not isinstance(method, str) or not isinstance(table, Mapping):
+                    raise TypeError(f"arg_intent[{owner!r}][{method!r}] must map the method's parameters to intents")
+                params(f"[{owner!r}][{method!r}]", table)
+        else:
+            params(f"[{owner!r}]", entries)
+
+
+def _names(argument: str, value, none_is_empty: bool = False) -> list:
+    """A str (one name, not its characters) or a collection of str, as a sorted list (None as no
+    names where `none_is_empty`)."""
+    if isinstance(value, str):
+        return [value]
+    if value is None and none_is_empty:
+        return []
+    if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{argument} must be a name or a list of names, not {type(value).__name__}")
+    value = list(value)
+    bad = [v for v in value if not isinstance(v, str)]
+    if bad:
+        raise TypeError(f"{argument} must hold names (str), not {bad[0]!r}")
+    return sorted(value)
+
+
 def _context(arg_intent=None, skip_prefix=None, skip_non_device=True, exclude=()):
-    if arg_intent is not None and not isinstance(arg_intent, dict):
-        raise TypeError("arg_intent must be a dict such as {'func': {'out': 'out_return'}}")
+    if arg_intent is not None:
+        _check_intents(arg_intent)
     if skip_prefix is not None and not isinstance(skip_prefix, str):
         raise TypeError(f"skip_prefix must be a str, not {type(skip_prefix).__name__}")
-    if isinstance(exclude, str):  # one name, not its characters
-        exclude = [exclude]
+    if not isinstance(skip_non_device, (bool, int)):
+        raise TypeError(f"skip_non_device must be a bool, not {type(skip_non_device).__name__}")
     return {
         "intents": arg_intent or {},
         "skip_prefix": skip_prefix,
         "skip_non_device": bool(skip_non_device),
-        "exclude": sorted(exclude or ()),
+        "exclude": _names("exclude", exclude, none_is_empty=True),
     }
 
 
@@ -184,7 +228,7 @@ def _table(argument: str, value, example: str) -> dict:
 def _alias_table(aliases) -> dict:
     """`{struct name: [alias, ...]}`; a single alias given as a str is one alias, not its characters."""
     table = _table("aliases", aliases, "{'__half': ['half']}")
-    return {k: [v] if isinstance(v, str) else list(v) for k, v in table.items()}
+    return {k: _names(f"aliases[{k!r}]", v) for k, v in table.items()}
 
 
 def bind_cxx_struct(shim_writer, struct_decl, parent_type=types.Type, data_model=None, aliases=_NO_ENTRIES, *, arg_intent=None, name=None):
@@ -193,6 +237,8 @@ def bind_cxx_struct(shim_writer, struct_decl, parent_type=types.Type, data_model
     the report's note says why). `aliases` are other C++ names of the struct: a list, or a dict
     keyed by struct name."""
     _decl("struct_decl", struct_decl, _decls.Struct)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}")
     if isinstance(aliases, str) or not isinstance(aliases, Mapping):
         aliases = {struct_decl.name: aliases}
     return bind_cxx_structs(
@@ -206,27 +252,30 @@ def _lookup(table, s, default=None):
     return table.get(s.qual_name, table.get(s.name, default)) if table else default
 
 
-def _with_nested(structs, names):
-    """`(struct, py_name, outer)` for each struct, preceded by its nested records (recursively), so
-    that an outer struct's fields can use them. A nested record is named `Outer_Inner` in Python
-    unless `names` says otherwise; anonymous records are members of their outer record already."""
-    out, seen = [], set()
+def _nested_records(s):
+    """The named records nested in `s`, recursively (anonymous ones are members of `s` already)."""
+    for n in s.nested_records:
+        if n.name and "(" not in n.name:
+            yield n
+            yield from _nested_records(n)
 
-    def visit(s, outer, outer_py):
-        if s.qual_name in seen:
-            return
-        seen.add(s.qual_name)
-        py_name = _lookup(names, s)
-        if py_name is None and outer is not None:
-            py_name = f"{outer_py}_{s.name}"
-        for n in s.nested_records:
-            if n.name and "(" not in n.name:
-                visit(n, s, py_name or s.name)
-        out.append((s, py_name, outer))
 
-    for s in structs:
-        visit(s, None, None)
-    return out
+def _struct_how(s, parents, parent_types, data_models, aliases, names):
+    """How to bind struct `s` (the render request's entry): its parent class (`_parents[i]`), data
+    model, Python name if `names` gives one, and C++ aliases."""
+    parent = _lookup(parent_types, s, types.Type)
+    if not (isinstance(parent, type) and issubclass(parent, types.Type)):
+        raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
+    parents.append(parent)
+    py_name = _lookup(names, s)
+    if py_name is not None and not isinstance(py_name, str):
+        raise TypeError(f"names[{s.name!r}] must be a str, not {type(py_name).__name__}")
+    return {
+        "parent": f"_parents[{len(parents) - 1}]",
+        "model": _model_name(_lookup(data_models, s, None)),
+        "py_name": py_name,
+        "aliases": list(_lookup(aliases, s, ())),
+    }
 
 
 def bind_cxx_structs(
@@ -241,32 +290,71 @@ def bind_cxx_structs(
     data_models = _table("data_models", data_models, "{'__half': PrimitiveModel}")
     aliases = _alias_table(aliases)
     names = _table("names", names, "{'__half': 'half'}")
-    parents, items = [], []
-    flat = _with_nested(structs, names)
-    for s, py_name, _outer in flat:
-        parent = _lookup(parent_types, s, types.Type)
-        if not (isinstance(parent, type) and issubclass(parent, types.Type)):
-            raise TypeError(f"parent type for {s.name} must be a Numba type class such as types.Number")
-        items.append(
-            {
-                "decl": to_plain(s),
-                "parent": f"_parents[{len(parents)}]",
-                "model": _model_name(_lookup(data_models, s, None)),
-                "py_name": py_name,
-                "aliases": list(_lookup(aliases, s, ())),
-            }
-        )
-        parents.append(parent)
-    ns, report = _render_and_run(shim_writer, {"context": _context(arg_intent), "structs": items}, {"_parents": parents})
+    parents, items, nested = [], [], {}
+    for s in structs:
+        items.append({"decl": to_plain(s), **_struct_how(s, parents, parent_types, data_models, aliases, names)})
+        for n in _nested_records(s):
+            nested[n.qual_name] = _struct_how(n, parents, parent_types, data_models, aliases, names)
+    request = {"context": _context(arg_intent), "structs": items, "nested": nested}
+    ns, report = _render_and_run(shim_writer, request, {"_parents": parents})
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "struct"}
-    for s, _py_name, outer in flat:
-        if outer is not None and s.qual_name in by_name and outer.qual_name in by_name:
-            setattr(by_name[outer.qual_name], s.name, by_name[s.qual_name])
-    for s, _py_name, _outer in flat:
-        if s.qual_name in by_name:
-            _attach_member_typedefs(by_name[s.qual_name], s, by_name)
+    for s in structs:
+        for one in (s, *_nested_records(s)):
+            if one.qual_name in by_name:
+                _attach_member_typedefs(by_name[one.qual_name], one, by_name)
     _attach_member_enums()
     return [by_name.get(s.qual_name) for s in structs]
+
+
+def bind_declarations(
+    shim_writer, decls, *, exclude=None, api_prefix_removal=None, skip_prefix=None, skip_non_device=True, arg_intent=None
+) -> dict:
+    """Bind everything `decls` (one `parse_declarations_from_source` result) holds, in one plan, as
+    a static module of the same declarations binds it: the same declarations under the same Python
+    names (typedefs of bound structs and enums as aliases, nested records as `Outer_Inner`).
+    `exclude` and `api_prefix_removal` are tables by kind (`{"function": [...], "struct": [...],
+    "enum": [...]}`) as the config's `Exclude` and `API Prefix Removal`. Returns `{Python name:
+    object}` in binding order."""
+    _check_writer(shim_writer)
+    if not isinstance(decls, _decls.Declarations):
+        raise TypeError(f"decls must be an ast_canopy.Declarations, not {type(decls).__name__}")
+    tables = {}
+    for argument, value in (("exclude", exclude), ("api_prefix_removal", api_prefix_removal)):
+        value = _table(argument, value, "{'function': ['f'], 'struct': [], 'enum': []}")
+        unknown = sorted(set(value) - {"function", "struct", "enum"})
+        if unknown:
+            raise ValueError(f"{argument} keys are function, struct and enum, not {unknown[0]!r}")
+        tables[argument] = {k: [v] if isinstance(v, str) else sorted(v) for k, v in value.items()}
+    parents, nested = [], {}
+    structs = []
+    for s in decls.structs:
+        structs.append({"decl": to_plain(s), **_struct_how(s, parents, {}, {}, {}, {})})
+        for n in _nested_records(s):
+            nested[n.qual_name] = _struct_how(n, parents, {}, {}, {}, {})
+    context = _context(arg_intent, skip_prefix, skip_non_device)
+    context.update(tables)
+    request = {
+        "context": context,
+        "enums": [{"decl": to_plain(e)} for e in decls.enums],
+        "structs": structs,
+        "nested": nested,
+        "typedefs": to_plain_many(decls.typedefs),
+        "functions": [{"decl": d} for d in to_plain_many(decls.functions)],
+        "function_templates": [{"decl": to_plain(t)} for t in decls.function_templates],
+        "class_templates": [{"decl": to_plain(t)} for t in decls.class_templates],
+    }
+    unit = shim_writer.unit
+    if getattr(unit, "preceding_text", None) is None:  # what the template runtime's probes compile with
+        unit.preceding_text = shim_writer.preceding_text
+    from numbast import _templates
+
+    ns, report = _render_and_run(shim_writer, request, {"_parents": parents, "_template_bindings": _templates._template_bindings})
+    _attach_member_enums()
+    out = {}
+    for b in report.bound:
+        if b.py_name and b.py_name.isidentifier() and b.py_name in ns and b.py_name not in out:
+            out[b.py_name] = ns[b.py_name]
+    return out
 
 
 def _attach_member_enums():

@@ -24,6 +24,8 @@ class Skip:
     name: str
     location: str
     reason: str
+    code: str = ""
+    """The stable code of `reason` (`host-only`, `unsupported-type`, `excluded`...), for programs."""
 
     def __str__(self):
         return f"{self.location}: {self.kind} {self.name}: {self.reason}"

@@ -193,6 +193,20 @@ impl<'de> Deserialize<'de> for IntentEntry {
     }
 }
 
+/// A config value refused by `Config::check`: the key it is under and why (made a `ConfigError`
+/// with the key's place once the text is at hand).
+#[derive(Debug)]
+struct Refused {
+    key: &'static str,
+    message: String,
+}
+
+impl Refused {
+    fn new(key: &'static str, message: impl Into<String>) -> Refused {
+        Refused { key, message: message.into() }
+    }
+}
+
 /// A config error with the place it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -377,9 +391,9 @@ impl Config {
                 format!("is missing; generating for {DEFAULT_GPU_ARCH}"),
             ));
         }
-        config.check().map_err(|(key, m)| {
-            let (line, column) = place(key);
-            mk(line, column, Some(key.into()), m)
+        config.check().map_err(|r| {
+            let (line, column) = place(r.key);
+            mk(line, column, Some(r.key.into()), r.message)
         })?;
         for (key, why) in forms::NO_EFFECT {
             if present(key) {
@@ -417,27 +431,30 @@ impl Config {
         }
     }
 
-    fn check(&self) -> Result<(), (&'static str, String)> {
+    fn check(&self) -> Result<(), Refused> {
         if self.entry_point.trim().is_empty() {
-            return Err(("Entry Point", "must name a header".into()));
+            return Err(Refused::new("Entry Point", "must name a header"));
         }
         if self.file_list.is_empty() {
-            return Err(("File List", "is empty; list the headers whose declarations to bind".into()));
+            return Err(Refused::new("File List", "is empty; list the headers whose declarations to bind"));
         }
         if self.gpu_arch.is_empty() {
-            return Err(("GPU Arch", "is empty; list compute capabilities such as sm_80".into()));
+            return Err(Refused::new("GPU Arch", "is empty; list compute capabilities such as sm_80"));
         }
         for a in &self.gpu_arch {
-            canopy::normalize_arch(a).map_err(|e| ("GPU Arch", e.to_string()))?;
+            canopy::normalize_arch(a).map_err(|e| Refused::new("GPU Arch", e.to_string()))?;
         }
         for (name, model) in &self.data_models {
             if !matches!(model.as_str(), "StructModel" | "PrimitiveModel") {
-                return Err(("Data Models", format!("{name}: `{model}` is not StructModel or PrimitiveModel")));
+                return Err(Refused::new(
+                    "Data Models",
+                    format!("{name}: `{model}` is not StructModel or PrimitiveModel"),
+                ));
             }
         }
         for (name, ty) in &self.types {
             if !ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || ty.is_empty() {
-                return Err(("Types", format!("{name}: `{ty}` is not a numba.types class name")));
+                return Err(Refused::new("Types", format!("{name}: `{ty}` is not a numba.types class name")));
             }
         }
         for m in &self.predefined_macros {
@@ -445,7 +462,7 @@ impl Config {
             // A value ending in `\` would continue the `#define` onto the next line of the shims.
             let bad_text = m.chars().any(|c| c.is_control()) || m.trim_end().ends_with('\\');
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || bad_text {
-                return Err((
+                return Err(Refused::new(
                     "Predefined Macros",
                     format!("`{}` is not NAME or NAME=VALUE on one line", m.escape_debug()),
                 ));
@@ -453,7 +470,7 @@ impl Config {
         }
         for imp in &self.additional_import {
             if !is_import_statement(imp) && !is_dotted_name(imp.trim()) {
-                return Err((
+                return Err(Refused::new(
                     "Additional Import",
                     format!("`{}` is not a dotted module name nor a single import statement", imp.escape_debug()),
                 ));
@@ -461,14 +478,14 @@ impl Config {
         }
         for r in &self.cooperative_launch_required_functions_regex {
             regex_lite::Regex::new(r)
-                .map_err(|e| ("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
+                .map_err(|e| Refused::new("Cooperative Launch Required Functions Regex", format!("`{r}`: {e}")))?;
         }
-        check_intents(&self.function_argument_intents).map_err(|m| ("Function Argument Intents", m))?;
+        check_intents(&self.function_argument_intents).map_err(|m| Refused::new("Function Argument Intents", m))?;
         if let Some(o) = &self.shim_include_override {
-            forms::include_text(o).map_err(|m| ("Shim Include Override", m))?;
+            forms::include_text(o).map_err(|m| Refused::new("Shim Include Override", m))?;
         }
         for cb in [&self.module_callbacks.setup, &self.module_callbacks.teardown].into_iter().flatten() {
-            forms::callback(cb, is_dotted_callable(cb)).map_err(|m| ("Module Callbacks", m))?;
+            forms::callback(cb, is_dotted_callable(cb)).map_err(|m| Refused::new("Module Callbacks", m))?;
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod module;
+pub mod plan;
 pub mod pyexpr;
 pub mod render;
 pub mod report;
@@ -13,4 +14,4 @@ pub mod shim;
 pub mod types;
 
 pub use render::{Context, Rendered, PRELUDE};
-pub use report::{Bound, Report, Skip};
+pub use report::{BindKind, Bound, Report, Skip, SkipReason};

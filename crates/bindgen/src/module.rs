@@ -1,16 +1,17 @@
-//! Static mode: assembles a standalone Python module (and its `.pyi` stub) from a config and the
-//! declarations parsed for each GPU architecture. The registration code is the renderer's, the same
-//! that dynamic mode executes; the runtime is embedded as text, so the module needs only numba-cuda.
+//! Static mode's adapter over the binding plan (`plan.rs`): assembles a standalone Python module
+//! (and its `.pyi` stub) from a config and the declarations parsed for each GPU architecture. The
+//! declarations of all architectures are united, planned once and rendered in plan order; the
+//! registration code is the renderer's, the same that dynamic mode executes; the runtime is
+//! embedded as text, so the module needs only numba-cuda.
 //!
 //! Declarations come in two groups: those of the config's `File List` (bound as configured) and
-//! those of other headers the entry point includes, from which only the structs and enums that a
-//! bound declaration needs are bound ("dependency types").
+//! those of other headers the entry point includes, which the plan searches for the structs and
+//! enums that a bound declaration needs ("dependency types").
 //!
 //! Function and class templates are written as data that the embedded template runtime
 //! (`_templates.py`) instantiates when kernels are typed, with NVRTC doing the C++ instantiation.
 
 mod arch;
-mod deps;
 mod python;
 
 use std::collections::BTreeSet;
@@ -21,13 +22,12 @@ use canopy::model::{
 };
 
 use crate::config::Config;
-use crate::pyexpr::{enum_member_names, py_ident, py_str};
-use crate::render::{
-    render_class_template, render_enum, render_function_templates, render_functions, render_struct, Context, Rendered,
-    StructRequest,
+use crate::plan::{
+    plan, render_planned, Binding, Exclude, Input, Item, Options, Planned, Prefixes, Step, StructOptions,
 };
-use crate::report::Report;
-use crate::types::cxx;
+use crate::pyexpr::{enum_member_names, py_str};
+use crate::render::{Context, DataModel, Intents, Rendered, StructRequest};
+use crate::report::{place, Report};
 
 pub use arch::arch_condition;
 use arch::{arch_ranges, python_ranges, Union};
@@ -115,28 +115,6 @@ pub struct Module {
     pub dependencies: Vec<Dependency>,
 }
 
-fn strip_prefix<'a>(name: &'a str, prefixes: &[String]) -> &'a str {
-    prefixes.iter().find_map(|p| name.strip_prefix(p.as_str()).filter(|rest| !rest.is_empty())).unwrap_or(name)
-}
-
-/// Names the generated module defines itself; a binding with one of these names gets a `_` suffix.
-fn is_reserved(name: &str) -> bool {
-    matches!(name, "install" | "typing_registry" | "target_registry" | "shim_stream" | "shim_obj" | "_b" | "_unit")
-        || name.starts_with("_nb_")
-        || name.starts_with("_NB_")
-}
-
-/// The Python name of a binding: an identifier, never one the module reserves (none of which
-/// ends in `_`).
-fn export_name(name: &str) -> String {
-    let n = py_ident(name);
-    if is_reserved(&n) && !n.ends_with('_') {
-        format!("{n}_")
-    } else {
-        n
-    }
-}
-
 /// The declarations of every arch, split into those of the `File List` and the others.
 struct Split {
     primary: Vec<(String, Declarations)>,
@@ -180,32 +158,55 @@ fn split(per_arch: &[(String, Declarations)], primary_files: &BTreeSet<String>) 
     out
 }
 
-fn union_of<T: Clone>(
+/// The union over archs of one kind of declaration, as plan items that know their archs.
+fn items_of<T: Clone>(
     per_arch: &[(String, Declarations)],
     items: impl Fn(&Declarations) -> &Vec<T>,
     key: impl Fn(&T) -> String,
-) -> Union<T> {
-    Union::build(&per_arch.iter().map(|(a, d)| (a.clone(), items(d).clone())).collect::<Vec<_>>(), key)
+) -> Vec<Item<T>> {
+    let union = Union::build(&per_arch.iter().map(|(a, d)| (a.clone(), items(d).clone())).collect::<Vec<_>>(), key);
+    union.items.into_iter().map(|(decl, have)| Item { decl, py_name: None, archs: Some(have) }).collect()
 }
 
-/// The renderer's struct request for `s`: the configured type class and data model, if any.
-fn struct_request(config: &Config, s: &Struct, default_model: &str) -> StructRequest {
-    let parent = config.types.get(&s.name).or_else(|| config.types.get(&s.qual_name));
-    let model = config.data_models.get(&s.name).or_else(|| config.data_models.get(&s.qual_name));
-    StructRequest {
-        parent: format!("types.{}", parent.map(String::as_str).unwrap_or("Type")),
-        model: match model.map(String::as_str) {
-            Some("PrimitiveModel") => "primitive".into(),
-            Some(_) => "struct".into(),
-            None => default_model.into(),
-        },
-        py_name: Some(export_name(strip_prefix(&s.name, &config.api_prefix_removal.r#struct))),
-        aliases: Vec::new(),
+/// The config's answers for structs: `Types` (the Numba parent class) and `Data Models`.
+struct ConfiguredStructs<'a>(&'a Config);
+
+impl StructOptions for ConfiguredStructs<'_> {
+    fn struct_request(&self, s: &Struct, _dependency: bool) -> StructRequest {
+        let config = self.0;
+        let parent = config.types.get(&s.name).or_else(|| config.types.get(&s.qual_name));
+        let model = config.data_models.get(&s.name).or_else(|| config.data_models.get(&s.qual_name));
+        StructRequest {
+            parent: format!("types.{}", parent.map(String::as_str).unwrap_or("Type")),
+            model: match model.map(String::as_str) {
+                Some("PrimitiveModel") => DataModel::Primitive,
+                Some(_) => DataModel::Struct,
+                None => DataModel::Auto,
+            },
+            py_name: None,
+            aliases: Vec::new(),
+        }
     }
 }
 
-fn location(loc: &canopy::model::Location) -> String {
-    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+/// The plan's options from the config.
+fn plan_options(config: &Config, archs: &[String]) -> Options {
+    let set = |v: &Vec<String>| v.iter().cloned().collect();
+    Options {
+        exclude: Exclude {
+            function: set(&config.exclude.function),
+            r#struct: set(&config.exclude.r#struct),
+            r#enum: set(&config.exclude.r#enum),
+        },
+        prefixes: Prefixes {
+            function: config.api_prefix_removal.function.clone(),
+            r#struct: config.api_prefix_removal.r#struct.clone(),
+            r#enum: config.api_prefix_removal.r#enum.clone(),
+        },
+        skip_prefix: config.skip_prefix.clone(),
+        skip_non_device: true,
+        archs: archs.to_vec(),
+    }
 }
 
 /// A C++ signature for the stub's docstrings: `__half hadd(const __half a, const __half b)`.
@@ -233,28 +234,6 @@ fn template_head(params: &[TemplateParam]) -> String {
     format!("template <{}>", items.join(", "))
 }
 
-/// Rendered template data with each location's file (`"/abs/path/lib.cuh:3:5"`) shortened to its
-/// name (`"lib.cuh:3:5"`): the locations go into error messages, and no path of the generating
-/// machine goes into the module.
-fn portable_locations<'a>(mut rendered: Rendered, files: impl IntoIterator<Item = &'a str>) -> Rendered {
-    let files: BTreeSet<&str> = files.into_iter().collect();
-    for file in files {
-        let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
-        let quoted = |f: &str| format!("{}:", py_str(f).trim_end_matches('"'));
-        rendered.code = rendered.code.replace(&quoted(file), &quoted(name));
-    }
-    rendered
-}
-
-/// The files of a class template's locations (its own and its members').
-fn class_template_files(t: &ClassTemplate) -> Vec<&str> {
-    let r = &t.record;
-    let mut files = vec![r.location.file.as_str()];
-    files.extend(r.methods.iter().map(|m| m.function.location.file.as_str()));
-    files.extend(r.templated_methods.iter().map(|m| m.function.location.file.as_str()));
-    files
-}
-
 /// What tells two overloads of a function template apart across archs.
 fn function_template_key(t: &FunctionTemplate) -> String {
     let tparams: Vec<String> = t.template_parameters.iter().map(|p| format!("{}:{:?}", p.name, p.kind)).collect();
@@ -262,7 +241,8 @@ fn function_template_key(t: &FunctionTemplate) -> String {
     format!("{}<{}>({})", t.qual_name, tparams.join(","), params.join(","))
 }
 
-/// Renders one module; the state of a render in progress.
+/// Static mode's adapter over the plan: renders each planned binding and collects what the module
+/// text needs besides the code (the exports, the per-arch checks, cooperative launches).
 struct Renderer<'a> {
     req: &'a ModuleRequest<'a>,
     archs: Vec<String>,
@@ -270,6 +250,8 @@ struct Renderer<'a> {
     out: Rendered,
     exports: Vec<Export>,
     dependencies: Vec<Dependency>,
+    /// `Cooperative Launch Required Functions Regex`, compiled.
+    cooperative_res: Vec<regex_lite::Regex>,
     /// Bound functions whose C++ name matches `Cooperative Launch Required Functions Regex`.
     cooperative: Vec<String>,
     /// Whether some function exists on some archs only (the module needs `_nb_require_arch`).
@@ -289,10 +271,8 @@ impl<'a> Renderer<'a> {
             .to_string();
         let ctx = Context {
             unit_tag,
-            intents: serde_json::to_value(&config.function_argument_intents).unwrap_or_default(),
-            skip_prefix: config.skip_prefix.clone(),
-            skip_non_device: true,
-            exclude: config.exclude.function.iter().cloned().collect(),
+            intents: Intents::from_json(&serde_json::to_value(&config.function_argument_intents).unwrap_or_default()),
+            file_names_only: true,
             ..Context::default()
         };
         Renderer {
@@ -302,6 +282,11 @@ impl<'a> Renderer<'a> {
             out: Rendered::default(),
             exports: Vec::new(),
             dependencies: Vec::new(),
+            cooperative_res: config
+                .cooperative_launch_required_functions_regex
+                .iter()
+                .filter_map(|r| regex_lite::Regex::new(r).ok())
+                .collect(),
             cooperative: Vec::new(),
             arch_limited: false,
             has_templates: false,
@@ -309,73 +294,21 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Why `name` cannot be the Python name of a binding of kind `kind`: another binding has it
-    /// (overloads of functions and of function templates share one name, and one callable: the
-    /// runtime tries the non-template overloads first, then template deduction).
-    fn name_taken(&self, name: &str, kind: &ExportKind) -> Option<String> {
-        let e = self.exports.iter().find(|e| e.name == name)?;
-        let overload = matches!(
-            (&e.kind, kind),
-            (
-                ExportKind::Function(_) | ExportKind::FunctionTemplate(_),
-                ExportKind::Function(_) | ExportKind::FunctionTemplate(_)
-            )
-        );
-        (!overload).then(|| format!("its Python name `{name}` is already bound to a {}", e.kind.describe()))
-    }
-
     fn export(&mut self, name: &str, kind: ExportKind) {
         match self.exports.iter_mut().find(|e| e.name == name) {
-            Some(e) => {
-                match (&mut e.kind, kind) {
-                    (ExportKind::Function(have), ExportKind::Function(more))
-                    | (ExportKind::FunctionTemplate(have), ExportKind::FunctionTemplate(more))
-                    | (ExportKind::FunctionTemplate(have), ExportKind::Function(more)) => have.extend(more),
-                    (ExportKind::Function(have), ExportKind::FunctionTemplate(more)) => {
-                        // The callable is the template's, which also holds the functions.
-                        let mut all = std::mem::take(have);
-                        all.extend(more);
-                        e.kind = ExportKind::FunctionTemplate(all);
-                    }
-                    _ => {}
+            Some(e) => match (&mut e.kind, kind) {
+                (ExportKind::Function(have), ExportKind::Function(more))
+                | (ExportKind::FunctionTemplate(have), ExportKind::FunctionTemplate(more))
+                | (ExportKind::FunctionTemplate(have), ExportKind::Function(more)) => have.extend(more),
+                (ExportKind::Function(have), ExportKind::FunctionTemplate(more)) => {
+                    // The callable is the template's, which also holds the functions.
+                    let mut all = std::mem::take(have);
+                    all.extend(more);
+                    e.kind = ExportKind::FunctionTemplate(all);
                 }
-            }
+                _ => {}
+            },
             None => self.exports.push(Export { name: name.to_string(), kind }),
-        }
-    }
-
-    fn enum_(&mut self, e: &Enum, dependency: bool) {
-        let config = self.req.config;
-        if config.exclude.r#enum.contains(&e.name) || config.exclude.r#enum.contains(&e.qual_name) {
-            self.out.report.skip("enum", &e.qual_name, &e.location, "excluded by configuration");
-            return;
-        }
-        // Enum prefixes apply to the enum's name and to its members' Python names.
-        let prefixes = &config.api_prefix_removal.r#enum;
-        let py_name = export_name(strip_prefix(&e.name, prefixes));
-        let mut renamed = e.clone();
-        let stripped: Vec<String> = e.enumerators.iter().map(|m| strip_prefix(m, prefixes).to_string()).collect();
-        let distinct: BTreeSet<&String> = stripped.iter().collect();
-        if distinct.len() == stripped.len() && stripped.iter().all(|m| py_ident(m) == *m) {
-            renamed.enumerators = stripped;
-        }
-        let e = &renamed;
-        let kind = ExportKind::Enum { cxx: e.qual_name.clone(), members: Vec::new() };
-        if let Some(reason) = self.name_taken(&py_ident(&py_name), &kind) {
-            self.out.report.skip("enum", &e.qual_name, &e.location, reason);
-            return;
-        }
-        let r = render_enum(&mut self.ctx, e, &py_name);
-        let bound = r.report.bound.iter().any(|b| b.kind == "enum");
-        self.out.append(r);
-        if bound {
-            // The stub lists the members under the names the module's IntEnum gives them.
-            let names = enum_member_names(&e.enumerators, &py_ident(&py_name));
-            let members = names.into_iter().zip(e.enumerator_values.iter().cloned()).collect();
-            self.export(&py_name, ExportKind::Enum { cxx: e.qual_name.clone(), members });
-            if dependency {
-                self.dependency("enum", &e.qual_name, &py_name, &e.location);
-            }
         }
     }
 
@@ -384,221 +317,121 @@ impl<'a> Renderer<'a> {
             kind: kind.into(),
             name: name.into(),
             py_name: py_name.into(),
-            location: location(loc),
+            location: place(loc),
         });
     }
 
-    /// Binds struct `s`; a dependency without a configured data model is tried with `StructModel`
-    /// (fields visible) first, then with `PrimitiveModel`.
-    fn struct_(&mut self, s: &Struct, dependency: bool) {
-        let config = self.req.config;
-        if config.exclude.r#struct.contains(&s.name) || config.exclude.r#struct.contains(&s.qual_name) {
-            self.out.report.skip("struct", &s.qual_name, &s.location, "excluded by configuration");
-            return;
-        }
-        let request = struct_request(config, s, "auto");
-        let want = request.py_name.as_deref().map(py_ident).unwrap_or_default();
-        if let Some(reason) = self.name_taken(&want, &ExportKind::Struct { cxx: s.qual_name.clone() }) {
-            self.out.report.skip("struct", &s.qual_name, &s.location, reason);
-            return;
-        }
-        let configured = config.data_models.contains_key(&s.name) || config.data_models.contains_key(&s.qual_name);
-        let mut r = render_struct(&mut self.ctx, s, &request);
-        if dependency && !configured && !r.report.bound.iter().any(|b| b.kind == "struct") {
-            r = render_struct(&mut self.ctx, s, &struct_request(config, s, "primitive"));
-        }
-        let py_name = r.report.bound.iter().find(|b| b.kind == "struct").map(|b| b.py_name.clone());
-        self.out.append(r);
-        if let Some(py_name) = py_name {
-            self.export(&py_name, ExportKind::Struct { cxx: s.qual_name.clone() });
-            if dependency {
-                self.dependency("struct", &s.qual_name, &py_name, &s.location);
-            }
-        }
-    }
-
-    /// Typedefs of bound types become aliases, in the type table and as module names.
-    fn aliases(&mut self, typedefs: &Union<Typedef>) {
-        let prefixes = &self.req.config.api_prefix_removal.r#struct;
-        for (t, _) in &typedefs.items {
-            let target = cxx(&t.underlying_name);
-            let Some(var) = self
-                .out
-                .report
-                .bound
-                .iter()
-                .find(|b| (b.kind == "struct" || b.kind == "enum") && cxx(&b.name) == target)
-                .map(|b| b.py_name.clone())
-            else {
-                continue;
-            };
-            let alias = export_name(strip_prefix(&t.name, prefixes));
-            if alias == var || self.exports.iter().any(|e| e.name == alias) {
-                continue;
-            }
-            self.out.code.push_str(&format!(
-                "_b.types[{}] = _b.types[{}]\n{alias} = {var}\n",
-                py_str(&cxx(&t.qual_name)),
-                py_str(&target)
-            ));
-            self.ctx.known.insert(&t.qual_name, crate::render::registered_type_expr(&target));
-            self.out.report.bind("alias", &t.qual_name, &alias);
-            self.export(&alias, ExportKind::Alias { target: var });
-        }
-    }
-
-    /// An enum declared in a bound struct (`S::Mode`) is also the struct's attribute (`S.Mode`), in
-    /// Python code and in kernels.
-    fn member_enums(&mut self) {
-        let bound = &self.out.report.bound;
-        let mut lines = String::new();
-        for e in bound.iter().filter(|b| b.kind == "enum") {
-            let Some((outer, name)) = e.name.rsplit_once("::") else { continue };
-            if let Some(s) = bound.iter().find(|b| b.kind == "struct" && b.name == outer) {
-                let _ = writeln!(lines, "_b.member_type({}, {}, {})", s.py_name, py_str(name), e.py_name);
-            }
-        }
-        self.out.code.push_str(&lines);
-    }
-
-    /// Free functions and operators, one at a time. One that only some archs have gets its shim
-    /// wrapped in the archs' `#if` (so the shim unit compiles for every arch), and a check in its
-    /// lowering that names it when a kernel for another arch calls it.
-    fn functions(&mut self, functions: &Union<Function>) {
-        let config = self.req.config;
-        let prefixes = config.api_prefix_removal.function.clone();
-        let py_name_of = move |f: &Function| export_name(strip_prefix(&f.name, &prefixes));
-        let cooperative: Vec<regex_lite::Regex> = config
-            .cooperative_launch_required_functions_regex
-            .iter()
-            .filter_map(|r| regex_lite::Regex::new(r).ok())
-            .collect();
-        for (f, have) in &functions.items {
-            if !f.is_operator {
-                if let Some(reason) = self.name_taken(&py_ident(&py_name_of(f)), &ExportKind::Function(Vec::new())) {
-                    self.out.report.skip("function", &f.qual_name, &f.location, reason);
-                    continue;
-                }
-            }
-            self.ctx.arch_guard = arch_condition(have, &self.archs);
-            let r = render_functions(&self.ctx, std::slice::from_ref(f), &py_name_of);
-            let bound = r.report.bound.first().map(|b| (b.kind.clone(), b.py_name.clone()));
-            self.out.append(r);
-            let Some((kind, py_name)) = bound else { continue };
-            if let Some(ranges) = arch_ranges(have, &self.archs) {
-                let archs: Vec<&str> = self.archs.iter().filter(|a| have.contains(*a)).map(String::as_str).collect();
-                self.out.code.push_str(&format!(
-                    "_nb_require_arch(_b.target_registry, {}, {}, {})\n",
-                    py_str(&f.qual_name),
-                    python_ranges(&ranges),
-                    py_str(&archs.join(", "))
-                ));
-                self.arch_limited = true;
-            }
-            if kind == "function" {
-                self.export(&py_name, ExportKind::Function(vec![cxx_signature(f)]));
-                let named = config.cooperative_launch_required_apis.iter().any(|n| *n == f.name || *n == f.qual_name);
-                if (named || cooperative.iter().any(|re| re.is_match(&f.name) || re.is_match(&f.qual_name)))
-                    && !self.cooperative.contains(&py_name)
-                {
-                    self.cooperative.push(py_name);
-                }
-            }
-        }
-        self.ctx.arch_guard = None;
-    }
-
-    /// The arch condition of a template that only the archs `have` have (None: all have it). The
-    /// template runtime wraps the template's instantiation shims in it, and checks the compute
-    /// capability when it lowers a call, with the ranges and arch names described here once.
-    fn template_arch(&mut self, have: &BTreeSet<String>) -> Option<String> {
-        let condition = arch_condition(have, &self.archs)?;
+    /// The arch condition of a template that only some archs have, described to the template
+    /// runtime once (it wraps the template's instantiation shims in it, and checks the compute
+    /// capability when it lowers a call).
+    fn template_arch(&mut self, p: &Planned) {
+        let (Some(condition), Some(have)) = (&p.arch_guard, &p.archs) else { return };
         if self.template_archs.insert(condition.clone()) {
             let ranges = arch_ranges(have, &self.archs).unwrap_or_default();
             let archs: Vec<&str> = self.archs.iter().filter(|a| have.contains(*a)).map(String::as_str).collect();
-            self.out.code.push_str(&format!(
-                "_template_bindings(_b).arch_condition({}, {}, {}, __name__)\n",
-                py_str(&condition),
+            let _ = writeln!(
+                self.out.code,
+                "_template_bindings(_b).arch_condition({}, {}, {}, __name__)",
+                py_str(condition),
                 python_ranges(&ranges),
                 py_str(&archs.join(", "))
-            ));
-        }
-        Some(condition)
-    }
-
-    /// Class templates: `API Prefix Removal` and `Exclude` of structs apply.
-    fn class_templates(&mut self, templates: &Union<ClassTemplate>) {
-        let config = self.req.config;
-        for (t, have) in &templates.items {
-            let r = &t.record;
-            if config.exclude.r#struct.contains(&r.name) || config.exclude.r#struct.contains(&t.qual_name) {
-                self.out.report.skip("class_template", &t.qual_name, &r.location, "excluded by configuration");
-                continue;
-            }
-            let py_name = export_name(strip_prefix(&r.name, &config.api_prefix_removal.r#struct));
-            let kind = ExportKind::ClassTemplate {
-                signature: format!("{} struct {}", template_head(&t.template_parameters), t.qual_name),
-            };
-            if let Some(reason) = self.name_taken(&py_name, &kind) {
-                self.out.report.skip("class_template", &t.qual_name, &r.location, reason);
-                continue;
-            }
-            self.ctx.arch_guard = arch_condition(have, &self.archs);
-            let rendered = portable_locations(render_class_template(&self.ctx, t, &py_name), class_template_files(t));
-            self.ctx.arch_guard = None;
-            let bound = rendered.report.bound.iter().any(|b| b.kind == "class_template");
-            if bound {
-                self.template_arch(have);
-            }
-            self.out.append(rendered);
-            if bound {
-                self.has_templates = true;
-                self.export(&py_name, kind);
-            }
+            );
         }
     }
 
-    /// Function templates: `API Prefix Removal`, `Exclude` and `Skip Prefix` of functions apply.
-    /// Overloads of one Python name become one callable; those present on the same archs are
-    /// rendered together (the runtime adds later ones of the same name to the callable).
-    fn function_templates(&mut self, templates: &Union<FunctionTemplate>) {
-        let prefixes = &self.req.config.api_prefix_removal.function;
-        let mut groups: Vec<(String, BTreeSet<String>, Vec<FunctionTemplate>)> = Vec::new();
-        for (t, have) in &templates.items {
-            let py_name = export_name(strip_prefix(&t.function.name, prefixes));
-            if let Some(reason) = self.name_taken(&py_name, &ExportKind::FunctionTemplate(Vec::new())) {
-                self.out.report.skip("function_template", &t.qual_name, &t.function.location, reason);
-                continue;
-            }
-            match groups.iter_mut().find(|(n, h, _)| *n == py_name && h == have) {
-                Some((_, _, group)) => group.push(t.clone()),
-                None => groups.push((py_name, have.clone(), vec![t.clone()])),
-            }
-        }
-        for (py_name, have, group) in &groups {
-            // Each overload alone first: the skipped ones are reported, the others rendered together.
-            let mut bound = Vec::new();
-            for t in group {
-                let alone = render_function_templates(&self.ctx, std::slice::from_ref(t), &|_| py_name.clone());
-                if alone.report.bound.is_empty() {
-                    self.out.report.extend(alone.report);
-                } else {
-                    bound.push(t.clone());
+    /// Renders one planned binding into the module body and records its export.
+    fn step(&mut self, p: &Planned) {
+        let rendered = render_planned(&mut self.ctx, p);
+        let bound = !rendered.report.bound.is_empty();
+        let named = rendered.names.contains(&p.py_name);
+        match &p.binding {
+            Binding::Enum(e) => {
+                self.out.append(rendered);
+                if named {
+                    // The stub lists the members under the names the module's IntEnum gives them.
+                    let names = enum_member_names(&e.enumerators, &p.py_name);
+                    let members = names.into_iter().zip(e.enumerator_values.iter().cloned()).collect();
+                    self.export(&p.py_name, ExportKind::Enum { cxx: e.qual_name.clone(), members });
+                    if p.dependency {
+                        self.dependency("enum", &e.qual_name, &p.py_name, &e.location);
+                    }
                 }
             }
-            if bound.is_empty() {
-                continue;
+            Binding::Struct { decl, .. } => {
+                self.out.append(rendered);
+                if named {
+                    self.export(&p.py_name, ExportKind::Struct { cxx: decl.qual_name.clone() });
+                    if p.dependency {
+                        self.dependency("struct", &decl.qual_name, &p.py_name, &decl.location);
+                    }
+                }
             }
-            self.ctx.arch_guard = self.template_arch(have);
-            let rendered = render_function_templates(&self.ctx, &bound, &|_| py_name.clone());
-            self.out.append(portable_locations(rendered, bound.iter().map(|t| t.function.location.file.as_str())));
-            self.ctx.arch_guard = None;
-            let signatures = bound
-                .iter()
-                .map(|t| format!("{} {}", template_head(&t.template_parameters), cxx_signature(&t.function)))
-                .collect();
-            self.has_templates = true;
-            self.export(py_name, ExportKind::FunctionTemplate(signatures));
+            Binding::Alias { target_py, .. } => {
+                self.out.append(rendered);
+                if named {
+                    self.export(&p.py_name, ExportKind::Alias { target: target_py.clone() });
+                }
+            }
+            Binding::Function(f) => {
+                self.out.append(rendered);
+                if !bound {
+                    return;
+                }
+                if let Some(ranges) = p.archs.as_ref().and_then(|have| arch_ranges(have, &self.archs)) {
+                    let have = p.archs.as_ref().expect("ranges come from archs");
+                    let archs: Vec<&str> =
+                        self.archs.iter().filter(|a| have.contains(*a)).map(String::as_str).collect();
+                    let _ = writeln!(
+                        self.out.code,
+                        "_nb_require_arch(_b.target_registry, {}, {}, {})",
+                        py_str(&f.qual_name),
+                        python_ranges(&ranges),
+                        py_str(&archs.join(", "))
+                    );
+                    self.arch_limited = true;
+                }
+                if named {
+                    self.export(&p.py_name, ExportKind::Function(vec![cxx_signature(f)]));
+                    let config = self.req.config;
+                    let listed =
+                        config.cooperative_launch_required_apis.iter().any(|n| *n == f.name || *n == f.qual_name);
+                    let matched =
+                        self.cooperative_res.iter().any(|re| re.is_match(&f.name) || re.is_match(&f.qual_name));
+                    if (listed || matched) && !self.cooperative.contains(&p.py_name) {
+                        self.cooperative.push(p.py_name.clone());
+                    }
+                }
+            }
+            Binding::ClassTemplate(t) => {
+                if bound {
+                    self.template_arch(p);
+                    self.has_templates = true;
+                }
+                self.out.append(rendered);
+                if named {
+                    let signature = format!("{} struct {}", template_head(&t.template_parameters), t.qual_name);
+                    self.export(&p.py_name, ExportKind::ClassTemplate { signature });
+                }
+            }
+            Binding::FunctionTemplates(group) => {
+                if bound {
+                    self.template_arch(p);
+                    self.has_templates = true;
+                }
+                let skipped = |t: &FunctionTemplate| {
+                    let at = place(&t.function.location);
+                    rendered.report.skipped.iter().any(|s| s.name == t.qual_name && s.location == at)
+                };
+                let signatures: Vec<String> = group
+                    .iter()
+                    .filter(|t| !skipped(t))
+                    .map(|t| format!("{} {}", template_head(&t.template_parameters), cxx_signature(&t.function)))
+                    .collect();
+                self.out.append(rendered);
+                if named {
+                    self.export(&p.py_name, ExportKind::FunctionTemplate(signatures));
+                }
+            }
         }
     }
 }
@@ -607,44 +440,34 @@ impl<'a> Renderer<'a> {
 pub fn render_module(req: &ModuleRequest<'_>) -> Module {
     let config = req.config;
     let groups = split(req.per_arch, req.primary_files);
-    let enums = union_of(&groups.primary, |d| &d.enums, |e: &Enum| e.qual_name.clone());
-    let structs = union_of(&groups.primary, |d| &d.structs, |s: &Struct| s.qual_name.clone());
-    let typedefs = union_of(&groups.primary, |d| &d.typedefs, |t: &Typedef| t.qual_name.clone());
-    let functions =
-        union_of(&groups.primary, |d| &d.functions, |f: &Function| format!("{}|{}", f.mangled_name, f.qual_name));
-    let other_enums = union_of(&groups.others, |d| &d.enums, |e: &Enum| e.qual_name.clone());
-    let other_structs = union_of(&groups.others, |d| &d.structs, |s: &Struct| s.qual_name.clone());
-    let class_templates = union_of(&groups.primary, |d| &d.class_templates, |t: &ClassTemplate| t.qual_name.clone());
-    let function_templates = union_of(&groups.primary, |d| &d.function_templates, function_template_key);
-
+    let input = Input {
+        enums: items_of(&groups.primary, |d| &d.enums, |e: &Enum| e.qual_name.clone()),
+        structs: items_of(&groups.primary, |d| &d.structs, |s: &Struct| s.qual_name.clone()),
+        typedefs: items_of(&groups.primary, |d| &d.typedefs, |t: &Typedef| t.qual_name.clone()),
+        functions: items_of(
+            &groups.primary,
+            |d| &d.functions,
+            |f: &Function| format!("{}|{}", f.mangled_name, f.qual_name),
+        ),
+        function_templates: items_of(&groups.primary, |d| &d.function_templates, function_template_key),
+        class_templates: items_of(&groups.primary, |d| &d.class_templates, |t: &ClassTemplate| t.qual_name.clone()),
+        other_structs: items_of(&groups.others, |d| &d.structs, |s: &Struct| s.qual_name.clone())
+            .into_iter()
+            .map(|i| i.decl)
+            .collect(),
+        other_enums: items_of(&groups.others, |d| &d.enums, |e: &Enum| e.qual_name.clone())
+            .into_iter()
+            .map(|i| i.decl)
+            .collect(),
+    };
     let mut r = Renderer::new(req);
-    for (e, _) in &enums.items {
-        r.enum_(e, false);
+    let planned = plan(&input, &plan_options(config, &r.archs), &ConfiguredStructs(config), &r.ctx.known);
+    for step in &planned.steps {
+        match step {
+            Step::Bind(p) => r.step(p),
+            Step::Skip(s) => r.out.report.skipped.push(s.clone()),
+        }
     }
-    let needed = deps::needed(
-        config,
-        &r.ctx,
-        &deps::Bound {
-            structs: structs.items.iter().map(|(s, _)| s).collect(),
-            functions: functions.items.iter().map(|(f, _)| f).collect(),
-        },
-        &other_structs.items.iter().map(|(s, _)| s).collect::<Vec<_>>(),
-        &other_enums.items.iter().map(|(e, _)| e).collect::<Vec<_>>(),
-    );
-    for e in &needed.enums {
-        r.enum_(e, true);
-    }
-    for s in &needed.structs {
-        r.struct_(s, true);
-    }
-    for (s, _) in &structs.items {
-        r.struct_(s, false);
-    }
-    r.aliases(&typedefs);
-    r.member_enums();
-    r.functions(&functions);
-    r.class_templates(&class_templates);
-    r.function_templates(&function_templates);
 
     let module = python::ModuleText {
         config,
@@ -654,6 +477,7 @@ pub fn render_module(req: &ModuleRequest<'_>) -> Module {
         provenance: req.provenance,
         archs: &r.archs,
         body: &r.out.code,
+        names: &r.out.names,
         exports: &r.exports,
         cooperative: &r.cooperative,
         arch_limited: r.arch_limited,
@@ -683,24 +507,6 @@ pub fn macro_lines(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reserved_names_get_a_suffix() {
-        assert_eq!(export_name("install"), "install_");
-        assert_eq!(export_name("_nb_register"), "_nb_register_");
-        assert_eq!(export_name("hadd"), "hadd");
-        assert_eq!(export_name("lambda"), "lambda_");
-    }
-
-    #[test]
-    fn template_locations_keep_the_file_name_only() {
-        let r = Rendered {
-            code: "f(location=\"/home/me/lib.cuh:3:5\", other=\"/home/me/lib.cuh\")\n".into(),
-            ..Rendered::default()
-        };
-        let r = portable_locations(r, ["/home/me/lib.cuh"]);
-        assert_eq!(r.code, "f(location=\"lib.cuh:3:5\", other=\"/home/me/lib.cuh\")\n");
-    }
 
     #[test]
     fn include_identity_does_not_depend_on_the_output_folder() {

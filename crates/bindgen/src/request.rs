@@ -1,17 +1,33 @@
-//! One JSON request in, one JSON response out: how dynamic mode (through `crates/py`) asks for
-//! rendered bindings.
+//! Dynamic mode's adapter over the binding plan: one JSON request in (declarations and the keyword
+//! arguments of a `bind_cxx_*` call), one JSON response out (the code `numbast._dynamic` executes,
+//! and the report). Python names are variables of the code one request renders.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use canopy::model::{ClassTemplate, Enum, Function, FunctionTemplate, Struct};
+use canopy::model::{ClassTemplate, Enum, Function, FunctionTemplate, Struct, Typedef};
 use serde::{Deserialize, Serialize};
 
-use crate::pyexpr::py_ident;
-use crate::render::{
-    render_class_template, render_enum, render_function_templates, render_functions, render_struct, Context, Rendered,
-    StructRequest,
-};
+use crate::plan::{plan, render_planned, Exclude, Input, Item, Options, Prefixes, Step, StructOptions};
+use crate::render::{Context, DataModel, Intents, Rendered, StructRequest};
 use crate::report::Report;
+
+/// How dynamic mode excludes and renames: a list of function names, or a table by kind as the
+/// static config's `Exclude` and `API Prefix Removal` have.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum ByKind {
+    #[default]
+    None,
+    Functions(BTreeSet<String>),
+    Table {
+        #[serde(default)]
+        function: Vec<String>,
+        #[serde(default, rename = "struct")]
+        struct_: Vec<String>,
+        #[serde(default, rename = "enum")]
+        enum_: Vec<String>,
+    },
+}
 
 #[derive(Deserialize)]
 struct ContextRequest {
@@ -26,7 +42,9 @@ struct ContextRequest {
     #[serde(default = "yes")]
     skip_non_device: bool,
     #[serde(default)]
-    exclude: BTreeSet<String>,
+    exclude: ByKind,
+    #[serde(default)]
+    api_prefix_removal: ByKind,
 }
 
 fn yes() -> bool {
@@ -47,6 +65,12 @@ struct NamedItem<T> {
     py_name: Option<String>,
 }
 
+impl<T> NamedItem<T> {
+    fn item(self) -> Item<T> {
+        Item { decl: self.decl, py_name: self.py_name, archs: None }
+    }
+}
+
 #[derive(Deserialize)]
 struct Request {
     context: ContextRequest,
@@ -54,6 +78,12 @@ struct Request {
     enums: Vec<NamedItem<Enum>>,
     #[serde(default)]
     structs: Vec<StructItem>,
+    /// How to bind structs met as nested records, by qualified name (the caller's tables looked
+    /// up for them); a nested record not listed gets the defaults.
+    #[serde(default)]
+    nested: BTreeMap<String, StructRequest>,
+    #[serde(default)]
+    typedefs: Vec<Typedef>,
     #[serde(default)]
     functions: Vec<NamedItem<Function>>,
     #[serde(default)]
@@ -68,76 +98,73 @@ struct Response {
     report: Report,
 }
 
-/// `name` as a Python identifier not in `taken` (`S`, else `S_2`, `S_3`...), now taken.
-fn claim(taken: &mut BTreeSet<String>, name: &str) -> String {
-    let base = py_ident(name);
-    let mut candidate = base.clone();
-    let mut i = 2;
-    while taken.contains(&candidate) {
-        candidate = py_ident(&format!("{base}_{i}"));
-        i += 1;
+/// The request's struct options: those given with each struct, then those of nested records.
+struct RequestedStructs {
+    by_name: BTreeMap<String, StructRequest>,
+}
+
+impl StructOptions for RequestedStructs {
+    fn struct_request(&self, s: &Struct, _dependency: bool) -> StructRequest {
+        self.by_name.get(&s.qual_name).cloned().unwrap_or_else(|| StructRequest {
+            parent: "types.Type".into(),
+            model: DataModel::Auto,
+            py_name: None,
+            aliases: Vec::new(),
+        })
     }
-    taken.insert(candidate.clone());
-    candidate
+}
+
+fn by_kind(v: ByKind) -> (Vec<String>, Vec<String>, Vec<String>) {
+    match v {
+        ByKind::None => Default::default(),
+        ByKind::Functions(f) => (f.into_iter().collect(), Vec::new(), Vec::new()),
+        ByKind::Table { function, struct_, enum_ } => (function, struct_, enum_),
+    }
 }
 
 /// Renders a request; the error names the JSON problem.
 pub fn render_json(request: &str) -> Result<String, String> {
     let req: Request = serde_json::from_str(request).map_err(|e| format!("bad render request: {e}"))?;
-    let mut ctx = Context {
-        unit_tag: req.context.unit_tag,
-        intents: req.context.intents,
-        skip_prefix: req.context.skip_prefix,
-        skip_non_device: req.context.skip_non_device,
-        exclude: req.context.exclude,
-        ..Context::default()
+    let c = req.context;
+    let (ef, es, ee) = by_kind(c.exclude);
+    let (pf, ps, pe) = by_kind(c.api_prefix_removal);
+    let options = Options {
+        exclude: Exclude {
+            function: ef.into_iter().collect(),
+            r#struct: es.into_iter().collect(),
+            r#enum: ee.into_iter().collect(),
+        },
+        prefixes: Prefixes { function: pf, r#struct: ps, r#enum: pe },
+        skip_prefix: c.skip_prefix,
+        skip_non_device: c.skip_non_device,
+        archs: Vec::new(),
     };
-    for (name, expr) in req.context.known {
+    let mut ctx = Context { unit_tag: c.unit_tag, intents: Intents::from_json(&c.intents), ..Context::default() };
+    for (name, expr) in c.known {
         ctx.known.insert(&name, expr);
     }
-    let mut out = Rendered::default();
-    // Python names are variables of the code this request renders: one per enum and struct, so two
-    // entities whose names sanitize alike (`a::S` and `b::S`, `def` and `def_`) get `S`, `S_2`...
-    let mut taken: BTreeSet<String> = BTreeSet::new();
-    for e in &req.enums {
-        let name = claim(&mut taken, e.py_name.as_deref().unwrap_or(&e.decl.name));
-        out.append(render_enum(&mut ctx, &e.decl, &name));
+    let mut by_name = req.nested;
+    let mut structs = Vec::new();
+    for s in req.structs {
+        by_name.insert(s.decl.qual_name.clone(), s.how);
+        structs.push(Item::new(s.decl));
     }
-    for s in &req.structs {
-        let mut how = s.how.clone();
-        how.py_name = Some(claim(&mut taken, s.how.py_name.as_deref().unwrap_or(&s.decl.name)));
-        out.append(render_struct(&mut ctx, &s.decl, &how));
-    }
-    // Functions share a name with their overloads, never with an enum or struct of this request.
-    let key = |f: &Function| f.mangled_name.clone() + "|" + &f.qual_name;
-    let mut moved: BTreeMap<String, String> = BTreeMap::new();
-    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
-    for f in &req.functions {
-        let mut name = f.py_name.clone().unwrap_or_else(|| f.decl.name.clone());
-        let base = py_ident(&name);
-        if !f.decl.is_operator && taken.contains(&base) {
-            name = moved.entry(base).or_insert_with_key(|b| claim(&mut taken, b)).clone();
-        }
-        renamed.insert(key(&f.decl), name);
-    }
-    let functions: Vec<Function> = req.functions.iter().map(|f| f.decl.clone()).collect();
-    let py_name_of = |f: &Function| renamed.get(&key(f)).cloned().unwrap_or_else(|| f.name.clone());
-    out.append(render_functions(&ctx, &functions, &py_name_of));
-    let templates: Vec<FunctionTemplate> = req.function_templates.iter().map(|t| t.decl.clone()).collect();
-    let template_names: Vec<String> = req
-        .function_templates
-        .iter()
-        .map(|t| t.py_name.clone().unwrap_or_else(|| t.decl.function.name.clone()))
-        .collect();
-    // The renderer passes back the elements of `templates` themselves: find each by address.
-    let template_py_name = |t: &FunctionTemplate| {
-        let i = templates.iter().position(|x| std::ptr::eq(x, t)).unwrap_or(0);
-        template_names[i].clone()
+    let input = Input {
+        enums: req.enums.into_iter().map(NamedItem::item).collect(),
+        structs,
+        typedefs: req.typedefs.into_iter().map(Item::new).collect(),
+        functions: req.functions.into_iter().map(NamedItem::item).collect(),
+        function_templates: req.function_templates.into_iter().map(NamedItem::item).collect(),
+        class_templates: req.class_templates.into_iter().map(NamedItem::item).collect(),
+        ..Input::default()
     };
-    out.append(render_function_templates(&ctx, &templates, &template_py_name));
-    for t in &req.class_templates {
-        let name = t.py_name.clone().unwrap_or_else(|| t.decl.record.name.clone());
-        out.append(render_class_template(&ctx, &t.decl, &name));
+    let planned = plan(&input, &options, &RequestedStructs { by_name }, &ctx.known);
+    let mut out = Rendered::default();
+    for step in &planned.steps {
+        match step {
+            Step::Bind(p) => out.append(render_planned(&mut ctx, p)),
+            Step::Skip(s) => out.report.skipped.push(s.clone()),
+        }
     }
     serde_json::to_string(&Response { code: out.code, report: out.report }).map_err(|e| e.to_string())
 }

@@ -133,7 +133,7 @@ fn libclang_fingerprint(path: &Path) -> String {
 }
 
 fn errors_of(diags: &[Diagnostic]) -> Vec<Diagnostic> {
-    diags.iter().filter(|d| d.severity == "error" || d.severity == "fatal").cloned().collect()
+    diags.iter().filter(|d| d.severity.is_error()).cloned().collect()
 }
 
 /// The clang arguments as one byte string, NUL-separated, for cache keys.
@@ -153,7 +153,7 @@ pub(crate) fn join_args(args: &[OsString]) -> Vec<u8> {
 /// follow-on errors say nothing, so only the command line's diagnostics are kept.
 fn drop_follow_on_errors(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let bad_arch = diags.iter().any(|d| {
-        d.file.is_empty() && d.severity != "warning" && d.message.to_ascii_lowercase().contains("gpu architecture")
+        d.file.is_empty() && d.severity.is_error() && d.message.to_ascii_lowercase().contains("gpu architecture")
     });
     if !bad_arch {
         return diags;
@@ -247,11 +247,10 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
             .filter(|d| d.severity >= Severity::Warning)
             .map(|d| Diagnostic {
                 severity: match d.severity {
-                    Severity::Fatal => "fatal",
-                    Severity::Error => "error",
-                    _ => "warning",
-                }
-                .into(),
+                    Severity::Fatal => model::Severity::Fatal,
+                    Severity::Error => model::Severity::Error,
+                    _ => model::Severity::Warning,
+                },
                 file: d.file,
                 line: d.line,
                 column: d.column,

@@ -16,6 +16,13 @@ pub struct Location {
     pub column: u32,
 }
 
+impl std::fmt::Display for Location {
+    /// `file:line:col`: how every place is written (reports, skips, messages).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
 /// How a type is referenced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -229,10 +236,25 @@ pub struct Enum {
     pub location: Location,
 }
 
+/// How serious a kept diagnostic is (notes and ignored ones are not kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+    Fatal,
+}
+
+impl Severity {
+    /// An error or a fatal error: the parse failed.
+    pub fn is_error(self) -> bool {
+        self >= Severity::Error
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
-    /// `warning`, `error` or `fatal`.
-    pub severity: String,
+    pub severity: Severity,
     pub file: String,
     pub line: u32,
     pub column: u32,

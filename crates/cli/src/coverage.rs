@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use bindgen::module::Dependency;
-use bindgen::report::{Bound, Report};
+use bindgen::report::{BindKind, Bound, Report, SkipReason};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct SkipRow {
-    pub kind: String,
+    pub kind: BindKind,
     pub name: String,
     /// `file:line:col`, relative to the config's folder or a CUDA include folder when under one.
     pub location: String,
+    /// The stable code of `reason`.
+    pub code: SkipReason,
     pub reason: String,
 }
 
@@ -23,7 +25,7 @@ pub(crate) struct Coverage {
     /// The generated module's path, as given on the command line.
     pub module: String,
     /// Number of bound entities by kind (`function`, `struct`, `operator`, ...).
-    pub bound_counts: BTreeMap<String, usize>,
+    pub bound_counts: BTreeMap<&'static str, usize>,
     /// Structs and enums from outside the File List, bound because a binding needs them.
     pub dependencies: Vec<Dependency>,
     pub skipped: Vec<SkipRow>,
@@ -40,7 +42,7 @@ impl Coverage {
     ) -> Coverage {
         let mut bound_counts = BTreeMap::new();
         for b in &report.bound {
-            *bound_counts.entry(b.kind.clone()).or_default() += 1;
+            *bound_counts.entry(b.kind.as_str()).or_default() += 1;
         }
         Coverage {
             module,
@@ -53,9 +55,10 @@ impl Coverage {
                 .skipped
                 .iter()
                 .map(|s| SkipRow {
-                    kind: s.kind.clone(),
+                    kind: s.kind,
                     name: s.name.clone(),
                     location: short(&s.location),
+                    code: s.code,
                     reason: s.reason.clone(),
                 })
                 .collect(),
@@ -67,7 +70,8 @@ impl Coverage {
         serde_json::to_string_pretty(self).expect("the report serializes") + "\n"
     }
 
-    /// The table: a summary line, the dependency types, then one row per skipped declaration.
+    /// The table: a summary line, the dependency types, then one row per skipped declaration
+    /// (kind, name, place, the reason's code, the reason).
     pub fn table(&self) -> String {
         let mut s = String::new();
         let counts: Vec<String> = self.bound_counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -88,12 +92,25 @@ impl Coverage {
         let width = |f: &dyn Fn(&SkipRow) -> usize, min: usize, max: usize| {
             self.skipped.iter().map(f).max().unwrap_or(min).clamp(min, max)
         };
-        let w_kind = width(&|r| r.kind.len(), 4, 12);
+        let w_kind = width(&|r| r.kind.as_str().len(), 4, 17);
         let w_name = width(&|r| r.name.len(), 4, 40);
         let w_loc = width(&|r| r.location.len(), 8, 40);
-        let _ = writeln!(s, "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  reason", "kind", "name", "location");
+        let w_code = width(&|r| r.code.code().len(), 4, 27);
+        let _ = writeln!(
+            s,
+            "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  {:<w_code$}  reason",
+            "kind", "name", "location", "code"
+        );
         for r in &self.skipped {
-            let _ = writeln!(s, "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  {}", r.kind, r.name, r.location, r.reason);
+            let _ = writeln!(
+                s,
+                "{:<w_kind$}  {:<w_name$}  {:<w_loc$}  {:<w_code$}  {}",
+                r.kind.as_str(),
+                r.name,
+                r.location,
+                r.code.code(),
+                r.reason
+            );
         }
         s
     }
@@ -112,10 +129,30 @@ mod tests {
     #[test]
     fn summary_counts_by_kind() {
         let mut r = Report::default();
-        r.bind("function", "f", "f");
-        r.bind("function", "g", "g");
-        r.bind("struct", "S", "S");
+        r.bind(BindKind::Function, "f", "f");
+        r.bind(BindKind::Function, "g", "g");
+        r.bind(BindKind::Struct, "S", "S");
+        r.bind(BindKind::Enum, "E", "E");
         let c = Coverage::new("m.py".into(), &r, &[], |l| l.to_string());
-        assert_eq!(c.table(), "wrote m.py: bound 2 function, 1 struct; skipped 0\n");
+        // Kinds in alphabetical order of their words.
+        assert_eq!(c.table(), "wrote m.py: bound 1 enum, 2 function, 1 struct; skipped 0\n");
+    }
+
+    #[test]
+    fn skipped_rows_carry_the_reason_code() {
+        let mut r = Report::default();
+        let loc = canopy::model::Location { file: "a.cuh".into(), line: 3, column: 5 };
+        r.skip(
+            BindKind::Function,
+            "f",
+            &loc,
+            bindgen::report::Unbindable::new(SkipReason::HostOnly, "host-only function"),
+        );
+        let c = Coverage::new("m.py".into(), &r, &[], |l| l.to_string());
+        let table = c.table();
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows[1], "kind      name  location   code       reason");
+        assert_eq!(rows[2], "function  f     a.cuh:3:5  host-only  host-only function");
+        assert!(c.json().contains("\"code\": \"host-only\""), "{}", c.json());
     }
 }

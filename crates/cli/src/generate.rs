@@ -129,8 +129,8 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
             cuda_header_mode: false,
         };
         let decls = canopy::parse(&req, &tc).map_err(|e| Failure::failed(e.to_string()))?;
-        for d in decls.diagnostics.iter().filter(|d| d.severity == "error" || d.severity == "fatal") {
-            eprintln!("numbast: warning: {arch}: {}:{}:{}: {} (bypassed)", d.file, d.line, d.column, d.message);
+        for d in decls.diagnostics.iter().filter(|d| d.severity.is_error()) {
+            eprintln!("numbast: warning: {arch}: {d} (bypassed)");
         }
         per_arch.push((canopy::normalize_arch(arch).unwrap_or_else(|_| arch.clone()), decls));
         if let Some(b) = &bar {

@@ -35,20 +35,6 @@ pub(super) enum ExportKind {
     },
 }
 
-impl ExportKind {
-    /// What the name is, in words.
-    pub fn describe(&self) -> &'static str {
-        match self {
-            ExportKind::Struct { .. } => "struct",
-            ExportKind::Function(_) => "function",
-            ExportKind::Enum { .. } => "enum",
-            ExportKind::Alias { .. } => "typedef",
-            ExportKind::FunctionTemplate(_) => "function template",
-            ExportKind::ClassTemplate { .. } => "class template",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub(super) struct Export {
     pub name: String,
@@ -64,6 +50,8 @@ pub(super) struct ModuleText<'a> {
     pub archs: &'a [String],
     /// The rendered registration code: top-level statements, one per line.
     pub body: &'a str,
+    /// The names the body assigns (the renderer's record, declared `global` in `_nb_register`).
+    pub names: &'a [String],
     pub exports: &'a [Export],
     /// Python names of the functions whose kernels need a cooperative launch.
     pub cooperative: &'a [String],
@@ -82,31 +70,6 @@ fn docstring_text(s: &str) -> String {
 
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
-}
-
-/// The names that top-level statements of `code` bind (`name = ...`, `def name`, `class name`).
-fn assigned_names(code: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for line in code.lines() {
-        let ident_at = |s: &str| -> Option<String> {
-            let n: String = s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            (!n.is_empty() && !n.starts_with(|c: char| c.is_ascii_digit())).then_some(n)
-        };
-        let name = if let Some(rest) = line.strip_prefix("def ").or_else(|| line.strip_prefix("class ")) {
-            ident_at(rest)
-        } else {
-            ident_at(line).filter(|n| {
-                let rest = line[n.len()..].trim_start();
-                rest.starts_with('=') && !rest.starts_with("==")
-            })
-        };
-        if let Some(n) = name {
-            if !names.contains(&n) {
-                names.push(n);
-            }
-        }
-    }
-    names
 }
 
 fn indent(code: &str) -> String {
@@ -205,9 +168,9 @@ impl ModuleText<'_> {
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-        for n in assigned_names(self.body) {
-            if !names.contains(&n) {
-                names.push(n);
+        for n in self.names {
+            if !names.contains(n) {
+                names.push(n.clone());
             }
         }
         let mut s = String::from(
@@ -544,12 +507,6 @@ def __dir__():
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn assigned_names_are_top_level_bindings() {
-        let code = "a = _b.f(x == 1)\n_b.types[\"x\"] = y\nb == c\ndef g():\n    h = 1\nclass K: pass\na = 2\n";
-        assert_eq!(assigned_names(code), vec!["a", "g", "K"]);
-    }
 
     #[test]
     fn indent_keeps_blank_lines_empty() {

@@ -4,20 +4,21 @@ use canopy::model::Enum;
 
 use super::{call, registered_type_expr, Context, Rendered};
 use crate::pyexpr::{enum_member_names, py_ident, py_str};
+use crate::report::{BindKind, Skip, SkipReason, Unbindable};
 use crate::types::numba_type;
 
-pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
+pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Result<Rendered, Skip> {
     let mut out = Rendered::default();
     let underlying = match numba_type(&e.underlying_type, &ctx.known) {
         Ok(Some(t)) => t,
         _ => {
-            out.report.skip(
-                "enum",
+            let why = format!("underlying type `{}` is not an integer", e.underlying_type.name);
+            return Err(Skip::new(
+                BindKind::Enum,
                 &e.qual_name,
                 &e.location,
-                format!("underlying type `{}` is not an integer", e.underlying_type.name),
-            );
-            return out;
+                Unbindable::new(SkipReason::UnsupportedType, why),
+            ));
         }
     };
     let var = py_ident(py_name);
@@ -40,6 +41,7 @@ pub fn render_enum(ctx: &mut Context, e: &Enum, py_name: &str) -> Rendered {
         ],
     ));
     ctx.known.insert(&e.qual_name, registered_type_expr(&e.qual_name));
-    out.report.bind("enum", &e.qual_name, &var);
-    out
+    out.report.bind(BindKind::Enum, &e.qual_name, &var);
+    out.assigns(var);
+    Ok(out)
 }

@@ -1,9 +1,10 @@
 //! Free functions and free operators.
 
-use canopy::model::{ExecutionSpace, Function, ParamVar, RefKind, Type};
+use canopy::model::{Function, ParamVar, Type};
 
-use super::{arities, call, Context, Intent, Rendered};
+use super::{arities, call, Context, Intent, IntentPath, Rendered};
 use crate::pyexpr::{py_ident, py_str};
+use crate::report::{BindKind, Skip, SkipReason, Unbindable};
 use crate::shim::{function_shim, shim_name};
 use crate::types::numba_type;
 
@@ -50,22 +51,16 @@ pub(crate) fn operator_symbol(name: &str) -> Option<&str> {
 }
 
 /// The runtime's `params` list for a callable, or why a parameter cannot be bound.
-pub(crate) fn params_spec(ctx: &Context, path: &[&str], params: &[ParamVar]) -> Result<String, String> {
+pub(crate) fn params_spec(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
     let mut items = Vec::new();
     for (i, p) in params.iter().enumerate() {
         let ty = numba_type(&p.type_, &ctx.known)
-            .map_err(|e| format!("parameter `{}`: {e}", p.name))?
-            .ok_or_else(|| format!("parameter `{}` has type void", p.name))?;
-        let intent = ctx.intent(path, i, &p.name)?;
-        let is_ref = p.type_.ref_kind != RefKind::None;
-        let item = match intent {
+            .map_err(|e| Unbindable::new(SkipReason::UnsupportedType, format!("parameter `{}`: {e}", p.name)))?
+            .ok_or_else(|| {
+                Unbindable::new(SkipReason::UnsupportedType, format!("parameter `{}` has type void", p.name))
+            })?;
+        let item = match ctx.intents.of(path, i, p)? {
             Intent::In => format!("({ty}, \"in\")"),
-            _ if !is_ref => {
-                return Err(format!(
-                    "argument intent for `{}` needs a reference parameter, not `{}`",
-                    p.name, p.type_.name
-                ))
-            }
             Intent::InoutPtr | Intent::OutPtr => format!("(types.CPointer({ty}), \"ptr\")"),
             Intent::OutReturn => format!("({ty}, \"out\")"),
         };
@@ -75,111 +70,62 @@ pub(crate) fn params_spec(ctx: &Context, path: &[&str], params: &[ParamVar]) -> 
 }
 
 /// The runtime's `ret` argument: a Numba type expression or `None` for void.
-pub(crate) fn ret_spec(ctx: &Context, t: &Type) -> Result<String, String> {
+pub(crate) fn ret_spec(ctx: &Context, t: &Type) -> Result<String, Unbindable> {
     match numba_type(t, &ctx.known) {
         Ok(Some(e)) => Ok(e),
         Ok(None) => Ok("None".into()),
-        Err(e) => Err(format!("return type: {e}")),
+        Err(e) => Err(Unbindable::new(SkipReason::UnsupportedType, format!("return type: {e}"))),
     }
 }
 
-fn device_callable(space: ExecutionSpace) -> bool {
-    matches!(space, ExecutionSpace::Device | ExecutionSpace::HostDevice)
-}
-
-/// Why a free function is not bound, if it is not.
-fn reason_to_skip(ctx: &Context, f: &Function) -> Option<String> {
-    if ctx.exclude.contains(&f.name) || ctx.exclude.contains(&f.qual_name) {
-        return Some("excluded by configuration".into());
-    }
-    if let Some(prefix) = &ctx.skip_prefix {
-        if !prefix.is_empty() && f.name.starts_with(prefix.as_str()) {
-            return Some(format!("name starts with the skipped prefix `{prefix}`"));
-        }
-    }
-    match f.exec_space {
-        ExecutionSpace::Global => return Some("a __global__ kernel, not a device function".into()),
-        s if ctx.skip_non_device && !device_callable(s) => return Some("host-only function".into()),
-        _ => {}
-    }
-    if f.is_variadic {
-        return Some("variadic function".into());
-    }
-    None
-}
-
-/// Renders free functions and free operators; `py_names` overrides the Python name per function.
-pub fn render_functions(ctx: &Context, functions: &[Function], py_name_of: &dyn Fn(&Function) -> String) -> Rendered {
-    let mut out = Rendered::default();
-    for decl in functions {
-        // As declared, then leaving out each trailing defaulted parameter in turn (a shim per
-        // arity); the report is the declared one's.
-        for (k, (f, suffix)) in arities(decl).into_iter().enumerate() {
-            let mut one = Rendered::default();
-            render_function(ctx, &f, &suffix, py_name_of, &mut one);
-            let bound = !one.report.bound.is_empty();
-            if k == 0 {
-                out.append(one);
-            } else {
-                out.code.push_str(&one.code);
-            }
-            if !bound {
-                break;
-            }
-        }
-    }
-    out
-}
-
-fn render_function(
-    ctx: &Context,
-    f: &Function,
-    suffix: &str,
-    py_name_of: &dyn Fn(&Function) -> String,
-    out: &mut Rendered,
-) {
-    if let Some(reason) = reason_to_skip(ctx, f) {
-        out.report.skip("function", &f.qual_name, &f.location, reason);
-        return;
-    }
-    let mut op = None;
-    if f.is_operator {
-        let symbol = operator_symbol(&f.name).unwrap_or("");
-        match python_operator(symbol, f.params.len()) {
-            Some(o) => op = Some(o),
-            None if matches!(symbol, "++" | "--") => {
-                out.report.skip(
-                    "operator",
-                    &f.qual_name,
-                    &f.location,
-                    "increment/decrement operator: Python has no ++ or --",
-                );
-                return;
-            }
-            None => {
-                out.report.skip(
-                    "operator",
-                    &f.qual_name,
-                    &f.location,
-                    format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()),
-                );
-                return;
-            }
-        }
-    }
-    // Intents are keyed by the qualified name (`lib::divmod`) or the plain one (`divmod`).
-    let intent_key = if ctx.intents.get(&f.qual_name).is_some() { &f.qual_name } else { &f.name };
-    let spec = params_spec(ctx, &[intent_key], &f.params).and_then(|p| Ok((p, ret_spec(ctx, &f.return_type)?)));
-    let (params, ret) = match spec {
-        Ok(x) => x,
-        Err(reason) => {
-            out.report.skip(if op.is_some() { "operator" } else { "function" }, &f.qual_name, &f.location, reason);
-            return;
-        }
+/// Why an operator with `operands` operands cannot be bound: Python has no operator for it.
+pub(crate) fn no_python_operator(symbol: &str, operands: usize) -> Unbindable {
+    let message = if matches!(symbol, "++" | "--") {
+        "increment/decrement operator: Python has no ++ or --".to_string()
+    } else {
+        format!("operator `{symbol}` with {operands} operand(s) has no Python operator")
     };
+    Unbindable::new(SkipReason::NoPythonOperator, message)
+}
+
+/// Renders a free function or free operator (as declared, then leaving out each trailing
+/// defaulted parameter in turn: a shim per arity), under the planned Python name; the report is
+/// the declared one's.
+pub fn render_function(ctx: &Context, decl: &Function, py_name: &str) -> Result<Rendered, Skip> {
+    let mut out = Rendered::default();
+    for (k, (f, suffix)) in arities(decl).into_iter().enumerate() {
+        match render_arity(ctx, &f, &suffix, py_name) {
+            Ok(one) if k == 0 => out.append(one),
+            Ok(one) => {
+                out.code.push_str(&one.code);
+                out.shims.extend(one.shims);
+            }
+            Err(skip) if k == 0 => return Err(skip),
+            Err(_) => break,
+        }
+    }
+    Ok(out)
+}
+
+fn render_arity(ctx: &Context, f: &Function, suffix: &str, py_name: &str) -> Result<Rendered, Skip> {
+    let kind = if f.is_operator { BindKind::Operator } else { BindKind::Function };
+    let skip = |why: Unbindable| Skip::new(kind, &f.qual_name, &f.location, why);
+    if f.is_variadic {
+        return Err(skip(Unbindable::new(SkipReason::Variadic, "variadic function")));
+    }
+    let op = if f.is_operator {
+        let symbol = operator_symbol(&f.name).unwrap_or("");
+        Some(python_operator(symbol, f.params.len()).ok_or_else(|| skip(no_python_operator(symbol, f.params.len())))?)
+    } else {
+        None
+    };
+    let path = IntentPath::Function { qual_name: &f.qual_name, name: &f.name };
+    let params = params_spec(ctx, path, &f.params).map_err(skip)?;
+    let ret = ret_spec(ctx, &f.return_type).map_err(skip)?;
     let identity = format!("{}{suffix}", if f.mangled_name.is_empty() { &f.qual_name } else { &f.mangled_name });
     let name = shim_name("fn", &f.qual_name, &identity, &ctx.unit_tag);
     let src = ctx.guarded(function_shim(&name, f));
+    let mut out = Rendered::default();
     match op {
         Some(o) => {
             out.code.push_str(&call(
@@ -193,10 +139,10 @@ fn render_function(
                     ("params", params),
                 ],
             ));
-            out.report.bind("operator", &f.qual_name, "");
+            out.report.bind(BindKind::Operator, &f.qual_name, "");
         }
         None => {
-            let py_name = py_ident(&py_name_of(f));
+            let py_name = py_ident(py_name);
             out.code.push_str(&format!("{py_name} = "));
             out.code.push_str(&call(
                 "_b.function",
@@ -209,7 +155,10 @@ fn render_function(
                     ("params", params),
                 ],
             ));
-            out.report.bind("function", &f.qual_name, &py_name);
+            out.report.bind(BindKind::Function, &f.qual_name, &py_name);
+            out.assigns(py_name);
         }
     }
+    out.shims.push(name);
+    Ok(out)
 }

@@ -4,52 +4,40 @@
 
 mod enums;
 mod function;
+mod intents;
 mod structs;
 mod templates;
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use serde::Deserialize;
-
 use crate::pyexpr::py_str;
-use crate::report::Report;
+use crate::report::{Report, Skip};
 use crate::types::KnownTypes;
 
 pub use enums::render_enum;
-pub use function::render_functions;
-pub use structs::{render_struct, StructRequest};
+pub use function::render_function;
+pub use structs::{render_struct, DataModel, StructRequest};
 pub use templates::{render_class_template, render_function_templates};
 
 /// The imports every piece of rendered code relies on; dynamic mode executes them to build the
 /// namespace it runs rendered code in, static mode writes them at the top of the module.
 pub const PRELUDE: &str = "import operator\nfrom numba import types\nfrom numba.cuda import types as _cuda_types\nfrom numba.cuda.vector_types import vector_types as _vector_types\n";
 
-/// Argument intent of a reference parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Intent {
-    In,
-    InoutPtr,
-    OutPtr,
-    OutReturn,
-}
+pub use intents::{Intent, IntentPath, Intents};
 
-/// Everything a render needs besides the declarations.
+/// Everything a render needs besides the declaration and its planned Python name.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     pub known: KnownTypes,
     /// Identity of the shim unit (the text shims are compiled with), so shim names are unique.
     pub unit_tag: String,
-    /// Intents: `{function: {param name or index: intent}}`; for methods `{struct: {method: {...}}}`;
-    /// functions and structs by plain or qualified name.
-    pub intents: serde_json::Value,
-    pub skip_prefix: Option<String>,
-    pub skip_non_device: bool,
-    pub exclude: BTreeSet<String>,
+    pub intents: Intents,
     /// A preprocessor condition wrapped around each shim (declarations present on some GPU
     /// architectures only).
     pub arch_guard: Option<String>,
+    /// Write the locations that go into rendered code (template error messages) with the file's
+    /// name only: static mode writes no path of the generating machine into a module.
+    pub file_names_only: bool,
 }
 
 impl Context {
@@ -61,36 +49,51 @@ impl Context {
         }
     }
 
-    /// The intent for parameter `index`/`name` of `path` (function name, or struct then method).
-    pub(crate) fn intent(&self, path: &[&str], index: usize, name: &str) -> Result<Intent, String> {
-        let mut node = &self.intents;
-        for p in path {
-            match node.get(p) {
-                Some(n) => node = n,
-                None => return Ok(Intent::In),
-            }
-        }
-        let value = node.get(name).or_else(|| node.get(index.to_string()));
-        match value {
-            None => Ok(Intent::In),
-            Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
-                format!("argument intent {v} for parameter `{name}` is not one of in, inout_ptr, out_ptr, out_return")
-            }),
+    /// `file:line:col` of `loc` as rendered code carries it.
+    pub(crate) fn place(&self, loc: &canopy::model::Location) -> String {
+        if self.file_names_only {
+            let name = loc.file.rsplit(['/', '\\']).next().unwrap_or(&loc.file);
+            format!("{name}:{}:{}", loc.line, loc.column)
+        } else {
+            crate::report::place(loc)
         }
     }
 }
 
-/// Rendered Python code plus the report of what it binds and skips.
+/// Rendered Python code: what it binds and skips, the names it assigns at its top level, and the
+/// shims it defines.
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub code: String,
     pub report: Report,
+    /// Python names the code assigns (`name = ...`), in order, each once.
+    pub names: Vec<String>,
+    /// Shim symbols the code defines.
+    pub shims: Vec<String>,
 }
 
 impl Rendered {
     pub fn append(&mut self, other: Rendered) {
         self.code.push_str(&other.code);
         self.report.extend(other.report);
+        for n in other.names {
+            self.assigns(n);
+        }
+        self.shims.extend(other.shims);
+    }
+
+    /// Records that the code assigns `name`.
+    pub(crate) fn assigns(&mut self, name: String) {
+        if !self.names.contains(&name) {
+            self.names.push(name);
+        }
+    }
+
+    /// A rendered skip: the report holds it, there is no code.
+    pub fn skipped(skip: Skip) -> Rendered {
+        let mut out = Rendered::default();
+        out.report.skipped.push(skip);
+        out
     }
 }
 

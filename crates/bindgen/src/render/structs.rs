@@ -4,22 +4,47 @@
 use canopy::model::{AccessKind, Function, MethodKind, Struct, StructMethod};
 use serde::Deserialize;
 
-use super::function::{operator_symbol, params_spec, python_operator, ret_spec};
-use super::{arities, call, registered_type_expr, Context, Rendered};
+use super::function::{no_python_operator, operator_symbol, params_spec, python_operator, ret_spec};
+use super::{arities, call, registered_type_expr, Context, IntentPath, Rendered};
 use crate::pyexpr::{py_ident, py_str};
+use crate::report::{BindKind, Skip, SkipReason, Unbindable};
 use crate::shim::{
     constructor_shim, conversion_shim, member_operator_shim, method_shim, shim_name, static_method_shim,
 };
 use crate::types::{cxx, numba_type};
+
+/// The Numba data model of a bound struct (`primitive`, `struct` or `auto` in a request).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub enum DataModel {
+    /// Opaque bytes of clang's size and alignment (`PrimitiveModel`).
+    Primitive,
+    /// Fields as attributes, at clang's offsets (`StructModel`).
+    Struct,
+    /// `Struct` where the fields describe the layout, else `Primitive`, with the reason in the
+    /// report's note.
+    Auto,
+    /// A word that names none of them: the struct is skipped, naming it.
+    Unknown(String),
+}
+
+impl From<String> for DataModel {
+    fn from(word: String) -> DataModel {
+        match word.as_str() {
+            "primitive" => DataModel::Primitive,
+            "struct" => DataModel::Struct,
+            "auto" => DataModel::Auto,
+            _ => DataModel::Unknown(word),
+        }
+    }
+}
 
 /// How to bind one struct.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StructRequest {
     /// Python expression of the Numba type class to derive from (`types.Type`, `types.Number`...).
     pub parent: String,
-    /// `primitive`, `struct`, or `auto`: `struct` where the fields describe the layout, else
-    /// `primitive` (opaque bytes of clang's size and alignment), with the reason in the report.
-    pub model: String,
+    pub model: DataModel,
     /// Python name; defaults to the C++ name.
     #[serde(default)]
     pub py_name: Option<String>,
@@ -28,67 +53,64 @@ pub struct StructRequest {
     pub aliases: Vec<String>,
 }
 
-fn fields_spec(ctx: &Context, s: &Struct) -> Result<String, String> {
+fn fields_spec(ctx: &Context, s: &Struct) -> Result<String, Unbindable> {
+    let layout = |m: String| Unbindable::new(SkipReason::FieldLayout, m);
     let mut items = Vec::new();
     let mut previous: Option<&canopy::model::Field> = None;
     for f in &s.fields {
         if f.offset < 0 {
-            return Err(format!("field `{}` is a bit-field or has no known offset; use PrimitiveModel", f.name));
+            return Err(layout(format!(
+                "field `{}` is a bit-field or has no known offset; use PrimitiveModel",
+                f.name
+            )));
         }
         if let Some(p) = previous.filter(|p| f.offset <= p.offset) {
-            return Err(format!(
+            return Err(layout(format!(
                 "field `{}` overlaps field `{}` (a union or anonymous union member); use PrimitiveModel",
                 f.name, p.name
-            ));
+            )));
         }
         previous = Some(f);
         let ty = numba_type(&f.type_, &ctx.known)
-            .map_err(|e| format!("field `{}`: {e}; use PrimitiveModel or register the type", f.name))?
-            .ok_or_else(|| format!("field `{}` has type void", f.name))?;
+            .map_err(|e| {
+                Unbindable::new(
+                    SkipReason::UnsupportedType,
+                    format!("field `{}`: {e}; use PrimitiveModel or register the type", f.name),
+                )
+            })?
+            .ok_or_else(|| Unbindable::new(SkipReason::UnsupportedType, format!("field `{}` has type void", f.name)))?;
         let public = if f.access == AccessKind::Public { "True" } else { "False" };
         items.push(format!("({}, {ty}, {}, {public})", py_str(&f.name), f.offset));
     }
     Ok(format!("[{}]", items.join(", ")))
 }
 
-pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rendered {
+/// Renders struct `s` under the planned name `req.py_name`, with its C++ aliases `req.aliases`.
+pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Result<Rendered, Skip> {
+    let skip = |why: Unbindable| Skip::new(BindKind::Struct, &s.qual_name, &s.location, why);
     let mut out = Rendered::default();
     if s.sizeof_ < 0 || s.alignof_ < 0 {
-        out.report.skip(
-            "struct",
-            &s.qual_name,
-            &s.location,
+        return Err(skip(Unbindable::new(
+            SkipReason::UnknownLayout,
             "size or alignment unknown (incomplete or dependent type)",
-        );
-        return out;
+        )));
     }
     let mut opaque_reason = None;
-    let model = match req.model.as_str() {
-        "primitive" => "primitive",
-        "struct" => "struct",
-        "auto" => match fields_spec(ctx, s) {
+    let model = match &req.model {
+        DataModel::Primitive => "primitive",
+        DataModel::Struct => "struct",
+        DataModel::Auto => match fields_spec(ctx, s) {
             Ok(_) => "struct",
-            Err(reason) => {
-                opaque_reason = Some(reason);
+            Err(why) => {
+                opaque_reason = Some(why.message);
                 "primitive"
             }
         },
-        other => {
-            out.report.skip("struct", &s.qual_name, &s.location, format!("unknown data model `{other}`"));
-            return out;
+        DataModel::Unknown(other) => {
+            return Err(skip(Unbindable::new(SkipReason::DataModel, format!("unknown data model `{other}`"))))
         }
     };
-    let fields = if model == "struct" {
-        match fields_spec(ctx, s) {
-            Ok(f) => f,
-            Err(reason) => {
-                out.report.skip("struct", &s.qual_name, &s.location, reason);
-                return out;
-            }
-        }
-    } else {
-        "[]".into()
-    };
+    let fields = if model == "struct" { fields_spec(ctx, s).map_err(skip)? } else { "[]".into() };
     let var = py_ident(req.py_name.as_deref().unwrap_or(&s.name));
     out.code.push_str(&format!("{var} = "));
     out.code.push_str(&call(
@@ -103,7 +125,7 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
             ("fields", fields),
         ],
     ));
-    out.report.bind("struct", &s.qual_name, &var);
+    out.report.bind(BindKind::Struct, &s.qual_name, &var);
     if let Some(reason) = opaque_reason {
         out.report.note_last(format!("opaque: {}", reason.split("; use PrimitiveModel").next().unwrap_or(&reason)));
     }
@@ -111,20 +133,21 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
     for alias in &req.aliases {
         out.code.push_str(&format!("_b.types[{}] = _b.types[{}]\n", py_str(&cxx(alias)), py_str(&cxx(&s.qual_name))));
         ctx.known.insert(alias, registered_type_expr(&s.qual_name));
-        out.report.bind("alias", alias, "");
+        out.report.bind(BindKind::Alias, alias, "");
     }
     for m in &s.methods {
         render_member(ctx, s, &var, m, &mut out);
     }
     for t in &s.templated_methods {
         out.report.skip(
-            "method",
+            BindKind::Method,
             &t.qual_name,
             &t.function.location,
-            "member function template: bind it through the template API",
+            Unbindable::new(SkipReason::MemberTemplate, "member function template: bind it through the template API"),
         );
     }
-    out
+    out.assigns(var);
+    Ok(out)
 }
 
 /// Renders a member once per arity: as declared, then leaving out each trailing defaulted
@@ -139,6 +162,7 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
             out.append(one);
         } else {
             out.code.push_str(&one.code);
+            out.shims.extend(one.shims);
         }
         if !bound {
             break;
@@ -156,21 +180,22 @@ fn render_member_arity(
     out: &mut Rendered,
 ) {
     let full = format!("{}::{}", s.qual_name, f.name);
-    let skip = |out: &mut Rendered, reason: String| out.report.skip("method", &full, &f.location, reason);
-    if !matches!(f.exec_space, canopy::model::ExecutionSpace::Device | canopy::model::ExecutionSpace::HostDevice) {
-        return skip(out, "host-only member function".into());
+    let skip = |out: &mut Rendered, why: Unbindable| out.report.skip(BindKind::Method, &full, &f.location, why);
+    let value_semantics = |m: &str| Unbindable::new(SkipReason::ValueSemantics, m);
+    if !crate::plan::device_callable(f.exec_space) {
+        return skip(out, Unbindable::new(SkipReason::HostOnly, "host-only member function"));
     }
-    // Intents are keyed by the struct's qualified or plain name, then the method's name.
-    let struct_key = if ctx.intents.get(&s.qual_name).is_some() { &s.qual_name } else { &s.name };
-    let path = [struct_key.as_str(), f.name.as_str()];
+    let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
     let identity = format!("{}|{}{suffix}", f.mangled_name, full);
-    let params = match params_spec(ctx, &path, &f.params) {
+    let params = match params_spec(ctx, path, &f.params) {
         Ok(p) => p,
-        Err(reason) => return skip(out, reason),
+        Err(why) => return skip(out, why),
     };
     match m.kind {
-        MethodKind::Destructor => skip(out, "destructor: Numba values are plain data and are never destroyed".into()),
-        MethodKind::MoveConstructor => skip(out, "move constructor: Numba passes values by copy".into()),
+        MethodKind::Destructor => {
+            skip(out, value_semantics("destructor: Numba values are plain data and are never destroyed"))
+        }
+        MethodKind::MoveConstructor => skip(out, value_semantics("move constructor: Numba passes values by copy")),
         MethodKind::DefaultConstructor
         | MethodKind::CopyConstructor
         | MethodKind::ConvertingConstructor
@@ -188,13 +213,14 @@ fn render_member_arity(
                     ("implicit", if implicit { "True" } else { "False" }.into()),
                 ],
             ));
-            out.report.bind("constructor", &full, "");
+            out.report.bind(BindKind::Constructor, &full, "");
+            out.shims.push(name);
         }
         MethodKind::ConversionFunction => {
             let to = match ret_spec(ctx, &f.return_type) {
                 Ok(t) if t != "None" => t,
-                Ok(_) => return skip(out, "conversion to void".into()),
-                Err(reason) => return skip(out, reason),
+                Ok(_) => return skip(out, Unbindable::new(SkipReason::UnsupportedType, "conversion to void")),
+                Err(why) => return skip(out, why),
             };
             let name = shim_name("conv", &full, &identity, &ctx.unit_tag);
             out.code.push_str(&call(
@@ -207,22 +233,23 @@ fn render_member_arity(
                     ("to", to),
                 ],
             ));
-            out.report.bind("conversion", &full, "");
+            out.report.bind(BindKind::Conversion, &full, "");
+            out.shims.push(name);
         }
         MethodKind::Other => {
             if m.is_copy_assignment || m.is_move_assignment || operator_symbol(&f.name) == Some("=") {
-                return skip(out, "assignment operator: Numba values are immutable".into());
+                return skip(out, value_semantics("assignment operator: Numba values are immutable"));
             }
-            if matches!(operator_symbol(&f.name), Some("++" | "--")) {
-                return skip(out, "increment/decrement operator: Python has no ++ or --".into());
+            if let Some(symbol @ ("++" | "--")) = operator_symbol(&f.name) {
+                return skip(out, no_python_operator(symbol, f.params.len() + 1));
             }
             let ret = match ret_spec(ctx, &f.return_type) {
                 Ok(r) => r,
-                Err(reason) => return skip(out, reason),
+                Err(why) => return skip(out, why),
             };
             if m.is_static {
                 if f.is_operator {
-                    return skip(out, "static operator: not bound".into());
+                    return skip(out, Unbindable::new(SkipReason::NotSupported, "static operator: not bound"));
                 }
                 let name = shim_name("static", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
@@ -237,16 +264,14 @@ fn render_member_arity(
                         ("params", params),
                     ],
                 ));
-                out.report.bind("static method", &full, &format!("{var}.{}", f.name));
+                out.report.bind(BindKind::StaticMethod, &full, &format!("{var}.{}", f.name));
+                out.shims.push(name);
                 return;
             }
             if f.is_operator {
                 let symbol = operator_symbol(&f.name).unwrap_or("");
                 let Some(op) = python_operator(symbol, f.params.len() + 1) else {
-                    return skip(
-                        out,
-                        format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len() + 1),
-                    );
+                    return skip(out, no_python_operator(symbol, f.params.len() + 1));
                 };
                 let self_param = format!("({}, \"in\")", registered_type_expr(&s.qual_name));
                 let params =
@@ -263,7 +288,8 @@ fn render_member_arity(
                         ("params", params),
                     ],
                 ));
-                out.report.bind("operator", &full, "");
+                out.report.bind(BindKind::Operator, &full, "");
+                out.shims.push(name);
             } else {
                 let name = shim_name("method", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
@@ -278,7 +304,8 @@ fn render_member_arity(
                         ("params", params),
                     ],
                 ));
-                out.report.bind("method", &full, &f.name);
+                out.report.bind(BindKind::Method, &full, &f.name);
+                out.shims.push(name);
             }
         }
     }

@@ -12,21 +12,18 @@
 use std::fmt::Write;
 
 use canopy::model::{
-    AccessKind, ClassTemplate, ExecutionSpace, Function, FunctionTemplate, Location, MethodKind, ParamVar, RefKind,
-    TemplateParam, TemplateParamKind,
+    AccessKind, ClassTemplate, Function, FunctionTemplate, MethodKind, ParamVar, TemplateParam, TemplateParamKind,
 };
 
-use super::function::{operator_symbol, python_operator};
-use super::{Context, Intent, Rendered};
+use super::function::{no_python_operator, operator_symbol, python_operator};
+use super::{Context, IntentPath, Rendered};
+use crate::plan::device_callable;
 use crate::pyexpr::{py_ident, py_str};
+use crate::report::{BindKind, Skip, SkipReason, Unbindable};
 use crate::types::cxx;
 
 /// The runtime object rendered template code registers through, one per `Bindings`.
 const TEMPLATES: &str = "_template_bindings(_b)";
-
-fn location(loc: &Location) -> String {
-    format!("{}:{}:{}", loc.file, loc.line, loc.column)
-}
 
 fn py_opt(s: Option<&str>) -> String {
     s.map(py_str).unwrap_or_else(|| "None".into())
@@ -42,14 +39,17 @@ fn py_bool(b: bool) -> &'static str {
 
 /// `[(name, kind, non-type parameter type, default, is_pack), ...]`, or why a parameter cannot be
 /// instantiated from Python.
-fn tparams_data(params: &[TemplateParam]) -> Result<String, String> {
+fn tparams_data(params: &[TemplateParam]) -> Result<String, Unbindable> {
     let mut items = Vec::new();
     for p in params {
         let kind = match p.kind {
             TemplateParamKind::Type => "type",
             TemplateParamKind::NonType => "non_type",
             TemplateParamKind::Template => {
-                return Err(format!("template template parameter `{}` is not supported", p.name));
+                return Err(Unbindable::new(
+                    SkipReason::TemplateTemplateParameter,
+                    format!("template template parameter `{}` is not supported", p.name),
+                ));
             }
         };
         let ty = p.type_.as_ref().map(|t| cxx(&t.name));
@@ -65,67 +65,38 @@ fn tparams_data(params: &[TemplateParam]) -> Result<String, String> {
     Ok(format!("[{}]", items.join(", ")))
 }
 
-fn intent_name(i: Intent) -> &'static str {
-    match i {
-        Intent::In => "in",
-        Intent::InoutPtr => "inout_ptr",
-        Intent::OutPtr => "out_ptr",
-        Intent::OutReturn => "out_return",
-    }
-}
-
-/// `[(name, C++ spelling, intent), ...]` for a callable's parameters; intents are looked up under
-/// `path` (function name, or class then method).
-fn params_data(ctx: &Context, path: &[&str], params: &[ParamVar]) -> Result<String, String> {
+/// `[(name, C++ spelling, intent), ...]` for a callable's parameters, their intents found at `path`.
+fn params_data(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
     let mut items = Vec::new();
     for (i, p) in params.iter().enumerate() {
-        let intent = ctx.intent(path, i, &p.name)?;
-        if intent != Intent::In && p.type_.ref_kind != RefKind::Lvalue {
-            return Err(format!(
-                "argument intent for `{}` needs an lvalue reference parameter, not `{}`",
-                p.name, p.type_.name
-            ));
-        }
-        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(&cxx(&p.type_.name)), py_str(intent_name(intent))));
+        let intent = ctx.intents.of(path, i, p)?;
+        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(&cxx(&p.type_.name)), py_str(intent.as_str())));
     }
     Ok(format!("[{}]", items.join(", ")))
-}
-
-/// The key intents are found under: the qualified name if the intents use it, else the plain one.
-fn intent_key<'a>(ctx: &Context, qual_name: &'a str, name: &'a str) -> &'a str {
-    if ctx.intents.get(qual_name).is_some() {
-        qual_name
-    } else {
-        name
-    }
-}
-
-fn device_callable(space: ExecutionSpace) -> bool {
-    matches!(space, ExecutionSpace::Device | ExecutionSpace::HostDevice)
 }
 
 /// A callable as the runtime's overload dicts: one as declared, then one for each arity its
 /// trailing defaulted parameters allow (C++ fills the defaults in the shim's call).
 fn overloads_data(
     ctx: &Context,
-    path: &[&str],
+    path: IntentPath<'_>,
     tparams: &[TemplateParam],
     f: &Function,
     qual_name: Option<&str>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Unbindable> {
     super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, tparams, g, qual_name)).collect()
 }
 
 /// One callable as the runtime's overload dict: template parameters, return type, parameters.
 fn overload_data(
     ctx: &Context,
-    path: &[&str],
+    path: IntentPath<'_>,
     tparams: &[TemplateParam],
     f: &Function,
     qual_name: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, Unbindable> {
     if f.is_variadic {
-        return Err("C variadic function".into());
+        return Err(Unbindable::new(SkipReason::Variadic, "C variadic function"));
     }
     let mut s = String::from("{");
     if let Some(q) = qual_name {
@@ -137,7 +108,7 @@ fn overload_data(
         tparams_data(tparams)?,
         py_str(&cxx(&f.return_type.name)),
         params_data(ctx, path, &f.params)?,
-        py_str(&location(&f.location))
+        py_str(&ctx.place(&f.location))
     );
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
         let _ = write!(s, ", \"arch\": {}", py_str(guard));
@@ -148,66 +119,41 @@ fn overload_data(
 
 /// The Python operator (`operator.<name>`) a C++ operator with `operands` operands is reached
 /// through, or why it has none. `a[i]` is `getitem`.
-fn operator_of(name: &str, operands: usize) -> Result<&'static str, String> {
+fn operator_of(name: &str, operands: usize) -> Result<&'static str, Unbindable> {
     let symbol = operator_symbol(name).unwrap_or("");
     match (symbol, operands) {
         ("[]", 2) => Ok("getitem"),
-        ("++" | "--", _) => Err("increment/decrement operator: Python has no ++ or --".into()),
-        _ => python_operator(symbol, operands)
-            .ok_or_else(|| format!("operator `{symbol}` with {operands} operand(s) has no Python operator")),
+        _ => python_operator(symbol, operands).ok_or_else(|| no_python_operator(symbol, operands)),
     }
 }
 
-/// Why a free function template is not bound, if it is not.
-fn reason_to_skip(ctx: &Context, t: &FunctionTemplate) -> Option<String> {
-    let f = &t.function;
-    if ctx.exclude.contains(&f.name) || ctx.exclude.contains(&t.qual_name) {
-        return Some("excluded by configuration".into());
-    }
-    if let Some(prefix) = ctx.skip_prefix.as_deref().filter(|p| !p.is_empty()) {
-        if f.name.starts_with(prefix) {
-            return Some(format!("name starts with the skipped prefix `{prefix}`"));
-        }
-    }
-    match f.exec_space {
-        ExecutionSpace::Global => Some("a __global__ kernel template, not a device function".into()),
-        s if ctx.skip_non_device && !device_callable(s) => Some("host-only function template".into()),
-        _ if f.is_operator => operator_of(&f.name, f.params.len()).err(),
-        _ => None,
-    }
-}
-
-/// Renders free function templates; overloads with the same Python name become one callable.
-pub fn render_function_templates(
-    ctx: &Context,
-    templates: &[FunctionTemplate],
-    py_name_of: &dyn Fn(&FunctionTemplate) -> String,
-) -> Rendered {
+/// Renders the overloads of one planned Python name (`py_name`) as one callable; operator
+/// templates among them are grouped by their Python operator (`operator.add`) instead. An overload
+/// that cannot be bound is reported and left out.
+pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], py_name: &str) -> Rendered {
     let mut out = Rendered::default();
     // (py_name, [(qual_name, overload data, as declared rather than a shorter arity)]) in order
     // of first appearance.
     type Entry = (String, String, bool);
     let mut groups: Vec<(String, Vec<Entry>)> = Vec::new();
     for t in templates {
-        if let Some(reason) = reason_to_skip(ctx, t) {
-            out.report.skip("function_template", &t.qual_name, &t.function.location, reason);
-            continue;
-        }
-        let key = intent_key(ctx, &t.qual_name, &t.function.name);
-        match overloads_data(ctx, &[key], &t.template_parameters, &t.function, Some(&t.qual_name)) {
-            Ok(all) => {
-                // An operator template is grouped under its Python operator (`operator.add`).
-                let py_name = match operator_of(&t.function.name, t.function.params.len()) {
-                    Ok(op) if t.function.is_operator => format!("operator.{op}"),
-                    _ => py_ident(&py_name_of(t)),
+        let f = &t.function;
+        let path = IntentPath::Function { qual_name: &t.qual_name, name: &f.name };
+        let data = if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }
+            .and_then(|op| Ok((op, overloads_data(ctx, path, &t.template_parameters, f, Some(&t.qual_name))?)));
+        match data {
+            Ok((op, all)) => {
+                let key = match op {
+                    Some(op) => format!("operator.{op}"),
+                    None => py_ident(py_name),
                 };
                 let entries = all.into_iter().enumerate().map(|(i, data)| (t.qual_name.clone(), data, i == 0));
-                match groups.iter_mut().find(|(n, _)| *n == py_name) {
+                match groups.iter_mut().find(|(n, _)| *n == key) {
                     Some((_, overloads)) => overloads.extend(entries),
-                    None => groups.push((py_name, entries.collect())),
+                    None => groups.push((key, entries.collect())),
                 }
             }
-            Err(reason) => out.report.skip("function_template", &t.qual_name, &t.function.location, reason),
+            Err(why) => out.report.skip(BindKind::FunctionTemplate, &t.qual_name, &f.location, why),
         }
     }
     for (py_name, overloads) in groups {
@@ -225,30 +171,28 @@ pub fn render_function_templates(
             let _ = writeln!(out.code, "    {data},");
             if *declared {
                 if is_operator {
-                    out.report.bind("operator_template", qual_name, "");
+                    out.report.bind(BindKind::OperatorTemplate, qual_name, "");
                 } else {
-                    out.report.bind("function_template", qual_name, &py_name);
+                    out.report.bind(BindKind::FunctionTemplate, qual_name, &py_name);
                 }
             }
         }
         out.code.push_str("])\n");
+        if !is_operator {
+            out.assigns(py_name);
+        }
     }
     out
 }
 
 /// Renders a class template: its parameters, public fields, nested records, constructors and
 /// methods (member templates included). Members that cannot be bound are reported and left out.
-pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) -> Rendered {
+pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) -> Result<Rendered, Skip> {
     let mut out = Rendered::default();
     let r = &t.record;
-    let tparams = match tparams_data(&t.template_parameters) {
-        Ok(p) => p,
-        Err(reason) => {
-            out.report.skip("class_template", &t.qual_name, &r.location, reason);
-            return out;
-        }
-    };
-    let class_key = intent_key(ctx, &t.qual_name, &r.name);
+    let tparams = tparams_data(&t.template_parameters)
+        .map_err(|why| Skip::new(BindKind::ClassTemplate, &t.qual_name, &r.location, why))?;
+    let member_path = |member| IntentPath::Member { qual_name: &t.qual_name, name: &r.name, member };
     let mut ctors = Vec::new();
     let mut methods = Vec::new();
     let mut statics = Vec::new();
@@ -257,9 +201,10 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     let member = |name: &str| format!("{}::{}", t.qual_name, name);
     for m in &r.methods {
         let f = &m.function;
-        let skip = |out: &mut Rendered, reason: &str| out.report.skip("method", &member(&f.name), &f.location, reason);
+        let skip =
+            |out: &mut Rendered, why: Unbindable| out.report.skip(BindKind::Method, &member(&f.name), &f.location, why);
         if !device_callable(f.exec_space) {
-            skip(&mut out, "host-only member function");
+            skip(&mut out, Unbindable::new(SkipReason::HostOnly, "host-only member function"));
             continue;
         }
         let is_ctor = matches!(
@@ -270,33 +215,39 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                 | MethodKind::OtherConstructor
         );
         let unsupported = match m.kind {
-            MethodKind::Destructor => Some("destructor: Numba values are plain data and are never destroyed"),
-            MethodKind::MoveConstructor => Some("move constructor: Numba passes values by copy"),
-            MethodKind::ConversionFunction => Some("conversion operator of a class template: not bound yet"),
-            _ if m.is_copy_assignment || m.is_move_assignment => {
-                Some("assignment operator: Numba values are immutable")
+            MethodKind::Destructor => {
+                Some((SkipReason::ValueSemantics, "destructor: Numba values are plain data and are never destroyed"))
             }
-            _ if m.is_static && f.is_operator => Some("static operator: not bound"),
+            MethodKind::MoveConstructor => {
+                Some((SkipReason::ValueSemantics, "move constructor: Numba passes values by copy"))
+            }
+            MethodKind::ConversionFunction => {
+                Some((SkipReason::NotSupported, "conversion operator of a class template: not bound yet"))
+            }
+            _ if m.is_copy_assignment || m.is_move_assignment => {
+                Some((SkipReason::ValueSemantics, "assignment operator: Numba values are immutable"))
+            }
+            _ if m.is_static && f.is_operator => Some((SkipReason::NotSupported, "static operator: not bound")),
             _ => None,
         };
-        if let Some(reason) = unsupported {
-            skip(&mut out, reason);
+        if let Some((reason, message)) = unsupported {
+            skip(&mut out, Unbindable::new(reason, message));
             continue;
         }
         // A member operator is a method reached through its Python operator, `self` the left operand.
         let op = if f.is_operator {
             match operator_of(&f.name, f.params.len() + 1) {
                 Ok(op) => Some(op),
-                Err(reason) => {
-                    skip(&mut out, &reason);
+                Err(why) => {
+                    skip(&mut out, why);
                     continue;
                 }
             }
         } else {
             None
         };
-        let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
-        match overloads_data(ctx, &path, &[], f, None) {
+        let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
+        match overloads_data(ctx, path, &[], f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) if m.is_static => {
                 statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
@@ -307,7 +258,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                     operators.push((op, f.name.clone()));
                 }
             }
-            Err(reason) => skip(&mut out, &reason),
+            Err(why) => skip(&mut out, why),
         }
     }
     for mt in &r.templated_methods {
@@ -322,25 +273,31 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                     | MethodKind::OtherConstructor
             )
         });
-        let reason = if !device_callable(f.exec_space) {
-            Some("host-only member function template".to_string())
+        let why = if !device_callable(f.exec_space) {
+            Some(Unbindable::new(SkipReason::HostOnly, "host-only member function template"))
         } else if info.is_some_and(|i| i.is_static) {
-            Some("static member function template of a class template: not bound yet".into())
+            Some(Unbindable::new(
+                SkipReason::NotSupported,
+                "static member function template of a class template: not bound yet",
+            ))
         } else if info.is_some_and(|i| i.kind == MethodKind::ConversionFunction) {
-            Some("conversion operator template of a class template: not bound yet".into())
+            Some(Unbindable::new(
+                SkipReason::NotSupported,
+                "conversion operator template of a class template: not bound yet",
+            ))
         } else if f.is_operator && operator_symbol(&f.name) == Some("=") {
-            Some("assignment operator: Numba values are immutable".into())
+            Some(Unbindable::new(SkipReason::ValueSemantics, "assignment operator: Numba values are immutable"))
         } else if f.is_operator {
             operator_of(&f.name, f.params.len() + 1).err()
         } else {
             None
         };
-        if let Some(reason) = reason {
-            out.report.skip("method", &member(&f.name), &f.location, reason);
+        if let Some(why) = why {
+            out.report.skip(BindKind::Method, &member(&f.name), &f.location, why);
             continue;
         }
-        let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
-        match overloads_data(ctx, &path, &mt.template_parameters, f, None) {
+        let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
+        match overloads_data(ctx, path, &mt.template_parameters, f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) => {
                 methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))));
@@ -350,7 +307,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                     }
                 }
             }
-            Err(reason) => out.report.skip("method", &member(&f.name), &f.location, reason),
+            Err(why) => out.report.skip(BindKind::Method, &member(&f.name), &f.location, why),
         }
     }
     let fields: Vec<String> = r
@@ -372,7 +329,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         "{var} = {TEMPLATES}.class_template(unit=_unit, py_name={}, qual_name={}, location={},",
         py_str(&var),
         py_str(&cxx(&t.qual_name)),
-        py_str(&location(&r.location)),
+        py_str(&ctx.place(&r.location)),
     );
     if let Some(guard) = &ctx.arch_guard {
         let _ = writeln!(out.code, "    arch={},", py_str(guard));
@@ -405,13 +362,15 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let _ = write!(out.code, ",\n    operators=[{}]", ops.join(", "));
     }
     out.code.push_str(")\n");
-    out.report.bind("class_template", &t.qual_name, &var);
-    out
+    out.report.bind(BindKind::ClassTemplate, &t.qual_name, &var);
+    out.assigns(var);
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Intents;
 
     fn model<T: serde::de::DeserializeOwned>(json: &str) -> T {
         serde_json::from_str(json).unwrap()
@@ -433,7 +392,7 @@ mod tests {
 
     #[test]
     fn function_template_is_data() {
-        let r = render_function_templates(&Context::default(), &[saturate(), saturate()], &|t| t.function.name.clone());
+        let r = render_function_templates(&Context::default(), &[saturate(), saturate()], "saturate");
         assert_eq!(
             r.code,
             "saturate = _template_bindings(_b).function_template(unit=_unit, py_name=\"saturate\", overloads=[\n    \
@@ -447,10 +406,12 @@ mod tests {
 
     #[test]
     fn intent_on_a_value_parameter_is_a_skip() {
-        let ctx = Context { intents: serde_json::json!({"saturate": {"x": "out_return"}}), ..Context::default() };
-        let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
+        let intents = Intents::from_json(&serde_json::json!({"saturate": {"x": "out_return"}}));
+        let ctx = Context { intents, ..Context::default() };
+        let r = render_function_templates(&ctx, &[saturate()], "saturate");
         assert!(r.code.is_empty());
-        assert!(r.report.skipped[0].reason.contains("needs an lvalue reference parameter"), "{:?}", r.report);
+        assert_eq!(r.report.skipped[0].code, SkipReason::Intent);
+        assert!(r.report.skipped[0].reason.contains("needs a reference parameter"), "{:?}", r.report);
     }
 
     fn class_template(name: &str) -> ClassTemplate {
@@ -461,7 +422,7 @@ mod tests {
 
     #[test]
     fn class_template_is_data() {
-        let r = render_class_template(&Context::default(), &class_template("Array"), "Array");
+        let r = render_class_template(&Context::default(), &class_template("Array"), "Array").unwrap();
         assert!(
             r.code.starts_with("Array = _template_bindings(_b).class_template(unit=_unit, py_name=\"Array\""),
             "{}",
@@ -493,9 +454,9 @@ mod tests {
 
     #[test]
     fn template_template_parameters_are_a_skip() {
-        let r = render_class_template(&Context::default(), &class_template("Wrapper"), "Wrapper");
-        assert!(r.code.is_empty());
-        assert_eq!(r.report.skipped[0].reason, "template template parameter `Container` is not supported");
+        let skip = render_class_template(&Context::default(), &class_template("Wrapper"), "Wrapper").unwrap_err();
+        assert_eq!(skip.code, SkipReason::TemplateTemplateParameter);
+        assert_eq!(skip.reason, "template template parameter `Container` is not supported");
     }
 
     #[test]
@@ -504,9 +465,9 @@ mod tests {
             arch_guard: Some("defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))".into()),
             ..Context::default()
         };
-        let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
+        let r = render_function_templates(&ctx, &[saturate()], "saturate");
         assert!(r.code.contains(", \"arch\": \"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\"}"), "{}", r.code);
-        let r = render_class_template(&ctx, &class_template("Array"), "Array");
+        let r = render_class_template(&ctx, &class_template("Array"), "Array").unwrap();
         assert!(
             r.code.contains("\n    arch=\"defined(__CUDA_ARCH__) && ((__CUDA_ARCH__ >= 900))\",\n    tparams="),
             "{}",
@@ -528,9 +489,7 @@ mod tests {
         let mut shift = binary.clone();
         shift.function.name = "operator<<=".into();
         shift.function.params.push(shift.function.params[0].clone());
-        let r = render_function_templates(&Context::default(), &[binary.clone(), unary, binary, shift], &|t| {
-            t.function.name.clone()
-        });
+        let r = render_function_templates(&Context::default(), &[binary.clone(), unary, binary, shift], "");
         assert!(
             r.code.starts_with("_template_bindings(_b).operator_template(unit=_unit, op=operator.add, overloads=[\n"),
             "{}",
@@ -542,14 +501,7 @@ mod tests {
             r.code
         );
         assert_eq!(r.code.matches("operator_template(").count(), 2, "{}", r.code);
-        assert_eq!(r.report.bound.iter().filter(|b| b.kind == "operator_template").count(), 3);
+        assert_eq!(r.report.bound.iter().filter(|b| b.kind == BindKind::OperatorTemplate).count(), 3);
         assert_eq!(r.report.skipped[0].reason, "operator `<<=` with 3 operand(s) has no Python operator");
-    }
-
-    #[test]
-    fn excluded_and_prefixed_templates_are_skipped() {
-        let ctx = Context { skip_prefix: Some("sat".into()), ..Context::default() };
-        let r = render_function_templates(&ctx, &[saturate()], &|t| t.function.name.clone());
-        assert!(r.report.skipped[0].reason.contains("skipped prefix"));
     }
 }

@@ -5,17 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use canopy::model::{Enum, ExecutionSpace, Function, Struct, Type, TypeShape};
+use canopy::model::{Enum, Function, Struct, Type, TypeShape};
 
-use crate::config::Config;
-use crate::render::{registered_type_expr, Context};
+use super::{device_callable, excluded, Options};
+use crate::render::registered_type_expr;
 use crate::types::{cxx, numba_type, KnownTypes};
-
-/// The declarations of the `File List` that will be bound.
-pub(super) struct Bound<'a> {
-    pub structs: Vec<&'a Struct>,
-    pub functions: Vec<&'a Function>,
-}
 
 /// Dependency types to bind, in an order where each struct follows the structs its fields use.
 pub(super) struct Needed {
@@ -32,34 +26,26 @@ fn base(t: &Type) -> &Type {
     }
 }
 
-fn device_callable(f: &Function) -> bool {
-    matches!(f.exec_space, ExecutionSpace::Device | ExecutionSpace::HostDevice)
-}
-
-fn excluded(names: &[String], name: &str, qual_name: &str) -> bool {
-    names.iter().any(|n| n == name || n == qual_name)
-}
-
 /// The types the declarations to bind use.
-fn used_types<'a>(config: &Config, bound: &Bound<'a>) -> Vec<&'a Type> {
+fn used_types<'a>(options: &Options, structs: &[&'a Struct], functions: &[&'a Function]) -> Vec<&'a Type> {
     let mut out = Vec::new();
-    let skip_prefix = config.skip_prefix.as_deref().filter(|p| !p.is_empty());
-    for f in &bound.functions {
-        if excluded(&config.exclude.function, &f.name, &f.qual_name)
+    let skip_prefix = options.skip_prefix.as_deref().filter(|p| !p.is_empty());
+    for f in functions {
+        if excluded(&options.exclude.function, &f.name, &f.qual_name)
             || skip_prefix.is_some_and(|p| f.name.starts_with(p))
-            || !device_callable(f)
+            || !device_callable(f.exec_space)
         {
             continue;
         }
         out.push(&f.return_type);
         out.extend(f.params.iter().map(|p| &p.type_));
     }
-    for s in &bound.structs {
-        if excluded(&config.exclude.r#struct, &s.name, &s.qual_name) {
+    for s in structs {
+        if excluded(&options.exclude.r#struct, &s.name, &s.qual_name) {
             continue;
         }
         out.extend(s.fields.iter().map(|f| &f.type_));
-        for m in s.methods.iter().filter(|m| device_callable(&m.function)) {
+        for m in s.methods.iter().filter(|m| device_callable(m.function.exec_space)) {
             out.push(&m.function.return_type);
             out.extend(m.function.params.iter().map(|p| &p.type_));
         }
@@ -67,30 +53,34 @@ fn used_types<'a>(config: &Config, bound: &Bound<'a>) -> Vec<&'a Type> {
     out
 }
 
-/// The dependency types that `bound` needs, found among `structs` and `enums` (declared outside
-/// the `File List`). Fields of a dependency struct are followed too; its methods are not (they are
-/// bound where their types allow).
+/// The dependency types that the `structs` and `functions` to bind need, found among
+/// `other_structs` and `other_enums` (declared outside the bound files). Fields of a dependency
+/// struct are followed too; its methods are not (they are bound where their types allow).
 pub(super) fn needed(
-    config: &Config,
-    ctx: &Context,
-    bound: &Bound<'_>,
+    options: &Options,
+    known: &KnownTypes,
     structs: &[&Struct],
-    enums: &[&Enum],
+    functions: &[&Function],
+    other_structs: &[&Struct],
+    other_enums: &[&Enum],
 ) -> Needed {
-    let mut known: KnownTypes = ctx.known.clone();
-    for s in &bound.structs {
-        if !excluded(&config.exclude.r#struct, &s.name, &s.qual_name) {
+    if other_structs.is_empty() && other_enums.is_empty() {
+        return Needed { enums: Vec::new(), structs: Vec::new() };
+    }
+    let mut known: KnownTypes = known.clone();
+    for s in structs {
+        if !excluded(&options.exclude.r#struct, &s.name, &s.qual_name) {
             known.insert(&s.qual_name, registered_type_expr(&s.qual_name));
         }
     }
     let struct_by_name: BTreeMap<String, &Struct> =
-        structs.iter().filter(|s| s.sizeof_ > 0 && !s.name.is_empty()).map(|s| (cxx(&s.qual_name), *s)).collect();
+        other_structs.iter().filter(|s| s.sizeof_ > 0 && !s.name.is_empty()).map(|s| (cxx(&s.qual_name), *s)).collect();
     let enum_by_name: BTreeMap<String, &Enum> =
-        enums.iter().filter(|e| !e.name.is_empty()).map(|e| (cxx(&e.qual_name), *e)).collect();
+        other_enums.iter().filter(|e| !e.name.is_empty()).map(|e| (cxx(&e.qual_name), *e)).collect();
 
     let mut chosen_enums: Vec<Enum> = Vec::new();
     let mut chosen_structs: Vec<&Struct> = Vec::new();
-    let mut queue: Vec<&Type> = used_types(config, bound);
+    let mut queue: Vec<&Type> = used_types(options, structs, functions);
     queue.reverse();
     while let Some(t) = queue.pop() {
         let t = base(t);
@@ -99,11 +89,11 @@ pub(super) fn needed(
         }
         let name = cxx(&t.unqualified_non_ref_type_name);
         if let Some(e) = enum_by_name.get(&name) {
-            if !excluded(&config.exclude.r#enum, &e.name, &e.qual_name) {
+            if !excluded(&options.exclude.r#enum, &e.name, &e.qual_name) {
                 chosen_enums.push((*e).clone());
             }
         } else if let Some(s) = struct_by_name.get(&name) {
-            if !excluded(&config.exclude.r#struct, &s.name, &s.qual_name) {
+            if !excluded(&options.exclude.r#struct, &s.name, &s.qual_name) {
                 chosen_structs.push(s);
                 queue.extend(s.fields.iter().map(|f| &f.type_).rev());
             }
