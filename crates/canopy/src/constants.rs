@@ -44,9 +44,10 @@ fn leading_directives(text: &str) -> &str {
     let mut continued = false;
     for line in text.split_inclusive('\n') {
         let t = line.trim();
-        let directive = t.strip_prefix('#').map(|d| d.trim_start()).is_some_and(|d| {
-            ["include", "define", "undef", "pragma"].iter().any(|k| d.starts_with(k))
-        });
+        let directive = t
+            .strip_prefix('#')
+            .map(|d| d.trim_start())
+            .is_some_and(|d| ["include", "define", "undef", "pragma"].iter().any(|k| d.starts_with(k)));
         if !(continued || t.is_empty() || t.starts_with("//") || directive) {
             break;
         }
@@ -66,7 +67,8 @@ pub fn evaluate_constants(req: &ConstantsRequest, tc: &Toolchain) -> Result<Cons
     // The header's PCH (its `#include` lines precompiled, built once and kept in the cache folder
     // like the CUDA preamble); without one, the CUDA preamble and a parse of the whole header.
     let fingerprint = libclang_fingerprint(&tc.libclang);
-    let header = Some(leading).filter(|t| !t.trim().is_empty()).and_then(|t| pch::precompiled(&fingerprint, &args, t, false));
+    let header =
+        Some(leading).filter(|t| !t.trim().is_empty()).and_then(|t| pch::precompiled(&fingerprint, &args, t, false));
     if let Some(p) = header.or_else(|| pch::preamble(&fingerprint, &args, false)) {
         args.extend(p.args());
     }
