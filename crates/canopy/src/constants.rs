@@ -6,9 +6,7 @@
 //! same front end that parsed the header, without compiling the header again in NVRTC.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use crate::clang::{self, CursorKind, Index, ParseOptions, Severity, TranslationUnit, Unsaved};
 use crate::model::Diagnostic;
@@ -59,25 +57,6 @@ fn leading_directives(text: &str) -> &str {
     &text[..end]
 }
 
-/// Starts building the PCH of `leading` with `args` on another thread, once per process.
-fn build_in_background(tc: &Toolchain, fingerprint: &str, args: &[OsString], leading: &str) {
-    static STARTED: Mutex<Vec<(Vec<OsString>, String)>> = Mutex::new(Vec::new());
-    let job = (args.to_vec(), leading.to_string());
-    {
-        let mut started = STARTED.lock().unwrap_or_else(|e| e.into_inner());
-        if started.contains(&job) {
-            return;
-        }
-        started.push(job.clone());
-    }
-    let (libclang, fingerprint) = (tc.libclang.clone(), fingerprint.to_string());
-    std::thread::spawn(move || {
-        if clang::ensure_loaded(&libclang).is_ok() {
-            pch::precompiled(&fingerprint, &job.0, &job.1, true, false);
-        }
-    });
-}
-
 /// Parses `req.source_text` and evaluates the variables it names.
 pub fn evaluate_constants(req: &ConstantsRequest, tc: &Toolchain) -> Result<Constants, Error> {
     let arch = normalize_arch(&req.compute_capability)?;
@@ -85,19 +64,11 @@ pub fn evaluate_constants(req: &ConstantsRequest, tc: &Toolchain) -> Result<Cons
     let file = PathBuf::from(MAIN_FILE);
     let mut args = tc.clang_args(&arch, &req.cxx_standard, &req.additional_includes, &req.defines);
     let leading = leading_directives(&req.source_text);
-    // The header's PCH (its `#include` lines precompiled, kept in the cache folder like the CUDA
-    // preamble). When there is none yet, this parse reads the whole header after the CUDA preamble
-    // while another thread builds it, for later calls and processes.
+    // The header's PCH (its `#include` lines precompiled, built once and kept in the cache folder
+    // like the CUDA preamble); without one, the CUDA preamble and a parse of the whole header.
     let fingerprint = libclang_fingerprint(&tc.libclang);
-    let header = if leading.trim().is_empty() {
-        None
-    } else {
-        let found = pch::precompiled(&fingerprint, &args, leading, false, false);
-        if found.is_none() {
-            build_in_background(tc, &fingerprint, &args, leading);
-        }
-        found
-    };
+    let header =
+        Some(leading).filter(|t| !t.trim().is_empty()).and_then(|t| pch::precompiled(&fingerprint, &args, t, false));
     if let Some(p) = header.or_else(|| pch::preamble(&fingerprint, &args, false)) {
         args.extend(p.args());
     }

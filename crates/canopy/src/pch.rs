@@ -106,18 +106,16 @@ fn enabled() -> bool {
 /// The preamble for parses with `args` (the clang arguments, without the source), loaded from the
 /// cache folder or built there. `None` when it is turned off or cannot be built; `verbose` says why.
 pub(crate) fn preamble(libclang_fingerprint: &str, args: &[OsString], verbose: bool) -> Option<Arc<Preamble>> {
-    precompiled(libclang_fingerprint, args, "", true, verbose)
+    precompiled(libclang_fingerprint, args, "", verbose)
 }
 
 /// The PCH of a main file whose text is `main_text` (`""`: the CUDA preamble), parsed with `args`,
-/// loaded from the cache folder or, with `build`, built there; as `preamble`. Without `build`, one
-/// that another thread is building now is `None` too. Only errors, not warnings, keep a non-empty
-/// main file from being precompiled: its parses are only evaluated, not reported.
+/// loaded from the cache folder or built there; as `preamble`. Only errors, not warnings, keep a
+/// non-empty main file from being precompiled: its parses are only evaluated, not reported.
 pub(crate) fn precompiled(
     libclang_fingerprint: &str,
     args: &[OsString],
     main_text: &str,
-    build: bool,
     verbose: bool,
 ) -> Option<Arc<Preamble>> {
     if !enabled() {
@@ -134,15 +132,7 @@ pub(crate) fn precompiled(
     ]);
     let files = Files::new(&crate::toolchain::cache_dir().join("pch"), &key, main_text);
     let slot = SLOTS.lock().unwrap_or_else(|e| e.into_inner()).entry(files.pch.clone()).or_default().clone();
-    let mut slot = if build {
-        slot.lock().unwrap_or_else(|e| e.into_inner())
-    } else {
-        match slot.try_lock() {
-            Ok(s) => s,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return None,
-        }
-    };
+    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
     match &*slot {
         Slot::Ready(p) if p.still_valid() => return Some(p.clone()),
         Slot::Failed(why) => {
@@ -163,8 +153,7 @@ pub(crate) fn precompiled(
             return Some(p);
         }
         Some(Err(why)) => Err(why),
-        None if !build => return None,
-        None => build_pch(&files, args),
+        None => build(&files, args),
     };
     match outcome {
         Ok(p) => {
@@ -258,7 +247,7 @@ fn check_loads(files: &Files, args: &[OsString]) -> Result<(), String> {
 
 /// Parses an empty CUDA source with `args` (the driver includes the wrapper) and saves it as a PCH,
 /// then writes the manifest. Both files are written under temporary names and renamed into place.
-fn build_pch(files: &Files, args: &[OsString]) -> Result<Arc<Preamble>, String> {
+fn build(files: &Files, args: &[OsString]) -> Result<Arc<Preamble>, String> {
     std::fs::create_dir_all(&files.dir).map_err(|e| format!("{}: {e}", files.dir.display()))?;
     let main = files.main.clone();
     let mut build_args = args.to_vec();
