@@ -339,13 +339,13 @@ def test_class_template_typing_errors(C):
 
 def test_instantiation_is_probed_once(C, monkeypatch):
     calls = []
-    real = _templates._tpl_nvrtc_ptx
+    real = _templates._tpl_probe_values
 
-    def counting(src, name):
-        calls.append(src)
-        return real(src, name)
+    def counting(text, prelude, exprs, cc, what):
+        calls.append(exprs)
+        return real(text, prelude, exprs, cc, what)
 
-    monkeypatch.setattr(_templates, "_tpl_nvrtc_ptx", counting)
+    monkeypatch.setattr(_templates, "_tpl_probe_values", counting)
     Pair = C["Pair"]
     first = Pair[np.int16]
     assert len(calls) == 1 and "sizeof(tpl::Pair<short>)" in calls[0]

@@ -86,6 +86,7 @@ __all__ = [
     "__version__",
     "access_kind",
     "cuda_include_dirs",
+    "evaluate_constants",
     "execution_space",
     "method_kind",
     "parse_declarations_from_source",
@@ -223,6 +224,40 @@ def value_from_constexpr_vardecl(
         source, vardecl_name, compute_capability, cxx_standard, bool(verbose), _search_dirs(), _cuda_include_dirs()
     )
     return None if value is None else ConstExprVar(vardecl_name, value)
+
+
+def evaluate_constants(
+    source: str,
+    names,
+    compute_capability: str,
+    cxx_standard: str = "gnu++17",
+    additional_includes=None,
+    defines=None,
+) -> tuple[list, list]:
+    """Parses the CUDA C++ translation unit ``source`` device side for ``compute_capability`` and
+    evaluates its namespace-scope constant variables ``names``: returns ``(values, errors)``, an int
+    (or None: no such variable, or not an integer constant) per name, and clang's errors as
+    ``file:line:col: message`` (when there is one, no value is to be trusted). The source's leading
+    ``#include`` lines are precompiled once and kept in the cache folder, so that later sources
+    starting with the same lines parse only what follows them."""
+    if not isinstance(source, str):
+        raise TypeError("source must be a str")
+    names = [names] if isinstance(names, str) else list(names)
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError("names must be a list of str")
+    if not isinstance(compute_capability, str):
+        raise TypeError(f"compute_capability must be a str such as 'sm_80', not {type(compute_capability).__name__}")
+    values, errors = _core.evaluate_constants(
+        source,
+        names,
+        compute_capability,
+        cxx_standard,
+        _str_list("additional_includes", additional_includes),
+        [str(d) for d in (defines or [])],
+        _search_dirs(),
+        _cuda_include_dirs(),
+    )
+    return values, errors
 
 
 def cuda_include_dirs() -> list:

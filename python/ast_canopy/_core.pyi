@@ -7,6 +7,7 @@ __all__ = [
     "__version__",
     "cli_main",
     "config_schema",
+    "evaluate_constants",
     "parse_declarations",
     "render_bindings",
     "render_prelude",
@@ -40,6 +41,19 @@ def value_from_constexpr_vardecl(
     cuda_include_dirs: list[str | os.PathLike[str]],
 ) -> int | float | None:
     """The value of a constexpr variable: an int, a float, or None."""
+
+def evaluate_constants(
+    source_text: str,
+    names: list[str],
+    compute_capability: str,
+    cxx_standard: str,
+    additional_includes: list[str | os.PathLike[str]],
+    defines: list[str],
+    search_dirs: list[str | os.PathLike[str]],
+    cuda_include_dirs: list[str | os.PathLike[str]],
+) -> tuple[list[int | None], list[str]]:
+    """Parses `source_text` (device side) and evaluates its namespace-scope variables `names`;
+    returns `(values, errors)`: an int or None per name, and clang's errors as `file:line:col: message`."""
 
 def toolchain_info(search_dirs: list[str | os.PathLike[str]], cuda_include_dirs: list[str | os.PathLike[str]]) -> dict[str, str]:
     """What the toolchain discovery found, as a dict of strings."""

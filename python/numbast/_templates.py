@@ -13,8 +13,11 @@ template parameters left in. This part of the runtime does the rest with numba-c
   explicit specializations;
 - class templates: `BlockScan[np.int32, 128]` outside a kernel, `BlockScan(T=int32, BlockDimX=128)`
   inside one. The size and alignment of each instantiation (and of its nested records such as
-  `TempStorage`) come from NVRTC: a probe that compiles `sizeof`/`alignof` into a PTX constant,
-  once per instantiation and process;
+  `TempStorage`), the offsets of its fields, and the other facts only the compiler knows (an `auto`
+  return type, which overloads survive substitution) come from a probe: constant expressions
+  evaluated by libclang (`ast_canopy.evaluate_constants`, on the header precompiled once), or, where
+  ast_canopy is not importable (a static module alone), compiled by NVRTC into a PTX constant;
+  once per expression set and process (`NUMBAST_TEMPLATE_PROBE` chooses: `clang`, `nvrtc`, `both`);
 - user operators: a `@cuda.jit(device=True)` function given where a template parameter deduced
   from an argument is an operator type (`ReductionOp`) is compiled by numba-cuda to LTO-IR with
   the C ABI, for two values of the call's value type, and passed as a functor that calls it
@@ -1313,36 +1316,46 @@ def _tpl_probe_cc():
     return (8, 0)
 
 
-def _tpl_nvrtc_ptx(src, name, cc=None):
-    """PTX for CUDA C++ `src` (for compute capability `cc`, default the device's), with the include
-    path numba-cuda compiles shim units with. NVRTC is called directly, as numba-cuda reaches it
-    (its `cuda.bindings` and `cuda.pathfinder` modules, so that a generated module imports nothing
-    but numba-cuda): cuda.core's PTX target needs a driver, which a probe does not."""
+def _tpl_nvrtc_includes():
+    """The include path numba-cuda compiles shim units with (numba-cuda's headers for this NVRTC's
+    major version, the CUDA headers, CCCL's, numba-cuda's memory management, the configured extra
+    paths)."""
     import numba.cuda
     from numba.cuda import config
     from numba.cuda.cuda_paths import get_cuda_paths
-    from numba.cuda.cudadrv import (
-        nvrtc as _numba_nvrtc,  # also sets the extra-path config
-    )
+    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc  # also sets the extra-path config
 
     nvrtc, pathfinder = _numba_nvrtc.bindings_nvrtc, _numba_nvrtc.pathfinder
-
-    def check(result):
-        if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
-            raise RuntimeError(f"NVRTC: {result[0]}")
-        return result[1:]
-
-    major = check(nvrtc.nvrtcVersion())[0]
+    result = nvrtc.nvrtcVersion()
+    if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+        raise RuntimeError(f"NVRTC: {result[0]}")
     numba_dir = _tpl_os.path.dirname(_tpl_os.path.abspath(numba.cuda.__file__))
-    includes = [_tpl_os.path.join(numba_dir, "include", str(major)), get_cuda_paths()["include_dir"].info]
+    includes = [_tpl_os.path.join(numba_dir, "include", str(result[1])), get_cuda_paths()["include_dir"].info]
     cccl = pathfinder.locate_nvidia_header_directory("cccl")
     if cccl is not None:
         includes.append(cccl.abs_path)
     includes.append(_tpl_os.path.join(numba_dir, "memory_management"))
     extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "")
     includes += [p for p in extra.split(":") if p]
+    return [i for i in includes if i]
+
+
+def _tpl_nvrtc_ptx(src, name, cc=None):
+    """PTX for CUDA C++ `src` (for compute capability `cc`, default the device's), with the include
+    path numba-cuda compiles shim units with. NVRTC is called directly, as numba-cuda reaches it
+    (its `cuda.bindings` and `cuda.pathfinder` modules, so that a generated module imports nothing
+    but numba-cuda): cuda.core's PTX target needs a driver, which a probe does not."""
+    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc
+
+    nvrtc = _numba_nvrtc.bindings_nvrtc
+
+    def check(result):
+        if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            raise RuntimeError(f"NVRTC: {result[0]}")
+        return result[1:]
+
     cc = cc or _tpl_probe_cc()
-    includes = [i for i in includes if i]
+    includes = _tpl_nvrtc_includes()
     parts = ("probe", name, check(nvrtc.nvrtcVersion()), f"-arch=compute_{cc[0]}{cc[1]}", "-rdc=true")
     # Through the NVRTC disk cache (`_nvrtc_cache.py`): a probe is compiled once per header content.
     ptx = _tpl_rt._nc_cached(src, parts, includes, lambda: _tpl_nvrtc_run(nvrtc, check, src, name, cc, includes))
@@ -1387,24 +1400,105 @@ template <class T> struct __nbst_nested{i}<T, decltype(void(sizeof(typename T::{
 """
 
 
+# An offset as a constant expression: clang's `__builtin_offsetof`; NVRTC's own front end's
+# constant-address builtin (`__builtin_offsetof` is missing from some NVRTC versions).
+_TPL_OFFSETOF = """#ifdef __clang__
+#define __nbst_offsetof(T, m) __builtin_offsetof(T, m)
+#else
+#define __nbst_offsetof(T, m) __INTADDR__(&(((T *)0)->m))
+#endif
+"""
+_TPL_PROBE_BACKENDS = ("clang", "nvrtc", "both")
+
+
+class TemplateProbeMismatch(AssertionError):
+    """`NUMBAST_TEMPLATE_PROBE=both`: libclang and NVRTC disagree about a probe."""
+
+
+def _tpl_probe_backend():
+    """`NUMBAST_TEMPLATE_PROBE`: `clang` (the default: libclang, NVRTC where libclang cannot answer),
+    `nvrtc` (NVRTC only) or `both` (both, and a TemplateProbeMismatch where they differ)."""
+    value = (_tpl_os.environ.get("NUMBAST_TEMPLATE_PROBE") or "clang").strip().lower()
+    if value not in _TPL_PROBE_BACKENDS:
+        raise ValueError(f"NUMBAST_TEMPLATE_PROBE={value!r}: expected one of {', '.join(_TPL_PROBE_BACKENDS)}")
+    return value
+
+
 def _tpl_probe(unit, exprs, what, prelude="", arch=None):
-    """The values of constant C++ expressions (`sizeof(X)`...), compiled after the unit's preceding
-    text and `prelude` (for an architecture that has the template, `arch`); each set is compiled
-    once per process."""
+    """The values of constant C++ expressions (`sizeof(X)`...), evaluated after the unit's
+    preceding text and `prelude` (for an architecture that has the template, `arch`); each set is
+    evaluated once per process."""
     text = _tpl_preceding_text(unit)
     prelude = _tpl_user_op_decls(prelude + "\n".join(exprs)) + prelude  # user operators' functors
-    cc = None if arch is None else arch.probe_cc(_tpl_probe_cc())
+    cc = arch.probe_cc(_tpl_probe_cc()) if arch is not None else _tpl_probe_cc()
     key = (text, prelude, tuple(exprs), cc)
     if key not in _TPL_PROBES:
-        body = ", ".join(f"(unsigned long long)({e})" for e in exprs)
-        src = (f"{text}\n{_TPL_HELPERS}\n{prelude}\n"
-               f'extern "C" __device__ const unsigned long long {_TPL_PROBE_VAR}[] = {{{body}}};\n')  # fmt: skip
-        try:
-            ptx = _tpl_nvrtc_ptx(src, "numbast_probe.cu", *([] if cc is None else [cc]))
-        except RuntimeError as e:
-            raise TemplateError(f"cannot instantiate {what}:\n{e}") from None
-        _TPL_PROBES[key] = _tpl_read_probe(ptx, len(exprs))
+        _TPL_PROBES[key] = _tpl_probe_values(text, prelude, exprs, cc, what)
     return _TPL_PROBES[key]
+
+
+def _tpl_probe_values(text, prelude, exprs, cc, what, backend=None):
+    """The values of `exprs` after `text` and `prelude` for compute capability `cc`, from the
+    backend `NUMBAST_TEMPLATE_PROBE` (or `backend`) names. Raises TemplateError naming `what` when
+    the compiler rejects them."""
+    backend = backend or _tpl_probe_backend()
+    clang = None
+    if backend != "nvrtc":
+        try:
+            clang = _tpl_probe_clang(text, prelude, exprs, cc)
+        except TemplateError as e:
+            clang = e
+    if clang is not None and backend != "both":
+        if isinstance(clang, TemplateError):
+            raise TemplateError(f"cannot instantiate {what}:\n{clang}") from None
+        return clang
+    try:
+        values = _tpl_probe_nvrtc(text, prelude, exprs, cc)
+    except TemplateError as e:
+        values = e
+    if backend == "both" and clang is not None:
+        same = values == clang if not isinstance(values, Exception) else isinstance(clang, Exception)
+        if not same:
+            raise TemplateProbeMismatch(f"{what}: libclang gives {clang!r}, NVRTC {values!r} for {exprs}")
+    if isinstance(values, TemplateError):
+        raise TemplateError(f"cannot instantiate {what}:\n{values}") from None
+    return values
+
+
+def _tpl_probe_clang(text, prelude, exprs, cc):
+    """The values from libclang (`ast_canopy.evaluate_constants`), device side for `cc`, with the
+    include path NVRTC gets; None where ast_canopy is not importable or a value is not a constant
+    clang can evaluate. Raises TemplateError with clang's errors."""
+    try:
+        ast_canopy = _tpl_importlib.import_module("ast_canopy")
+    except ImportError:
+        return None
+    names = [f"{_TPL_PROBE_VAR}_{i}" for i in range(len(exprs))]
+    src = f"{text}\n{_TPL_HELPERS}\n{_TPL_OFFSETOF}{prelude}\n" + "".join(
+        f"__device__ constexpr unsigned long long {n} = (unsigned long long)({e});\n" for n, e in zip(names, exprs)
+    )
+    try:
+        values, errors = ast_canopy.evaluate_constants(src, names, f"sm_{cc[0]}{cc[1]}", "gnu++17", _tpl_nvrtc_includes())
+    except Exception:  # no libclang, or it crashed: NVRTC answers
+        return None
+    if errors:
+        raise TemplateError("\n".join(errors))
+    if any(v is None for v in values):
+        return None
+    return [int(v) for v in values]
+
+
+def _tpl_probe_nvrtc(text, prelude, exprs, cc):
+    """The values from NVRTC: compiled into a PTX constant array (through the NVRTC disk cache).
+    Raises TemplateError with NVRTC's log."""
+    body = ", ".join(f"(unsigned long long)({e})" for e in exprs)
+    src = (f"{text}\n{_TPL_HELPERS}\n{_TPL_OFFSETOF}{prelude}\n"
+           f'extern "C" __device__ const unsigned long long {_TPL_PROBE_VAR}[] = {{{body}}};\n')  # fmt: skip
+    try:
+        ptx = _tpl_nvrtc_ptx(src, "numbast_probe.cu", cc)
+    except RuntimeError as e:
+        raise TemplateError(str(e)) from None
+    return _tpl_read_probe(ptx, len(exprs))
 
 
 # ----------------------------------------------------------------------------- function templates
@@ -1792,7 +1886,7 @@ class ClassInstance:
         found = self.__dict__.setdefault("_inherited_fields", {})
         if name not in found:
             t = self.template
-            exprs = [f"__INTADDR__(&(((__nbst_layout_t *)0)->{name}))",
+            exprs = [f"__nbst_offsetof(__nbst_layout_t, {name})",
                      f"__nbst_kind<decltype(__nbst_declval<__nbst_layout_t &>().{name})>::value"]  # fmt: skip
             prelude = _TPL_KIND_PROBE + f"using __nbst_layout_t = {self.cxx};\n"
             try:
@@ -2096,9 +2190,8 @@ class BoundClassTemplate:
                 scalars[name] = ty
         probed = [n for n in self._nested if n not in scalars]
         exprs = [f"sizeof({cxx})", f"alignof({cxx})"]
-        # Offsets with NVRTC's own front end's constant-address builtin (`__builtin_offsetof` is
-        # missing from some NVRTC versions), naming the instance through an alias.
-        exprs += [f"__INTADDR__(&(((__nbst_layout_t *)0)->{name}))" for name, _ty in fields]
+        # Offsets through `__nbst_offsetof` (_TPL_OFFSETOF), naming the instance through an alias.
+        exprs += [f"__nbst_offsetof(__nbst_layout_t, {name})" for name, _ty in fields]
         # A nested record that is not accessible (private) probes as size 0, through SFINAE.
         prelude = f"using __nbst_layout_t = {cxx};\n"
         prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(probed))
@@ -2112,7 +2205,7 @@ class BoundClassTemplate:
             # If the offsets cannot be probed, probe the layout without them; the instance is then
             # opaque (no field attributes), its methods still work.
             fields = []
-            exprs = [e for e in exprs if not e.startswith("__INTADDR__")]
+            exprs = [e for e in exprs if not e.startswith("__nbst_offsetof")]
             values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         offsets = {name: (ty, values[2 + i]) for i, (name, ty) in enumerate(fields)}
         base = 2 + len(fields)

@@ -3,6 +3,7 @@
 
 mod cache;
 mod clang;
+mod constants;
 pub mod model;
 mod pch;
 pub mod toolchain;
@@ -14,6 +15,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use constants::{evaluate_constants, Constants, ConstantsRequest};
 pub use model::Declarations;
 pub use toolchain::{normalize_arch, Toolchain, ToolchainOptions};
 

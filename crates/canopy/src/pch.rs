@@ -10,6 +10,9 @@
 //! while all of them are unchanged, and is rebuilt otherwise. The folder is apart from the parse
 //! cache (`<cache dir>/parse`): clearing one keeps the other, `AST_CANOPY_CACHE_DIR` moves both,
 //! `AST_CANOPY_NO_CACHE` turns off only the parse cache and `AST_CANOPY_NO_PCH=1` only the PCH.
+//!
+//! The same mechanism precompiles a header for constant evaluation (`constants.rs`): the main file
+//! is then the header's `#include` lines instead of empty, and its text is part of the key.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -103,15 +106,31 @@ fn enabled() -> bool {
 /// The preamble for parses with `args` (the clang arguments, without the source), loaded from the
 /// cache folder or built there. `None` when it is turned off or cannot be built; `verbose` says why.
 pub(crate) fn preamble(libclang_fingerprint: &str, args: &[OsString], verbose: bool) -> Option<Arc<Preamble>> {
+    precompiled(libclang_fingerprint, args, "", verbose)
+}
+
+/// The PCH of a main file whose text is `main_text` (`""`: the CUDA preamble), parsed with `args`,
+/// loaded from the cache folder or built there; as `preamble`. Only errors, not warnings, keep a
+/// non-empty main file from being precompiled: its parses are only evaluated, not reported.
+pub(crate) fn precompiled(
+    libclang_fingerprint: &str,
+    args: &[OsString],
+    main_text: &str,
+    verbose: bool,
+) -> Option<Arc<Preamble>> {
     if !enabled() {
         if verbose {
             eprintln!("ast_canopy: precompiled CUDA preamble off (AST_CANOPY_NO_PCH)");
         }
         return None;
     }
-    let key =
-        cache::Cache::key(&[FORMAT.to_string().as_bytes(), libclang_fingerprint.as_bytes(), &crate::join_args(args)]);
-    let files = Files::new(&crate::toolchain::cache_dir().join("pch"), &key);
+    let key = cache::Cache::key(&[
+        FORMAT.to_string().as_bytes(),
+        libclang_fingerprint.as_bytes(),
+        &crate::join_args(args),
+        main_text.as_bytes(),
+    ]);
+    let files = Files::new(&crate::toolchain::cache_dir().join("pch"), &key, main_text);
     let slot = SLOTS.lock().unwrap_or_else(|e| e.into_inner()).entry(files.pch.clone()).or_default().clone();
     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
     match &*slot {
@@ -168,11 +187,13 @@ struct Files {
     /// The empty main file the PCH is built from. It is on disk, not an in-memory buffer, because
     /// clang cannot check an in-memory input file's content when it loads the PCH.
     main: PathBuf,
+    main_text: String,
 }
 
 impl Files {
-    fn new(dir: &Path, key: &str) -> Files {
+    fn new(dir: &Path, key: &str, main_text: &str) -> Files {
         Files {
+            main_text: main_text.to_string(),
             dir: dir.to_path_buf(),
             key: key.to_string(),
             pch: dir.join(format!("{key}.pch")),
@@ -217,7 +238,8 @@ fn check_loads(files: &Files, args: &[OsString]) -> Result<(), String> {
     let opts = ParseOptions { skip_function_bodies: true, for_pch: false };
     let tu = TranslationUnit::parse(&index, &main, &check_args, &unsaved, &opts)
         .map_err(|f| format!("libclang could not load it: {f:?}"))?;
-    match tu.diagnostics().into_iter().find(|d| d.severity >= Severity::Warning) {
+    let least = if files.main_text.is_empty() { Severity::Warning } else { Severity::Error };
+    match tu.diagnostics().into_iter().find(|d| d.severity >= least) {
         Some(d) => Err(format!("loading it gave: {}", d.message)),
         None => Ok(()),
     }
@@ -230,8 +252,9 @@ fn build(files: &Files, args: &[OsString]) -> Result<Arc<Preamble>, String> {
     let main = files.main.clone();
     let mut build_args = args.to_vec();
     build_args.push(VALIDATE_CONTENT.into());
-    if std::fs::metadata(&files.main).map(|m| m.len() != 0).unwrap_or(true) {
-        cache::write_atomic(&files.main, &[]).map_err(|e| format!("{}: {e}", files.main.display()))?;
+    if std::fs::read(&files.main).map(|m| m != files.main_text.as_bytes()).unwrap_or(true) {
+        cache::write_atomic(&files.main, &[files.main_text.as_bytes()])
+            .map_err(|e| format!("{}: {e}", files.main.display()))?;
     }
     let index = Index::new();
     let opts = ParseOptions { skip_function_bodies: true, for_pch: true };
@@ -245,7 +268,8 @@ fn build(files: &Files, args: &[OsString]) -> Result<Arc<Preamble>, String> {
         return Err("the CUDA wrapper read no file".into());
     }
     // A parse with the PCH would not repeat these diagnostics, so such a PCH would hide them.
-    let diagnostics: Vec<_> = tu.diagnostics().into_iter().filter(|d| d.severity >= Severity::Warning).collect();
+    let least = if files.main_text.is_empty() { Severity::Warning } else { Severity::Error };
+    let diagnostics: Vec<_> = tu.diagnostics().into_iter().filter(|d| d.severity >= least).collect();
     if let Some(d) = diagnostics.first() {
         let why = format!(
             "the CUDA headers gave {} diagnostic(s), the first at {}:{}:{}: {}",

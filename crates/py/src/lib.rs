@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use canopy::{ConstValue, Error, ParseRequest, Toolchain, ToolchainOptions};
+use canopy::{ConstValue, ConstantsRequest, Error, ParseRequest, Toolchain, ToolchainOptions};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
@@ -118,6 +118,32 @@ fn value_from_constexpr_vardecl(
     }
 }
 
+/// Parses `source_text` (device side) and evaluates its namespace-scope variables `names`;
+/// returns `(values, errors)`: an int or None per name, and clang's errors as `file:line:col: message`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)] // the Python signature's arguments, one each
+fn evaluate_constants(
+    py: Python<'_>,
+    source_text: String,
+    names: Vec<String>,
+    compute_capability: String,
+    cxx_standard: String,
+    additional_includes: Vec<PathBuf>,
+    defines: Vec<String>,
+    search_dirs: Vec<PathBuf>,
+    cuda_include_dirs: Vec<PathBuf>,
+) -> PyResult<(Vec<Option<i128>>, Vec<String>)> {
+    let req = ConstantsRequest { source_text, names, compute_capability, cxx_standard, additional_includes, defines };
+    let result = py.detach(move || {
+        let tc = toolchain(search_dirs, cuda_include_dirs, String::new())?;
+        canopy::evaluate_constants(&req, &tc)
+    });
+    match result {
+        Ok(c) => Ok((c.values, c.errors.iter().map(|d| d.to_string()).collect())),
+        Err(e) => Err(to_py_err(py, e)),
+    }
+}
+
 /// What the toolchain discovery found, as a dict of strings (for `--verbose` output and debugging).
 #[pyfunction]
 fn toolchain_info(
@@ -173,6 +199,7 @@ fn config_schema() -> String {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_declarations, m)?)?;
     m.add_function(wrap_pyfunction!(value_from_constexpr_vardecl, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_constants, m)?)?;
     m.add_function(wrap_pyfunction!(toolchain_info, m)?)?;
     m.add_function(wrap_pyfunction!(render_bindings, m)?)?;
     m.add_function(wrap_pyfunction!(render_prelude, m)?)?;
