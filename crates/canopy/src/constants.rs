@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::clang::{self, CursorKind, Index, ParseOptions, Severity, TranslationUnit, Unsaved};
-use crate::model::Diagnostic;
+use crate::model::{self, Diagnostic};
 use crate::{libclang_fingerprint, normalize_arch, pch, Error, Toolchain};
 
 /// What to evaluate.
@@ -81,7 +81,7 @@ pub fn evaluate_constants(req: &ConstantsRequest, tc: &Toolchain) -> Result<Cons
         .into_iter()
         .filter(|d| d.severity >= Severity::Error)
         .map(|d| Diagnostic {
-            severity: if d.severity == Severity::Fatal { "fatal" } else { "error" }.into(),
+            severity: if d.severity == Severity::Fatal { model::Severity::Fatal } else { model::Severity::Error },
             file: d.file,
             line: d.line,
             column: d.column,
