@@ -5,12 +5,12 @@ Each library header is generated as a static module (`numbast generate --report`
 library's own internal headers in the File List (libcu++ keeps its declarations in `__name/` folders,
 cooperative groups in `details/`, cuRAND in `curand_*.h`). Host-only declarations are not counted:
 they are not device declarations. Nor are C++ forms Python has no counterpart for (`operator=`,
-`++`/`--`, move constructors): they are listed apart. A class template counts once; its methods are
+`++`/`--`, move constructors, user-defined literals such as `2.0i`): they are listed apart. A class template counts once; its methods are
 typed when a kernel calls them.
 
-    python3 benchmarks/binding_coverage.py                 # every header, the pip CUDA headers
-    python3 benchmarks/binding_coverage.py --only cub/warp # headers whose name contains a text
-    python3 benchmarks/binding_coverage.py --include-dir /usr/local/cuda/include --json cov.json
+    python3 benchmarks/coverage.py                 # every header, the pip CUDA headers
+    python3 benchmarks/coverage.py --only cub/warp # headers whose name contains a text
+    python3 benchmarks/coverage.py --include-dir /usr/local/cuda/include --json cov.json
 
 Target: at least 95% bound in every header, and every skip a reason a user can act on.
 """
@@ -29,8 +29,9 @@ import tempfile
 import time
 
 HOST_ONLY = ("host-only function", "host-only method", "host-only")
-# C++ forms Python has no counterpart for: `=`, `++`/`--` and moves. Counted apart, not as bound.
-NO_PYTHON_FORM = ("assignment operator:", "increment/decrement operator:", "move constructor:")
+# C++ forms Python has no counterpart for: `=`, `++`/`--`, moves and user-defined literals.
+# Counted apart, not as bound.
+NO_PYTHON_FORM = ("assignment operator:", "increment/decrement operator:", "move constructor:", "user-defined literal operator")
 
 
 def header_groups(inc, cccl):

@@ -81,6 +81,7 @@ template <class T> __device__ __nbst_items_of<T> __nbst_items(T *p) { return {p}
 #endif
 """
 _TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
+_TPL_CALL = "operator()"  # the member a call of a value (`x(a, b)`, Python's `__call__`) reaches
 _TPL_INPLACE = frozenset([
     _tpl_operator.iadd, _tpl_operator.isub, _tpl_operator.imul, _tpl_operator.itruediv, _tpl_operator.imod,
     _tpl_operator.iand, _tpl_operator.ior, _tpl_operator.ixor, _tpl_operator.ilshift, _tpl_operator.irshift,
@@ -1850,6 +1851,76 @@ class ClassInstance:
                              "items": True})  # fmt: skip
 
 
+class _TplStructOwner:
+    """What a struct's member templates have of a class template (`ClassInstance.template`):
+    their overloads and typed calls, and where their shims go."""
+
+    def __init__(self, tb, unit, cxx, methods, statics):
+        self._tb, self._unit, self._qual, self._arch = tb, unit, cxx, None
+        self._scope = _tpl_scope(cxx)
+        self._inherits = False
+        self._methods, self._statics = {}, {}
+        for table, entries in ((self._methods, methods), (self._statics, statics)):
+            for name, data in entries:
+                table.setdefault(name, []).append(_TplOverload(data, cxx))
+        self._method_calls = {name: {} for name in self._methods}
+
+
+class _TplStructMembers(ClassInstance):
+    """The member function templates of a bound struct: a method is typed as a class template
+    instance's (`ClassInstance._method`, the struct's value as `self`), after the struct's
+    non-template overloads of the same name; a static one is a function template that `S.name`
+    and `x.name` stand for."""
+
+    def __init__(self, tb, unit, struct, methods, statics):  # the struct is its own type: no layout to ask
+        self.__name__ = self.__qualname__ = struct.cxx_name
+        self.template = _TplStructOwner(tb, unit, struct.cxx_name, methods, statics)
+        self.cxx, self.args, self.fields, self.nested = struct.cxx_name, {}, {}, {}
+        self._numba_type, self._statics = struct._numba_type, {}
+        for name, table in self.template._method_calls.items():
+            tb.b._lower((self, name), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+            py_name = "__call__" if name == _TPL_CALL else name
+            if py_name == "__call__":  # Numba lowers a call of a value by the value's type
+                tb.b._lower(self._numba_type, [self._numba_type, types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+            struct._tpl_methods[py_name] = self._typing_template(struct, name, py_name, table)
+        for name in self.template._statics:
+            fn = self._static(name)
+            plain = struct._statics.get(name)
+            if isinstance(plain, _tpl_rt.BoundFunction):
+                fn._plain = plain  # tried first, as C++ prefers a non-template
+            tb.b.add_static(struct, name, fn)
+        tb.b._sync()
+
+    def _typing_template(self, struct, name, py_name, table):
+        members = self
+
+        class Method(_TplAbstractTemplate):
+            key = (members, name)
+
+            def generic(self, args, kws):
+                if kws:
+                    raise _TplTypingError(f"{members.cxx}::{name}: keyword arguments are not supported")
+                plain = struct._methods.get(py_name)
+                if plain is not None:  # the non-template overloads first, as C++ prefers them
+                    try:
+                        sig = plain(self.context).apply(args, kws)
+                    except Exception as e:  # numba's own TypingError, or the runtime's
+                        if "TypingError" not in type(e).__name__:
+                            raise
+                        sig = None
+                    if sig is not None:
+                        sig = sig.replace(recvr=self.this)
+                        table[(self.this,) + tuple(sig.args)] = _TplPlainCall(types.BoundFunction(plain, self.this), sig)
+                        return sig
+                call = members._method(self.context, name, args)
+                return _tpl_signature(call.return_type(), *call.resolved.sigtys, recvr=self.this)
+
+        return Method
+
+    def __repr__(self):
+        return f"<member templates of {self.cxx}>"
+
+
 # `typename X::Name`, X a bare identifier (a dependent member type named through an alias).
 _TPL_BASE_MEMBER = _tpl_re.compile(r"\btypename\s+([A-Za-z_]\w*)::([A-Za-z_]\w*)(?![\w:<])")
 
@@ -2150,6 +2221,8 @@ class BoundClassTemplate:
         return call.lower(context, builder, args[:n])
 
     def _resolve_attr(self, typ, attr):
+        if attr == "__call__":  # `x(...)`: the call operator
+            return types.BoundFunction(self._method_template(_TPL_CALL), typ) if _TPL_CALL in self._methods else None
         field = typ._nbst_owner.fields.get(attr)
         if field is None and self._inherits and attr not in self._methods and not attr.startswith("_"):
             field = typ._nbst_owner._inherited_field(attr)
@@ -2272,6 +2345,14 @@ class TemplateBindings:
 
         bindings.target_registry.lower_getattr_generic(_TplClassObjectType)(nested_attr)
         bindings.target_registry.lower_getattr_generic(_TplInstanceType)(_tpl_get_field)
+
+        def call_instance(context, builder, sig, args):
+            """`x(...)` on an instance: Numba lowers a call of a value by its type (the class
+            `_TplInstanceType` for every instance), with the instance first."""
+            table = sig.args[0]._nbst_owner.template._method_calls[_TPL_CALL]
+            return table[tuple(sig.args)].lower(context, builder, args)
+
+        bindings.target_registry.lower(_TplInstanceType, types.VarArg(types.Any))(call_instance)
         bindings._sync()
 
     def lower_getitem(self, fnty):
@@ -2370,6 +2451,12 @@ class TemplateBindings:
         b.typing_registry.register_global(op, types.Function(OperatorTemplate))
         b._sync()
         return fn
+
+    def member_templates(self, struct, *, unit, methods, statics):
+        """The member function templates of the bound (non-template) struct `struct`: `methods`
+        and `statics` are `(name, overload)`; the call operator's name is `operator()`. Their
+        template arguments are deduced when a kernel calls them, as a class template's members'."""
+        return _TplStructMembers(self, unit, struct, methods, statics)
 
     def template_of(self, unit, py_name):
         """The function template bound as `py_name` for `unit`, if any."""

@@ -408,6 +408,8 @@ impl<'a> Renderer<'a> {
             r = render_struct(&mut self.ctx, s, &struct_request(config, s, "primitive"));
         }
         let py_name = r.report.bound.iter().find(|b| b.kind == "struct").map(|b| b.py_name.clone());
+        // Member function templates are typed by the template runtime.
+        self.has_templates |= r.report.bound.iter().any(|b| b.kind.ends_with(" template"));
         self.out.append(r);
         if let Some(py_name) = py_name {
             self.export(&py_name, ExportKind::Struct { cxx: s.qual_name.clone() });

@@ -49,6 +49,20 @@ pub(crate) fn operator_symbol(name: &str) -> Option<&str> {
     name.strip_prefix("operator").map(str::trim)
 }
 
+/// Whether `name` is the call operator, which a Python call of a value reaches (`x(a, b)`, through
+/// `__call__`), whatever its number of operands.
+pub(crate) fn is_call_operator(name: &str) -> bool {
+    operator_symbol(name) == Some("()")
+}
+
+/// Why an operator that Python has no operator for is not bound, in words a reader can act on.
+pub(crate) fn no_python_operator(symbol: &str, operands: usize) -> String {
+    if symbol.starts_with("\"\"") {
+        return format!("user-defined literal operator `{symbol}`: Python has no user-defined literals; construct the value");
+    }
+    format!("operator `{symbol}` with {operands} operand(s) has no Python operator")
+}
+
 /// The runtime's `params` list for a callable, or why a parameter cannot be bound.
 pub(crate) fn params_spec(ctx: &Context, path: &[&str], params: &[ParamVar]) -> Result<String, String> {
     let mut items = Vec::new();
@@ -161,7 +175,7 @@ fn render_function(
                     "operator",
                     &f.qual_name,
                     &f.location,
-                    format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len()),
+                    no_python_operator(symbol, f.params.len()),
                 );
                 return;
             }

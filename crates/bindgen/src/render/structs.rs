@@ -4,7 +4,7 @@
 use canopy::model::{AccessKind, Function, MethodKind, Struct, StructMethod};
 use serde::Deserialize;
 
-use super::function::{operator_symbol, params_spec, python_operator, ret_spec};
+use super::function::{is_call_operator, no_python_operator, operator_symbol, params_spec, python_operator, ret_spec};
 use super::{arities, call, registered_type_expr, Context, Rendered};
 use crate::pyexpr::{py_ident, py_str};
 use crate::shim::{
@@ -116,14 +116,7 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Rend
     for m in &s.methods {
         render_member(ctx, s, &var, m, &mut out);
     }
-    for t in &s.templated_methods {
-        out.report.skip(
-            "method",
-            &t.qual_name,
-            &t.function.location,
-            "member function template: bind it through the template API",
-        );
-    }
+    out.append(super::templates::render_member_templates(ctx, s, &var));
     out
 }
 
@@ -240,13 +233,10 @@ fn render_member_arity(
                 out.report.bind("static method", &full, &format!("{var}.{}", f.name));
                 return;
             }
-            if f.is_operator {
+            if f.is_operator && !is_call_operator(&f.name) {
                 let symbol = operator_symbol(&f.name).unwrap_or("");
                 let Some(op) = python_operator(symbol, f.params.len() + 1) else {
-                    return skip(
-                        out,
-                        format!("operator `{symbol}` with {} operand(s) has no Python operator", f.params.len() + 1),
-                    );
+                    return skip(out, no_python_operator(symbol, f.params.len() + 1));
                 };
                 let self_param = format!("({}, \"in\")", registered_type_expr(&s.qual_name));
                 let params =
@@ -265,20 +255,26 @@ fn render_member_arity(
                 ));
                 out.report.bind("operator", &full, "");
             } else {
+                // The call operator is `x(...)` in a kernel: the method Python calls a value through.
+                let py_method = if is_call_operator(&f.name) { "__call__" } else { f.name.as_str() };
                 let name = shim_name("method", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
                     "_b.method",
                     &[
                         ("", var.to_string()),
                         ("unit", "_unit".into()),
-                        ("name", py_str(&f.name)),
+                        ("name", py_str(py_method)),
                         ("shim", py_str(&name)),
                         ("src", py_str(&method_shim(&name, &s.qual_name, f))),
                         ("ret", ret),
                         ("params", params),
                     ],
                 ));
-                out.report.bind("method", &full, &f.name);
+                if is_call_operator(&f.name) {
+                    out.report.bind("operator", &full, "");
+                } else {
+                    out.report.bind("method", &full, &f.name);
+                }
             }
         }
     }

@@ -13,10 +13,10 @@ use std::fmt::Write;
 
 use canopy::model::{
     AccessKind, ClassTemplate, ExecutionSpace, Function, FunctionTemplate, Location, MethodKind, ParamVar, RefKind,
-    TemplateParam, TemplateParamKind,
+    Struct, TemplateParam, TemplateParamKind,
 };
 
-use super::function::{operator_symbol, python_operator};
+use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
 use super::{Context, Intent, Rendered};
 use crate::pyexpr::{py_ident, py_str};
 use crate::types::cxx;
@@ -153,8 +153,7 @@ fn operator_of(name: &str, operands: usize) -> Result<&'static str, String> {
     match (symbol, operands) {
         ("[]", 2) => Ok("getitem"),
         ("++" | "--", _) => Err("increment/decrement operator: Python has no ++ or --".into()),
-        _ => python_operator(symbol, operands)
-            .ok_or_else(|| format!("operator `{symbol}` with {operands} operand(s) has no Python operator")),
+        _ => python_operator(symbol, operands).ok_or_else(|| no_python_operator(symbol, operands)),
     }
 }
 
@@ -273,7 +272,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             MethodKind::Destructor => Some("destructor: Numba values are plain data and are never destroyed"),
             MethodKind::MoveConstructor => Some("move constructor: Numba passes values by copy"),
             MethodKind::ConversionFunction => Some("conversion operator of a class template: not bound yet"),
-            _ if m.is_copy_assignment || m.is_move_assignment => {
+            _ if m.is_copy_assignment || m.is_move_assignment || operator_symbol(&f.name) == Some("=") => {
                 Some("assignment operator: Numba values are immutable")
             }
             _ if m.is_static && f.is_operator => Some("static operator: not bound"),
@@ -284,7 +283,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             continue;
         }
         // A member operator is a method reached through its Python operator, `self` the left operand.
-        let op = if f.is_operator {
+        // The call operator is a method the runtime reaches through `__call__` (`x(a, b)`).
+        let op = if f.is_operator && !is_call_operator(&f.name) {
             match operator_of(&f.name, f.params.len() + 1) {
                 Ok(op) => Some(op),
                 Err(reason) => {
@@ -322,15 +322,16 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                     | MethodKind::OtherConstructor
             )
         });
+        let is_static = info.is_some_and(|i| i.is_static);
         let reason = if !device_callable(f.exec_space) {
             Some("host-only member function template".to_string())
-        } else if info.is_some_and(|i| i.is_static) {
-            Some("static member function template of a class template: not bound yet".into())
+        } else if is_static && f.is_operator {
+            Some("static operator: not bound".into())
         } else if info.is_some_and(|i| i.kind == MethodKind::ConversionFunction) {
             Some("conversion operator template of a class template: not bound yet".into())
         } else if f.is_operator && operator_symbol(&f.name) == Some("=") {
             Some("assignment operator: Numba values are immutable".into())
-        } else if f.is_operator {
+        } else if f.is_operator && !is_call_operator(&f.name) {
             operator_of(&f.name, f.params.len() + 1).err()
         } else {
             None
@@ -342,10 +343,17 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let path = [class_key, if is_ctor { r.name.as_str() } else { f.name.as_str() }];
         match overloads_data(ctx, &path, &mt.template_parameters, f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
+            // `C.name(...)`: the member's own template arguments deduced as a function template's.
+            Ok(all) if is_static => {
+                statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
+            }
             Ok(all) => {
                 methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))));
                 if let Ok(op) = operator_of(&f.name, f.params.len() + 1) {
-                    if f.is_operator && !operators.iter().any(|(o, n)| *o == op && *n == f.name) {
+                    if f.is_operator
+                        && !is_call_operator(&f.name)
+                        && !operators.iter().any(|(o, n)| *o == op && *n == f.name)
+                    {
                         operators.push((op, f.name.clone()));
                     }
                 }
@@ -406,6 +414,72 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     }
     out.code.push_str(")\n");
     out.report.bind("class_template", &t.qual_name, &var);
+    out
+}
+
+/// Renders the member function templates of the (non-template) struct bound as `var`: methods,
+/// static member functions and call operators, typed by the template runtime, which deduces their
+/// template arguments when a kernel calls them. Members that cannot be bound are reported.
+pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered {
+    let mut out = Rendered::default();
+    let struct_key = intent_key(ctx, &s.qual_name, &s.name);
+    let (mut methods, mut statics) = (Vec::new(), Vec::new());
+    for mt in &s.templated_methods {
+        let f = &mt.function;
+        let full = format!("{}::{}", s.qual_name, f.name);
+        let info = mt.method.as_ref();
+        let is_static = info.is_some_and(|i| i.is_static);
+        let reason = if !device_callable(f.exec_space) {
+            Some("host-only member function template".to_string())
+        } else {
+            match info.map(|i| i.kind) {
+                Some(MethodKind::ConversionFunction) => Some("conversion operator template: not bound yet".into()),
+                Some(MethodKind::Other) | None => None,
+                Some(_) => Some("constructor template of a struct: not bound yet".into()),
+            }
+        }
+        .or_else(|| match f.is_operator {
+            true if operator_symbol(&f.name) == Some("=") => Some("assignment operator: Numba values are immutable".into()),
+            true if is_static => Some("static operator: not bound".into()),
+            true if !is_call_operator(&f.name) => Some(format!(
+                "member operator template `{}` of a struct: not bound yet",
+                operator_symbol(&f.name).unwrap_or("")
+            )),
+            _ => None,
+        });
+        if let Some(reason) = reason {
+            out.report.skip("method", &full, &f.location, reason);
+            continue;
+        }
+        match overloads_data(ctx, &[struct_key, &f.name], &mt.template_parameters, f, None) {
+            Ok(all) => {
+                let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
+                if is_static {
+                    statics.extend(entries);
+                    out.report.bind("static method template", &full, &format!("{var}.{}", f.name));
+                } else if is_call_operator(&f.name) {
+                    methods.extend(entries);
+                    out.report.bind("operator template", &full, "");
+                } else {
+                    methods.extend(entries);
+                    out.report.bind("method template", &full, &f.name);
+                }
+            }
+            Err(reason) => out.report.skip("method", &full, &f.location, reason),
+        }
+    }
+    if methods.is_empty() && statics.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out.code, "{TEMPLATES}.member_templates({var}, unit=_unit, methods=[");
+    for m in &methods {
+        let _ = writeln!(out.code, "    {m},");
+    }
+    out.code.push_str("], statics=[\n");
+    for m in &statics {
+        let _ = writeln!(out.code, "    {m},");
+    }
+    out.code.push_str("])\n");
     out
 }
 
