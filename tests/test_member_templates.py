@@ -1,8 +1,10 @@
 """Call operators and member function templates: `f(x, y)` on a struct or class template instance
 reaches its `operator()` (any number of operands); a struct's member function templates (methods,
 static members, call operators) and a class template's static member function templates are typed
-by deduction when a kernel calls them. Dynamic mode and a generated static module, on
-tests/headers/member_templates.cuh. CPU tests link; the `gpu` test checks values."""
+by deduction when a kernel calls them; in a static module, a function whose signature names an
+instantiation of a class template (`unbox(const Box<float> &)`) is typed by the template runtime,
+which instantiates the class. Dynamic mode and a generated static module, on
+tests/headers/member_templates.cuh. CPU tests link; the `gpu` tests check values."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def D():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # everything in the header binds
         affine, scaler = bind_cxx_structs(writer, decls.structs)
-        (poly,) = bind_cxx_class_templates(decls.class_templates, None, writer)
+        poly, _box = bind_cxx_class_templates(decls.class_templates, None, writer)
     return _Names({"writer": writer, "Affine": affine, "Scaler": scaler, "Poly": poly})
 
 
@@ -103,6 +105,32 @@ def test_static_module_reports_member_templates_bound(S):
     bound = {(b["kind"], b["name"]) for b in S.report["bound"]}
     assert {("operator", "mt::Affine::operator()"), ("method template", "mt::Scaler::scale"),
             ("operator template", "mt::Scaler::operator()"), ("static method template", "mt::Scaler::square")} <= bound  # fmt: skip
+
+
+def instance_functions_kernel(S):
+    BoxF = S.Box[np.float32]
+    box_int, unbox = S.box_int, S.unbox
+
+    def kernel(iout, fout):
+        fout[0] = unbox(BoxF(np.float32(2.5)))  # a parameter `const Box<float> &`: 2.5
+        iout[0] = unbox(box_int(41))  # a return type `Box<int>`, then the `Box<int>` overload: 42
+
+    return kernel
+
+
+def test_functions_naming_class_instances_link(S):
+    bound = {(b["kind"], b["name"]) for b in S.report["bound"]}
+    assert ("function_template", "mt::unbox") in bound and ("function_template", "mt::box_int") in bound
+    result = link_kernel(instance_functions_kernel(S), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+
+
+@pytest.mark.gpu
+def test_functions_naming_class_instances_values(S):
+    require_gpu()
+    iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
+    cuda.jit(instance_functions_kernel(S))[1, 1](iout, fout)
+    assert iout[0] == 42 and fout[0] == 2.5
 
 
 def test_member_template_mismatch_is_a_typing_error(D):

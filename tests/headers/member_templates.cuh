@@ -39,4 +39,15 @@ struct Poly {
     __device__ T weigh(U x) const { return c * static_cast<T>(x); }
 };
 
+// Functions whose signatures name instantiations of a class template (as libcu++'s
+// `real(const complex<__half> &)` and cooperative groups' `thread_block_tile<1> this_thread()`).
+template <typename T>
+struct Box {
+    T v;
+    __device__ Box(T v_) : v(v_) {}
+};
+__device__ inline float unbox(const Box<float> &b) { return b.v; }
+__device__ inline Box<int> box_int(int v) { return Box<int>(v + 1); }
+__device__ inline int unbox(const Box<int> &b) { return b.v; }
+
 }  // namespace mt

@@ -27,7 +27,7 @@ use crate::render::{
     StructRequest,
 };
 use crate::report::Report;
-use crate::types::cxx;
+use crate::types::{cxx, KnownTypes};
 
 pub use arch::arch_condition;
 use arch::{arch_ranges, python_ranges, Union};
@@ -605,6 +605,45 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// Whether `t` (references and qualifiers aside) is an instantiation of one of the class templates
+/// `classes` that has no Numba type of its own (not a bound specialization).
+fn names_class_instance(t: &canopy::model::Type, classes: &BTreeSet<String>, known: &KnownTypes) -> bool {
+    let name = cxx(&t.unqualified_non_ref_type_name);
+    let name = name.trim_start_matches("::");
+    let base = name.split_once('<').map(|(base, _)| base.trim());
+    !known.contains(name) && name.ends_with('>') && base.is_some_and(|b| classes.contains(b))
+}
+
+/// The functions whose parameter or return types name an instantiation of a class template of
+/// the module, split off as templates without parameters: the template runtime types them,
+/// instantiating the class when a kernel calls them.
+fn split_instance_functions(
+    functions: Union<Function>,
+    class_templates: &Union<ClassTemplate>,
+    known: &KnownTypes,
+) -> (Union<Function>, Vec<(FunctionTemplate, BTreeSet<String>)>) {
+    let classes: BTreeSet<String> = class_templates.items.iter().map(|(t, _)| cxx(&t.qual_name)).collect();
+    let (instance, plain): (Vec<_>, Vec<_>) = functions.items.into_iter().partition(|(f, _)| {
+        std::iter::once(&f.return_type)
+            .chain(f.params.iter().map(|p| &p.type_))
+            .any(|t| names_class_instance(t, &classes, known))
+    });
+    let templates = instance
+        .into_iter()
+        .map(|(f, have)| {
+            let t = FunctionTemplate {
+                template_parameters: Vec::new(),
+                num_min_required_args: f.params.iter().filter(|p| !p.has_default).count(),
+                qual_name: f.qual_name.clone(),
+                method: None,
+                function: f,
+            };
+            (t, have)
+        })
+        .collect();
+    (Union { items: plain }, templates)
+}
+
 /// Renders the module for `req`.
 pub fn render_module(req: &ModuleRequest<'_>) -> Module {
     let config = req.config;
@@ -644,6 +683,11 @@ pub fn render_module(req: &ModuleRequest<'_>) -> Module {
     }
     r.aliases(&typedefs);
     r.member_enums();
+    // A function whose signature names an instantiation of a class template (`real(const
+    // complex<__half> &)`) is typed by the template runtime, which instantiates the class.
+    let (functions, instance_functions) = split_instance_functions(functions, &class_templates, &r.ctx.known);
+    let mut function_templates = function_templates;
+    function_templates.items.extend(instance_functions);
     r.functions(&functions);
     r.class_templates(&class_templates);
     r.function_templates(&function_templates);

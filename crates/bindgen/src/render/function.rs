@@ -58,7 +58,9 @@ pub(crate) fn is_call_operator(name: &str) -> bool {
 /// Why an operator that Python has no operator for is not bound, in words a reader can act on.
 pub(crate) fn no_python_operator(symbol: &str, operands: usize) -> String {
     if symbol.starts_with("\"\"") {
-        return format!("user-defined literal operator `{symbol}`: Python has no user-defined literals; construct the value");
+        return format!(
+            "user-defined literal operator `{symbol}`: Python has no user-defined literals; construct the value"
+        );
     }
     format!("operator `{symbol}` with {operands} operand(s) has no Python operator")
 }
@@ -171,12 +173,7 @@ fn render_function(
                 return;
             }
             None => {
-                out.report.skip(
-                    "operator",
-                    &f.qual_name,
-                    &f.location,
-                    no_python_operator(symbol, f.params.len()),
-                );
+                out.report.skip("operator", &f.qual_name, &f.location, no_python_operator(symbol, f.params.len()));
                 return;
             }
         }

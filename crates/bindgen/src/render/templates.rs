@@ -439,7 +439,9 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
             }
         }
         .or_else(|| match f.is_operator {
-            true if operator_symbol(&f.name) == Some("=") => Some("assignment operator: Numba values are immutable".into()),
+            true if operator_symbol(&f.name) == Some("=") => {
+                Some("assignment operator: Numba values are immutable".into())
+            }
             true if is_static => Some("static operator: not bound".into()),
             true if !is_call_operator(&f.name) => Some(format!(
                 "member operator template `{}` of a struct: not bound yet",
