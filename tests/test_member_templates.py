@@ -102,9 +102,10 @@ def test_static_module_member_templates_link(S):
 
 def test_static_module_reports_member_templates_bound(S):
     assert S.report["skipped"] == []
-    bound = {(b["kind"], b["name"]) for b in S.report["bound"]}
-    assert {("operator", "mt::Affine::operator()"), ("method template", "mt::Scaler::scale"),
-            ("operator template", "mt::Scaler::operator()"), ("static method template", "mt::Scaler::square")} <= bound  # fmt: skip
+    bound = {(b["kind"], b["name"], b["py_name"]) for b in S.report["bound"]}
+    assert {("method", "mt::Affine::operator()", "__call__"), ("method template", "mt::Scaler::scale", "scale"),
+            ("method template", "mt::Scaler::operator()", "__call__"),
+            ("static method template", "mt::Scaler::square", "Scaler.square")} <= bound  # fmt: skip
 
 
 def instance_functions_kernel(S):

@@ -947,22 +947,61 @@ _TPL_KIND_PROBE = (
 )  # fmt: skip
 
 
-def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None):
-    """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`) by
-    probing `decltype` of the call (for an arch that has it); builtin arithmetic types and void
-    only."""
+def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
+    """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`, an
+    alias template) by probing `decltype` of the call (for an arch that has it): a builtin
+    arithmetic type, void, or an instance of a bound class template whose type arguments are
+    builtin arithmetic types (`make_pair`'s `pair<unwrap_ref_decay_t<T1>, ...>`)."""
     if resolved.ret is not _TPL_ASK_COMPILER:
         return
     args = [_tpl_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
     target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
-    expr = f"__nbst_kind<decltype({target}({', '.join(args)}))>::value"
-    (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE, arch)
+    result = f"decltype({target}({', '.join(args)}))"
+    (kind,) = _tpl_probe(unit, [f"__nbst_kind<{result}>::value"], f"the return type of {target}", _TPL_KIND_PROBE, arch)
     if kind == 1000:
         resolved.ret, resolved.ret_cxx = None, "void"
     elif 1 <= kind <= len(_TPL_BUILTIN_KINDS):
         resolved.ret_cxx, resolved.ret = _TPL_BUILTIN_KINDS[kind - 1]
     else:
-        raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type or void")
+        ci = _tpl_ask_class_instance(unit, resolved.ret_cxx, result, target, arch, bindings)
+        if ci is None:
+            raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
+                                "instance of a bound class template with arithmetic type arguments")  # fmt: skip
+        resolved.ret, resolved.ret_cxx = ci._numba_type, ci.cxx
+
+
+# The kind (`__nbst_kind`) of the I-th type argument of a class template instance.
+_TPL_TARG_PROBE = (
+    "template <class... A> struct __nbst_list {};\n"
+    "template <unsigned long long I, class L> struct __nbst_at { static constexpr unsigned long long value = 0; };\n"
+    "template <unsigned long long I, class A0, class... A>\n"
+    "struct __nbst_at<I, __nbst_list<A0, A...>> : __nbst_at<I - 1, __nbst_list<A...>> {};\n"
+    "template <class A0, class... A> struct __nbst_at<0, __nbst_list<A0, A...>> : __nbst_kind<A0> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ { static constexpr unsigned long long value = 0; };\n"
+    "template <unsigned long long I, template <class...> class C, class... A>\n"
+    "struct __nbst_targ<I, C<A...>> : __nbst_at<I, __nbst_list<A...>> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, const T> : __nbst_targ<I, T> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, T &> : __nbst_targ<I, T> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, T &&> : __nbst_targ<I, T> {};\n"
+)
+
+
+def _tpl_ask_class_instance(unit, spelling, result, target, arch, bindings):
+    """The instance of a bound class template that `result` (a `decltype` the header spells
+    `spelling`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the compiler;
+    None unless each is a builtin arithmetic type."""
+    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(_tpl_strip_ref(spelling)))
+    if m is None or bindings is None:
+        return None
+    count = len(_tpl_split_args(m[2]))
+    exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
+    try:
+        kinds = _tpl_probe(unit, exprs, f"the return type of {target}", _TPL_KIND_PROBE + _TPL_TARG_PROBE, arch)
+    except TemplateError:
+        return None
+    if not all(1 <= k <= len(_TPL_BUILTIN_KINDS) for k in kinds):
+        return None
+    return _tpl_class_instance_of(f"{m[1]}<{', '.join(_TPL_BUILTIN_KINDS[k - 1][0] for k in kinds)}>", bindings)
 
 
 def _tpl_arg_expr(resolved, slot, expr):
@@ -1558,7 +1597,7 @@ class BoundFunctionTemplate:
             qual = "::" + r.overload.qual_name
             arch = self._tb.arch(r.overload.arch)
             try:
-                _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch)
+                _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch, bindings=self._tb.b)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             unit = _tpl_unit_for(self._unit, r)
@@ -1756,7 +1795,7 @@ class ClassInstance:
             member = f"template {name}{r.explicit_args()}" if r.overload.tparams else name
             arch = t._tb.arch(t._arch)
             try:
-                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch)
+                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch, bindings=t._tb.b)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             unit = _tpl_unit_for(t._unit, r)

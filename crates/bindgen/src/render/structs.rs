@@ -270,11 +270,7 @@ fn render_member_arity(
                         ("params", params),
                     ],
                 ));
-                if is_call_operator(&f.name) {
-                    out.report.bind("operator", &full, "");
-                } else {
-                    out.report.bind("method", &full, &f.name);
-                }
+                out.report.bind("method", &full, py_method);
             }
         }
     }

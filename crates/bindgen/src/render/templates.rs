@@ -459,12 +459,10 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
                 if is_static {
                     statics.extend(entries);
                     out.report.bind("static method template", &full, &format!("{var}.{}", f.name));
-                } else if is_call_operator(&f.name) {
-                    methods.extend(entries);
-                    out.report.bind("operator template", &full, "");
                 } else {
                     methods.extend(entries);
-                    out.report.bind("method template", &full, &f.name);
+                    let py_name = if is_call_operator(&f.name) { "__call__" } else { f.name.as_str() };
+                    out.report.bind("method template", &full, py_name);
                 }
             }
             Err(reason) => out.report.skip("method", &full, &f.location, reason),
