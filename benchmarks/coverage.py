@@ -61,7 +61,9 @@ def header_groups(inc, cccl):
             add(rel, [rel], [path])
     for name, internal in (("complex", "__complex"), ("utility", "__utility"), ("array", "__array")):
         path = os.path.join(cccl, "cuda", "std", name)
-        add(f"cuda/std/{name}", [f"cuda/std/{name}"], [path] + glob.glob(os.path.join(cccl, "cuda", "std", internal, "*.h")))
+        # CCCL 13.0 keeps some of them in `detail/libcxx/include/` (`array` entirely).
+        older = os.path.join(cccl, "cuda", "std", "detail", "libcxx", "include", name)
+        add(f"cuda/std/{name}", [f"cuda/std/{name}"], [path, older] + glob.glob(os.path.join(cccl, "cuda", "std", internal, "*.h")))
     return groups
 
 
