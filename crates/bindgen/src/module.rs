@@ -595,9 +595,13 @@ impl<'a> Renderer<'a> {
             let rendered = render_function_templates(&self.ctx, &bound, &|_| py_name.clone());
             self.out.append(portable_locations(rendered, bound.iter().map(|t| t.function.location.file.as_str())));
             self.ctx.arch_guard = None;
+            // A function naming a class instance is a template without parameters: no head.
             let signatures = bound
                 .iter()
-                .map(|t| format!("{} {}", template_head(&t.template_parameters), cxx_signature(&t.function)))
+                .map(|t| match t.template_parameters.is_empty() {
+                    true => cxx_signature(&t.function),
+                    false => format!("{} {}", template_head(&t.template_parameters), cxx_signature(&t.function)),
+                })
                 .collect();
             self.has_templates = true;
             self.export(py_name, ExportKind::FunctionTemplate(signatures));
