@@ -565,6 +565,51 @@ mod tests {
         assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
     }
 
+    fn member_templates_model() -> canopy::model::Declarations {
+        serde_json::from_str(include_str!("../../../../tests/expected/member_templates.json")).unwrap()
+    }
+
+    #[test]
+    fn member_templates_of_a_struct_are_data() {
+        let d = member_templates_model();
+        let s = d.structs.iter().find(|s| s.qual_name == "mt::Scaler").unwrap();
+        let r = render_member_templates(&Context::default(), s, "Scaler");
+        assert!(
+            r.code.starts_with(
+                "_template_bindings(_b).member_templates(Scaler, unit=_unit, methods=[\n    (\"scale\", {\"tparams\": [(\"T\""
+            ),
+            "{}",
+            r.code
+        );
+        assert!(r.code.contains("\n    (\"operator()\", {\"tparams\": [(\"T\""), "{}", r.code);
+        assert!(r.code.contains("], statics=[\n    (\"square\", {"), "{}", r.code);
+        // As declared, and with the defaulted parameter left out.
+        assert_eq!(r.code.matches("(\"offset\", {").count(), 2, "{}", r.code);
+        let bound: Vec<(&str, &str)> = r.report.bound.iter().map(|b| (b.kind.as_str(), b.py_name.as_str())).collect();
+        assert_eq!(
+            bound,
+            [
+                ("method template", "scale"),
+                ("method template", "__call__"),
+                ("static method template", "Scaler.square"),
+                ("static method template", "Scaler.offset")
+            ]
+        );
+        assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
+    }
+
+    #[test]
+    fn call_operators_and_static_member_templates_of_class_templates_are_data() {
+        let d = member_templates_model();
+        let t = d.class_templates.iter().find(|t| t.qual_name == "mt::Poly").unwrap();
+        let r = render_class_template(&Context::default(), t, "Poly");
+        assert!(r.code.contains("\n        (\"operator()\", {\"tparams\": [], \"ret\": \"T\""), "{}", r.code);
+        assert!(r.code.contains("statics=[\n        (\"cube\", {\"tparams\": [(\"U\""), "{}", r.code);
+        // The call operator is reached through `__call__`, not a Python operator.
+        assert!(!r.code.contains("operators="), "{}", r.code);
+        assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
+    }
+
     #[test]
     fn template_template_parameters_are_a_skip() {
         let r = render_class_template(&Context::default(), &class_template("Wrapper"), "Wrapper");
