@@ -8,11 +8,16 @@ they are not device declarations. Nor are C++ forms Python has no counterpart fo
 `++`/`--`, move constructors, user-defined literals such as `2.0i`): they are listed apart. A class template counts once; its methods are
 typed when a kernel calls them.
 
-    python3 benchmarks/coverage.py                 # every header, the pip CUDA headers
-    python3 benchmarks/coverage.py --only cub/warp # headers whose name contains a text
-    python3 benchmarks/coverage.py --include-dir /usr/local/cuda/include --json cov.json
+    python3 benchmarks/binding_coverage.py                 # every header, the pip CUDA headers
+    python3 benchmarks/binding_coverage.py --only cub/warp # headers whose name contains a text
+    python3 benchmarks/binding_coverage.py --include-dir /usr/local/cuda/include --json cov.json
 
 Target: at least 95% bound in every header, and every skip a reason a user can act on.
+
+(Issue 10 calls this script `benchmarks/coverage.py`. That name would shadow the `coverage`
+package for every script run from this folder: numba imports `coverage` when it is installed, and
+would find this file instead, so `header_sweep.py` and the other benchmarks would fail to import
+numba.)
 """
 
 from __future__ import annotations
