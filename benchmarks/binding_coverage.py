@@ -5,7 +5,7 @@ Each library header is generated as a static module (`numbast generate --report`
 library's own internal headers in the File List (libcu++ keeps its declarations in `__name/` folders,
 cooperative groups in `details/`, cuRAND in `curand_*.h`). Host-only declarations are not counted:
 they are not device declarations. Nor are C++ forms Python has no counterpart for (`operator=`,
-`++`/`--`, move constructors): they are listed apart. A class template counts once; its methods are
+`++`/`--`, move constructors, user-defined literals such as `2.0i`): they are listed apart. A class template counts once; its methods are
 typed when a kernel calls them.
 
     python3 benchmarks/binding_coverage.py                 # every header, the pip CUDA headers
@@ -13,6 +13,11 @@ typed when a kernel calls them.
     python3 benchmarks/binding_coverage.py --include-dir /usr/local/cuda/include --json cov.json
 
 Target: at least 95% bound in every header, and every skip a reason a user can act on.
+
+(Issue 10 calls this script `benchmarks/coverage.py`. That name would shadow the `coverage`
+package for every script run from this folder: numba imports `coverage` when it is installed, and
+would find this file instead, so `header_sweep.py` and the other benchmarks would fail to import
+numba.)
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ import tempfile
 import time
 
 HOST_ONLY = ("host-only function", "host-only method", "host-only")
-# C++ forms Python has no counterpart for: `=`, `++`/`--` and moves. Counted apart, not as bound.
-NO_PYTHON_FORM = ("assignment operator:", "increment/decrement operator:", "move constructor:")
+# C++ forms Python has no counterpart for: `=`, `++`/`--`, moves and user-defined literals.
+# Counted apart, not as bound.
+NO_PYTHON_FORM = ("assignment operator:", "increment/decrement operator:", "move constructor:", "user-defined literal operator")
 
 
 def header_groups(inc, cccl):
@@ -60,7 +66,9 @@ def header_groups(inc, cccl):
             add(rel, [rel], [path])
     for name, internal in (("complex", "__complex"), ("utility", "__utility"), ("array", "__array")):
         path = os.path.join(cccl, "cuda", "std", name)
-        add(f"cuda/std/{name}", [f"cuda/std/{name}"], [path] + glob.glob(os.path.join(cccl, "cuda", "std", internal, "*.h")))
+        # CCCL 13.0 keeps some of them in `detail/libcxx/include/` (`array` entirely).
+        older = os.path.join(cccl, "cuda", "std", "detail", "libcxx", "include", name)
+        add(f"cuda/std/{name}", [f"cuda/std/{name}"], [path, older] + glob.glob(os.path.join(cccl, "cuda", "std", internal, "*.h")))
     return groups
 
 

@@ -5,6 +5,7 @@ with operators and free function templates.
   `-` between complex values (free operator templates), `*` by a scalar, `+=` (a member operator),
   `==`, and the free function templates `abs`, `norm`, `arg`, `conj`, `exp`, `polar`;
 - `cuda::std::pair<int, float>`: construction and the `first`/`second` fields (members of a base);
+  `make_pair`, whose return type (`pair<unwrap_ref_decay_t<T1>, ...>`) the compiler names;
 - `cuda::std::array<int, 4>`: `fill`, `a[i]` (a member `operator[]`), `size()`, `data()`;
 - numbers: `numeric_limits<T>::max()/min()/epsilon()` (static members of a base of a class
   template), `gcd`, `lcm`, `min`, `max`, `clamp`, `sqrt`, `hypot`.
@@ -169,19 +170,23 @@ def test_complex_operator_on_mismatched_types_is_a_typing_error(L):
 def pair_array_case(L):
     P = L["pair"][np.int32, np.float32]
     A = L["array"][np.int32, 4]
+    make_pair = L["make_pair"]
 
     def kernel(ints, floats):
         i = cuda.grid(1)
         p = P(i, floats[i, 0])
         floats[i, 1] = p.first + p.second
         ints[i, 0] = p.first * 3
+        m = make_pair(i * 2, floats[i, 0])  # a pair<long long, float>
+        ints[i, 3] = m.first
+        floats[i, 2] = m.second
         a = A()
         a.fill(i)
         ints[i, 1] = a[2] + a.size()
         ints[i, 2] = a.data()[3] * 2
 
     def args():
-        return np.zeros((N, 3), np.int32), np.random.default_rng(3).uniform(0, 1, (N, 2)).astype(np.float32)
+        return np.zeros((N, 4), np.int32), np.random.default_rng(3).uniform(0, 1, (N, 3)).astype(np.float32)
 
     def check(out):
         ints, floats = out
@@ -190,6 +195,8 @@ def pair_array_case(L):
         np.testing.assert_array_equal(ints[:, 0], idx * 3)
         np.testing.assert_array_equal(ints[:, 1], idx + 4)
         np.testing.assert_array_equal(ints[:, 2], idx * 2)
+        np.testing.assert_array_equal(ints[:, 3], idx * 2)
+        np.testing.assert_array_equal(floats[:, 2], floats[:, 0])
 
     return Case(kernel, args, check)
 
@@ -204,7 +211,9 @@ def test_pair_fields_come_from_its_base(L):
 
 def test_pair_and_array_link(L):
     link_case(pair_array_case(L), L["writer"])
-    assert "__nbst_self->operator[](*__nbst_a0)" in L["writer"].unit.source()
+    src = L["writer"].unit.source()
+    assert "__nbst_self->operator[](*__nbst_a0)" in src
+    assert "::new (static_cast<void *>(__nbst_ret)) cuda::std::pair<long long, float>(::cuda::std::make_pair<long long, float>(" in src
 
 
 @pytest.mark.gpu

@@ -33,8 +33,11 @@ _PRELUDE_NS: dict = {}
 def _namespace(**extra) -> dict:
     if not _PRELUDE_NS:
         exec(compile(_core.render_prelude(), "<numbast prelude>", "exec"), _PRELUDE_NS)
+    from numbast import _templates  # a struct's member templates are typed by the template runtime
+
     ns = dict(_PRELUDE_NS)
     ns["_b"] = _BINDINGS
+    ns["_template_bindings"] = _templates._template_bindings
     ns.update(extra)
     return ns
 

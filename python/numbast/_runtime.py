@@ -576,6 +576,9 @@ class BoundStruct:
         self._numba_type_ = _StructClass(self._ctor_template, numba_type)  # what typeof() sees
         self._methods = {}  # name -> method template (a ConcreteTemplate keyed by (type, name))
         self._statics = {}  # name -> BoundFunction of a static member function (`S.name(...)`)
+        # name -> typing template of member function templates (and same-named methods), which
+        # the template runtime types by deduction; `__call__` for the call operator
+        self._tpl_methods = {}
 
     def __getitem__(self, index):
         return self._numba_type[index]
@@ -779,19 +782,23 @@ class Bindings:
     def _lower(self, key, argtys, impl):
         self.target_registry.lower(key, *argtys)(impl)
 
-    def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None):
+    def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
-        lowering of the calls it fits to pointer parameters (`_lower_fitted`)."""
+        lowering of the calls it fits to pointer parameters (`_lower_fitted`). `call_key`: a
+        second key the same lowering is found by (a struct type, whose values are called)."""
         template.cases.append(sig)
         template.impls.append(impl)
         template.cxx.append(cxx or "")
         prefix = [] if recvr is None else [recvr]
-        self._lower(lower_key, prefix + list(sig.args), impl)
+        keys = [lower_key] + ([] if call_key is None else [call_key])
+        for k in keys:
+            self._lower(k, prefix + list(sig.args), impl)
         for formals in _fitted_formals(sig.args):
             key = tuple(prefix) + formals
             if key not in template.fitted_lowered:
                 template.fitted_lowered.add(key)
-                self._lower(lower_key, list(key), _lower_fitted(template))
+                for k in keys:
+                    self._lower(k, list(key), _lower_fitted(template))
 
     def _register_number_casts(self):
         """Type `N(x)` for every builtin number class `N` and bound struct `x`.
@@ -865,6 +872,8 @@ class Bindings:
             def generic_resolve(self, typ, attr):
                 if attr in public:
                     return public[attr]
+                if attr in struct._tpl_methods:
+                    return types.BoundFunction(struct._tpl_methods[attr], typ)
                 if attr in struct._methods:
                     return types.BoundFunction(struct._methods[attr], typ)
                 return None
@@ -918,13 +927,20 @@ class Bindings:
         P0 *a0, ...)` like a free function's."""
         fn = struct._statics.get(name)
         if fn is None:
-            fn = struct._statics[name] = BoundFunction(f"{struct.__name__}.{name}")
-            if not name.startswith("_") and name not in vars(struct) and not hasattr(BoundStruct, name):
-                setattr(struct, name, fn)  # for Python code; kernels resolve it through typing
-            if len(struct._statics) == 1:
-                self._register_statics(struct)
-            struct._nbst_lower_static_on_value(name)
+            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}"))
         return self._overload(fn, unit, shim, src, ret, params, cxx)
+
+    def add_static(self, struct, name, fn):
+        """Makes `fn` (anything with a `_numba_type_`) what `S.name` and `x.name` stand for in
+        kernels; returns it."""
+        previous = struct._statics.get(name)
+        struct._statics[name] = fn
+        if not name.startswith("_") and not hasattr(BoundStruct, name) and vars(struct).get(name, previous) is previous:
+            setattr(struct, name, fn)  # for Python code; kernels resolve it through typing
+        if not getattr(struct, "_nbst_lower_static_on_value", None):
+            self._register_statics(struct)
+        struct._nbst_lower_static_on_value(name)
+        return fn
 
     def _register_statics(self, struct):
         """`S.name` in a kernel: typed as the static function, whose value is a dummy."""
@@ -981,6 +997,8 @@ class Bindings:
             _call_impl(unit, shim, src, ret, [(nbty, "in")] + params),
             cxx,
             recvr=nbty,
+            # `x(...)` (the call operator): Numba lowers a call of a value by the value's type.
+            call_key=nbty if name == "__call__" else None,
         )
         self._sync()
 

@@ -84,6 +84,7 @@ template <class T> __device__ __nbst_items_of<T> __nbst_items(T *p) { return {p}
 #endif
 """
 _TPL_SELF = "__nbst_self__"  # stands for the class template instance in member spellings
+_TPL_CALL = "operator()"  # the member a call of a value (`x(a, b)`, Python's `__call__`) reaches
 _TPL_INPLACE = frozenset([
     _tpl_operator.iadd, _tpl_operator.isub, _tpl_operator.imul, _tpl_operator.itruediv, _tpl_operator.imod,
     _tpl_operator.iand, _tpl_operator.ior, _tpl_operator.ixor, _tpl_operator.ilshift, _tpl_operator.irshift,
@@ -949,22 +950,61 @@ _TPL_KIND_PROBE = (
 )  # fmt: skip
 
 
-def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None):
-    """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`) by
-    probing `decltype` of the call (for an arch that has it); builtin arithmetic types and void
-    only."""
+def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
+    """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`, an
+    alias template) by probing `decltype` of the call (for an arch that has it): a builtin
+    arithmetic type, void, or an instance of a bound class template whose type arguments are
+    builtin arithmetic types (`make_pair`'s `pair<unwrap_ref_decay_t<T1>, ...>`)."""
     if resolved.ret is not _TPL_ASK_COMPILER:
         return
     args = [_tpl_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
     target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
-    expr = f"__nbst_kind<decltype({target}({', '.join(args)}))>::value"
-    (kind,) = _tpl_probe(unit, [expr], f"the return type of {target}", _TPL_KIND_PROBE, arch)
+    result = f"decltype({target}({', '.join(args)}))"
+    (kind,) = _tpl_probe(unit, [f"__nbst_kind<{result}>::value"], f"the return type of {target}", _TPL_KIND_PROBE, arch)
     if kind == 1000:
         resolved.ret, resolved.ret_cxx = None, "void"
     elif 1 <= kind <= len(_TPL_BUILTIN_KINDS):
         resolved.ret_cxx, resolved.ret = _TPL_BUILTIN_KINDS[kind - 1]
     else:
-        raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type or void")
+        ci = _tpl_ask_class_instance(unit, resolved.ret_cxx, result, target, arch, bindings)
+        if ci is None:
+            raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
+                                "instance of a bound class template with arithmetic type arguments")  # fmt: skip
+        resolved.ret, resolved.ret_cxx = ci._numba_type, ci.cxx
+
+
+# The kind (`__nbst_kind`) of the I-th type argument of a class template instance.
+_TPL_TARG_PROBE = (
+    "template <class... A> struct __nbst_list {};\n"
+    "template <unsigned long long I, class L> struct __nbst_at { static constexpr unsigned long long value = 0; };\n"
+    "template <unsigned long long I, class A0, class... A>\n"
+    "struct __nbst_at<I, __nbst_list<A0, A...>> : __nbst_at<I - 1, __nbst_list<A...>> {};\n"
+    "template <class A0, class... A> struct __nbst_at<0, __nbst_list<A0, A...>> : __nbst_kind<A0> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ { static constexpr unsigned long long value = 0; };\n"
+    "template <unsigned long long I, template <class...> class C, class... A>\n"
+    "struct __nbst_targ<I, C<A...>> : __nbst_at<I, __nbst_list<A...>> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, const T> : __nbst_targ<I, T> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, T &> : __nbst_targ<I, T> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, T &&> : __nbst_targ<I, T> {};\n"
+)
+
+
+def _tpl_ask_class_instance(unit, spelling, result, target, arch, bindings):
+    """The instance of a bound class template that `result` (a `decltype` the header spells
+    `spelling`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the compiler;
+    None unless each is a builtin arithmetic type."""
+    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(_tpl_strip_ref(spelling)))
+    if m is None or bindings is None:
+        return None
+    count = len(_tpl_split_args(m[2]))
+    exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
+    try:
+        kinds = _tpl_probe(unit, exprs, f"the return type of {target}", _TPL_KIND_PROBE + _TPL_TARG_PROBE, arch)
+    except TemplateError:
+        return None
+    if not all(1 <= k <= len(_TPL_BUILTIN_KINDS) for k in kinds):
+        return None
+    return _tpl_class_instance_of(f"{m[1]}<{', '.join(_TPL_BUILTIN_KINDS[k - 1][0] for k in kinds)}>", bindings)
 
 
 def _tpl_arg_expr(resolved, slot, expr):
@@ -1651,7 +1691,7 @@ class BoundFunctionTemplate:
             qual = "::" + r.overload.qual_name
             arch = self._tb.arch(r.overload.arch)
             try:
-                _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch)
+                _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch, bindings=self._tb.b)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             unit = _tpl_unit_for(self._unit, r)
@@ -1849,7 +1889,7 @@ class ClassInstance:
             member = f"template {name}{r.explicit_args()}" if r.overload.tparams else name
             arch = t._tb.arch(t._arch)
             try:
-                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch)
+                _tpl_ask_return(t._unit, r, member, self_cxx=self.cxx, arch=arch, bindings=t._tb.b)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             unit = _tpl_unit_for(t._unit, r)
@@ -1942,6 +1982,76 @@ class ClassInstance:
             params.append((f"a{k}", cxx, "in"))
         return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}",
                              "items": True})  # fmt: skip
+
+
+class _TplStructOwner:
+    """What a struct's member templates have of a class template (`ClassInstance.template`):
+    their overloads and typed calls, and where their shims go."""
+
+    def __init__(self, tb, unit, cxx, methods, statics):
+        self._tb, self._unit, self._qual, self._arch = tb, unit, cxx, None
+        self._scope = _tpl_scope(cxx)
+        self._inherits = False
+        self._methods, self._statics = {}, {}
+        for table, entries in ((self._methods, methods), (self._statics, statics)):
+            for name, data in entries:
+                table.setdefault(name, []).append(_TplOverload(data, cxx))
+        self._method_calls = {name: {} for name in self._methods}
+
+
+class _TplStructMembers(ClassInstance):
+    """The member function templates of a bound struct: a method is typed as a class template
+    instance's (`ClassInstance._method`, the struct's value as `self`), after the struct's
+    non-template overloads of the same name; a static one is a function template that `S.name`
+    and `x.name` stand for."""
+
+    def __init__(self, tb, unit, struct, methods, statics):  # the struct is its own type: no layout to ask
+        self.__name__ = self.__qualname__ = struct.cxx_name
+        self.template = _TplStructOwner(tb, unit, struct.cxx_name, methods, statics)
+        self.cxx, self.args, self.fields, self.nested = struct.cxx_name, {}, {}, {}
+        self._numba_type, self._statics = struct._numba_type, {}
+        for name, table in self.template._method_calls.items():
+            tb.b._lower((self, name), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+            py_name = "__call__" if name == _TPL_CALL else name
+            if py_name == "__call__":  # Numba lowers a call of a value by the value's type
+                tb.b._lower(self._numba_type, [self._numba_type, types.VarArg(types.Any)], _tpl_lower_by_sig(table))
+            struct._tpl_methods[py_name] = self._typing_template(struct, name, py_name, table)
+        for name in self.template._statics:
+            fn = self._static(name)
+            plain = struct._statics.get(name)
+            if isinstance(plain, _tpl_rt.BoundFunction):
+                fn._plain = plain  # tried first, as C++ prefers a non-template
+            tb.b.add_static(struct, name, fn)
+        tb.b._sync()
+
+    def _typing_template(self, struct, name, py_name, table):
+        members = self
+
+        class Method(_TplAbstractTemplate):
+            key = (members, name)
+
+            def generic(self, args, kws):
+                if kws:
+                    raise _TplTypingError(f"{members.cxx}::{name}: keyword arguments are not supported")
+                plain = struct._methods.get(py_name)
+                if plain is not None:  # the non-template overloads first, as C++ prefers them
+                    try:
+                        sig = plain(self.context).apply(args, kws)
+                    except Exception as e:  # numba's own TypingError, or the runtime's
+                        if "TypingError" not in type(e).__name__:
+                            raise
+                        sig = None
+                    if sig is not None:
+                        sig = sig.replace(recvr=self.this)
+                        table[(self.this,) + tuple(sig.args)] = _TplPlainCall(types.BoundFunction(plain, self.this), sig)
+                        return sig
+                call = members._method(self.context, name, args)
+                return _tpl_signature(call.return_type(), *call.resolved.sigtys, recvr=self.this)
+
+        return Method
+
+    def __repr__(self):
+        return f"<member templates of {self.cxx}>"
 
 
 # `typename X::Name`, X a bare identifier (a dependent member type named through an alias).
@@ -2243,6 +2353,8 @@ class BoundClassTemplate:
         return call.lower(context, builder, args[:n])
 
     def _resolve_attr(self, typ, attr):
+        if attr == "__call__":  # `x(...)`: the call operator
+            return types.BoundFunction(self._method_template(_TPL_CALL), typ) if _TPL_CALL in self._methods else None
         field = typ._nbst_owner.fields.get(attr)
         if field is None and self._inherits and attr not in self._methods and not attr.startswith("_"):
             field = typ._nbst_owner._inherited_field(attr)
@@ -2365,6 +2477,14 @@ class TemplateBindings:
 
         bindings.target_registry.lower_getattr_generic(_TplClassObjectType)(nested_attr)
         bindings.target_registry.lower_getattr_generic(_TplInstanceType)(_tpl_get_field)
+
+        def call_instance(context, builder, sig, args):
+            """`x(...)` on an instance: Numba lowers a call of a value by its type (the class
+            `_TplInstanceType` for every instance), with the instance first."""
+            table = sig.args[0]._nbst_owner.template._method_calls[_TPL_CALL]
+            return table[tuple(sig.args)].lower(context, builder, args)
+
+        bindings.target_registry.lower(_TplInstanceType, types.VarArg(types.Any))(call_instance)
         bindings._sync()
 
     def lower_getitem(self, fnty):
@@ -2463,6 +2583,12 @@ class TemplateBindings:
         b.typing_registry.register_global(op, types.Function(OperatorTemplate))
         b._sync()
         return fn
+
+    def member_templates(self, struct, *, unit, methods, statics):
+        """The member function templates of the bound (non-template) struct `struct`: `methods`
+        and `statics` are `(name, overload)`; the call operator's name is `operator()`. Their
+        template arguments are deduced when a kernel calls them, as a class template's members'."""
+        return _TplStructMembers(self, unit, struct, methods, statics)
 
     def template_of(self, unit, py_name):
         """The function template bound as `py_name` for `unit`, if any."""

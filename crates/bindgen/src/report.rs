@@ -36,6 +36,10 @@ pub enum BindKind {
     OperatorTemplate,
     #[serde(rename = "class_template")]
     ClassTemplate,
+    #[serde(rename = "method template")]
+    MethodTemplate,
+    #[serde(rename = "static method template")]
+    StaticMethodTemplate,
 }
 
 impl BindKind {
@@ -54,6 +58,8 @@ impl BindKind {
             BindKind::FunctionTemplate => "function_template",
             BindKind::OperatorTemplate => "operator_template",
             BindKind::ClassTemplate => "class_template",
+            BindKind::MethodTemplate => "method template",
+            BindKind::StaticMethodTemplate => "static method template",
         }
     }
 }

@@ -2163,6 +2163,8 @@ fn check_round_trips(r: &Value, m: &Model, enum_prefixes: &[String], what: &str,
         m.structs.iter().flat_map(|s| s.decl.methods.iter().map(|x| x.function.name.as_str())).collect();
     for rec in records(r, "_b.method").into_iter().chain(records(r, "_b.static_method")) {
         let n = s(kw(rec, "name"));
+        // The call operator is bound as `__call__`, the method a Python call of a value reaches.
+        let n = if n == "__call__" { "operator()" } else { n };
         if !method_names.contains(n) {
             fails.push(format!("{what}: `_b.method(name={n:?})` is no method name of the model"));
         }

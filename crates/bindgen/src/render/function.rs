@@ -50,6 +50,12 @@ pub(crate) fn operator_symbol(name: &str) -> Option<&str> {
     name.strip_prefix("operator").map(str::trim)
 }
 
+/// Whether `name` is the call operator, which a Python call of a value reaches (`x(a, b)`, through
+/// `__call__`), whatever its number of operands.
+pub(crate) fn is_call_operator(name: &str) -> bool {
+    operator_symbol(name) == Some("()")
+}
+
 /// The runtime's `params` list for a callable, or why a parameter cannot be bound.
 pub(crate) fn params_spec(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
     let mut items = Vec::new();
@@ -82,6 +88,8 @@ pub(crate) fn ret_spec(ctx: &Context, t: &Type) -> Result<String, Unbindable> {
 pub(crate) fn no_python_operator(symbol: &str, operands: usize) -> Unbindable {
     let message = if matches!(symbol, "++" | "--") {
         "increment/decrement operator: Python has no ++ or --".to_string()
+    } else if symbol.starts_with("\"\"") {
+        format!("user-defined literal operator `{symbol}`: Python has no user-defined literals; construct the value")
     } else {
         format!("operator `{symbol}` with {operands} operand(s) has no Python operator")
     };

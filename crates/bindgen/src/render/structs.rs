@@ -4,7 +4,7 @@
 use canopy::model::{AccessKind, Function, MethodKind, Struct, StructMethod};
 use serde::Deserialize;
 
-use super::function::{no_python_operator, operator_symbol, params_spec, python_operator, ret_spec};
+use super::function::{is_call_operator, no_python_operator, operator_symbol, params_spec, python_operator, ret_spec};
 use super::{arities, call, registered_type_expr, Context, IntentPath, Rendered};
 use crate::pyexpr::{py_ident, py_str};
 use crate::report::{BindKind, Skip, SkipReason, Unbindable};
@@ -138,14 +138,7 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Resu
     for m in &s.methods {
         render_member(ctx, s, &var, m, &mut out);
     }
-    for t in &s.templated_methods {
-        out.report.skip(
-            BindKind::Method,
-            &t.qual_name,
-            &t.function.location,
-            Unbindable::new(SkipReason::MemberTemplate, "member function template: bind it through the template API"),
-        );
-    }
+    out.append(super::templates::render_member_templates(ctx, s, &var));
     out.assigns(var);
     Ok(out)
 }
@@ -268,7 +261,7 @@ fn render_member_arity(
                 out.shims.push(name);
                 return;
             }
-            if f.is_operator {
+            if f.is_operator && !is_call_operator(&f.name) {
                 let symbol = operator_symbol(&f.name).unwrap_or("");
                 let Some(op) = python_operator(symbol, f.params.len() + 1) else {
                     return skip(out, no_python_operator(symbol, f.params.len() + 1));
@@ -291,20 +284,22 @@ fn render_member_arity(
                 out.report.bind(BindKind::Operator, &full, "");
                 out.shims.push(name);
             } else {
+                // The call operator is `x(...)` in a kernel: the method Python calls a value through.
+                let py_method = if is_call_operator(&f.name) { "__call__" } else { f.name.as_str() };
                 let name = shim_name("method", &full, &identity, &ctx.unit_tag);
                 out.code.push_str(&call(
                     "_b.method",
                     &[
                         ("", var.to_string()),
                         ("unit", "_unit".into()),
-                        ("name", py_str(&f.name)),
+                        ("name", py_str(py_method)),
                         ("shim", py_str(&name)),
                         ("src", py_str(&method_shim(&name, &s.qual_name, f))),
                         ("ret", ret),
                         ("params", params),
                     ],
                 ));
-                out.report.bind(BindKind::Method, &full, &f.name);
+                out.report.bind(BindKind::Method, &full, py_method);
                 out.shims.push(name);
             }
         }

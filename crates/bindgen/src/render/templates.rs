@@ -12,10 +12,11 @@
 use std::fmt::Write;
 
 use canopy::model::{
-    AccessKind, ClassTemplate, Function, FunctionTemplate, MethodKind, ParamVar, TemplateParam, TemplateParamKind,
+    AccessKind, ClassTemplate, Function, FunctionTemplate, MethodKind, ParamVar, Struct, TemplateParam,
+    TemplateParamKind,
 };
 
-use super::function::{no_python_operator, operator_symbol, python_operator};
+use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
 use super::{Context, IntentPath, Rendered};
 use crate::plan::device_callable;
 use crate::pyexpr::{py_ident, py_str};
@@ -224,7 +225,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             MethodKind::ConversionFunction => {
                 Some((SkipReason::NotSupported, "conversion operator of a class template: not bound yet"))
             }
-            _ if m.is_copy_assignment || m.is_move_assignment => {
+            _ if m.is_copy_assignment || m.is_move_assignment || operator_symbol(&f.name) == Some("=") => {
                 Some((SkipReason::ValueSemantics, "assignment operator: Numba values are immutable"))
             }
             _ if m.is_static && f.is_operator => Some((SkipReason::NotSupported, "static operator: not bound")),
@@ -235,7 +236,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             continue;
         }
         // A member operator is a method reached through its Python operator, `self` the left operand.
-        let op = if f.is_operator {
+        // The call operator is a method the runtime reaches through `__call__` (`x(a, b)`).
+        let op = if f.is_operator && !is_call_operator(&f.name) {
             match operator_of(&f.name, f.params.len() + 1) {
                 Ok(op) => Some(op),
                 Err(why) => {
@@ -273,13 +275,11 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                     | MethodKind::OtherConstructor
             )
         });
+        let is_static = info.is_some_and(|i| i.is_static);
         let why = if !device_callable(f.exec_space) {
             Some(Unbindable::new(SkipReason::HostOnly, "host-only member function template"))
-        } else if info.is_some_and(|i| i.is_static) {
-            Some(Unbindable::new(
-                SkipReason::NotSupported,
-                "static member function template of a class template: not bound yet",
-            ))
+        } else if is_static && f.is_operator {
+            Some(Unbindable::new(SkipReason::NotSupported, "static operator: not bound"))
         } else if info.is_some_and(|i| i.kind == MethodKind::ConversionFunction) {
             Some(Unbindable::new(
                 SkipReason::NotSupported,
@@ -287,7 +287,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             ))
         } else if f.is_operator && operator_symbol(&f.name) == Some("=") {
             Some(Unbindable::new(SkipReason::ValueSemantics, "assignment operator: Numba values are immutable"))
-        } else if f.is_operator {
+        } else if f.is_operator && !is_call_operator(&f.name) {
             operator_of(&f.name, f.params.len() + 1).err()
         } else {
             None
@@ -299,10 +299,17 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         match overloads_data(ctx, path, &mt.template_parameters, f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
+            // `C.name(...)`: the member's own template arguments deduced as a function template's.
+            Ok(all) if is_static => {
+                statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
+            }
             Ok(all) => {
                 methods.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))));
                 if let Ok(op) = operator_of(&f.name, f.params.len() + 1) {
-                    if f.is_operator && !operators.iter().any(|(o, n)| *o == op && *n == f.name) {
+                    if f.is_operator
+                        && !is_call_operator(&f.name)
+                        && !operators.iter().any(|(o, n)| *o == op && *n == f.name)
+                    {
                         operators.push((op, f.name.clone()));
                     }
                 }
@@ -365,6 +372,79 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     out.report.bind(BindKind::ClassTemplate, &t.qual_name, &var);
     out.assigns(var);
     Ok(out)
+}
+
+/// Renders the member function templates of the (non-template) struct bound as `var`: methods,
+/// static member functions and call operators, typed by the template runtime, which deduces their
+/// template arguments when a kernel calls them. Members that cannot be bound are reported.
+pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered {
+    let mut out = Rendered::default();
+    let (mut methods, mut statics) = (Vec::new(), Vec::new());
+    for mt in &s.templated_methods {
+        let f = &mt.function;
+        let full = format!("{}::{}", s.qual_name, f.name);
+        let info = mt.method.as_ref();
+        let is_static = info.is_some_and(|i| i.is_static);
+        let reason = if !device_callable(f.exec_space) {
+            Some(Unbindable::new(SkipReason::HostOnly, "host-only member function template"))
+        } else {
+            match info.map(|i| i.kind) {
+                Some(MethodKind::ConversionFunction) => {
+                    Some(Unbindable::new(SkipReason::NotSupported, "conversion operator template: not bound yet"))
+                }
+                Some(MethodKind::Other) | None => None,
+                Some(_) => {
+                    Some(Unbindable::new(SkipReason::NotSupported, "constructor template of a struct: not bound yet"))
+                }
+            }
+        }
+        .or_else(|| match f.is_operator {
+            true if operator_symbol(&f.name) == Some("=") => {
+                Some(Unbindable::new(SkipReason::ValueSemantics, "assignment operator: Numba values are immutable"))
+            }
+            true if is_static => Some(Unbindable::new(SkipReason::NotSupported, "static operator: not bound")),
+            true if !is_call_operator(&f.name) => Some(Unbindable::new(
+                SkipReason::NotSupported,
+                format!(
+                    "member operator template `{}` of a struct: not bound yet",
+                    operator_symbol(&f.name).unwrap_or("")
+                ),
+            )),
+            _ => None,
+        });
+        if let Some(reason) = reason {
+            out.report.skip(BindKind::Method, &full, &f.location, reason);
+            continue;
+        }
+        let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
+        match overloads_data(ctx, path, &mt.template_parameters, f, None) {
+            Ok(all) => {
+                let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
+                if is_static {
+                    statics.extend(entries);
+                    out.report.bind(BindKind::StaticMethodTemplate, &full, &format!("{var}.{}", f.name));
+                } else {
+                    methods.extend(entries);
+                    let py_name = if is_call_operator(&f.name) { "__call__" } else { f.name.as_str() };
+                    out.report.bind(BindKind::MethodTemplate, &full, py_name);
+                }
+            }
+            Err(reason) => out.report.skip(BindKind::Method, &full, &f.location, reason),
+        }
+    }
+    if methods.is_empty() && statics.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out.code, "{TEMPLATES}.member_templates({var}, unit=_unit, methods=[");
+    for m in &methods {
+        let _ = writeln!(out.code, "    {m},");
+    }
+    out.code.push_str("], statics=[\n");
+    for m in &statics {
+        let _ = writeln!(out.code, "    {m},");
+    }
+    out.code.push_str("])\n");
+    out
 }
 
 #[cfg(test)]
@@ -449,6 +529,51 @@ mod tests {
             r.code
         );
         assert!(r.code.ends_with(",\n    operators=[(operator.getitem, \"operator[]\")])\n"), "{}", r.code);
+        assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
+    }
+
+    fn member_templates_model() -> canopy::model::Declarations {
+        serde_json::from_str(include_str!("../../../../tests/expected/member_templates.json")).unwrap()
+    }
+
+    #[test]
+    fn member_templates_of_a_struct_are_data() {
+        let d = member_templates_model();
+        let s = d.structs.iter().find(|s| s.qual_name == "mt::Scaler").unwrap();
+        let r = render_member_templates(&Context::default(), s, "Scaler");
+        assert!(
+            r.code.starts_with(
+                "_template_bindings(_b).member_templates(Scaler, unit=_unit, methods=[\n    (\"scale\", {\"tparams\": [(\"T\""
+            ),
+            "{}",
+            r.code
+        );
+        assert!(r.code.contains("\n    (\"operator()\", {\"tparams\": [(\"T\""), "{}", r.code);
+        assert!(r.code.contains("], statics=[\n    (\"square\", {"), "{}", r.code);
+        // As declared, and with the defaulted parameter left out.
+        assert_eq!(r.code.matches("(\"offset\", {").count(), 2, "{}", r.code);
+        let bound: Vec<(&str, &str)> = r.report.bound.iter().map(|b| (b.kind.as_str(), b.py_name.as_str())).collect();
+        assert_eq!(
+            bound,
+            [
+                ("method template", "scale"),
+                ("method template", "__call__"),
+                ("static method template", "Scaler.square"),
+                ("static method template", "Scaler.offset")
+            ]
+        );
+        assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
+    }
+
+    #[test]
+    fn call_operators_and_static_member_templates_of_class_templates_are_data() {
+        let d = member_templates_model();
+        let t = d.class_templates.iter().find(|t| t.qual_name == "mt::Poly").unwrap();
+        let r = render_class_template(&Context::default(), t, "Poly").unwrap();
+        assert!(r.code.contains("\n        (\"operator()\", {\"tparams\": [], \"ret\": \"T\""), "{}", r.code);
+        assert!(r.code.contains("statics=[\n        (\"cube\", {\"tparams\": [(\"U\""), "{}", r.code);
+        // The call operator is reached through `__call__`, not a Python operator.
+        assert!(!r.code.contains("operators="), "{}", r.code);
         assert!(r.report.skipped.is_empty(), "{:?}", r.report.skipped);
     }
 

@@ -1,0 +1,155 @@
+"""Call operators and member function templates: `f(x, y)` on a struct or class template instance
+reaches its `operator()` (any number of operands); a struct's member function templates (methods,
+static members, call operators) and a class template's static member function templates are typed
+by deduction when a kernel calls them; in a static module, a function whose signature names an
+instantiation of a class template (`unbox(const Box<float> &)`) is typed by the template runtime,
+which instantiates the class. Dynamic mode and a generated static module, on
+tests/headers/member_templates.cuh. CPU tests link; the `gpu` tests check values."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import ast_canopy
+import numpy as np
+import pytest
+from _helpers import import_module, require_gpu, shims_of
+from numba import cuda
+from numba.cuda.typing.typeof import typeof
+from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_structs
+from numbast.testing import link_kernel
+
+HEADER = Path(__file__).resolve().parent / "headers" / "member_templates.cuh"
+ARCH = "sm_80"
+SIG = (typeof(np.zeros(8, np.int32)), typeof(np.zeros(4, np.float32)))
+EXPECTED_INT = [15, 16, 8, 20, 9, 49, 10, 17]
+EXPECTED_FLOAT = [6.0, 7.0, 8.0, 6.0]
+
+
+class _Names:
+    def __init__(self, mapping):
+        self.__dict__.update(mapping)
+
+
+@pytest.fixture(scope="module")
+def D():
+    decls = ast_canopy.parse_declarations_from_source(str(HEADER), [str(HEADER)], ARCH)
+    writer = MemoryShimWriter(f'#include "{HEADER}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # everything in the header binds
+        affine, scaler = bind_cxx_structs(writer, decls.structs)
+        poly, _box = bind_cxx_class_templates(decls.class_templates, None, writer)
+    return _Names({"writer": writer, "Affine": affine, "Scaler": scaler, "Poly": poly})
+
+
+@pytest.fixture(scope="module")
+def S(tmp_path_factory):
+    """The header generated as a static module, imported, with its coverage report."""
+    root = tmp_path_factory.mktemp("member_templates")
+    cfg = root / "cfg.yml"
+    cfg.write_text(f"Entry Point: {HEADER}\nFile List: [{HEADER}]\nGPU Arch: [{ARCH}]\nOutput Name: member_templates_static\n")
+    report = root / "report.json"
+    r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out"),
+                        "--report", str(report)], capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    module = import_module(root / "out" / "member_templates_static.py")
+    module.report = json.loads(report.read_text())
+    return module
+
+
+def make_kernel(ns):
+    Affine, Scaler, P = ns.Affine, ns.Scaler, ns.Poly[np.float32]
+
+    def kernel(iout, fout):
+        f = Affine(3)
+        iout[0] = f(5)  # operator()(int): 15
+        iout[1] = f(5, 1)  # operator()(int, int), three operands: 16
+        s = Scaler(4)
+        iout[2] = s.twice()  # a plain method beside the templates: 8
+        iout[3] = s.scale(np.int32(5))  # a member function template, T = int: 20
+        iout[4] = s(np.int32(2), np.int32(1))  # a call operator template: 9
+        iout[5] = Scaler.square(np.int32(7))  # a static member function template: 49
+        iout[6] = Scaler.offset(np.int32(7))  # ... with its defaulted parameter left out: 10
+        iout[7] = Scaler.offset(np.int32(7), 10)  # 17
+        fout[0] = s.scale(np.float32(1.5))  # T = float: 6.0
+        p = P(np.float32(2.0))
+        fout[1] = p(np.float32(3.0), np.float32(1.0))  # a class template's call operator: 7.0
+        fout[2] = P.cube(np.float32(2.0))  # a class template's static member template: 8.0
+        fout[3] = p.weigh(np.int32(3))  # 6.0
+
+    return kernel
+
+
+def test_member_templates_link(D):
+    result = link_kernel(make_kernel(D), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+    assert [s for s in shims_of(D.writer) if result.calls(s)] == []
+    src = D.writer.unit.source()
+    assert "__nbst_self->operator()(*__nbst_a0, *__nbst_a1)" in src
+    assert "__nbst_self->template operator()<int>(*__nbst_a0, *__nbst_a1)" in src
+    assert "::mt::Scaler::square<int>(*__nbst_a0)" in src
+    assert "::mt::Poly<float>::cube<float>(*__nbst_a0)" in src
+
+
+def test_static_module_member_templates_link(S):
+    result = link_kernel(make_kernel(S), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+
+
+def test_static_module_reports_member_templates_bound(S):
+    assert S.report["skipped"] == []
+    bound = {(b["kind"], b["name"], b["py_name"]) for b in S.report["bound"]}
+    assert {("method", "mt::Affine::operator()", "__call__"), ("method template", "mt::Scaler::scale", "scale"),
+            ("method template", "mt::Scaler::operator()", "__call__"),
+            ("static method template", "mt::Scaler::square", "Scaler.square")} <= bound  # fmt: skip
+
+
+def instance_functions_kernel(S):
+    BoxF = S.Box[np.float32]
+    box_int, unbox = S.box_int, S.unbox
+
+    def kernel(iout, fout):
+        fout[0] = unbox(BoxF(np.float32(2.5)))  # a parameter `const Box<float> &`: 2.5
+        iout[0] = unbox(box_int(41))  # a return type `Box<int>`, then the `Box<int>` overload: 42
+
+    return kernel
+
+
+def test_functions_naming_class_instances_link(S):
+    bound = {(b["kind"], b["name"]) for b in S.report["bound"]}
+    assert ("function_template", "mt::unbox") in bound and ("function_template", "mt::box_int") in bound
+    result = link_kernel(instance_functions_kernel(S), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+
+
+@pytest.mark.gpu
+def test_functions_naming_class_instances_values(S):
+    require_gpu()
+    iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
+    cuda.jit(instance_functions_kernel(S))[1, 1](iout, fout)
+    assert iout[0] == 42 and fout[0] == 2.5
+
+
+def test_member_template_mismatch_is_a_typing_error(D):
+    Scaler = D.Scaler
+
+    def kernel(iout, fout):
+        iout[0] = Scaler(2).scale(np.int32(1), np.int32(2))  # scale takes one argument
+
+    with pytest.raises(Exception, match=r"no overload of mt::Scaler::scale fits"):
+        link_kernel(kernel, SIG, ARCH)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+def test_member_templates_values(mode, request):
+    require_gpu()
+    kernel = cuda.jit(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode])))
+    iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
+    kernel[1, 1](iout, fout)
+    assert iout.tolist() == EXPECTED_INT
+    np.testing.assert_allclose(fout, EXPECTED_FLOAT)
