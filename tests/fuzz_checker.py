@@ -322,6 +322,14 @@ class FakeBindings:
         self._count("operator", unit, shim, src)
         self.target_registry.functions.append((None, op, params))
 
+    def member_type(self, struct, name, value):
+        self._struct_arg(struct)
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise TypeError(f"member type name must be an identifier, not {name!r}")
+        if not isinstance(value, Tag):
+            raise TypeError(f"member type must be a bound struct or enum, not {value!r}")
+        self._count("member_type")
+
     def enum(self, *, cxx_name, py_name, members, underlying=None):
         nbtypes = _nb()
         if not (underlying is None or isinstance(underlying, (str, nbtypes.Type))):

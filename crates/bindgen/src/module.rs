@@ -28,7 +28,6 @@ use crate::plan::{
 use crate::pyexpr::{enum_member_names, py_str};
 use crate::render::{Context, DataModel, Intents, Rendered, StructRequest};
 use crate::report::{place, BindKind, Report};
-use crate::types::{cxx, KnownTypes};
 
 pub use arch::arch_condition;
 use arch::{arch_ranges, python_ranges, Union};
@@ -447,46 +446,6 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Whether `t` (references and qualifiers aside) is an instantiation of one of the class templates
-/// `classes` that has no Numba type of its own (not a bound specialization).
-fn names_class_instance(t: &canopy::model::Type, classes: &BTreeSet<String>, known: &KnownTypes) -> bool {
-    let name = cxx(&t.unqualified_non_ref_type_name);
-    let name = name.trim_start_matches("::");
-    let base = name.split_once('<').map(|(base, _)| base.trim());
-    !known.contains(name) && name.ends_with('>') && base.is_some_and(|b| classes.contains(b))
-}
-
-/// The functions whose parameter or return types name an instantiation of a class template of
-/// the module, split off as templates without parameters: the template runtime types them,
-/// instantiating the class when a kernel calls them.
-fn split_instance_functions(
-    functions: Vec<Item<Function>>,
-    class_templates: &[Item<ClassTemplate>],
-    known: &KnownTypes,
-) -> (Vec<Item<Function>>, Vec<Item<FunctionTemplate>>) {
-    let classes: BTreeSet<String> = class_templates.iter().map(|t| cxx(&t.decl.qual_name)).collect();
-    let (instance, plain): (Vec<_>, Vec<_>) = functions.into_iter().partition(|i| {
-        std::iter::once(&i.decl.return_type)
-            .chain(i.decl.params.iter().map(|p| &p.type_))
-            .any(|t| names_class_instance(t, &classes, known))
-    });
-    let templates = instance
-        .into_iter()
-        .map(|i| {
-            let f = i.decl;
-            let t = FunctionTemplate {
-                template_parameters: Vec::new(),
-                num_min_required_args: f.params.iter().filter(|p| !p.has_default).count(),
-                qual_name: f.qual_name.clone(),
-                method: None,
-                function: f,
-            };
-            Item { decl: t, py_name: i.py_name, archs: i.archs }
-        })
-        .collect();
-    (plain, templates)
-}
-
 /// Renders the module for `req`.
 pub fn render_module(req: &ModuleRequest<'_>) -> Module {
     let config = req.config;
@@ -514,10 +473,7 @@ pub fn render_module(req: &ModuleRequest<'_>) -> Module {
     let mut r = Renderer::new(req);
     // A function whose signature names an instantiation of a class template (`real(const
     // complex<__half> &)`) is typed by the template runtime, which instantiates the class.
-    let (functions, instance_functions) =
-        split_instance_functions(std::mem::take(&mut input.functions), &input.class_templates, &r.ctx.known);
-    input.functions = functions;
-    input.function_templates.extend(instance_functions);
+    input.type_instance_functions_as_templates(&r.ctx.known);
     let planned = plan(&input, &plan_options(config, &r.archs), &ConfiguredStructs(config), &r.ctx.known);
     for step in &planned.steps {
         match step {

@@ -22,7 +22,7 @@ use crate::render::{
     render_struct, Context, Rendered, StructRequest,
 };
 use crate::report::{BindKind, Skip, SkipReason, Unbindable};
-use crate::types::cxx;
+use crate::types::{cxx, KnownTypes};
 
 /// Whether a function with this execution space can be called from a kernel.
 pub(crate) fn device_callable(space: ExecutionSpace) -> bool {
@@ -100,6 +100,59 @@ pub struct Input {
     pub class_templates: Vec<Item<ClassTemplate>>,
     pub other_structs: Vec<Struct>,
     pub other_enums: Vec<Enum>,
+}
+
+impl Input {
+    /// Functions whose signatures name an instantiation of one of the input's class templates
+    /// (`real(const complex<__half> &)`) move to the function templates, as templates without
+    /// parameters: the template runtime types them, instantiating the class when a kernel calls
+    /// them. Both adapters call this before planning.
+    pub fn type_instance_functions_as_templates(&mut self, known: &KnownTypes) {
+        let (plain, instance) =
+            split_instance_functions(std::mem::take(&mut self.functions), &self.class_templates, known);
+        self.functions = plain;
+        self.function_templates.extend(instance);
+    }
+}
+
+/// Whether `t` (references and qualifiers aside) is an instantiation of one of the class templates
+/// `classes` that has no Numba type of its own (not a bound specialization).
+fn names_class_instance(t: &canopy::model::Type, classes: &BTreeSet<String>, known: &KnownTypes) -> bool {
+    let name = cxx(&t.unqualified_non_ref_type_name);
+    let name = name.trim_start_matches("::");
+    let base = name.split_once('<').map(|(base, _)| base.trim());
+    !known.contains(name) && name.ends_with('>') && base.is_some_and(|b| classes.contains(b))
+}
+
+/// The functions whose parameter or return types name an instantiation of a class template of
+/// the module, split off as templates without parameters: the template runtime types them,
+/// instantiating the class when a kernel calls them.
+fn split_instance_functions(
+    functions: Vec<Item<Function>>,
+    class_templates: &[Item<ClassTemplate>],
+    known: &KnownTypes,
+) -> (Vec<Item<Function>>, Vec<Item<FunctionTemplate>>) {
+    let classes: BTreeSet<String> = class_templates.iter().map(|t| cxx(&t.decl.qual_name)).collect();
+    let (instance, plain): (Vec<_>, Vec<_>) = functions.into_iter().partition(|i| {
+        std::iter::once(&i.decl.return_type)
+            .chain(i.decl.params.iter().map(|p| &p.type_))
+            .any(|t| names_class_instance(t, &classes, known))
+    });
+    let templates = instance
+        .into_iter()
+        .map(|i| {
+            let f = i.decl;
+            let t = FunctionTemplate {
+                template_parameters: Vec::new(),
+                num_min_required_args: f.params.iter().filter(|p| !p.has_default).count(),
+                qual_name: f.qual_name.clone(),
+                method: None,
+                function: f,
+            };
+            Item { decl: t, py_name: i.py_name, archs: i.archs }
+        })
+        .collect();
+    (plain, templates)
 }
 
 /// How a planned struct is bound: its Numba parent class and data model, and other C++ names.
@@ -276,9 +329,10 @@ fn function_policy(options: &Options, name: &str, qual_name: &str, space: Execut
     }
 }
 
-/// The struct that `qual_name` is declared in, by its qualified name (`S` of `S::Mode`).
+/// The struct that `qual_name` is declared in, by its qualified name (`S` of `S::Mode`); none for
+/// a name qualified only by the global scope (`::Mode`).
 fn scope_of(qual_name: &str) -> Option<(&str, &str)> {
-    qual_name.rsplit_once("::")
+    qual_name.rsplit_once("::").filter(|(outer, _)| !outer.is_empty())
 }
 
 struct Planner<'a> {

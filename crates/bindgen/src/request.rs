@@ -149,7 +149,7 @@ pub fn render_json(request: &str) -> Result<String, String> {
         by_name.insert(s.decl.qual_name.clone(), s.how);
         structs.push(Item::new(s.decl));
     }
-    let input = Input {
+    let mut input = Input {
         enums: req.enums.into_iter().map(NamedItem::item).collect(),
         structs,
         typedefs: req.typedefs.into_iter().map(Item::new).collect(),
@@ -158,6 +158,7 @@ pub fn render_json(request: &str) -> Result<String, String> {
         class_templates: req.class_templates.into_iter().map(NamedItem::item).collect(),
         ..Input::default()
     };
+    input.type_instance_functions_as_templates(&ctx.known);
     let planned = plan(&input, &options, &RequestedStructs { by_name }, &ctx.known);
     let mut out = Rendered::default();
     for step in &planned.steps {

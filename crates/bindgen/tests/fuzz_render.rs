@@ -5,10 +5,10 @@
 //! the renderer and the generated module reserve, and duplicates. Each model goes through both
 //! renderers:
 //!
-//! - dynamic mode: `bindgen::request::render_json`, as `numbast._dynamic` calls it (one request
+//! - dynamic mode: `numbast_bindgen::request::render_json`, as `numbast._dynamic` calls it (one request
 //!   per kind: enums, then structs with their typedef aliases, then functions, sharing one
 //!   `Bindings`), plus one request mixing every kind;
-//! - static mode: `bindgen::module::render_module`, the whole generated module and its `.pyi`
+//! - static mode: `numbast_bindgen::module::render_module`, the whole generated module and its `.pyi`
 //!   stub, with a validated config (hostile Name, Version, prefixes, include text...) and one or two
 //!   GPU architectures with declarations present on some of them only.
 //!
@@ -41,15 +41,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use bindgen::config::Config;
-use bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
-use bindgen::pyexpr::{enum_member_names, py_ident};
-use bindgen::request::render_json;
-use bindgen::types::cxx;
 use canopy::model::{
     AccessKind, Declarations, Enum, ExecutionSpace, Field, Function, Location, MethodKind, ParamVar, RefKind, Struct,
     StructMethod, Type, TypeShape, Typedef,
 };
+use numbast_bindgen::config::Config;
+use numbast_bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
+use numbast_bindgen::pyexpr::{enum_member_names, py_ident};
+use numbast_bindgen::request::render_json;
+use numbast_bindgen::types::cxx;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestError, TestRunner};
 use serde_json::{json, Value};
@@ -1826,7 +1826,7 @@ fn header(m: &Model) -> String {
 // ============================================================================= rendering
 
 fn registered(cxx_name: &str) -> String {
-    bindgen::render::registered_type_expr(cxx_name)
+    numbast_bindgen::render::registered_type_expr(cxx_name)
 }
 
 fn context(raw: &Raw, m: &Model, known: &BTreeMap<String, String>) -> Value {
@@ -2320,7 +2320,7 @@ fn check_dynamic(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<Value>
     let n_parents = m.structs.len();
     let answer = ask(&json!({
         "op": "dynamic",
-        "prelude": bindgen::PRELUDE,
+        "prelude": numbast_bindgen::PRELUDE,
         "codes": requests.iter().map(|(_, r)| r.code.clone()).collect::<Vec<_>>(),
         "parents": [0, n_parents, 0],
     }));
@@ -2377,7 +2377,9 @@ fn check_dynamic(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<Value>
     }
 
     // One request with every kind: parses, only bindings, runs.
-    let am = ask(&json!({"op": "dynamic", "prelude": bindgen::PRELUDE, "codes": [mixed.code], "parents": [n_parents]}));
+    let am = ask(
+        &json!({"op": "dynamic", "prelude": numbast_bindgen::PRELUDE, "codes": [mixed.code], "parents": [n_parents]}),
+    );
     bump("PY_TEXTS", 1);
     let r = &am["results"][0];
     if let Some(e) = r.get("parse_error") {
@@ -2505,7 +2507,8 @@ fn check_static(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<(Value,
     // not give a callable is refused there, naming the key.
     if let Some(e) = a.get("exec_error").map(|e| s(e).to_string()) {
         let (setup, teardown) = out.config.callbacks();
-        let expression = [setup, teardown].iter().any(|c| matches!(c, Some(bindgen::config::Callback::Expression(_))));
+        let expression =
+            [setup, teardown].iter().any(|c| matches!(c, Some(numbast_bindgen::config::Callback::Expression(_))));
         if expression && e.contains("config key `Module Callbacks.") {
             bump("CALLBACKS_REFUSED", 1);
             return None;
@@ -2966,7 +2969,7 @@ fn bug_6_struct_hidden_by_function_of_the_same_name() {
     let m = build(&raw);
     let (requests, _) = dynamic_requests(&raw, &m).expect("renders");
     let answer = ask(&json!({
-        "op": "dynamic", "prelude": bindgen::PRELUDE,
+        "op": "dynamic", "prelude": numbast_bindgen::PRELUDE,
         "codes": requests.iter().map(|(_, r)| r.code.clone()).collect::<Vec<_>>(), "parents": [0, 1, 0],
     }));
     // The header: `struct S` and `int S(int)` in one scope; `make` returns `struct S`.

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use bindgen::module::Dependency;
-use bindgen::report::{BindKind, Bound, Report, SkipReason};
+use numbast_bindgen::module::Dependency;
+use numbast_bindgen::report::{BindKind, Bound, Report, SkipReason};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -146,7 +146,7 @@ mod tests {
             BindKind::Function,
             "f",
             &loc,
-            bindgen::report::Unbindable::new(SkipReason::HostOnly, "host-only function"),
+            numbast_bindgen::report::Unbindable::new(SkipReason::HostOnly, "host-only function"),
         );
         let c = Coverage::new("m.py".into(), &r, &[], |l| l.to_string());
         let table = c.table();

@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use bindgen::config::Config;
-use bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
 use canopy::{ParseRequest, Toolchain, ToolchainOptions};
+use numbast_bindgen::config::Config;
+use numbast_bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
 
 use crate::coverage::Coverage;
 use crate::paths::{
@@ -144,7 +144,7 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
     }
 
     let stem = inputs.entry.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let module_name = bindgen::pyexpr::py_ident(&config.module_stem(&stem));
+    let module_name = numbast_bindgen::pyexpr::py_ident(&config.module_stem(&stem));
     let include = shim_include(&config, &inputs.entry, &tc, &output_abs)
         .map_err(|e| Failure::usage(format!("{}: {e}", config_path.display())))?;
     if opts.verbose {

@@ -94,7 +94,7 @@ pub fn run(args: Vec<OsString>, search_dirs: Vec<PathBuf>) -> i32 {
     };
     let result = match (cli.command, cli.cfg_path) {
         (Some(Command::Schema), _) => {
-            print!("{}", bindgen::config::json_schema());
+            print!("{}", numbast_bindgen::config::json_schema());
             return 0;
         }
         (Some(Command::Generate { config, opts }), _) => generate::generate(&config, &opts, search_dirs),

@@ -3,9 +3,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use bindgen::config::Config;
-use bindgen::module::ShimInclude;
 use canopy::Toolchain;
+use numbast_bindgen::config::Config;
+use numbast_bindgen::module::ShimInclude;
 
 /// `p` from the config, relative to the config's folder `base` unless absolute.
 pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {

@@ -173,13 +173,13 @@ fn toolchain_info(
 /// Renders bindings: a JSON request (context, enums, structs, functions) in, `{code, report}` out.
 #[pyfunction]
 fn render_bindings(py: Python<'_>, request: String) -> PyResult<String> {
-    py.detach(move || bindgen::request::render_json(&request)).map_err(PyValueError::new_err)
+    py.detach(move || numbast_bindgen::request::render_json(&request)).map_err(PyValueError::new_err)
 }
 
 /// The imports rendered code relies on.
 #[pyfunction]
 fn render_prelude() -> &'static str {
-    bindgen::PRELUDE
+    numbast_bindgen::PRELUDE
 }
 
 /// Runs the `numbast` generator CLI with `argv` (program name first); returns its exit code.
@@ -192,7 +192,7 @@ fn cli_main(py: Python<'_>, argv: Vec<String>, search_dirs: Vec<PathBuf>) -> i32
 /// The JSON Schema of the static-mode config.
 #[pyfunction]
 fn config_schema() -> String {
-    bindgen::config::json_schema()
+    numbast_bindgen::config::json_schema()
 }
 
 #[pymodule]
