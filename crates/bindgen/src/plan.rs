@@ -628,7 +628,8 @@ pub fn render_planned(ctx: &mut Context, planned: &Planned) -> Rendered {
     if out.names.contains(&planned.py_name) {
         for (member, py_name, cxx_name) in &planned.members {
             if ctx.known.contains(cxx_name) {
-                let _ = writeln!(out.code, "_b.member_type({}, {}, {py_name})", planned.py_name, py_str(member));
+                let _ =
+                    writeln!(out.code, "_b.member_type({}, {}, {py_name})", planned.py_name, py_str(&py_ident(member)));
             }
         }
     }
