@@ -40,11 +40,14 @@ def L(tmp_path_factory):
     cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
     std = cccl / "cuda" / "std"
     entry = tmp_path_factory.mktemp("libcxx") / "libcxx.cuh"
-    entry.write_text("".join(f"#include <cuda/std/{h}>\n" for h in HEADERS))
-    files = [str(std / h) for h in HEADERS]
+    # min/max/clamp through their own headers: CCCL 13.0 has no public <cuda/std/algorithm>.
+    algorithm = [f"__algorithm/{f}" for f in ("min.h", "max.h", "clamp.h")]
+    public = [h for h in HEADERS if (std / h).is_file()]
+    entry.write_text("".join(f"#include <cuda/std/{h}>\n" for h in public + algorithm))
+    files = [str(std / h) for h in public]
     for folder in ("__complex", "__utility", "__array", "__limits", "__cmath"):
         files += glob.glob(str(std / folder / "*.h"))
-    files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / "__algorithm" / f) for f in ("min.h", "max.h", "clamp.h")]
+    files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / f) for f in algorithm]
     decls = ast_canopy.parse_declarations_from_source(str(entry), files, ARCH)
     writer = MemoryShimWriter(f'#include "{entry}"')
     with warnings.catch_warnings():
