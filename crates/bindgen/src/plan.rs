@@ -461,16 +461,19 @@ impl Planner<'_> {
             self.plan.steps.push(Step::Skip(Skip::new(kind, &f.qual_name, &f.location, why)));
             return;
         }
-        let (py_name, note) = if f.is_operator {
-            (String::new(), None)
-        } else {
-            let wanted = item
-                .py_name
-                .clone()
-                .unwrap_or_else(|| strip_prefix(&f.name, &self.options.prefixes.function).to_string());
-            self.names.claim(&wanted, NameKind::Callable)
-        };
+        let (py_name, note) = self.callable_name(f, item.py_name.as_deref());
         self.bind(Binding::Function(f.clone()), py_name, item.archs.clone(), note);
+    }
+
+    /// The Python name a free function or function template is bound under (none for operators,
+    /// which are reached through Python's operators), and the note if it was renamed.
+    fn callable_name(&mut self, f: &Function, given: Option<&str>) -> (String, Option<String>) {
+        if f.is_operator {
+            return (String::new(), None);
+        }
+        let wanted =
+            given.map_or_else(|| strip_prefix(&f.name, &self.options.prefixes.function).to_string(), str::to_string);
+        self.names.claim(&wanted, NameKind::Callable)
     }
 
     fn class_template(&mut self, item: &Item<ClassTemplate>) {
@@ -510,15 +513,7 @@ impl Planner<'_> {
                 self.plan.steps.push(Step::Skip(Skip::new(BindKind::FunctionTemplate, &t.qual_name, &f.location, why)));
                 continue;
             }
-            let (py_name, note) = if f.is_operator {
-                (String::new(), None)
-            } else {
-                let wanted = item
-                    .py_name
-                    .clone()
-                    .unwrap_or_else(|| strip_prefix(&f.name, &self.options.prefixes.function).to_string());
-                self.names.claim(&wanted, NameKind::Callable)
-            };
+            let (py_name, note) = self.callable_name(f, item.py_name.as_deref());
             match groups.iter_mut().find(|(n, a, _, _)| *n == py_name && *a == item.archs) {
                 Some((_, _, group, _)) => group.push(t.clone()),
                 None => groups.push((py_name, item.archs.clone(), vec![t.clone()], note)),
