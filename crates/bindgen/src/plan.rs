@@ -612,6 +612,7 @@ pub fn render_planned(ctx: &mut Context, planned: &Planned) -> Rendered {
         Ok(r) => r,
         Err(skip) => return Rendered::skipped(skip),
     };
+    ctx.assigned.extend(out.names.iter().cloned());
     if let Some(note) = &planned.note {
         if let Some(b) = out.report.bound.iter_mut().find(|b| b.py_name == planned.py_name) {
             if b.note.is_empty() {
@@ -634,7 +635,7 @@ pub fn render_planned(ctx: &mut Context, planned: &Planned) -> Rendered {
 /// An alias of a rendered struct or enum (nothing if its target was not bound).
 fn render_alias(ctx: &mut Context, t: &Typedef, target_cxx: &str, target_py: &str, alias: &str) -> Rendered {
     let mut out = Rendered::default();
-    if ctx.known.get(target_cxx).is_none() {
+    if ctx.known.get(target_cxx).is_none() || !ctx.assigned.contains(target_py) {
         return out;
     }
     let _ = write!(

@@ -38,6 +38,9 @@ pub struct Context {
     /// Write the locations that go into rendered code (template error messages) with the file's
     /// name only: static mode writes no path of the generating machine into a module.
     pub file_names_only: bool,
+    /// Python names the steps rendered so far assigned (an alias names its target only if the
+    /// target was bound, not merely planned).
+    pub(crate) assigned: std::collections::BTreeSet<String>,
 }
 
 impl Context {
