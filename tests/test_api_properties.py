@@ -113,9 +113,9 @@ def is_parent(v) -> bool:
 
 
 def table_entry(check):
-    """A per-struct table: a mapping whose entry for the test's struct `Pt`, if any, passes `check`
-    (entries for other names are not looked at)."""
-    return lambda v: isinstance(v, Mapping) and ("Pt" not in v or check(v["Pt"]))
+    """A per-struct table: None (no entries), or a mapping whose entry for the test's struct `Pt`,
+    if any, passes `check` (entries for other names are not looked at)."""
+    return lambda v: v is None or (isinstance(v, Mapping) and ("Pt" not in v or check(v["Pt"])))
 
 
 @contextlib.contextmanager
@@ -168,7 +168,7 @@ BIND_ARGUMENTS = {
     "parent_types": table_entry(is_parent),
     "data_model": is_data_model,
     "data_models": table_entry(is_data_model),
-    "aliases": lambda v: isinstance(v, Mapping) and all(is_names(x) for x in v.values()),
+    "aliases": lambda v: v is None or (isinstance(v, Mapping) and all(is_names(x) for x in v.values())),
     "arg_intent": lambda v: v is None or is_intent_table(v),
     "name": lambda v: v is None or isinstance(v, str),
     "names": lambda v: v is None or table_entry(lambda x: x is None or isinstance(x, str))(v),
