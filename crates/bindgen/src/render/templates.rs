@@ -348,19 +348,13 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     }
     let _ = writeln!(out.code, "    nested=[{}],\n    fields=[{}],", nested.join(", "), fields.join(", "));
     out.code.push_str("    constructors=[\n");
-    for c in &ctors {
-        let _ = writeln!(out.code, "        {c},");
-    }
+    push_items(&mut out.code, &ctors, "        ");
     out.code.push_str("    ],\n    methods=[\n");
-    for m in &methods {
-        let _ = writeln!(out.code, "        {m},");
-    }
+    push_items(&mut out.code, &methods, "        ");
     out.code.push_str("    ]");
     if !statics.is_empty() {
         out.code.push_str(",\n    statics=[\n");
-        for m in &statics {
-            let _ = writeln!(out.code, "        {m},");
-        }
+        push_items(&mut out.code, &statics, "        ");
         out.code.push_str("    ]");
     }
     if !operators.is_empty() {
@@ -436,15 +430,18 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
         return out;
     }
     let _ = writeln!(out.code, "{TEMPLATES}.member_templates({var}, unit=_unit, methods=[");
-    for m in &methods {
-        let _ = writeln!(out.code, "    {m},");
-    }
+    push_items(&mut out.code, &methods, "    ");
     out.code.push_str("], statics=[\n");
-    for m in &statics {
-        let _ = writeln!(out.code, "    {m},");
-    }
+    push_items(&mut out.code, &statics, "    ");
     out.code.push_str("])\n");
     out
+}
+
+/// Writes the entries of a rendered Python list, one a line, each followed by a comma.
+fn push_items(code: &mut String, items: &[String], indent: &str) {
+    for item in items {
+        let _ = writeln!(code, "{indent}{item},");
+    }
 }
 
 #[cfg(test)]
