@@ -76,8 +76,9 @@ pub fn static_method_shim(name: &str, struct_qual: &str, m: &Function) -> String
     wrap(name, &signature(ret, None, &m.params), &body(ret, &call))
 }
 
-/// A constructor, constructing into the result pointer.
-pub fn constructor_shim(name: &str, struct_qual: &str, m: &Function) -> String {
+/// A constructor, constructing into the result pointer: `T(args)`, or for an aggregate (a struct
+/// without declared constructors) `T{args}`, which value-initializes the fields left out.
+pub fn constructor_shim(name: &str, struct_qual: &str, m: &Function, aggregate: bool) -> String {
     let s = format!("::{}", cxx(struct_qual));
     let mut sig = format!("{s} *__nbst_ret");
     let rest = signature(None, None, &m.params);
@@ -85,7 +86,8 @@ pub fn constructor_shim(name: &str, struct_qual: &str, m: &Function) -> String {
         sig.push_str(", ");
         sig.push_str(&rest);
     }
-    let body = format!("::new (static_cast<void *>(__nbst_ret)) {s}({});", arguments(&m.params));
+    let (open, close) = if aggregate { ('{', '}') } else { ('(', ')') };
+    let body = format!("::new (static_cast<void *>(__nbst_ret)) {s}{open}{}{close};", arguments(&m.params));
     wrap(name, &sig, &body)
 }
 

@@ -1771,7 +1771,8 @@ fn header(m: &Model) -> String {
             body.push_str(&format!("    {} {};\n", f.type_.name, f.name));
         }
         // A declared move constructor or move assignment deletes the implicit copy constructor,
-        // which shims need (they pass and return by value): declare one.
+        // which shims need (they pass and return by value): default it, which (in C++17, NVRTC's
+        // default) neither provides a constructor nor ends the struct's being an aggregate.
         let has_move = s.decl.methods.iter().any(|m| {
             let f = &m.function;
             let move_assign = f.name == "operator="
@@ -1782,7 +1783,7 @@ fn header(m: &Model) -> String {
         });
         let has_copy = s.decl.methods.iter().any(|m| m.kind == MethodKind::CopyConstructor);
         if has_move && !has_copy {
-            body.push_str(&format!("    __host__ __device__ {name}(const {name} &);\n"));
+            body.push_str(&format!("    {name}(const {name} &) = default;\n"));
         }
         for m in &s.decl.methods {
             let f = &m.function;
@@ -1863,6 +1864,32 @@ fn render(request: &Value) -> Result<Rendered, String> {
         render_json(&request.to_string()).map_err(|e| format!("render_json refused a well-formed request: {e}"))?;
     let v: Value = serde_json::from_str(&out).map_err(|e| format!("render_json answered bad JSON: {e}"))?;
     Ok(Rendered { code: v["code"].as_str().unwrap_or_default().to_string(), report: v["report"].clone() })
+}
+
+/// The `(kind, note)` of each binding the report lists.
+fn notes(report: &Value) -> Vec<(String, String)> {
+    report["bound"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| (b["kind"].as_str().unwrap_or("").to_string(), b["note"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+/// Registrations beyond one per report entry: an aggregate initialization of `lo to hi of n`
+/// fields registers one constructor per arity, lo to hi.
+fn aggregate_arities(notes: &[(String, String)], kind: &str) -> u64 {
+    notes
+        .iter()
+        .filter(|(k, _)| k == kind)
+        .filter_map(|(_, note)| {
+            let words: Vec<&str> = note.strip_prefix("aggregate initialization, ")?.split(' ').collect();
+            match words.as_slice() {
+                [lo, "to", hi, ..] => Some(hi.parse::<u64>().ok()? - lo.parse::<u64>().ok()?),
+                _ => Some(0),
+            }
+        })
+        .sum()
 }
 
 fn bound(report: &Value) -> Vec<(String, String, String)> {
@@ -2327,6 +2354,7 @@ fn check_dynamic(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<Value>
     bump("PY_TEXTS", 3);
     let fixed: Vec<&str> = ["_b", "_unit", "_parents"].iter().chain(PRELUDE_NAMES).copied().collect();
     let mut all_bound = Vec::new();
+    let mut all_notes = Vec::new();
     for (i, ((_, rendered), r)) in requests.iter().zip(answer["results"].as_array().into_iter().flatten()).enumerate() {
         let what = format!("dynamic {} request", ["enums", "structs", "functions"][i]);
         if let Some(e) = r.get("parse_error") {
@@ -2365,10 +2393,12 @@ fn check_dynamic(raw: &Raw, m: &Model, fails: &mut Vec<String>) -> Option<Value>
             fails.push(format!("{what}: rebinds the runtime's names {:?}", r["rebound"]));
         }
         let _ = check_values(&r["values"], &b, &what, fails);
+        all_notes.extend(notes(&rendered.report));
         all_bound.extend(b);
     }
     check_shims(&answer, "dynamic", fails);
-    let count = |kind: &str| all_bound.iter().filter(|b| b.0 == kind).count() as u64;
+    let count =
+        |kind: &str| all_bound.iter().filter(|b| b.0 == kind).count() as u64 + aggregate_arities(&all_notes, kind);
     for kind in ["struct", "enum", "function", "operator", "method", "constructor", "conversion", "static method"] {
         let registered = answer["counts"][kind.replace(' ', "_")].as_u64().unwrap_or(0);
         if registered != count(kind) {

@@ -228,13 +228,13 @@ impl Toolchain {
         })?;
         let cuda_version = read_cuda_version(&root_include);
         let cuda_root = cuda_root(&root_include, &cache_dir())?;
-        let mut cuda_extra_includes = Vec::new();
-        // CUDA 13 keeps CCCL (cub, thrust, libcu++) in include/cccl.
+        // The caller's folders first, in its order: a CCCL it names (a newer wheel, a checkout) wins
+        // over the one beside the CUDA headers. CUDA 13 keeps CCCL (cub, thrust, libcu++) in
+        // include/cccl; that one serves only includes that no named folder holds.
+        let mut cuda_extra_includes: Vec<PathBuf> = Vec::new();
         let cccl = root_include.join("cccl");
-        if cccl.is_dir() {
-            cuda_extra_includes.push(cccl);
-        }
-        for inc in includes.iter().filter(|p| **p != root_include) {
+        let beside_root = cccl.is_dir().then_some(cccl);
+        for inc in includes.iter().filter(|p| **p != root_include).chain(beside_root.iter()) {
             if !cuda_extra_includes.contains(inc) {
                 cuda_extra_includes.push(inc.clone());
             }

@@ -1,7 +1,9 @@
 //! Structs: the type and its data model, constructors, conversion operators, methods and member
 //! operators.
 
-use canopy::model::{AccessKind, Function, MethodKind, Struct, StructMethod};
+use canopy::model::{
+    AccessKind, ExecutionSpace, Function, MethodKind, ParamVar, RefKind, Struct, StructMethod, Type, TypeShape,
+};
 use serde::Deserialize;
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, params_spec, python_operator, ret_spec};
@@ -138,9 +140,103 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Resu
     for m in &s.methods {
         render_member(ctx, s, &var, m, &mut out);
     }
+    render_aggregate_init(ctx, s, &var, &mut out);
     out.append(super::templates::render_member_templates(ctx, s, &var));
     out.assigns(var);
     Ok(out)
+}
+
+/// The aggregate initialization `T{a, b, ...}` of a struct that C++ lets be initialized field by
+/// field (no declared constructor, no base, no virtual member, every field public and at its own
+/// offset, not a union): as `T(a, b, ...)`, where calls may leave out trailing scalar fields (C++
+/// value-initializes them), down to `T()` where every field is one. Bound up to the last field
+/// whose type binds.
+fn render_aggregate_init(ctx: &Context, s: &Struct, var: &str, out: &mut Rendered) {
+    let declares_constructor = s.methods.iter().any(|m| {
+        matches!(
+            m.kind,
+            MethodKind::DefaultConstructor
+                | MethodKind::CopyConstructor
+                | MethodKind::MoveConstructor
+                | MethodKind::ConvertingConstructor
+                | MethodKind::OtherConstructor
+        )
+    });
+    let fields_apart = s.fields.windows(2).all(|w| w[0].offset < w[1].offset);
+    if declares_constructor
+        || s.tag == "union"
+        || !s.bases.is_empty()
+        || s.methods.iter().any(|m| m.is_virtual)
+        || !fields_apart
+        || s.fields.iter().any(|f| f.access != AccessKind::Public || f.offset < 0)
+    {
+        return;
+    }
+    // C++ value-initializes the fields a call leaves out; only trailing scalars, enums and
+    // pointers are left out, as a record or reference field may have no value to start from.
+    let left_out = |t: &Type| {
+        t.ref_kind == RefKind::None
+            && matches!(
+                t.shape,
+                TypeShape::Bool
+                    | TypeShape::Int { .. }
+                    | TypeShape::Float { .. }
+                    | TypeShape::Pointer { .. }
+                    | TypeShape::Enum { .. }
+            )
+    };
+    let lowest = s.fields.iter().rposition(|f| !left_out(&f.type_)).map_or(0, |i| i + 1);
+    let params: Vec<ParamVar> =
+        s.fields.iter().map(|f| ParamVar { name: f.name.clone(), type_: f.type_.clone(), has_default: true }).collect();
+    let init = StructMethod {
+        function: Function {
+            name: s.name.clone(),
+            qual_name: format!("{}::{}", s.qual_name, s.name),
+            return_type: Type {
+                name: "void".into(),
+                unqualified_non_ref_type_name: "void".into(),
+                ref_kind: RefKind::None,
+                is_const: false,
+                shape: TypeShape::Void,
+            },
+            params,
+            exec_space: ExecutionSpace::HostDevice,
+            is_constexpr: false,
+            is_variadic: false,
+            mangled_name: String::new(),
+            attributes: Vec::new(),
+            is_operator: false,
+            location: s.location.clone(),
+        },
+        kind: MethodKind::OtherConstructor,
+        is_const: false,
+        is_static: false,
+        is_virtual: false,
+        is_copy_assignment: false,
+        is_move_assignment: false,
+    };
+    let mut bound = None;
+    for n in lowest..=s.fields.len() {
+        let mut f = init.function.clone();
+        f.params.truncate(n);
+        let mut one = Rendered::default();
+        render_member_arity(ctx, s, var, &init, &f, &format!("#aggregate{n}"), true, &mut one);
+        if one.report.bound.is_empty() {
+            break;
+        }
+        out.code.push_str(&one.code);
+        out.shims.extend(one.shims);
+        bound = Some(n);
+    }
+    if let Some(bound) = bound {
+        let n = s.fields.len();
+        out.report.bind(BindKind::Constructor, &format!("{}::{}", s.qual_name, s.name), "");
+        out.report.note_last(if bound > lowest {
+            format!("aggregate initialization, {lowest} to {bound} of {n} fields")
+        } else {
+            format!("aggregate initialization, {bound} of {n} fields")
+        });
+    }
 }
 
 /// Renders a member once per arity: as declared, then leaving out each trailing defaulted
@@ -149,7 +245,7 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Resu
 fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &mut Rendered) {
     for (k, (f, suffix)) in arities(&m.function).into_iter().enumerate() {
         let mut one = Rendered::default();
-        render_member_arity(ctx, s, var, m, &f, &suffix, &mut one);
+        render_member_arity(ctx, s, var, m, &f, &suffix, false, &mut one);
         let bound = !one.report.bound.is_empty();
         if k == 0 {
             out.append(one);
@@ -170,6 +266,7 @@ fn render_member_arity(
     m: &StructMethod,
     f: &Function,
     suffix: &str,
+    aggregate: bool,
     out: &mut Rendered,
 ) {
     let full = format!("{}::{}", s.qual_name, f.name);
@@ -201,7 +298,7 @@ fn render_member_arity(
                     ("", var.to_string()),
                     ("unit", "_unit".into()),
                     ("shim", py_str(&name)),
-                    ("src", py_str(&constructor_shim(&name, &s.qual_name, f))),
+                    ("src", py_str(&constructor_shim(&name, &s.qual_name, f, aggregate))),
                     ("params", params),
                     ("implicit", if implicit { "True" } else { "False" }.into()),
                 ],
