@@ -1,4 +1,4 @@
-"""Aggregate initialization: a struct with no declared constructor, no base, no virtual member and
+"""Aggregate initialization (and a plain struct's `operator[]`, read as `v[i]`): a struct with no declared constructor, no base, no virtual member and
 only public fields is constructed in a kernel field by field, `Extent(3, 4)` for C++'s
 `Extent{3, 4}`, and calls may leave out trailing scalar fields, which C++ value-initializes (a shim
 per arity, in brace form). Structs that declare a constructor keep only theirs; a class with a
@@ -23,7 +23,7 @@ from numbast.testing import link_kernel
 
 HEADER = Path(__file__).resolve().parent / "headers" / "aggregates.cuh"
 ARCH = "sm_80"
-SIG = (typeof(np.zeros(8, np.float32)), typeof(np.arange(4, dtype=np.float32)))
+SIG = (typeof(np.zeros(9, np.float32)), typeof(np.arange(4, dtype=np.float32)))
 
 
 class _Names:
@@ -58,7 +58,7 @@ def S(tmp_path_factory):
 
 
 def make_kernel(ns):
-    Extent, Box, Span, Counted, Unit = ns.Extent, ns.Box, ns.Span, ns.Counted, ns.Unit
+    Extent, Box, Span, Counted, Unit, Vec3 = ns.Extent, ns.Box, ns.Span, ns.Counted, ns.Unit, ns.Vec3
     area, scaled_area, total = ns.area, ns.scaled_area, ns.sum
 
     def kernel(out, data):
@@ -71,11 +71,13 @@ def make_kernel(ns):
         out[5] = scaled_area(Box(e))  # scale 0: 0
         out[6] = total(Span(data, 3))  # a pointer field, from a device array: 0 + 1 + 2 = 3
         out[7] = Counted(4).n  # its own constructor: 40
+        v = Vec3(np.float32(1.0), np.float32(2.0), np.float32(3.0))
+        out[8] = v[2] + v.dot(Vec3(np.float32(1.0)))  # operator[] and a method: 3 + 1 = 4
 
     return kernel
 
 
-EXPECTED = [12, 0, 1, 205, 10, 0, 3, 40]
+EXPECTED = [12, 0, 1, 205, 10, 0, 3, 40, 4]
 
 
 def test_aggregates_link(D):
@@ -98,6 +100,7 @@ def test_report_notes_aggregate_initialization(S):
     assert notes["agg::Extent::Extent"] == "aggregate initialization, 0 to 2 of 2 fields"
     assert notes["agg::Box::Box"] == "aggregate initialization, 1 to 3 of 3 fields"
     assert notes["agg::Span::Span"] == "aggregate initialization, 0 to 2 of 2 fields"
+    assert notes["agg::Vec3::Vec3"] == "aggregate initialization, 0 to 3 of 3 fields"
     assert notes["agg::Counted::Counted"] == ""
     assert "agg::Hidden::Hidden" not in notes
 
@@ -124,6 +127,6 @@ def test_calls_that_cannot_initialize_are_typing_errors(D, call, message):
 def test_aggregates_values(mode, request):
     require_gpu()
     kernel = cuda.jit(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode])))
-    out, data = np.zeros(8, np.float32), np.arange(4, dtype=np.float32)
+    out, data = np.zeros(9, np.float32), np.arange(4, dtype=np.float32)
     kernel[1, 1](out, data)
     assert out.tolist() == EXPECTED

@@ -22,6 +22,12 @@ struct Span {  // a pointer field
     int size;
 };
 
+struct Vec3 {  // a member function and an operator, no constructor: still an aggregate
+    float x, y, z;
+    __device__ float operator[](int i) const { return i == 0 ? x : i == 1 ? y : z; }
+    __device__ float dot(Vec3 o) const { return x * o.x + y * o.y + z * o.z; }
+};
+
 struct Counted {  // declares a constructor: only that one
     __device__ Counted(int n) : n(n * 10) {}
     int n;

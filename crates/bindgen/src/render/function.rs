@@ -41,6 +41,7 @@ pub(crate) fn python_operator(symbol: &str, operands: usize) -> Option<&'static 
         ("^=", 2) => "ixor",
         ("<<=", 2) => "ilshift",
         (">>=", 2) => "irshift",
+        ("[]", 2) => "getitem", // `a[i]` reads; a reference result is copied out
         _ => return None,
     };
     Some(op)
