@@ -42,8 +42,8 @@ def D():
         (dial,) = bind_cxx_structs(writer, decls.structs)
         functions = bind_cxx_functions(writer, decls.functions)
         templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
-        (scaled,) = bind_cxx_class_templates(decls.class_templates, None, writer)
-    ns = {"writer": writer, "decls": decls, "Dial": dial, "Scaled": scaled}
+        scaled, table = bind_cxx_class_templates(decls.class_templates, None, writer)
+    ns = {"writer": writer, "decls": decls, "Dial": dial, "Scaled": scaled, "Table": table}
     ns.update({e.__name__: e for e in enums})
     ns.update({f.__name__: f for f in [*functions, *templates]})
     return ns
@@ -67,6 +67,19 @@ def test_nested_enums_are_in_the_model(D):
         "ne::Dial::Mode": {"Low": "1", "High": "10"},
         "ne::Dial::Step": {"Fine": "2", "Coarse": "50"},
     }
+
+
+def test_class_template_enums_are_in_the_model(D):
+    """A class template's enums are its record's; their values come from their initializers or
+    count on from the previous one (clang leaves them at 0 until the class is instantiated)."""
+    (table,) = [t for t in D["decls"].class_templates if t.qual_name == "ne::Table"]
+    enums = {e.qual_name: (dict(zip(e.enumerators, e.enumerator_values)), e.is_scoped, e.underlying_type.name)
+             for e in table.record.nested_enums}  # fmt: skip
+    assert enums == {
+        "ne::Table::Pick": ({"First": "1", "Last": "2"}, False, "<dependent type>"),
+        "ne::Table::Scale": ({"One": "1", "Ten": "10"}, True, "short"),
+    }
+    assert not any(e.qual_name.startswith("ne::Table") for e in D["decls"].enums)
 
 
 def test_nested_enums_are_attributes(D):

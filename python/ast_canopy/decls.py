@@ -216,6 +216,9 @@ class Struct:
     alignof_: int
     """Alignment in bytes; -1 (``UNKNOWN_LAYOUT``) when clang cannot compute it."""
     location: Location
+    nested_enums: tuple = ()
+    """Public enums of a class template's record (``Holder<T>::Mode``); a plain record's are
+    listed with the other enums, under their qualified names."""
 
     def constructors(self):
         return [m for m in self.methods if m.kind in _CONSTRUCTOR_KINDS]
@@ -407,6 +410,7 @@ class _Reader:
             sizeof_=d["sizeof_"],
             alignof_=d["alignof_"],
             location=self.loc(d["location"]),
+            nested_enums=tuple(self.enum(e) for e in d.get("nested_enums", ())),
         )
 
     def struct(self, d):

@@ -28,4 +28,17 @@ struct Scaled {
   __device__ T get() const { return v * static_cast<T>(M); }
 };
 
+// Enums of a class template: reached on an instance (`Table[np.int32, 4].Pick.Last`); their values
+// are known without the template's arguments, the unscoped one's underlying type is not.
+template <typename T, int N>
+struct Table {
+  enum Pick { First = 1, Last };
+  enum class Scale : short { One = 1, Ten = 10 };
+  enum { Size = N * 2 };  // anonymous: not a type
+  T v[N];
+  __device__ Table(T x) { for (int i = 0; i < N; ++i) v[i] = x + i; }
+  __device__ T pick(Pick p) const { return p == First ? v[0] : v[N - 1]; }
+  __device__ T scaled(Scale s) const { return v[0] * static_cast<T>(s); }
+};
+
 }  // namespace ne

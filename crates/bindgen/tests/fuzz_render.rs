@@ -1620,6 +1620,7 @@ fn build(raw: &Raw) -> Model {
             nested_records: Vec::new(),
             nested_class_templates: Vec::new(),
             nested_typedefs: Vec::new(),
+            nested_enums: Vec::new(),
             bases: Vec::new(),
             sizeof_: size,
             alignof_: align,

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever the model's shape changes, so that the parse cache never serves an older shape.
-pub const MODEL_REVISION: u32 = 1;
+/// A fingerprint of the parser's sources (model and visitor), so that the parse cache never serves
+/// what another build of the parser wrote.
+pub const MODEL_REVISION: &str = env!("CANOPY_SOURCE_HASH");
 
 /// Sentinel for `sizeof_`/`alignof_` when clang cannot compute them (dependent or incomplete types).
 pub const UNKNOWN_LAYOUT: i64 = -1;
@@ -157,6 +158,10 @@ pub struct Struct {
     /// Public member typedefs and type aliases (`using TempStorage = Uninitialized<_TempStorage>;`).
     #[serde(default)]
     pub nested_typedefs: Vec<Typedef>,
+    /// Public enums of a class template's record (`Holder<T>::Mode`); a plain record's are reported
+    /// with the other enums, under their qualified names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nested_enums: Vec<Enum>,
     pub bases: Vec<Base>,
     pub sizeof_: i64,
     pub alignof_: i64,
@@ -230,6 +235,8 @@ pub struct Enum {
     pub name: String,
     pub qual_name: String,
     pub enumerators: Vec<String>,
+    /// Decimal values; in a class template's enum, empty where the value needs the template's
+    /// arguments (`A = N * 2`).
     pub enumerator_values: Vec<String>,
     pub underlying_type: Type,
     pub is_scoped: bool,

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::clang::{Access, Cursor, CursorKind, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind};
+use crate::clang::{
+    Access, Cursor, CursorKind, Evaluated, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind,
+};
 use crate::model::*;
 use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
 
@@ -108,7 +110,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                 CursorKind::Typedef | CursorKind::TypeAlias => self.typedef(&c, prefix),
                 CursorKind::Var => self.note_type_use(&c.ty()),
                 CursorKind::Enum if c.is_definition() && !c.is_anonymous() && !c.spelling().is_empty() => {
-                    let e = self.enumeration(&c, &c.spelling(), prefix);
+                    let e = self.enumeration(&c, &c.spelling(), prefix, false);
                     self.out.enums.push(e);
                 }
                 _ => {}
@@ -134,7 +136,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                 self.out.structs.push(s);
             }
             CursorKind::Enum if decl.is_anonymous() && decl.is_definition() => {
-                let e = self.enumeration(&decl, &name, prefix);
+                let e = self.enumeration(&decl, &name, prefix, false);
                 self.out.enums.push(e);
             }
             _ => {}
@@ -265,6 +267,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             nested_records: Vec::new(),
             nested_class_templates: Vec::new(),
             nested_typedefs: Vec::new(),
+            nested_enums: Vec::new(),
             bases: Vec::new(),
             sizeof_: layout_or_unknown(ty.size_of()),
             alignof_: layout_or_unknown(ty.align_of()),
@@ -331,8 +334,12 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                 {
                     // Enums are not a record member kind of the model: a public one is reported with
                     // the others, under its qualified name (`S::Kind`).
-                    let e = self.enumeration(&m, &m.spelling(), qual_name);
+                    let e = self.enumeration(&m, &m.spelling(), qual_name, false);
                     self.out.enums.push(e);
+                }
+                CursorKind::Enum if access == AccessKind::Public && m.is_definition() && !m.is_anonymous() => {
+                    let e = self.enumeration(&m, &m.spelling(), qual_name, true);
+                    s.nested_enums.push(e);
                 }
                 CursorKind::Typedef | CursorKind::TypeAlias if access == AccessKind::Public => {
                     let name = m.spelling();
@@ -493,14 +500,32 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         }
     }
 
-    fn enumeration(&mut self, c: &Cursor, name: &str, prefix: &str) -> Enum {
+    fn enumeration(&mut self, c: &Cursor, name: &str, prefix: &str, in_template: bool) -> Enum {
         let underlying_type = build_type(&c.enum_integer_type());
         let unsigned = matches!(underlying_type.shape, TypeShape::Int { signed: false, .. } | TypeShape::Bool);
         let mut enumerators = Vec::new();
         let mut enumerator_values = Vec::new();
+        // In a class template clang leaves the enumerators' values at 0 until the class is
+        // instantiated: there a value is its initializer's, where that evaluates without the
+        // template's arguments, or one past the previous value; else empty (unknown).
+        let dependent = in_template || underlying_type.shape == TypeShape::Dependent;
+        let mut previous: Option<i128> = None;
         for e in c.children().into_iter().filter(|e| e.kind() == CursorKind::EnumConstant) {
             enumerators.push(e.spelling());
-            enumerator_values.push(e.enum_value(unsigned));
+            if !dependent {
+                enumerator_values.push(e.enum_value(unsigned));
+                continue;
+            }
+            let value = match e.children().first() {
+                Some(init) => match init.evaluate() {
+                    Some(Evaluated::Int(v)) => Some(i128::from(v)),
+                    Some(Evaluated::UInt(v)) => Some(i128::from(v)),
+                    _ => None,
+                },
+                None => Some(previous.map_or(0, |p| p + 1)),
+            };
+            previous = value;
+            enumerator_values.push(value.map(|v| v.to_string()).unwrap_or_default());
         }
         Enum {
             name: name.to_string(),
