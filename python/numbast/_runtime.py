@@ -77,6 +77,10 @@ def _install(bindings):
     target.install_registry(bindings.target_registry)
 
 
+def _refresh(bindings):
+    """Nothing: numba-cuda reloads its global registries at every compilation."""
+
+
 def _register_struct_model(cls, model):
     register_model(cls)(_FieldsModel if model == "struct" else _OpaqueBitsModel)
 
@@ -92,6 +96,14 @@ def _lower_case(bindings, template, keys, prefix, sig, impl):
             template.fitted_lowered.add(key)
             for k in keys:
                 bindings.target_registry.lower(k, *key)(_lower_fitted(template))
+
+
+def _operator_typed(template, args):
+    """Nothing: an operator's lowering is registered for each overload's own signature."""
+
+
+def _lower_number_call(bindings, nbty):
+    """Nothing: numba-cuda lowers `float64(x)` as a cast, which `_cast_from_struct` lowers."""
 
 
 def _inplace_impl(unit, shim, src, ret, params):

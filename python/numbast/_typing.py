@@ -11,8 +11,8 @@ What lives here: the C++ type tables, shim units, struct types and the implicit 
 converting constructors, the call templates (overload choice, pointer passing, the error that lists
 each overload and why it was rejected), argument intents and `Bindings`, which registers typing
 and asks the backend for each lowering. The backend supplies, by name: `_unit_code` (a shim unit's
-linkable CUDA source), `_default_registries`, `_install`, `_register_struct_model`, `_lower_case`,
-`_inplace_impl`, `_call_impl`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
+linkable CUDA source), `_default_registries`, `_install`, `_refresh`, `_register_struct_model`, `_lower_case`,
+`_inplace_impl`, `_call_impl`, `_operator_typed`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
 `_cast_to_struct`, `_cast_from_struct` and `_TYPING_ERRORS`.
 """
 
@@ -433,7 +433,10 @@ class _OperatorTemplate(_CallTemplate):
     def apply(self, args, kws):
         if not any(_is_bound_type(types.unliteral(a)) for a in args):
             return None
-        return super().apply(args, kws)
+        sig = super().apply(args, kws)
+        if sig is not None:
+            _operator_typed(type(self), args)
+        return sig
 
 
 def _same_backend(obj, numba_type):
@@ -564,6 +567,8 @@ class Bindings:
     def _sync(self):
         if self._installed:
             self.install()
+        else:
+            _refresh(self)
 
     def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
@@ -683,6 +688,7 @@ class Bindings:
         if _is_builtin_number(to):  # `float32(x)` goes through `operator double()` too
             self._lower_cast_once(nbty, types.Number, _cast_from_struct)
             self._lower_cast_once(nbty, types.Boolean, _cast_from_struct)
+            _lower_number_call(self, nbty)
             self._register_number_casts()
         else:
             self._lower_cast_once(nbty, to, _cast_from_struct)
