@@ -570,6 +570,10 @@ class Bindings:
         else:
             _refresh(self)
 
+    def _lower(self, key, argtys, impl):
+        """Registers a lowering (the template runtime's entry to the target registry)."""
+        self.target_registry.lower(key, *argtys)(impl)
+
     def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
         lowering of the calls it fits to pointer parameters (`_lower_fitted`). `call_key`: a

@@ -203,19 +203,19 @@ def _typed_signature(lower, target):
     return table[target.name]
 
 
+def _case_args(case):
+    recvr = getattr(case, "recvr", None)
+    return ((recvr,) if recvr is not None else ()) + tuple(case.args)
+
+
 def _dispatch(template):
     """The lowering of every call of `template`'s callable: the overload typing chose (exact,
     or fitted to pointer parameters), lowered with the call's variables."""
 
     def impl(lower, target, args, kws):
-        sig = _typed_signature(lower, target)
-        recvr = getattr(sig, "recvr", None)
-        have = ((recvr,) if recvr is not None else ()) + tuple(sig.args)
-        for k, case in enumerate(template.cases):
-            want = ((case.recvr,) if getattr(case, "recvr", None) is not None else ()) + tuple(case.args)
-            if want == have:
-                break
-        else:
+        have = _case_args(_typed_signature(lower, target))
+        k = next((i for i, case in enumerate(template.cases) if _case_args(case) == have), None)
+        if k is None:
             k = template.fitted[have]
         template.impls[k](lower, target, list(args))
 
