@@ -42,8 +42,6 @@ from numba_cuda_mlir.numba_cuda.cudadrv.linkable_code import CUSource as _MlirCU
 from numba_cuda_mlir.type_defs.vector_types import VectorType as _MlirVectorType
 
 _TYPING_ERRORS = (_TypingError,)
-# The largest alignment a bound struct's integer words have (i128); stack slots get the C++ one.
-_MAX_LLVM_ALIGN = 16
 
 
 # ----------------------------------------------------------------------------- backend hooks (see _typing.py)
