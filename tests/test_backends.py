@@ -218,3 +218,118 @@ def test_mlir_api_imports_no_numba_cuda():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- static modules
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "mlir_gpu"))
+import prepare  # noqa: E402 (tests/mlir_gpu/prepare.py: the modules the GPU tests load)
+
+# Imports a static module in a fresh process with numba and llvmlite refused (for the MLIR
+# backend), compiles a kernel over every kind of binding to a cubin and, with a GPU, runs it.
+STATIC_SCRIPT = r"""
+import importlib.abc, importlib.util, json, re, sys
+BLOCK, MODULE, RUN = sys.argv[1] == "block", sys.argv[2], sys.argv[3] == "run"
+
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("numba", "llvmlite"):
+            raise ImportError(f"{name} is refused: the module must not import it")
+
+if BLOCK:
+    sys.meta_path.insert(0, Refuse())
+mlir = MODULE.endswith("_mlir.py")
+if mlir:
+    from numba_cuda_mlir import cuda, types
+    from numba_cuda_mlir.numba_cuda.cudadrv import driver
+    import numba_cuda_mlir.tools as tools
+    if not driver.driver.is_available:
+        tools._cached_cc = (8, 0)
+else:
+    from numba import cuda, types
+spec = importlib.util.spec_from_file_location("lib_under_test", MODULE)
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+
+def kernel(iout, fout):
+    p = m.Pair(iout[0], 4)
+    q = p + m.Pair(10, 20)  # free operator
+    iout[1] = q.sum()  # method
+    iout[2] = q.a  # field
+    iout[3] = m.twice(iout[0])  # overloads: int
+    fout[0] = m.twice(fout[1])  # and float
+    iout[4] = m.paint(m.Color.Green)  # enum
+    iout[5] = m.swapped(p).a  # struct by value, returned
+    iout[6] = m.Pair.scale()  # static member function
+    m.bump(iout[7:])  # int *: an array decays
+
+sig = (types.int32[::1], types.float32[::1])
+out = {"numba": sorted(n for n in ("numba", "llvmlite") if n in sys.modules)}
+shims = lambda: re.findall(r'extern "C" __device__ void (\w+)\(', m.shim_stream.getvalue())  # those used so far
+if mlir:
+    cubin = cuda.compile_cubin(kernel, sig, cc=(8, 0))
+    shims = shims()
+    out["left"] = [s for s in shims if s.encode() in cubin]
+else:
+    from numbast.testing import link_kernel
+    result = link_kernel(kernel, sig, "sm_80")
+    cubin, shims = result.cubin, shims()
+    out["left"] = [s for s in shims if result.calls(s)]
+out["elf"], out["shims"] = cubin[:4] == b"\x7fELF", len(shims)
+if RUN:
+    import numpy as np
+    iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41], np.int32), np.array([0, 1.5], np.float32)
+    cuda.jit(kernel)[1, 1](iout, fout)
+    out["iout"], out["fout"] = iout.tolist(), fout.tolist()
+print(json.dumps(out))
+"""
+
+
+def _static_module(backend, folder):
+    return folder / f"lib_{'mlir' if backend.name == 'mlir' else 'numba_cuda'}.py"
+
+
+def _run_static(backend, module, run=False):
+    block = "block" if backend.name == "mlir" else "open"
+    r = subprocess.run([sys.executable, "-c", STATIC_SCRIPT, block, str(module), "run" if run else "link"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json
+
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def static_modules(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("static")
+    prepare.generate(folder)
+    return folder
+
+
+def test_static_module_links(backend, static_modules):
+    """The same config, `MLIR Backend: true` or not: the module binds, every shim is inlined; the
+    MLIR module imports with numba and llvmlite refused."""
+    out = _run_static(backend, _static_module(backend, static_modules))
+    assert out["elf"] and out["shims"] >= 8
+    assert out["left"] == []
+    if backend.name == "mlir":
+        assert out["numba"] == []
+
+
+def test_static_mlir_module_imports_only_numba_cuda_mlir(static_modules):
+    pytest.importorskip("numba_cuda_mlir")
+    text = (static_modules / "lib_mlir.py").read_text()
+    imports = set(re.findall(r"^\s*(?:from|import) ([\w.]+)", text, re.M))
+    assert {i.split(".")[0] for i in imports} <= {"numba_cuda_mlir", "sys", "threading", "types", "os", "operator", "linecache"}
+    assert "Numba-CUDA-MLIR bindings" in text
+
+
+@pytest.mark.gpu
+def test_static_module_runs(backend):
+    """On a GPU machine (no header parsed here): the modules `tests/mlir_gpu/prepare.py` wrote."""
+    backend.gpu()
+    module = _static_module(backend, prepare.GENERATED)
+    if not module.exists():
+        pytest.skip("run tests/mlir_gpu/prepare.py first (it writes the modules this test loads)")
+    out = _run_static(backend, module, run=True)
+    assert out["iout"] == [3, 37, 13, 6, 20, 4, 100, 42]
+    assert out["fout"] == [3.5, 1.5]

@@ -130,13 +130,14 @@ pub struct Config {
     /// Accepted for existing configs; no effect (warned): nvJitLink comes with numba-cuda.
     #[serde(rename = "Require Pynvjitlink", default)]
     pub require_pynvjitlink: Option<serde_json::Value>,
-    /// Accepted for existing configs; no effect (warned): modules are generated for numba-cuda.
+    /// Generate for numba-cuda-mlir instead of numba-cuda: the module imports numba-cuda-mlir and
+    /// the standard library only, and its bindings serve `numba_cuda_mlir` kernels.
     #[serde(rename = "MLIR Backend", default)]
-    pub mlir_backend: Option<serde_json::Value>,
-    /// Accepted for existing configs (the spelling `mlir_backend` of `MLIR Backend`); no effect (warned).
+    pub mlir_backend: bool,
+    /// The existing Numbast's other spelling of `MLIR Backend`.
     #[serde(rename = "mlir_backend", default)]
-    pub mlir_backend_lower: Option<serde_json::Value>,
-    /// Accepted for existing configs; no effect (warned): a setting of the MLIR backend.
+    pub mlir_backend_lower: Option<bool>,
+    /// Accepted for existing configs; no effect (warned): numba-cuda-mlir links what a kernel uses.
     #[serde(rename = "Module Link Variables Used", default)]
     pub module_link_variables_used: Option<serde_json::Value>,
     /// What loading the config found worth saying without refusing it (keys with no effect here,
@@ -402,6 +403,11 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Whether the module is generated for numba-cuda-mlir (`MLIR Backend`, or `mlir_backend`).
+    pub fn mlir(&self) -> bool {
+        self.mlir_backend || self.mlir_backend_lower == Some(true)
     }
 
     /// The shims' preprocessor text for `Shim Include Override`, if set (checked on load).

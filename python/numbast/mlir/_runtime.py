@@ -144,6 +144,9 @@ def _field_getter(public):
     """`x.field` on a struct model: read at the field's C++ offset in the struct's bytes."""
 
     def get_field(context, lower, target, value, attr):
+        if attr not in public:  # a method (`x.m` before the call): the receiver, as numba-cuda-mlir keeps it
+            lower.store_var(target, lower.load_var(value))
+            return
         typ = lower.get_numba_type(value)
         offset = next(off for name, _ty, off, _pub in typ._nbst_fields if name == attr)
         slot = _slot(lower, typ)
