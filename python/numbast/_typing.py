@@ -296,6 +296,25 @@ def _numeric_conversion(typingctx, struct_ty, target):
     return None
 
 
+def _implicit_ctor(typingctx, fromty, toty):
+    """The converting constructor of bound struct `toty` (any copy's) that converts `fromty`: its
+    parameter type (`fromty` itself, or a builtin number `fromty` converts to), unit, shim, source
+    and params. Both backends' casts lower it."""
+    p = _pick_implicit(toty, typingctx, fromty)
+    if p is None:
+        raise NotImplementedError(f"no implicit conversion from {fromty} to {toty}")
+    return (p, *toty._nbst_implicit[p])
+
+
+def _conversion_operator(typingctx, fromty, toty):
+    """The conversion operator of bound struct `fromty` (any copy's) that a cast to `toty` uses:
+    its target type (`toty`, or a builtin number that converts to it), unit, shim and source."""
+    target = _numeric_conversion(typingctx, fromty, toty)
+    if target is None:
+        raise NotImplementedError(f"no conversion from {fromty} to {toty}")
+    return (target, *fromty._nbst_conversions[target])
+
+
 def _pointer_passing(param, arg):
     """The one rule for what a C++ pointer parameter accepts. `param` is the parameter's Numba
     type (`CPointer(T)` for `T *` and `const T *`, `voidptr` for `void *`), `arg` the argument's.

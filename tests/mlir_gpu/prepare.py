@@ -20,19 +20,18 @@ GENERATED = HERE / "generated"
 
 LIB = r"""
 #pragma once
-struct Pair {
-  int a;
-  int b;
-  __device__ Pair(int x, int y) : a(x), b(y) {}
-  __device__ int sum() const { return a + b; }
-  __device__ static int scale() { return 100; }
+struct Span {
+  int lo, hi;
+  __device__ Span(int l, int h) : lo(l), hi(h) {}
+  __device__ int width() const { return hi - lo; }
+  __device__ static int limit() { return 100; }
 };
-__device__ inline Pair operator+(const Pair &l, const Pair &r) { return Pair(l.a + r.a, l.b + r.b); }
-enum Color { Red = 1, Green = 2 };
+__device__ inline Span operator+(const Span &l, const Span &r) { return Span(l.lo + r.lo, l.hi + r.hi); }
+enum Tone { Low = 1, High = 2 };
 __device__ inline int twice(int x) { return 2 * x; }
 __device__ inline float twice(float x) { return 2.0f * x + 0.5f; }
-__device__ inline int paint(Color c) { return static_cast<int>(c) * 10; }
-__device__ inline Pair swapped(Pair p) { return Pair(p.b, p.a); }
+__device__ inline int level(Tone t) { return static_cast<int>(t) * 10; }
+__device__ inline Span flipped(Span s) { return Span(s.hi, s.lo); }
 __device__ inline void bump(int *p) { *p += 1; }
 """
 

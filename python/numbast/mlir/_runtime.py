@@ -322,23 +322,15 @@ def _make_result(lower, ret, params, retval, ptrs):
 
 
 def _cast_to_struct(context, lower, fromty, toty, value):
-    """Lowering of an implicit conversion to a bound struct (any copy's) through a converting
-    constructor: from the constructor's parameter type, or a builtin number that converts to it."""
-    p = _pick_implicit(toty, context.typing_context, fromty)
-    if p is None:
-        raise NotImplementedError(f"no implicit conversion from {fromty} to {toty}")
-    unit, shim, src, params = toty._nbst_implicit[p]
+    """Lowering of an implicit conversion to a bound struct through a converting constructor."""
+    p, unit, shim, src, params = _implicit_ctor(context.typing_context, fromty, toty)
     if fromty != p:
         value = lower.lower_cast(fromty, p, value)
     return _call_shim(lower, unit, shim, src, toty, params, [value])[0]
 
 
 def _cast_from_struct(context, lower, fromty, toty, value):
-    """Lowering of a cast from a bound struct (any copy's) through a conversion operator: to its
-    target type, or to a builtin number that the operator's builtin number converts to."""
-    target = _numeric_conversion(context.typing_context, fromty, toty)
-    if target is None:
-        raise NotImplementedError(f"no conversion from {fromty} to {toty}")
-    unit, shim, src = fromty._nbst_conversions[target]
+    """Lowering of a cast from a bound struct through a conversion operator."""
+    target, unit, shim, src = _conversion_operator(context.typing_context, fromty, toty)
     out = _call_shim(lower, unit, shim, src, target, [(fromty, "in")], [value])[0]
     return out if target == toty else lower.lower_cast(target, toty, out)
