@@ -31,3 +31,12 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def headers_dir() -> Path:
     return HEADERS_DIR
+
+
+@pytest.fixture(scope="module", params=["numba-cuda", "mlir"])
+def backend(request):
+    """The backend a test binds and compiles with (tests/_backends.py); `mlir` is skipped where
+    numba-cuda-mlir is not installed."""
+    from _backends import Backend
+
+    return Backend(request.param)

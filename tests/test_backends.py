@@ -18,71 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _backends import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo" / "demo.cuh"
 HEADERS = Path(__file__).resolve().parent / "headers" / "dynamic"
 ARCH = "sm_80"
-
-
-class Backend:
-    """What a test needs of one backend: its binding API, `cuda`, `types`, data models, and
-    `link(kernel, argtypes, writer)` (a cubin with the writer's shims inlined)."""
-
-    def __init__(self, name):
-        self.name = name
-        if name == "mlir":
-            pytest.importorskip("numba_cuda_mlir")
-            self.api = importlib.import_module("numbast.mlir")
-            self.cuda = importlib.import_module("numba_cuda_mlir.cuda")
-            self.types = importlib.import_module("numba_cuda_mlir.types")
-            self.models = importlib.import_module("numba_cuda_mlir.models")
-        else:
-            self.api = importlib.import_module("numbast")
-            self.cuda = importlib.import_module("numba.cuda")
-            self.types = importlib.import_module("numba.types")
-            self.models = importlib.import_module("numba.core.datamodel.models")
-
-    def gpu(self):
-        """Skips the test unless this backend sees a GPU."""
-        if self.name == "mlir":
-            from numba_cuda_mlir.numba_cuda.cudadrv import driver
-
-            if not driver.driver.is_available:
-                pytest.skip("no CUDA GPU")
-        elif not self.cuda.is_available():
-            pytest.skip("no CUDA GPU")
-
-    def link(self, kernel, argtypes, writer):
-        """The kernel's cubin for ARCH; asserts that no shim of `writer` is left as a symbol."""
-        shims = re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
-        if self.name == "mlir":
-            _target_without_gpu()
-            cubin = self.cuda.compile_cubin(kernel, tuple(argtypes), cc=(8, 0))
-            left = [s for s in shims if s.encode() in cubin]  # a called function keeps its ELF symbol
-        else:
-            from numbast.testing import link_kernel
-
-            result = link_kernel(kernel, tuple(argtypes), ARCH)
-            cubin = result.cubin
-            left = [s for s in shims if result.calls(s)]
-        assert cubin[:4] == b"\x7fELF"
-        assert left == []
-        return cubin
-
-
-def _target_without_gpu():
-    """numba-cuda-mlir resolves its target through the driver; with none, the target is ARCH."""
-    import numba_cuda_mlir.tools as tools
-    from numba_cuda_mlir.numba_cuda.cudadrv import driver
-
-    if not driver.driver.is_available and tools._cached_cc is None:
-        tools._cached_cc = (8, 0)
-
-
-@pytest.fixture(scope="module", params=["numba-cuda", "mlir"])
-def backend(request):
-    return Backend(request.param)
 
 
 # The README's demo, as a numba-cuda-mlir user writes it: the same code with its imports taken from

@@ -92,8 +92,8 @@ def run_case(case):
     case.check(args)
 
 
-def skips_in(path):
-    return [s for s in numbast.binding_report().skipped if s.location.startswith(str(path) + ":")]
+def skips_in(path, api=numbast):
+    return [s for s in api.binding_report().skipped if s.location.startswith(str(path) + ":")]
 
 
 # ----------------------------------------------------------------------------- free functions
@@ -377,16 +377,18 @@ COMPOUND = ["+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]
 
 
 @pytest.fixture(scope="module")
-def O():
+def O(backend):
+    """operators.cuh, bound with each backend's API (the `backend` fixture)."""
+    api = backend.api
     path = HEADERS / "operators.cuh"
     decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
-    with pytest.warns(NumbastSkipWarning, match="1 declaration"):  # Mem::operator=
-        structs = by_py_name(bind_cxx_structs(writer, decls.structs))
+    writer = api.MemoryShimWriter(f'#include "{path}"')
+    with pytest.warns(api.NumbastSkipWarning, match="1 declaration"):  # Mem::operator=
+        structs = by_py_name(api.bind_cxx_structs(writer, decls.structs))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert bind_cxx_functions(writer, decls.functions) == []  # operators only: no callables
-    return dict(decls=decls, writer=writer, path=path, **structs)
+        assert api.bind_cxx_functions(writer, decls.functions) == []  # operators only: no callables
+    return dict(decls=decls, writer=writer, path=path, backend=backend, **structs)
 
 
 def operator_values(a, b):
@@ -460,24 +462,24 @@ def operator_cases(O):
 
 
 def test_every_operator_is_bound(O):
-    bound = [b for b in numbast.binding_report().bound if b.kind == "operator"]
+    bound = [b for b in O["backend"].api.binding_report().bound if b.kind == "operator"]
     members = {b.name.split("::operator")[1] for b in bound if b.name.startswith("ops::Mem::operator")}
     free = [b.name for b in bound if b.name.startswith("ops::operator")]
     assert members == set(BINARY + UNARY + COMPOUND)
     assert len(free) == len(BINARY + UNARY + COMPOUND) + 2  # and int * Fre, int * Mem
-    (skip,) = skips_in(O["path"])
+    (skip,) = skips_in(O["path"], O["backend"].api)
     assert skip.name == "ops::Mem::operator=" and "assignment operator" in skip.reason
 
 
 @pytest.mark.parametrize("name", ["Mem", "Fre"])
 def test_operator_kernels_link(O, name):
-    link_case(operator_cases(O)[name], O["writer"])
+    O["backend"].link_case(operator_cases(O)[name], O["writer"])
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", ["Mem", "Fre"])
 def test_operator_kernels_run(O, name):
-    run_case(operator_cases(O)[name])
+    O["backend"].run_case(operator_cases(O)[name])
 
 
 # ----------------------------------------------------------------------------- structs

@@ -91,7 +91,11 @@ def _lower_case(bindings, template, keys, prefix, sig, impl):
 def _operator_typed(template, args):
     """A call of operator `template` typed with argument types `args` (converted by the overload):
     its lowering is registered for those types too, as the lowerer sees them."""
-    formals = [tuple(args), tuple(types.unliteral(a) for a in args)]
+    exact = tuple(types.unliteral(a) for a in args)
+    # A constant operand (`a << 2`) is typed as its integer type but reaches the lowerer as a
+    # literal, whose value no registration can foresee: its class stands for it.
+    literal = tuple(types.Literal if isinstance(a, (types.Integer, types.Float, types.Boolean)) else a for a in exact)
+    formals = [tuple(args), exact, literal]
     if _register_dispatch(template, formals):
         template._nbst_bindings._sync()
 
