@@ -241,10 +241,27 @@ def _cxx_alignment(ty):
     return None
 
 
+def _cxx_size(ty):
+    """`sizeof` of the C++ type a Numba type stands for, for the types whose MLIR storage is not
+    one value (a C++ array, `T[N]`, is a tuple here: its elements are read one by one)."""
+    if isinstance(ty, types.UniTuple):
+        return ty.count * _cxx_size(ty.dtype)
+    size = getattr(ty, "_nbst_size", None)
+    if size is not None:
+        return size
+    ty = _stored_type(ty)
+    if isinstance(ty, (types.CPointer, types.RawPointer)):
+        return 8
+    return max(1, getattr(ty, "bitwidth", 8) // 8)
+
+
 def _slot(lower, ty):
     """A stack slot for a value of `ty` that a shim reads or writes through a `T *`."""
-    storage = lower.get_storage_type(_stored_type(ty))
-    align = _cxx_alignment(ty)
+    if isinstance(ty, types.UniTuple):
+        storage = _mlir_ir.Type.parse(f"!llvm.array<{_cxx_size(ty)} x i8>")
+    else:
+        storage = lower.get_storage_type(_stored_type(ty))
+    align = _cxx_alignment(ty) or (_cxx_alignment(ty.dtype) if isinstance(ty, types.UniTuple) else None)
     with lower.alloca_insertion_point():
         return _mlir_ir.Value(
             _mlir_llvm.alloca(_mlir_llvm.PointerType.get(), _mlir_i64_of(1), storage, alignment=align if align and align > 1 else None)
@@ -259,6 +276,11 @@ def _byte_offset(ptr, offset):
 
 
 def _store(lower, ty, value, ptr):
+    if isinstance(ty, types.UniTuple):  # a C++ array: element by element
+        step = _cxx_size(ty.dtype)
+        for i, v in enumerate(value):
+            _store(lower, ty.dtype, v, _byte_offset(ptr, i * step))
+        return
     storage = _enum_storage(ty)
     if storage is not None:  # enum values are integers of the member type's dtype
         value, ty = _mlir_convert(value, lower.get_value_type(storage), signed=storage.signed), storage
@@ -266,6 +288,9 @@ def _store(lower, ty, value, ptr):
 
 
 def _load(lower, ty, ptr):
+    if isinstance(ty, types.UniTuple):
+        step = _cxx_size(ty.dtype)
+        return tuple(_load(lower, ty.dtype, _byte_offset(ptr, i * step)) for i in range(ty.count))
     stored = _stored_type(ty)
     value = lower.from_storage(stored, _mlir_llvm.load(lower.get_storage_type(stored), ptr))
     if stored is not ty:
