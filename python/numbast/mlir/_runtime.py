@@ -66,10 +66,14 @@ def _install(bindings):
 
 
 def _refresh(bindings):
-    """After registering into numba-cuda-mlir's global registries: its contexts reload them."""
+    """After registering into numba-cuda-mlir's global registries: its contexts reload them, once
+    they exist (a context made later loads every registration; making one here would cost the
+    first bind what the first compile pays anyway)."""
+    from numba_cuda_mlir.descriptor import mlir_target
     from numba_cuda_mlir.extending import refresh_registries
 
-    refresh_registries(include_uninitialized_cuda=False)
+    if mlir_target._typingctx_initialized or mlir_target._targetctx_initialized:
+        refresh_registries(include_uninitialized_cuda=False)
 
 
 def _register_struct_model(cls, model):
