@@ -11,6 +11,7 @@ asks the driver for the device's compute capability.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -272,7 +273,7 @@ def test_static_mlir_module_imports_only_numba_cuda_mlir(static_modules):
 def test_static_module_runs(backend):
     """On a GPU machine (no header parsed here): the modules `tests/mlir_gpu/prepare.py` wrote."""
     backend.gpu()
-    module = _static_module(backend, prepare.GENERATED)
+    module = _static_module(backend, Path(os.environ.get("NUMBAST_TEST_DECLS") or prepare.GENERATED))
     if not module.exists():
         pytest.skip("run tests/mlir_gpu/prepare.py first (it writes the modules this test loads)")
     out = _run_static(backend, module, run=True)

@@ -1,15 +1,21 @@
-"""Generates the static modules that the GPU tests of tests/test_backends.py load, so that a GPU
-machine without libclang can run them: run this where numbast parses headers, then carry
-`tests/mlir_gpu/generated/` (git-ignored) to the GPU machine with the checkout.
+"""Prepares the GPU tests of the numba-cuda-mlir backend for a GPU machine without libclang: run
+this where numbast parses headers, then carry `tests/mlir_gpu/generated/` (git-ignored) to the
+GPU machine with the checkout, and run the tests there with `NUMBAST_TEST_DECLS` naming it:
 
     python tests/mlir_gpu/prepare.py
+    NUMBAST_TEST_DECLS=tests/mlir_gpu/generated pytest -m gpu -k mlir tests/test_backends.py tests/test_dynamic.py
 
-One module per backend, from the same config (`lib_numba_cuda.py`, `lib_mlir.py`, with the header
-next to them); the GPU tests import them and check values, with no header parsed at test time.
+It writes two things:
+- static modules, one per backend, from the same config (`lib_numba_cuda.py`, `lib_mlir.py`, with
+  their header), which `test_static_module_runs` imports;
+- the declarations of the headers the dynamic-mode GPU tests bind (`decls/<path>.<arch>.pickle`,
+  ast_canopy's dataclasses pickle as they are): with `NUMBAST_TEST_DECLS` set, conftest.py makes
+  `ast_canopy.parse_declarations_from_source` load them instead of parsing.
 """
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -17,6 +23,35 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GENERATED = HERE / "generated"
+REPO = HERE.parent.parent
+ARCH = "sm_80"
+# The headers the dynamic-mode GPU tests parse, relative to the repository.
+PARSED = [
+    "examples/demo/demo.cuh",
+    "tests/headers/dynamic/functions.cuh",
+    "tests/headers/dynamic/operators.cuh",
+    "tests/headers/dynamic/structs.cuh",
+]
+
+
+def pickled_path(folder: Path, header: Path, arch: str) -> Path:
+    """Where the declarations of `header` (in this checkout) for `arch` are kept in `folder`."""
+    rel = Path(header).resolve().relative_to(REPO)
+    return Path(folder) / "decls" / f"{rel.as_posix()}.{arch}.pickle"
+
+
+def write_declarations(out: Path = GENERATED) -> list:
+    from ast_canopy import parse_declarations_from_source
+
+    written = []
+    for rel in PARSED:
+        header = REPO / rel
+        path = pickled_path(out, header, ARCH)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(parse_declarations_from_source(str(header), [str(header)], ARCH)))
+        written.append(path)
+    return written
+
 
 LIB = r"""
 #pragma once
@@ -67,3 +102,5 @@ def generate(out: Path = GENERATED) -> dict:
 if __name__ == "__main__":
     for backend, path in generate().items():
         print(f"{backend}: {path}")
+    for path in write_declarations():
+        print(f"declarations: {path}")
