@@ -222,6 +222,7 @@ else:
     cubin, shims = result.cubin, shims()
     out["left"] = [s for s in shims if result.calls(s)]
 out["elf"], out["shims"] = cubin[:4] == b"\x7fELF", len(shims)
+out["template"] = repr(m.ident)
 if RUN:
     import numpy as np
     iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41], np.int32), np.array([0, 1.5], np.float32)
@@ -259,6 +260,9 @@ def test_static_module_links(backend, static_modules):
     assert out["left"] == []
     if backend.name == "mlir":
         assert out["numba"] == []
+        assert out["template"] == "<unbound template ident (numba-cuda-mlir)>"  # the rest binds
+    else:
+        assert "ident" in out["template"]
 
 
 def test_static_mlir_module_imports_only_numba_cuda_mlir(static_modules):
@@ -279,3 +283,25 @@ def test_static_module_runs(backend):
     out = _run_static(backend, module, run=True)
     assert out["iout"] == [3, 11, 13, 6, 20, 4, 100, 42]
     assert out["fout"] == [3.5, 1.5]
+
+
+def test_templates_on_mlir_are_placeholders_that_say_so():
+    """numba-cuda-mlir does not bind templates yet: the template is a placeholder, the rest binds,
+    and using it in a kernel is an error that names the template and the backend."""
+    pytest.importorskip("numba_cuda_mlir")
+    from ast_canopy import parse_declarations_from_source
+
+    backend = Backend("mlir")
+    path = HEADERS.parent / "templates.cuh"
+    decls = parse_declarations_from_source(str(path), [str(path)], ARCH)
+    writer = backend.api.MemoryShimWriter(f'#include "{path}"')
+    (first, *_) = backend.api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+    name = first.__name__
+    with pytest.raises(backend.api.TemplateError, match=f"{name}: C\\+\\+ templates are not bound on the numba-cuda-mlir backend"):
+        first(1)
+
+    def kernel(out):
+        out[0] = first(out[0])
+
+    with pytest.raises(Exception, match="not bound on the numba-cuda-mlir backend"):
+        backend.link(kernel, (backend.types.int32[::1],), writer)

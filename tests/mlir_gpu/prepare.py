@@ -68,6 +68,7 @@ __device__ inline float twice(float x) { return 2.0f * x + 0.5f; }
 __device__ inline int level(Tone t) { return static_cast<int>(t) * 10; }
 __device__ inline Span flipped(Span s) { return Span(s.hi, s.lo); }
 __device__ inline void bump(int *p) { *p += 1; }
+template <class T> __device__ T ident(T x) { return x; }
 """
 
 BACKENDS = {"numba_cuda": "", "mlir": "MLIR Backend: true\n"}
