@@ -305,3 +305,21 @@ def test_templates_on_mlir_are_placeholders_that_say_so():
 
     with pytest.raises(Exception, match="not bound on the numba-cuda-mlir backend"):
         backend.link(kernel, (backend.types.int32[::1],), writer)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("GPU Arch: [sm_80, sm_90]\n", "GPU Arch"),
+        ("GPU Arch: [sm_80]\nCooperative Launch Required APIs: [twice]\n", "Cooperative Launch Required APIs"),
+    ],
+)
+def test_mlir_config_refuses_what_it_cannot_do_yet(tmp_path, extra, key):
+    (tmp_path / "lib.cuh").write_text("#pragma once\n__device__ inline int twice(int x) { return 2 * x; }\n")
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(f"Entry Point: lib.cuh\nFile List: [lib.cuh]\nMLIR Backend: true\n{extra}")
+    r = subprocess.run(
+        [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert r.returncode != 0
+    assert f"`{key}`" in r.stderr and "MLIR Backend" in r.stderr, r.stderr
