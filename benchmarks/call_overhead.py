@@ -30,9 +30,13 @@ kernel keeps the GPU busy, so that the events measure device time only and not t
 launch cost of either launcher (Numba's Python dispatch is slower than cuda.core's, and is not what
 this benchmark is about). Native and Numba runs alternate. Outputs of both are compared at the end.
 
+`--backend mlir` binds with `numbast.mlir` and compiles the same kernels with numba-cuda-mlir
+(`numba_cuda_mlir.cuda.jit`); the native kernels, the data and the timing are the same.
+
 Usage:
   python benchmarks/call_overhead.py [--n 67108864] [--runs 5] [--block 256] [--reps 16]
                                     [--spin-us 2000] [--only saxpy poly64 horner hfma]
+                                    [--backend numba-cuda|mlir]
 
 Without a GPU it prints "no GPU: skipped" and exits 0 (after checking, for information, that both
 versions of every kernel compile, and that LTO inlined every Numbast shim in the Numba kernels).
@@ -109,19 +113,30 @@ NATIVE_OF = {"poly64_range": "poly64"}
 # ----------------------------------------------------------------------------- both versions
 
 
-def bind(arch):
+def backend_modules(backend):
+    """(binding API, `cuda`, `types`) of a backend: numba-cuda or numba-cuda-mlir."""
+    import importlib
+
+    if backend == "mlir":
+        names = ("numbast.mlir", "numba_cuda_mlir.cuda", "numba_cuda_mlir.types")
+    else:
+        names = ("numbast", "numba.cuda", "numba.types")
+    return tuple(importlib.import_module(n) for n in names)
+
+
+def bind(arch, backend="numba-cuda"):
     """Parse the header and bind its functions; returns {name: bound function}."""
     from ast_canopy import parse_declarations_from_source
-    from numbast import MemoryShimWriter, bind_cxx_function
 
+    api = backend_modules(backend)[0]
     decls = parse_declarations_from_source(HEADER, [HEADER], arch)
-    shim_writer = MemoryShimWriter(f'#include "{HEADER}"')
-    return {f.name: bind_cxx_function(shim_writer, f) for f in decls.functions}, shim_writer
+    shim_writer = api.MemoryShimWriter(f'#include "{HEADER}"')
+    return {f.name: api.bind_cxx_function(shim_writer, f) for f in decls.functions}, shim_writer
 
 
-def numba_kernels(bound):
+def numba_kernels(bound, backend="numba-cuda"):
     """The Numba kernels (plain Python functions) and their argument types."""
-    from numba import cuda, types
+    _api, cuda, types = backend_modules(backend)
 
     saxpy, poly64, horner_step, hfma = (bound[k] for k in ("saxpy", "poly64", "horner_step", "hfma"))
 
@@ -252,13 +267,28 @@ def nvrtc_ptx(arch, cubin=False):
     return buf.decode().rstrip("\x00")
 
 
-def build_check(arch="sm_90"):
-    """Compile both versions of every kernel for `arch` (no GPU needed) and report on the result."""
+def mlir_link(kernel, sig, arch, shims):
+    """numba-cuda-mlir's cubin of a kernel for `arch` with no GPU (its target otherwise comes from
+    the driver), and the shims left as symbols in it (none when all were inlined)."""
+    import numba_cuda_mlir.tools as tools
+    from numba_cuda_mlir import cuda as mlir_cuda
+
+    cc = (int(arch[3:-1]), int(arch[-1]))
+    tools._cached_cc = tools._cached_cc or cc
+    cubin = mlir_cuda.compile_cubin(kernel, sig, cc=cc)
+    return cubin, [s for s in shims if s.encode() in cubin]
+
+
+def build_check(arch="sm_90", backend="numba-cuda"):
+    """Compile both versions of every kernel for `arch` (no GPU needed) and report on the result,
+    with the bind time and each kernel's first compile (this process, caches warm or not)."""
     import re
 
     from numbast.testing import link_kernel
 
-    bound, writer = bind(arch)
+    t0 = time.perf_counter()
+    bound, writer = bind(arch, backend)
+    print(f"  [{backend}] parse+bind of kernels.cuh: {(time.perf_counter() - t0) * 1e3:.0f} ms")
     compile_native(arch, "cubin")  # what the GPU run does
     native_ptx = nvrtc_ptx(arch)  # cuda.core's PTX path asks the (absent) driver for its version
     native_cubin = nvrtc_ptx(arch, cubin=True)
@@ -270,12 +300,24 @@ def build_check(arch="sm_90"):
         body = body[: body.find("\n}") + 2]
         return len(re.findall(r"\bfma\.rn\.(?:f32|f16)\b", body))
 
-    for name, (kernel, sig) in numba_kernels(bound).items():
-        r = link_kernel(kernel, sig, arch)
-        left = [s for s in shims if r.calls(s)]
+    for name, (kernel, sig) in numba_kernels(bound, backend).items():
         native_name = NATIVE_OF.get(name, name)
+        t0 = time.perf_counter()
+        if backend == "mlir":
+            cubin, left = mlir_link(kernel, sig, arch, re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source()))
+            took = time.perf_counter() - t0
+            print(
+                f"  {name:12s} numba-cuda-mlir kernel: {len(cubin)}-byte {arch} cubin in {took * 1e3:.0f} ms, shims left: {left or 'none'}"
+            )
+            if nvdisasm:
+                nb, nat = sass_counts(nvdisasm, cubin), sass_counts(nvdisasm, native_cubin, f"k_{native_name}")
+                print(f"  {'':12s} SASS instructions (all / fma): numba-cuda-mlir {nb[0]} / {nb[1]}, native {nat[0]} / {nat[1]}")
+            continue
+        r = link_kernel(kernel, sig, arch)
+        took = time.perf_counter() - t0
+        left = [s for s in shims if r.calls(s)]
         print(
-            f"  {name:12s} Numba kernel linked ({len(r.cubin)}-byte {arch} cubin), "
+            f"  {name:12s} Numba kernel linked ({len(r.cubin)}-byte {arch} cubin in {took * 1e3:.0f} ms), "
             f"shim calls left after LTO: {left or 'none'}; "
             f"fma in PTX: numba {fma_count(r.ptx, '.entry')}, native {fma_count(native_ptx, f'.entry k_{native_name}')}"
         )
@@ -318,6 +360,7 @@ def main():
     ap.add_argument("--reps", type=int, default=16, help="poly64/horner: polynomials evaluated per element (64 FMAs each)")
     ap.add_argument("--spin-us", type=float, default=2000.0, help="GPU time of the spin kernel launched before each timed launch (us)")
     ap.add_argument("--only", nargs="*", choices=KERNELS + REFERENCE, default=list(KERNELS + REFERENCE))
+    ap.add_argument("--backend", choices=("numba-cuda", "mlir"), default="numba-cuda", help="the Numba the bindings are for")
     args = ap.parse_args()
 
     from numba import cuda
@@ -326,7 +369,7 @@ def main():
         print("no GPU: skipped (call_overhead needs a CUDA GPU to time kernels)")
         try:
             print("build check without a GPU (sm_90):")
-            build_check("sm_90")
+            build_check("sm_90", args.backend)
         except Exception as e:  # informational only
             print(f"  build check failed: {type(e).__name__}: {e}")
         return 0
@@ -341,13 +384,14 @@ def main():
     dev.set_current()
 
     t0 = time.perf_counter()
-    bound, _ = bind(arch)
+    bound, _ = bind(arch, args.backend)
     t_bind = time.perf_counter() - t0
     t0 = time.perf_counter()
     mod = compile_native(arch, "cubin")
     t_nvrtc = time.perf_counter() - t0
     native = {k: mod.get_kernel(f"k_{k}") for k in (*KERNELS, "spin")}
-    jitted = {k: cuda.jit(f) for k, (f, _sig) in numba_kernels(bound).items()}
+    kernel_cuda = backend_modules(args.backend)[1]  # numba-cuda-mlir's `cuda` for --backend mlir
+    jitted = {k: kernel_cuda.jit(f) for k, (f, _sig) in numba_kernels(bound, args.backend).items()}
 
     stream = dev.create_stream()
     nb_stream = cuda.external_stream(int(stream.handle))
@@ -401,8 +445,12 @@ def main():
     def run_native(k):
         launch(stream, config, native[NATIVE_OF.get(k, k)], *native_args[k])
 
+    # numba-cuda-mlir launches on the same stream through its own stream object; it takes the
+    # device arrays through the CUDA array interface.
+    kernel_stream = nb_stream if args.backend == "numba-cuda" else kernel_cuda.external_stream(int(stream.handle))
+
     def run_numba(k):
-        jitted[k][grid, block, nb_stream](*numba_args[k])
+        jitted[k][grid, block, kernel_stream](*numba_args[k])
 
     def spin_ms(cycles):
         e0 = record()
@@ -419,7 +467,7 @@ def main():
         fn(k)
         return elapsed_ms(e0, record())
 
-    print("# call overhead: native CUDA C++ vs Numba + Numbast\n")
+    print(f"# call overhead: native CUDA C++ vs Numba + Numbast ({args.backend})\n")
     print(
         f"device: {ndev.name.decode() if isinstance(ndev.name, bytes) else ndev.name} ({arch}), "
         f"n = {n:,} elements, grid {grid} x block {block}, median of {args.runs} runs after a warm-up, "

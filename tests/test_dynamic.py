@@ -92,8 +92,8 @@ def run_case(case):
     case.check(args)
 
 
-def skips_in(path):
-    return [s for s in numbast.binding_report().skipped if s.location.startswith(str(path) + ":")]
+def skips_in(path, api=numbast):
+    return [s for s in api.binding_report().skipped if s.location.startswith(str(path) + ":")]
 
 
 # ----------------------------------------------------------------------------- free functions
@@ -377,16 +377,18 @@ COMPOUND = ["+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]
 
 
 @pytest.fixture(scope="module")
-def O():
+def O(backend):
+    """operators.cuh, bound with each backend's API (the `backend` fixture)."""
+    api = backend.api
     path = HEADERS / "operators.cuh"
     decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
-    with pytest.warns(NumbastSkipWarning, match="1 declaration"):  # Mem::operator=
-        structs = by_py_name(bind_cxx_structs(writer, decls.structs))
+    writer = api.MemoryShimWriter(f'#include "{path}"')
+    with pytest.warns(api.NumbastSkipWarning, match="1 declaration"):  # Mem::operator=
+        structs = by_py_name(api.bind_cxx_structs(writer, decls.structs))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert bind_cxx_functions(writer, decls.functions) == []  # operators only: no callables
-    return dict(decls=decls, writer=writer, path=path, **structs)
+        assert api.bind_cxx_functions(writer, decls.functions) == []  # operators only: no callables
+    return dict(decls=decls, writer=writer, path=path, backend=backend, **structs)
 
 
 def operator_values(a, b):
@@ -460,24 +462,24 @@ def operator_cases(O):
 
 
 def test_every_operator_is_bound(O):
-    bound = [b for b in numbast.binding_report().bound if b.kind == "operator"]
+    bound = [b for b in O["backend"].api.binding_report().bound if b.kind == "operator"]
     members = {b.name.split("::operator")[1] for b in bound if b.name.startswith("ops::Mem::operator")}
     free = [b.name for b in bound if b.name.startswith("ops::operator")]
     assert members == set(BINARY + UNARY + COMPOUND)
     assert len(free) == len(BINARY + UNARY + COMPOUND) + 2  # and int * Fre, int * Mem
-    (skip,) = skips_in(O["path"])
+    (skip,) = skips_in(O["path"], O["backend"].api)
     assert skip.name == "ops::Mem::operator=" and "assignment operator" in skip.reason
 
 
 @pytest.mark.parametrize("name", ["Mem", "Fre"])
 def test_operator_kernels_link(O, name):
-    link_case(operator_cases(O)[name], O["writer"])
+    O["backend"].link_case(operator_cases(O)[name], O["writer"])
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", ["Mem", "Fre"])
 def test_operator_kernels_run(O, name):
-    run_case(operator_cases(O)[name])
+    O["backend"].run_case(operator_cases(O)[name])
 
 
 # ----------------------------------------------------------------------------- structs
@@ -486,27 +488,36 @@ STRUCT_INTENTS = {"geo::Vec2": {"split": {"a": "out_return", "b": "out_return"}}
 
 
 @pytest.fixture(scope="module")
-def S():
+def S(backend):
+    """structs.cuh, bound with each backend's API (the `backend` fixture)."""
+    api = backend.api
     path = HEADERS / "structs.cuh"
     decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
-    enums = by_py_name(bind_cxx_enums(decls.enums))
+    writer = api.MemoryShimWriter(f'#include "{path}"')
+    enums = by_py_name(api.bind_cxx_enums(decls.enums))
     structs = by_name(decls.structs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        pixel = bind_cxx_struct(writer, structs["Pixel"], types.Number, cuda_models.PrimitiveModel)
-        vec2, record, wide, hidden = bind_cxx_structs(
+        pixel = api.bind_cxx_struct(writer, structs["Pixel"], backend.types.Number, backend.models.PrimitiveModel)
+        vec2, record, wide, hidden = api.bind_cxx_structs(
             writer, [structs[n] for n in ("Vec2", "Record", "Wide", "Hidden")], arg_intent=STRUCT_INTENTS
         )
-        fns = by_py_name(bind_cxx_functions(writer, decls.functions))
+        fns = by_py_name(api.bind_cxx_functions(writer, decls.functions))
     return dict(decls=decls, structs=structs, writer=writer, path=path, Tag=enums["Tag"], Vec2=vec2,
-                Record=record, Wide=wide, Hidden=hidden, Pixel=pixel, fns=fns)  # fmt: skip
+                Record=record, Wide=wide, Hidden=hidden, Pixel=pixel, fns=fns, backend=backend)  # fmt: skip
+
+
+def numba_cuda_only(S):
+    """For tests of numba-cuda's own data models (LLVM layouts) and error types."""
+    if S["backend"].name != "numba-cuda":
+        pytest.skip("numba-cuda's LLVM data models")
 
 
 def struct_cases(S):
     Vec2, Record, Pixel, Tag = S["Vec2"], S["Record"], S["Pixel"], S["Tag"]
     length2, make_wide, wide_sum, make_hidden = (S["fns"][n] for n in ("length2", "make_wide", "wide_sum", "make_hidden"))
     Inner = Record.Inner
+    cuda, types = S["backend"].cuda, S["backend"].types  # the backend's, in the kernel
     float64, float32 = types.float64, types.float32
 
     def k_structs(fout, iout):
@@ -541,9 +552,6 @@ def struct_cases(S):
         fout[20] = float64(p)  # operator float
         h = make_hidden(21)  # struct in an anonymous namespace
         iout[9], iout[10] = h.twice(), h.h
-        arr = cuda.local.array(2, Inner)  # a bound struct as a dtype
-        arr[0] = r.inner
-        iout[11] = arr[0].a
         fout[22] = Vec2.dot(Vec2(1.0, 2.0), Vec2(3.0, 4.0))  # static member functions
         fout[23] = Vec2.dot(float32(3.0), float32(2.0))
         d = Vec2.diagonal(1.5)
@@ -552,12 +560,29 @@ def struct_cases(S):
     def check(args):
         fout, iout = args
         assert fout.tolist() == [1, 2, 3, 30, 1, 1, 2, 1, 2, 12, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5, 11, 6.5, 1.5, -1.5]
-        assert iout.tolist() == [1, -3, 1, 1, 11, 21, 77, 9, 60, 42, 21, 10]
+        assert iout.tolist() == [1, -3, 1, 1, 11, 21, 77, 9, 60, 42, 21]
 
-    return {"structs": Case(k_structs, lambda: (np.zeros(26), np.zeros(12, np.int64)), check)}
+    def k_dtype(iout):
+        arr = cuda.local.array(2, Inner)  # a bound struct as a dtype
+        arr[0] = Record(77).inner
+        iout[0] = arr[0].a
+
+    def check_dtype(args):
+        assert args[0].tolist() == [10]
+
+    return {
+        "structs": Case(k_structs, lambda: (np.zeros(26), np.zeros(11, np.int64)), check),
+        "dtype": Case(k_dtype, lambda: (np.zeros(1, np.int64),), check_dtype),
+    }
+
+
+def dtype_needs_numba_cuda(S):
+    if S["backend"].name != "numba-cuda":
+        pytest.skip("numba-cuda-mlir's local arrays hold builtin element types only (MLIR memrefs)")
 
 
 def test_struct_layouts_match_clang(S):
+    numba_cuda_only(S)
     td = llvm.create_target_data(_runtime._NVPTX_LAYOUT)
     ctx = cuda_target.target_context
     structs = dict(S["structs"], Inner=S["structs"]["Record"].nested_records[0])
@@ -584,6 +609,7 @@ def test_struct_layouts_match_clang(S):
 
 
 def test_public_fields_are_attributes(S):
+    numba_cuda_only(S)
     Record = S["Record"]
     nbty = Record._numba_type
     assert isinstance(S["Pixel"]._numba_type, types.Number)
@@ -607,17 +633,28 @@ def test_static_member_functions_are_class_attributes(S):
     assert len(Vec2.dot._template.cases) == 2  # both overloads on one callable
     with pytest.raises(TypeError, match="inside a CUDA kernel"):
         Vec2.dot(1.0, 2.0)
-    bound = {b.name: b.py_name for b in numbast.binding_report().bound if b.kind == "static method"}
+    bound = {b.name: b.py_name for b in S["backend"].api.binding_report().bound if b.kind == "static method"}
     assert bound["geo::Vec2::dot"] == "Vec2.dot" and bound["geo::Vec2::diagonal"] == "Vec2.diagonal", bound
 
 
 def test_struct_kernels_link(S):
-    link_case(struct_cases(S)["structs"], S["writer"])
+    S["backend"].link_case(struct_cases(S)["structs"], S["writer"])
+
+
+def test_struct_as_dtype_links(S):
+    dtype_needs_numba_cuda(S)
+    S["backend"].link_case(struct_cases(S)["dtype"], S["writer"])
 
 
 @pytest.mark.gpu
 def test_struct_kernels_run(S):
-    run_case(struct_cases(S)["structs"])
+    S["backend"].run_case(struct_cases(S)["structs"])
+
+
+@pytest.mark.gpu
+def test_struct_as_dtype_runs(S):
+    dtype_needs_numba_cuda(S)
+    S["backend"].run_case(struct_cases(S)["dtype"])
 
 
 # ----------------------------------------------------------------------------- the demo

@@ -556,7 +556,9 @@ def test_cub_default_constructor_in_kernel_links(CUB):
 
 
 def test_runtime_and_templates_share_one_module_without_collisions():
-    """Static mode appends _templates.py to _runtime.py: the two define no name twice."""
+    """Static mode appends _templates.py to the runtime's texts (_typing.py, then a backend's
+    _runtime.py): they define no name twice, but the backend's `_NB_PACKAGE`, which the typing
+    layer reads."""
 
     def top_level(path):
         names = set()
@@ -567,16 +569,23 @@ def test_runtime_and_templates_share_one_module_without_collisions():
                 names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
         return names
 
-    runtime = top_level(numbast._runtime.__file__)
-    assert top_level(_templates.__file__) & runtime == set()
+    package = Path(numbast._runtime.__file__).parent
+    typing = top_level(package / "_typing.py")
+    templates = top_level(_templates.__file__)
+    for backend in (package / "_runtime.py", package / "mlir" / "_runtime.py"):
+        runtime = top_level(backend)
+        assert typing & runtime == {"_NB_PACKAGE"}
+        assert templates & (runtime | typing) == set()
 
 
 def test_rendered_templates_work_in_a_standalone_module(F):
-    """Static mode's layout: the runtime's text followed by the template runtime's text make one
-    module (as generated modules load their embedded runtime); the rendered code runs in a namespace
-    of its own with `_b` (here with registries of its own), `_unit` and `_template_bindings`. It
-    binds and instantiates a template without `numbast`."""
-    text = Path(numbast._runtime.__file__).read_text() + "\n" + Path(_templates.__file__).read_text()
+    """Static mode's layout: the runtime's texts (the shared typing layer, then numba-cuda's
+    lowering) followed by the template runtime's text make one module (as generated modules load
+    their embedded runtime); the rendered code runs in a namespace of its own with `_b` (here with
+    registries of its own), `_unit` and `_template_bindings`. It binds and instantiates a template
+    without `numbast`."""
+    runtime_dir = Path(numbast._runtime.__file__).parent
+    text = "\n".join((runtime_dir / name).read_text() for name in ("_typing.py", "_runtime.py", "_templates.py"))
     rt = pytypes.ModuleType("nbst_static_templates_test")
     sys.modules[rt.__name__] = rt
     try:

@@ -61,8 +61,8 @@ def toolchain_info(search_dirs: list[str | os.PathLike[str]], cuda_include_dirs:
 def render_bindings(request: str) -> str:
     """Renders bindings: a JSON request in, `{code, report}` out."""
 
-def render_prelude() -> str:
-    """The imports rendered code relies on."""
+def render_prelude(mlir: bool = False) -> str:
+    """The imports rendered code relies on, for numba-cuda or (`mlir`) numba-cuda-mlir."""
 
 def cli_main(argv: list[str], search_dirs: list[str | os.PathLike[str]]) -> int:
     """Runs the `numbast` generator CLI with `argv` (program name first); returns its exit code."""

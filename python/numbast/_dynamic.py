@@ -2,12 +2,14 @@
 
 Each bind call sends the declarations to the Rust renderer, which returns Python registration
 code (the same code static mode writes into a module) and a report; the code is executed here
-against the runtime (`numbast._runtime`).
+against the runtime of this package's backend (`._runtime`: numba-cuda for `numbast`; for
+`numbast.mlir`, which loads this module again as `numbast.mlir._dynamic`, numba-cuda-mlir).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import tempfile
@@ -17,11 +19,12 @@ from types import MappingProxyType
 
 from ast_canopy import _core
 from ast_canopy import decls as _decls
-from numba import types
 
-from numbast import _runtime
 from numbast._json import dumps, to_plain, to_plain_many
 from numbast._report import BindingReport, NumbastSkipWarning
+
+_runtime = importlib.import_module("._runtime", __package__)  # this package's backend
+types = _runtime.types
 
 _NO_ENTRIES = MappingProxyType({})  # the default of the mapping parameters: read, never written
 
@@ -30,14 +33,18 @@ _REPORT = BindingReport()
 _PRELUDE_NS: dict = {}
 
 
+def _templates():
+    """This backend's template runtime (a struct's member templates are typed by it)."""
+    return importlib.import_module("._templates", __package__)
+
+
 def _namespace(**extra) -> dict:
     if not _PRELUDE_NS:
-        exec(compile(_core.render_prelude(), "<numbast prelude>", "exec"), _PRELUDE_NS)
-    from numbast import _templates  # a struct's member templates are typed by the template runtime
-
+        prelude = _core.render_prelude(_runtime._NB_BACKEND == "numba-cuda-mlir")
+        exec(compile(prelude, "<numbast prelude>", "exec"), _PRELUDE_NS)
     ns = dict(_PRELUDE_NS)
     ns["_b"] = _BINDINGS
-    ns["_template_bindings"] = _templates._template_bindings
+    ns["_template_bindings"] = _templates()._template_bindings
     ns.update(extra)
     return ns
 
@@ -69,9 +76,8 @@ class _ShimWriter:
     def links(self) -> list:
         """Objects for ``cuda.jit(link=...)``: the shim unit, then each PTX written with
         ``write_to_ptx_shim``. The unit is optional there, since bound calls add it themselves."""
-        from numba.cuda.cudadrv.linkable_code import PTXSource
-
-        return [*self.unit.links(), *(PTXSource(p.encode()) for p in self.ptx_written.values())]
+        ptx_source = _runtime._nb_importlib.import_module(_runtime._NB_PACKAGE + ".cudadrv.linkable_code").PTXSource
+        return [*self.unit.links(), *(ptx_source(p.encode()) for p in self.ptx_written.values())]
 
 
 class MemoryShimWriter(_ShimWriter):
@@ -349,9 +355,7 @@ def bind_declarations(
     unit = shim_writer.unit
     if getattr(unit, "preceding_text", None) is None:  # what the template runtime's probes compile with
         unit.preceding_text = shim_writer.preceding_text
-    from numbast import _templates
-
-    ns, report = _render_and_run(shim_writer, request, {"_parents": parents, "_template_bindings": _templates._template_bindings})
+    ns, report = _render_and_run(shim_writer, request, {"_parents": parents, "_template_bindings": _templates()._template_bindings})
     _attach_member_enums()
     out = {}
     for b in report.bound:
@@ -371,11 +375,10 @@ def _attach_member_enums():
 
 def _attach_member_typedefs(obj, s, by_name):
     """`S.T` for each member typedef `T` of `s` whose target is a bound struct or a scalar type."""
-    from numbast._templates import _TPL_SCALARS
-
+    scalars = _templates()._TPL_SCALARS
     for t in s.nested_typedefs:
         target = t.underlying_name.lstrip(":")
-        value = by_name.get(target) or _TPL_SCALARS.get(target)
+        value = by_name.get(target) or scalars.get(target)
         if value is None:
             bound = _BINDINGS.types.get(target)
             value = bound if isinstance(bound, (types.Number, types.Boolean)) else None

@@ -7,11 +7,17 @@ when kernels that use them are typed.
 
 from __future__ import annotations
 
-from numba import types
+import importlib
 
-from numbast import _dynamic, _templates
-from numbast._dynamic import _NO_ENTRIES
 from numbast._json import to_plain
+
+# This package's dynamic mode and template runtime (`numbast.mlir` loads this module again).
+_dynamic = importlib.import_module("._dynamic", __package__) if __package__ == "numbast" else None
+if _dynamic is None:
+    _dynamic = importlib.import_module(__package__)._load_shared("_dynamic")
+_templates = importlib.import_module("._templates", __package__)
+_NO_ENTRIES = _dynamic._NO_ENTRIES
+types = _dynamic.types
 
 
 def _run(shim_writer, request):

@@ -130,13 +130,14 @@ pub struct Config {
     /// Accepted for existing configs; no effect (warned): nvJitLink comes with numba-cuda.
     #[serde(rename = "Require Pynvjitlink", default)]
     pub require_pynvjitlink: Option<serde_json::Value>,
-    /// Accepted for existing configs; no effect (warned): modules are generated for numba-cuda.
+    /// Generate for numba-cuda-mlir instead of numba-cuda: the module imports numba-cuda-mlir and
+    /// the standard library only, and its bindings serve `numba_cuda_mlir` kernels.
     #[serde(rename = "MLIR Backend", default)]
-    pub mlir_backend: Option<serde_json::Value>,
-    /// Accepted for existing configs (the spelling `mlir_backend` of `MLIR Backend`); no effect (warned).
+    pub mlir_backend: bool,
+    /// The existing Numbast's other spelling of `MLIR Backend`.
     #[serde(rename = "mlir_backend", default)]
-    pub mlir_backend_lower: Option<serde_json::Value>,
-    /// Accepted for existing configs; no effect (warned): a setting of the MLIR backend.
+    pub mlir_backend_lower: Option<bool>,
+    /// Accepted for existing configs; no effect (warned): numba-cuda-mlir links what a kernel uses.
     #[serde(rename = "Module Link Variables Used", default)]
     pub module_link_variables_used: Option<serde_json::Value>,
     /// What loading the config found worth saying without refusing it (keys with no effect here,
@@ -404,6 +405,11 @@ impl Config {
         Ok(config)
     }
 
+    /// Whether the module is generated for numba-cuda-mlir (`MLIR Backend`, or `mlir_backend`).
+    pub fn mlir(&self) -> bool {
+        self.mlir_backend || self.mlir_backend_lower == Some(true)
+    }
+
     /// The shims' preprocessor text for `Shim Include Override`, if set (checked on load).
     pub fn shim_include_text(&self) -> Option<String> {
         self.shim_include_override.as_deref().and_then(|o| forms::include_text(o).ok())
@@ -443,6 +449,34 @@ impl Config {
         }
         for a in &self.gpu_arch {
             canopy::normalize_arch(a).map_err(|e| Refused::new("GPU Arch", e.to_string()))?;
+        }
+        if self.mlir() {
+            // What a numba-cuda-mlir module cannot do yet: its helpers for these are numba-cuda's.
+            let unsupported = [
+                (
+                    "GPU Arch",
+                    self.gpu_arch.len() > 1,
+                    "must list one architecture with `MLIR Backend` (several are not supported there yet)",
+                ),
+                (
+                    "Clang Include Paths",
+                    !self.clang_include_paths.is_empty(),
+                    "is not supported with `MLIR Backend` yet",
+                ),
+                (
+                    "Cooperative Launch Required Functions Regex",
+                    !self.cooperative_launch_required_functions_regex.is_empty(),
+                    "is not supported with `MLIR Backend` yet",
+                ),
+                (
+                    "Cooperative Launch Required APIs",
+                    !self.cooperative_launch_required_apis.is_empty(),
+                    "is not supported with `MLIR Backend` yet",
+                ),
+            ];
+            if let Some((key, _, why)) = unsupported.into_iter().find(|(_, present, _)| *present) {
+                return Err(Refused::new(key, why));
+            }
         }
         for (name, model) in &self.data_models {
             if !matches!(model.as_str(), "StructModel" | "PrimitiveModel") {

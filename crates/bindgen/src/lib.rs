@@ -13,5 +13,5 @@ pub mod request;
 pub mod shim;
 pub mod types;
 
-pub use render::{Context, Rendered, PRELUDE};
+pub use render::{prelude, Context, Rendered, PRELUDE, PRELUDE_MLIR};
 pub use report::{BindKind, Bound, Report, Skip, SkipReason};

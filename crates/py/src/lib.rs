@@ -176,10 +176,11 @@ fn render_bindings(py: Python<'_>, request: String) -> PyResult<String> {
     py.detach(move || numbast_bindgen::request::render_json(&request)).map_err(PyValueError::new_err)
 }
 
-/// The imports rendered code relies on.
+/// The imports rendered code relies on, for numba-cuda or (`mlir`) numba-cuda-mlir.
 #[pyfunction]
-fn render_prelude() -> &'static str {
-    numbast_bindgen::PRELUDE
+#[pyo3(signature = (mlir = false))]
+fn render_prelude(mlir: bool) -> &'static str {
+    numbast_bindgen::prelude(mlir)
 }
 
 /// Runs the `numbast` generator CLI with `argv` (program name first); returns its exit code.

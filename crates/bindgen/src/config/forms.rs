@@ -113,15 +113,13 @@ pub(super) fn callback(value: &str, dotted_callable: bool) -> Result<Callback, S
 }
 
 /// Keys accepted for existing configs that change nothing here, with why.
-pub(super) const NO_EFFECT: [(&str, &str); 5] = [
+pub(super) const NO_EFFECT: [(&str, &str); 3] = [
     (
         "Macro-expanded Function Prefixes",
         "declarations that macros expand are bound with the file the macro is expanded in",
     ),
     ("Require Pynvjitlink", "nvJitLink comes with numba-cuda"),
-    ("MLIR Backend", "modules are generated for numba-cuda"),
-    ("mlir_backend", "modules are generated for numba-cuda"),
-    ("Module Link Variables Used", "a setting of the MLIR backend, which is not generated here"),
+    ("Module Link Variables Used", "numba-cuda-mlir links what a kernel uses"),
 ];
 
 /// Line and column (1-based) of top-level key `key` in config text, if it is written plainly.

@@ -23,6 +23,26 @@ pub use templates::{render_class_template, render_function_templates};
 /// namespace it runs rendered code in, static mode writes them at the top of the module.
 pub const PRELUDE: &str = "import operator\nfrom numba import types\nfrom numba.cuda import types as _cuda_types\nfrom numba.cuda.vector_types import vector_types as _vector_types\n";
 
+/// The same names for the numba-cuda-mlir backend: its copy of Numba's types, and its CUDA vector
+/// types (MLIR vectors, `float32x3`...), by the names the renderer writes (`types.rs`).
+pub const PRELUDE_MLIR: &str = concat!(
+    "import operator\n",
+    "from numba_cuda_mlir.numba_cuda import types\n",
+    "from numba_cuda_mlir.numba_cuda import types as _cuda_types\n",
+    "from numba_cuda_mlir.type_defs.vector_types import VectorType as _VectorType\n",
+    "_vector_types = {f\"{_e}x{_n}\": _VectorType(getattr(types, _e), _n) for _e in (\"int8\", \"uint8\", \"int16\", \"uint16\", ",
+    "\"int32\", \"uint32\", \"int64\", \"uint64\", \"float32\", \"float64\") for _n in (1, 2, 3, 4)}\n",
+);
+
+/// The prelude of a backend.
+pub fn prelude(mlir: bool) -> &'static str {
+    if mlir {
+        PRELUDE_MLIR
+    } else {
+        PRELUDE
+    }
+}
+
 pub use intents::{Intent, IntentPath, Intents};
 
 /// Everything a render needs besides the declaration and its planned Python name.

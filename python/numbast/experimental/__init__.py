@@ -1,0 +1,1 @@
+"""Names the existing Numbast uses for experimental parts (`numbast.experimental.mlir`)."""

@@ -1,0 +1,327 @@
+"""One suite for both backends (the `backend` fixture): numba-cuda (`numbast`) and numba-cuda-mlir
+(`numbast.mlir`). The same headers are bound with each backend's API, the same kernels are written
+against its `cuda` and `types`; on CPU each kernel is compiled and linked to a cubin with every
+shim it calls inlined, on a GPU (`gpu` marker) the values are checked.
+
+The numba-cuda-mlir backend is skipped where numba-cuda-mlir is not installed (`pip install
+'.[mlir]'`). Its target is given explicitly (sm_80) where no GPU is present, since numba-cuda-mlir
+asks the driver for the device's compute capability.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _backends import Backend
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo" / "demo.cuh"
+HEADERS = Path(__file__).resolve().parent / "headers" / "dynamic"
+ARCH = "sm_80"
+
+
+# The README's demo, as a numba-cuda-mlir user writes it: the same code with its imports taken from
+# numba-cuda-mlir and numbast.mlir.
+MLIR_IMPORTS = {
+    "from numba import cuda, types": "from numba_cuda_mlir import cuda, types",
+    "from numba.core.datamodel.models import PrimitiveModel": "from numba_cuda_mlir.models import PrimitiveModel",
+    "from numbast import ": "from numbast.mlir import ",
+}
+
+
+def demo_text(backend):
+    text = (ROOT / "examples" / "demo" / "demo.py").read_text()
+    if backend.name == "mlir":
+        for old, new in MLIR_IMPORTS.items():
+            assert old in text
+            text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="module")
+def demo(backend):
+    """The demo's code up to the launch (binding, the kernel), run with the backend's imports."""
+    ns = {"__file__": str(DEMO.parent / "demo.py"), "__name__": "demo"}
+    exec(compile(demo_text(backend).split("arr = np.array")[0], "demo.py", "exec"), ns)
+    return dict(writer=ns["shim_writer"], kernel=ns["kernel"].py_func, hsqrt=ns["hsqrt"])
+
+
+def test_demo_links(backend, demo):
+    backend.link(demo["kernel"], (backend.types.float64[::1],), demo["writer"])
+
+
+@pytest.mark.gpu
+def test_demo_runs(backend):
+    """The whole demo, launch and check included."""
+    backend.gpu()
+    ns = {"__file__": str(DEMO.parent / "demo.py"), "__name__": "__main__"}
+    exec(compile(demo_text(backend), "demo.py", "exec"), ns)
+    np.testing.assert_allclose(ns["arr"], [3.0, np.sqrt(3.0)], rtol=1e-2)
+
+
+@pytest.fixture(scope="module")
+def functions(backend):
+    """functions.cuh: overloads, enums in namespaces, pointers."""
+    import warnings
+
+    from ast_canopy import parse_declarations_from_source
+
+    path = HEADERS / "functions.cuh"
+    decls = parse_declarations_from_source(str(path), [str(path)], ARCH)
+    api = backend.api
+    writer = api.MemoryShimWriter(f'#include "{path}"')
+    enums = {e.__name__: e for e in api.bind_cxx_enums(decls.enums) if e is not None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # functions of types registered by test_dynamic are skipped here
+        fns = {f.__name__: f for f in api.bind_cxx_functions(writer, decls.functions)}
+    return dict(writer=writer, enums=enums, fns=fns)
+
+
+def _functions_kernel(F):
+    add, load, store, mode_value, flip = (F["fns"][n] for n in ("add", "load", "store", "mode_value", "flip"))
+    Mode = F["enums"]["Mode"]
+
+    def kernel(iout, fout):
+        iout[0] = add(np.int32(1), np.int32(2))  # int overload
+        iout[1] = add(np.int32(1), np.int32(2), np.int32(3))  # three parameters
+        fout[0] = add(np.float32(1.0), np.float32(2.0))  # float overload: + 0.5
+        fout[1] = add(1.0, 2.0)  # const double & overload: + 0.25
+        store(iout[2:], 42)  # int *: an array decays to its data pointer
+        iout[3] = load(iout[2:])  # const int *
+        iout[4] = mode_value(Mode.Fast)  # enum parameter
+        iout[5] = mode_value(flip(Mode.Fast))  # enum by const reference and as a result
+
+    return kernel
+
+
+def test_functions_link(backend, functions):
+    kernel = _functions_kernel(functions)
+    backend.link(kernel, (backend.types.int32[::1], backend.types.float64[::1]), functions["writer"])
+
+
+@pytest.mark.gpu
+def test_functions_run(backend, functions):
+    backend.gpu()
+    iout, fout = np.zeros(6, np.int32), np.zeros(2, np.float64)
+    backend.cuda.jit(_functions_kernel(functions))[1, 1](iout, fout)
+    assert iout.tolist() == [3, 6, 42, 42, 10, 20]
+    assert fout.tolist() == [3.5, 3.25]
+
+
+def test_no_fitting_overload_lists_each_overload(backend, functions):
+    """The typing error is the shared typing layer's, on either backend."""
+    add = functions["fns"]["add"]
+
+    def kernel(out):
+        out[0] = add(out, out)
+
+    with pytest.raises(Exception, match=r"no overload of add fits") as info:
+        backend.link(kernel, (backend.types.int32[::1],), functions["writer"])
+    assert "takes 3 argument(s), 2 given" in str(info.value)
+
+
+def test_binding_of_the_other_backend_is_refused(backend, demo):
+    """A binding made for one backend, used in the other's kernel: an error naming both."""
+    other = Backend("numba-cuda" if backend.name == "mlir" else "mlir")
+    hsqrt = demo["hsqrt"]
+
+    def kernel(arr):
+        arr[0] = hsqrt(arr[0])
+
+    with pytest.raises(Exception, match=r"numba-cuda-mlir") as info:
+        other.link(kernel, (other.types.float64[::1],), demo["writer"])
+    message = str(info.value)
+    assert f"bound for the {'numba-cuda-mlir' if backend.name == 'mlir' else 'numba-cuda'} backend" in message
+    assert f"cannot be used in a {'numba-cuda' if backend.name == 'mlir' else 'numba-cuda-mlir'} kernel" in message
+
+
+def test_experimental_name_is_the_same_module():
+    pytest.importorskip("numba_cuda_mlir")
+    import numbast.experimental.mlir as experimental
+    import numbast.mlir
+
+    assert experimental is numbast.mlir
+    assert sorted(numbast.mlir.__all__) == sorted(n for n in importlib.import_module("numbast").__all__ if n != "__version__")
+
+
+def test_mlir_api_imports_no_numba_cuda():
+    """`numbast.mlir` binds for numba-cuda-mlir without importing numba-cuda."""
+    pytest.importorskip("numba_cuda_mlir")
+    code = (
+        "import sys, numbast.mlir as m\n"
+        "from ast_canopy import parse_declarations_from_source\n"
+        f"d = parse_declarations_from_source({str(DEMO)!r}, [{str(DEMO)!r}], 'sm_80')\n"
+        f"w = m.MemoryShimWriter('#include \"{DEMO}\"')\n"
+        "m.bind_cxx_function(w, d.functions[1])\n"
+        "print(sorted(n for n in ('numba', 'llvmlite', 'numba.cuda') if n in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- static modules
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "mlir_gpu"))
+import prepare  # noqa: E402 (tests/mlir_gpu/prepare.py: the modules the GPU tests load)
+
+# Imports a static module in a fresh process with numba and llvmlite refused (for the MLIR
+# backend), compiles a kernel over every kind of binding to a cubin and, with a GPU, runs it.
+STATIC_SCRIPT = r"""
+import importlib.abc, importlib.util, json, re, sys
+BLOCK, MODULE, RUN = sys.argv[1] == "block", sys.argv[2], sys.argv[3] == "run"
+
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("numba", "llvmlite"):
+            raise ImportError(f"{name} is refused: the module must not import it")
+
+if BLOCK:
+    sys.meta_path.insert(0, Refuse())
+mlir = MODULE.endswith("_mlir.py")
+if mlir:
+    from numba_cuda_mlir import cuda, types
+    from numba_cuda_mlir.numba_cuda.cudadrv import driver
+    import numba_cuda_mlir.tools as tools
+    if not driver.driver.is_available:
+        tools._cached_cc = (8, 0)
+else:
+    from numba import cuda, types
+spec = importlib.util.spec_from_file_location("lib_under_test", MODULE)
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+
+def kernel(iout, fout):
+    s = m.Span(iout[0], 4)
+    t = s + m.Span(10, 20)  # free operator
+    iout[1] = t.width()  # method
+    iout[2] = t.lo  # field
+    iout[3] = m.twice(iout[0])  # overloads: int
+    fout[0] = m.twice(fout[1])  # and float
+    iout[4] = m.level(m.Tone.High)  # enum
+    iout[5] = m.flipped(s).lo  # struct by value, returned
+    iout[6] = m.Span.limit()  # static member function
+    m.bump(iout[7:])  # int *: an array decays
+
+sig = (types.int32[::1], types.float32[::1])
+out = {"numba": sorted(n for n in ("numba", "llvmlite") if n in sys.modules)}
+shims = lambda: re.findall(r'extern "C" __device__ void (\w+)\(', m.shim_stream.getvalue())  # those used so far
+if mlir:
+    cubin = cuda.compile_cubin(kernel, sig, cc=(8, 0))
+    shims = shims()
+    out["left"] = [s for s in shims if s.encode() in cubin]
+else:
+    from numbast.testing import link_kernel
+    result = link_kernel(kernel, sig, "sm_80")
+    cubin, shims = result.cubin, shims()
+    out["left"] = [s for s in shims if result.calls(s)]
+out["elf"], out["shims"] = cubin[:4] == b"\x7fELF", len(shims)
+out["template"] = repr(m.ident)
+if RUN:
+    import numpy as np
+    iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41], np.int32), np.array([0, 1.5], np.float32)
+    cuda.jit(kernel)[1, 1](iout, fout)
+    out["iout"], out["fout"] = iout.tolist(), fout.tolist()
+print(json.dumps(out))
+"""
+
+
+def _static_module(backend, folder):
+    return folder / f"lib_{'mlir' if backend.name == 'mlir' else 'numba_cuda'}.py"
+
+
+def _run_static(backend, module, run=False):
+    # numba and llvmlite are refused while the module binds and compiles (CPU); a launch is left to
+    # numba-cuda-mlir as it is, whatever it imports.
+    block = "block" if backend.name == "mlir" and not run else "open"
+    r = subprocess.run([sys.executable, "-c", STATIC_SCRIPT, block, str(module), "run" if run else "link"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json
+
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def static_modules(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("static")
+    prepare.generate(folder)
+    return folder
+
+
+def test_static_module_links(backend, static_modules):
+    """The same config, `MLIR Backend: true` or not: the module binds, every shim is inlined; the
+    MLIR module imports with numba and llvmlite refused."""
+    out = _run_static(backend, _static_module(backend, static_modules))
+    assert out["elf"] and out["shims"] >= 8
+    assert out["left"] == []
+    if backend.name == "mlir":
+        assert out["numba"] == []
+        assert out["template"] == "<unbound template ident (numba-cuda-mlir)>"  # the rest binds
+    else:
+        assert "ident" in out["template"]
+
+
+def test_static_mlir_module_imports_only_numba_cuda_mlir(static_modules):
+    pytest.importorskip("numba_cuda_mlir")
+    text = (static_modules / "lib_mlir.py").read_text()
+    imports = set(re.findall(r"^\s*(?:from|import) ([\w.]+)", text, re.M))
+    assert {i.split(".")[0] for i in imports} <= {"numba_cuda_mlir", "sys", "threading", "types", "os", "operator", "linecache"}
+    assert "Numba-CUDA-MLIR bindings" in text
+
+
+@pytest.mark.gpu
+def test_static_module_runs(backend):
+    """On a GPU machine (no header parsed here): the modules `tests/mlir_gpu/prepare.py` wrote."""
+    backend.gpu()
+    module = _static_module(backend, Path(os.environ.get("NUMBAST_TEST_DECLS") or prepare.GENERATED))
+    if not module.exists():
+        pytest.skip("run tests/mlir_gpu/prepare.py first (it writes the modules this test loads)")
+    out = _run_static(backend, module, run=True)
+    assert out["iout"] == [3, 11, 13, 6, 20, 4, 100, 42]
+    assert out["fout"] == [3.5, 1.5]
+
+
+def test_templates_on_mlir_are_placeholders_that_say_so():
+    """numba-cuda-mlir does not bind templates yet: the template is a placeholder, the rest binds,
+    and using it in a kernel is an error that names the template and the backend."""
+    pytest.importorskip("numba_cuda_mlir")
+    from ast_canopy import parse_declarations_from_source
+
+    backend = Backend("mlir")
+    path = HEADERS.parent / "templates.cuh"
+    decls = parse_declarations_from_source(str(path), [str(path)], ARCH)
+    writer = backend.api.MemoryShimWriter(f'#include "{path}"')
+    (first, *_) = backend.api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+    name = first.__name__
+    with pytest.raises(backend.api.TemplateError, match=f"{name}: C\\+\\+ templates are not bound on the numba-cuda-mlir backend"):
+        first(1)
+
+    def kernel(out):
+        out[0] = first(out[0])
+
+    with pytest.raises(Exception, match="not bound on the numba-cuda-mlir backend"):
+        backend.link(kernel, (backend.types.int32[::1],), writer)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("GPU Arch: [sm_80, sm_90]\n", "GPU Arch"),
+        ("GPU Arch: [sm_80]\nCooperative Launch Required APIs: [twice]\n", "Cooperative Launch Required APIs"),
+    ],
+)
+def test_mlir_config_refuses_what_it_cannot_do_yet(tmp_path, extra, key):
+    (tmp_path / "lib.cuh").write_text("#pragma once\n__device__ inline int twice(int x) { return 2 * x; }\n")
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(f"Entry Point: lib.cuh\nFile List: [lib.cuh]\nMLIR Backend: true\n{extra}")
+    r = subprocess.run(
+        [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert r.returncode != 0
+    assert f"`{key}`" in r.stderr and "MLIR Backend" in r.stderr, r.stderr
