@@ -340,3 +340,72 @@ def _cast_from_struct(context, builder, fromty, toty, value):
     target, unit, shim, src = _conversion_operator(context.typing_context, fromty, toty)
     out = _call_shim(context, builder, unit, shim, src, target, [(fromty, "in")], [value])[0]
     return context.cast(builder, out, target, toty)
+
+
+# ----------------------------------------------------------------------------- template lowering (see _templates.py)
+
+
+def _tpl_vector_types():
+    """CUDA vector types by Numba name (`float32x4`), for the template runtime's C++ spellings."""
+    from numba.cuda.vector_types import vector_types
+
+    return vector_types
+
+
+def _tpl_device_cc():
+    """The current device's compute capability, or None without a GPU."""
+    from numba import cuda
+
+    return tuple(cuda.get_current_device().compute_capability) if cuda.is_available() else None
+
+
+def _tpl_check_user_op(fnty, pname):
+    """Nothing: numba-cuda compiles user operators (`_TplUserOp`)."""
+
+
+def _tpl_lowering(impl):
+    """A template lowering `impl(context, builder, sig, args)` is numba-cuda's own form."""
+    return impl
+
+
+def _tpl_getattr_lowering(impl):
+    """An attribute lowering `impl(context, builder, typ, value, attr)` is numba-cuda's own form."""
+    return impl
+
+
+def _tpl_dummy_value(context):
+    return context.get_dummy_value()
+
+
+def _register_opaque_model(cls):
+    register_model(cls)(_models.OpaqueModel)
+
+
+def _tpl_data_pointer(context, builder, aryty, value):
+    """The data pointer of an array argument that a template parameter takes as a pointer."""
+    return context.make_array(aryty)(context, builder, value).data
+
+
+def _tpl_call_shim(context, builder, call, values):
+    """Lowers a template instantiation's call (`_TplCall`) with the shim arguments `values`: a
+    void callable with one output returns that output alone."""
+    ret = call.resolved.ret
+    retval, ptrs = _call_shim(context, builder, call.unit, call.shim, call.src, ret, call.params, values)
+    outs = [(ty, p) for (ty, mode), p in zip(call.params, ptrs) if mode == "out"]
+    if ret is None and len(outs) == 1:
+        return _load(context, builder, *outs[0])
+    return _make_result(context, builder, ret, call.params, retval, ptrs)
+
+
+def _tpl_lower_plain(context, builder, plain, sig, args):
+    """A call that a non-template function of a function template's name took."""
+    return context.get_function(plain, sig)(builder, args)
+
+
+def _tpl_field_at(context, builder, typ, value, fty, offset):
+    """Field of type `fty` at byte `offset` of a class template instance's bytes."""
+    slot = _slot(context, builder, typ)
+    _store(context, builder, typ, value, slot)
+    raw = builder.gep(builder.bitcast(slot, cgutils.voidptr_t), [ir.Constant(ir.IntType(64), offset)])
+    ptr = builder.bitcast(raw, context.get_data_type(_ENUM_STORAGE.get(fty, fty)).as_pointer())
+    return _load(context, builder, fty, ptr)

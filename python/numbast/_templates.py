@@ -40,22 +40,19 @@ import os as _tpl_os
 import re as _tpl_re
 from types import SimpleNamespace as _TplNamespace
 
-from llvmlite import ir as _tpl_ir
-from numba.cuda import cgutils as _tpl_cgutils
-from numba.cuda import types
-from numba.cuda.core.errors import TypingError as _TplTypingError
-from numba.cuda.datamodel import models as _tpl_models
-from numba.cuda.models import register_model as _tpl_register_model
-from numba.cuda.typing import signature as _tpl_signature
-from numba.cuda.typing.templates import AbstractTemplate as _TplAbstractTemplate
-from numba.cuda.typing.templates import AttributeTemplate as _TplAttributeTemplate
-from numba.cuda.vector_types import vector_types as _tpl_vector_types
-
 if "Bindings" in globals() and "ShimUnit" in globals():  # static mode: the runtime's text is above
     _tpl_rt = _TplNamespace(**globals())
 else:  # dynamic mode: this is `numbast._templates`. (Named at run time, so that the text a static
     # module embeds imports nothing outside numba, llvmlite and the standard library, even here.)
     _tpl_rt = _tpl_importlib.import_module("._runtime", __package__)
+
+# The Numba the backend's runtime types with (`_NB_PACKAGE`: numba-cuda's, or numba-cuda-mlir's copy).
+types = _tpl_rt.types
+_TplTypingError = _tpl_rt._TypingError
+_tpl_signature = _tpl_rt.signature
+_TplAbstractTemplate = _tpl_rt.AbstractTemplate
+_TplAttributeTemplate = _tpl_rt.AttributeTemplate
+_tpl_vector_types = _tpl_rt._tpl_vector_types()
 
 
 class TemplateError(TypeError):
@@ -1079,16 +1076,11 @@ class _TplCall:
             if s.passing == "functor":  # the function's value carries nothing
                 continue
             if s.passing in ("data", "decay"):
-                v = context.make_array(s.sigty)(context, builder, v).data
+                v = _tpl_rt._tpl_data_pointer(context, builder, s.sigty, v)
             values.append(v)
         for op in self.user_ops:
             op.link(context)
-        ret = self.resolved.ret
-        retval, ptrs = _tpl_rt._call_shim(context, builder, self.unit, self.shim, self.src, ret, self.params, values)
-        outs = [(ty, p) for (ty, mode), p in zip(self.params, ptrs) if mode == "out"]
-        if ret is None and len(outs) == 1:
-            return _tpl_rt._load(context, builder, *outs[0])
-        return _tpl_rt._make_result(context, builder, ret, self.params, retval, ptrs)
+        return _tpl_rt._tpl_call_shim(context, builder, self, values)
 
 
 def _tpl_lower_by_sig(table):
@@ -1097,7 +1089,7 @@ def _tpl_lower_by_sig(table):
     def impl(context, builder, sig, args):
         return table[tuple(sig.args)].lower(context, builder, args)
 
-    return impl
+    return _tpl_rt._tpl_lowering(impl)
 
 
 def _tpl_typing_error(e):
@@ -1145,7 +1137,7 @@ def _tpl_user_ops():
 
 def _tpl_kernel_cc():
     """The compute capability of the kernel being compiled (the device's outside a compilation)."""
-    from numba.cuda.core import targetconfig
+    targetconfig = _tpl_importlib.import_module(_tpl_rt._NB_PACKAGE + ".core.targetconfig")
 
     flags = targetconfig.ConfigStack.top_or_none()
     cc = getattr(flags, "compute_capability", None)
@@ -1222,6 +1214,7 @@ def _tpl_user_op(fnty, value, pname):
     """The user operator for function type `fnty` called with values of Numba type `value`, for
     template parameter `pname`; checks what can be checked before compiling, then compiles it for
     the kernel's compute capability. Raises TemplateError naming `pname`."""
+    _tpl_rt._tpl_check_user_op(fnty, pname)
     disp = getattr(fnty, "dispatcher", None)
     if not isinstance(fnty, types.Dispatcher) or not hasattr(disp, "py_func"):
         raise TemplateError(f"operator for `{pname}`: {fnty} is not a Python function; give a function "
@@ -1320,7 +1313,7 @@ class _TplArch:
 
     def check(self, what):
         """At lowering: the compute capability the kernel is compiled for must have it."""
-        from numba.cuda.core import targetconfig
+        targetconfig = _tpl_importlib.import_module(_tpl_rt._NB_PACKAGE + ".core.targetconfig")
 
         flags = targetconfig.ConfigStack.top_or_none()
         cc = getattr(flags, "compute_capability", None)
@@ -1346,14 +1339,11 @@ def _tpl_preceding_text(unit):
 
 
 def _tpl_probe_cc():
-    from numba import cuda
-
     try:
-        if cuda.is_available():
-            return tuple(cuda.get_current_device().compute_capability)
+        cc = _tpl_rt._tpl_device_cc()  # None without a GPU
     except Exception:
-        pass
-    return (8, 0)
+        cc = None
+    return cc or (8, 0)
 
 
 def _tpl_nvrtc_includes():
@@ -1715,7 +1705,7 @@ class _TplPlainCall:
         self.plain, self.sig = plain, sig
 
     def lower(self, context, builder, args):
-        return context.get_function(self.plain, self.sig)(builder, args)
+        return _tpl_rt._tpl_lower_plain(context, builder, self.plain, self.sig, args)
 
 
 class _TplInheritedStatic(BoundFunctionTemplate):
@@ -1759,7 +1749,7 @@ class _TplInstanceType(types.Type):
         return (self.name, id(self._nbst_owner))
 
 
-_tpl_register_model(_TplInstanceType)(_tpl_rt._OpaqueBitsModel)
+_tpl_rt._register_struct_model(_TplInstanceType, "primitive")
 
 
 class _TplClassObjectType(_tpl_rt._StructClass):
@@ -1767,7 +1757,7 @@ class _TplClassObjectType(_tpl_rt._StructClass):
     nested records are attributes (`BS.TempStorage`), and it is a dtype."""
 
 
-_tpl_register_model(_TplClassObjectType)(_tpl_models.OpaqueModel)
+_tpl_rt._register_opaque_model(_TplClassObjectType)
 
 
 class ClassInstance:
@@ -2114,7 +2104,7 @@ class BoundClassTemplate:
 
         self._numba_type_ = types.Function(Construct)
         tb.lower_getitem(self._numba_type_)
-        tb.b._lower(self, [types.VarArg(types.Any)], self._lower_construct)
+        tb.b._lower(self, [types.VarArg(types.Any)], _tpl_rt._tpl_lowering(self._lower_construct))
         for name, table in self._method_calls.items():
             tb.b._lower((self, name), [types.VarArg(types.Any)], _tpl_lower_by_sig(table))
         for op, name in operators:
@@ -2397,11 +2387,7 @@ class BoundClassTemplate:
 def _tpl_get_field(context, builder, typ, value, attr):
     """A public field of a class template instance: its bytes at the probed offset."""
     fty, offset = typ._nbst_owner.fields[attr]
-    slot = _tpl_rt._slot(context, builder, typ)
-    _tpl_rt._store(context, builder, typ, value, slot)
-    raw = builder.gep(builder.bitcast(slot, _tpl_cgutils.voidptr_t), [_tpl_ir.Constant(_tpl_ir.IntType(64), offset)])
-    ptr = builder.bitcast(raw, context.get_data_type(_tpl_rt._ENUM_STORAGE.get(fty, fty)).as_pointer())
-    return _tpl_rt._load(context, builder, fty, ptr)
+    return _tpl_rt._tpl_field_at(context, builder, typ, value, fty, offset)
 
 
 # ----------------------------------------------------------------------------- registration
@@ -2472,11 +2458,8 @@ class TemplateBindings:
         bindings.typing_registry.register_attr(InstanceAttributes)
         bindings.typing_registry.register_attr(ClassObjectAttributes)
 
-        def nested_attr(context, builder, typ, value, attr):
-            return context.get_dummy_value()
-
-        bindings.target_registry.lower_getattr_generic(_TplClassObjectType)(nested_attr)
-        bindings.target_registry.lower_getattr_generic(_TplInstanceType)(_tpl_get_field)
+        bindings.target_registry.lower_getattr_generic(_TplClassObjectType)(_tpl_rt._lower_dummy_attr)
+        bindings.target_registry.lower_getattr_generic(_TplInstanceType)(_tpl_rt._tpl_getattr_lowering(_tpl_get_field))
 
         def call_instance(context, builder, sig, args):
             """`x(...)` on an instance: Numba lowers a call of a value by its type (the class
@@ -2484,7 +2467,7 @@ class TemplateBindings:
             table = sig.args[0]._nbst_owner.template._method_calls[_TPL_CALL]
             return table[tuple(sig.args)].lower(context, builder, args)
 
-        bindings.target_registry.lower(_TplInstanceType, types.VarArg(types.Any))(call_instance)
+        bindings.target_registry.lower(_TplInstanceType, types.VarArg(types.Any))(_tpl_rt._tpl_lowering(call_instance))
         bindings._sync()
 
     def lower_getitem(self, fnty):
@@ -2493,9 +2476,9 @@ class TemplateBindings:
             self._getitem_lowered.add(fnty)
 
             def impl(context, builder, sig, args):
-                return context.get_dummy_value()
+                return _tpl_rt._tpl_dummy_value(context)
 
-            self.b._lower(_tpl_operator.getitem, [fnty, types.Any], impl)
+            self.b._lower(_tpl_operator.getitem, [fnty, types.Any], _tpl_rt._tpl_lowering(impl))
 
     def lower_method_getitem(self, methty):
         """`s.FlagHeads[4]` gives the receiver, as the method does (a bound method's value is its
@@ -2506,7 +2489,7 @@ class TemplateBindings:
             def impl(context, builder, sig, args):
                 return args[0]
 
-            self.b._lower(_tpl_operator.getitem, [methty, types.Any], impl)
+            self.b._lower(_tpl_operator.getitem, [methty, types.Any], _tpl_rt._tpl_lowering(impl))
 
     def arch_condition(self, condition, ranges, archs, owner):
         """Describes an arch condition that rendered templates carry (`"arch"`, `arch=`): the

@@ -51,15 +51,17 @@ pub const RUNTIME_SOURCE: &str = concat!(
 );
 
 /// The runtime of a module generated for numba-cuda-mlir (`MLIR Backend`): the shared typing layer
-/// on numba-cuda-mlir's Numba, its MLIR lowering, and the template runtime's stand-in (templates
-/// are not bound on this backend yet). No NVRTC disk cache: numba-cuda-mlir compiles the shims.
+/// on numba-cuda-mlir's Numba, its MLIR lowering, the template runtime's MLIR lowering hooks, then
+/// the template runtime itself. No NVRTC disk cache: numba-cuda-mlir compiles the shims.
 pub const RUNTIME_SOURCE_MLIR: &str = concat!(
     "_NB_PACKAGE = \"numba_cuda_mlir.numba_cuda\"\n\n",
     include_str!("../../../python/numbast/_typing.py"),
     "\n\n",
     include_str!("../../../python/numbast/mlir/_runtime.py"),
     "\n\n",
-    include_str!("../../../python/numbast/mlir/_templates.py")
+    include_str!("../../../python/numbast/mlir/_templates.py"),
+    "\n\n",
+    include_str!("../../../python/numbast/_templates.py")
 );
 
 /// The runtime text of a backend.
