@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import ast_canopy
-import numpy as np
 import pytest
 import test_templates as tt
 from ast_canopy import parse_declarations_from_source
