@@ -208,6 +208,7 @@ def kernel(iout, fout):
     iout[5] = m.flipped(s).lo  # struct by value, returned
     iout[6] = m.Span.limit()  # static member function
     m.bump(iout[7:])  # int *: an array decays
+    iout[8] = m.ident(iout[0] * 3)  # function template
 
 sig = (types.int32[::1], types.float32[::1])
 out = {"numba": sorted(n for n in ("numba", "llvmlite") if n in sys.modules)}
@@ -225,7 +226,7 @@ out["elf"], out["shims"] = cubin[:4] == b"\x7fELF", len(shims)
 out["template"] = repr(m.ident)
 if RUN:
     import numpy as np
-    iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41], np.int32), np.array([0, 1.5], np.float32)
+    iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41, 0], np.int32), np.array([0, 1.5], np.float32)
     cuda.jit(kernel)[1, 1](iout, fout)
     out["iout"], out["fout"] = iout.tolist(), fout.tolist()
 print(json.dumps(out))
@@ -262,9 +263,7 @@ def test_static_module_links(backend, static_modules):
     assert out["left"] == []
     if backend.name == "mlir":
         assert out["numba"] == []
-        assert out["template"] == "<unbound template ident (numba-cuda-mlir)>"  # the rest binds
-    else:
-        assert "ident" in out["template"]
+    assert out["template"] == "<bound function template ident (ident)>"
 
 
 def test_static_mlir_module_imports_only_numba_cuda_mlir(static_modules):
@@ -283,29 +282,31 @@ def test_static_module_runs(backend):
     if not module.exists():
         pytest.skip("run tests/mlir_gpu/prepare.py first (it writes the modules this test loads)")
     out = _run_static(backend, module, run=True)
-    assert out["iout"] == [3, 11, 13, 6, 20, 4, 100, 42]
+    assert out["iout"] == [3, 11, 13, 6, 20, 4, 100, 42, 9]
     assert out["fout"] == [3.5, 1.5]
 
 
-def test_templates_on_mlir_are_placeholders_that_say_so():
-    """numba-cuda-mlir does not bind templates yet: the template is a placeholder, the rest binds,
-    and using it in a kernel is an error that names the template and the backend."""
+def test_python_operator_for_a_template_on_mlir_names_the_backend(tmp_path):
+    """A Python device function given for a template's operator type is compiled by numba-cuda;
+    in a numba-cuda-mlir kernel the error names the parameter and the backend."""
     pytest.importorskip("numba_cuda_mlir")
     from ast_canopy import parse_declarations_from_source
 
     backend = Backend("mlir")
-    path = HEADERS.parent / "templates.cuh"
+    path = tmp_path / "apply.cuh"
+    path.write_text("#pragma once\ntemplate <class T, class Op> __device__ T apply(T a, T b, Op op) { return op(a, b); }\n")
     decls = parse_declarations_from_source(str(path), [str(path)], ARCH)
     writer = backend.api.MemoryShimWriter(f'#include "{path}"')
-    (first, *_) = backend.api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
-    name = first.__name__
-    with pytest.raises(backend.api.TemplateError, match=f"{name}: C\\+\\+ templates are not bound on the numba-cuda-mlir backend"):
-        first(1)
+    (apply,) = backend.api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+
+    @backend.cuda.jit(device=True)
+    def add(a, b):
+        return a + b
 
     def kernel(out):
-        out[0] = first(out[0])
+        out[0] = apply(out[0], out[1], add)
 
-    with pytest.raises(Exception, match="not bound on the numba-cuda-mlir backend"):
+    with pytest.raises(Exception, match=r"(?s)operator for `Op`.*numba-cuda-mlir backend \(numbast.mlir\) takes C\+\+ operator types"):
         backend.link(kernel, (backend.types.int32[::1],), writer)
 
 

@@ -14,8 +14,8 @@ numba-cuda-mlir and the standard library only.
 - A shim call allocates a stack slot per parameter (as aligned as C++ requires), declares the
   shim as `void (ptr, ptr, ...)`, calls it and loads the result; the shim unit (a CUDA source)
   joins the kernel's link through `link_external_item`, so `link=` is optional.
-- A bound struct's data is its bytes (`_BytesModel`, an LLVM struct of one integer array with
-  the C++ size and alignment), for both data models: CUDA vector types are MLIR vectors, whose
+- A bound struct's data is its bytes (`_BytesModel`, one integer of the C++ size, so that
+  numba-cuda-mlir's arrays, which hold builtin element types only, can hold it), for both data models: CUDA vector types are MLIR vectors, whose
   layout is not C++'s (`vector<3xf32>` takes 16 bytes, `float3` 12), so fields are read at their
   C++ offsets rather than through an MLIR struct of the field types.
 """
@@ -178,14 +178,15 @@ def _lower_element_refs(target):
 
 
 class _BytesModel(_mlir_models.PrimitiveModel):
-    """A bound struct's data: its bytes, as an LLVM struct of one integer array whose size and
-    alignment (up to `_MAX_LLVM_ALIGN`) are the C++ ones."""
+    """A bound struct's data: its bytes, as one integer of `sizeof` bytes (`i96` for 12 bytes).
+
+    An integer, not an LLVM struct, because numba-cuda-mlir's arrays (memrefs) hold builtin
+    element types only: so `cuda.local.array(n, S)` and `cuda.shared.array(1, TempStorage)` are
+    arrays of these integers. Where the integer's own alignment is below C++'s, stack slots
+    (`_slot`) and shared arrays (`_lower_struct_shared_array`) are aligned explicitly."""
 
     def __init__(self, dmm, fe_type):
-        align = min(fe_type._nbst_align, _MAX_LLVM_ALIGN)
-        count = fe_type._nbst_size // align
-        be_type = _mlir_ir.Type.parse(f"!llvm.struct<(array<{count} x i{align * 8}>)>")
-        super().__init__(dmm, fe_type, be_type)
+        super().__init__(dmm, fe_type, _mlir_ir.IntegerType.get_signless(fe_type._nbst_size * 8))
 
 
 _mlir_models.register_model(_StructClass)(_mlir_models.OpaqueModel)
