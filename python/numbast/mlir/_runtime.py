@@ -190,6 +190,46 @@ class _BytesModel(_mlir_models.PrimitiveModel):
 
 
 _mlir_models.register_model(_StructClass)(_mlir_models.OpaqueModel)
+
+
+def _lower_struct_array(original):
+    """`cuda.local.array(n, S)`, `cuda.shared.array(n, S)` of a bound struct: numba-cuda-mlir's
+    own lowering of an array of `S`'s integers, aligned as C++ aligns `S` (numba-cuda-mlir's
+    default is 8; a `TempStorage` often needs 16) unless the call gives an alignment."""
+
+    def impl(lower, target, args, kws):
+        kws = list(kws or ())
+        given = dict(kws)
+        if len(args) < 3 and "alignment" not in given and "alignas" not in given:
+            dtype = args[1] if len(args) > 1 else given["dtype"]
+            kws.append(("alignment", max(8, lower.get_numba_type(dtype).instance_type._nbst_align)))
+        original(lower, target, args, kws)
+
+    return impl
+
+
+def _register_struct_arrays():
+    """Registers `_lower_struct_array` once per runtime copy (each has its own `_StructClass`;
+    marked on numba-cuda-mlir's registry): the dtype's type `_StructClass` is more specific than
+    the `DTypeSpec` numba-cuda-mlir's own lowerings take, so these are chosen for bound structs."""
+    from numba_cuda_mlir import cuda as _mlir_cuda
+    from numba_cuda_mlir.extending import lowering_registry
+    from numba_cuda_mlir.lowering import cuda as _mlir_cuda_lowering
+
+    done = lowering_registry.__dict__.setdefault("_nbst_struct_arrays", set())
+    if _StructClass in done:
+        return
+    arrays = [
+        (_mlir_cuda.local.array, _mlir_cuda_lowering.cuda_local_array),
+        (_mlir_cuda.shared.array, _mlir_cuda_lowering.cuda_shared_memory),
+    ]
+    for fn, original in arrays:
+        for shape in (types.Integer, types.UniTuple):
+            lowering_registry.lower(fn, shape, _StructClass)(_lower_struct_array(original))
+    done.add(_StructClass)
+
+
+_register_struct_arrays()
 _mlir_models.register_model(_ElementRef)(_mlir_models.CPointerModel)
 
 

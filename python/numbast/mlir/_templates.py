@@ -12,7 +12,8 @@ A template lowering is written once, `impl(context, builder, sig, args)` over va
 backend it is wrapped (`_tpl_lowering`) into numba-cuda-mlir's `impl(lower, target, args, kws)`,
 which finds the call's typed signature (the lowering is chosen by the arguments' own types),
 converts each argument to the signature's type and stores the result in the call's target.
-User operators (a Python device function given for an operator type) are numba-cuda only.
+User operators (a Python device function given for an operator type) are numba-cuda only, and
+so is an array element as a reference (`WarpScan(temp[w])`; here `temp[w:]`).
 """
 
 _tpl_dynamic = "_CallTemplate" not in globals()
@@ -55,6 +56,11 @@ def _tpl_lowering(impl):
         values = []
         for var, want in zip(variables, argtys):
             have = lower.get_numba_type(var)
+            if getattr(have, "_nbst_ref_of", None) is not None:
+                raise NotImplementedError(
+                    f"{var.loc}: an element of an array of {have.dtype} (`a[i]`) as a reference is numba-cuda's; on "
+                    "numba-cuda-mlir pass a slice that starts at it (`a[i:]`), which binds its first element"
+                )
             value = lower.load_var(var)
             if have != want:
                 value = lower.lower_cast(have, want, value)
