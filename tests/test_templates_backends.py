@@ -13,7 +13,9 @@ import warnings
 from pathlib import Path
 
 import ast_canopy
+import numpy as np
 import pytest
+import test_member_templates as tm
 import test_templates as tt
 from ast_canopy import parse_declarations_from_source
 
@@ -88,11 +90,35 @@ def CUB(backend):
     return dict(writer=writer, dims=dims, **{t.__name__.split("::")[1]: t for t in bound})
 
 
+@pytest.fixture(scope="module")
+def M(backend):
+    """member_templates.cuh: call operators (`f(x)` on a struct and on a class template instance)
+    and member function templates."""
+    decls = parse(tm.HEADER)
+    writer = backend.api.MemoryShimWriter(f'#include "{tm.HEADER}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        affine, scaler = backend.api.bind_cxx_structs(writer, decls.structs)
+        poly, _box = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
+    return dict(writer=writer, Affine=affine, Scaler=scaler, Poly=poly)
+
+
+def member_case(M):
+    def args():
+        return np.zeros(8, np.int32), np.zeros(4, np.float32)
+
+    def check(a):
+        assert a[0].tolist() == tm.EXPECTED_INT and a[1].tolist() == tm.EXPECTED_FLOAT
+
+    return tt.Case(tm.make_kernel(tm._Names(M)), args, check)
+
+
 CASES = {
     "functions": (F, tt.function_case),
     "classes": (C, tt.class_case),
     "cub_scan_reduce": (CUB, tt.scan_case),
     "cub_load_store": (CUB, tt.load_store_case),
+    "call_operators_and_member_templates": (M, member_case),
 }
 
 
@@ -104,6 +130,10 @@ def _case(request, backend, name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_template_kernel_links(backend, request, name):
+    if backend.name == "mlir" and name == "call_operators_and_member_templates":
+        # numba-cuda-mlir lowers a call by its callee's Python value, and a struct value (`f(5)`)
+        # has none: its lowerer finds no registered lowering for a call of a value.
+        request.applymarker(pytest.mark.xfail(raises=Exception, strict=True, reason="call of a struct value"))
     bound, case = _case(request, backend, name)
     link(backend, case, bound["writer"])
 
