@@ -1,10 +1,14 @@
 """Template instantiation shims: their parameters have reserved names (`__nbst_*`), so a header
 whose types are named `ret`, `self` or `a0` still binds and its kernels link (fuzz bug BUG-1: a
-shim that named its result parameter `ret` failed to compile against `struct ret`)."""
+shim that named its result parameter `ret` failed to compile against `struct ret`), in dynamic
+mode (a whole parse bound through one plan) and in a static module."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +18,10 @@ from numba import cuda
 from numba.cuda.typing.typeof import typeof
 from numbast import MemoryShimWriter
 from numbast._dynamic import bind_declarations
+from _helpers import import_module
 from numbast.testing import link_kernel
 
-HEADER = Path(__file__).resolve().parent / "headers" / "templates_dyn" / "reserved_names.cuh"
+HEADER = Path(__file__).resolve().parent / "headers" / "templates_dyn" / "shim_param_names.cuh"
 ARCH = "sm_80"
 
 
@@ -72,3 +77,25 @@ def test_kernel_with_types_named_like_shim_parameters_runs(bound):
     d = cuda.to_device(out)
     cuda.jit(reserved_kernel(m))[1, 1](d)
     assert d.copy_to_host()[:4].tolist() == [8, 9, 4, 12]
+
+
+CONFIG = """Name: shim_param_names
+Entry Point: shim_param_names.cuh
+File List: [shim_param_names.cuh]
+GPU Arch: [sm_80]
+Output Name: shim_param_names
+"""
+
+
+def test_static_module_with_types_named_like_shim_parameters_links(tmp_path):
+    shutil.copy(HEADER, tmp_path / HEADER.name)
+    (tmp_path / "shim_param_names.yml").write_text(CONFIG)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "numbast", "generate", tmp_path / "shim_param_names.yml", "-o", out, "-q"],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    module = import_module(out / "shim_param_names.py")
+    assert {"ret", "self", "a0", "make", "unwrap", "shifted", "Box"} <= set(module.__all__)
+    names = {name: getattr(module, name) for name in module.__all__}
+    result = link_kernel(reserved_kernel(names), (typeof(np.zeros(5, np.int32)),), ARCH)
+    assert result.cubin[:4] == b"\x7fELF"

@@ -1,28 +1,26 @@
-// Types and variables named like the parameters a shim generator might choose (`ret`, `self`,
-// `a0`): a shim that named its parameters so would not compile (fuzz bug BUG-1).
 #pragma once
-
+// A header whose types are named like the parameters a shim might use (`ret`, `self`, `a0`): the
+// shims of its templates must still compile.
 struct ret {
   int v;
 };
 struct self {
-  int w;
+  int k;
+  __device__ self(int k_) : k(k_) {}
 };
 struct a0 {
-  int u;
+  int k;
+  __device__ a0(int k_) : k(k_) {}
 };
-
-__device__ inline self make_self(int w) { return self{w}; }
-__device__ inline a0 make_a0(int u) { return a0{u}; }
-
-template <class T> __device__ ret make(T x) { return ret{static_cast<int>(x) + 1}; }
-
-template <class T> __device__ int unwrap(self s, T x) { return s.w + static_cast<int>(x); }
-
-template <class T> __device__ a0 shifted(a0 a, T by) { return a0{a.u + static_cast<int>(by)}; }
-
-template <class T> struct Box {
-  T value;
-  __device__ Box(T v) : value(v) {}
-  __device__ ret get(a0 a) const { return ret{static_cast<int>(value) + a.u}; }
+template <class T>
+__device__ ret make(T x) {
+  ret r;
+  r.v = static_cast<int>(x) * 2;
+  return r;
+}
+template <class T>
+struct Holder {
+  T v;
+  __device__ Holder(T x) : v(x) {}
+  __device__ int pick(a0 a, self s) const { return static_cast<int>(v) + a.k * 10 + s.k * 100; }
 };
