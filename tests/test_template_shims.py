@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import import_module
 from ast_canopy import parse_declarations_from_source
 from numba import cuda
 from numba.cuda.typing.typeof import typeof
 from numbast import MemoryShimWriter
 from numbast._dynamic import bind_declarations
-from _helpers import import_module
 from numbast.testing import link_kernel
 
 HEADER = Path(__file__).resolve().parent / "headers" / "templates_dyn" / "shim_param_names.cuh"

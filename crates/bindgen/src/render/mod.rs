@@ -5,6 +5,7 @@
 mod enums;
 mod function;
 mod intents;
+mod spelling;
 mod structs;
 mod templates;
 
@@ -24,6 +25,12 @@ pub use templates::{render_class_template, render_function_templates};
 pub const PRELUDE: &str = "import operator\nfrom numba import types\nfrom numba.cuda import types as _cuda_types\nfrom numba.cuda.vector_types import vector_types as _vector_types\n";
 
 pub use intents::{Intent, IntentPath, Intents};
+
+/// The pattern of a C++ type spelling as the template runtime reads it, a Python literal
+/// (`("ptr", ("name", "float"))` for `const float *`).
+pub fn type_pattern(spelling: &str) -> String {
+    spelling::Pattern::of(spelling).to_py()
+}
 
 /// Everything a render needs besides the declaration and its planned Python name.
 #[derive(Debug, Clone, Default)]
