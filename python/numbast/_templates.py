@@ -107,7 +107,7 @@ def _tpl_subst(text, mapping):
 def _tpl_type_text(cxx):
     """A type argument as it is substituted into a type expression: compound spellings are wrapped
     so that `const T` with `T = int *` stays a const pointer."""
-    return f"__nbst_id<{cxx}>" if _tpl_re.search(r"[*&\[(]", cxx) else cxx
+    return f"__nbst_id<{cxx}>" if any(c in cxx for c in "*&[(") else cxx
 
 
 # ----------------------------------------------------------------------------- Numba <-> C++ types
@@ -183,7 +183,11 @@ def _tpl_map_names(pat, fn):
     """Pattern `pat` with `fn` applied to each named type and array extent."""
     kind = pat[0]
     if kind == "name":
-        return ("name", fn(pat[1]))
+        text = fn(pat[1])
+        if len(pat) > 2 and "<" in text:  # a template-id: its arguments too (its name stays)
+            name, fully_qualified, args = pat[2]
+            return ("name", text, (name, fully_qualified, [fn(a) for a in args]))
+        return ("name", text)
     if kind == "ref":
         return ("ref", pat[1], _tpl_map_names(pat[2], fn))
     if kind == "array":
@@ -210,7 +214,7 @@ def _tpl_made_overload(qual_name, params, items=False):
     return _TplOverload({
         "qual_name": qual_name, "params": [(n, sp, "in") for (n, _p), sp in zip(params, spellings)],
         "patterns": [pat for _n, pat in params], "values": spellings,
-        "ret": "auto", "ret_pattern": ("name", "auto"), "ret_value": "auto", "items": items,
+        "ret": "auto", "ret_pattern": ("name", "auto"), "ret_value": "auto", "ret_deduced": True, "items": items,
     })  # fmt: skip
 
 
@@ -347,21 +351,21 @@ class _TplOverload:
     """One callable of a template: a function template, or a class template's constructor or
     method (then `tparams` are the member template's own)."""
 
-    def __init__(self, data, qual_name=None, self_spellings=None):
+    def __init__(self, data, qual_name=None):
         self.qual_name = data.get("qual_name", qual_name)
         self.tparams = [_TplParam(*p) for p in data.get("tparams", ())]
-        fix = self_spellings or (lambda s: s)
-        self.ret = fix(_tpl_norm(data.get("ret", "void")))
-        self.params = [(name, fix(_tpl_norm(sp)), intent) for name, sp, intent in data["params"]]
+        self.ret = _tpl_norm(data.get("ret", "void"))
+        self.params = [(name, _tpl_norm(sp), intent) for name, sp, intent in data["params"]]
         self.location = data.get("location", "")
         self.arch = data.get("arch")  # the preprocessor condition of the archs that have it, if not all
         # The renderer's analysis of the spellings (`crates/bindgen/src/render/spelling.rs`): each
         # parameter's pattern and the spelling of the value it refers to, the return type's, and
         # how specialized the overload is (pointer, array and concrete type nodes).
-        self.patterns = [_tpl_map_names(p, fix) for p in data.get("patterns", ())]
-        self.values = [fix(_tpl_norm(v)) for v in data.get("values", ())]
-        self.ret_pattern = _tpl_map_names(data.get("ret_pattern", ("name", "void")), fix)
-        self.ret_value = fix(_tpl_norm(data.get("ret_value", "void")))
+        self.patterns = [p for p in data.get("patterns", ())]
+        self.values = [_tpl_norm(v) for v in data.get("values", ())]
+        self.ret_pattern = data.get("ret_pattern", ("name", "void"))
+        self.ret_value = _tpl_norm(data.get("ret_value", "void"))
+        self.ret_deduced = data.get("ret_deduced", False)
         self.specificity = data.get("specificity", 0)
         self.data = data
 
@@ -460,7 +464,7 @@ class _TplDeduction:
                 else:
                     self.cands.setdefault(p.name, []).append((ty, exact, pname))
                 return None
-            return self._walk_template_id(pat[1], ty, pname)  # else a concrete type: checked once known
+            return self._walk_template_id(pat, ty, pname)  # else a concrete type: checked once known
         if kind == "ptr":
             if isinstance(ty, types.CPointer):
                 return self._walk(pat[1], ty.dtype, True, pname)
@@ -474,21 +478,20 @@ class _TplDeduction:
             raise _TplReject(f"parameter `{pname}` is an array, the argument is {ty}")
         raise _TplReject(f"parameter `{pname}`: unsupported type")
 
-    def _walk_template_id(self, text, ty, pname):
+    def _walk_template_id(self, pat, ty, pname):
         """`complex<T>` against an instantiation of a bound class template: each template
         argument that is one of this overload's parameters is deduced from the instantiation's."""
-        m = _tpl_re.fullmatch(r"(::)?([\w:]+?)\s*<(.*)>", text)
-        if m is None:
-            return
-        parts = _tpl_split_args(m[3])
+        if len(pat) < 3:
+            return  # not a template-id
+        name, fully_qualified, parts = pat[2]
         if not any(part in self.own for part in parts):
             return  # no parameter of this overload in it
         owner = getattr(ty, "_nbst_owner", None)
         template = getattr(owner, "template", None)
         qual = getattr(template, "_qual", "").lstrip(":")
         # `::std::complex<U>` is fully qualified; `complex<T>` is named from within a namespace.
-        if template is None or not (qual == m[2] or (not m[1] and qual.endswith("::" + m[2]))):
-            raise _TplReject(f"parameter `{pname}` takes a {m[2]}<...>, the argument is {ty}")
+        if template is None or not (qual == name or (not fully_qualified and qual.endswith("::" + name))):
+            raise _TplReject(f"parameter `{pname}` takes a {name}<...>, the argument is {ty}")
         for part, tp in zip(parts, template._tparams):
             own, given = self.own.get(part), owner.args.get(tp.name)
             if own is None or own.pack or not isinstance(given, _TplArg):
@@ -628,7 +631,7 @@ class _TplDeduction:
                 return a.numba
         numba = _tpl_numba_of_pattern(vp, mapping, self.env, self.b)
         if numba is None and vp[0] == "name":  # `complex<float>`: an instance of a bound class template
-            ci = _tpl_class_instance_of(_tpl_subst(vp[1], mapping), self.b)
+            ci = _tpl_class_instance_of(vp, mapping, self.b)
             numba = None if ci is None else ci._numba_type
         return numba
 
@@ -689,7 +692,7 @@ class _TplDeduction:
             return _TplSlot(self.env[vp[1]].cxx, ty, "functor", ty, "functor", rvalue)
         owner = getattr(numba, "_nbst_owner", None)
         if vp[0] == "name" and owner is not None:  # the shim is outside the template's namespace
-            value_cxx = ("const " if _tpl_re.match(r"const\b", value_cxx) else "") + owner.cxx
+            value_cxx = ("const " if value_cxx.startswith("const ") else "") + owner.cxx
         if intent == "out_return":
             if numba is None:
                 raise _TplReject(f"out_return parameter `{name}` has type `{value_cxx}`, which has no Numba type")
@@ -770,12 +773,9 @@ class _TplDeduction:
             return None, "void"
         value_cxx = _tpl_subst(self.ov.ret_value, self._mapping())
         numba = self._numba_of_value(vp)
-        if numba is None and vp[0] == "name":  # an instance of a bound class template
-            ci = _tpl_class_instance_of(value_cxx, self.b)
-            numba = None if ci is None else ci._numba_type
         # `auto`, `decltype(...)`, a member type, an alias template (`common_type_t<T, U>`): the
-        # compiler says what it is, once chosen.
-        if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::|<", value_cxx):
+        # compiler says what it is, once chosen (the renderer tells such a return type).
+        if numba is None and (self.ov.ret_deduced or "::" in value_cxx or "<" in value_cxx):
             return _TPL_ASK_COMPILER, value_cxx
         if numba is None:
             raise _TplReject(f"return type `{value_cxx}` has no Numba type")
@@ -823,31 +823,25 @@ def _tpl_select(what, candidates, argtys, bindings, typingctx, viable=None):
     return fits[0]
 
 
-def _tpl_split_args(text):
-    """The top-level comma-separated parts of a template argument list."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    tail = text[start:].strip()
-    return parts + [tail] if tail else parts
-
-
-def _tpl_class_instance_of(spelling, bindings):
-    """The instantiation of a class template bound in `bindings` that C++ type `spelling`
-    (`thread_block_tile<32, cg::thread_block>`) names, or None."""
-    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(spelling))
+def _tpl_class_instance_of(pat, mapping, bindings):
+    """The instantiation of a class template bound in `bindings` that the named type `pat` (a
+    template-id: `thread_block_tile<32, cg::thread_block>`) is once `mapping` replaces template
+    parameters, or None."""
     tb = getattr(bindings, "_nbst_templates", None)
-    if m is None or tb is None:
+    if pat[0] != "name" or len(pat) < 3 or tb is None:
         return None
-    name = m[1]
+    name, _fully_qualified, args = pat[2]
+    return _tpl_class_instance_named(tb, name, [_tpl_subst(a, mapping) for a in args])
+
+
+def _tpl_class_instance_named(tb, name, texts):
+    """The instantiation of the one bound class template called `name` (qualified or not) for
+    template arguments spelled `texts`, or None."""
     matches = [t for q, t in tb._classes.items() if q == name or q.endswith("::" + name)]
     if len(matches) != 1:
         return None
     try:
-        return matches[0]._instance_from_text(_tpl_split_args(m[2]))
+        return matches[0]._instance_from_text(texts)
     except TemplateError:
         return None
 
@@ -890,7 +884,8 @@ def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=N
     elif 1 <= kind <= len(_TPL_BUILTIN_KINDS):
         resolved.ret_cxx, resolved.ret = _TPL_BUILTIN_KINDS[kind - 1]
     else:
-        ci = _tpl_ask_class_instance(unit, resolved.ret_cxx, result, target, arch, bindings)
+        pat = resolved.overload.ret_pattern
+        ci = _tpl_ask_class_instance(unit, pat[2] if pat[0] == "ref" else pat, result, target, arch, bindings)
         if ci is None:
             raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
                                 "instance of a bound class template with arithmetic type arguments")  # fmt: skip
@@ -913,14 +908,15 @@ _TPL_TARG_PROBE = (
 )
 
 
-def _tpl_ask_class_instance(unit, spelling, result, target, arch, bindings):
-    """The instance of a bound class template that `result` (a `decltype` the header spells
-    `spelling`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the compiler;
-    None unless each is a builtin arithmetic type."""
-    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(spelling))
-    if m is None or bindings is None:
+def _tpl_ask_class_instance(unit, pat, result, target, arch, bindings):
+    """The instance of a bound class template that `result` (a `decltype` the header spells as the
+    template-id `pat`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the
+    compiler; None unless each is a builtin arithmetic type."""
+    tb = getattr(bindings, "_nbst_templates", None)
+    if pat[0] != "name" or len(pat) < 3 or tb is None:
         return None
-    count = len(_tpl_split_args(m[2]))
+    name, _fully_qualified, args = pat[2]
+    count = len(args)
     exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
     try:
         kinds = _tpl_probe(unit, exprs, f"the return type of {target}", _TPL_KIND_PROBE + _TPL_TARG_PROBE, arch)
@@ -928,7 +924,7 @@ def _tpl_ask_class_instance(unit, spelling, result, target, arch, bindings):
         return None
     if not all(1 <= k <= len(_TPL_BUILTIN_KINDS) for k in kinds):
         return None
-    return _tpl_class_instance_of(f"{m[1]}<{', '.join(_TPL_BUILTIN_KINDS[k - 1][0] for k in kinds)}>", bindings)
+    return _tpl_class_instance_named(tb, name, [_TPL_BUILTIN_KINDS[k - 1][0] for k in kinds])
 
 
 def _tpl_arg_expr(resolved, slot, expr):
@@ -965,7 +961,7 @@ def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
     condition = arch.condition if arch is not None else ""
     identity = "\0".join([unit.name, kind, expr, condition] + params)
     digest = _tpl_hashlib.sha256(identity.encode()).hexdigest()[:12]
-    readable = _tpl_re.sub(r"\W", "_", qual.replace("::", "_"))[:40]
+    readable = "".join(c if c.isalnum() or c == "_" else "_" for c in qual.replace("::", "_"))[:40]
     name = f"__nbst_tpl_{kind}_{readable}_{digest}"
     src = f'extern "C" __device__ void {name}({", ".join(params)})\n{{\n    {body}\n}}\n'
     if condition:
@@ -1971,11 +1967,6 @@ class _TplStructMembers(ClassInstance):
         return f"<member templates of {self.cxx}>"
 
 
-# `typename X::Name`, X a bare identifier (a dependent member type named through an alias).
-_TPL_BASE_MEMBER = _tpl_re.compile(r"\btypename\s+([A-Za-z_]\w*)::([A-Za-z_]\w*)(?![\w:<])")
-_TPL_BASE_LEAF = _tpl_re.compile(r"([A-Za-z_]\w*)::([A-Za-z_]\w*)")
-
-
 class BoundClassTemplate:
     """What `class_template` returns. Outside a kernel, `BlockScan[np.int32, 128]` or
     `BlockScan.instantiate(T=np.int32, BlockDimX=128)` gives the instantiation (a `ClassInstance`);
@@ -1990,35 +1981,20 @@ class BoundClassTemplate:
         self._tb, self._unit, self._qual = tb, unit, qual_name
         self._scope = _tpl_scope(qual_name)
         self._tparams = [_TplParam(*p) for p in tparams]
-        # A nested record is given by name, a member typedef as `(name, underlying spelling)`.
+        # A nested record (or a member type reached through a base class) is given by name, a member
+        # alias as `(name, target, pattern)`; the renderer marks the class itself in member
+        # spellings as `__nbst_self__` (`crates/bindgen/src/render/self_refs.rs`).
         self._nested = [n if isinstance(n, str) else n[0] for n in nested]
         self._nested_aliases = {n[0]: _tpl_norm(n[1]) for n in nested if not isinstance(n, str)}
-        self._nested_aliases = {k: self._self_spellings(v) for k, v in self._nested_aliases.items()}
-        self._alias_patterns = {n[0]: _tpl_map_names(n[2], self._self_spellings) for n in nested if not isinstance(n, str)}
-        self._inherited_nested = self._base_member_types(constructors, methods) if inherits else set()
-        self._nested += sorted(self._inherited_nested - set(self._nested))
-        # Member aliases of one plain type (`value_type` for `_Tp`) are written as that type, so that
-        # `const value_type &` deduces and converts as `const _Tp &` does.
-        self._plain_aliases = {k: v for k, v in self._nested_aliases.items()
-                               if _tpl_re.fullmatch(r"[\w:]+(\s+[\w:]+)*", v) and _TPL_SELF not in v}  # fmt: skip
-
-        def fix(spelling):
-            spelling = self._member_spellings(spelling)
-            for _ in range(4):  # aliases of aliases
-                expanded = _tpl_re.sub(rf"{_TPL_SELF}::(\w+)(?![\w<:])", lambda m: self._plain_aliases.get(m[1], m[0]), spelling)
-                if expanded == spelling:
-                    break
-                spelling = expanded
-            return spelling
-
-        self._fields = [(name, _tpl_map_names(pat, fix)) for name, _sp, pat in fields]
-        self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
+        self._alias_patterns = {n[0]: n[2] for n in nested if not isinstance(n, str)}
+        self._fields = [(name, pat) for name, _sp, pat in fields]
+        self._constructors = [_TplOverload(c, qual_name) for c in constructors]
         self._methods = {}
         for name, data in methods:
-            self._methods.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
+            self._methods.setdefault(name, []).append(_TplOverload(data, qual_name))
         self._statics = {}  # static member function name -> overloads
         for name, data in statics:
-            self._statics.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
+            self._statics.setdefault(name, []).append(_TplOverload(data, qual_name))
         self._method_calls = {name: {} for name in self._methods}
         self._instances = {}  # C++ spelling -> ClassInstance
         self._calls = {}  # Numba argument types -> (ClassInstance, _TplCall), in-kernel construction
@@ -2070,55 +2046,6 @@ class BoundClassTemplate:
                 return sig
 
         self._tb.b.typing_registry.register_global(op, types.Function(MemberOperator))
-
-    def _self_spellings(self, spelling):
-        """Member spellings name the class itself as `cub::BlockScan`, `BlockScan` or
-        `BlockScan<T, BlockDimX, ...>`; each becomes a placeholder for the instantiation."""
-        plain = self._qual.rsplit("::", 1)[-1]
-        names = rf"(?:::)?(?:{_tpl_re.escape(self._qual)}|{_tpl_re.escape(plain)})"
-        own = r"\s*,\s*".join(_tpl_re.escape(p.name) + (r"\s*\.\.\." if p.pack else "") for p in self._tparams)
-        spelling = _tpl_re.sub(rf"(?<![\w:]){names}\s*<\s*{own}\s*>", _TPL_SELF, spelling)
-        spelling = _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
-        # A member type named without its class (`TempStorage &`, as clang spells a member alias).
-        for name in self._nested:
-            spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(name)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
-        return spelling
-
-    def _base_member_types(self, constructors, methods):
-        """The member types that the class's own members name through a base class: BlockMergeSort
-        takes `typename BlockMergeSortStrategyT::TempStorage &`, `BlockMergeSortStrategyT` being
-        a private alias (not in the declarations) of its base class. A dependent `typename X::Name`
-        whose `X` is neither a template parameter nor a member of the class's own is taken to be
-        such a base: `Name` is probed as the class's member (it is only kept if the class has it,
-        inherited), and the spelling becomes `Self::Name`, the same type found by name lookup."""
-        own = {p.name for p in self._tparams} | set(self._nested) | {self._qual.rsplit("::", 1)[-1]}
-        found = set()
-        for data in [*constructors, *(d for _n, d in methods)]:
-            for _name, spelling, _intent in data["params"]:
-                for m in _TPL_BASE_MEMBER.finditer(spelling):
-                    if m[1] not in own:
-                        found.add(m[2])
-        return found
-
-    def _member_spellings(self, spelling):
-        """A member's type spelling for shims: the instance's own names (`_self_spellings`), and a
-        member alias whose target names the instance's members spelled by its name again. Clang
-        spells `TempStorage &` by the alias's target, `Uninitialized<_TempStorage> &` for
-        BlockExchange's `using TempStorage = Uninitialized<_TempStorage>`, and `_TempStorage` is
-        private: a shim may name `BlockExchange<int, 128, 4>::TempStorage` only."""
-        spelling = self._self_spellings(spelling)
-        if self._inherited_nested:
-            inherited = self._inherited_nested
-            spelling = _TPL_BASE_MEMBER.sub(lambda m: f"{_TPL_SELF}::{m[2]}" if m[2] in inherited else m[0], spelling)
-            m = _TPL_BASE_LEAF.fullmatch(spelling)  # a pattern's named type: `typename` dropped
-            if m and m[2] in inherited:
-                spelling = f"{_TPL_SELF}::{m[2]}"
-        for name, target in self._nested_aliases.items():
-            # A specialization naming the class's members (`Uninitialized<Self::_TempStorage>`); not
-            # `__self` (the class itself) nor `reference` (`Self::value_type &`), which stay as written.
-            if _TPL_SELF in target and "<" in target:
-                spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(target)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
-        return spelling
 
     def __repr__(self):
         return f"<bound class template {self._qual}>"

@@ -5,6 +5,7 @@
 mod enums;
 mod function;
 mod intents;
+mod self_refs;
 mod spelling;
 mod structs;
 mod templates;

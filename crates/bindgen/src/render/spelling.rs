@@ -25,6 +25,65 @@ pub(crate) enum Pattern {
     },
     /// A template parameter or a concrete type, as spelled.
     Name(String),
+    /// A template-id `ns::complex<T>`: its spelling, the template's name as written (without a
+    /// leading `::`), whether it was written fully qualified (`::std::complex`), and the
+    /// spellings of its template arguments.
+    Id {
+        text: String,
+        template: String,
+        fully_qualified: bool,
+        args: Vec<String>,
+    },
+}
+
+/// The top-level comma-separated parts of a template argument list.
+fn split_args(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let tail = text[start..].trim();
+    if !tail.is_empty() {
+        parts.push(tail.to_string());
+    }
+    parts
+}
+
+/// The named type `text`, a template-id when it is `name<...>` with a plain (qualified) name.
+fn named(text: String) -> Pattern {
+    let id = text.strip_suffix('>').and_then(|head| {
+        let (name, args) = head.split_once('<')?;
+        let (name, fully_qualified) = match name.trim_end().strip_prefix("::") {
+            Some(rest) => (rest, true),
+            None => (name.trim_end(), false),
+        };
+        // The `<` after the name closes at the end (not `a<b>::c<d>`).
+        let mut depth = 1i32;
+        let closes_at_end = args.chars().all(|c| {
+            depth += match c {
+                '<' => 1,
+                '>' => -1,
+                _ => 0,
+            };
+            depth > 0
+        });
+        let plain =
+            closes_at_end && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        plain.then(|| (name.to_string(), fully_qualified, split_args(args)))
+    });
+    match id {
+        Some((template, fully_qualified, args)) => Pattern::Id { text, template, fully_qualified, args },
+        None => Pattern::Name(text),
+    }
 }
 
 fn norm(s: &str) -> String {
@@ -112,7 +171,7 @@ impl Pattern {
             };
         }
         let s = strip_leading_words(&s, &["const", "volatile", "typename", "struct", "class", "enum"]);
-        Pattern::Name(strip_trailing_words(&s, &["const", "volatile"]).trim().to_string())
+        named(strip_trailing_words(&s, &["const", "volatile"]).trim().to_string())
     }
 
     /// Pointer, array and concrete type nodes: how specialized a parameter is (`T *` more than
@@ -120,6 +179,7 @@ impl Pattern {
     fn specificity(&self, own: &[&str]) -> usize {
         match self {
             Pattern::Name(n) => usize::from(!own.contains(&n.as_str())),
+            Pattern::Id { .. } => 1,
             Pattern::Ref { inner, .. } | Pattern::Pack(inner) => inner.specificity(own),
             Pattern::Pointer(inner) => inner.specificity(own) + 1,
             Pattern::Array { element, .. } => element.specificity(own) + 1,
@@ -127,10 +187,18 @@ impl Pattern {
     }
 
     /// The pattern as the runtime reads it: `("name", "T")`, `("ptr", p)`, `("ref", "&", p)`,
-    /// `("array", p, "N")`, `("pack", p)`.
+    /// `("array", p, "N")`, `("pack", p)`; a template-id is a name with its parts,
+    /// `("name", "complex<T>", ("complex", False, ["T"]))`.
     pub(crate) fn to_py(&self) -> String {
         match self {
             Pattern::Name(n) => format!("(\"name\", {})", py_str(n)),
+            Pattern::Id { text, template, fully_qualified, args } => format!(
+                "(\"name\", {}, ({}, {}, [{}]))",
+                py_str(text),
+                py_str(template),
+                if *fully_qualified { "True" } else { "False" },
+                args.iter().map(|a| py_str(a)).collect::<Vec<_>>().join(", ")
+            ),
             Pattern::Pointer(inner) => format!("(\"ptr\", {})", inner.to_py()),
             Pattern::Ref { rvalue, inner } => {
                 format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py())
@@ -157,6 +225,14 @@ pub(crate) fn value_spelling(spelling: &str) -> String {
         }
     }
     s.to_string()
+}
+
+/// Whether a return type is one the compiler works out once the callee is chosen: `auto`,
+/// `decltype(...)`, a member type (`typename X<T>::type`) or an alias template
+/// (`common_type_t<T, U>`).
+pub(crate) fn return_type_is_deduced(spelling: &str) -> bool {
+    let words = spelling.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+    spelling.contains("::") || spelling.contains('<') || words.into_iter().any(|w| w == "auto" || w == "decltype")
 }
 
 /// The specificity of a callable: the sum over its parameters' patterns.
@@ -279,6 +355,17 @@ mod tests {
         assert_eq!(py("const  unsigned   int"), "(\"name\", \"unsigned int\")");
         assert_eq!(py("constexpr_t"), "(\"name\", \"constexpr_t\")");
         assert_eq!(py("T[sizeof(U)]"), "(\"array\", (\"name\", \"T\"), \"sizeof(U)\")");
+        assert_eq!(
+            py("const complex<T> &"),
+            "(\"ref\", \"&\", (\"name\", \"complex<T>\", (\"complex\", False, [\"T\"])))"
+        );
+        assert_eq!(
+            py("::cuda::std::pair<pair<T, U>, int(*)(int, int)>"),
+            "(\"name\", \"::cuda::std::pair<pair<T, U>, int(*)(int, int)>\", \
+             (\"cuda::std::pair\", True, [\"pair<T, U>\", \"int(*)(int, int)\"]))"
+        );
+        assert_eq!(py("X<T>::type"), "(\"name\", \"X<T>::type\")");
+        assert_eq!(py("a<b>::c<d>"), "(\"name\", \"a<b>::c<d>\")");
     }
 
     #[test]
@@ -310,6 +397,15 @@ mod tests {
         assert_eq!(qualify_default("uint_fast16_t", "ns", &[]), "uint_fast16_t");
         assert_eq!(qualify_default("Mode::A", "", &[]), "Mode::A");
         assert_eq!(qualify_default("int5", "ns", &[]), "ns::int5");
+    }
+
+    #[test]
+    fn deduced_return_types() {
+        assert!(return_type_is_deduced("auto"));
+        assert!(return_type_is_deduced("decltype(x * 2.0)"));
+        assert!(return_type_is_deduced("typename X<T>::type"));
+        assert!(!return_type_is_deduced("const T &"));
+        assert!(!return_type_is_deduced("automaton"));
     }
 
     #[test]

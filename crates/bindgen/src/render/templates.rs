@@ -17,7 +17,8 @@ use canopy::model::{
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
-use super::spelling::{qualify_default, scope_of, specificity, value_spelling, Pattern};
+use super::self_refs::SelfRefs;
+use super::spelling::{qualify_default, return_type_is_deduced, scope_of, specificity, value_spelling, Pattern};
 use super::{Context, IntentPath, Rendered};
 use crate::plan::device_callable;
 use crate::pyexpr::{py_ident, py_str};
@@ -45,11 +46,21 @@ fn py_bool(b: bool) -> &'static str {
 struct Scope<'a> {
     namespace: &'a str,
     outer: &'a [TemplateParam],
+    /// For a class template's members: how their spellings name the class itself.
+    refs: Option<&'a SelfRefs>,
 }
 
 impl<'a> Scope<'a> {
     fn of(qual_name: &'a str) -> Scope<'a> {
-        Scope { namespace: scope_of(qual_name), outer: &[] }
+        Scope { namespace: scope_of(qual_name), outer: &[], refs: None }
+    }
+
+    /// A member's type spelling as the runtime reads it.
+    fn spelling(&self, name: &str) -> String {
+        match self.refs {
+            Some(refs) => refs.member_spelling(&cxx(name)),
+            None => cxx(name),
+        }
     }
 }
 
@@ -89,11 +100,16 @@ fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Un
 }
 
 /// `[(name, C++ spelling, intent), ...]` for a callable's parameters, their intents found at `path`.
-fn params_data(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
+fn params_data(
+    ctx: &Context,
+    path: IntentPath<'_>,
+    params: &[ParamVar],
+    spellings: &[String],
+) -> Result<String, Unbindable> {
     let mut items = Vec::new();
-    for (i, p) in params.iter().enumerate() {
+    for (i, (p, spelling)) in params.iter().zip(spellings).enumerate() {
         let intent = ctx.intents.of(path, i, p)?;
-        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(&cxx(&p.type_.name)), py_str(intent.as_str())));
+        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(spelling), py_str(intent.as_str())));
     }
     Ok(format!("[{}]", items.join(", ")))
 }
@@ -129,25 +145,27 @@ fn overload_data(
     if let Some(q) = qual_name {
         let _ = write!(s, "\"qual_name\": {}, ", py_str(&cxx(q)));
     }
+    let spellings: Vec<String> = f.params.iter().map(|p| scope.spelling(&p.type_.name)).collect();
+    let ret = scope.spelling(&f.return_type.name);
     let _ = write!(
         s,
         "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}",
         tparams_data(tparams, scope)?,
-        py_str(&cxx(&f.return_type.name)),
-        params_data(ctx, path, &f.params)?,
+        py_str(&ret),
+        params_data(ctx, path, &f.params, &spellings)?,
         py_str(&ctx.place(&f.location))
     );
-    let spellings: Vec<String> = f.params.iter().map(|p| cxx(&p.type_.name)).collect();
     let patterns: Vec<Pattern> = spellings.iter().map(|sp| Pattern::of(sp)).collect();
     let own: Vec<&str> = tparams.iter().map(|p| p.name.as_str()).collect();
-    let ret = cxx(&f.return_type.name);
     let _ = write!(
         s,
-        ", \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \"ret_value\": {}, \"specificity\": {}",
+        ", \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \"ret_value\": {}, \"ret_deduced\": {}, \
+         \"specificity\": {}",
         patterns.iter().map(Pattern::to_py).collect::<Vec<_>>().join(", "),
         spellings.iter().map(|sp| py_str(&value_spelling(sp))).collect::<Vec<_>>().join(", "),
         Pattern::of(&ret).to_py(),
         py_str(&value_spelling(&ret)),
+        py_bool(return_type_is_deduced(&ret)),
         specificity(&patterns, &own)
     );
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
@@ -235,8 +253,32 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     let r = &t.record;
     let tparams = tparams_data(&t.template_parameters, Scope::of(&t.qual_name))
         .map_err(|why| Skip::new(BindKind::ClassTemplate, &t.qual_name, &r.location, why))?;
+    // Member spellings name the class itself and its member types, marked for the runtime.
+    let records: Vec<String> = r
+        .nested_records
+        .iter()
+        .filter(|n| !n.name.is_empty() && !n.name.contains('('))
+        .map(|n| n.name.clone())
+        .collect();
+    let aliases: Vec<(String, String)> =
+        r.nested_typedefs.iter().map(|t| (t.name.clone(), cxx(&t.underlying_name))).collect();
+    let member_spellings: Vec<String> = r
+        .methods
+        .iter()
+        .map(|m| &m.function)
+        .chain(r.templated_methods.iter().map(|m| &m.function))
+        .flat_map(|f| f.params.iter().map(|p| cxx(&p.type_.name)))
+        .collect();
+    let refs = SelfRefs::new(
+        &cxx(&t.qual_name),
+        t.template_parameters.iter().map(|p| (p.name.clone(), p.is_pack)).collect(),
+        records.iter().cloned().chain(aliases.iter().map(|(n, _)| n.clone())).collect(),
+        &aliases,
+        &member_spellings,
+        !r.bases.is_empty(),
+    );
     // Members' defaults are written in the class's namespace and may name the class's parameters.
-    let scope = Scope { namespace: scope_of(&t.qual_name), outer: &t.template_parameters };
+    let scope = Scope { namespace: scope_of(&t.qual_name), outer: &t.template_parameters, refs: Some(&refs) };
     let member_path = |member| IntentPath::Member { qual_name: &t.qual_name, name: &r.name, member };
     let mut ctors = Vec::new();
     let mut methods = Vec::new();
@@ -366,19 +408,25 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .iter()
         .filter(|f| f.access == AccessKind::Public)
         .map(|f| {
-            let spelling = cxx(&f.type_.name);
+            let spelling = scope.spelling(&f.type_.name);
             format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), Pattern::of(&spelling).to_py())
         })
         .collect();
-    let nested: Vec<String> = r
-        .nested_records
+    // Nested records, then member aliases (their targets marked, with patterns), then the member
+    // types reached through a base, which the runtime probes as the class's own.
+    let nested: Vec<String> = records
         .iter()
-        .filter(|n| !n.name.is_empty() && !n.name.contains('('))
-        .map(|n| py_str(&n.name))
-        .chain(r.nested_typedefs.iter().map(|t| {
-            let target = cxx(&t.underlying_name);
-            format!("({}, {}, {})", py_str(&t.name), py_str(&target), Pattern::of(&target).to_py())
+        .map(|n| py_str(n))
+        .chain(aliases.iter().map(|(name, _)| {
+            let target = refs.alias_target(name).unwrap_or_default();
+            format!("({}, {}, {})", py_str(name), py_str(target), Pattern::of(target).to_py())
         }))
+        .chain(
+            refs.inherited()
+                .iter()
+                .filter(|n| !records.contains(n) && !aliases.iter().any(|(a, _)| a == *n))
+                .map(|n| py_str(n)),
+        )
         .collect();
     let var = py_ident(py_name);
     let _ = writeln!(
@@ -525,10 +573,10 @@ mod tests {
             "saturate = _template_bindings(_b).function_template(unit=_unit, py_name=\"saturate\", overloads=[\n    \
              {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None)], \"ret\": \"T\", \
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"patterns\": [(\"name\", \"T\")], \
-             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"specificity\": 0},\n    \
+             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"ret_deduced\": False, \"specificity\": 0},\n    \
              {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None)], \"ret\": \"T\", \
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"patterns\": [(\"name\", \"T\")], \
-             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"specificity\": 0},\n])\n"
+             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"ret_deduced\": False, \"specificity\": 0},\n])\n"
         );
         assert_eq!(r.report.bound.len(), 2);
     }
