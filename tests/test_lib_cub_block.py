@@ -540,5 +540,5 @@ def test_scalar_typedefs_in_defaults_stay_global(CUB):
     `uint32_t` is a global name (BlockRunLengthDecode's `DecodedOffsetT = uint32_t`)."""
     type_defaults = [p.default for p in CUB["BlockRunLengthDecode"]._tparams if p.kind == "type" and p.default]
     assert type_defaults == ["uint32_t"]
-    algorithm = CUB["BlockHistogram"]._tparams[3]  # BlockHistogramAlgorithm, named by CUB version
+    algorithm = CUB["BlockHistogram"]._tparams[4]  # BlockHistogramAlgorithm, named by CUB version
     assert algorithm.default == "cub::BLOCK_HISTO_SORT"
