@@ -11,7 +11,9 @@ __all__ = [
     "parse_declarations",
     "render_bindings",
     "render_prelude",
+    "scalar_table",
     "toolchain_info",
+    "type_pattern",
     "value_from_constexpr_vardecl",
 ]
 
