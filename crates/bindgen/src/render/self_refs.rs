@@ -23,12 +23,13 @@ fn skip_spaces(s: &str, i: usize) -> usize {
     i + s[i..].len() - s[i..].trim_start().len()
 }
 
-/// Replaces each occurrence of `matcher` (given a start, the end of a match there) by `with`.
+/// Replaces each occurrence of `matcher` (given a start, the end of a match there) by `with`;
+/// an empty match is none.
 fn replace_all(s: &str, matcher: impl Fn(&str, usize) -> Option<usize>, with: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
-        if let Some(end) = matcher(s, i) {
+        if let Some(end) = matcher(s, i).filter(|&end| end > i) {
             out.push_str(with);
             i = end;
             continue;
@@ -43,7 +44,7 @@ fn replace_all(s: &str, matcher: impl Fn(&str, usize) -> Option<usize>, with: &s
 /// The end of the literal `word` at `i` if a name starts there and no word character or one of
 /// `not_after` follows it.
 fn word_at(s: &str, i: usize, word: &str, not_after: &[char]) -> Option<usize> {
-    if !name_starts(s, i) || !s[i..].starts_with(word) {
+    if word.is_empty() || !name_starts(s, i) || !s[i..].starts_with(word) {
         return None;
     }
     let end = i + word.len();
@@ -143,7 +144,7 @@ impl SelfRefs {
             return None;
         }
         let start = if s[i..].starts_with("::") { i + 2 } else { i };
-        [self.qual.as_str(), self.plain.as_str()].into_iter().find_map(|name| {
+        [self.qual.as_str(), self.plain.as_str()].into_iter().filter(|name| !name.is_empty()).find_map(|name| {
             let end = start + name.len();
             (s[start..].starts_with(name)
                 && !s[end..].chars().next().is_some_and(|c| is_word(c) || not_after.contains(&c)))
@@ -336,6 +337,13 @@ mod tests {
             "__nbst_self__::TempStorage &"
         );
         assert_eq!(r.member_spelling("BlockMergeSortStrategyT::TempStorage"), "__nbst_self__::TempStorage");
+    }
+
+    #[test]
+    fn empty_names_match_nothing() {
+        let r = SelfRefs::new("lib::", vec![("".into(), false)], vec!["".into()], &[("".into(), "".into())], &[], true);
+        assert_eq!(r.member_spelling("const T &"), "const T &");
+        assert_eq!(r.self_spellings("x lib::<> y"), "x __nbst_self__ y");
     }
 
     #[test]

@@ -312,8 +312,10 @@ pub(crate) fn qualify_default(text: &str, scope: &str, params: &[&str]) -> Strin
                 out.push_str("::");
                 out.push_str(word);
             }
-            prev2 = word[..word.len() - 1].chars().next_back().or(prev);
-            prev = word.chars().next_back();
+            let mut last = word.chars().rev();
+            let before = prev;
+            prev = last.next();
+            prev2 = last.next().or(before);
             continue;
         }
         out.push(c);
@@ -397,6 +399,7 @@ mod tests {
         assert_eq!(qualify_default("uint_fast16_t", "ns", &[]), "uint_fast16_t");
         assert_eq!(qualify_default("Mode::A", "", &[]), "Mode::A");
         assert_eq!(qualify_default("int5", "ns", &[]), "ns::int5");
+        assert_eq!(qualify_default("hà + x->é", "ns", &[]), "ns::hà + ns::x->é");
     }
 
     #[test]
