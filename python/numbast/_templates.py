@@ -428,8 +428,8 @@ class _TplResolved:
 class _TplDeduction:
     """Deduces the template arguments of one overload for one call; raises `_TplReject`."""
 
-    def __init__(self, overload, outer, explicit, bindings, typingctx, scope):
-        self.ov, self.b, self.ctx, self.scope = overload, bindings, typingctx, scope
+    def __init__(self, overload, outer, explicit, bindings, typingctx):
+        self.ov, self.b, self.ctx = overload, bindings, typingctx
         self.own = {p.name: p for p in overload.tparams}
         self.env = dict(outer)  # name -> _TplArg (or list of _TplArg for a pack)
         self.cands = {}  # type parameter -> [(numba type, exact, parameter name)]
@@ -786,13 +786,13 @@ class _TplDeduction:
 
 
 def _tpl_select(what, candidates, argtys, bindings, typingctx, viable=None):
-    """The best of `candidates` (`(overload, outer args, explicit args, scope)`) for `argtys`, or a
+    """The best of `candidates` (`(overload, outer args, explicit args)`) for `argtys`, or a
     TemplateError that lists every candidate and why it does not fit. `viable` filters the fits
     that remain ambiguous (by asking the compiler which of them substitution keeps: SFINAE)."""
     fits, rejected = [], []
-    for ov, outer, explicit, scope in candidates:
+    for ov, outer, explicit in candidates:
         try:
-            fits.append(_TplDeduction(ov, outer, explicit, bindings, typingctx, scope).run(argtys))
+            fits.append(_TplDeduction(ov, outer, explicit, bindings, typingctx).run(argtys))
         except _TplReject as e:
             rejected.append((ov, str(e)))
     shown_args = ", ".join(map(str, argtys))
@@ -1602,7 +1602,7 @@ class BoundFunctionTemplate:
         call = self._calls.get(("typed",) + args)
         if call is None:
             try:
-                candidates = [(ov, {}, self._explicit, _tpl_scope(ov.qual_name)) for ov in self._overloads]
+                candidates = [(ov, {}, self._explicit) for ov in self._overloads]
                 r = _tpl_select(self.__name__, candidates, args, self._tb.b, typingctx, self._viable)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
@@ -1769,9 +1769,9 @@ class ClassInstance:
         call = self._calls.get(("typed",) + args)
         if call is None:
             t = self.template
-            candidates = [(ov, self._outer(), (), t._scope) for ov in t._constructors]
+            candidates = [(ov, self._outer(), ()) for ov in t._constructors]
             if not t._constructors and not args:  # an implicit default constructor
-                candidates = [(_TplOverload({"params": []}), self._outer(), (), t._scope)]
+                candidates = [(_TplOverload({"params": []}), self._outer(), ())]
             try:
                 r = _tpl_select(f"{self.cxx} constructor", candidates, args, t._tb.b, typingctx)
             except TemplateError as e:
@@ -1834,7 +1834,7 @@ class ClassInstance:
             except TemplateError as e:
                 unfit.append((ov, str(e)))
                 continue
-            candidates.append((ov, self._outer(), given, t._scope))
+            candidates.append((ov, self._outer(), given))
         return candidates, unfit
 
     def _inherited_field(self, name):
@@ -1903,7 +1903,6 @@ class _TplStructOwner:
 
     def __init__(self, tb, unit, cxx, methods, statics):
         self._tb, self._unit, self._qual, self._arch = tb, unit, cxx, None
-        self._scope = _tpl_scope(cxx)
         self._inherits = False
         self._methods, self._statics = {}, {}
         for table, entries in ((self._methods, methods), (self._statics, statics)):
@@ -1979,7 +1978,6 @@ class BoundClassTemplate:
         self._inherits = inherits  # it has base classes, whose members the compiler resolves
         self.py_name, self.location, self._arch = py_name, location, arch
         self._tb, self._unit, self._qual = tb, unit, qual_name
-        self._scope = _tpl_scope(qual_name)
         self._tparams = [_TplParam(*p) for p in tparams]
         # A nested record (or a member type reached through a base class) is given by name, a member
         # alias as `(name, target, pattern)`; the renderer marks the class itself in member
