@@ -100,17 +100,29 @@ pub fn scalar(name: &str) -> Option<String> {
 /// The runtime's scalar table as Python source: `_CXX_SCALARS`, C++ spelling -> Numba type name
 /// (scalars, then the CUDA vector types).
 pub fn python_scalar_table() -> String {
+    let vectors = VECTOR_ELEMENTS
+        .iter()
+        .flat_map(|(base, elem)| (1..=4).map(move |n| (format!("{base}{n}"), format!("{elem}x{n}"))));
+    let entries: Vec<String> = SCALARS
+        .iter()
+        .map(|(cxx, numba)| (cxx.to_string(), numba.to_string()))
+        .chain(vectors)
+        .map(|(cxx, numba)| format!("\"{cxx}\": \"{numba}\","))
+        .collect();
     let mut s = String::from(SCALAR_TABLE_BEGIN);
     s.push_str("_CXX_SCALARS = {\n");
-    for (cxx, numba) in SCALARS {
-        s.push_str(&format!("    \"{cxx}\": \"{numba}\",\n"));
-    }
-    for (base, elem) in VECTOR_ELEMENTS {
-        for n in 1..=4 {
-            s.push_str(&format!("    \"{base}{n}\": \"{elem}x{n}\",\n"));
+    let mut line = String::from("   ");
+    for e in entries {
+        if line.len() + 1 + e.len() > 110 {
+            s.push_str(&line);
+            s.push('\n');
+            line = String::from("   ");
         }
+        line.push(' ');
+        line.push_str(&e);
     }
-    s.push_str("}\n");
+    s.push_str(&line);
+    s.push_str("\n}  # fmt: skip\n");
     s.push_str(SCALAR_TABLE_END);
     s
 }
