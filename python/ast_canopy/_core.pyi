@@ -11,7 +11,9 @@ __all__ = [
     "parse_declarations",
     "render_bindings",
     "render_prelude",
+    "scalar_table",
     "toolchain_info",
+    "type_pattern",
     "value_from_constexpr_vardecl",
 ]
 
@@ -69,3 +71,11 @@ def cli_main(argv: list[str], search_dirs: list[str | os.PathLike[str]]) -> int:
 
 def config_schema() -> str:
     """The JSON Schema of the static-mode config."""
+
+def type_pattern(spelling: str) -> str:
+    """The pattern of a C++ type spelling as the template runtime reads it, a Python literal:
+    `("ptr", ("name", "float"))` for `const float *`."""
+
+def scalar_table() -> list[tuple[str, str]]:
+    """C++ scalar spellings and the Numba type name each names; the first spelling of each Numba
+    type is how C++ spells it."""

@@ -48,20 +48,53 @@ _INPLACE = {
     for n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift", "rshift", "and", "or", "xor")
 }
 _MODES = ("in", "ptr", "out")
-_CXX_INTS = {
-    "bool": types.boolean,
-    "char": types.int8,
-    "signed char": types.int8,
-    "unsigned char": types.uint8,
-    "short": types.int16,
-    "unsigned short": types.uint16,
-    "int": types.int32,
-    "unsigned int": types.uint32,
-    "long": types.int64,
-    "unsigned long": types.uint64,
-    "long long": types.int64,
-    "unsigned long long": types.uint64,
-}
+# C++ scalar spellings -> Numba type names: generated from crates/bindgen/src/types.rs (SCALARS).
+_CXX_SCALARS = {
+    "bool": "boolean", "signed char": "int8", "unsigned char": "uint8", "short": "int16",
+    "unsigned short": "uint16", "int": "int32", "unsigned int": "uint32", "long long": "int64",
+    "unsigned long long": "uint64", "__half": "float16", "float": "float32", "double": "float64",
+    "__nv_bfloat16": "bfloat16", "char": "int8", "short int": "int16", "unsigned short int": "uint16",
+    "signed": "int32", "signed int": "int32", "unsigned": "uint32", "long": "int64", "long int": "int64",
+    "unsigned long": "uint64", "unsigned long int": "uint64", "long long int": "int64",
+    "unsigned long long int": "uint64", "half": "float16", "nv_bfloat16": "bfloat16", "size_t": "uint64",
+    "ptrdiff_t": "int64", "int8_t": "int8", "int16_t": "int16", "int32_t": "int32", "int64_t": "int64",
+    "uint8_t": "uint8", "uint16_t": "uint16", "uint32_t": "uint32", "uint64_t": "uint64",
+    "int_least8_t": "int8", "int_least16_t": "int16", "int_least32_t": "int32", "int_least64_t": "int64",
+    "uint_least8_t": "uint8", "uint_least16_t": "uint16", "uint_least32_t": "uint32",
+    "uint_least64_t": "uint64", "int_fast8_t": "int8", "int_fast16_t": "int64", "int_fast32_t": "int64",
+    "int_fast64_t": "int64", "uint_fast8_t": "uint8", "uint_fast16_t": "uint64", "uint_fast32_t": "uint64",
+    "uint_fast64_t": "uint64", "intmax_t": "int64", "uintmax_t": "uint64", "intptr_t": "int64",
+    "uintptr_t": "uint64", "char1": "int8x1", "char2": "int8x2", "char3": "int8x3", "char4": "int8x4",
+    "uchar1": "uint8x1", "uchar2": "uint8x2", "uchar3": "uint8x3", "uchar4": "uint8x4", "short1": "int16x1",
+    "short2": "int16x2", "short3": "int16x3", "short4": "int16x4", "ushort1": "uint16x1",
+    "ushort2": "uint16x2", "ushort3": "uint16x3", "ushort4": "uint16x4", "int1": "int32x1", "int2": "int32x2",
+    "int3": "int32x3", "int4": "int32x4", "uint1": "uint32x1", "uint2": "uint32x2", "uint3": "uint32x3",
+    "uint4": "uint32x4", "longlong1": "int64x1", "longlong2": "int64x2", "longlong3": "int64x3",
+    "longlong4": "int64x4", "ulonglong1": "uint64x1", "ulonglong2": "uint64x2", "ulonglong3": "uint64x3",
+    "ulonglong4": "uint64x4", "long1": "int64x1", "long2": "int64x2", "long3": "int64x3", "long4": "int64x4",
+    "ulong1": "uint64x1", "ulong2": "uint64x2", "ulong3": "uint64x3", "ulong4": "uint64x4",
+    "float1": "float32x1", "float2": "float32x2", "float3": "float32x3", "float4": "float32x4",
+    "double1": "float64x1", "double2": "float64x2", "double3": "float64x3", "double4": "float64x4",
+}  # fmt: skip
+# (end of the generated scalar table)
+
+
+def _scalar_types():
+    """`_CXX_SCALARS` with Numba types: C++ spelling -> type (those this numba-cuda has)."""
+    try:
+        vector_types = _nb_importlib.import_module(_NB_PACKAGE + ".vector_types").vector_types
+    except (ImportError, AttributeError):  # a backend without CUDA's vector types
+        vector_types = {}
+
+    found = {}
+    for cxx, name in _CXX_SCALARS.items():
+        ty = vector_types.get(name) if "x" in name else getattr(types, name, None)
+        if ty is not None:
+            found[cxx] = ty
+    return found
+
+
+_SCALAR_TYPES = _scalar_types()
 
 
 _ENUM_STORAGE = {}
@@ -854,7 +887,7 @@ class Bindings:
         shims read and write through enum pointers.
         """
         if isinstance(underlying, str):
-            underlying = self.types.get(underlying) or _CXX_INTS[underlying]
+            underlying = self.types.get(underlying) or _SCALAR_TYPES[underlying]
         cls = _enum.IntEnum(py_name, [(name, int(value)) for name, value in members])
         member_ty = typeof(next(iter(cls))) if len(cls) else types.IntEnumMember(cls, types.int64)
         member_ty._nbst_enum_storage = underlying

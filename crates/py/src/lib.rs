@@ -191,6 +191,20 @@ fn cli_main(py: Python<'_>, argv: Vec<String>, search_dirs: Vec<PathBuf>) -> i32
 }
 
 /// The JSON Schema of the static-mode config.
+/// The C++ scalar spellings and the Numba type each names (`crates/bindgen/src/types.rs`), the
+/// first spelling of each Numba type being how C++ spells it.
+#[pyfunction]
+fn scalar_table() -> Vec<(&'static str, &'static str)> {
+    numbast_bindgen::types::SCALARS.to_vec()
+}
+
+/// The pattern of a C++ type spelling as the template runtime reads it (a Python literal:
+/// `("ptr", ("name", "float"))` for `const float *`).
+#[pyfunction]
+fn type_pattern(spelling: &str) -> String {
+    numbast_bindgen::render::type_pattern(spelling)
+}
+
 #[pyfunction]
 fn config_schema() -> String {
     numbast_bindgen::config::json_schema()
@@ -206,6 +220,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_prelude, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(config_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(scalar_table, m)?)?;
+    m.add_function(wrap_pyfunction!(type_pattern, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -5,6 +5,8 @@
 mod enums;
 mod function;
 mod intents;
+mod self_refs;
+mod spelling;
 mod structs;
 mod templates;
 
@@ -44,6 +46,12 @@ pub fn prelude(mlir: bool) -> &'static str {
 }
 
 pub use intents::{Intent, IntentPath, Intents};
+
+/// The pattern of a C++ type spelling as the template runtime reads it, a Python literal
+/// (`("ptr", ("name", "float"))` for `const float *`).
+pub fn type_pattern(spelling: &str) -> String {
+    spelling::Pattern::of(spelling).to_py()
+}
 
 /// Everything a render needs besides the declaration and its planned Python name.
 #[derive(Debug, Clone, Default)]
