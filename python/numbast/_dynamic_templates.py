@@ -11,7 +11,6 @@ from numba import types
 
 from numbast import _dynamic, _templates
 from numbast._dynamic import _NO_ENTRIES
-from numbast._json import to_plain
 
 
 def _run(shim_writer, request):
@@ -38,7 +37,7 @@ def bind_cxx_function_template(*, name, overloads, shim_writer, arg_intent=None)
     that cannot be are given as ``name[...]``. Returns None if every overload was skipped."""
     request = {
         "context": _dynamic._context(arg_intent),
-        "function_templates": [{"decl": to_plain(t), "py_name": name} for t in overloads],
+        "function_templates": [{"decl": t, "py_name": name} for t in overloads],
     }
     found = _bound(*_run(shim_writer, request), "function_template")
     return found[0] if found else None
@@ -54,7 +53,7 @@ def bind_cxx_function_templates(*, function_templates, shim_writer, skip_prefix=
     function returns a bool (README, "Python functions as operators")."""
     request = {
         "context": _dynamic._context(arg_intent, skip_prefix, skip_non_device, exclude),
-        "function_templates": [{"decl": to_plain(t)} for t in function_templates],
+        "function_templates": [{"decl": t} for t in function_templates],
     }
     return _bound(*_run(shim_writer, request), "function_template")
 
@@ -80,7 +79,7 @@ def bind_cxx_class_templates(class_templates, header_path, shim_writer, *, arg_i
     class_templates = list(class_templates)
     request = {
         "context": _dynamic._context(arg_intent),
-        "class_templates": [{"decl": to_plain(t)} for t in class_templates],
+        "class_templates": [{"decl": t} for t in class_templates],
     }
     ns, report = _run(shim_writer, request)
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "class_template"}

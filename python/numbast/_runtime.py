@@ -591,12 +591,37 @@ class BoundStruct:
 
 
 class BoundFunction:
-    """What `Bindings.function` returns: a free function, callable from kernels."""
+    """What `Bindings.function` returns: a free function, callable from kernels.
 
-    def __init__(self, py_name):
+    Its typing template and lowerings are made when it is first used (typed in a kernel, or its
+    template read): until then an overload is kept as the arguments it was registered with, so
+    binding a header of thousands of functions costs no Numba class per function.
+    """
+
+    def __init__(self, py_name, bindings=None):
         self.__name__ = self.__qualname__ = py_name
-        self._template = _call_template(py_name, self)
-        self._numba_type_ = types.Function(self._template)
+        self._bindings = bindings
+        self._pending = []  # overloads to register on first use: (unit, shim, src, ret, params, cxx)
+        self._made = None  # (template, Numba type) once used
+
+    def _make(self):
+        if self._made is None:
+            template = _call_template(self.__name__, self)
+            self._made = (template, types.Function(template))
+            pending, self._pending = self._pending, None
+            for overload in pending:
+                self._bindings._register_overload(self, *overload)
+            if pending:
+                self._bindings._sync()
+        return self._made
+
+    @property
+    def _template(self):
+        return self._make()[0]
+
+    @property
+    def _numba_type_(self):
+        return self._make()[1]
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"{self.__name__} can only be called inside a CUDA kernel")
@@ -927,7 +952,7 @@ class Bindings:
         P0 *a0, ...)` like a free function's."""
         fn = struct._statics.get(name)
         if fn is None:
-            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}"))
+            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}", self))
         return self._overload(fn, unit, shim, src, ret, params, cxx)
 
     def add_static(self, struct, name, fn):
@@ -1009,7 +1034,7 @@ class Bindings:
         from one unit accumulate, while same-named functions of two headers stay apart."""
         fn = self._functions.get((unit, py_name))
         if fn is None:
-            fn = self._functions[(unit, py_name)] = BoundFunction(py_name)
+            fn = self._functions[(unit, py_name)] = BoundFunction(py_name, self)
         self._overload(fn, unit, shim, src, ret, params, cxx)
         # A function template of the same name is one callable with these overloads (it tries
         # them first); that callable is what the name stands for.
@@ -1021,12 +1046,19 @@ class Bindings:
         return fn
 
     def _overload(self, fn, unit, shim, src, ret, params, cxx=None):
-        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`."""
+        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`.
+        Registered at once if `fn` was used already, else when it is."""
         params = _check_params(params)
-        argtys = _arg_types(params)
-        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), _call_impl(unit, shim, src, ret, params), cxx)
+        if fn._pending is not None:
+            fn._pending.append((unit, shim, src, ret, params, cxx))
+            return fn
+        self._register_overload(fn, unit, shim, src, ret, params, cxx)
         self._sync()
         return fn
+
+    def _register_overload(self, fn, unit, shim, src, ret, params, cxx):
+        argtys = _arg_types(params)
+        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), _call_impl(unit, shim, src, ret, params), cxx)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).
