@@ -24,7 +24,7 @@ pub(crate) fn from_object<T: de::DeserializeOwned>(obj: &Bound<'_, PyAny>) -> Py
 /// the address of the class, alive while the objects are).
 struct Shared<'py> {
     enum_class: Bound<'py, PyType>,
-    fields: RefCell<HashMap<usize, Rc<Vec<Bound<'py, PyString>>>>>,
+    fields: RefCell<HashMap<usize, Option<Rc<Vec<Bound<'py, PyString>>>>>>,
 }
 
 impl<'py> Shared<'py> {
@@ -33,9 +33,10 @@ impl<'py> Shared<'py> {
         let cls = obj.get_type();
         let key = cls.as_ptr() as usize;
         if let Some(names) = self.fields.borrow().get(&key) {
-            return Ok(Some(names.clone()));
+            return Ok(names.clone());
         }
         let Ok(fields) = cls.getattr("__dataclass_fields__") else {
+            self.fields.borrow_mut().insert(key, None);
             return Ok(None);
         };
         let fields = fields.cast::<PyDict>().map_err(|e| py_err(e.into()))?;
@@ -45,7 +46,7 @@ impl<'py> Shared<'py> {
             .map(|k| k.cast_into::<PyString>().map_err(|e| py_err(e.into())))
             .collect::<Result<Vec<_>, _>>()?;
         let names = Rc::new(names);
-        self.fields.borrow_mut().insert(key, names.clone());
+        self.fields.borrow_mut().insert(key, Some(names.clone()));
         Ok(Some(names))
     }
 }
@@ -74,16 +75,6 @@ impl<'de, 'a, 'py> de::Deserializer<'de> for Object<'a, 'py> {
         if obj.is_none() {
             return visitor.visit_unit();
         }
-        if let Some(names) = self.shared.dataclass_fields(obj)? {
-            let mut items = Vec::with_capacity(names.len());
-            for name in names.iter() {
-                let value = obj.getattr(name).map_err(py_err)?;
-                if !value.is_none() {
-                    items.push((name.clone().into_any(), value));
-                }
-            }
-            return visitor.visit_map(Entries { items: items.into_iter(), value: None, parent: &self });
-        }
         if let Ok(s) = obj.cast::<PyString>() {
             return visitor.visit_str(s.to_str().map_err(py_err)?);
         }
@@ -98,6 +89,16 @@ impl<'de, 'a, 'py> de::Deserializer<'de> for Object<'a, 'py> {
         }
         if let Ok(f) = obj.cast::<PyFloat>() {
             return visitor.visit_f64(f.value());
+        }
+        if let Some(names) = self.shared.dataclass_fields(obj)? {
+            let mut items = Vec::with_capacity(names.len());
+            for name in names.iter() {
+                let value = obj.getattr(name).map_err(py_err)?;
+                if !value.is_none() {
+                    items.push((name.clone().into_any(), value));
+                }
+            }
+            return visitor.visit_map(Entries { items: items.into_iter(), value: None, parent: &self });
         }
         if let Ok(d) = obj.cast::<PyDict>() {
             let items: Vec<_> = d.iter().collect();
