@@ -24,12 +24,15 @@ pub(crate) fn from_object<T: de::DeserializeOwned>(obj: &Bound<'_, PyAny>) -> Py
 /// the address of the class, alive while the objects are).
 struct Shared<'py> {
     enum_class: Bound<'py, PyType>,
-    fields: RefCell<HashMap<usize, Option<Rc<Vec<Bound<'py, PyString>>>>>>,
+    fields: RefCell<HashMap<usize, Option<FieldNames<'py>>>>,
 }
+
+/// The field names of a dataclass, in declaration order.
+type FieldNames<'py> = Rc<Vec<Bound<'py, PyString>>>;
 
 impl<'py> Shared<'py> {
     /// The field names of `obj`'s class if it is a dataclass (None for any other object).
-    fn dataclass_fields(&self, obj: &Bound<'py, PyAny>) -> Result<Option<Rc<Vec<Bound<'py, PyString>>>>, Error> {
+    fn dataclass_fields(&self, obj: &Bound<'py, PyAny>) -> Result<Option<FieldNames<'py>>, Error> {
         let cls = obj.get_type();
         let key = cls.as_ptr() as usize;
         if let Some(names) = self.fields.borrow().get(&key) {
