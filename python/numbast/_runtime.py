@@ -601,7 +601,7 @@ class BoundFunction:
     def __init__(self, py_name, bindings=None):
         self.__name__ = self.__qualname__ = py_name
         self._bindings = bindings
-        self._pending = []  # overloads to register on first use: (unit, shim, src, ret, params, cxx)
+        self._pending = []  # overloads to register on first use: (unit, shim, src, ret, params, cxx, wraps)
         self._made = None  # (template, Numba type) once used
 
     def _make(self):
@@ -784,6 +784,9 @@ class Bindings:
         self.structs = {}  # C++ name -> BoundStruct
         self._casts = set()  # (from, to) pairs whose lowering this object registered
         self._installed = False
+        # The overload registered last, where it waits for its function's first use: its
+        # BoundFunction and its arguments (`_overload`), so `wrap_last_lowering` can reach it.
+        self._last_pending = None
 
     def install(self):
         """Install both registries into numba-cuda's CUDA target (the contexts kernels use)."""
@@ -805,7 +808,30 @@ class Bindings:
             self.install()
 
     def _lower(self, key, argtys, impl):
+        self._last_pending = None
         self.target_registry.lower(key, *argtys)(impl)
+
+    def wrap_lowerings(self, fn, wrap):
+        """Replaces each lowering registered for the callable `fn`, `impl`, by `wrap(impl)`; for a
+        function not used yet, the lowerings of its overloads when they are registered."""
+        pending = getattr(fn, "_pending", None)
+        if pending is not None:
+            for overload in pending:
+                overload[-1].append(wrap)
+            return
+        functions = self.target_registry.functions
+        for i, (impl, key, argtys) in enumerate(functions):
+            if key is fn:
+                functions[i] = (wrap(impl), key, argtys)
+
+    def wrap_last_lowering(self, wrap):
+        """Replaces the lowering of the overload registered last, `impl`, by `wrap(impl)`: at once,
+        or for a function not used yet, when its overloads are registered."""
+        if self._last_pending is not None:
+            self._last_pending[-1].append(wrap)
+            return
+        impl, key, argtys = self.target_registry.functions[-1]
+        self.target_registry.functions[-1] = (wrap(impl), key, argtys)
 
     def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
@@ -1050,15 +1076,22 @@ class Bindings:
         Registered at once if `fn` was used already, else when it is."""
         params = _check_params(params)
         if fn._pending is not None:
-            fn._pending.append((unit, shim, src, ret, params, cxx))
+            overload = (unit, shim, src, ret, params, cxx, [])
+            fn._pending.append(overload)
+            self._last_pending = overload
             return fn
         self._register_overload(fn, unit, shim, src, ret, params, cxx)
         self._sync()
         return fn
 
-    def _register_overload(self, fn, unit, shim, src, ret, params, cxx):
+    def _register_overload(self, fn, unit, shim, src, ret, params, cxx, wraps=()):
+        """Registers an overload's typing and lowering; `wraps` (`wrap_last_lowering`) wrap its
+        lowering, first to last."""
         argtys = _arg_types(params)
-        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), _call_impl(unit, shim, src, ret, params), cxx)
+        impl = _call_impl(unit, shim, src, ret, params)
+        for wrap in wraps:
+            impl = wrap(impl)
+        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), impl, cxx)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).
