@@ -8,8 +8,8 @@ it times, each in a fresh Python process (so nothing is warm in memory):
   (b) the same with the parse cache warm (the folder (a) filled);
   (c) the first compile + launch of a kernel that calls one bound function (`out[0] = f_j(out[0])`),
       after (b) in the same process, and then a second kernel calling another function. With no GPU,
-      (c) is compile + link to a cubin with `numbast.testing.link_kernel` instead (no launch), and the
-      output says so. For reference, the same first/second compile for a plain Numba kernel that calls
+      (c) is compile + link to a cubin with `numbast.testing.link_kernel` instead (one link, no
+      launch), and the output says so. For reference, the same first/second compile for a plain Numba kernel that calls
       no binding (`out[0] = out[0] + 1`).
 
   (d) Numbast's share of the first kernel that calls a bound function: in a process that has first
@@ -144,7 +144,7 @@ def worker(mode, header, n, arch):
         from numbast.testing import link_kernel
 
         t = time.perf_counter()
-        link_kernel(pyfunc, (types.int32[::1],), arch)
+        link_kernel(pyfunc, (types.int32[::1],), arch, ptx=False)  # one link, as a launch
         return (time.perf_counter() - t) * 1e3, None
 
     if mode == "baseline":  # plain Numba kernels: what any first compile costs
@@ -342,10 +342,7 @@ def main():
         f"parsed for {arch}; median of {args.repeat} fresh processes per figure"
     )
     if not gpu:
-        print(
-            "no GPU: column (c) is compile + link with numbast.testing.link_kernel, not a launch; it runs "
-            "nvJitLink twice (to a cubin, and to LTO'd PTX), where a launch links once"
-        )
+        print("no GPU: column (c) is compile + link to a cubin with numbast.testing.link_kernel (one link), not a launch")
     print(f"imports (numba + numbast, not counted below): {med([x for c, w, j in results.values() for x in c], 'import_ms'):.0f} ms\n")
 
     print(
