@@ -1,6 +1,7 @@
 # The private extension module built from crates/py: one call per job, JSON across the boundary.
 # Checked against the built module by `python -m mypy.stubtest ast_canopy._core` (.ci/lint).
 import os
+from typing import Any
 
 __version__: str
 __all__ = [
@@ -60,8 +61,10 @@ def evaluate_constants(
 def toolchain_info(search_dirs: list[str | os.PathLike[str]], cuda_include_dirs: list[str | os.PathLike[str]]) -> dict[str, str]:
     """What the toolchain discovery found, as a dict of strings."""
 
-def render_bindings(request: str) -> str:
-    """Renders bindings: a JSON request in, `{code, report}` out."""
+def render_bindings(request: str | dict[str, Any]) -> str:
+    """Renders bindings: a request (JSON text, or a dict holding `ast_canopy` declarations) in, the
+    JSON response out: `{code, report}`, or `{segments, report}` where the request's context asks
+    for `functions_as_data`."""
 
 def render_prelude(mlir: bool = False) -> str:
     """The imports rendered code relies on, for numba-cuda or (`mlir`) numba-cuda-mlir."""

@@ -12,8 +12,6 @@ import os
 
 from ast_canopy import decls as _decls
 
-from numbast._json import to_plain
-
 # This package's dynamic mode and template runtime (`numbast.mlir` loads this module again).
 _dynamic = importlib.import_module("._dynamic", __package__) if __package__ == "numbast" else None
 if _dynamic is None:
@@ -50,7 +48,7 @@ def bind_cxx_function_template(*, name, overloads, shim_writer, arg_intent=None)
     overloads = _dynamic._decl_list("overloads", overloads, _decls.FunctionTemplate)
     request = {
         "context": _dynamic._context(arg_intent),
-        "function_templates": [{"decl": to_plain(t), "py_name": name} for t in overloads],
+        "function_templates": [{"decl": t, "py_name": name} for t in overloads],
     }
     found = _bound(*_run(shim_writer, request), "function_template")
     return found[0] if found else None
@@ -67,7 +65,7 @@ def bind_cxx_function_templates(*, function_templates, shim_writer, skip_prefix=
     function_templates = _dynamic._decl_list("function_templates", function_templates, _decls.FunctionTemplate)
     request = {
         "context": _dynamic._context(arg_intent, skip_prefix, skip_non_device, exclude),
-        "function_templates": [{"decl": to_plain(t)} for t in function_templates],
+        "function_templates": [{"decl": t} for t in function_templates],
     }
     return _bound(*_run(shim_writer, request), "function_template")
 
@@ -96,7 +94,7 @@ def bind_cxx_class_templates(class_templates, header_path, shim_writer, *, arg_i
         raise TypeError(f"header_path must be a path or None, not {type(header_path).__name__}")
     request = {
         "context": _dynamic._context(arg_intent),
-        "class_templates": [{"decl": to_plain(t)} for t in class_templates],
+        "class_templates": [{"decl": t} for t in class_templates],
     }
     ns, report = _run(shim_writer, request)
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "class_template"}

@@ -542,12 +542,37 @@ class BoundStruct:
 
 
 class BoundFunction:
-    """What `Bindings.function` returns: a free function, callable from kernels."""
+    """What `Bindings.function` returns: a free function, callable from kernels.
 
-    def __init__(self, py_name):
+    Its typing template and lowerings are made when it is first used (typed in a kernel, or its
+    template read): until then an overload is kept as the arguments it was registered with, so
+    binding a header of thousands of functions costs no Numba class per function.
+    """
+
+    def __init__(self, py_name, bindings=None):
         self.__name__ = self.__qualname__ = py_name
-        self._template = _call_template(py_name, self)
-        self._nbst_typeof = types.Function(self._template)
+        self._bindings = bindings
+        self._pending = []  # overloads to register on first use: (unit, shim, src, ret, params, cxx, wraps)
+        self._made = None  # (template, Numba type) once used
+
+    def _make(self):
+        if self._made is None:
+            template = _call_template(self.__name__, self)
+            self._made = (template, types.Function(template))
+            pending, self._pending = self._pending, None
+            for overload in pending:
+                self._bindings._register_overload(self, *overload)
+            if pending:
+                self._bindings._sync()
+        return self._made
+
+    @property
+    def _template(self):
+        return self._make()[0]
+
+    @property
+    def _nbst_typeof(self):
+        return self._make()[1]
 
     @property
     def _numba_type_(self):
@@ -610,6 +635,9 @@ class Bindings:
         self.structs = {}  # C++ name -> BoundStruct
         self._casts = set()  # (from, to) pairs whose lowering this object registered
         self._installed = False
+        # The overload registered last, where it waits for its function's first use: its
+        # BoundFunction and its arguments (`_overload`), so `wrap_last_lowering` can reach it.
+        self._last_pending = None
 
     def install(self):
         """Install both registries into the backend's target (the contexts kernels use)."""
@@ -624,7 +652,30 @@ class Bindings:
 
     def _lower(self, key, argtys, impl):
         """Registers a lowering (the template runtime's entry to the target registry)."""
+        self._last_pending = None
         self.target_registry.lower(key, *argtys)(impl)
+
+    def wrap_lowerings(self, fn, wrap):
+        """Replaces each lowering registered for the callable `fn`, `impl`, by `wrap(impl)`; for a
+        function not used yet, the lowerings of its overloads when they are registered."""
+        pending = getattr(fn, "_pending", None)
+        if pending is not None:
+            for overload in pending:
+                overload[-1].append(wrap)
+            return
+        functions = self.target_registry.functions
+        for i, (impl, key, argtys) in enumerate(functions):
+            if key is fn:
+                functions[i] = (wrap(impl), key, argtys)
+
+    def wrap_last_lowering(self, wrap):
+        """Replaces the lowering of the overload registered last, `impl`, by `wrap(impl)`: at once,
+        or for a function not used yet, when its overloads are registered."""
+        if self._last_pending is not None:
+            self._last_pending[-1].append(wrap)
+            return
+        impl, key, argtys = self.target_registry.functions[-1]
+        self.target_registry.functions[-1] = (wrap(impl), key, argtys)
 
     def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
@@ -755,7 +806,7 @@ class Bindings:
         P0 *a0, ...)` like a free function's."""
         fn = struct._statics.get(name)
         if fn is None:
-            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}"))
+            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}", self))
         return self._overload(fn, unit, shim, src, ret, params, cxx)
 
     def add_static(self, struct, name, fn):
@@ -834,7 +885,7 @@ class Bindings:
         from one unit accumulate, while same-named functions of two headers stay apart."""
         fn = self._functions.get((unit, py_name))
         if fn is None:
-            fn = self._functions[(unit, py_name)] = BoundFunction(py_name)
+            fn = self._functions[(unit, py_name)] = BoundFunction(py_name, self)
         self._overload(fn, unit, shim, src, ret, params, cxx)
         # A function template of the same name is one callable with these overloads (it tries
         # them first); that callable is what the name stands for.
@@ -846,12 +897,26 @@ class Bindings:
         return fn
 
     def _overload(self, fn, unit, shim, src, ret, params, cxx=None):
-        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`."""
+        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`.
+        Registered at once if `fn` was used already, else when it is."""
         params = _check_params(params)
-        argtys = _arg_types(params)
-        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), _call_impl(unit, shim, src, ret, params), cxx)
+        if fn._pending is not None:
+            overload = (unit, shim, src, ret, params, cxx, [])
+            fn._pending.append(overload)
+            self._last_pending = overload
+            return fn
+        self._register_overload(fn, unit, shim, src, ret, params, cxx)
         self._sync()
         return fn
+
+    def _register_overload(self, fn, unit, shim, src, ret, params, cxx, wraps=()):
+        """Registers an overload's typing and lowering; `wraps` (`wrap_last_lowering`) wrap its
+        lowering, first to last."""
+        argtys = _arg_types(params)
+        impl = _call_impl(unit, shim, src, ret, params)
+        for wrap in wraps:
+            impl = wrap(impl)
+        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), impl, cxx)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).

@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+mod objects;
+
 use std::path::PathBuf;
 
 use canopy::{ConstValue, ConstantsRequest, Error, ParseRequest, Toolchain, ToolchainOptions};
@@ -170,10 +172,17 @@ fn toolchain_info(
     Ok(out)
 }
 
-/// Renders bindings: a JSON request (context, enums, structs, functions) in, `{code, report}` out.
+/// Renders bindings: a request (context, enums, structs, functions), as JSON text or as Python
+/// objects (dicts and lists holding `ast_canopy` declarations), in; the JSON response out.
 #[pyfunction]
-fn render_bindings(py: Python<'_>, request: String) -> PyResult<String> {
-    py.detach(move || numbast_bindgen::request::render_json(&request)).map_err(PyValueError::new_err)
+fn render_bindings(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<String> {
+    use numbast_bindgen::request::{render_json, render_request, RenderRequest};
+
+    if let Ok(text) = request.extract::<String>() {
+        return py.detach(move || render_json(&text)).map_err(PyValueError::new_err);
+    }
+    let request: RenderRequest = objects::from_object(request)?;
+    py.detach(move || render_request(request)).map_err(PyValueError::new_err)
 }
 
 /// The imports rendered code relies on, for numba-cuda or (`mlir`) numba-cuda-mlir.
