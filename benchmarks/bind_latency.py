@@ -8,11 +8,20 @@ it times, each in a fresh Python process (so nothing is warm in memory):
   (b) the same with the parse cache warm (the folder (a) filled);
   (c) the first compile + launch of a kernel that calls one bound function (`out[0] = f_j(out[0])`),
       after (b) in the same process, and then a second kernel calling another function. With no GPU,
-      (c) is compile + link to a cubin with `numbast.testing.link_kernel` instead (no launch), and the
-      output says so. For reference, the same first/second compile for a plain Numba kernel that calls
+      (c) is compile + link to a cubin with `numbast.testing.link_kernel` instead (one link, no
+      launch), and the output says so. For reference, the same first/second compile for a plain Numba kernel that calls
       no binding (`out[0] = out[0] + 1`).
 
-Imports (numba, numbast) are timed separately and are not part of (a), (b), (c). Every figure is the
+  (d) Numbast's share of the first kernel that calls a bound function: in a process that has first
+      compiled two plain Numba kernels (the first pays Numba's one-time initialization), the first
+      bound kernel's compile (+ launch) minus the second plain kernel's; with the NVRTC disk cache
+      empty, and warm. Targets on the GPU machine: <= 20 ms at N = 1, <= 30 ms at N = 1000.
+  (e) `cuda.jit(cache=True)`: a kernel module calling a bound function, run in two fresh processes
+      sharing NUMBA_CACHE_DIR; the second must load the kernel from Numba's cache with no NVRTC call
+      and give the same values (GPU only: Numba's cache needs a device).
+
+The NVRTC disk cache's look-ups, hit rate, entries and size are printed for (c) and (d).
+Imports (numba, numbast) are timed separately and are not part of (a)-(e). Every figure is the
 median over --repeat processes.
 
 Usage:
@@ -52,6 +61,62 @@ def count_files(folder):
 # ----------------------------------------------------------------------------- worker (one process)
 
 
+CACHED_KERNEL = """
+from ast_canopy import parse_declarations_from_source
+from numba import cuda
+from numbast import MemoryShimWriter, bind_cxx_functions
+
+HEADER = {header!r}
+decls = parse_declarations_from_source(HEADER, [HEADER], {arch!r})
+f = bind_cxx_functions(MemoryShimWriter('#include "' + HEADER + '"'), decls.functions)[{j}]
+
+
+@cuda.jit(cache=True)
+def kernel(out):
+    out[0] = f(out[0])
+"""
+
+
+def cache_true_worker(folder):
+    """Runs in a fresh process: imports the kernel module in `folder`, launches it once, and prints
+    its value, the time of that first launch, the NVRTC calls made and Numba's cache hits."""
+    from numba.cuda.cudadrv import nvrtc
+
+    real, calls = nvrtc.compile, []
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    nvrtc.compile = counting
+    import numpy as np
+    from numba import cuda
+
+    sys.path.insert(0, folder)
+    cuda.current_context()
+    t = time.perf_counter()
+    import cached_kernel
+
+    bind_ms = (time.perf_counter() - t) * 1e3
+    d_out = cuda.to_device(np.array([5], dtype=np.int32))
+    cuda.synchronize()
+    t = time.perf_counter()
+    cached_kernel.kernel[1, 1](d_out)
+    cuda.synchronize()
+    launch_ms = (time.perf_counter() - t) * 1e3
+    hits = sum(cached_kernel.kernel.stats.cache_hits.values())
+    print(
+        json.dumps(dict(value=int(d_out.copy_to_host()[0]), bind_ms=bind_ms, first_launch_ms=launch_ms, nvrtc_calls=len(calls), hits=hits))
+    )
+
+
+def nvrtc_cache_figures(out):
+    from numbast._nvrtc_cache import nvrtc_cache_stats
+
+    stats = nvrtc_cache_stats()
+    out.update(cache_hits=stats["hits"], cache_misses=stats["misses"], cache_entries=stats["entries"], cache_bytes=stats["bytes"])
+
+
 def worker(mode, header, n, arch):
     """Runs in a fresh process; prints one JSON line of timings in ms."""
     out = {}
@@ -79,7 +144,7 @@ def worker(mode, header, n, arch):
         from numbast.testing import link_kernel
 
         t = time.perf_counter()
-        link_kernel(pyfunc, (types.int32[::1],), arch)
+        link_kernel(pyfunc, (types.int32[::1],), arch, ptx=False)  # one link, as a launch
         return (time.perf_counter() - t) * 1e3, None
 
     if mode == "baseline":  # plain Numba kernels: what any first compile costs
@@ -121,18 +186,26 @@ def worker(mode, header, n, arch):
             def k0(out):
                 out[0] = out[0] + 0
 
+            def k1(out):
+                out[0] = out[0] + 3
+
             out["plain_ms"], _ = compile_and_run(k0)
+            out["plain_second_ms"], r1 = compile_and_run(k1)
+            out["ok"] = out["ok"] and (not gpu or r1 == 8)
         out["first_ms"], ra = compile_and_run(ka)
         out["second_ms"], rb = compile_and_run(kb)
         out["ok"] = out["ok"] and (not gpu or (ra, rb) == (5 + j0, 5 + j1))
+        if mode == "jit_warm":
+            out["share_ms"] = out["first_ms"] - out["plain_second_ms"]
+        nvrtc_cache_figures(out)
     print(json.dumps(out))
 
 
 # ----------------------------------------------------------------------------- driver
 
 
-def run_worker(mode, header, n, arch, cache_dir):
-    env = dict(os.environ, AST_CANOPY_CACHE_DIR=cache_dir)
+def run_worker(mode, header, n, arch, cache_dir, extra_env=None):
+    env = dict(os.environ, AST_CANOPY_CACHE_DIR=cache_dir, **(extra_env or {}))
     env.pop("AST_CANOPY_NO_CACHE", None)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", mode, header or "-", str(n), arch]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -198,7 +271,10 @@ def profile(n, arch):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         _, _, mode, header, n, arch = sys.argv
-        worker(mode, None if header == "-" else header, int(n), arch)
+        if mode == "cache_true":
+            cache_true_worker(header)
+        else:
+            worker(mode, None if header == "-" else header, int(n), arch)
         return 0
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -219,7 +295,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="nbst_bench_")
     try:
-        results, baseline, after_plain = {}, [], {}
+        results, baseline, after_plain, after_plain_cached, cache_true = {}, [], {}, {}, {}
         for _ in range(args.repeat):
             baseline.append(run_worker("baseline", None, 0, arch, os.path.join(tmp, "unused")))
         # The first parse ever for an arch also builds the precompiled CUDA preamble (<cache>/pch),
@@ -229,7 +305,7 @@ def main():
         first_ever = run_worker("bind", write_header(tmp, 1), 1, arch, seed)
         for n in args.sizes:
             header = write_header(tmp, n, args.inline)
-            cold, warm, jit, jit_warm = [], [], [], []
+            cold, warm, jit, jit_warm, jit_warm_cached = [], [], [], [], []
             for r in range(args.repeat):
                 cache = os.path.join(tmp, f"cache_{n}_{r}")  # fresh: parse cache cold
                 if os.path.isdir(os.path.join(seed, "pch")):
@@ -240,9 +316,20 @@ def main():
                 warm.append(run_worker("bind", header, n, arch, cache))
                 warm[-1]["new_cache_files"] = count_files(cache) - cold[-1]["cache_files"]
                 jit.append(run_worker("jit", header, n, arch, cache))
+                shutil.rmtree(os.path.join(cache, "nvrtc"), ignore_errors=True)  # (d) with the NVRTC cache empty
                 jit_warm.append(run_worker("jit_warm", header, n, arch, cache))
+                jit_warm_cached.append(run_worker("jit_warm", header, n, arch, cache))
             results[n] = (cold, warm, jit)
             after_plain[n] = jit_warm
+            after_plain_cached[n] = jit_warm_cached
+            if gpu:
+                folder = os.path.join(tmp, f"cache_true_{n}")
+                os.makedirs(folder)
+                with open(os.path.join(folder, "cached_kernel.py"), "w") as f:
+                    f.write(CACHED_KERNEL.format(header=header, arch=arch, j=n // 2))
+                env = {"NUMBA_CACHE_DIR": os.path.join(folder, "numba_cache")}
+                cache = os.path.join(tmp, f"cache_{n}_0")
+                cache_true[n] = [run_worker("cache_true", folder, n, arch, cache, env) for _ in range(2)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -255,10 +342,7 @@ def main():
         f"parsed for {arch}; median of {args.repeat} fresh processes per figure"
     )
     if not gpu:
-        print(
-            "no GPU: column (c) is compile + link with numbast.testing.link_kernel, not a launch; it runs "
-            "nvJitLink twice (to a cubin, and to LTO'd PTX), where a launch links once"
-        )
+        print("no GPU: column (c) is compile + link to a cubin with numbast.testing.link_kernel (one link), not a launch")
     print(f"imports (numba + numbast, not counted below): {med([x for c, w, j in results.values() for x in c], 'import_ms'):.0f} ms\n")
 
     print(
@@ -281,15 +365,47 @@ def main():
     print(f"| plain Numba kernel, no binding | | | | | | | {med(baseline, 'first_ms'):.0f} | {med(baseline, 'second_ms'):.0f} |")
 
     print(
-        f"\n(d) Numbast's share: in a process that has already compiled one plain Numba kernel (Numba's "
-        f"one-time initialization, which any first kernel pays), {what} of the first kernel calling a "
-        f"bound function\n"
+        f"\n(d) Numbast's share: in a process that has already compiled two plain Numba kernels (the first "
+        f"pays Numba's one-time initialization), {what} of the first kernel calling a bound function, minus "
+        f"that of the second plain kernel\n"
     )
-    print("| N | plain kernel first ms | then the bound kernel ms |")
-    print("|---:|---:|---:|")
+    print(
+        "| N | plain kernel first ms | plain kernel second ms | bound kernel first ms | Numbast's share ms, NVRTC cache empty "
+        "| same, NVRTC cache warm | NVRTC cache look-ups (hits) | entries | size KiB |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, rows in after_plain.items():
-        ok = ok and all(x["ok"] for x in rows)
-        print(f"| {n} | {med(rows, 'plain_ms'):.0f} | {med(rows, 'first_ms'):.0f} |")
+        cached = after_plain_cached[n]
+        ok = ok and all(x["ok"] for x in rows + cached)
+        looked = med(cached, "cache_hits") + med(cached, "cache_misses")
+        print(
+            f"| {n} | {med(rows, 'plain_ms'):.0f} | {med(rows, 'plain_second_ms'):.0f} | {med(rows, 'first_ms'):.0f} | "
+            f"{med(rows, 'share_ms'):.0f} | {med(cached, 'share_ms'):.0f} | {looked:.0f} ({med(cached, 'cache_hits'):.0f}) | "
+            f"{med(cached, 'cache_entries'):.0f} | {med(cached, 'cache_bytes') / 1024:.0f} |"
+        )
+    limits = {1: 20, 1000: 30}
+    verdicts = []
+    for n, limit in limits.items():
+        if n in after_plain:
+            share = med(after_plain[n], "share_ms")
+            verdicts.append(f"N={n}: {share:.0f} ms (<= {limit}): {'met' if share <= limit else 'NOT met'}")
+    if verdicts:
+        tag = "" if gpu else " (targets are for the GPU machine; this one has none)"
+        print(f"\ntargets for Numbast's share, NVRTC cache empty{tag}: " + "; ".join(verdicts))
+
+    print("\n(e) cuda.jit(cache=True), two fresh processes sharing NUMBA_CACHE_DIR\n")
+    if not gpu:
+        print("skipped: no GPU (Numba's kernel cache needs a device)")
+    else:
+        print("| N | first process: first launch ms, NVRTC calls | second process: first launch ms, NVRTC calls, cache hits | same value |")
+        print("|---:|---:|---:|---:|")
+        for n, (first, second) in cache_true.items():
+            same = first["value"] == second["value"] == 5 + n // 2
+            ok = ok and same and second["nvrtc_calls"] == 0 and second["hits"] >= 1
+            print(
+                f"| {n} | {first['first_launch_ms']:.0f}, {first['nvrtc_calls']} | {second['first_launch_ms']:.0f}, "
+                f"{second['nvrtc_calls']}, {second['hits']} | {'yes' if same else 'NO'} |"
+            )
 
     cache_ok = all(c["cache_files"] > 0 for cold, _, _ in results.values() for c in cold) and all(
         w["new_cache_files"] == 0 for _, warm, _ in results.values() for w in warm

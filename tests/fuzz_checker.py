@@ -322,6 +322,19 @@ class FakeBindings:
         self._count("operator", unit, shim, src)
         self.target_registry.functions.append((None, op, params))
 
+    def wrap_last_lowering(self, wrap):
+        functions = self.target_registry.functions
+        if not functions:
+            raise ValueError("no lowering registered to wrap")
+        impl, key, argtys = functions[-1]
+        functions[-1] = (wrap(impl), key, argtys)
+
+    def wrap_lowerings(self, fn, wrap):
+        functions = self.target_registry.functions
+        for i, (impl, key, argtys) in enumerate(functions):
+            if key is fn:
+                functions[i] = (wrap(impl), key, argtys)
+
     def member_type(self, struct, name, value):
         self._struct_arg(struct)
         if not (isinstance(name, str) and name.isidentifier()):

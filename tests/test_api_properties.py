@@ -24,6 +24,8 @@ struct Pt { int x; float y; __device__ int sum() const { return x + (int)y; } };
 enum class Mode { A, B };
 __device__ inline int twice(int x) { return 2 * x; }
 __device__ inline void bump(int &x) { x += 1; }
+template <class T> __device__ T pick(T a, T b) { return a < b ? b : a; }
+template <class T, int N = 2> struct Box { T v[N]; __device__ T first() const { return v[0]; } };
 """
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.binary(max_size=8)
@@ -175,7 +177,14 @@ BIND_ARGUMENTS = {
     "skip_prefix": lambda v: v is None or isinstance(v, str),
     "skip_non_device": lambda v: isinstance(v, (bool, int)),
     "exclude": lambda v: v is None or is_names(v),
+    "overloads": lambda v: is_collection_of(v, lambda x: isinstance(x, ast_canopy.decls.FunctionTemplate)),
+    "function_templates": lambda v: is_collection_of(v, lambda x: isinstance(x, ast_canopy.decls.FunctionTemplate)),
+    "class_template_decl": lambda v: isinstance(v, ast_canopy.decls.ClassTemplate),
+    "class_templates": lambda v: is_collection_of(v, lambda x: isinstance(x, ast_canopy.decls.ClassTemplate)),
+    "header_path": lambda v: v is None or is_path(v),
 }
+# Arguments whose rule differs by function: a function template's Python name is required.
+BIND_ARGUMENT_OVERRIDES = {("bind_cxx_function_template", "name"): lambda v: isinstance(v, str) and v != ""}
 
 
 def struct_aliases(v) -> bool:
@@ -194,7 +203,14 @@ BIND_APIS = {
                           ["skip_prefix", "skip_non_device", "exclude", "arg_intent"]),
     "bind_cxx_functions": ("functions", lambda d: d.functions,
                            ["skip_prefix", "skip_non_device", "exclude", "arg_intent"]),
+    "bind_cxx_function_template": ("overloads", lambda d: d.function_templates, ["name", "arg_intent"]),
+    "bind_cxx_function_templates": ("function_templates", lambda d: d.function_templates,
+                                    ["skip_prefix", "skip_non_device", "exclude", "arg_intent"]),
+    "bind_cxx_class_template": ("class_template_decl", lambda d: d.class_templates[0], ["header_path", "arg_intent"]),
+    "bind_cxx_class_templates": ("class_templates", lambda d: d.class_templates, ["header_path", "arg_intent"]),
 }  # fmt: skip
+# Arguments a bind function needs besides its declarations.
+BIND_REQUIRED = {"bind_cxx_function_template": {"name": "pick"}, "bind_cxx_class_templates": {"header_path": None}}
 
 
 @pytest.mark.parametrize("api", list(BIND_APIS))
@@ -204,8 +220,12 @@ def test_bind_arguments(decls, api, data, value):
     path, d = decls
     decl_arg, decl_of, options = BIND_APIS[api]
     which = data.draw(st.sampled_from(["shim_writer", decl_arg, *options]), label="which")
-    good = {"shim_writer": numbast.MemoryShimWriter(f'#include "{path}"'), decl_arg: decl_of(d)}
-    valid = (struct_aliases if (api, which) == ("bind_cxx_struct", "aliases") else BIND_ARGUMENTS[which])(value)
+    good = {"shim_writer": numbast.MemoryShimWriter(f'#include "{path}"'), decl_arg: decl_of(d), **BIND_REQUIRED.get(api, {})}
+    if (api, which) == ("bind_cxx_struct", "aliases"):
+        rule = struct_aliases
+    else:
+        rule = BIND_ARGUMENT_OVERRIDES.get((api, which), BIND_ARGUMENTS[which])
+    valid = rule(value)
     with own_type_tables():
         documented(BIND_OK, getattr(numbast, api), **replaced(good, which, value), valid=valid)
 

@@ -406,7 +406,7 @@ def test_keys_of_the_existing_numbast_are_accepted(tmp_path):
     m = load(out / "legacy_lib.py", "compat_legacy_lib")
     assert m.__version__ == "1.5"
     assert "ice" in m.__all__  # `tw` removed from `twice`
-    assert "_nb_mark_cooperative(_b.target_registry, [ice])" in (out / "legacy_lib.py").read_text()
+    assert "_nb_mark_cooperative(_b, [ice])" in (out / "legacy_lib.py").read_text()
 
 
 @pytest.mark.parametrize(

@@ -152,3 +152,113 @@ def test_huge_overload_set_renders_one_callable():
 def test_void_function_and_no_params():
     out = render({"context": {"unit_tag": "t"}, "functions": [{"decl": function("g", [], VOID)}]})
     assert "ret=None" in out["code"] and "params=[]" in out["code"]
+
+
+# ----------------------------------------------------------------------------- templates
+
+
+def dependent(spelling):
+    return {"name": spelling, "unqualified_non_ref_type_name": spelling, "ref_kind": "none", "is_const": False,
+            "shape": {"tag": "dependent"}}  # fmt: skip
+
+
+def tparam(name, kind="type", default=None, pack=False):
+    return {"name": name, "kind": kind, "type_": INT if kind == "non_type" else None, "is_pack": pack, "default": default}
+
+
+# Spellings of dependent types over a template parameter `{T}` (and `{N}`, a non-type one).
+SHAPES = ["{T}", "const {T} &", "{T} &&", "{T} *", "const {T} *const", "{T} (&)[{N}]", "{T}[4]", "lib::Box<{T}, {N}>",
+          "typename {T}::type", "{T}..."]  # fmt: skip
+
+
+class _TemplateRecorder:
+    """Stands in for the template runtime: records each registration's keyword arguments."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            return object()
+
+        return record
+
+
+def check_pattern(pat):
+    """A pattern is one of the shapes the runtime reads, its names and extents strings."""
+    kind = pat[0]
+    if kind == "name":
+        assert isinstance(pat[1], str) and len(pat) in (2, 3), pat
+        if len(pat) == 3:
+            name, fully_qualified, args = pat[2]
+            assert isinstance(name, str) and isinstance(fully_qualified, bool) and all(isinstance(a, str) for a in args)
+    elif kind == "ref":
+        assert pat[1] in ("&", "&&"), pat
+        check_pattern(pat[2])
+    elif kind == "array":
+        assert isinstance(pat[2], str), pat
+        check_pattern(pat[1])
+    else:
+        assert kind in ("ptr", "pack") and len(pat) == 2, pat
+        check_pattern(pat[1])
+
+
+def check_overload(data, tparams, params):
+    """A rendered overload carries the model's names and one pattern and value per parameter."""
+    assert [p[0] for p in data["tparams"]] == [p["name"] for p in tparams]
+    assert [p[0] for p in data["params"]] == [p["name"] for p in params]
+    assert len(data["patterns"]) == len(data["values"]) == len(params)
+    for pat in [*data["patterns"], data["ret_pattern"]]:
+        check_pattern(pat)
+    assert isinstance(data["specificity"], int) and data["specificity"] >= 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(tname=names, fname=names, tnames=st.lists(names, min_size=1, max_size=2), pnames=st.lists(names, max_size=3),
+       shapes=st.lists(st.sampled_from(SHAPES), min_size=3, max_size=3), default=st.none() | names,
+       fields=st.lists(names, max_size=2), mname=names)  # fmt: skip
+def test_rendered_templates_are_only_data(tname, fname, tnames, pnames, shapes, default, fields, mname):
+    """Function and class templates whose names, template parameters and parameters are hostile
+    render as data: the code parses, calls only the template runtime, and each overload gives back
+    the model's names with a well-formed pattern per parameter."""
+    T, N = tnames[0], "N"
+    tparams = [tparam(T, default=default), tparam(N, "non_type", default="4")]
+    params = [{"name": p, "type_": dependent(shapes[i % 3].format(T=T, N=N))} for i, p in enumerate(pnames)]
+    fn = function(fname, [], dependent(shapes[2].format(T=T, N=N)))
+    fn["params"] = params
+    ft = {"template_parameters": tparams, "num_min_required_args": 0, "function": fn, "qual_name": f"lib::{fname}",
+          "method": None}  # fmt: skip
+    record = struct(tname, [])
+    record["fields"] = [{"name": f, "type_": dependent(shapes[1].format(T=T, N=N)), "access": "public", "offset": -1}
+                        for f in fields]  # fmt: skip
+    method = dict(function(mname, [], dependent(shapes[0].format(T=T, N=N))), params=params)
+    record["methods"] = [{**method, "kind": "other", "is_const": False, "is_static": False, "is_virtual": False,
+                          "is_copy_assignment": False, "is_move_assignment": False}]  # fmt: skip
+    ct = {"template_parameters": tparams, "num_min_required_args": 1, "record": record, "qual_name": f"lib::{tname}"}
+    out = render({"context": {"unit_tag": "t"}, "function_templates": [{"decl": ft}], "class_templates": [{"decl": ct}]})
+    tree = ast.parse(out["code"])
+    for node in ast.walk(tree):
+        assert not isinstance(node, (ast.Lambda, ast.NamedExpr, ast.Import, ast.ImportFrom)), ast.unparse(node)
+        if isinstance(node, ast.Call):
+            assert ast.unparse(node.func).startswith(("_template_bindings", "_template_bindings(_b).")), ast.unparse(node)
+    ns = {}
+    exec(_core.render_prelude(), ns)
+    recorder = _TemplateRecorder()
+    ns.update({"_b": object(), "_unit": object(), "_template_bindings": lambda b: recorder})
+    exec(compile(out["code"], "<rendered>", "exec"), ns)
+    kinds = {b["kind"] for b in out["report"]["bound"]}
+    for call, _args, kwargs in recorder.calls:
+        if call == "function_template":
+            for data in kwargs["overloads"]:
+                check_overload(data, tparams, params[: len(data["params"])])
+        elif call == "class_template":
+            assert [p[0] for p in kwargs["tparams"]] == [T, N]
+            assert [f[0] for f in kwargs["fields"]] == fields
+            for f in kwargs["fields"]:
+                check_pattern(f[2])
+            for name, data in kwargs["methods"]:
+                assert name == mname
+                check_overload(data, [], params[: len(data["params"])])
+    assert ("function_template" in kinds) == any(c == "function_template" for c, _a, _k in recorder.calls)
+    assert ("class_template" in kinds) == any(c == "class_template" for c, _a, _k in recorder.calls)

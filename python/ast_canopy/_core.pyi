@@ -1,6 +1,7 @@
 # The private extension module built from crates/py: one call per job, JSON across the boundary.
 # Checked against the built module by `python -m mypy.stubtest ast_canopy._core` (.ci/lint).
 import os
+from typing import Any
 
 __version__: str
 __all__ = [
@@ -11,7 +12,9 @@ __all__ = [
     "parse_declarations",
     "render_bindings",
     "render_prelude",
+    "scalar_table",
     "toolchain_info",
+    "type_pattern",
     "value_from_constexpr_vardecl",
 ]
 
@@ -58,8 +61,10 @@ def evaluate_constants(
 def toolchain_info(search_dirs: list[str | os.PathLike[str]], cuda_include_dirs: list[str | os.PathLike[str]]) -> dict[str, str]:
     """What the toolchain discovery found, as a dict of strings."""
 
-def render_bindings(request: str) -> str:
-    """Renders bindings: a JSON request in, `{code, report}` out."""
+def render_bindings(request: str | dict[str, Any]) -> str:
+    """Renders bindings: a request (JSON text, or a dict holding `ast_canopy` declarations) in, the
+    JSON response out: `{code, report}`, or `{segments, report}` where the request's context asks
+    for `functions_as_data`."""
 
 def render_prelude(mlir: bool = False) -> str:
     """The imports rendered code relies on, for numba-cuda or (`mlir`) numba-cuda-mlir."""
@@ -69,3 +74,11 @@ def cli_main(argv: list[str], search_dirs: list[str | os.PathLike[str]]) -> int:
 
 def config_schema() -> str:
     """The JSON Schema of the static-mode config."""
+
+def type_pattern(spelling: str) -> str:
+    """The pattern of a C++ type spelling as the template runtime reads it, a Python literal:
+    `("ptr", ("name", "float"))` for `const float *`."""
+
+def scalar_table() -> list[tuple[str, str]]:
+    """C++ scalar spellings and the Numba type name each names; the first spelling of each Numba
+    type is how C++ spells it."""

@@ -31,15 +31,20 @@ def _cxx_spelling(value, use_qual_name: bool = True) -> str:
         name = np.dtype(value).name
     except Exception:
         pass
-    cxx = {
-        "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
-        "uint16": "unsigned short", "int32": "int", "uint32": "unsigned int", "int64": "long long",
-        "uint64": "unsigned long long", "float16": "__half", "float32": "float", "float64": "double",
-        "bfloat16": "__nv_bfloat16",
-    }.get(str(name))  # fmt: skip
+    cxx = _cxx_of_numba_name().get(str(name))
     if cxx is None:
         raise TypeError(f"cannot spell {value!r} as a C++ template argument")
     return cxx
+
+
+def _cxx_of_numba_name() -> dict:
+    """Numba type name -> C++ spelling, from the one scalar table (`crates/bindgen/src/types.rs`)."""
+    from ast_canopy import _core
+
+    found: dict = {}
+    for cxx, numba in _core.scalar_table():
+        found.setdefault(numba, cxx)
+    return found
 
 
 def _substitute(default: str, given: dict) -> str:

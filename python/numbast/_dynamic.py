@@ -1,16 +1,22 @@
 """Dynamic mode: bind declarations into Numba-CUDA in this process.
 
-Each bind call sends the declarations to the Rust renderer, which returns Python registration
-code (the same code static mode writes into a module) and a report; the code is executed here
-against the runtime of this package's backend (`._runtime`: numba-cuda for `numbast`; for
-`numbast.mlir`, which loads this module again as `numbast.mlir._dynamic`, numba-cuda-mlir).
+Each bind call sends the declarations (the `ast_canopy` objects themselves, which the Rust core
+reads directly) to the Rust renderer, which returns Python registration code (the same code static
+mode writes into a module) and a report; the code is executed here against the runtime of this
+package's backend (`._runtime`: numba-cuda for `numbast`; for `numbast.mlir`, which loads this
+module again as `numbast.mlir._dynamic`, numba-cuda-mlir). Free functions and operators come back
+as data (a table per run of them) and are registered from it, with the same runtime calls their
+code would make.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import importlib
 import json
+import operator
 import os
 import tempfile
 import warnings
@@ -20,7 +26,6 @@ from types import MappingProxyType
 from ast_canopy import _core
 from ast_canopy import decls as _decls
 
-from numbast._json import dumps, to_plain, to_plain_many
 from numbast._report import BindingReport, NumbastSkipWarning
 
 _runtime = importlib.import_module("._runtime", __package__)  # this package's backend
@@ -131,9 +136,15 @@ def _render_and_run(shim_writer, request: dict, ns_extra: dict):
     known = {name: f"_b.types[{json.dumps(name)}]" for name in _BINDINGS.types}
     request["context"]["known"] = known
     request["context"]["unit_tag"] = shim_writer.tag if shim_writer is not None else ""
-    response = json.loads(_core.render_bindings(dumps(request)))
+    request["context"]["functions_as_data"] = True
     ns = _namespace(_unit=shim_writer.unit if shim_writer is not None else None, **ns_extra)
-    exec(compile(response["code"], "<numbast bindings>", "exec"), ns)
+    with _collector_paused():
+        response = json.loads(_core.render_bindings(request))
+        for segment in response["segments"]:
+            if "code" in segment:
+                exec(compile(segment["code"], "<numbast bindings>", "exec"), ns)
+            else:
+                _register_functions(ns, segment["functions"])
     report = BindingReport.from_dict(response["report"])
     _REPORT.extend(report)
     if report.skipped:
@@ -145,6 +156,34 @@ def _render_and_run(shim_writer, request: dict, ns_extra: dict):
             stacklevel=3,
         )
     return ns, report
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Binding allocates many objects and frees few: the cyclic garbage collector, left on, walks
+    them all, repeatedly, to find nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _register_functions(ns: dict, table: dict) -> None:
+    """Registers a table of free functions and operators (`request.rs`, `FunctionTable`) as their
+    rendered code would: `name = _b.function(...)`, `_b.operator(...)`. Each Numba type expression
+    is evaluated once."""
+    b, unit = ns["_b"], ns["_unit"]
+    tys = [eval(expr, ns) for expr in table["types"]]
+    function, op_overload = b.function, b.operator
+    for py_name, op, shim, src, ret, params in table["rows"]:
+        params = [(tys[t], mode) for t, mode in params]
+        if op is None:
+            ns[py_name] = function(unit=unit, py_name=py_name, shim=shim, src=src, ret=tys[ret], params=params)
+        else:
+            op_overload(unit=unit, op=getattr(operator, op), shim=shim, src=src, ret=tys[ret], params=params)
 
 
 _INTENT_EXAMPLE = "{'func': {'out': 'out_return'}} or {'Struct': {'method': {0: 'inout_ptr'}}}"
@@ -301,7 +340,7 @@ def bind_cxx_structs(
     names = _table("names", names, "{'__half': 'half'}")
     parents, items, nested = [], [], {}
     for s in structs:
-        items.append({"decl": to_plain(s), **_struct_how(s, parents, parent_types, data_models, aliases, names)})
+        items.append({"decl": s, **_struct_how(s, parents, parent_types, data_models, aliases, names)})
         for n in _nested_records(s):
             nested[n.qual_name] = _struct_how(n, parents, parent_types, data_models, aliases, names)
     request = {"context": _context(arg_intent), "structs": items, "nested": nested}
@@ -337,20 +376,20 @@ def bind_declarations(
     parents, nested = [], {}
     structs = []
     for s in decls.structs:
-        structs.append({"decl": to_plain(s), **_struct_how(s, parents, {}, {}, {}, {})})
+        structs.append({"decl": s, **_struct_how(s, parents, {}, {}, {}, {})})
         for n in _nested_records(s):
             nested[n.qual_name] = _struct_how(n, parents, {}, {}, {}, {})
     context = _context(arg_intent, skip_prefix, skip_non_device)
     context.update(tables)
     request = {
         "context": context,
-        "enums": [{"decl": to_plain(e)} for e in decls.enums],
+        "enums": [{"decl": e} for e in decls.enums],
         "structs": structs,
         "nested": nested,
-        "typedefs": to_plain_many(decls.typedefs),
-        "functions": [{"decl": d} for d in to_plain_many(decls.functions)],
-        "function_templates": [{"decl": to_plain(t)} for t in decls.function_templates],
-        "class_templates": [{"decl": to_plain(t)} for t in decls.class_templates],
+        "typedefs": list(decls.typedefs),
+        "functions": [{"decl": d} for d in decls.functions],
+        "function_templates": [{"decl": t} for t in decls.function_templates],
+        "class_templates": [{"decl": t} for t in decls.class_templates],
     }
     unit = shim_writer.unit
     if getattr(unit, "preceding_text", None) is None:  # what the template runtime's probes compile with
@@ -402,11 +441,12 @@ def bind_cxx_functions(shim_writer, functions, skip_prefix=None, skip_non_device
 
 def _bind_functions(shim_writer, functions, skip_prefix, skip_non_device, exclude, arg_intent):
     _check_writer(shim_writer)
-    request = {
-        "context": _context(arg_intent, skip_prefix, skip_non_device, exclude),
-        "functions": [{"decl": d} for d in to_plain_many(functions)],
-    }
-    ns, report = _render_and_run(shim_writer, request, {})
+    with _collector_paused():
+        request = {
+            "context": _context(arg_intent, skip_prefix, skip_non_device, exclude),
+            "functions": [{"decl": d} for d in functions],
+        }
+        ns, report = _render_and_run(shim_writer, request, {})
     seen, out = set(), []
     for b in report.bound:
         if b.kind == "function" and b.py_name not in seen:
@@ -422,7 +462,7 @@ def bind_cxx_enum(e):
 
 def bind_cxx_enums(enums):
     enums = _decl_list("enums", enums, _decls.Enum)
-    ns, report = _render_and_run(None, {"context": _context(), "enums": [{"decl": to_plain(e)} for e in enums]}, {})
+    ns, report = _render_and_run(None, {"context": _context(), "enums": [{"decl": e} for e in enums]}, {})
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "enum"}
     _attach_member_enums()
     return [by_name.get(e.qual_name) for e in enums]

@@ -8,8 +8,9 @@ when kernels that use them are typed.
 from __future__ import annotations
 
 import importlib
+import os
 
-from numbast._json import to_plain
+from ast_canopy import decls as _decls
 
 # This package's dynamic mode and template runtime (`numbast.mlir` loads this module again).
 _dynamic = importlib.import_module("._dynamic", __package__) if __package__ == "numbast" else None
@@ -42,9 +43,12 @@ def bind_cxx_function_template(*, name, overloads, shim_writer, arg_intent=None)
     """Bind the overloads of one function template (``FunctionTemplate`` declarations) as the
     kernel callable ``name``; template arguments are deduced from the argument types, and those
     that cannot be are given as ``name[...]``. Returns None if every overload was skipped."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, not {name!r}")
+    overloads = _dynamic._decl_list("overloads", overloads, _decls.FunctionTemplate)
     request = {
         "context": _dynamic._context(arg_intent),
-        "function_templates": [{"decl": to_plain(t), "py_name": name} for t in overloads],
+        "function_templates": [{"decl": t, "py_name": name} for t in overloads],
     }
     found = _bound(*_run(shim_writer, request), "function_template")
     return found[0] if found else None
@@ -58,9 +62,10 @@ def bind_cxx_function_templates(*, function_templates, shim_writer, skip_prefix=
     passed: C++ calls it with two values of the call's value type, the type of the first parameter
     other than the operator that holds numbers (`val`); it returns that type, or bool when the
     function returns a bool (README, "Python functions as operators")."""
+    function_templates = _dynamic._decl_list("function_templates", function_templates, _decls.FunctionTemplate)
     request = {
         "context": _dynamic._context(arg_intent, skip_prefix, skip_non_device, exclude),
-        "function_templates": [{"decl": to_plain(t)} for t in function_templates],
+        "function_templates": [{"decl": t} for t in function_templates],
     }
     return _bound(*_run(shim_writer, request), "function_template")
 
@@ -78,15 +83,18 @@ def bind_cxx_class_template(class_template_decl, shim_writer, header_path=None, 
     float64), and it returns ``T``, or bool when the function returns a bool (a comparator). A
     function of another arity or result, or a value that is not a device function, is a typing
     error naming the parameter."""
+    _dynamic._decl("class_template_decl", class_template_decl, _decls.ClassTemplate)
     return bind_cxx_class_templates([class_template_decl], header_path, shim_writer, arg_intent=arg_intent)[0]
 
 
 def bind_cxx_class_templates(class_templates, header_path, shim_writer, *, arg_intent=None):
     """Bind class templates; returns their objects in order (None for one that was skipped)."""
-    class_templates = list(class_templates)
+    class_templates = _dynamic._decl_list("class_templates", class_templates, _decls.ClassTemplate)
+    if header_path is not None and not isinstance(header_path, (str, os.PathLike)):
+        raise TypeError(f"header_path must be a path or None, not {type(header_path).__name__}")
     request = {
         "context": _dynamic._context(arg_intent),
-        "class_templates": [{"decl": to_plain(t)} for t in class_templates],
+        "class_templates": [{"decl": t} for t in class_templates],
     }
     ns, report = _run(shim_writer, request)
     by_name = {b.name: ns[b.py_name] for b in report.bound if b.kind == "class_template"}

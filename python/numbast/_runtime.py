@@ -345,13 +345,6 @@ def _cast_from_struct(context, builder, fromty, toty, value):
 # ----------------------------------------------------------------------------- template lowering (see _templates.py)
 
 
-def _tpl_vector_types():
-    """CUDA vector types by Numba name (`float32x4`), for the template runtime's C++ spellings."""
-    from numba.cuda.vector_types import vector_types
-
-    return vector_types
-
-
 def _tpl_device_cc():
     """The current device's compute capability, or None without a GPU."""
     from numba import cuda

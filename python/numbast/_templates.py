@@ -52,7 +52,6 @@ _TplTypingError = _tpl_rt._TypingError
 _tpl_signature = _tpl_rt.signature
 _TplAbstractTemplate = _tpl_rt.AbstractTemplate
 _TplAttributeTemplate = _tpl_rt.AttributeTemplate
-_tpl_vector_types = _tpl_rt._tpl_vector_types()
 
 
 class TemplateError(TypeError):
@@ -86,91 +85,12 @@ _TPL_INPLACE = frozenset([
     _tpl_operator.iadd, _tpl_operator.isub, _tpl_operator.imul, _tpl_operator.itruediv, _tpl_operator.imod,
     _tpl_operator.iand, _tpl_operator.ior, _tpl_operator.ixor, _tpl_operator.ilshift, _tpl_operator.irshift,
 ])  # fmt: skip
-_TPL_KEYWORDS = frozenset(
-    [
-        "alignof",
-        "auto",
-        "bool",
-        "char",
-        "char16_t",
-        "char32_t",
-        "char8_t",
-        "class",
-        "const",
-        "constexpr",
-        "decltype",
-        "double",
-        "enum",
-        "false",
-        "float",
-        "int",
-        "long",
-        "noexcept",
-        "nullptr",
-        "short",
-        "signed",
-        "sizeof",
-        "static_cast",
-        "struct",
-        "true",
-        "typename",
-        "unsigned",
-        "void",
-        "volatile",
-        "wchar_t",
-        "__half",
-        "__nv_bfloat16",
-    ]
-)
 
 # ----------------------------------------------------------------------------- C++ spellings
 
 
 def _tpl_norm(spelling):
     return " ".join(str(spelling).split())
-
-
-def _tpl_pattern(spelling):
-    """A type spelling as a tree: ("pack", p), ("ref", "&" or "&&", p), ("ptr", p),
-    ("array", p, extent) or ("name", text); cv-qualifiers are dropped (they do not change what
-    a pointer to the value looks like)."""
-    s = _tpl_norm(spelling)
-    if s.endswith("..."):
-        return ("pack", _tpl_pattern(s[:-3]))
-    m = _tpl_re.fullmatch(r"(.*?)\s*\(\s*(&&|&|\*)\s*\)\s*(\[.*\])", s)  # T (&)[N]
-    if m:
-        inner = _tpl_pattern(m[1] + m[3])
-        return ("ptr", inner) if m[2] == "*" else ("ref", m[2], inner)
-    for ref in ("&&", "&"):
-        if s.endswith(ref):
-            return ("ref", ref, _tpl_pattern(s[: -len(ref)]))
-    s = _tpl_re.sub(r"(\s*\b(const|volatile)\b)+$", "", s).strip()
-    if s.endswith("*"):
-        return ("ptr", _tpl_pattern(s[:-1]))
-    if s.endswith("]"):
-        depth, i = 0, len(s) - 1
-        for i in range(len(s) - 1, -1, -1):
-            depth += {"]": 1, "[": -1}.get(s[i], 0)
-            if depth == 0:
-                break
-        return ("array", _tpl_pattern(s[:i]), s[i + 1 : -1].strip())
-    s = _tpl_re.sub(r"^((const|volatile|typename|struct|class|enum)\s+)+", "", s)
-    return ("name", _tpl_re.sub(r"(\s+(const|volatile))+$", "", s).strip())
-
-
-def _tpl_strip_ref(spelling):
-    """The spelling of the value a parameter refers to: `T[N]` for `T (&)[N]`, `const T` for
-    `const T &`; a pack's `...` is dropped too."""
-    s = _tpl_norm(spelling)
-    if s.endswith("..."):
-        s = s[:-3].strip()
-    m = _tpl_re.fullmatch(r"(.*?)\s*\(\s*(&&|&)\s*\)\s*(\[.*\])", s)
-    if m:
-        return m[1] + m[3]
-    for ref in ("&&", "&"):
-        if s.endswith(ref):
-            return s[: -len(ref)].strip()
-    return s
 
 
 _TPL_IDENT = _tpl_re.compile(r"(?<![\w:.])(?<!->)[A-Za-z_]\w*")
@@ -181,72 +101,25 @@ def _tpl_subst(text, mapping):
     return _TPL_IDENT.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
 
 
-def _tpl_qualify(text, scope, params):
-    """A default argument as written inside namespace `scope`, made valid outside it: unqualified
-    names other than template parameters and keywords get `scope::` (`BLOCK_SCAN_RAKING` in
-    `cub` becomes `cub::BLOCK_SCAN_RAKING`). The fixed-width and standard scalar typedefs
-    (`uint32_t`, `size_t`) are global names and stay as they are (BlockRunLengthDecode's
-    `DecodedOffsetT = uint32_t`)."""
-    if not scope:
-        return text
-
-    def repl(m):
-        word = m.group(0)
-        return word if word in params or word in _TPL_KEYWORDS or word in _TPL_SCALARS else f"{scope}::{word}"
-
-    return _TPL_IDENT.sub(repl, text)
-
-
 def _tpl_type_text(cxx):
     """A type argument as it is substituted into a type expression: compound spellings are wrapped
     so that `const T` with `T = int *` stays a const pointer."""
-    return f"__nbst_id<{cxx}>" if _tpl_re.search(r"[*&\[(]", cxx) else cxx
+    return f"__nbst_id<{cxx}>" if any(c in cxx for c in "*&[(") else cxx
 
 
 # ----------------------------------------------------------------------------- Numba <-> C++ types
 
-_TPL_INT_CXX = {
-    8: ("signed char", "unsigned char"), 16: ("short", "unsigned short"),
-    32: ("int", "unsigned int"), 64: ("long long", "unsigned long long"),
-}  # fmt: skip
-_TPL_VECTOR_CXX = {
-    "int8": "char", "uint8": "uchar", "int16": "short", "uint16": "ushort", "int32": "int",
-    "uint32": "uint", "int64": "longlong", "uint64": "ulonglong", "float32": "float", "float64": "double",
-}  # fmt: skip
-_TPL_SCALARS = dict(_tpl_rt._CXX_INTS)
-_TPL_SCALARS.update({
-    "float": types.float32, "double": types.float64, "__half": types.float16, "half": types.float16,
-    "signed": types.int32, "unsigned": types.uint32, "signed int": types.int32, "short int": types.int16,
-    "unsigned short int": types.uint16, "long int": types.int64, "unsigned long int": types.uint64,
-    "long long int": types.int64, "unsigned long long int": types.uint64, "size_t": types.uint64,
-    "ptrdiff_t": types.int64,
-})  # fmt: skip
-for _n in (8, 16, 32, 64):
-    _TPL_SCALARS[f"int{_n}_t"] = _TPL_SCALARS[f"int_least{_n}_t"] = types.Integer(f"int{_n}")
-    _TPL_SCALARS[f"uint{_n}_t"] = _TPL_SCALARS[f"uint_least{_n}_t"] = types.Integer(f"uint{_n}")
-    # The fast types as glibc defines them for 64-bit Linux (the device follows the host's ABI).
-    _fast = 8 if _n == 8 else 64
-    _TPL_SCALARS[f"int_fast{_n}_t"] = types.Integer(f"int{_fast}")
-    _TPL_SCALARS[f"uint_fast{_n}_t"] = types.Integer(f"uint{_fast}")
-_TPL_SCALARS.update({"intmax_t": types.int64, "uintmax_t": types.uint64, "intptr_t": types.int64, "uintptr_t": types.uint64})
-if getattr(types, "bfloat16", None) is not None:
-    _TPL_SCALARS["__nv_bfloat16"] = _TPL_SCALARS["nv_bfloat16"] = types.bfloat16
-for _key, _vty in _tpl_vector_types.items():
-    _base, _count = _key.rsplit("x", 1)
-    if _base in _TPL_VECTOR_CXX:
-        _TPL_SCALARS[f"{_TPL_VECTOR_CXX[_base]}{_count}"] = _vty
+_TPL_SCALARS = _tpl_rt._SCALAR_TYPES  # C++ scalar and vector type names -> Numba types
+_TPL_CXX_OF = {}  # Numba scalar or vector type -> its C++ spelling: the table's first for it
+for _cxx, _ty in _TPL_SCALARS.items():
+    _TPL_CXX_OF.setdefault(_ty, _cxx)
 
 
 def _tpl_cxx_of(ty, bindings):
     """The C++ spelling of Numba type `ty`, or None."""
     ty = types.unliteral(ty)
-    if isinstance(ty, types.Boolean):
-        return "bool"
-    if isinstance(ty, types.Integer) and ty.bitwidth in _TPL_INT_CXX:
-        return _TPL_INT_CXX[ty.bitwidth][0 if ty.signed else 1]
-    for name in ("float", "double", "__half", "__nv_bfloat16"):
-        if _TPL_SCALARS.get(name) == ty:
-            return name
+    if isinstance(ty, types.Boolean | types.Integer | types.Float):
+        return _TPL_CXX_OF.get(ty)
     if ty == types.voidptr:
         return "void *"
     if isinstance(ty, types.CPointer):
@@ -258,31 +131,36 @@ def _tpl_cxx_of(ty, bindings):
     for name, t in list(bindings.types.items()):
         if t == ty:
             return name
-    for name, t in _TPL_SCALARS.items():
-        if t == ty and name[-1].isdigit():  # vector types
-            return name
-    return None
+    return _TPL_CXX_OF.get(ty)  # vector types
 
 
-def _tpl_numba_of(spelling, bindings):
-    """The Numba type of C++ type `spelling` (cv-qualifiers ignored), or None; `void` is None too."""
-    pat = _tpl_pattern(spelling)
-    if pat[0] == "ptr":
+def _tpl_numba_of(name, bindings):
+    """The Numba type of the C++ type `name` names (a scalar, a bound or registered type), or None."""
+    name = _tpl_norm(name).lstrip(":").strip()
+    ty = _TPL_SCALARS.get(name)
+    return ty if ty is not None else bindings.types.get(name)
+
+
+def _tpl_numba_of_pattern(pat, mapping, env, bindings):
+    """The Numba type of a value of pattern `pat` once template parameters are replaced (`mapping`:
+    name -> text; `env`: name -> `_TplArg`, whose Numba type a bare parameter has), or None; a
+    reference, a pack or `void` is None too."""
+    kind = pat[0]
+    if kind == "name":
+        a = env.get(pat[1])
+        if isinstance(a, _TplArg) and a.is_type and a.numba is not None:
+            return a.numba
+        return _tpl_numba_of(_tpl_subst(pat[1], mapping), bindings)
+    if kind == "ptr":
         if pat[1] == ("name", "void"):
             return types.voidptr
-        inner = _tpl_numba_of(_tpl_unparse(pat[1]), bindings)
+        inner = _tpl_numba_of_pattern(pat[1], mapping, env, bindings)
         return None if inner is None else types.CPointer(inner)
-    if pat[0] == "array":
-        inner = _tpl_numba_of(_tpl_unparse(pat[1]), bindings)
-        if inner is None or not pat[2].isdigit():
-            return None
-        return types.UniTuple(inner, int(pat[2]))
-    if pat[0] != "name":
-        return None
-    name = pat[1].lstrip(":").strip()
-    if name in _TPL_SCALARS:
-        return _TPL_SCALARS[name]
-    return bindings.types.get(name)
+    if kind == "array":
+        inner = _tpl_numba_of_pattern(pat[1], mapping, env, bindings)
+        extent = _tpl_subst(pat[2], mapping).strip("()")
+        return None if inner is None or not extent.isdigit() else types.UniTuple(inner, int(extent))
+    return None
 
 
 def _tpl_unparse(pat):
@@ -298,17 +176,57 @@ def _tpl_unparse(pat):
     return _tpl_unparse(pat[1]) + "..."
 
 
+def _tpl_map_names(pat, fn):
+    """Pattern `pat` with `fn` applied to each named type and array extent."""
+    kind = pat[0]
+    if kind == "name":
+        text = fn(pat[1])
+        if len(pat) > 2 and "<" in text:  # a template-id: its arguments too (its name stays)
+            name, fully_qualified, args = pat[2]
+            return ("name", text, (name, fully_qualified, [fn(a) for a in args]))
+        return ("name", text)
+    if kind == "ref":
+        return ("ref", pat[1], _tpl_map_names(pat[2], fn))
+    if kind == "array":
+        return ("array", _tpl_map_names(pat[1], fn), fn(pat[2]))
+    return (kind, _tpl_map_names(pat[1], fn))
+
+
+def _tpl_pattern_of(ty, bindings):
+    """The pattern of Numba type `ty` as C++ spells it (pointers kept as such), or None."""
+    ty = types.unliteral(ty)
+    if ty == types.voidptr:
+        return ("ptr", ("name", "void"))
+    if isinstance(ty, types.CPointer):
+        inner = _tpl_pattern_of(ty.dtype, bindings)
+        return None if inner is None else ("ptr", inner)
+    cxx = _tpl_cxx_of(ty, bindings)
+    return None if cxx is None else ("name", cxx)
+
+
+def _tpl_made_overload(qual_name, params, items=False):
+    """An overload the runtime makes for a member the compiler resolves (one inherited from a base
+    class): `params` are `(name, pattern)`, passed by value; the return type is the compiler's."""
+    spellings = [_tpl_unparse(pat) for _n, pat in params]
+    return _TplOverload({
+        "qual_name": qual_name, "params": [(n, sp, "in") for (n, _p), sp in zip(params, spellings)],
+        "patterns": [pat for _n, pat in params], "values": spellings,
+        "ret": "auto", "ret_pattern": ("name", "auto"), "ret_value": "auto", "ret_deduced": True, "items": items,
+    })  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- template arguments
 
 
 class _TplParam:
     """A template parameter: `kind` is "type" or "non_type"; `type` is a non-type parameter's C++
-    type, `default` its default as written."""
+    type, `default` its default (qualified by the renderer), and for a type its pattern."""
 
-    __slots__ = ("default", "kind", "name", "pack", "type")
+    __slots__ = ("default", "default_pattern", "kind", "name", "pack", "type")
 
-    def __init__(self, name, kind, type_, default, pack):
+    def __init__(self, name, kind, type_, default, pack, default_pattern=None):
         self.name, self.kind, self.type, self.default, self.pack = name, kind, type_, default, bool(pack)
+        self.default_pattern = default_pattern
 
     def __str__(self):
         head = ("typename" if self.kind == "type" else self.type or "auto") + ("..." if self.pack else "")
@@ -430,29 +348,37 @@ class _TplOverload:
     """One callable of a template: a function template, or a class template's constructor or
     method (then `tparams` are the member template's own)."""
 
-    def __init__(self, data, qual_name=None, self_spellings=None):
+    def __init__(self, data, qual_name=None):
         self.qual_name = data.get("qual_name", qual_name)
         self.tparams = [_TplParam(*p) for p in data.get("tparams", ())]
-        fix = self_spellings or (lambda s: s)
-        self.ret = fix(_tpl_norm(data.get("ret", "void")))
-        self.params = [(name, fix(_tpl_norm(sp)), intent) for name, sp, intent in data["params"]]
+        self.ret = _tpl_norm(data.get("ret", "void"))
+        self.params = [(name, _tpl_norm(sp), intent) for name, sp, intent in data["params"]]
         self.location = data.get("location", "")
         self.arch = data.get("arch")  # the preprocessor condition of the archs that have it, if not all
-        self.patterns = [_tpl_pattern(sp) for _n, sp, _i in self.params]
+        # The renderer's analysis of the spellings (`crates/bindgen/src/render/spelling.rs`): each
+        # parameter's pattern and the spelling of the value it refers to, the return type's, and
+        # how specialized the overload is (pointer, array and concrete type nodes).
+        self.patterns = [p for p in data.get("patterns", ())]
+        self.values = [_tpl_norm(v) for v in data.get("values", ())]
+        self.ret_pattern = data.get("ret_pattern", ("name", "void"))
+        self.ret_value = _tpl_norm(data.get("ret_value", "void"))
+        self.ret_deduced = data.get("ret_deduced", False)
+        self.specificity = data.get("specificity", 0)
         self.data = data
 
-    @property
-    def specificity(self):
-        """How specialized the parameter patterns are: pointer, array and concrete type nodes."""
-        own = {p.name for p in self.tparams}
+    def substituted(self, qual_name, mapping):
+        """This overload with template parameters replaced (`mapping`: name -> text), as a member
+        of one instantiation."""
 
-        def count(pat):
-            if pat[0] == "name":
-                return 0 if pat[1] in own else 1
-            inner = pat[2] if pat[0] == "ref" else pat[1]
-            return count(inner) + (pat[0] in ("ptr", "array"))
+        def sub(text):
+            return _tpl_subst(text, mapping)
 
-        return sum(count(p) for p in self.patterns)
+        data = dict(self.data, qual_name=qual_name, ret=sub(self.ret), ret_value=sub(self.ret_value))
+        data["params"] = [(n, sub(sp), i) for n, sp, i in self.params]
+        data["patterns"] = [_tpl_map_names(p, sub) for p in self.patterns]
+        data["values"] = [sub(v) for v in self.values]
+        data["ret_pattern"] = _tpl_map_names(self.ret_pattern, sub)
+        return _TplOverload(data)
 
     def describe(self, name):
         head = f"template <{', '.join(map(str, self.tparams))}> " if self.tparams else ""
@@ -499,8 +425,8 @@ class _TplResolved:
 class _TplDeduction:
     """Deduces the template arguments of one overload for one call; raises `_TplReject`."""
 
-    def __init__(self, overload, outer, explicit, bindings, typingctx, scope):
-        self.ov, self.b, self.ctx, self.scope = overload, bindings, typingctx, scope
+    def __init__(self, overload, outer, explicit, bindings, typingctx):
+        self.ov, self.b, self.ctx = overload, bindings, typingctx
         self.own = {p.name: p for p in overload.tparams}
         self.env = dict(outer)  # name -> _TplArg (or list of _TplArg for a pack)
         self.cands = {}  # type parameter -> [(numba type, exact, parameter name)]
@@ -535,7 +461,7 @@ class _TplDeduction:
                 else:
                     self.cands.setdefault(p.name, []).append((ty, exact, pname))
                 return None
-            return self._walk_template_id(pat[1], ty, pname)  # else a concrete type: checked once known
+            return self._walk_template_id(pat, ty, pname)  # else a concrete type: checked once known
         if kind == "ptr":
             if isinstance(ty, types.CPointer):
                 return self._walk(pat[1], ty.dtype, True, pname)
@@ -549,21 +475,20 @@ class _TplDeduction:
             raise _TplReject(f"parameter `{pname}` is an array, the argument is {ty}")
         raise _TplReject(f"parameter `{pname}`: unsupported type")
 
-    def _walk_template_id(self, text, ty, pname):
+    def _walk_template_id(self, pat, ty, pname):
         """`complex<T>` against an instantiation of a bound class template: each template
         argument that is one of this overload's parameters is deduced from the instantiation's."""
-        m = _tpl_re.fullmatch(r"(::)?([\w:]+?)\s*<(.*)>", text)
-        if m is None:
-            return
-        parts = _tpl_split_args(m[3])
+        if len(pat) < 3:
+            return  # not a template-id
+        name, fully_qualified, parts = pat[2]
         if not any(part in self.own for part in parts):
             return  # no parameter of this overload in it
         owner = getattr(ty, "_nbst_owner", None)
         template = getattr(owner, "template", None)
         qual = getattr(template, "_qual", "").lstrip(":")
         # `::std::complex<U>` is fully qualified; `complex<T>` is named from within a namespace.
-        if template is None or not (qual == m[2] or (not m[1] and qual.endswith("::" + m[2]))):
-            raise _TplReject(f"parameter `{pname}` takes a {m[2]}<...>, the argument is {ty}")
+        if template is None or not (qual == name or (not fully_qualified and qual.endswith("::" + name))):
+            raise _TplReject(f"parameter `{pname}` takes a {name}<...>, the argument is {ty}")
         for part, tp in zip(parts, template._tparams):
             own, given = self.own.get(part), owner.args.get(tp.name)
             if own is None or own.pack or not isinstance(given, _TplArg):
@@ -678,9 +603,11 @@ class _TplDeduction:
     def _default(self, p):
         if p.default is None:
             raise _TplReject(f"template parameter `{p.name}` cannot be deduced from the arguments; give it explicitly")
-        text = _tpl_subst(_tpl_qualify(p.default, self.scope, self.own), self._mapping())
+        mapping = self._mapping()
+        text = _tpl_subst(p.default, mapping)  # qualified by the renderer
         is_type = p.kind == "type"
-        self.env[p.name] = _TplArg(text, numba=_tpl_numba_of(text, self.b) if is_type else None, is_type=is_type)
+        numba = _tpl_numba_of_pattern(p.default_pattern, mapping, self.env, self.b) if is_type and p.default_pattern else None
+        self.env[p.name] = _TplArg(text, numba=numba, is_type=is_type)
 
     def _mapping(self, pack_element=None):
         """Template parameter -> the text substituted for it in a type expression (for a pack
@@ -691,16 +618,17 @@ class _TplDeduction:
                 out[p.name] = self.env[p.name][pack_element].text()
         return out
 
-    def _numba_of_value(self, vp, text):
-        """The Numba type of a parameter's value: the bound type for a bare type parameter, else
-        the mapped substituted spelling."""
+    def _numba_of_value(self, vp, mapping=None):
+        """The Numba type of a parameter's value (pattern `vp`), template parameters replaced as
+        `mapping` says (by default, as deduced so far)."""
+        mapping = self._mapping() if mapping is None else mapping
         if vp[0] == "name":
             a = self.env.get(vp[1])
             if isinstance(a, _TplArg) and a.numba is not None:
                 return a.numba
-        numba = _tpl_numba_of(text, self.b)
-        if numba is None and vp[0] == "name":  # `const complex<float>`: an instance of a bound class template
-            ci = _tpl_class_instance_of(_tpl_unparse(_tpl_pattern(text)), self.b)
+        numba = _tpl_numba_of_pattern(vp, mapping, self.env, self.b)
+        if numba is None and vp[0] == "name":  # `complex<float>`: an instance of a bound class template
+            ci = _tpl_class_instance_of(vp, mapping, self.b)
             numba = None if ci is None else ci._numba_type
         return numba
 
@@ -708,18 +636,18 @@ class _TplDeduction:
 
     def run(self, argtys):
         """Returns a `_TplResolved` for Numba argument types `argtys`."""
-        params = list(zip(self.ov.params, self.ov.patterns))
+        params = [((name, value, intent), pat) for (name, _sp, intent), value, pat in zip(self.ov.params, self.ov.values, self.ov.patterns)]
         if any(pat[0] == "pack" for _p, pat in params[:-1]):
             raise _TplReject("a function parameter pack that is not last")
         fixed = [x for x in params if x[1][0] != "pack"]
         n_fixed = sum(1 for (_n, _s, intent), _p in fixed if intent != "out_return")
-        expanded = []  # (name, spelling, intent, pattern, pack element index or None)
-        for (name, sp, intent), pat in params:
+        expanded = []  # (name, value spelling, intent, pattern, pack element index or None)
+        for (name, value, intent), pat in params:
             if pat[0] == "pack":
                 extra = len(argtys) - n_fixed
-                expanded += [(f"{name}[{k}]", sp, intent, pat[1], k) for k in range(max(extra, 0))]
+                expanded += [(f"{name}[{k}]", value, intent, pat[1], k) for k in range(max(extra, 0))]
             else:
-                expanded.append((name, sp, intent, pat, None))
+                expanded.append((name, value, intent, pat, None))
         visible = [x for x in expanded if x[2] != "out_return"]
         if len(visible) != len(argtys):
             raise _TplReject(f"takes {len(visible)} argument(s), {len(argtys)} given")
@@ -748,20 +676,20 @@ class _TplDeduction:
         own = {p.name: self.env[p.name] for p in self.ov.tparams}
         return _TplResolved(self.ov, own, slots, ret, ret_cxx, cost)
 
-    def _slot(self, name, spelling, intent, pat, ty, passing, element):
+    def _slot(self, name, value, intent, pat, ty, passing, element):
         vp = pat[2] if pat[0] == "ref" else pat
         rvalue = pat[0] == "ref" and pat[1] == "&&"
-        value_cxx = _tpl_subst(_tpl_strip_ref(spelling), self._mapping(element))
+        value_cxx = _tpl_subst(value, self._mapping(element))
         pack = self.env.get(vp[1]) if vp[0] == "name" else None
         if element is not None and isinstance(pack, list):
             numba = pack[element].numba
         else:
-            numba = self._numba_of_value(vp, value_cxx)
+            numba = self._numba_of_value(vp, self._mapping(element))
         if passing == "functor":
             return _TplSlot(self.env[vp[1]].cxx, ty, "functor", ty, "functor", rvalue)
         owner = getattr(numba, "_nbst_owner", None)
         if vp[0] == "name" and owner is not None:  # the shim is outside the template's namespace
-            value_cxx = ("const " if _tpl_re.match(r"const\b", value_cxx) else "") + owner.cxx
+            value_cxx = ("const " if value_cxx.startswith("const ") else "") + owner.cxx
         if intent == "out_return":
             if numba is None:
                 raise _TplReject(f"out_return parameter `{name}` has type `{value_cxx}`, which has no Numba type")
@@ -773,7 +701,7 @@ class _TplDeduction:
         if passing == "data":
             elem = numba.dtype if isinstance(numba, types.UniTuple) else numba
             if vp[0] == "array":
-                elem = self._numba_of_value(vp[1], _tpl_subst(_tpl_unparse(vp[1]), self._mapping(element)))
+                elem = self._numba_of_value(vp[1], self._mapping(element))
                 if not self._extent_known(vp[2]):
                     raise _TplReject(f"the extent `{vp[2]}` of parameter `{name}` cannot be deduced from an "
                                      "array; give it explicitly")  # fmt: skip
@@ -820,11 +748,11 @@ class _TplDeduction:
                 return a.numba
             break  # only the first type argument of the class
         mapping = self._mapping()
-        for i, (_name, sp, intent, pat, _k) in enumerate(expanded):
+        for i, (_name, _value, intent, pat, _k) in enumerate(expanded):
             if intent == "out_return" or passing.get(i) == "functor":
                 continue
             vp = pat[2] if pat[0] == "ref" else pat
-            ty = self._numba_of_value(vp, _tpl_subst(_tpl_strip_ref(sp), mapping))
+            ty = self._numba_of_value(vp, mapping)
             while isinstance(ty, types.UniTuple | types.CPointer):
                 ty = ty.dtype
             if isinstance(ty, types.Number | types.Boolean):
@@ -836,19 +764,15 @@ class _TplDeduction:
         return extent.isdigit() or isinstance(self.env.get(extent), _TplArg)
 
     def _return(self):
-        text = self.ov.ret
-        pat = _tpl_pattern(text)
+        pat = self.ov.ret_pattern
         vp = pat[2] if pat[0] == "ref" else pat
         if vp == ("name", "void"):
             return None, "void"
-        value_cxx = _tpl_subst(_tpl_strip_ref(text), self._mapping())
-        numba = self._numba_of_value(vp, value_cxx)
-        if numba is None and vp[0] == "name":  # an instance of a bound class template
-            ci = _tpl_class_instance_of(value_cxx, self.b)
-            numba = None if ci is None else ci._numba_type
+        value_cxx = _tpl_subst(self.ov.ret_value, self._mapping())
+        numba = self._numba_of_value(vp)
         # `auto`, `decltype(...)`, a member type, an alias template (`common_type_t<T, U>`): the
-        # compiler says what it is, once chosen.
-        if numba is None and _tpl_re.search(r"\b(auto|decltype)\b|::|<", value_cxx):
+        # compiler says what it is, once chosen (the renderer tells such a return type).
+        if numba is None and (self.ov.ret_deduced or "::" in value_cxx or "<" in value_cxx):
             return _TPL_ASK_COMPILER, value_cxx
         if numba is None:
             raise _TplReject(f"return type `{value_cxx}` has no Numba type")
@@ -859,13 +783,13 @@ class _TplDeduction:
 
 
 def _tpl_select(what, candidates, argtys, bindings, typingctx, viable=None):
-    """The best of `candidates` (`(overload, outer args, explicit args, scope)`) for `argtys`, or a
+    """The best of `candidates` (`(overload, outer args, explicit args)`) for `argtys`, or a
     TemplateError that lists every candidate and why it does not fit. `viable` filters the fits
     that remain ambiguous (by asking the compiler which of them substitution keeps: SFINAE)."""
     fits, rejected = [], []
-    for ov, outer, explicit, scope in candidates:
+    for ov, outer, explicit in candidates:
         try:
-            fits.append(_TplDeduction(ov, outer, explicit, bindings, typingctx, scope).run(argtys))
+            fits.append(_TplDeduction(ov, outer, explicit, bindings, typingctx).run(argtys))
         except _TplReject as e:
             rejected.append((ov, str(e)))
     shown_args = ", ".join(map(str, argtys))
@@ -896,31 +820,25 @@ def _tpl_select(what, candidates, argtys, bindings, typingctx, viable=None):
     return fits[0]
 
 
-def _tpl_split_args(text):
-    """The top-level comma-separated parts of a template argument list."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    tail = text[start:].strip()
-    return parts + [tail] if tail else parts
-
-
-def _tpl_class_instance_of(spelling, bindings):
-    """The instantiation of a class template bound in `bindings` that C++ type `spelling`
-    (`thread_block_tile<32, cg::thread_block>`) names, or None."""
-    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(spelling))
+def _tpl_class_instance_of(pat, mapping, bindings):
+    """The instantiation of a class template bound in `bindings` that the named type `pat` (a
+    template-id: `thread_block_tile<32, cg::thread_block>`) is once `mapping` replaces template
+    parameters, or None."""
     tb = getattr(bindings, "_nbst_templates", None)
-    if m is None or tb is None:
+    if pat[0] != "name" or len(pat) < 3 or tb is None:
         return None
-    name = m[1]
+    name, _fully_qualified, args = pat[2]
+    return _tpl_class_instance_named(tb, name, [_tpl_subst(a, mapping) for a in args])
+
+
+def _tpl_class_instance_named(tb, name, texts):
+    """The instantiation of the one bound class template called `name` (qualified or not) for
+    template arguments spelled `texts`, or None."""
     matches = [t for q, t in tb._classes.items() if q == name or q.endswith("::" + name)]
     if len(matches) != 1:
         return None
     try:
-        return matches[0]._instance_from_text(_tpl_split_args(m[2]))
+        return matches[0]._instance_from_text(texts)
     except TemplateError:
         return None
 
@@ -963,7 +881,8 @@ def _tpl_ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=N
     elif 1 <= kind <= len(_TPL_BUILTIN_KINDS):
         resolved.ret_cxx, resolved.ret = _TPL_BUILTIN_KINDS[kind - 1]
     else:
-        ci = _tpl_ask_class_instance(unit, resolved.ret_cxx, result, target, arch, bindings)
+        pat = resolved.overload.ret_pattern
+        ci = _tpl_ask_class_instance(unit, pat[2] if pat[0] == "ref" else pat, result, target, arch, bindings)
         if ci is None:
             raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
                                 "instance of a bound class template with arithmetic type arguments")  # fmt: skip
@@ -986,14 +905,15 @@ _TPL_TARG_PROBE = (
 )
 
 
-def _tpl_ask_class_instance(unit, spelling, result, target, arch, bindings):
-    """The instance of a bound class template that `result` (a `decltype` the header spells
-    `spelling`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the compiler;
-    None unless each is a builtin arithmetic type."""
-    m = _tpl_re.fullmatch(r"(?:::)?([\w:]+?)\s*<(.*)>", _tpl_norm(_tpl_strip_ref(spelling)))
-    if m is None or bindings is None:
+def _tpl_ask_class_instance(unit, pat, result, target, arch, bindings):
+    """The instance of a bound class template that `result` (a `decltype` the header spells as the
+    template-id `pat`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the
+    compiler; None unless each is a builtin arithmetic type."""
+    tb = getattr(bindings, "_nbst_templates", None)
+    if pat[0] != "name" or len(pat) < 3 or tb is None:
         return None
-    count = len(_tpl_split_args(m[2]))
+    name, _fully_qualified, args = pat[2]
+    count = len(args)
     exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
     try:
         kinds = _tpl_probe(unit, exprs, f"the return type of {target}", _TPL_KIND_PROBE + _TPL_TARG_PROBE, arch)
@@ -1001,7 +921,7 @@ def _tpl_ask_class_instance(unit, spelling, result, target, arch, bindings):
         return None
     if not all(1 <= k <= len(_TPL_BUILTIN_KINDS) for k in kinds):
         return None
-    return _tpl_class_instance_of(f"{m[1]}<{', '.join(_TPL_BUILTIN_KINDS[k - 1][0] for k in kinds)}>", bindings)
+    return _tpl_class_instance_named(tb, name, [_TPL_BUILTIN_KINDS[k - 1][0] for k in kinds])
 
 
 def _tpl_arg_expr(resolved, slot, expr):
@@ -1038,7 +958,7 @@ def _tpl_shim(unit, kind, qual, call, resolved, self_cxx=None, arch=None):
     condition = arch.condition if arch is not None else ""
     identity = "\0".join([unit.name, kind, expr, condition] + params)
     digest = _tpl_hashlib.sha256(identity.encode()).hexdigest()[:12]
-    readable = _tpl_re.sub(r"\W", "_", qual.replace("::", "_"))[:40]
+    readable = "".join(c if c.isalnum() or c == "_" else "_" for c in qual.replace("::", "_"))[:40]
     name = f"__nbst_tpl_{kind}_{readable}_{digest}"
     src = f'extern "C" __device__ void {name}({", ".join(params)})\n{{\n    {body}\n}}\n'
     if condition:
@@ -1111,11 +1031,9 @@ template <class T> __device__ T &__nbst_lvalue(T &&x) { return x; }
 def _tpl_op_scalar_cxx(ty):
     """The C++ spelling of a value a user operator takes or returns (bool, an integer, float or
     double), or None."""
-    if isinstance(ty, types.Boolean):
-        return "bool"
-    if isinstance(ty, types.Integer) and ty.bitwidth in _TPL_INT_CXX:
-        return _TPL_INT_CXX[ty.bitwidth][0 if ty.signed else 1]
-    return {types.float32: "float", types.float64: "double"}.get(ty)
+    if isinstance(ty, types.Boolean | types.Integer) or ty in (types.float32, types.float64):
+        return _TPL_CXX_OF.get(ty)
+    return None
 
 
 def _tpl_is_function_type(ty):
@@ -1674,7 +1592,7 @@ class BoundFunctionTemplate:
         call = self._calls.get(("typed",) + args)
         if call is None:
             try:
-                candidates = [(ov, {}, self._explicit, _tpl_scope(ov.qual_name)) for ov in self._overloads]
+                candidates = [(ov, {}, self._explicit) for ov in self._overloads]
                 r = _tpl_select(self.__name__, candidates, args, self._tb.b, typingctx, self._viable)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
@@ -1714,17 +1632,17 @@ class _TplInheritedStatic(BoundFunctionTemplate):
     and the return type left to the compiler."""
 
     def __init__(self, tb, unit, py_name, instance):
-        super().__init__(tb, unit, py_name, [_TplOverload({"params": [], "ret": "auto", "qual_name": py_name})])
+        super().__init__(tb, unit, py_name, [_tpl_made_overload(py_name, [])])
         self._instance = instance
 
     def _type_template_call(self, typingctx, args, kws):
         params = []
         for k, a in enumerate(args):
-            cxx = _tpl_cxx_of(types.unliteral(a), self._tb.b)
-            if cxx is None:
+            pat = _tpl_pattern_of(a, self._tb.b)
+            if pat is None:
                 raise _TplTypingError(f"{self.__name__}: argument {k} ({a}) has no C++ spelling")
-            params.append((f"a{k}", cxx, "in"))
-        self._overloads = [_TplOverload({"params": params, "ret": "auto", "qual_name": self.__name__})]
+            params.append((f"a{k}", pat))
+        self._overloads = [_tpl_made_overload(self.__name__, params)]
         return super()._type_template_call(typingctx, args, kws)
 
 
@@ -1841,9 +1759,9 @@ class ClassInstance:
         call = self._calls.get(("typed",) + args)
         if call is None:
             t = self.template
-            candidates = [(ov, self._outer(), (), t._scope) for ov in t._constructors]
+            candidates = [(ov, self._outer(), ()) for ov in t._constructors]
             if not t._constructors and not args:  # an implicit default constructor
-                candidates = [(_TplOverload({"params": []}), self._outer(), (), t._scope)]
+                candidates = [(_TplOverload({"params": []}), self._outer(), ())]
             try:
                 r = _tpl_select(f"{self.cxx} constructor", candidates, args, t._tb.b, typingctx)
             except TemplateError as e:
@@ -1906,7 +1824,7 @@ class ClassInstance:
             except TemplateError as e:
                 unfit.append((ov, str(e)))
                 continue
-            candidates.append((ov, self._outer(), given, t._scope))
+            candidates.append((ov, self._outer(), given))
         return candidates, unfit
 
     def _inherited_field(self, name):
@@ -1941,11 +1859,7 @@ class ClassInstance:
         mapping = {k: _tpl_arg_text(v) for k, v in self.args.items()}
         mapping[_TPL_SELF] = self.cxx
         if name in t._statics:
-            overloads = []
-            for ov in t._statics[name]:
-                data = dict(ov.data, qual_name=f"{self.cxx}::{name}", ret=_tpl_subst(ov.ret, mapping))
-                data["params"] = [(n, _tpl_subst(sp, mapping), i) for n, sp, i in ov.params]
-                overloads.append(_TplOverload(data))
+            overloads = [ov.substituted(f"{self.cxx}::{name}", mapping) for ov in t._statics[name]]
             fn = BoundFunctionTemplate(t._tb, t._unit, f"{self.cxx}::{name}", overloads)
         else:
             fn = _TplInheritedStatic(t._tb, t._unit, f"{self.cxx}::{name}", self)
@@ -1961,17 +1875,16 @@ class ClassInstance:
         params = []
         for k, a in enumerate(args):
             if isinstance(a, types.Array):
-                cxx = _tpl_cxx_of(a.dtype, self.template._tb.b)
-                if cxx is None:
+                pat = _tpl_pattern_of(types.CPointer(a.dtype), self.template._tb.b)
+                if pat is None:
                     raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ element type")
-                params.append((f"a{k}", f"{cxx} *", "in"))
+                params.append((f"a{k}", pat))
                 continue
-            cxx = _tpl_cxx_of(a, self.template._tb.b)
-            if cxx is None:
+            pat = _tpl_pattern_of(a, self.template._tb.b)
+            if pat is None:
                 raise _TplTypingError(f"{self.cxx}::{name}: argument {k} ({a}) has no C++ spelling")
-            params.append((f"a{k}", cxx, "in"))
-        return _TplOverload({"params": params, "ret": "auto", "qual_name": f"{self.template._qual}::{name}",
-                             "items": True})  # fmt: skip
+            params.append((f"a{k}", pat))
+        return _tpl_made_overload(f"{self.template._qual}::{name}", params, items=True)
 
 
 class _TplStructOwner:
@@ -1980,7 +1893,6 @@ class _TplStructOwner:
 
     def __init__(self, tb, unit, cxx, methods, statics):
         self._tb, self._unit, self._qual, self._arch = tb, unit, cxx, None
-        self._scope = _tpl_scope(cxx)
         self._inherits = False
         self._methods, self._statics = {}, {}
         for table, entries in ((self._methods, methods), (self._statics, statics)):
@@ -2044,10 +1956,6 @@ class _TplStructMembers(ClassInstance):
         return f"<member templates of {self.cxx}>"
 
 
-# `typename X::Name`, X a bare identifier (a dependent member type named through an alias).
-_TPL_BASE_MEMBER = _tpl_re.compile(r"\btypename\s+([A-Za-z_]\w*)::([A-Za-z_]\w*)(?![\w:<])")
-
-
 class BoundClassTemplate:
     """What `class_template` returns. Outside a kernel, `BlockScan[np.int32, 128]` or
     `BlockScan.instantiate(T=np.int32, BlockDimX=128)` gives the instantiation (a `ClassInstance`);
@@ -2060,36 +1968,21 @@ class BoundClassTemplate:
         self._inherits = inherits  # it has base classes, whose members the compiler resolves
         self.py_name, self.location, self._arch = py_name, location, arch
         self._tb, self._unit, self._qual = tb, unit, qual_name
-        self._scope = _tpl_scope(qual_name)
         self._tparams = [_TplParam(*p) for p in tparams]
-        # A nested record is given by name, a member typedef as `(name, underlying spelling)`.
+        # A nested record (or a member type reached through a base class) is given by name, a member
+        # alias as `(name, target, pattern)`; the renderer marks the class itself in member
+        # spellings as `__nbst_self__` (`crates/bindgen/src/render/self_refs.rs`).
         self._nested = [n if isinstance(n, str) else n[0] for n in nested]
         self._nested_aliases = {n[0]: _tpl_norm(n[1]) for n in nested if not isinstance(n, str)}
-        self._nested_aliases = {k: self._self_spellings(v) for k, v in self._nested_aliases.items()}
-        self._inherited_nested = self._base_member_types(constructors, methods) if inherits else set()
-        self._nested += sorted(self._inherited_nested - set(self._nested))
-        # Member aliases of one plain type (`value_type` for `_Tp`) are written as that type, so that
-        # `const value_type &` deduces and converts as `const _Tp &` does.
-        self._plain_aliases = {k: v for k, v in self._nested_aliases.items()
-                               if _tpl_re.fullmatch(r"[\w:]+(\s+[\w:]+)*", v) and _TPL_SELF not in v}  # fmt: skip
-
-        def fix(spelling):
-            spelling = self._member_spellings(spelling)
-            for _ in range(4):  # aliases of aliases
-                expanded = _tpl_re.sub(rf"{_TPL_SELF}::(\w+)(?![\w<:])", lambda m: self._plain_aliases.get(m[1], m[0]), spelling)
-                if expanded == spelling:
-                    break
-                spelling = expanded
-            return spelling
-
-        self._fields = [(name, fix(_tpl_norm(sp))) for name, sp in fields]
-        self._constructors = [_TplOverload(c, qual_name, fix) for c in constructors]
+        self._alias_patterns = {n[0]: n[2] for n in nested if not isinstance(n, str)}
+        self._fields = [(name, pat) for name, _sp, pat in fields]
+        self._constructors = [_TplOverload(c, qual_name) for c in constructors]
         self._methods = {}
         for name, data in methods:
-            self._methods.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
+            self._methods.setdefault(name, []).append(_TplOverload(data, qual_name))
         self._statics = {}  # static member function name -> overloads
         for name, data in statics:
-            self._statics.setdefault(name, []).append(_TplOverload(data, qual_name, fix))
+            self._statics.setdefault(name, []).append(_TplOverload(data, qual_name))
         self._method_calls = {name: {} for name in self._methods}
         self._instances = {}  # C++ spelling -> ClassInstance
         self._calls = {}  # Numba argument types -> (ClassInstance, _TplCall), in-kernel construction
@@ -2141,52 +2034,6 @@ class BoundClassTemplate:
                 return sig
 
         self._tb.b.typing_registry.register_global(op, types.Function(MemberOperator))
-
-    def _self_spellings(self, spelling):
-        """Member spellings name the class itself as `cub::BlockScan`, `BlockScan` or
-        `BlockScan<T, BlockDimX, ...>`; each becomes a placeholder for the instantiation."""
-        plain = self._qual.rsplit("::", 1)[-1]
-        names = rf"(?:::)?(?:{_tpl_re.escape(self._qual)}|{_tpl_re.escape(plain)})"
-        own = r"\s*,\s*".join(_tpl_re.escape(p.name) + (r"\s*\.\.\." if p.pack else "") for p in self._tparams)
-        spelling = _tpl_re.sub(rf"(?<![\w:]){names}\s*<\s*{own}\s*>", _TPL_SELF, spelling)
-        spelling = _tpl_re.sub(rf"(?<![\w:]){names}(?![\w<])", _TPL_SELF, spelling)
-        # A member type named without its class (`TempStorage &`, as clang spells a member alias).
-        for name in self._nested:
-            spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(name)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
-        return spelling
-
-    def _base_member_types(self, constructors, methods):
-        """The member types that the class's own members name through a base class: BlockMergeSort
-        takes `typename BlockMergeSortStrategyT::TempStorage &`, `BlockMergeSortStrategyT` being
-        a private alias (not in the declarations) of its base class. A dependent `typename X::Name`
-        whose `X` is neither a template parameter nor a member of the class's own is taken to be
-        such a base: `Name` is probed as the class's member (it is only kept if the class has it,
-        inherited), and the spelling becomes `Self::Name`, the same type found by name lookup."""
-        own = {p.name for p in self._tparams} | set(self._nested) | {self._qual.rsplit("::", 1)[-1]}
-        found = set()
-        for data in [*constructors, *(d for _n, d in methods)]:
-            for _name, spelling, _intent in data["params"]:
-                for m in _TPL_BASE_MEMBER.finditer(spelling):
-                    if m[1] not in own:
-                        found.add(m[2])
-        return found
-
-    def _member_spellings(self, spelling):
-        """A member's type spelling for shims: the instance's own names (`_self_spellings`), and a
-        member alias whose target names the instance's members spelled by its name again. Clang
-        spells `TempStorage &` by the alias's target, `Uninitialized<_TempStorage> &` for
-        BlockExchange's `using TempStorage = Uninitialized<_TempStorage>`, and `_TempStorage` is
-        private: a shim may name `BlockExchange<int, 128, 4>::TempStorage` only."""
-        spelling = self._self_spellings(spelling)
-        if self._inherited_nested:
-            inherited = self._inherited_nested
-            spelling = _TPL_BASE_MEMBER.sub(lambda m: f"{_TPL_SELF}::{m[2]}" if m[2] in inherited else m[0], spelling)
-        for name, target in self._nested_aliases.items():
-            # A specialization naming the class's members (`Uninitialized<Self::_TempStorage>`); not
-            # `__self` (the class itself) nor `reference` (`Self::value_type &`), which stay as written.
-            if _TPL_SELF in target and "<" in target:
-                spelling = _tpl_re.sub(rf"(?<![\w:]){_tpl_re.escape(target)}(?![\w<])", f"{_TPL_SELF}::{name}", spelling)
-        return spelling
 
     def __repr__(self):
         return f"<bound class template {self._qual}>"
@@ -2250,17 +2097,20 @@ class BoundClassTemplate:
         """The instantiation for template arguments `given` (name -> _TplArg); defaults fill the
         rest. Probes its layout the first time."""
         last = max((i for i, p in enumerate(self._tparams) if p.name in given), default=-1)
-        env, spelled, names = {}, [], {p.name for p in self._tparams}
+        env, spelled = {}, []
         for i, p in enumerate(self._tparams):
             if p.name in given:
                 a = given[p.name]
             elif p.pack:
                 a = []
             elif p.default is not None:
-                text = _tpl_qualify(p.default, self._scope, names)
-                text = _tpl_subst(text, {k: _tpl_arg_text(v) for k, v in env.items()})
+                mapping = {k: _tpl_arg_text(v) for k, v in env.items()}
+                text = _tpl_subst(p.default, mapping)
                 is_type = p.kind == "type"
-                a = _TplArg(text, numba=_tpl_numba_of(text, self._tb.b) if is_type else None, is_type=is_type)
+                numba = None
+                if is_type and p.default_pattern:
+                    numba = _tpl_numba_of_pattern(p.default_pattern, mapping, env, self._tb.b)
+                a = _TplArg(text, numba=numba, is_type=is_type)
             else:
                 raise TemplateError(f"{self._qual}: template parameter `{p.name}` has no default and was not given")
             env[p.name] = a
@@ -2278,14 +2128,14 @@ class BoundClassTemplate:
         mapping = {k: _tpl_arg_text(v) for k, v in env.items()}
         mapping[_TPL_SELF] = cxx
         fields = []
-        for name, spelling in self._fields:
-            ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
+        for name, pat in self._fields:
+            ty = _tpl_numba_of_pattern(pat, mapping, env, self._tb.b)
             if ty is not None:
                 fields.append((name, ty))
         # A member typedef of a scalar type is that Numba type; other nested types are probed.
         scalars = {}
-        for name, spelling in self._nested_aliases.items():
-            ty = _tpl_numba_of(_tpl_subst(spelling, mapping), self._tb.b)
+        for name, pat in self._alias_patterns.items():
+            ty = _tpl_numba_of_pattern(pat, mapping, env, self._tb.b)
             if isinstance(ty, types.Number | types.Boolean):
                 scalars[name] = ty
         probed = [n for n in self._nested if n not in scalars]
@@ -2314,11 +2164,10 @@ class BoundClassTemplate:
         nested.update(scalars)
         ci = ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
         # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`).
-        for name, spelling in self._nested_aliases.items():
-            if name in ci.nested and name not in scalars:
-                target = _tpl_pattern(_tpl_subst(spelling, mapping))
-                if target[0] == "name":
-                    self._tb.b.types.setdefault(target[1].lstrip(":").strip(), ci.nested[name]._numba_type)
+        for name, target in self._alias_patterns.items():
+            if name in ci.nested and name not in scalars and target[0] == "name":
+                spelled = _tpl_subst(target[1], mapping)
+                self._tb.b.types.setdefault(_tpl_norm(spelled).lstrip(":").strip(), ci.nested[name]._numba_type)
         return ci
 
     def _type_construct(self, typingctx, args, kws):

@@ -48,20 +48,53 @@ _INPLACE = {
     for n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift", "rshift", "and", "or", "xor")
 }
 _MODES = ("in", "ptr", "out")
-_CXX_INTS = {
-    "bool": types.boolean,
-    "char": types.int8,
-    "signed char": types.int8,
-    "unsigned char": types.uint8,
-    "short": types.int16,
-    "unsigned short": types.uint16,
-    "int": types.int32,
-    "unsigned int": types.uint32,
-    "long": types.int64,
-    "unsigned long": types.uint64,
-    "long long": types.int64,
-    "unsigned long long": types.uint64,
-}
+# C++ scalar spellings -> Numba type names: generated from crates/bindgen/src/types.rs (SCALARS).
+_CXX_SCALARS = {
+    "bool": "boolean", "signed char": "int8", "unsigned char": "uint8", "short": "int16",
+    "unsigned short": "uint16", "int": "int32", "unsigned int": "uint32", "long long": "int64",
+    "unsigned long long": "uint64", "__half": "float16", "float": "float32", "double": "float64",
+    "__nv_bfloat16": "bfloat16", "char": "int8", "short int": "int16", "unsigned short int": "uint16",
+    "signed": "int32", "signed int": "int32", "unsigned": "uint32", "long": "int64", "long int": "int64",
+    "unsigned long": "uint64", "unsigned long int": "uint64", "long long int": "int64",
+    "unsigned long long int": "uint64", "half": "float16", "nv_bfloat16": "bfloat16", "size_t": "uint64",
+    "ptrdiff_t": "int64", "int8_t": "int8", "int16_t": "int16", "int32_t": "int32", "int64_t": "int64",
+    "uint8_t": "uint8", "uint16_t": "uint16", "uint32_t": "uint32", "uint64_t": "uint64",
+    "int_least8_t": "int8", "int_least16_t": "int16", "int_least32_t": "int32", "int_least64_t": "int64",
+    "uint_least8_t": "uint8", "uint_least16_t": "uint16", "uint_least32_t": "uint32",
+    "uint_least64_t": "uint64", "int_fast8_t": "int8", "int_fast16_t": "int64", "int_fast32_t": "int64",
+    "int_fast64_t": "int64", "uint_fast8_t": "uint8", "uint_fast16_t": "uint64", "uint_fast32_t": "uint64",
+    "uint_fast64_t": "uint64", "intmax_t": "int64", "uintmax_t": "uint64", "intptr_t": "int64",
+    "uintptr_t": "uint64", "char1": "int8x1", "char2": "int8x2", "char3": "int8x3", "char4": "int8x4",
+    "uchar1": "uint8x1", "uchar2": "uint8x2", "uchar3": "uint8x3", "uchar4": "uint8x4", "short1": "int16x1",
+    "short2": "int16x2", "short3": "int16x3", "short4": "int16x4", "ushort1": "uint16x1",
+    "ushort2": "uint16x2", "ushort3": "uint16x3", "ushort4": "uint16x4", "int1": "int32x1", "int2": "int32x2",
+    "int3": "int32x3", "int4": "int32x4", "uint1": "uint32x1", "uint2": "uint32x2", "uint3": "uint32x3",
+    "uint4": "uint32x4", "longlong1": "int64x1", "longlong2": "int64x2", "longlong3": "int64x3",
+    "longlong4": "int64x4", "ulonglong1": "uint64x1", "ulonglong2": "uint64x2", "ulonglong3": "uint64x3",
+    "ulonglong4": "uint64x4", "long1": "int64x1", "long2": "int64x2", "long3": "int64x3", "long4": "int64x4",
+    "ulong1": "uint64x1", "ulong2": "uint64x2", "ulong3": "uint64x3", "ulong4": "uint64x4",
+    "float1": "float32x1", "float2": "float32x2", "float3": "float32x3", "float4": "float32x4",
+    "double1": "float64x1", "double2": "float64x2", "double3": "float64x3", "double4": "float64x4",
+}  # fmt: skip
+# (end of the generated scalar table)
+
+
+def _scalar_types():
+    """`_CXX_SCALARS` with Numba types: C++ spelling -> type (those this numba-cuda has)."""
+    try:
+        vector_types = _nb_importlib.import_module(_NB_PACKAGE + ".vector_types").vector_types
+    except (ImportError, AttributeError):  # a backend without CUDA's vector types
+        vector_types = {}
+
+    found = {}
+    for cxx, name in _CXX_SCALARS.items():
+        ty = vector_types.get(name) if "x" in name else getattr(types, name, None)
+        if ty is not None:
+            found[cxx] = ty
+    return found
+
+
+_SCALAR_TYPES = _scalar_types()
 
 
 _ENUM_STORAGE = {}
@@ -509,12 +542,37 @@ class BoundStruct:
 
 
 class BoundFunction:
-    """What `Bindings.function` returns: a free function, callable from kernels."""
+    """What `Bindings.function` returns: a free function, callable from kernels.
 
-    def __init__(self, py_name):
+    Its typing template and lowerings are made when it is first used (typed in a kernel, or its
+    template read): until then an overload is kept as the arguments it was registered with, so
+    binding a header of thousands of functions costs no Numba class per function.
+    """
+
+    def __init__(self, py_name, bindings=None):
         self.__name__ = self.__qualname__ = py_name
-        self._template = _call_template(py_name, self)
-        self._nbst_typeof = types.Function(self._template)
+        self._bindings = bindings
+        self._pending = []  # overloads to register on first use: (unit, shim, src, ret, params, cxx, wraps)
+        self._made = None  # (template, Numba type) once used
+
+    def _make(self):
+        if self._made is None:
+            template = _call_template(self.__name__, self)
+            self._made = (template, types.Function(template))
+            pending, self._pending = self._pending, None
+            for overload in pending:
+                self._bindings._register_overload(self, *overload)
+            if pending:
+                self._bindings._sync()
+        return self._made
+
+    @property
+    def _template(self):
+        return self._make()[0]
+
+    @property
+    def _nbst_typeof(self):
+        return self._make()[1]
 
     @property
     def _numba_type_(self):
@@ -577,6 +635,9 @@ class Bindings:
         self.structs = {}  # C++ name -> BoundStruct
         self._casts = set()  # (from, to) pairs whose lowering this object registered
         self._installed = False
+        # The overload registered last, where it waits for its function's first use: its
+        # BoundFunction and its arguments (`_overload`), so `wrap_last_lowering` can reach it.
+        self._last_pending = None
 
     def install(self):
         """Install both registries into the backend's target (the contexts kernels use)."""
@@ -591,7 +652,30 @@ class Bindings:
 
     def _lower(self, key, argtys, impl):
         """Registers a lowering (the template runtime's entry to the target registry)."""
+        self._last_pending = None
         self.target_registry.lower(key, *argtys)(impl)
+
+    def wrap_lowerings(self, fn, wrap):
+        """Replaces each lowering registered for the callable `fn`, `impl`, by `wrap(impl)`; for a
+        function not used yet, the lowerings of its overloads when they are registered."""
+        pending = getattr(fn, "_pending", None)
+        if pending is not None:
+            for overload in pending:
+                overload[-1].append(wrap)
+            return
+        functions = self.target_registry.functions
+        for i, (impl, key, argtys) in enumerate(functions):
+            if key is fn:
+                functions[i] = (wrap(impl), key, argtys)
+
+    def wrap_last_lowering(self, wrap):
+        """Replaces the lowering of the overload registered last, `impl`, by `wrap(impl)`: at once,
+        or for a function not used yet, when its overloads are registered."""
+        if self._last_pending is not None:
+            self._last_pending[-1].append(wrap)
+            return
+        impl, key, argtys = self.target_registry.functions[-1]
+        self.target_registry.functions[-1] = (wrap(impl), key, argtys)
 
     def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
@@ -722,7 +806,7 @@ class Bindings:
         P0 *a0, ...)` like a free function's."""
         fn = struct._statics.get(name)
         if fn is None:
-            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}"))
+            fn = self.add_static(struct, name, BoundFunction(f"{struct.__name__}.{name}", self))
         return self._overload(fn, unit, shim, src, ret, params, cxx)
 
     def add_static(self, struct, name, fn):
@@ -801,7 +885,7 @@ class Bindings:
         from one unit accumulate, while same-named functions of two headers stay apart."""
         fn = self._functions.get((unit, py_name))
         if fn is None:
-            fn = self._functions[(unit, py_name)] = BoundFunction(py_name)
+            fn = self._functions[(unit, py_name)] = BoundFunction(py_name, self)
         self._overload(fn, unit, shim, src, ret, params, cxx)
         # A function template of the same name is one callable with these overloads (it tries
         # them first); that callable is what the name stands for.
@@ -813,12 +897,26 @@ class Bindings:
         return fn
 
     def _overload(self, fn, unit, shim, src, ret, params, cxx=None):
-        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`."""
+        """Adds the overload `shim(R *ret, P0 *a0, ...)` to the BoundFunction `fn`; returns `fn`.
+        Registered at once if `fn` was used already, else when it is."""
         params = _check_params(params)
-        argtys = _arg_types(params)
-        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), _call_impl(unit, shim, src, ret, params), cxx)
+        if fn._pending is not None:
+            overload = (unit, shim, src, ret, params, cxx, [])
+            fn._pending.append(overload)
+            self._last_pending = overload
+            return fn
+        self._register_overload(fn, unit, shim, src, ret, params, cxx)
         self._sync()
         return fn
+
+    def _register_overload(self, fn, unit, shim, src, ret, params, cxx, wraps=()):
+        """Registers an overload's typing and lowering; `wraps` (`wrap_last_lowering`) wrap its
+        lowering, first to last."""
+        argtys = _arg_types(params)
+        impl = _call_impl(unit, shim, src, ret, params)
+        for wrap in wraps:
+            impl = wrap(impl)
+        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), impl, cxx)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).
@@ -854,7 +952,7 @@ class Bindings:
         shims read and write through enum pointers.
         """
         if isinstance(underlying, str):
-            underlying = self.types.get(underlying) or _CXX_INTS[underlying]
+            underlying = self.types.get(underlying) or _SCALAR_TYPES[underlying]
         cls = _enum.IntEnum(py_name, [(name, int(value)) for name, value in members])
         member_ty = typeof(next(iter(cls))) if len(cls) else types.IntEnumMember(cls, types.int64)
         member_ty._nbst_enum_storage = underlying

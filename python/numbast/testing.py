@@ -46,9 +46,10 @@ def _object_code(code):
     raise TypeError(f"cannot link {code!r}")
 
 
-def link_kernel(pyfunc, sig, arch="sm_80"):
+def link_kernel(pyfunc, sig, arch="sm_80", ptx=True):
     """Compile kernel `pyfunc` (a Python function or `cuda.jit` dispatcher) for argument types
-    `sig`, link it with its linkable code for `arch`, and return the cubin and LTO'd PTX."""
+    `sig`, link it with its linkable code for `arch`, and return the cubin and LTO'd PTX (with
+    `ptx=False`, the cubin only, linked once as a launch does; `ptx` is then empty)."""
     pyfunc = getattr(pyfunc, "py_func", pyfunc)
     codes, _ = compile_all(pyfunc, tuple(sig), device=False, abi="numba", cc=_cc(arch), output="ltoir")
     objects = [_object_code(c) for c in codes]
@@ -57,5 +58,5 @@ def link_kernel(pyfunc, sig, arch="sm_80"):
         options = LinkerOptions(arch=arch, link_time_optimization=True, ptx=target == "ptx")
         return Linker(*objects, options=options).link(target).code
 
-    ptx = link("ptx")
+    ptx = link("ptx") if ptx else ""
     return LinkResult(cubin=link("cubin"), ptx=ptx.decode() if isinstance(ptx, bytes) else ptx, objects=objects)

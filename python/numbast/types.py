@@ -9,9 +9,11 @@ dynamic mode binds with (``numbast.register_cxx_type`` and the structs and enums
 
 from __future__ import annotations
 
+import ast as _ast
 import re as _re
 from collections.abc import Mapping, MutableMapping
 
+from ast_canopy import _core
 from numba import types as nbtypes
 
 from numbast import _dynamic, _runtime, _templates
@@ -97,7 +99,8 @@ def to_numba_type(ty: str):
         for n in reversed(_re.findall(r"\d+", dims.group(0))):
             elem = nbtypes.UniTuple(elem, int(n))
         return elem
-    found = _templates._tpl_numba_of(ty, _dynamic._BINDINGS)
+    pattern = _ast.literal_eval(_core.type_pattern(ty))  # the renderer's reading of the spelling
+    found = _templates._tpl_numba_of_pattern(pattern, {}, {}, _dynamic._BINDINGS)
     return nbtypes.Opaque(ty) if found is None else found
 
 

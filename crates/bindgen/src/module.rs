@@ -415,7 +415,7 @@ impl<'a> Renderer<'a> {
                         self.archs.iter().filter(|a| have.contains(*a)).map(String::as_str).collect();
                     let _ = writeln!(
                         self.out.code,
-                        "_nb_require_arch(_b.target_registry, {}, {}, {})",
+                        "_nb_require_arch(_b, {}, {}, {})",
                         py_str(&f.qual_name),
                         python_ranges(&ranges),
                         py_str(&archs.join(", "))

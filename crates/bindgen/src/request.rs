@@ -1,6 +1,12 @@
-//! Dynamic mode's adapter over the binding plan: one JSON request in (declarations and the keyword
-//! arguments of a `bind_cxx_*` call), one JSON response out (the code `numbast._dynamic` executes,
-//! and the report). Python names are variables of the code one request renders.
+//! Dynamic mode's adapter over the binding plan: one request in (declarations and the keyword
+//! arguments of a `bind_cxx_*` call, as JSON text or read by `crates/py` from the Python objects
+//! themselves), one JSON response out (what `numbast._dynamic` executes, and the report).
+//! Python names are variables of the code one request renders.
+//!
+//! With `functions_as_data`, free functions and operators come back as data rather than code: the
+//! response is a list of segments, run in order, each either code or a table of function
+//! registrations whose Numba type expressions are listed once per table. A header of thousands of
+//! functions then costs no Python source to compile, one evaluation per distinct type.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +14,7 @@ use canopy::model::{ClassTemplate, Enum, Function, FunctionTemplate, Struct, Typ
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{plan, render_planned, Exclude, Input, Item, Options, Prefixes, Step, StructOptions};
-use crate::render::{Context, DataModel, Intents, Rendered, StructRequest};
+use crate::render::{Callee, Context, DataModel, FunctionCall, Intents, Rendered, StructRequest};
 use crate::report::Report;
 
 /// How dynamic mode excludes and renames: a list of function names, or a table by kind as the
@@ -45,6 +51,9 @@ struct ContextRequest {
     exclude: ByKind,
     #[serde(default)]
     api_prefix_removal: ByKind,
+    /// Functions and operators as data (`Segment::Functions`) instead of code.
+    #[serde(default)]
+    functions_as_data: bool,
 }
 
 fn yes() -> bool {
@@ -94,8 +103,74 @@ struct Request {
 
 #[derive(Serialize)]
 struct Response {
-    code: String,
+    /// All the code, where functions are rendered as code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    /// The code and function tables in the order they run, where functions are data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<Vec<Segment>>,
     report: Report,
+}
+
+/// A part of a response rendered with `functions_as_data`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Segment {
+    Code(String),
+    Functions(FunctionTable),
+}
+
+/// `(py_name, operator, shim, src, ret, params)`: see `FunctionTable`.
+type FunctionRow = (Option<String>, Option<&'static str>, String, String, usize, Vec<(usize, &'static str)>);
+
+/// Free functions and operators to register, in order. Each row is `[py_name or null, operator
+/// name or null, shim, src, ret, [[param, mode], ...]]`, where `ret` and each `param` index `types`:
+/// Numba type expressions (`"None"` for void), each listed once.
+#[derive(Serialize, Default)]
+struct FunctionTable {
+    types: Vec<String>,
+    rows: Vec<FunctionRow>,
+    #[serde(skip)]
+    index: BTreeMap<String, usize>,
+}
+
+impl FunctionTable {
+    fn type_index(&mut self, expr: String) -> usize {
+        if let Some(&i) = self.index.get(&expr) {
+            return i;
+        }
+        self.types.push(expr.clone());
+        self.index.insert(expr, self.types.len() - 1);
+        self.types.len() - 1
+    }
+
+    fn push(&mut self, call: FunctionCall) {
+        let (py_name, op) = match call.callee {
+            Callee::Function { py_name } => (Some(py_name), None),
+            Callee::Operator { op } => (None, Some(op)),
+        };
+        let ret = self.type_index(call.ret);
+        let params = call.params.into_iter().map(|(ty, mode)| (self.type_index(ty), mode)).collect();
+        self.rows.push((py_name, op, call.shim, call.src, ret, params));
+    }
+}
+
+/// Appends a step's rendering to the segments: its code, then its functions.
+fn push_segments(segments: &mut Vec<Segment>, rendered: Rendered) {
+    if !rendered.code.is_empty() {
+        match segments.last_mut() {
+            Some(Segment::Code(code)) => code.push_str(&rendered.code),
+            _ => segments.push(Segment::Code(rendered.code)),
+        }
+    }
+    for call in rendered.functions {
+        if !matches!(segments.last(), Some(Segment::Functions(_))) {
+            segments.push(Segment::Functions(FunctionTable::default()));
+        }
+        if let Some(Segment::Functions(table)) = segments.last_mut() {
+            table.push(call);
+        }
+    }
 }
 
 /// The request's struct options: those given with each struct, then those of nested records.
@@ -122,9 +197,23 @@ fn by_kind(v: ByKind) -> (Vec<String>, Vec<String>, Vec<String>) {
     }
 }
 
-/// Renders a request; the error names the JSON problem.
+/// Renders a request given as JSON text; the error names the JSON problem.
 pub fn render_json(request: &str) -> Result<String, String> {
-    let req: Request = serde_json::from_str(request).map_err(|e| format!("bad render request: {e}"))?;
+    render(serde_json::from_str(request).map_err(|e| format!("bad render request: {e}"))?)
+}
+
+/// A render request, as any serde deserializer reads it (`crates/py` reads the Python objects of
+/// a `bind_cxx_*` call directly).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct RenderRequest(Request);
+
+/// Renders a request already read.
+pub fn render_request(request: RenderRequest) -> Result<String, String> {
+    render(request.0)
+}
+
+fn render(req: Request) -> Result<String, String> {
     let c = req.context;
     let (ef, es, ee) = by_kind(c.exclude);
     let (pf, ps, pe) = by_kind(c.api_prefix_removal);
@@ -139,7 +228,12 @@ pub fn render_json(request: &str) -> Result<String, String> {
         skip_non_device: c.skip_non_device,
         archs: Vec::new(),
     };
-    let mut ctx = Context { unit_tag: c.unit_tag, intents: Intents::from_json(&c.intents), ..Context::default() };
+    let mut ctx = Context {
+        unit_tag: c.unit_tag,
+        intents: Intents::from_json(&c.intents),
+        functions_as_data: c.functions_as_data,
+        ..Context::default()
+    };
     for (name, expr) in c.known {
         ctx.known.insert(&name, expr);
     }
@@ -161,11 +255,69 @@ pub fn render_json(request: &str) -> Result<String, String> {
     input.type_instance_functions_as_templates(&ctx.known);
     let planned = plan(&input, &options, &RequestedStructs { by_name }, &ctx.known);
     let mut out = Rendered::default();
+    let mut segments = Vec::new();
     for step in &planned.steps {
-        match step {
-            Step::Bind(p) => out.append(render_planned(&mut ctx, p)),
-            Step::Skip(s) => out.report.skipped.push(s.clone()),
+        let rendered = match step {
+            Step::Bind(p) => render_planned(&mut ctx, p),
+            Step::Skip(s) => Rendered::skipped(s.clone()),
+        };
+        if ctx.functions_as_data {
+            out.report.extend(rendered.report);
+            push_segments(&mut segments, Rendered { report: Report::default(), ..rendered });
+        } else {
+            out.append(rendered);
         }
     }
-    serde_json::to_string(&Response { code: out.code, report: out.report }).map_err(|e| e.to_string())
+    let response = if ctx.functions_as_data {
+        Response { code: None, segments: Some(segments), report: out.report }
+    } else {
+        Response { code: Some(out.code), segments: None, report: out.report }
+    };
+    serde_json::to_string(&response).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function(name: &str, ty: &str) -> serde_json::Value {
+        let int = serde_json::json!({"name": ty, "unqualified_non_ref_type_name": ty, "ref_kind": "none",
+            "is_const": false, "shape": {"tag": "int", "size": 4, "signed": true}});
+        serde_json::json!({"name": name, "qual_name": name, "return_type": int,
+            "params": [{"name": "x", "type_": int}], "exec_space": "device", "is_constexpr": false,
+            "is_variadic": false, "mangled_name": format!("_Z{}{name}i", name.len()), "attributes": [],
+            "is_operator": false, "location": {"file": "h.cuh", "line": 1, "column": 1}})
+    }
+
+    fn request(as_data: bool) -> String {
+        serde_json::json!({"context": {"functions_as_data": as_data},
+            "functions": [{"decl": function("f", "int")}, {"decl": function("g", "int")}]})
+        .to_string()
+    }
+
+    #[test]
+    fn functions_as_data_are_the_rows_of_the_code() {
+        let code: serde_json::Value = serde_json::from_str(&render_json(&request(false)).unwrap()).unwrap();
+        let data: serde_json::Value = serde_json::from_str(&render_json(&request(true)).unwrap()).unwrap();
+        assert_eq!(code["report"], data["report"]);
+        assert!(data.get("code").is_none() && code.get("segments").is_none());
+        let segments = data["segments"].as_array().unwrap();
+        assert_eq!(segments.len(), 1, "{segments:?}");
+        let table = &segments[0]["functions"];
+        // One type expression for the result and parameter of both functions.
+        assert_eq!(table["types"], serde_json::json!(["types.int32"]));
+        let rows = table["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 2);
+        let code = code["code"].as_str().unwrap();
+        for (row, name) in rows.iter().zip(["f", "g"]) {
+            assert_eq!(row[0], name);
+            assert!(row[1].is_null());
+            assert_eq!(row[4], 0);
+            assert_eq!(row[5], serde_json::json!([[0, "in"]]));
+            let shim = row[2].as_str().unwrap();
+            let call = format!("{name} = _b.function(unit=_unit, py_name=\"{name}\", shim=\"{shim}\", src=");
+            assert!(code.contains(&call), "{code}");
+            assert!(row[3].as_str().unwrap().contains(&format!("::{name}(")), "{row}");
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //! the renderer and the generated module reserve, and duplicates. Each model goes through both
 //! renderers:
 //!
-//! - dynamic mode: `numbast_bindgen::request::render_json`, as `numbast._dynamic` calls it (one request
+//! - dynamic mode: `numbast_bindgen::request::render_json`, the request `numbast._dynamic` sends (it
+//!   sends the objects themselves, read by the same deserialization, with functions as data; one request
 //!   per kind: enums, then structs with their typedef aliases, then functions, sharing one
 //!   `Bindings`), plus one request mixing every kind;
 //! - static mode: `numbast_bindgen::module::render_module`, the whole generated module and its `.pyi`

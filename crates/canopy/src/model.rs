@@ -160,7 +160,7 @@ pub struct Struct {
     pub nested_typedefs: Vec<Typedef>,
     /// Public enums of a class template's record (`Holder<T>::Mode`); a plain record's are reported
     /// with the other enums, under their qualified names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub nested_enums: Vec<Enum>,
     pub bases: Vec<Base>,
     pub sizeof_: i64,

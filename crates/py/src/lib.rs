@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+mod objects;
+
 use std::path::PathBuf;
 
 use canopy::{ConstValue, ConstantsRequest, Error, ParseRequest, Toolchain, ToolchainOptions};
@@ -170,10 +172,17 @@ fn toolchain_info(
     Ok(out)
 }
 
-/// Renders bindings: a JSON request (context, enums, structs, functions) in, `{code, report}` out.
+/// Renders bindings: a request (context, enums, structs, functions), as JSON text or as Python
+/// objects (dicts and lists holding `ast_canopy` declarations), in; the JSON response out.
 #[pyfunction]
-fn render_bindings(py: Python<'_>, request: String) -> PyResult<String> {
-    py.detach(move || numbast_bindgen::request::render_json(&request)).map_err(PyValueError::new_err)
+fn render_bindings(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<String> {
+    use numbast_bindgen::request::{render_json, render_request, RenderRequest};
+
+    if let Ok(text) = request.extract::<String>() {
+        return py.detach(move || render_json(&text)).map_err(PyValueError::new_err);
+    }
+    let request: RenderRequest = objects::from_object(request)?;
+    py.detach(move || render_request(request)).map_err(PyValueError::new_err)
 }
 
 /// The imports rendered code relies on, for numba-cuda or (`mlir`) numba-cuda-mlir.
@@ -191,6 +200,20 @@ fn cli_main(py: Python<'_>, argv: Vec<String>, search_dirs: Vec<PathBuf>) -> i32
 }
 
 /// The JSON Schema of the static-mode config.
+/// The C++ scalar spellings and the Numba type each names (`crates/bindgen/src/types.rs`), the
+/// first spelling of each Numba type being how C++ spells it.
+#[pyfunction]
+fn scalar_table() -> Vec<(&'static str, &'static str)> {
+    numbast_bindgen::types::SCALARS.to_vec()
+}
+
+/// The pattern of a C++ type spelling as the template runtime reads it (a Python literal:
+/// `("ptr", ("name", "float"))` for `const float *`).
+#[pyfunction]
+fn type_pattern(spelling: &str) -> String {
+    numbast_bindgen::render::type_pattern(spelling)
+}
+
 #[pyfunction]
 fn config_schema() -> String {
     numbast_bindgen::config::json_schema()
@@ -206,6 +229,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_prelude, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(config_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(scalar_table, m)?)?;
+    m.add_function(wrap_pyfunction!(type_pattern, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

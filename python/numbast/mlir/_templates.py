@@ -23,12 +23,6 @@ if _tpl_dynamic:  # `numbast.mlir._templates`: the runtime's names first, as sta
     globals().update({k: v for k, v in vars(_tpl_mlir_importlib.import_module("._runtime", __package__)).items() if not k.startswith("__")})
 
 
-def _tpl_vector_types():
-    """CUDA vector types by Numba name (`float32x4`), as the MLIR prelude names them."""
-    elems = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64")
-    return {f"{e}x{n}": _MlirVectorType(getattr(types, e), n) for e in elems for n in (1, 2, 3, 4)}
-
-
 def _tpl_device_cc():
     """The current device's compute capability (or the target numba-cuda-mlir was given), or None."""
     import numba_cuda_mlir.tools as tools

@@ -226,7 +226,7 @@ impl ModuleText<'_> {
         s.push('\n');
         s.push_str(&indent(self.body));
         if !self.cooperative.is_empty() {
-            s.push_str(&format!("    _nb_mark_cooperative(_b.target_registry, [{}])\n", self.cooperative.join(", ")));
+            s.push_str(&format!("    _nb_mark_cooperative(_b, [{}])\n", self.cooperative.join(", ")));
         }
         if !self.config.use_separate_registry {
             s.push_str("    _b.install()\n");
@@ -419,10 +419,9 @@ def _nb_callback(target):
 
 const COOPERATIVE_HELPER: &str = r#"
 
-def _nb_mark_cooperative(registry, functions):
+def _nb_mark_cooperative(b, functions):
     """Kernels that call `functions` need a cooperative launch (Cooperative Launch Required
     Functions Regex): wrap their lowerings to say so."""
-    keys = {id(f) for f in functions}
 
     def cooperative(impl):
         def lower(context, builder, sig, args):
@@ -431,9 +430,8 @@ def _nb_mark_cooperative(registry, functions):
 
         return lower
 
-    for i, (impl, key, argtys) in enumerate(registry.functions):
-        if id(key) in keys:
-            registry.functions[i] = (cooperative(impl), key, argtys)
+    for f in functions:
+        b.wrap_lowerings(f, cooperative)
 "#;
 
 const INCLUDE_DIRS_HELPER: &str = r#"
@@ -454,25 +452,27 @@ def _nb_add_include_dirs(dirs):
 
 const ARCH_HELPER: &str = r#"
 
-def _nb_require_arch(registry, name, ranges, archs):
+def _nb_require_arch(b, name, ranges, archs):
     """The overload registered last exists on some GPU architectures only (`ranges` of
     `__CUDA_ARCH__` values, lower bound included): lowering it for another one fails, naming it."""
-    impl, key, argtys = registry.functions[-1]
 
-    def lower(context, builder, sig, args):
-        from numba.cuda.core import targetconfig
+    def require(impl):
+        def lower(context, builder, sig, args):
+            from numba.cuda.core import targetconfig
 
-        flags = targetconfig.ConfigStack.top_or_none()
-        cc = getattr(flags, "compute_capability", None)
-        if cc:
-            value = cc[0] * 100 + cc[1] * 10
-            if not any(lo <= value and (hi is None or value < hi) for lo, hi in ranges):
-                raise NotImplementedError(
-                    f"{name} is not available for compute capability {cc[0]}.{cc[1]}: "
-                    f"{__name__} has it for {archs} (the config's GPU Arch)")
-        return impl(context, builder, sig, args)
+            flags = targetconfig.ConfigStack.top_or_none()
+            cc = getattr(flags, "compute_capability", None)
+            if cc:
+                value = cc[0] * 100 + cc[1] * 10
+                if not any(lo <= value and (hi is None or value < hi) for lo, hi in ranges):
+                    raise NotImplementedError(
+                        f"{name} is not available for compute capability {cc[0]}.{cc[1]}: "
+                        f"{__name__} has it for {archs} (the config's GPU Arch)")
+            return impl(context, builder, sig, args)
 
-    registry.functions[-1] = (lower, key, argtys)
+        return lower
+
+    b.wrap_last_lowering(require)
 "#;
 
 /// Registration on first use: `__getattr__` for the names `_nb_register` defines, and `install()`.

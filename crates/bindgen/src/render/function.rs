@@ -57,8 +57,13 @@ pub(crate) fn is_call_operator(name: &str) -> bool {
     operator_symbol(name) == Some("()")
 }
 
-/// The runtime's `params` list for a callable, or why a parameter cannot be bound.
-pub(crate) fn params_spec(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
+/// The runtime's `params` of a callable, one `(Numba type expression, mode)` per parameter, or why
+/// a parameter cannot be bound.
+pub(crate) fn param_specs(
+    ctx: &Context,
+    path: IntentPath<'_>,
+    params: &[ParamVar],
+) -> Result<Vec<(String, &'static str)>, Unbindable> {
     let mut items = Vec::new();
     for (i, p) in params.iter().enumerate() {
         let ty = numba_type(&p.type_, &ctx.known)
@@ -66,14 +71,24 @@ pub(crate) fn params_spec(ctx: &Context, path: IntentPath<'_>, params: &[ParamVa
             .ok_or_else(|| {
                 Unbindable::new(SkipReason::UnsupportedType, format!("parameter `{}` has type void", p.name))
             })?;
-        let item = match ctx.intents.of(path, i, p)? {
-            Intent::In => format!("({ty}, \"in\")"),
-            Intent::InoutPtr | Intent::OutPtr => format!("(types.CPointer({ty}), \"ptr\")"),
-            Intent::OutReturn => format!("({ty}, \"out\")"),
-        };
-        items.push(item);
+        items.push(match ctx.intents.of(path, i, p)? {
+            Intent::In => (ty, "in"),
+            Intent::InoutPtr | Intent::OutPtr => (format!("types.CPointer({ty})"), "ptr"),
+            Intent::OutReturn => (ty, "out"),
+        });
     }
-    Ok(format!("[{}]", items.join(", ")))
+    Ok(items)
+}
+
+/// The runtime's `params` list for a callable as a Python expression, or why a parameter cannot
+/// be bound.
+pub(crate) fn params_spec(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
+    Ok(params_expr(&param_specs(ctx, path, params)?))
+}
+
+fn params_expr(specs: &[(String, &str)]) -> String {
+    let items: Vec<String> = specs.iter().map(|(ty, mode)| format!("({ty}, \"{mode}\")")).collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// The runtime's `ret` argument: a Numba type expression or `None` for void.
@@ -107,6 +122,7 @@ pub fn render_function(ctx: &Context, decl: &Function, py_name: &str) -> Result<
             Ok(one) if k == 0 => out.append(one),
             Ok(one) => {
                 out.code.push_str(&one.code);
+                out.functions.extend(one.functions);
                 out.shims.extend(one.shims);
             }
             Err(skip) if k == 0 => return Err(skip),
@@ -114,6 +130,54 @@ pub fn render_function(ctx: &Context, decl: &Function, py_name: &str) -> Result<
         }
     }
     Ok(out)
+}
+
+/// One free function or operator overload as the runtime registers it: `_b.function(...)` or
+/// `_b.operator(...)`. Static mode writes it as that call (`code`); dynamic mode registers it from
+/// this data, with no Python source per function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionCall {
+    pub callee: Callee,
+    /// Shim symbol and its C++ source (architecture guard included).
+    pub shim: String,
+    pub src: String,
+    /// Numba type expression of the result, `None` for void.
+    pub ret: String,
+    /// `(Numba type expression, mode)` per C++ parameter.
+    pub params: Vec<(String, &'static str)>,
+}
+
+/// What a `FunctionCall` registers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Callee {
+    /// A free function under its Python name (overloads of one name accumulate).
+    Function { py_name: String },
+    /// A Python operator, by its name in the `operator` module (`add`, `iadd`...).
+    Operator { op: &'static str },
+}
+
+impl FunctionCall {
+    /// The registration as Python code (what static mode writes).
+    pub fn code(&self) -> String {
+        let common = [
+            ("shim", py_str(&self.shim)),
+            ("src", py_str(&self.src)),
+            ("ret", self.ret.clone()),
+            ("params", params_expr(&self.params)),
+        ];
+        match &self.callee {
+            Callee::Operator { op } => {
+                let mut args = vec![("unit", "_unit".to_string()), ("op", format!("operator.{op}"))];
+                args.extend(common);
+                call("_b.operator", &args)
+            }
+            Callee::Function { py_name } => {
+                let mut args = vec![("unit", "_unit".to_string()), ("py_name", py_str(py_name))];
+                args.extend(common);
+                format!("{py_name} = {}", call("_b.function", &args))
+            }
+        }
+    }
 }
 
 fn render_arity(ctx: &Context, f: &Function, suffix: &str, py_name: &str) -> Result<Rendered, Skip> {
@@ -129,45 +193,25 @@ fn render_arity(ctx: &Context, f: &Function, suffix: &str, py_name: &str) -> Res
         None
     };
     let path = IntentPath::Function { qual_name: &f.qual_name, name: &f.name };
-    let params = params_spec(ctx, path, &f.params).map_err(skip)?;
+    let params = param_specs(ctx, path, &f.params).map_err(skip)?;
     let ret = ret_spec(ctx, &f.return_type).map_err(skip)?;
     let identity = format!("{}{suffix}", if f.mangled_name.is_empty() { &f.qual_name } else { &f.mangled_name });
     let name = shim_name("fn", &f.qual_name, &identity, &ctx.unit_tag);
     let src = ctx.guarded(function_shim(&name, f));
     let mut out = Rendered::default();
-    match op {
-        Some(o) => {
-            out.code.push_str(&call(
-                "_b.operator",
-                &[
-                    ("unit", "_unit".into()),
-                    ("op", format!("operator.{o}")),
-                    ("shim", py_str(&name)),
-                    ("src", py_str(&src)),
-                    ("ret", ret),
-                    ("params", params),
-                ],
-            ));
+    let callee = match op {
+        Some(op) => {
             out.report.bind(BindKind::Operator, &f.qual_name, "");
+            Callee::Operator { op }
         }
         None => {
             let py_name = py_ident(py_name);
-            out.code.push_str(&format!("{py_name} = "));
-            out.code.push_str(&call(
-                "_b.function",
-                &[
-                    ("unit", "_unit".into()),
-                    ("py_name", py_str(&py_name)),
-                    ("shim", py_str(&name)),
-                    ("src", py_str(&src)),
-                    ("ret", ret),
-                    ("params", params),
-                ],
-            ));
             out.report.bind(BindKind::Function, &f.qual_name, &py_name);
-            out.assigns(py_name);
+            out.assigns(py_name.clone());
+            Callee::Function { py_name }
         }
-    }
-    out.shims.push(name);
+    };
+    out.shims.push(name.clone());
+    out.push_function(ctx, FunctionCall { callee, shim: name, src, ret, params });
     Ok(out)
 }

@@ -5,6 +5,8 @@
 mod enums;
 mod function;
 mod intents;
+mod self_refs;
+mod spelling;
 mod structs;
 mod templates;
 
@@ -15,7 +17,7 @@ use crate::report::{Report, Skip};
 use crate::types::KnownTypes;
 
 pub use enums::render_enum;
-pub use function::render_function;
+pub use function::{render_function, Callee, FunctionCall};
 pub use structs::{render_struct, DataModel, StructRequest};
 pub use templates::{render_class_template, render_function_templates};
 
@@ -45,6 +47,12 @@ pub fn prelude(mlir: bool) -> &'static str {
 
 pub use intents::{Intent, IntentPath, Intents};
 
+/// The pattern of a C++ type spelling as the template runtime reads it, a Python literal
+/// (`("ptr", ("name", "float"))` for `const float *`).
+pub fn type_pattern(spelling: &str) -> String {
+    spelling::Pattern::of(spelling).to_py()
+}
+
 /// Everything a render needs besides the declaration and its planned Python name.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -58,6 +66,9 @@ pub struct Context {
     /// Write the locations that go into rendered code (template error messages) with the file's
     /// name only: static mode writes no path of the generating machine into a module.
     pub file_names_only: bool,
+    /// Free functions and operators as data (`Rendered::functions`) instead of code: dynamic mode
+    /// registers them without compiling Python source per function.
+    pub functions_as_data: bool,
     /// Python names the steps rendered so far assigned (an alias names its target only if the
     /// target was bound, not merely planned).
     pub(crate) assigned: std::collections::BTreeSet<String>,
@@ -91,13 +102,19 @@ pub struct Rendered {
     pub report: Report,
     /// Python names the code assigns (`name = ...`), in order, each once.
     pub names: Vec<String>,
+    /// The same names as a set (a module of thousands of functions asks it for each one).
+    pub(crate) name_set: std::collections::HashSet<String>,
     /// Shim symbols the code defines.
     pub shims: Vec<String>,
+    /// Free functions and operators to register after `code` runs, where the context asked for
+    /// them as data (`Context::functions_as_data`); else they are in `code`.
+    pub functions: Vec<FunctionCall>,
 }
 
 impl Rendered {
     pub fn append(&mut self, other: Rendered) {
         self.code.push_str(&other.code);
+        self.functions.extend(other.functions);
         self.report.extend(other.report);
         for n in other.names {
             self.assigns(n);
@@ -107,8 +124,17 @@ impl Rendered {
 
     /// Records that the code assigns `name`.
     pub(crate) fn assigns(&mut self, name: String) {
-        if !self.names.contains(&name) {
+        if self.name_set.insert(name.clone()) {
             self.names.push(name);
+        }
+    }
+
+    /// Adds a function's registration: as code, or as data where the context asks for it.
+    pub(crate) fn push_function(&mut self, ctx: &Context, call: FunctionCall) {
+        if ctx.functions_as_data {
+            self.functions.push(call);
+        } else {
+            self.code.push_str(&call.code());
         }
     }
 

@@ -17,6 +17,8 @@ use canopy::model::{
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
+use super::self_refs::SelfRefs;
+use super::spelling::{qualify_default, return_type_is_deduced, scope_of, specificity, value_spelling, Pattern};
 use super::{Context, IntentPath, Rendered};
 use crate::plan::device_callable;
 use crate::pyexpr::{py_ident, py_str};
@@ -38,9 +40,35 @@ fn py_bool(b: bool) -> &'static str {
     }
 }
 
-/// `[(name, kind, non-type parameter type, default, is_pack), ...]`, or why a parameter cannot be
-/// instantiated from Python.
-fn tparams_data(params: &[TemplateParam]) -> Result<String, Unbindable> {
+/// Where a template is declared: the namespace its defaults are written in, and the template
+/// parameters of the enclosing class template (a member template's defaults may name them).
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    namespace: &'a str,
+    outer: &'a [TemplateParam],
+    /// For a class template's members: how their spellings name the class itself.
+    refs: Option<&'a SelfRefs>,
+}
+
+impl<'a> Scope<'a> {
+    fn of(qual_name: &'a str) -> Scope<'a> {
+        Scope { namespace: scope_of(qual_name), outer: &[], refs: None }
+    }
+
+    /// A member's type spelling as the runtime reads it.
+    fn spelling(&self, name: &str) -> String {
+        match self.refs {
+            Some(refs) => refs.member_spelling(&cxx(name)),
+            None => cxx(name),
+        }
+    }
+}
+
+/// `[(name, kind, non-type parameter type, default, is_pack, default's pattern), ...]`, or why a
+/// parameter cannot be instantiated from Python. Defaults are qualified for use outside the
+/// template's namespace; a type parameter's default comes with its pattern.
+fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Unbindable> {
+    let names: Vec<&str> = scope.outer.iter().chain(params).map(|p| p.name.as_str()).collect();
     let mut items = Vec::new();
     for p in params {
         let kind = match p.kind {
@@ -54,12 +82,17 @@ fn tparams_data(params: &[TemplateParam]) -> Result<String, Unbindable> {
             }
         };
         let ty = p.type_.as_ref().map(|t| cxx(&t.name));
+        let default = p.default.as_deref().map(|d| qualify_default(d, scope.namespace, &names));
+        let default_pattern = match (&default, p.kind) {
+            (Some(d), TemplateParamKind::Type) => Pattern::of(d).to_py(),
+            _ => "None".into(),
+        };
         items.push(format!(
-            "({}, {}, {}, {}, {})",
+            "({}, {}, {}, {}, {}, {default_pattern})",
             py_str(&p.name),
             py_str(kind),
             py_opt(ty.as_deref()),
-            py_opt(p.default.as_deref()),
+            py_opt(default.as_deref()),
             py_bool(p.is_pack)
         ));
     }
@@ -67,11 +100,16 @@ fn tparams_data(params: &[TemplateParam]) -> Result<String, Unbindable> {
 }
 
 /// `[(name, C++ spelling, intent), ...]` for a callable's parameters, their intents found at `path`.
-fn params_data(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Result<String, Unbindable> {
+fn params_data(
+    ctx: &Context,
+    path: IntentPath<'_>,
+    params: &[ParamVar],
+    spellings: &[String],
+) -> Result<String, Unbindable> {
     let mut items = Vec::new();
-    for (i, p) in params.iter().enumerate() {
+    for (i, (p, spelling)) in params.iter().zip(spellings).enumerate() {
         let intent = ctx.intents.of(path, i, p)?;
-        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(&cxx(&p.type_.name)), py_str(intent.as_str())));
+        items.push(format!("({}, {}, {})", py_str(&p.name), py_str(spelling), py_str(intent.as_str())));
     }
     Ok(format!("[{}]", items.join(", ")))
 }
@@ -81,17 +119,21 @@ fn params_data(ctx: &Context, path: IntentPath<'_>, params: &[ParamVar]) -> Resu
 fn overloads_data(
     ctx: &Context,
     path: IntentPath<'_>,
+    scope: Scope<'_>,
     tparams: &[TemplateParam],
     f: &Function,
     qual_name: Option<&str>,
 ) -> Result<Vec<String>, Unbindable> {
-    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, tparams, g, qual_name)).collect()
+    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name)).collect()
 }
 
-/// One callable as the runtime's overload dict: template parameters, return type, parameters.
+/// One callable as the runtime's overload dict: template parameters, return type, parameters, and
+/// their analysis: each parameter's pattern and value spelling (`spelling.rs`), the return type's,
+/// and the callable's specificity (how the runtime orders viable overloads).
 fn overload_data(
     ctx: &Context,
     path: IntentPath<'_>,
+    scope: Scope<'_>,
     tparams: &[TemplateParam],
     f: &Function,
     qual_name: Option<&str>,
@@ -103,13 +145,28 @@ fn overload_data(
     if let Some(q) = qual_name {
         let _ = write!(s, "\"qual_name\": {}, ", py_str(&cxx(q)));
     }
+    let spellings: Vec<String> = f.params.iter().map(|p| scope.spelling(&p.type_.name)).collect();
+    let ret = scope.spelling(&f.return_type.name);
     let _ = write!(
         s,
         "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}",
-        tparams_data(tparams)?,
-        py_str(&cxx(&f.return_type.name)),
-        params_data(ctx, path, &f.params)?,
+        tparams_data(tparams, scope)?,
+        py_str(&ret),
+        params_data(ctx, path, &f.params, &spellings)?,
         py_str(&ctx.place(&f.location))
+    );
+    let patterns: Vec<Pattern> = spellings.iter().map(|sp| Pattern::of(sp)).collect();
+    let own: Vec<&str> = tparams.iter().map(|p| p.name.as_str()).collect();
+    let _ = write!(
+        s,
+        ", \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \"ret_value\": {}, \"ret_deduced\": {}, \
+         \"specificity\": {}",
+        patterns.iter().map(Pattern::to_py).collect::<Vec<_>>().join(", "),
+        spellings.iter().map(|sp| py_str(&value_spelling(sp))).collect::<Vec<_>>().join(", "),
+        Pattern::of(&ret).to_py(),
+        py_str(&value_spelling(&ret)),
+        py_bool(return_type_is_deduced(&ret)),
+        specificity(&patterns, &own)
     );
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
         let _ = write!(s, ", \"arch\": {}", py_str(guard));
@@ -140,8 +197,11 @@ pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], 
     for t in templates {
         let f = &t.function;
         let path = IntentPath::Function { qual_name: &t.qual_name, name: &f.name };
-        let data = if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }
-            .and_then(|op| Ok((op, overloads_data(ctx, path, &t.template_parameters, f, Some(&t.qual_name))?)));
+        let data =
+            if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }.and_then(|op| {
+                let scope = Scope::of(&t.qual_name);
+                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name))?))
+            });
         match data {
             Ok((op, all)) => {
                 let key = match op {
@@ -191,8 +251,34 @@ pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], 
 pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) -> Result<Rendered, Skip> {
     let mut out = Rendered::default();
     let r = &t.record;
-    let tparams = tparams_data(&t.template_parameters)
+    let tparams = tparams_data(&t.template_parameters, Scope::of(&t.qual_name))
         .map_err(|why| Skip::new(BindKind::ClassTemplate, &t.qual_name, &r.location, why))?;
+    // Member spellings name the class itself and its member types, marked for the runtime.
+    let records: Vec<String> = r
+        .nested_records
+        .iter()
+        .filter(|n| !n.name.is_empty() && !n.name.contains('('))
+        .map(|n| n.name.clone())
+        .collect();
+    let aliases: Vec<(String, String)> =
+        r.nested_typedefs.iter().map(|t| (t.name.clone(), cxx(&t.underlying_name))).collect();
+    let member_spellings: Vec<String> = r
+        .methods
+        .iter()
+        .map(|m| &m.function)
+        .chain(r.templated_methods.iter().map(|m| &m.function))
+        .flat_map(|f| f.params.iter().map(|p| cxx(&p.type_.name)))
+        .collect();
+    let refs = SelfRefs::new(
+        &cxx(&t.qual_name),
+        t.template_parameters.iter().map(|p| (p.name.clone(), p.is_pack)).collect(),
+        records.iter().cloned().chain(aliases.iter().map(|(n, _)| n.clone())).collect(),
+        &aliases,
+        &member_spellings,
+        !r.bases.is_empty(),
+    );
+    // Members' defaults are written in the class's namespace and may name the class's parameters.
+    let scope = Scope { namespace: scope_of(&t.qual_name), outer: &t.template_parameters, refs: Some(&refs) };
     let member_path = |member| IntentPath::Member { qual_name: &t.qual_name, name: &r.name, member };
     let mut ctors = Vec::new();
     let mut methods = Vec::new();
@@ -249,7 +335,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             None
         };
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
-        match overloads_data(ctx, path, &[], f, None) {
+        match overloads_data(ctx, path, scope, &[], f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) if m.is_static => {
                 statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
@@ -297,7 +383,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             continue;
         }
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
-        match overloads_data(ctx, path, &mt.template_parameters, f, None) {
+        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None) {
             Ok(all) if is_ctor => ctors.extend(all),
             // `C.name(...)`: the member's own template arguments deduced as a function template's.
             Ok(all) if is_static => {
@@ -321,14 +407,26 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .fields
         .iter()
         .filter(|f| f.access == AccessKind::Public)
-        .map(|f| format!("({}, {})", py_str(&f.name), py_str(&cxx(&f.type_.name))))
+        .map(|f| {
+            let spelling = scope.spelling(&f.type_.name);
+            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), Pattern::of(&spelling).to_py())
+        })
         .collect();
-    let nested: Vec<String> = r
-        .nested_records
+    // Nested records, then member aliases (their targets marked, with patterns), then the member
+    // types reached through a base, which the runtime probes as the class's own.
+    let nested: Vec<String> = records
         .iter()
-        .filter(|n| !n.name.is_empty() && !n.name.contains('('))
-        .map(|n| py_str(&n.name))
-        .chain(r.nested_typedefs.iter().map(|t| format!("({}, {})", py_str(&t.name), py_str(&cxx(&t.underlying_name)))))
+        .map(|n| py_str(n))
+        .chain(aliases.iter().map(|(name, _)| {
+            let target = refs.alias_target(name).unwrap_or_default();
+            format!("({}, {}, {})", py_str(name), py_str(target), Pattern::of(target).to_py())
+        }))
+        .chain(
+            refs.inherited()
+                .iter()
+                .filter(|n| !records.contains(n) && !aliases.iter().any(|(a, _)| a == *n))
+                .map(|n| py_str(n)),
+        )
         .collect();
     let var = py_ident(py_name);
     let _ = writeln!(
@@ -411,7 +509,7 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
             continue;
         }
         let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
-        match overloads_data(ctx, path, &mt.template_parameters, f, None) {
+        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None) {
             Ok(all) => {
                 let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
                 if is_static {
@@ -473,10 +571,12 @@ mod tests {
         assert_eq!(
             r.code,
             "saturate = _template_bindings(_b).function_template(unit=_unit, py_name=\"saturate\", overloads=[\n    \
-             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False)], \"ret\": \"T\", \
-             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\"},\n    \
-             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False)], \"ret\": \"T\", \
-             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\"},\n])\n"
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None)], \"ret\": \"T\", \
+             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"patterns\": [(\"name\", \"T\")], \
+             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"ret_deduced\": False, \"specificity\": 0},\n    \
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None)], \"ret\": \"T\", \
+             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"patterns\": [(\"name\", \"T\")], \
+             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"ret_deduced\": False, \"specificity\": 0},\n])\n"
         );
         assert_eq!(r.report.bound.len(), 2);
     }
@@ -507,16 +607,18 @@ mod tests {
         );
         assert!(
             r.code.contains(
-                "tparams=[(\"T\", \"type\", \"T\", None, False), (\"N\", \"non_type\", \"int\", \"4\", False)]"
+                "tparams=[(\"T\", \"type\", \"T\", None, False, None), (\"N\", \"non_type\", \"int\", \"4\", False, None)]"
             ),
             "{}",
             r.code
         );
-        assert!(r.code.contains("fields=[(\"data\", \"T[N]\")]"), "{}", r.code);
+        assert!(r.code.contains("fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\"), \"N\"))]"), "{}", r.code);
         assert!(r
             .code
             .contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
-        assert!(r.code.contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False)], \"ret\": \"U\""));
+        assert!(r
+            .code
+            .contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False, None)], \"ret\": \"U\""));
         // `a[i]` reaches the member operator through `operator.getitem`, `self` the left operand.
         assert!(
             r.code.contains(

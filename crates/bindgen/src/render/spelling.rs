@@ -1,0 +1,420 @@
+//! Template spellings analysed at render time: a dependent type as a pattern (pack, reference,
+//! pointer, array with its extent, named type), a callable's specificity, and default template
+//! arguments qualified for use outside their namespace. The template runtime unifies the patterns
+//! with Numba types when a kernel is typed; it parses no C++ spelling of a declaration itself.
+
+use crate::pyexpr::py_str;
+use crate::types::scalar;
+
+/// The shape of a parameter's or return type's spelling, cv-qualifiers dropped (they do not change
+/// how a value is passed by pointer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Pattern {
+    /// `Ts...`: a function parameter pack of the inner pattern.
+    Pack(Box<Pattern>),
+    /// `T &` or `T &&`.
+    Ref {
+        rvalue: bool,
+        inner: Box<Pattern>,
+    },
+    Pointer(Box<Pattern>),
+    /// `T[N]`: the extent as written (a literal, a template parameter or an expression).
+    Array {
+        element: Box<Pattern>,
+        extent: String,
+    },
+    /// A template parameter or a concrete type, as spelled.
+    Name(String),
+    /// A template-id `ns::complex<T>`: its spelling, the template's name as written (without a
+    /// leading `::`), whether it was written fully qualified (`::std::complex`), and the
+    /// spellings of its template arguments.
+    Id {
+        text: String,
+        template: String,
+        fully_qualified: bool,
+        args: Vec<String>,
+    },
+}
+
+/// The top-level comma-separated parts of a template argument list.
+fn split_args(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let tail = text[start..].trim();
+    if !tail.is_empty() {
+        parts.push(tail.to_string());
+    }
+    parts
+}
+
+/// The named type `text`, a template-id when it is `name<...>` with a plain (qualified) name.
+fn named(text: String) -> Pattern {
+    let id = text.strip_suffix('>').and_then(|head| {
+        let (name, args) = head.split_once('<')?;
+        let (name, fully_qualified) = match name.trim_end().strip_prefix("::") {
+            Some(rest) => (rest, true),
+            None => (name.trim_end(), false),
+        };
+        // The `<` after the name closes at the end (not `a<b>::c<d>`).
+        let mut depth = 1i32;
+        let closes_at_end = args.chars().all(|c| {
+            depth += match c {
+                '<' => 1,
+                '>' => -1,
+                _ => 0,
+            };
+            depth > 0
+        });
+        let plain =
+            closes_at_end && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        plain.then(|| (name.to_string(), fully_qualified, split_args(args)))
+    });
+    match id {
+        Some((template, fully_qualified, args)) => Pattern::Id { text, template, fully_qualified, args },
+        None => Pattern::Name(text),
+    }
+}
+
+fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `s` without trailing whole words `words` (and the spaces before them).
+fn strip_trailing_words(s: &str, words: &[&str]) -> String {
+    let mut s = s.trim_end();
+    loop {
+        let stripped = words.iter().find_map(|w| {
+            let rest = s.strip_suffix(w)?;
+            let before = rest.chars().next_back();
+            (before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'))).then_some(rest.trim_end())
+        });
+        match stripped {
+            Some(rest) => s = rest,
+            None => return s.to_string(),
+        }
+    }
+}
+
+/// `s` without leading words `words` each followed by a space.
+fn strip_leading_words(s: &str, words: &[&str]) -> String {
+    let mut s = s;
+    loop {
+        let stripped = words.iter().find_map(|w| s.strip_prefix(w).and_then(|rest| rest.strip_prefix(' ')));
+        match stripped {
+            Some(rest) => s = rest.trim_start(),
+            None => return s.to_string(),
+        }
+    }
+}
+
+/// `T (&)[N]`, `T (&&)[N]`, `T (*)[N]`: the element spelling, the declarator sigil and `[N]...`.
+fn array_declarator(s: &str) -> Option<(&str, &str, &str)> {
+    let open = s.find('(')?;
+    let close = open + s[open..].find(')')?;
+    let sigil = s[open + 1..close].trim();
+    let dims = s[close + 1..].trim_start();
+    (matches!(sigil, "&" | "&&" | "*") && dims.starts_with('[') && dims.ends_with(']'))
+        .then(|| (s[..open].trim_end(), sigil, dims))
+}
+
+impl Pattern {
+    /// The pattern of a (canonical) type spelling.
+    pub(crate) fn of(spelling: &str) -> Pattern {
+        let s = norm(spelling);
+        if let Some(inner) = s.strip_suffix("...") {
+            return Pattern::Pack(Box::new(Pattern::of(inner)));
+        }
+        if let Some((elem, sigil, dims)) = array_declarator(&s) {
+            let inner = Box::new(Pattern::of(&format!("{elem}{dims}")));
+            return match sigil {
+                "*" => Pattern::Pointer(inner),
+                _ => Pattern::Ref { rvalue: sigil == "&&", inner },
+            };
+        }
+        for (sigil, rvalue) in [("&&", true), ("&", false)] {
+            if let Some(inner) = s.strip_suffix(sigil) {
+                return Pattern::Ref { rvalue, inner: Box::new(Pattern::of(inner)) };
+            }
+        }
+        let s = strip_trailing_words(&s, &["const", "volatile"]);
+        if let Some(inner) = s.strip_suffix('*') {
+            return Pattern::Pointer(Box::new(Pattern::of(inner)));
+        }
+        if s.ends_with(']') {
+            let mut depth = 0i32;
+            let mut open = 0;
+            for (i, c) in s.char_indices().rev() {
+                depth += match c {
+                    ']' => 1,
+                    '[' => -1,
+                    _ => 0,
+                };
+                if depth == 0 {
+                    open = i;
+                    break;
+                }
+            }
+            return Pattern::Array {
+                element: Box::new(Pattern::of(&s[..open])),
+                extent: s[open + 1..s.len() - 1].trim().to_string(),
+            };
+        }
+        let s = strip_leading_words(&s, &["const", "volatile", "typename", "struct", "class", "enum"]);
+        named(strip_trailing_words(&s, &["const", "volatile"]).trim().to_string())
+    }
+
+    /// Pointer, array and concrete type nodes: how specialized a parameter is (`T *` more than
+    /// `T`), the template's own parameters `own` counting for nothing.
+    fn specificity(&self, own: &[&str]) -> usize {
+        match self {
+            Pattern::Name(n) => usize::from(!own.contains(&n.as_str())),
+            Pattern::Id { .. } => 1,
+            Pattern::Ref { inner, .. } | Pattern::Pack(inner) => inner.specificity(own),
+            Pattern::Pointer(inner) => inner.specificity(own) + 1,
+            Pattern::Array { element, .. } => element.specificity(own) + 1,
+        }
+    }
+
+    /// The pattern as the runtime reads it: `("name", "T")`, `("ptr", p)`, `("ref", "&", p)`,
+    /// `("array", p, "N")`, `("pack", p)`; a template-id is a name with its parts,
+    /// `("name", "complex<T>", ("complex", False, ["T"]))`.
+    pub(crate) fn to_py(&self) -> String {
+        match self {
+            Pattern::Name(n) => format!("(\"name\", {})", py_str(n)),
+            Pattern::Id { text, template, fully_qualified, args } => format!(
+                "(\"name\", {}, ({}, {}, [{}]))",
+                py_str(text),
+                py_str(template),
+                if *fully_qualified { "True" } else { "False" },
+                args.iter().map(|a| py_str(a)).collect::<Vec<_>>().join(", ")
+            ),
+            Pattern::Pointer(inner) => format!("(\"ptr\", {})", inner.to_py()),
+            Pattern::Ref { rvalue, inner } => {
+                format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py())
+            }
+            Pattern::Array { element, extent } => format!("(\"array\", {}, {})", element.to_py(), py_str(extent)),
+            Pattern::Pack(inner) => format!("(\"pack\", {})", inner.to_py()),
+        }
+    }
+}
+
+/// The spelling of the value a parameter refers to: `T[N]` for `T (&)[N]`, `const T` for
+/// `const T &`; a pack's `...` is dropped too.
+pub(crate) fn value_spelling(spelling: &str) -> String {
+    let s = norm(spelling);
+    let s = s.strip_suffix("...").map(str::trim_end).unwrap_or(&s);
+    if let Some((elem, sigil, dims)) = array_declarator(s) {
+        if sigil != "*" {
+            return format!("{elem}{dims}");
+        }
+    }
+    for sigil in ["&&", "&"] {
+        if let Some(inner) = s.strip_suffix(sigil) {
+            return inner.trim_end().to_string();
+        }
+    }
+    s.to_string()
+}
+
+/// Whether a return type is one the compiler works out once the callee is chosen: `auto`,
+/// `decltype(...)`, a member type (`typename X<T>::type`) or an alias template
+/// (`common_type_t<T, U>`).
+pub(crate) fn return_type_is_deduced(spelling: &str) -> bool {
+    let words = spelling.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+    spelling.contains("::") || spelling.contains('<') || words.into_iter().any(|w| w == "auto" || w == "decltype")
+}
+
+/// The specificity of a callable: the sum over its parameters' patterns.
+pub(crate) fn specificity(patterns: &[Pattern], own: &[&str]) -> usize {
+    patterns.iter().map(|p| p.specificity(own)).sum()
+}
+
+/// Keywords a default argument may use: never qualified.
+const KEYWORDS: &[&str] = &[
+    "alignof",
+    "auto",
+    "bool",
+    "char",
+    "char16_t",
+    "char32_t",
+    "char8_t",
+    "class",
+    "const",
+    "constexpr",
+    "decltype",
+    "double",
+    "enum",
+    "false",
+    "float",
+    "int",
+    "long",
+    "noexcept",
+    "nullptr",
+    "short",
+    "signed",
+    "sizeof",
+    "static_cast",
+    "struct",
+    "true",
+    "typename",
+    "unsigned",
+    "void",
+    "volatile",
+    "wchar_t",
+];
+
+/// Global names: keywords, and the scalar and CUDA vector type names of the scalar table
+/// (`uint32_t`, `__half`, `float4`).
+fn is_global_name(word: &str) -> bool {
+    KEYWORDS.contains(&word) || scalar(word).is_some()
+}
+
+/// A default template argument as written inside namespace `scope`, made valid outside it:
+/// unqualified names other than template parameters (`params`) and global names get `scope::`
+/// (`BLOCK_SCAN_RAKING` in `cub` becomes `cub::BLOCK_SCAN_RAKING`; `uint32_t` stays). A name after
+/// `::`, `.` or `->` is a member and stays as written.
+pub(crate) fn qualify_default(text: &str, scope: &str, params: &[&str]) -> String {
+    if scope.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut prev: Option<char> = None;
+    let mut prev2: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let word_char = |c: char| c.is_alphanumeric() || c == '_';
+        if (c.is_ascii_alphabetic() || c == '_') && !prev.is_some_and(|p| word_char(p) || p == ':' || p == '.') {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if !word_char(d) {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
+            }
+            let word = &text[i..end];
+            let member = prev == Some('>') && prev2 == Some('-');
+            if member || params.contains(&word) || is_global_name(word) {
+                out.push_str(word);
+            } else {
+                out.push_str(scope);
+                out.push_str("::");
+                out.push_str(word);
+            }
+            let mut last = word.chars().rev();
+            let before = prev;
+            prev = last.next();
+            prev2 = last.next().or(before);
+            continue;
+        }
+        out.push(c);
+        prev2 = prev;
+        prev = Some(c);
+    }
+    out
+}
+
+/// The namespace (or class) a qualified name is declared in: `cub` for `cub::BlockScan`.
+pub(crate) fn scope_of(qual_name: &str) -> &str {
+    qual_name.rsplit_once("::").map(|(scope, _)| scope).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn py(s: &str) -> String {
+        Pattern::of(s).to_py()
+    }
+
+    #[test]
+    fn patterns_of_dependent_spellings() {
+        assert_eq!(py("T"), "(\"name\", \"T\")");
+        assert_eq!(py("const T &"), "(\"ref\", \"&\", (\"name\", \"T\"))");
+        assert_eq!(py("T &&"), "(\"ref\", \"&&\", (\"name\", \"T\"))");
+        assert_eq!(py("const T *const"), "(\"ptr\", (\"name\", \"T\"))");
+        assert_eq!(py("volatile T *"), "(\"ptr\", (\"name\", \"T\"))");
+        assert_eq!(py("const T (&)[N]"), "(\"ref\", \"&\", (\"array\", (\"name\", \"T\"), \"N\"))");
+        assert_eq!(py("int (*)[4]"), "(\"ptr\", (\"array\", (\"name\", \"int\"), \"4\"))");
+        assert_eq!(py("T[2][N]"), "(\"array\", (\"array\", (\"name\", \"T\"), \"2\"), \"N\")");
+        assert_eq!(py("Ts..."), "(\"pack\", (\"name\", \"Ts\"))");
+        assert_eq!(py("const Ts &..."), "(\"pack\", (\"ref\", \"&\", (\"name\", \"Ts\")))");
+        assert_eq!(
+            py("typename cub::BlockScan<T, 128>::TempStorage &"),
+            "(\"ref\", \"&\", (\"name\", \"cub::BlockScan<T, 128>::TempStorage\"))"
+        );
+        assert_eq!(py("const  unsigned   int"), "(\"name\", \"unsigned int\")");
+        assert_eq!(py("constexpr_t"), "(\"name\", \"constexpr_t\")");
+        assert_eq!(py("T[sizeof(U)]"), "(\"array\", (\"name\", \"T\"), \"sizeof(U)\")");
+        assert_eq!(
+            py("const complex<T> &"),
+            "(\"ref\", \"&\", (\"name\", \"complex<T>\", (\"complex\", False, [\"T\"])))"
+        );
+        assert_eq!(
+            py("::cuda::std::pair<pair<T, U>, int(*)(int, int)>"),
+            "(\"name\", \"::cuda::std::pair<pair<T, U>, int(*)(int, int)>\", \
+             (\"cuda::std::pair\", True, [\"pair<T, U>\", \"int(*)(int, int)\"]))"
+        );
+        assert_eq!(py("X<T>::type"), "(\"name\", \"X<T>::type\")");
+        assert_eq!(py("a<b>::c<d>"), "(\"name\", \"a<b>::c<d>\")");
+    }
+
+    #[test]
+    fn value_spellings_drop_the_reference_and_the_pack() {
+        assert_eq!(value_spelling("const T &"), "const T");
+        assert_eq!(value_spelling("T &&"), "T");
+        assert_eq!(value_spelling("const T (&)[N]"), "const T[N]");
+        assert_eq!(value_spelling("Ts &&..."), "Ts");
+        assert_eq!(value_spelling("int (*)[4]"), "int (*)[4]");
+        assert_eq!(value_spelling("T *"), "T *");
+    }
+
+    #[test]
+    fn specificity_counts_pointers_arrays_and_concrete_types() {
+        let pats: Vec<Pattern> = ["T *", "const int &", "U (&)[N]", "Ts..."].iter().map(|s| Pattern::of(s)).collect();
+        assert_eq!(specificity(&pats, &["T", "U", "N", "Ts"]), 1 + 1 + 1);
+        assert_eq!(specificity(&[Pattern::of("T")], &["T"]), 0);
+        assert_eq!(specificity(&[Pattern::of("T")], &[]), 1);
+    }
+
+    #[test]
+    fn defaults_are_qualified_for_use_outside_their_namespace() {
+        assert_eq!(qualify_default("uint32_t", "cub", &[]), "uint32_t");
+        assert_eq!(qualify_default("BLOCK_SCAN_RAKING", "cub", &[]), "cub::BLOCK_SCAN_RAKING");
+        assert_eq!(qualify_default("sizeof(KeyT) * 8", "cub", &["KeyT"]), "sizeof(KeyT) * 8");
+        assert_eq!(qualify_default("Traits<T>::value", "lib", &["T"]), "lib::Traits<T>::value");
+        assert_eq!(qualify_default("x.y + p->q + 8u", "ns", &["x", "p"]), "x.y + p->q + 8u");
+        assert_eq!(qualify_default("float4", "ns", &[]), "float4");
+        assert_eq!(qualify_default("uint_fast16_t", "ns", &[]), "uint_fast16_t");
+        assert_eq!(qualify_default("Mode::A", "", &[]), "Mode::A");
+        assert_eq!(qualify_default("int5", "ns", &[]), "ns::int5");
+        assert_eq!(qualify_default("hà + x->é", "ns", &[]), "ns::hà + ns::x->é");
+    }
+
+    #[test]
+    fn deduced_return_types() {
+        assert!(return_type_is_deduced("auto"));
+        assert!(return_type_is_deduced("decltype(x * 2.0)"));
+        assert!(return_type_is_deduced("typename X<T>::type"));
+        assert!(!return_type_is_deduced("const T &"));
+        assert!(!return_type_is_deduced("automaton"));
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(scope_of("cub::BlockScan"), "cub");
+        assert_eq!(scope_of("a::b::f"), "a::b");
+        assert_eq!(scope_of("f"), "");
+    }
+}
