@@ -572,10 +572,12 @@ def test_runtime_and_templates_share_one_module_without_collisions():
     package = Path(numbast._runtime.__file__).parent
     typing = top_level(package / "_typing.py")
     templates = top_level(_templates.__file__)
-    for backend in (package / "_runtime.py", package / "mlir" / "_runtime.py"):
+    hooks = top_level(package / "mlir" / "_templates.py")  # the MLIR template hooks, pasted before _templates.py
+    for backend, extra in ((package / "_runtime.py", set()), (package / "mlir" / "_runtime.py", hooks)):
         runtime = top_level(backend)
         assert typing & runtime == {"_NB_PACKAGE"}
-        assert templates & (runtime | typing) == set()
+        assert templates & (runtime | typing | extra) == set()
+        assert extra & (runtime | typing) == set()
 
 
 def test_rendered_templates_work_in_a_standalone_module(F):

@@ -45,9 +45,9 @@ if "Bindings" in globals() and "ShimUnit" in globals():  # static mode: the runt
 else:  # dynamic mode: this is `numbast._templates`. (Named at run time, so that the text a static
     # module embeds imports nothing outside numba, llvmlite and the standard library, even here.)
     _tpl_rt = _tpl_importlib.import_module("._runtime", __package__)
+    types = _tpl_rt.types  # (static mode: the runtime's own name)
 
 # The Numba the backend's runtime types with (`_NB_PACKAGE`: numba-cuda's, or numba-cuda-mlir's copy).
-types = _tpl_rt.types
 _TplTypingError = _tpl_rt._TypingError
 _tpl_signature = _tpl_rt.signature
 _TplAbstractTemplate = _tpl_rt.AbstractTemplate
