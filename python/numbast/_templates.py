@@ -2328,6 +2328,7 @@ class TemplateBindings:
                 return _tpl_rt._tpl_dummy_value(context)
 
             self.b._lower(_tpl_operator.getitem, [fnty, types.Any], _tpl_rt._tpl_lowering(impl))
+            self.b._sync()  # registered while a kernel is typed: numba-cuda-mlir reloads its registries
 
     def lower_method_getitem(self, methty):
         """`s.FlagHeads[4]` gives the receiver, as the method does (a bound method's value is its
@@ -2339,6 +2340,7 @@ class TemplateBindings:
                 return args[0]
 
             self.b._lower(_tpl_operator.getitem, [methty, types.Any], _tpl_rt._tpl_lowering(impl))
+            self.b._sync()  # registered while a kernel is typed: numba-cuda-mlir reloads its registries
 
     def arch_condition(self, condition, ranges, archs, owner):
         """Describes an arch condition that rendered templates carry (`"arch"`, `arch=`): the
