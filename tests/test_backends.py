@@ -11,6 +11,7 @@ asks the driver for the device's compute capability.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -313,7 +314,6 @@ def test_python_operator_for_a_template_on_mlir_names_the_backend(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "key"),
     [
-        ("GPU Arch: [sm_80, sm_90]\n", "GPU Arch"),
         ("GPU Arch: [sm_80]\nCooperative Launch Required APIs: [twice]\n", "Cooperative Launch Required APIs"),
     ],
 )
@@ -326,3 +326,48 @@ def test_mlir_config_refuses_what_it_cannot_do_yet(tmp_path, extra, key):
     )
     assert r.returncode != 0
     assert f"`{key}`" in r.stderr and "MLIR Backend" in r.stderr, r.stderr
+
+
+ARCH_HEADER = r"""
+#pragma once
+__device__ inline float everywhere(float x) { return x + 1.0f; }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+__device__ inline float hopper_only(float x) { return x * 2.0f; }
+#endif
+"""
+
+
+def test_mlir_static_module_with_several_archs_serves_each(tmp_path):
+    """`MLIR Backend` with two GPU architectures: a function only sm_90 has compiles for sm_90,
+    and for sm_80 its lowering fails naming it and the architectures that have it."""
+    pytest.importorskip("numba_cuda_mlir")
+    from _backends import _target_without_gpu
+
+    backend = Backend("mlir")
+    _target_without_gpu()
+    (tmp_path / "arch_lib.cuh").write_text(ARCH_HEADER)
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(
+        "Entry Point: arch_lib.cuh\nFile List: [arch_lib.cuh]\nGPU Arch: [sm_80, sm_90]\nMLIR Backend: true\nOutput Name: arch_lib_mlir\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    spec = importlib.util.spec_from_file_location("arch_lib_mlir", tmp_path / "out" / "arch_lib_mlir.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    assert {"everywhere", "hopper_only"} <= set(m.__all__)
+
+    def uses_both(out, a):
+        out[0] = m.hopper_only(a[0]) + m.everywhere(a[0])
+
+    def uses_everywhere(out, a):
+        out[0] = m.everywhere(a[0])
+
+    sig = (backend.types.float32[::1], backend.types.float32[::1])
+    assert backend.cuda.compile_cubin(uses_both, sig, cc=(9, 0))[:4] == b"\x7fELF"
+    assert backend.cuda.compile_cubin(uses_everywhere, sig, cc=(8, 0))[:4] == b"\x7fELF"
+    with pytest.raises(Exception) as e:
+        backend.cuda.compile_cubin(uses_both, sig, cc=(8, 0))
+    assert "hopper_only is not available for compute capability 8.0: arch_lib_mlir has it for sm_90" in str(e.value)

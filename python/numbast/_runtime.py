@@ -98,6 +98,20 @@ def _lower_case(bindings, template, keys, prefix, sig, impl):
                 bindings.target_registry.lower(k, *key)(_lower_fitted(template))
 
 
+def _wrap_last_lowering(bindings, wrap):
+    """`wrap` the lowering registered last (an overload's own registration)."""
+    impl, key, argtys = bindings.target_registry.functions[-1]
+    bindings.target_registry.functions[-1] = (wrap(impl), key, argtys)
+
+
+def _lowering_cc(args):
+    """The compute capability a lowering `impl(*args)` compiles for (None if unknown)."""
+    from numba.cuda.core import targetconfig
+
+    cc = getattr(targetconfig.ConfigStack.top_or_none(), "compute_capability", None)
+    return tuple(cc[:2]) if cc else None
+
+
 def _operator_typed(template, args):
     """Nothing: an operator's lowering is registered for each overload's own signature."""
 

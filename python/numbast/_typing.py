@@ -12,7 +12,7 @@ converting constructors, the call templates (overload choice, pointer passing, t
 each overload and why it was rejected), argument intents and `Bindings`, which registers typing
 and asks the backend for each lowering. The backend supplies, by name: `_unit_code` (a shim unit's
 linkable CUDA source), `_default_registries`, `_install`, `_refresh`, `_register_struct_model`, `_lower_case`,
-`_inplace_impl`, `_call_impl`, `_operator_typed`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
+`_inplace_impl`, `_call_impl`, `_wrap_last_lowering`, `_lowering_cc`, `_operator_typed`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
 `_cast_to_struct`, `_cast_from_struct` and `_TYPING_ERRORS`.
 """
 
@@ -674,8 +674,7 @@ class Bindings:
         if self._last_pending is not None:
             self._last_pending[-1].append(wrap)
             return
-        impl, key, argtys = self.target_registry.functions[-1]
-        self.target_registry.functions[-1] = (wrap(impl), key, argtys)
+        _wrap_last_lowering(self, wrap)
 
     def _add_case(self, template, lower_key, sig, impl, cxx=None, recvr=None, call_key=None):
         """Adds overload `sig` (lowered by `impl`) to the `_CallTemplate` `template`, with the
@@ -684,6 +683,7 @@ class Bindings:
         template.cases.append(sig)
         template.impls.append(impl)
         template.cxx.append(cxx or "")
+        self._last_template = template  # its last overload is the one registered last
         keys = [lower_key] + ([] if call_key is None else [call_key])
         _lower_case(self, template, keys, [] if recvr is None else [recvr], sig, impl)
 

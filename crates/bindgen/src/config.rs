@@ -454,11 +454,6 @@ impl Config {
             // What a numba-cuda-mlir module cannot do yet: its helpers for these are numba-cuda's.
             let unsupported = [
                 (
-                    "GPU Arch",
-                    self.gpu_arch.len() > 1,
-                    "must list one architecture with `MLIR Backend` (several are not supported there yet)",
-                ),
-                (
                     "Clang Include Paths",
                     !self.clang_include_paths.is_empty(),
                     "is not supported with `MLIR Backend` yet",

@@ -92,6 +92,21 @@ def _lower_case(bindings, template, keys, prefix, sig, impl):
         _register_dispatch(template, [(types.Any,) * (len(prefix) + len(sig.args))])
 
 
+def _wrap_last_lowering(bindings, wrap):
+    """`wrap` the lowering of the overload added last (`impl(lower, target, args)`, which the
+    key's shared lowering `_dispatch` calls)."""
+    template = bindings._last_template
+    template.impls[-1] = wrap(template.impls[-1])
+
+
+def _lowering_cc(args):
+    """The compute capability a lowering `impl(lower, ...)` compiles for: the lowerer's target
+    chip (`sm_90a` -> (9, 0)), or None."""
+    chip = getattr(args[0], "targetoptions", {}).get("chip") if args else None
+    digits = "".join(c for c in (chip or "").removeprefix("sm_") if c.isdigit())
+    return (int(digits[:-1]), int(digits[-1])) if len(digits) >= 2 else None
+
+
 def _operator_typed(template, args):
     """A call of operator `template` typed with argument types `args` (converted by the overload):
     its lowering is registered for those types too, as the lowerer sees them."""

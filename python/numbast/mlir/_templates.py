@@ -51,7 +51,7 @@ def _tpl_lowering(impl):
         for var, want in zip(variables, argtys):
             have = lower.get_numba_type(var)
             if getattr(have, "_nbst_ref_of", None) is not None:
-                raise NotImplementedError(
+                raise TypeError(  # numba-cuda-mlir reports a NotImplementedError as its own bug
                     f"{var.loc}: an element of an array of {have.dtype} (`a[i]`) as a reference is numba-cuda's; on "
                     "numba-cuda-mlir pass a slice that starts at it (`a[i:]`), which binds its first element"
                 )
@@ -103,9 +103,7 @@ def _tpl_call_shim(context, lower, call, values):
 
 
 def _tpl_lower_plain(context, lower, plain, sig, args):
-    raise NotImplementedError(
-        f"{plain}: a non-template function called through a function template's name is not lowered on numba-cuda-mlir yet"
-    )
+    raise TypeError(f"{plain}: a non-template function called through a function template's name is not lowered on numba-cuda-mlir yet")
 
 
 def _tpl_field_at(context, lower, typ, value, fty, offset):

@@ -457,18 +457,15 @@ def _nb_require_arch(b, name, ranges, archs):
     `__CUDA_ARCH__` values, lower bound included): lowering it for another one fails, naming it."""
 
     def require(impl):
-        def lower(context, builder, sig, args):
-            from numba.cuda.core import targetconfig
-
-            flags = targetconfig.ConfigStack.top_or_none()
-            cc = getattr(flags, "compute_capability", None)
+        def lower(*args):
+            cc = _nb_rt._lowering_cc(args)  # the backend's
             if cc:
                 value = cc[0] * 100 + cc[1] * 10
                 if not any(lo <= value and (hi is None or value < hi) for lo, hi in ranges):
-                    raise NotImplementedError(
+                    raise RuntimeError(  # numba-cuda-mlir reports a NotImplementedError as its own bug
                         f"{name} is not available for compute capability {cc[0]}.{cc[1]}: "
                         f"{__name__} has it for {archs} (the config's GPU Arch)")
-            return impl(context, builder, sig, args)
+            return impl(*args)
 
         return lower
 
