@@ -167,6 +167,59 @@ def test_numba_cuda_modules_values_on_gpu(numba_cuda_loaded):
     assert out[2] == 1.75  # exact in e4m3
 
 
+# The same configs with `MLIR Backend: true` (numba-cuda-mlir modules; cuda_fp8's `Clang Include
+# Paths` included).
+
+
+@pytest.fixture(scope="module")
+def mlir_modules(tmp_path_factory):
+    pytest.importorskip("numba_cuda_mlir")
+    root = tmp_path_factory.mktemp("numba_cuda_mlir")
+    mods = []
+    for name in ("cuda_fp16", "cuda_bf16", "cuda_fp8"):
+        cfg = numba_cuda_config(name, root)
+        cfg.write_text(cfg.read_text() + "MLIR Backend: true\n")
+        r = numbast("--cfg-path", cfg, "--output-dir", root / "out", "-q")
+        assert r.returncode == 0, r.stderr
+        mods.append(load(root / "out" / f"{name}.py", f"compat_mlir_{name}"))
+    mods[2].install()  # cuda_fp8 uses a separate registry
+    return mods
+
+
+def _mlir_kernel(fp16, bf16, fp8):
+    from numba_cuda_mlir import types as mtypes
+
+    def kernel(out, a):
+        h = fp16.__float2half(a[0])
+        out[0] = fp16.__half2float(fp16.hsqrt(fp16.__hadd(h, h)))
+        out[1] = bf16.__bfloat162float(bf16.hsqrt(bf16.__float2bfloat16(a[1])))
+        out[2] = mtypes.float32(fp8.fp8_e4m3(a[2]))
+
+    return kernel
+
+
+def test_numba_cuda_configs_with_mlir_backend_link_kernels(mlir_modules):
+    from _backends import _target_without_gpu
+    from numba_cuda_mlir import cuda as mcuda
+    from numba_cuda_mlir import types as mtypes
+
+    _target_without_gpu()
+    sig = (mtypes.float32[::1], mtypes.float32[::1])
+    assert mcuda.compile_cubin(_mlir_kernel(*mlir_modules), sig, cc=(9, 0))[:4] == b"\x7fELF"
+
+
+@pytest.mark.gpu
+def test_numba_cuda_configs_with_mlir_backend_values_on_gpu(mlir_modules):
+    from _backends import Backend
+
+    backend = Backend("mlir")
+    backend.gpu()
+    a = np.array([2.0, 9.0, 1.75], dtype=np.float32)
+    out = np.zeros(3, dtype=np.float32)
+    backend.cuda.jit(_mlir_kernel(*mlir_modules))[1, 1](out, a)
+    assert out.tolist() == [np.float32(np.sqrt(np.float16(4.0))), 3.0, 1.75]
+
+
 # ----------------------------------------------------------------------------- NVSHMEM
 
 

@@ -162,3 +162,44 @@ def test_template_kernel_links(backend, request, name):
 @pytest.mark.parametrize("name", list(CASES))
 def test_template_kernel_runs(backend, request, name):
     run(backend, _case(request, backend, name)[1])
+
+
+def test_array_element_as_template_reference_on_mlir_says_to_pass_a_slice(backend, CUB):
+    """numba-cuda binds `temp[0]` to a `TempStorage &` parameter as the element itself; on
+    numba-cuda-mlir (whose getitem gives a copy) the error names the problem and the way."""
+    if backend.name != "mlir":
+        pytest.skip("numba-cuda binds an element reference (test_lib_cub_warp.py)")
+    BS = CUB["BlockScan"][np.int32, tt.BLOCK]
+    TempStorage = BS.TempStorage
+    cuda = backend.cuda
+
+    def kernel(values, out):
+        temp = cuda.shared.array(2, TempStorage)
+        i = cuda.grid(1)
+        out[i] = BS(temp[1]).InclusiveSum(values[i])
+
+    with pytest.raises(TypeError, match=r"as a reference is numba-cuda's; on numba-cuda-mlir pass a slice that starts at it \(`a\[i:\]`\)"):
+        backend.link(kernel, (backend.types.int32[::1],) * 2, CUB["writer"])
+
+
+def test_shared_array_of_temp_storage_is_aligned_as_cxx_aligns_it(backend, CUB):
+    """numba-cuda-mlir aligns shared arrays to 8 bytes by default; one of a bound struct gets the
+    struct's C++ alignment (BlockScan<double>'s TempStorage: 16)."""
+    if backend.name != "mlir":
+        pytest.skip("numba-cuda's data model carries the alignment")
+    BS = CUB["BlockScan"][np.float64, tt.BLOCK]
+    TempStorage = BS.TempStorage
+    assert TempStorage._numba_type._nbst_align == 16
+    cuda = backend.cuda
+
+    def kernel(values, out):
+        temp = cuda.shared.array(1, TempStorage)
+        i = cuda.grid(1)
+        out[i] = BS(temp).InclusiveSum(values[i])
+
+    from _backends import _target_without_gpu
+
+    _target_without_gpu()
+    text = str(cuda.compile_mlir(kernel, (backend.types.float64[::1],) * 2))
+    (line,) = [ln for ln in text.splitlines() if "memref.global" in ln and "workgroup" in ln]
+    assert "alignment = 16" in line

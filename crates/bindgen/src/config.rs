@@ -454,11 +454,6 @@ impl Config {
             // What a numba-cuda-mlir module cannot do yet: its helpers for these are numba-cuda's.
             let unsupported = [
                 (
-                    "Clang Include Paths",
-                    !self.clang_include_paths.is_empty(),
-                    "is not supported with `MLIR Backend` yet",
-                ),
-                (
                     "Cooperative Launch Required Functions Regex",
                     !self.cooperative_launch_required_functions_regex.is_empty(),
                     "is not supported with `MLIR Backend` yet",
