@@ -12,7 +12,8 @@ reach this backend's runtime and their state (the bindings, the report) is this 
     shim_writer = MemoryShimWriter(f'#include "{src}"')
     hsqrt = bind_cxx_function(shim_writer, decls.functions[1])  # callable in numba_cuda_mlir kernels
 
-Function and class templates are not bound on this backend yet (`TemplateError` says so).
+Function and class templates bind as with `numbast` (`numbast.mlir._templates` is the shared
+template runtime with this backend's lowering hooks).
 """
 
 import importlib
