@@ -259,6 +259,7 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the arity's facts, each used once
 fn render_member_arity(
     ctx: &Context,
     s: &Struct,
