@@ -48,6 +48,9 @@ def L(tmp_path_factory):
     for folder in ("__complex", "__utility", "__array", "__limits", "__cmath"):
         files += glob.glob(str(std / folder / "*.h"))
     files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / f) for f in algorithm]
+    # CCCL 13.0 still defines complex and array in its libcxx folder, behind the public headers.
+    libcxx = std / "detail" / "libcxx" / "include"
+    files += [str(libcxx / h) for h in ("complex", "array") if (libcxx / h).is_file()]
     decls = ast_canopy.parse_declarations_from_source(str(entry), files, ARCH)
     writer = MemoryShimWriter(f'#include "{entry}"')
     with warnings.catch_warnings():

@@ -220,7 +220,8 @@ fn render_aggregate_init(ctx: &Context, s: &Struct, var: &str, out: &mut Rendere
         let mut f = init.function.clone();
         f.params.truncate(n);
         let mut one = Rendered::default();
-        render_member_arity(ctx, s, var, &init, &f, &format!("#aggregate{n}"), true, &mut one);
+        let suffix = format!("#aggregate{n}");
+        render_member_arity(ctx, s, var, &init, Arity { f: &f, suffix: &suffix, aggregate: true }, &mut one);
         if one.report.bound.is_empty() {
             break;
         }
@@ -245,7 +246,7 @@ fn render_aggregate_init(ctx: &Context, s: &Struct, var: &str, out: &mut Rendere
 fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &mut Rendered) {
     for (k, (f, suffix)) in arities(&m.function).into_iter().enumerate() {
         let mut one = Rendered::default();
-        render_member_arity(ctx, s, var, m, &f, &suffix, false, &mut one);
+        render_member_arity(ctx, s, var, m, Arity { f: &f, suffix: &suffix, aggregate: false }, &mut one);
         let bound = !one.report.bound.is_empty();
         if k == 0 {
             out.append(one);
@@ -259,17 +260,16 @@ fn render_member(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, out: &m
     }
 }
 
-#[allow(clippy::too_many_arguments)] // the arity's facts, each used once
-fn render_member_arity(
-    ctx: &Context,
-    s: &Struct,
-    var: &str,
-    m: &StructMethod,
-    f: &Function,
-    suffix: &str,
+/// One arity of a member: the function as called, the suffix that keeps its shim's identity
+/// apart, and whether it is a struct's aggregate initialization (`T{...}`).
+struct Arity<'a> {
+    f: &'a Function,
+    suffix: &'a str,
     aggregate: bool,
-    out: &mut Rendered,
-) {
+}
+
+fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, arity: Arity, out: &mut Rendered) {
+    let Arity { f, suffix, aggregate } = arity;
     let full = format!("{}::{}", s.qual_name, f.name);
     let skip = |out: &mut Rendered, why: Unbindable| out.report.skip(BindKind::Method, &full, &f.location, why);
     let value_semantics = |m: &str| Unbindable::new(SkipReason::ValueSemantics, m);
