@@ -148,7 +148,6 @@ def _case(request, backend, name):
     return bound, for_backend(backend, make(bound))
 
 
-@pytest.mark.parametrize("name", list(CASES))
 def _mark_unsupported(backend, request, name):
     if backend.name == "mlir" and name == "call_operators_and_member_templates":
         # numba-cuda-mlir lowers a call by its callee's Python value, and a struct value (`f(5)`)
@@ -156,6 +155,7 @@ def _mark_unsupported(backend, request, name):
         request.applymarker(pytest.mark.xfail(raises=Exception, strict=True, reason="call of a struct value"))
 
 
+@pytest.mark.parametrize("name", list(CASES))
 def test_template_kernel_links(backend, request, name):
     _mark_unsupported(backend, request, name)
     bound, case = _case(request, backend, name)
