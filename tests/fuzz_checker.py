@@ -365,6 +365,7 @@ class FakeRuntime:
         self.TypingRegistry = FakeRegistry
         self.TargetRegistry = FakeRegistry
         self.ShimUnit = self._unit
+        self._NB_PACKAGE = "numba.cuda"  # the backend's Numba (`_nb_add_include_dirs` reads its config)
         self.bindings = []
         self.shim_units = []
 

@@ -439,7 +439,9 @@ const INCLUDE_DIRS_HELPER: &str = r#"
 def _nb_add_include_dirs(dirs):
     """Add `dirs` (relative to this module) to the folders NVRTC searches when the backend
     (numba-cuda, or numba-cuda-mlir's copy of it) compiles CUDA C++ sources, such as the shims."""
-    config = _nb_rt._nb_importlib.import_module(_nb_rt._NB_PACKAGE).config
+    import importlib
+
+    config = importlib.import_module(_nb_rt._NB_PACKAGE).config
 
     here = _nb_os.path.dirname(_nb_os.path.abspath(__file__))
     paths = [p for p in (getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "") or "").split(":") if p]
