@@ -1,7 +1,9 @@
 """Helpers shared by the binding tests: importing generated modules, linking kernels, GPU skips."""
 
 import importlib.util
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,20 @@ def import_module(path: Path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
     spec.loader.exec_module(module)
+    return module
+
+
+def generate_static_module(root: Path, header: Path, name: str, arch: str = "sm_80"):
+    """`header` generated as the static module `name` under `root` (its only file), imported,
+    with the coverage report as its `report` attribute."""
+    cfg = root / "cfg.yml"
+    cfg.write_text(f"Entry Point: {header}\nFile List: [{header}]\nGPU Arch: [{arch}]\nOutput Name: {name}\n")
+    report = root / "report.json"
+    r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out"),
+                        "--report", str(report)], capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    module = import_module(root / "out" / f"{name}.py")
+    module.report = json.loads(report.read_text())
     return module
 
 

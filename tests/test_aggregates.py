@@ -7,15 +7,12 @@ tests/headers/aggregates.cuh. CPU tests link; the `gpu` tests check values."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import import_module, require_gpu, shims_of
+from _helpers import generate_static_module, require_gpu, shims_of
 from numba import cuda
 from numba.cuda.typing.typeof import typeof
 from numbast import MemoryShimWriter, bind_cxx_enums, bind_cxx_functions, bind_cxx_structs
@@ -45,16 +42,7 @@ def D():
 
 @pytest.fixture(scope="module")
 def S(tmp_path_factory):
-    root = tmp_path_factory.mktemp("aggregates")
-    cfg = root / "cfg.yml"
-    cfg.write_text(f"Entry Point: {HEADER}\nFile List: [{HEADER}]\nGPU Arch: [{ARCH}]\nOutput Name: aggregates_static\n")
-    report = root / "report.json"
-    r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out"),
-                        "--report", str(report)], capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    module = import_module(root / "out" / "aggregates_static.py")
-    module.report = json.loads(report.read_text())
-    return module
+    return generate_static_module(tmp_path_factory.mktemp("aggregates"), HEADER, "aggregates_static", ARCH)
 
 
 def make_kernel(ns):

@@ -8,16 +8,13 @@ tests/headers/member_templates.cuh. CPU tests link; the `gpu` tests check values
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import import_module, require_gpu, shims_of
+from _helpers import generate_static_module, require_gpu, shims_of
 from numba import cuda
 from numba.cuda.typing.typeof import typeof
 from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_structs
@@ -49,16 +46,7 @@ def D():
 @pytest.fixture(scope="module")
 def S(tmp_path_factory):
     """The header generated as a static module, imported, with its coverage report."""
-    root = tmp_path_factory.mktemp("member_templates")
-    cfg = root / "cfg.yml"
-    cfg.write_text(f"Entry Point: {HEADER}\nFile List: [{HEADER}]\nGPU Arch: [{ARCH}]\nOutput Name: member_templates_static\n")
-    report = root / "report.json"
-    r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out"),
-                        "--report", str(report)], capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    module = import_module(root / "out" / "member_templates_static.py")
-    module.report = json.loads(report.read_text())
-    return module
+    return generate_static_module(tmp_path_factory.mktemp("member_templates"), HEADER, "member_templates_static", ARCH)
 
 
 def make_kernel(ns):
