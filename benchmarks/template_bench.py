@@ -60,7 +60,7 @@ def worker(arch, plain_first=False):
     import numpy as np
     from ast_canopy import parse_declarations_from_source
     from numba import cuda, types
-    from numbast import MemoryShimWriter, _templates, bind_cxx_class_templates
+    from numbast import MemoryShimWriter, _template_probe, bind_cxx_class_templates
 
     out["import_ms"] = (time.perf_counter() - t) * 1e3
     gpu = cuda.is_available()
@@ -68,7 +68,7 @@ def worker(arch, plain_first=False):
         cuda.current_context()
 
     probe = {"ms": 0.0, "count": 0}
-    real_probe = _templates._tpl_probe_values
+    real_probe = _template_probe.probe_values
 
     def timed_probe(*args, **kwargs):
         t = time.perf_counter()
@@ -78,7 +78,7 @@ def worker(arch, plain_first=False):
             probe["ms"] += (time.perf_counter() - t) * 1e3
             probe["count"] += 1
 
-    _templates._tpl_probe_values = timed_probe
+    _template_probe.probe_values = timed_probe
 
     cccl = next(d for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
     header = os.path.join(cccl, "cub", "block", "block_scan.cuh")

@@ -18,7 +18,7 @@ import numbast
 import numpy as np
 import pytest
 from ast_canopy import parse_declarations_from_source
-from numbast import MemoryShimWriter, _templates, bind_cxx_class_templates
+from numbast import MemoryShimWriter, _template_probe, _templates, bind_cxx_class_templates
 
 ARCH = "sm_80"
 BLOCK, ITEMS, WARP = 128, 4, 32
@@ -84,15 +84,15 @@ def CUB():
 def test_cub_layouts_from_libclang_equal_nvrtc(CUB, monkeypatch):
     monkeypatch.setenv("NUMBAST_TEMPLATE_PROBE", "clang")
     probes = []
-    real = _templates._tpl_probe_values
+    real = _template_probe.probe_values
 
     def recording(text, prelude, exprs, cc, what):
         values = real(text, prelude, exprs, cc, what)
         probes.append((text, prelude, exprs, cc, what, values))
         return values
 
-    monkeypatch.setattr(_templates, "_tpl_probe_values", recording)
-    monkeypatch.setattr(_templates, "_TPL_PROBES", {})
+    monkeypatch.setattr(_template_probe, "probe_values", recording)
+    monkeypatch.setattr(_template_probe, "PROBES", {})
     layouts = {}
     for name, args in INSTANCES:
         ci = CUB[name][args]
@@ -112,13 +112,13 @@ def test_probe_errors_from_both_backends_name_the_instance(CUB, monkeypatch):
     text = "#include <cub/block/block_scan.cuh>\n"
     for backend in ("clang", "nvrtc"):
         with pytest.raises(_templates.TemplateError, match=r"cannot instantiate cub::NoSuch(.|\n)*NoSuch"):
-            _templates._tpl_probe_values(text, "", ["sizeof(cub::NoSuch<int>)"], (8, 0), "cub::NoSuch<int>", backend=backend)
+            _template_probe.probe_values(text, "", ["sizeof(cub::NoSuch<int>)"], (8, 0), "cub::NoSuch<int>", backend=backend)
 
 
 def test_probe_backend_setting_is_checked(monkeypatch):
     monkeypatch.setenv("NUMBAST_TEMPLATE_PROBE", "gcc")
     with pytest.raises(ValueError, match="NUMBAST_TEMPLATE_PROBE='gcc': expected one of clang, nvrtc, both"):
-        _templates._tpl_probe_backend()
+        _template_probe.probe_backend()
 
 
 def test_evaluate_constants_reads_layouts_and_reports_errors():

@@ -34,7 +34,7 @@ from numbast import (
     MemoryShimWriter,
     NumbastSkipWarning,
     TemplateError,
-    _templates,
+    _template_probe,
     bind_cxx_class_template,
     bind_cxx_class_template_specialization,
     bind_cxx_class_templates,
@@ -339,13 +339,13 @@ def test_class_template_typing_errors(C):
 
 def test_instantiation_is_probed_once(C, monkeypatch):
     calls = []
-    real = _templates._tpl_probe_values
+    real = _template_probe.probe_values
 
     def counting(text, prelude, exprs, cc, what):
         calls.append(exprs)
         return real(text, prelude, exprs, cc, what)
 
-    monkeypatch.setattr(_templates, "_tpl_probe_values", counting)
+    monkeypatch.setattr(_template_probe, "probe_values", counting)
     Pair = C["Pair"]
     first = Pair[np.int16]
     assert len(calls) == 1 and "sizeof(tpl::Pair<short>)" in calls[0]
@@ -555,10 +555,27 @@ def test_cub_default_constructor_in_kernel_links(CUB):
 # ----------------------------------------------------------------------------- static mode
 
 
-def test_runtime_and_templates_share_one_module_without_collisions():
-    """Static mode appends _templates.py to the runtime's texts (_typing.py, then a backend's
-    _runtime.py): they define no name twice, but the backend's `_NB_PACKAGE`, which the typing
-    layer reads."""
+def _template_modules_in_import_order(package):
+    """The template runtime's modules (`_templates.py` and `_template_*.py`), each after those it
+    imports (`from ._template_x import ...`); fails on a cycle."""
+    imports = {}
+    for path in sorted(package.glob("_template*.py")):
+        tree = ast.parse(path.read_text())
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+        imports[path.stem] = found - {"_runtime"}
+    order = []
+    while len(order) < len(imports):
+        ready = [m for m in imports if m not in order and imports[m] <= set(order)]
+        assert ready, f"import cycle among {sorted(set(imports) - set(order))}"
+        order += sorted(ready)
+    return order
+
+
+def test_runtime_texts_share_one_namespace_and_template_modules_import_only_the_runtime():
+    """Static mode pastes the runtime's texts (_typing.py, then a backend's _runtime.py) into one
+    module: they define no name twice, but the backend's `_NB_PACKAGE`, which the typing layer reads.
+    The template runtime's modules are modules of their own, loaded as the runtime's submodules:
+    besides numba, llvmlite and the standard library they import only each other and `._runtime`."""
 
     def top_level(path):
         names = set()
@@ -571,39 +588,55 @@ def test_runtime_and_templates_share_one_module_without_collisions():
 
     package = Path(numbast._runtime.__file__).parent
     typing = top_level(package / "_typing.py")
-    templates = top_level(_templates.__file__)
-    hooks = top_level(package / "mlir" / "_templates.py")  # the MLIR template hooks, pasted before _templates.py
-    for backend, extra in ((package / "_runtime.py", set()), (package / "mlir" / "_runtime.py", hooks)):
-        runtime = top_level(backend)
-        assert typing & runtime == {"_NB_PACKAGE"}
-        assert templates & (runtime | typing | extra) == set()
-        assert extra & (runtime | typing) == set()
+    for backend in (package / "_runtime.py", package / "mlir" / "_runtime.py"):
+        assert typing & top_level(backend) == {"_NB_PACKAGE"}
+    modules = _template_modules_in_import_order(package)
+    assert modules[-1] == "_templates" and len(modules) >= 5
+    allowed = {"numba", "llvmlite"} | set(sys.stdlib_module_names)
+    for name in modules:
+        for node in ast.walk(ast.parse((package / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1 and (node.module or "_runtime") in set(modules) | {"_runtime"}, (name, node.module)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] in allowed, (name, node.module)
+            elif isinstance(node, ast.Import):
+                assert {a.name.split(".")[0] for a in node.names} <= allowed, name
 
 
 def test_rendered_templates_work_in_a_standalone_module(F):
-    """Static mode's layout: the runtime's texts (the shared typing layer, then numba-cuda's
-    lowering) followed by the template runtime's text make one module (as generated modules load
-    their embedded runtime); the rendered code runs in a namespace of its own with `_b` (here with
-    registries of its own), `_unit` and `_template_bindings`. It binds and instantiates a template
-    without `numbast`."""
-    runtime_dir = Path(numbast._runtime.__file__).parent
-    text = "\n".join((runtime_dir / name).read_text() for name in ("_typing.py", "_runtime.py", "_templates.py"))
+    """Static mode's layout: the runtime's texts (the NVRTC cache, the shared typing layer, then
+    numba-cuda's lowering) make one module, a package whose submodules are the template runtime's modules (as
+    generated modules load their embedded runtime); the rendered code runs in a namespace of its own
+    with `_b` (here with registries of its own), `_unit` and `_template_bindings`. It binds and
+    instantiates a template without `numbast`."""
+    package = Path(numbast._runtime.__file__).parent
+    names = ("_nvrtc_cache.py", "_kernel_cache.py", "_typing.py", "_runtime.py")  # as `module::RUNTIME_SOURCE`
+    text = "\n".join((package / name).read_text() for name in names)
     rt = pytypes.ModuleType("nbst_static_templates_test")
-    sys.modules[rt.__name__] = rt
+    rt.__path__, rt.__package__ = [], rt.__name__
+    sys.modules[rt.__name__] = sys.modules[rt.__name__ + "._runtime"] = rt
+    loaded = [rt.__name__, rt.__name__ + "._runtime"]
     try:
         exec(compile(text, "<static runtime>", "exec"), rt.__dict__)
-        assert rt._tpl_rt.Bindings is rt.Bindings  # the module's own runtime, not numbast's
+        for name in _template_modules_in_import_order(package):
+            module = pytypes.ModuleType(f"{rt.__name__}.{name}")
+            module.__package__ = rt.__name__
+            sys.modules[module.__name__] = module
+            loaded.append(module.__name__)
+            exec(compile((package / f"{name}.py").read_text(), f"<{name}>", "exec"), module.__dict__)
+        templates = sys.modules[rt.__name__ + "._templates"]
+        assert templates.rt is rt  # the module's own runtime, not numbast's
         ns = {}
         exec(_core.render_prelude(), ns)
         ns["_b"] = rt.Bindings(rt.TypingRegistry(), rt.TargetRegistry())
         ns["_b"].install()
         ns["_unit"] = rt.ShimUnit(f'#include "{HEADERS / "functions.cuh"}"', "static_templates_test.cu")
-        ns["_template_bindings"] = rt._template_bindings
+        ns["_template_bindings"] = templates._template_bindings
         saturate = [t for t in F["decls"].function_templates if t.function.name == "saturate"]
         request = {"context": {}, "function_templates": [{"decl": to_plain(t), "py_name": "clamp01"} for t in saturate]}
         exec(compile(_rendered(request), "<rendered>", "exec"), ns)
         clamp01 = ns["clamp01"]
-        assert type(clamp01).__module__ == rt.__name__
+        assert type(clamp01).__module__ == rt.__name__ + "._template_functions"
 
         def kernel(out):
             out[0] = clamp01(out[1])
@@ -611,7 +644,8 @@ def test_rendered_templates_work_in_a_standalone_module(F):
         link_kernel(kernel, (typeof(np.zeros(2, np.float32)),), ARCH)
         assert "::tpl::saturate<float>(*__nbst_a0)" in ns["_unit"].source()
     finally:
-        del sys.modules[rt.__name__]
+        for name in loaded:
+            del sys.modules[name]
 
 
 def _rendered(request):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import ast_canopy
 import numbast
+import numbast._template_operators
 import numpy as np
 import pytest
 from _helpers import require_gpu
@@ -130,7 +131,7 @@ def linked(kernel, sig, writer, ops):
     units = [writer.unit, *writer.unit.__dict__.get("_nbst_op_units", {}).values()]
     shims = [s for u in units for s in re.findall(r'extern "C" __device__ void (\w+)\(', u.source())]
     assert shims and [s for s in shims if result.calls(s)] == []
-    symbols = [op.symbol for op in numbast._templates._tpl_user_ops()[0].values() if op.dispatcher in ops]
+    symbols = [op.symbol for op in numbast._template_operators.user_ops()[0].values() if op.dispatcher in ops]
     assert symbols and [s for s in symbols if result.calls(s)] == []
     return result
 
@@ -221,7 +222,7 @@ def warp_kernel(CUB):
 
 def test_warp_reduce_with_python_float_operator_links(CUB):
     linked(warp_kernel(CUB), (F32, F32), CUB["writer"], [hypot])
-    (op,) = [op for op in numbast._templates._tpl_user_ops()[0].values() if op.dispatcher is hypot]
+    (op,) = [op for op in numbast._template_operators.user_ops()[0].values() if op.dispatcher is hypot]
     assert f'extern "C" __device__ float {op.symbol}(float, float);' in op.decl
 
 
@@ -290,7 +291,7 @@ def flag_heads_kernel(CUB):
 
 def test_block_discontinuity_with_python_comparator_links(CUB):
     linked(flag_heads_kernel(CUB), (I32, I32), CUB["writer"], [descends])
-    (op,) = [op for op in numbast._templates._tpl_user_ops()[0].values() if op.dispatcher is descends]
+    (op,) = [op for op in numbast._template_operators.user_ops()[0].values() if op.dispatcher is descends]
     # A bool result crosses the C ABI as Numba's boolean data: one byte.
     assert op.returns_bool and f'extern "C" __device__ unsigned char {op.symbol}(int, int);' in op.decl
 

@@ -414,7 +414,7 @@ def _attach_member_enums():
 
 def _attach_member_typedefs(obj, s, by_name):
     """`S.T` for each member typedef `T` of `s` whose target is a bound struct or a scalar type."""
-    scalars = _templates()._TPL_SCALARS
+    scalars = _runtime._SCALAR_TYPES
     for t in s.nested_typedefs:
         target = t.underlying_name.lstrip(":")
         value = by_name.get(target) or scalars.get(target)

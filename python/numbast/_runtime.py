@@ -356,31 +356,32 @@ def _cast_from_struct(context, builder, fromty, toty, value):
     return context.cast(builder, out, target, toty)
 
 
-# ----------------------------------------------------------------------------- template lowering (see _templates.py)
+# ----------------------------------------------------------------------------- template lowering (see _templates.py and its modules)
 
 
-def _tpl_device_cc():
+def _template_device_cc():
     """The current device's compute capability, or None without a GPU."""
     from numba import cuda
 
     return tuple(cuda.get_current_device().compute_capability) if cuda.is_available() else None
 
 
-def _tpl_check_user_op(fnty, pname):
-    """Nothing: numba-cuda compiles user operators (`_TplUserOp`)."""
+def _template_user_op_refusal(pname):
+    """None: numba-cuda compiles user operators (`_template_operators.UserOp`)."""
+    return None
 
 
-def _tpl_lowering(impl):
+def _template_lowering(impl):
     """A template lowering `impl(context, builder, sig, args)` is numba-cuda's own form."""
     return impl
 
 
-def _tpl_getattr_lowering(impl):
+def _template_getattr_lowering(impl):
     """An attribute lowering `impl(context, builder, typ, value, attr)` is numba-cuda's own form."""
     return impl
 
 
-def _tpl_dummy_value(context):
+def _template_dummy_value(context):
     return context.get_dummy_value()
 
 
@@ -388,13 +389,13 @@ def _register_opaque_model(cls):
     register_model(cls)(_models.OpaqueModel)
 
 
-def _tpl_data_pointer(context, builder, aryty, value):
+def _template_data_pointer(context, builder, aryty, value):
     """The data pointer of an array argument that a template parameter takes as a pointer."""
     return context.make_array(aryty)(context, builder, value).data
 
 
-def _tpl_call_shim(context, builder, call, values):
-    """Lowers a template instantiation's call (`_TplCall`) with the shim arguments `values`: a
+def _template_call_shim(context, builder, call, values):
+    """Lowers a template instantiation's call (`_template_shims.TypedCall`) with the shim arguments `values`: a
     void callable with one output returns that output alone."""
     ret = call.resolved.ret
     retval, ptrs = _call_shim(context, builder, call.unit, call.shim, call.src, ret, call.params, values)
@@ -404,12 +405,12 @@ def _tpl_call_shim(context, builder, call, values):
     return _make_result(context, builder, ret, call.params, retval, ptrs)
 
 
-def _tpl_lower_plain(context, builder, plain, sig, args):
+def _template_lower_plain(context, builder, plain, sig, args):
     """A call that a non-template function of a function template's name took."""
     return context.get_function(plain, sig)(builder, args)
 
 
-def _tpl_field_at(context, builder, typ, value, fty, offset):
+def _template_field_at(context, builder, typ, value, fty, offset):
     """Field of type `fty` at byte `offset` of a class template instance's bytes."""
     slot = _slot(context, builder, typ)
     _store(context, builder, typ, value, slot)

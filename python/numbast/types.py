@@ -16,7 +16,7 @@ from collections.abc import Mapping, MutableMapping
 from ast_canopy import _core
 from numba import types as nbtypes
 
-from numbast import _dynamic, _runtime, _templates
+from numbast import _dynamic, _runtime, _template_types
 
 _ARRAY_DIMS = _re.compile(r"(\s*\[\s*\d+\s*\])+\s*$")
 # C++ alignof of the CUDA vector types by lane count (3-lane types align as one lane).
@@ -27,7 +27,7 @@ def _vector_types() -> dict:
     """``float2`` -> ``(float32x2, 8)``: each CUDA vector type known to dynamic mode, with its
     alignof (lanes' size for 2 and 4 lanes, at most 16; one lane's for 1 and 3 lanes)."""
     out = {}
-    for cxx, nbty in _templates._TPL_SCALARS.items():
+    for cxx, nbty in _template_types.SCALARS.items():
         base = getattr(nbty, "base_type", None)
         if cxx[-1] in "1234" and not cxx.endswith("_t") and base is not None:
             size = base.bitwidth // 8
@@ -44,7 +44,7 @@ class _TypeTable(MutableMapping):
     def __getitem__(self, cxx_name):
         ty = _dynamic._BINDINGS.types.get(cxx_name)
         if ty is None:
-            ty = _templates._TPL_SCALARS.get(cxx_name)
+            ty = _template_types.SCALARS.get(cxx_name)
         if ty is None:
             raise KeyError(cxx_name)
         return ty
@@ -56,12 +56,12 @@ class _TypeTable(MutableMapping):
         raise TypeError("registered C++ types cannot be removed")
 
     def __iter__(self):
-        seen = dict.fromkeys(_templates._TPL_SCALARS)
+        seen = dict.fromkeys(_template_types.SCALARS)
         seen.update(dict.fromkeys(_dynamic._BINDINGS.types))
         return iter(list(seen))
 
     def __len__(self):
-        return len(set(_templates._TPL_SCALARS) | set(_dynamic._BINDINGS.types))
+        return len(set(_template_types.SCALARS) | set(_dynamic._BINDINGS.types))
 
 
 class _AlignTable(Mapping):
@@ -100,7 +100,7 @@ def to_numba_type(ty: str):
             elem = nbtypes.UniTuple(elem, int(n))
         return elem
     pattern = _ast.literal_eval(_core.type_pattern(ty))  # the renderer's reading of the spelling
-    found = _templates._tpl_numba_of_pattern(pattern, {}, {}, _dynamic._BINDINGS)
+    found = _template_types.numba_of_pattern(pattern, {}, {}, _dynamic._BINDINGS)
     return nbtypes.Opaque(ty) if found is None else found
 
 
@@ -108,7 +108,7 @@ def to_c_type_str(nbty) -> str:
     """The C++ spelling of the Numba type ``nbty``; ``ValueError`` when it has none."""
     if nbty == nbtypes.void or nbty == nbtypes.none:
         return "void"
-    cxx = _templates._tpl_cxx_of(nbty, _dynamic._BINDINGS)
+    cxx = _template_types.cxx_of(nbty, _dynamic._BINDINGS)
     if cxx is None:
         raise ValueError(f"the Numba type {nbty} has no C++ spelling (register it with register_cxx_type)")
     return cxx

@@ -2,6 +2,10 @@
 //! pointer for the result and one per parameter, calling the C++ entity by its qualified name.
 //! Shim parameters are named `__nbst_ret`, `__nbst_self`, `__nbst_a<i>`: names reserved to the
 //! implementation, so no header's type or variable can shadow them.
+//!
+//! A template's shims are written when a kernel's call has chosen the template arguments, by the
+//! template runtime, from the forms here (`TEMPLATE_SHIM_FORMS`, generated into
+//! `python/numbast/_template_shim_forms.py`) and a name stem per overload (`template_shim_stem`).
 
 use canopy::model::{Function, ParamVar, Type};
 
@@ -13,6 +17,78 @@ pub fn shim_name(kind: &str, qual_name: &str, identity: &str, unit_tag: &str) ->
     let hash = blake3::hash(format!("{kind}\0{identity}\0{unit_tag}").as_bytes()).to_hex();
     let readable: String = c_ident(qual_name).chars().take(48).collect();
     format!("__nbst_{kind}_{readable}_{}", &hash[..12])
+}
+
+/// The name stem of a template overload's instantiation shims, unique to the overload (`identity`:
+/// its location and spellings) and the shim unit: the runtime names the `k`-th instantiation it
+/// writes `<stem>_<k>`, so that every shim name comes from this one hash.
+pub fn template_shim_stem(kind: &str, qual_name: &str, identity: &str, unit_tag: &str) -> String {
+    shim_name(&format!("tpl_{kind}"), qual_name, identity, unit_tag)
+}
+
+/// A template instantiation's shim as forms with holes (Python `str.format` fields), which the
+/// template runtime fills with the spellings of the deduced types: the same convention as every
+/// other shim (a pointer for the result, `self` and each parameter, reserved `__nbst_*` names),
+/// written through helpers that take any spelling (`__nbst_ptr<T>` for `T *`, so that an array or
+/// function type needs no declarator syntax).
+pub const TEMPLATE_SHIM_FORMS: &[(&str, &str)] = &[
+    ("shim", "extern \"C\" __device__ void {name}({params})\n{{\n    {body}\n}}\n"),
+    ("guard", "#if {condition}\n{shim}#endif\n"),
+    ("ret", "__nbst_ptr<{type}> __nbst_ret"),
+    ("self", "__nbst_ptr<{type}> __nbst_self"),
+    ("param", "__nbst_ptr<{type}> __nbst_a{index}"),
+    ("arg", "*__nbst_a{index}"),
+    ("arg_rvalue", "__nbst_move(*__nbst_a{index})"),
+    // An inherited member's array argument: its data, which converts to the array reference or
+    // pointer the member takes.
+    ("arg_items", "__nbst_items({arg})"),
+    // A user operator: its functor, constructed in the shim. The helpers (plain text, no holes) are
+    // added to a shim unit once, ahead of its template shims.
+    ("functor", "__nbst_lvalue({type}{{}})"),
+    ("functor_rvalue", "{type}{{}}"),
+    ("call", "{callee}({args})"),
+    ("construct", "::new (static_cast<void *>(__nbst_ret)) {call};"),
+    ("return", "::new (static_cast<void *>(__nbst_ret)) {type}({call});"),
+    ("discard", "{call};"),
+    (
+        "helpers",
+        "#ifndef NUMBAST_TEMPLATE_HELPERS\n#define NUMBAST_TEMPLATE_HELPERS\n\
+         template <class T> using __nbst_ptr = T *;\n\
+         template <class T> using __nbst_id = T;\n\
+         template <class T> __device__ T &&__nbst_move(T &x) { return static_cast<T &&>(x); }\n\
+         template <class T> struct __nbst_items_of {\n  T *p;\n\
+         \x20 template <unsigned long long N> using ref = T (&)[N];\n\
+         \x20 template <unsigned long long N> __device__ operator ref<N>() const \
+         { return *reinterpret_cast<T (*)[N]>(p); }\n\
+         \x20 __device__ operator T *() const { return p; }\n};\n\
+         template <class T> __device__ __nbst_items_of<T> __nbst_items(T *p) { return {p}; }\n#endif\n",
+    ),
+    (
+        "operator_helpers",
+        "#ifndef NUMBAST_OPERATOR_HELPERS\n#define NUMBAST_OPERATOR_HELPERS\n\
+         template <class T> __device__ T &__nbst_lvalue(T &&x) { return x; }\n#endif\n",
+    ),
+];
+
+/// The first and last line of the template runtime's generated copy of `TEMPLATE_SHIM_FORMS`.
+pub const SHIM_FORMS_BEGIN: &str =
+    "# Template shim forms: generated from crates/bindgen/src/shim.rs (TEMPLATE_SHIM_FORMS).";
+pub const SHIM_FORMS_END: &str = "# (end of the generated template shim forms)";
+
+/// `TEMPLATE_SHIM_FORMS` as the template runtime's Python dict, between its marker lines.
+pub fn python_template_shim_forms() -> String {
+    let mut s = format!("{SHIM_FORMS_BEGIN}\nSHIM_FORMS = {{\n");
+    for (name, form) in TEMPLATE_SHIM_FORMS {
+        let mut text = crate::pyexpr::py_str(form);
+        if form.contains('"') && !form.contains('\'') {
+            // As the formatter writes it: single quotes rather than escaped double quotes.
+            text = format!("'{}'", text[1..text.len() - 1].replace("\\\"", "\""));
+        }
+        s.push_str(&format!("    {}: {text},\n", crate::pyexpr::py_str(name)));
+    }
+    s.push_str("}\n");
+    s.push_str(SHIM_FORMS_END);
+    s
 }
 
 fn signature(ret: Option<&Type>, self_ty: Option<&str>, params: &[ParamVar]) -> String {
@@ -94,4 +170,33 @@ pub fn constructor_shim(name: &str, struct_qual: &str, m: &Function, aggregate: 
 /// A conversion operator `operator T() const`.
 pub fn conversion_shim(name: &str, struct_qual: &str, m: &Function) -> String {
     member_operator_shim(name, struct_qual, m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The template runtime's copy of the forms is the generated one (`UPDATE_EXPECTED=1`
+    /// rewrites it).
+    #[test]
+    fn runtime_template_shim_forms_are_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../python/numbast/_template_shim_forms.py");
+        let text = std::fs::read_to_string(path).unwrap();
+        let begin = text.find(SHIM_FORMS_BEGIN).expect("the template runtime has the generated forms");
+        let end = text[begin..].find(SHIM_FORMS_END).expect("the forms' end line") + begin + SHIM_FORMS_END.len();
+        let forms = python_template_shim_forms();
+        if text[begin..end] != forms && std::env::var_os("UPDATE_EXPECTED").is_some() {
+            std::fs::write(path, format!("{}{forms}{}", &text[..begin], &text[end..])).unwrap();
+            return;
+        }
+        assert_eq!(text[begin..end], forms, "run with UPDATE_EXPECTED=1 to regenerate");
+    }
+
+    #[test]
+    fn template_shim_stems_differ_by_overload_and_unit() {
+        let a = template_shim_stem("fn", "lib::f", "a.cuh:3:5\0T", "unit1");
+        assert!(a.starts_with("__nbst_tpl_fn_lib_f_"), "{a}");
+        assert_ne!(a, template_shim_stem("fn", "lib::f", "a.cuh:4:5\0T", "unit1"));
+        assert_ne!(a, template_shim_stem("fn", "lib::f", "a.cuh:3:5\0T", "unit2"));
+    }
 }

@@ -208,7 +208,7 @@ fn scalar_table() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The pattern of a C++ type spelling as the template runtime reads it (a Python literal:
-/// `("ptr", ("name", "float"))` for `const float *`).
+/// `("ptr", ("name", "float", ("float",)))` for `const float *`).
 #[pyfunction]
 fn type_pattern(spelling: &str) -> String {
     numbast_bindgen::render::type_pattern(spelling)

@@ -12,11 +12,13 @@ reach this backend's runtime and their state (the bindings, the report) is this 
     shim_writer = MemoryShimWriter(f'#include "{src}"')
     hsqrt = bind_cxx_function(shim_writer, decls.functions[1])  # callable in numba_cuda_mlir kernels
 
-Function and class templates bind as with `numbast` (`numbast.mlir._templates` is the shared
-template runtime with this backend's lowering hooks).
+Function and class templates bind as with `numbast`: the template runtime (`_templates` and its
+`_template_*` modules) is numbast's too, loaded again under this package, and lowers through this
+backend's runtime's hooks.
 """
 
 import importlib
+import importlib.abc
 import importlib.util
 import sys
 from pathlib import Path
@@ -44,20 +46,34 @@ _LAZY = {
 }
 
 
+# numbast's modules that this package has too, loaded again from numbast's files (`_SharedFinder`).
+_SHARED = frozenset(["_dynamic", "_dynamic_templates", "_templates"])
+_NUMBAST_DIR = Path(__file__).resolve().parent.parent
+
+
+def _is_shared(name):
+    return name in _SHARED or name.startswith("_template_")
+
+
+class _SharedFinder(importlib.abc.MetaPathFinder):
+    """Finds `numbast.mlir.<name>` for a shared module in numbast's folder, so that it is loaded
+    again under this package (its relative imports then reach `numbast.mlir._runtime`)."""
+
+    def find_spec(self, fullname, path, target=None):
+        package, _, name = fullname.rpartition(".")
+        if package != __name__ or not _is_shared(name):
+            return None
+        location = _NUMBAST_DIR / f"{name}.py"
+        return importlib.util.spec_from_file_location(fullname, location) if location.is_file() else None
+
+
+if not any(isinstance(f, _SharedFinder) for f in sys.meta_path):
+    sys.meta_path.append(_SharedFinder())
+
+
 def _load_shared(name):
     """numbast's module `name` (`_dynamic`...), loaded again as `numbast.mlir.<name>`."""
-    full = f"{__name__}.{name}"
-    module = sys.modules.get(full)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(full, Path(__file__).resolve().parent.parent / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[full] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[full]
-            raise
-    return module
+    return importlib.import_module(f".{name}", __name__)
 
 
 def __getattr__(name):
@@ -66,8 +82,6 @@ def __getattr__(name):
         raise AttributeError(f"module 'numbast.mlir' has no attribute {name!r}")
     if where.startswith("numbast."):
         module = importlib.import_module(where)
-    elif where == "_templates":
-        module = importlib.import_module("._templates", __name__)
     else:
         module = _load_shared(where)
     value = getattr(module, name)

@@ -423,3 +423,111 @@ def _cast_from_struct(context, lower, fromty, toty, value):
     target, unit, shim, src = _conversion_operator(context.typing_context, fromty, toty)
     out = _call_shim(lower, unit, shim, src, target, [(fromty, "in")], [value])[0]
     return out if target == toty else lower.lower_cast(target, toty, out)
+
+
+# ----------------------------------------------------------------------------- template lowering (see _templates.py)
+#
+# The template runtime (`numbast/_templates.py` and its modules) is shared by both backends; what
+# it lowers goes through these hooks. A template lowering is written once,
+# `impl(context, builder, sig, args)` over values; here it is wrapped (`_template_lowering`) into
+# numba-cuda-mlir's `impl(lower, target, args, kws)`, which finds the call's typed signature,
+# converts each argument to the signature's type and stores the result in the call's target. User
+# operators (a Python device function given for an operator type) are numba-cuda only, and so is an
+# array element as a reference (`WarpScan(temp[w])`; here `temp[w:]`).
+
+
+def _nc_cached(src, parts, includes, compute):
+    """A layout probe compiled by NVRTC (where libclang cannot answer): computed, without the
+    numba-cuda backend's disk cache."""
+    return compute()
+
+
+def _template_device_cc():
+    """The current device's compute capability (or the target numba-cuda-mlir was given), or None."""
+    import numba_cuda_mlir.tools as tools
+    from numba_cuda_mlir.numba_cuda.cudadrv import driver
+
+    if tools._cached_cc is not None:
+        return tuple(tools._cached_cc)
+    return tools.get_gpu_compute_capability(tuple) if driver.driver.is_available else None
+
+
+def _template_user_op_refusal(pname):
+    """Why a Python function cannot be given for operator `pname` here (`_template_operators.UserOp`)."""
+    return (
+        f"operator for `{pname}`: a Python function given for a C++ operator type is compiled by numba-cuda; "
+        "the numba-cuda-mlir backend (numbast.mlir) takes C++ operator types only (e.g. cuda::std::plus<int>)"
+    )
+
+
+def _template_lowering(impl):
+    """numba-cuda-mlir's lowering of template lowering `impl(context, builder, sig, args)`."""
+
+    def lowering(lower, target, args, kws):
+        typed = _typed_signature(lower, target)
+        argtys = _case_args(typed)
+        variables = list(args) + [var for _name, var in kws or ()]
+        values = []
+        for var, want in zip(variables, argtys):
+            have = lower.get_numba_type(var)
+            if getattr(have, "_nbst_ref_of", None) is not None:
+                raise TypeError(  # numba-cuda-mlir reports a NotImplementedError as its own bug
+                    f"{var.loc}: an element of an array of {have.dtype} (`a[i]`) as a reference is numba-cuda's; on "
+                    "numba-cuda-mlir pass a slice that starts at it (`a[i:]`), which binds its first element"
+                )
+            value = lower.load_var(var)
+            if have != want:
+                value = lower.lower_cast(have, want, value)
+            values.append(value)
+        result = impl(lower.context, lower, signature(typed.return_type, *argtys), values)
+        lower.store_var(target, result)
+
+    return lowering
+
+
+def _template_getattr_lowering(impl):
+    """numba-cuda-mlir's lowering of attribute lowering `impl(context, builder, typ, value, attr)`:
+    a method (`x.m` before the call) gives the receiver, as numba-cuda-mlir keeps it."""
+
+    def lowering(context, lower, target, value, attr):
+        if isinstance(lower.get_numba_type(target), types.BoundFunction):
+            lower.store_var(target, lower.load_var(value))
+            return
+        lower.store_var(target, impl(context, lower, lower.get_numba_type(value), lower.load_var(value), attr))
+
+    return lowering
+
+
+def _template_dummy_value(context):
+    return None
+
+
+def _register_opaque_model(cls):
+    _mlir_models.register_model(cls)(_mlir_models.OpaqueModel)
+
+
+def _template_data_pointer(context, lower, aryty, value):
+    """The data pointer of an array argument that a template parameter takes as a pointer."""
+    return _mlir_data_pointer(value)
+
+
+def _template_call_shim(context, lower, call, values):
+    """Lowers a template instantiation's call (`_template_shims.TypedCall`) with the shim arguments `values`: a
+    void callable with one output returns that output alone."""
+    ret = call.resolved.ret
+    retval, ptrs = _call_shim(lower, call.unit, call.shim, call.src, ret, call.params, values)
+    outs = [(ty, p) for (ty, mode), p in zip(call.params, ptrs) if mode == "out"]
+    if ret is None and len(outs) == 1:
+        return _load(lower, *outs[0])
+    return _make_result(lower, ret, call.params, retval, ptrs)
+
+
+def _template_lower_plain(context, lower, plain, sig, args):
+    raise TypeError(f"{plain}: a non-template function called through a function template's name is not lowered on numba-cuda-mlir yet")
+
+
+def _template_field_at(context, lower, typ, value, fty, offset):
+    """Field of type `fty` at byte `offset` of a class template instance's bytes."""
+    slot = _slot(lower, typ)
+    _mlir_llvm.store(value, slot)
+    return _load(lower, fty, _byte_offset(slot, offset))

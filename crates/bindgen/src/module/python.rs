@@ -10,7 +10,7 @@ use crate::config::{Callback, Config};
 use crate::pyexpr::{py_ident, py_str};
 use crate::render::prelude;
 
-use super::{runtime_source, Provenance, ShimInclude};
+use super::{runtime_source, Provenance, ShimInclude, TEMPLATE_SOURCES};
 
 /// What a module name stands for, for `__all__` and the stub.
 #[derive(Debug, Clone)]
@@ -97,8 +97,13 @@ impl ModuleText<'_> {
     /// A short hash of the runtime text: modules generated with the same runtime share one
     /// instance of it (`sys.modules[_NB_RUNTIME_NAME]`).
     fn runtime_name(&self) -> String {
-        let text = runtime_source(self.config.mlir());
-        format!("_numbast_runtime_{}", &blake3::hash(text.as_bytes()).to_hex()[..16])
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(runtime_source(self.config.mlir()).as_bytes());
+        for (name, text) in TEMPLATE_SOURCES {
+            hasher.update(format!("\0{name}\0").as_bytes());
+            hasher.update(text.as_bytes());
+        }
+        format!("_numbast_runtime_{}", &hasher.finalize().to_hex()[..16])
     }
 
     /// The Numba the module's bindings are for, as its docstring names it.
@@ -206,7 +211,7 @@ impl ModuleText<'_> {
         if self.has_templates {
             // The template runtime probes layouts with NVRTC after the unit's preceding text.
             s.push_str(
-                "    _unit.preceding_text = _NB_SHIM_PREAMBLE\n    _template_bindings = _nb_rt._template_bindings\n",
+                "    _unit.preceding_text = _NB_SHIM_PREAMBLE\n    _template_bindings = _nb_template_runtime()._template_bindings\n",
             );
         }
         if !self.include_dirs.is_empty() {
@@ -256,8 +261,19 @@ impl ModuleText<'_> {
         s.push_str("]\n\n");
         s.push_str(&format!("_NB_RUNTIME_NAME = {}\n", py_str(&self.runtime_name())));
         s.push_str(&self.preamble());
-        s.push_str(&format!("_NB_RUNTIME_SOURCE = {}\n\n\n", py_str(runtime_source(self.config.mlir()))));
+        s.push_str(&format!("_NB_RUNTIME_SOURCE = {}\n", py_str(runtime_source(self.config.mlir()))));
+        if self.has_templates {
+            s.push_str("_NB_TEMPLATE_SOURCES = [\n");
+            for (name, text) in TEMPLATE_SOURCES {
+                s.push_str(&format!("    ({}, {}),\n", py_str(name), py_str(text)));
+            }
+            s.push_str("]\n");
+        }
+        s.push_str("\n\n");
         s.push_str(RUNTIME_LOADER);
+        if self.has_templates {
+            s.push_str(TEMPLATE_LOADER);
+        }
         if self.config.module_callbacks.setup.is_some() || self.config.module_callbacks.teardown.is_some() {
             s.push_str(CALLBACK_HELPER);
         }
@@ -366,19 +382,53 @@ class _nbst_ClassTemplate:
 "#;
 
 /// Loads the embedded runtime once per process and runtime text.
-const RUNTIME_LOADER: &str = r#"def _nb_runtime():
+const RUNTIME_LOADER: &str = r#"def _nb_load(name, source, doc, package=None):
+    """A module made from embedded source `source` (its lines shown in tracebacks); a submodule of
+    `package` is in `sys.modules` while it runs, so that its relative imports reach its siblings."""
+    import linecache
+
+    filename = "<" + name + ">"
+    module = _nb_pytypes.ModuleType(name, doc)
+    module.__file__ = filename
+    module.__package__ = package or name
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    if package is not None:
+        _nb_sys.modules[name] = module
+    try:
+        exec(compile(source, filename, "exec"), module.__dict__)
+    except BaseException:
+        if package is not None:
+            del _nb_sys.modules[name]
+        raise
+    return module
+
+
+def _nb_runtime():
     """The numbast runtime this module was generated with, loaded once per process."""
     rt = _nb_sys.modules.get(_NB_RUNTIME_NAME)
     if rt is None:
-        import linecache
-
-        filename = "<" + _NB_RUNTIME_NAME + ">"
-        rt = _nb_pytypes.ModuleType(_NB_RUNTIME_NAME, "numbast runtime, embedded in generated modules")
-        rt.__file__ = filename
-        linecache.cache[filename] = (len(_NB_RUNTIME_SOURCE), None, _NB_RUNTIME_SOURCE.splitlines(True), filename)
-        exec(compile(_NB_RUNTIME_SOURCE, filename, "exec"), rt.__dict__)
+        rt = _nb_load(_NB_RUNTIME_NAME, _NB_RUNTIME_SOURCE, "numbast runtime, embedded in generated modules")
+        rt.__path__ = []  # a package: the template runtime's modules are its submodules
         rt = _nb_sys.modules.setdefault(_NB_RUNTIME_NAME, rt)
     return rt
+"#;
+
+/// The template runtime's loader, in modules that bind templates: its modules become submodules
+/// of the runtime, which they import as `._runtime`.
+const TEMPLATE_LOADER: &str = r#"
+
+def _nb_template_runtime():
+    """The template runtime (its entry module, `_templates`), loaded once per process."""
+    rt = _nb_runtime()
+    entry = _nb_sys.modules.get(_NB_RUNTIME_NAME + "._templates")
+    if entry is None:
+        _nb_sys.modules.setdefault(_NB_RUNTIME_NAME + "._runtime", rt)
+        for name, source in _NB_TEMPLATE_SOURCES:
+            full = _NB_RUNTIME_NAME + "." + name
+            if full not in _nb_sys.modules:
+                _nb_load(full, source, "numbast template runtime, embedded in generated modules", _NB_RUNTIME_NAME)
+        entry = _nb_sys.modules[_NB_RUNTIME_NAME + "._templates"]
+    return entry
 "#;
 
 const CALLBACK_HELPER: &str = r#"

@@ -48,9 +48,9 @@ pub fn prelude(mlir: bool) -> &'static str {
 pub use intents::{Intent, IntentPath, Intents};
 
 /// The pattern of a C++ type spelling as the template runtime reads it, a Python literal
-/// (`("ptr", ("name", "float"))` for `const float *`).
+/// (`("ptr", ("name", "float", ("float",)))` for `const float *`).
 pub fn type_pattern(spelling: &str) -> String {
-    spelling::Pattern::of(spelling).to_py()
+    spelling::Pattern::of(spelling).to_py(&[])
 }
 
 /// Everything a render needs besides the declaration and its planned Python name.

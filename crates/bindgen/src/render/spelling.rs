@@ -86,7 +86,8 @@ fn named(text: String) -> Pattern {
     }
 }
 
-fn norm(s: &str) -> String {
+/// `s` with its whitespace runs made single spaces.
+pub(crate) fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -186,27 +187,82 @@ impl Pattern {
         }
     }
 
-    /// The pattern as the runtime reads it: `("name", "T")`, `("ptr", p)`, `("ref", "&", p)`,
-    /// `("array", p, "N")`, `("pack", p)`; a template-id is a name with its parts,
-    /// `("name", "complex<T>", ("complex", False, ["T"]))`.
-    pub(crate) fn to_py(&self) -> String {
+    /// The pattern as the runtime reads it, each spelling in it with its pieces (`pieces`) for the
+    /// template parameters `params`: `("name", "T", ("", "T", ""))`, `("ptr", p)`,
+    /// `("ref", "&", p)`, `("array", p, "N", ("", "N", ""))`, `("pack", p)`; a template-id is a
+    /// name with its parts, `("name", "complex<T>", pieces, ("complex", False, ["T"], [pieces]))`.
+    pub(crate) fn to_py(&self, params: &[&str]) -> String {
         match self {
-            Pattern::Name(n) => format!("(\"name\", {})", py_str(n)),
+            Pattern::Name(n) => format!("(\"name\", {}, {})", py_str(n), pieces_py(n, params)),
             Pattern::Id { text, template, fully_qualified, args } => format!(
-                "(\"name\", {}, ({}, {}, [{}]))",
+                "(\"name\", {}, {}, ({}, {}, [{}], [{}]))",
                 py_str(text),
+                pieces_py(text, params),
                 py_str(template),
                 if *fully_qualified { "True" } else { "False" },
-                args.iter().map(|a| py_str(a)).collect::<Vec<_>>().join(", ")
+                args.iter().map(|a| py_str(a)).collect::<Vec<_>>().join(", "),
+                args.iter().map(|a| pieces_py(a, params)).collect::<Vec<_>>().join(", ")
             ),
-            Pattern::Pointer(inner) => format!("(\"ptr\", {})", inner.to_py()),
+            Pattern::Pointer(inner) => format!("(\"ptr\", {})", inner.to_py(params)),
             Pattern::Ref { rvalue, inner } => {
-                format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py())
+                format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py(params))
             }
-            Pattern::Array { element, extent } => format!("(\"array\", {}, {})", element.to_py(), py_str(extent)),
-            Pattern::Pack(inner) => format!("(\"pack\", {})", inner.to_py()),
+            Pattern::Array { element, extent } => {
+                format!("(\"array\", {}, {}, {})", element.to_py(params), py_str(extent), pieces_py(extent, params))
+            }
+            Pattern::Pack(inner) => format!("(\"pack\", {})", inner.to_py(params)),
         }
     }
+}
+
+/// A spelling split at its references to the template parameters `params`: literal text and
+/// parameter names alternating, starting and ending with literal text (`["const ", "T", " &"]`
+/// for `const T &`). The runtime fills a spelling in by joining its pieces, a parameter's piece
+/// replaced by the argument's spelling; it never searches the text. A name is a reference where it
+/// is a whole identifier that is not a member (after `::`, `.` or `->`).
+pub(crate) fn pieces(text: &str, params: &[&str]) -> Vec<String> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = vec![String::new()];
+    let mut prev: Option<char> = None;
+    let mut prev2: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if (c.is_ascii_alphabetic() || c == '_') && !prev.is_some_and(|p| is_word(p) || p == ':' || p == '.') {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if !is_word(d) {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
+            }
+            let word = &text[i..end];
+            let member = prev == Some('>') && prev2 == Some('-');
+            if !member && params.contains(&word) {
+                out.push(word.to_string());
+                out.push(String::new());
+            } else if let Some(last) = out.last_mut() {
+                last.push_str(word);
+            }
+            let mut last = word.chars().rev();
+            let before = prev;
+            prev = last.next();
+            prev2 = last.next().or(before);
+            continue;
+        }
+        if let Some(last) = out.last_mut() {
+            last.push(c);
+        }
+        prev2 = prev;
+        prev = Some(c);
+    }
+    out
+}
+
+/// `pieces(text, params)` as a Python tuple.
+pub(crate) fn pieces_py(text: &str, params: &[&str]) -> String {
+    let items: Vec<String> = pieces(text, params).iter().map(|p| py_str(p)).collect();
+    format!("({},)", items.join(", "))
 }
 
 /// The spelling of the value a parameter refers to: `T[N]` for `T (&)[N]`, `const T` for
@@ -334,8 +390,48 @@ pub(crate) fn scope_of(qual_name: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// The shape of a pattern, spellings without their pieces.
+    fn shape(p: &Pattern) -> String {
+        match p {
+            Pattern::Name(n) => format!("(\"name\", {})", py_str(n)),
+            Pattern::Id { text, template, fully_qualified, args } => format!(
+                "(\"name\", {}, ({}, {}, [{}]))",
+                py_str(text),
+                py_str(template),
+                if *fully_qualified { "True" } else { "False" },
+                args.iter().map(|a| py_str(a)).collect::<Vec<_>>().join(", ")
+            ),
+            Pattern::Pointer(inner) => format!("(\"ptr\", {})", shape(inner)),
+            Pattern::Ref { rvalue, inner } => {
+                format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, shape(inner))
+            }
+            Pattern::Array { element, extent } => format!("(\"array\", {}, {})", shape(element), py_str(extent)),
+            Pattern::Pack(inner) => format!("(\"pack\", {})", shape(inner)),
+        }
+    }
+
     fn py(s: &str) -> String {
-        Pattern::of(s).to_py()
+        shape(&Pattern::of(s))
+    }
+
+    #[test]
+    fn spellings_split_into_pieces_at_parameter_references() {
+        let p = |s: &str| pieces(s, &["T", "N", "__nbst_self__"]);
+        assert_eq!(p("const T &"), ["const ", "T", " &"]);
+        assert_eq!(p("T"), ["", "T", ""]);
+        assert_eq!(p("int"), ["int"]);
+        assert_eq!(p("Tx<T, N>::T"), ["Tx<", "T", ", ", "N", ">::T"]);
+        assert_eq!(p("x.T + p->N + sizeof(T)"), ["x.T + p->N + sizeof(", "T", ")"]);
+        assert_eq!(p("typename __nbst_self__::TempStorage &"), ["typename ", "__nbst_self__", "::TempStorage &"]);
+        assert_eq!(p("ns::T"), ["ns::T"]);
+        assert_eq!(
+            Pattern::of("const T (&)[N]").to_py(&["T", "N"]),
+            "(\"ref\", \"&\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",)))"
+        );
+        assert_eq!(
+            Pattern::of("complex<T>").to_py(&["T"]),
+            "(\"name\", \"complex<T>\", (\"complex<\", \"T\", \">\",), (\"complex\", False, [\"T\"], [(\"\", \"T\", \"\",)]))"
+        );
     }
 
     #[test]

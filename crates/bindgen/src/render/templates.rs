@@ -17,12 +17,15 @@ use canopy::model::{
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
-use super::self_refs::SelfRefs;
-use super::spelling::{qualify_default, return_type_is_deduced, scope_of, specificity, value_spelling, Pattern};
+use super::self_refs::{SelfRefs, SELF};
+use super::spelling::{
+    norm, pieces_py, qualify_default, return_type_is_deduced, scope_of, specificity, value_spelling, Pattern,
+};
 use super::{Context, IntentPath, Rendered};
 use crate::plan::device_callable;
 use crate::pyexpr::{py_ident, py_str};
 use crate::report::{BindKind, Skip, SkipReason, Unbindable};
+use crate::shim::template_shim_stem;
 use crate::types::cxx;
 
 /// The runtime object rendered template code registers through, one per `Bindings`.
@@ -62,13 +65,24 @@ impl<'a> Scope<'a> {
             None => cxx(name),
         }
     }
+
+    /// The names a spelling of this scope refers to, with `own` (a callable's template
+    /// parameters): the enclosing class template's parameters and, for its members, the class
+    /// itself (`__nbst_self__`).
+    fn params<'b>(&'b self, own: &'b [TemplateParam]) -> Vec<&'b str> {
+        let mut names: Vec<&str> = self.outer.iter().chain(own).map(|p| p.name.as_str()).collect();
+        if self.refs.is_some() {
+            names.push(SELF);
+        }
+        names
+    }
 }
 
-/// `[(name, kind, non-type parameter type, default, is_pack, default's pattern), ...]`, or why a
-/// parameter cannot be instantiated from Python. Defaults are qualified for use outside the
-/// template's namespace; a type parameter's default comes with its pattern.
+/// `[(name, kind, non-type parameter type, default, is_pack, default's pattern, default's pieces),
+/// ...]`, or why a parameter cannot be instantiated from Python. Defaults are qualified for use
+/// outside the template's namespace; a type parameter's default comes with its pattern.
 fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Unbindable> {
-    let names: Vec<&str> = scope.outer.iter().chain(params).map(|p| p.name.as_str()).collect();
+    let names = scope.params(params);
     let mut items = Vec::new();
     for p in params {
         let kind = match p.kind {
@@ -84,11 +98,12 @@ fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Un
         let ty = p.type_.as_ref().map(|t| cxx(&t.name));
         let default = p.default.as_deref().map(|d| qualify_default(d, scope.namespace, &names));
         let default_pattern = match (&default, p.kind) {
-            (Some(d), TemplateParamKind::Type) => Pattern::of(d).to_py(),
+            (Some(d), TemplateParamKind::Type) => Pattern::of(d).to_py(&names),
             _ => "None".into(),
         };
+        let default_pieces = default.as_deref().map(|d| pieces_py(d, &names)).unwrap_or_else(|| "None".into());
         items.push(format!(
-            "({}, {}, {}, {}, {}, {default_pattern})",
+            "({}, {}, {}, {}, {}, {default_pattern}, {default_pieces})",
             py_str(&p.name),
             py_str(kind),
             py_opt(ty.as_deref()),
@@ -114,6 +129,14 @@ fn params_data(
     Ok(format!("[{}]", items.join(", ")))
 }
 
+/// Whose instantiation shims an overload's are: their kind (`fn`, `ctor`, `method`, `static`) and
+/// the callable's qualified name, which name the overload's shim stem (`shim::template_shim_stem`).
+#[derive(Clone, Copy)]
+struct ShimOf<'a> {
+    kind: &'static str,
+    name: &'a str,
+}
+
 /// A callable as the runtime's overload dicts: one as declared, then one for each arity its
 /// trailing defaulted parameters allow (C++ fills the defaults in the shim's call).
 fn overloads_data(
@@ -123,13 +146,15 @@ fn overloads_data(
     tparams: &[TemplateParam],
     f: &Function,
     qual_name: Option<&str>,
+    shim: ShimOf<'_>,
 ) -> Result<Vec<String>, Unbindable> {
-    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name)).collect()
+    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name, shim)).collect()
 }
 
 /// One callable as the runtime's overload dict: template parameters, return type, parameters, and
-/// their analysis: each parameter's pattern and value spelling (`spelling.rs`), the return type's,
-/// and the callable's specificity (how the runtime orders viable overloads).
+/// their analysis: each parameter's pattern, pieces and value spelling (`spelling.rs`), the return
+/// type's, the callable's specificity (how the runtime orders viable overloads), and the name stem
+/// of its instantiation shims.
 fn overload_data(
     ctx: &Context,
     path: IntentPath<'_>,
@@ -137,6 +162,7 @@ fn overload_data(
     tparams: &[TemplateParam],
     f: &Function,
     qual_name: Option<&str>,
+    shim: ShimOf<'_>,
 ) -> Result<String, Unbindable> {
     if f.is_variadic {
         return Err(Unbindable::new(SkipReason::Variadic, "C variadic function"));
@@ -157,17 +183,26 @@ fn overload_data(
     );
     let patterns: Vec<Pattern> = spellings.iter().map(|sp| Pattern::of(sp)).collect();
     let own: Vec<&str> = tparams.iter().map(|p| p.name.as_str()).collect();
+    let names = scope.params(tparams);
+    let pieces_of = |texts: &mut dyn Iterator<Item = String>| {
+        texts.map(|text| pieces_py(&text, &names)).collect::<Vec<_>>().join(", ")
+    };
     let _ = write!(
         s,
-        ", \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \"ret_value\": {}, \"ret_deduced\": {}, \
-         \"specificity\": {}",
-        patterns.iter().map(Pattern::to_py).collect::<Vec<_>>().join(", "),
-        spellings.iter().map(|sp| py_str(&value_spelling(sp))).collect::<Vec<_>>().join(", "),
-        Pattern::of(&ret).to_py(),
-        py_str(&value_spelling(&ret)),
+        ", \"param_pieces\": [{}], \"ret_pieces\": {}, \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \
+         \"ret_value\": {}, \"ret_deduced\": {}, \"specificity\": {}",
+        pieces_of(&mut spellings.iter().map(|sp| norm(sp))),
+        pieces_py(&norm(&ret), &names),
+        patterns.iter().map(|p| p.to_py(&names)).collect::<Vec<_>>().join(", "),
+        pieces_of(&mut spellings.iter().map(|sp| value_spelling(sp))),
+        Pattern::of(&ret).to_py(&names),
+        pieces_py(&value_spelling(&ret), &names),
         py_bool(return_type_is_deduced(&ret)),
         specificity(&patterns, &own)
     );
+    let identity = format!("{}\0{ret}\0{}", ctx.place(&f.location), spellings.join("\0"));
+    let stem = template_shim_stem(shim.kind, shim.name, &identity, &ctx.unit_tag);
+    let _ = write!(s, ", \"shim\": {}", py_str(&stem));
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
         let _ = write!(s, ", \"arch\": {}", py_str(guard));
     }
@@ -200,7 +235,8 @@ pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], 
         let data =
             if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }.and_then(|op| {
                 let scope = Scope::of(&t.qual_name);
-                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name))?))
+                let shim = ShimOf { kind: "fn", name: &t.qual_name };
+                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name), shim)?))
             });
         match data {
             Ok((op, all)) => {
@@ -335,7 +371,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             None
         };
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
-        match overloads_data(ctx, path, scope, &[], f, None) {
+        let full = member(&f.name);
+        let shim = ShimOf { kind: member_shim_kind(is_ctor, m.is_static), name: &full };
+        match overloads_data(ctx, path, scope, &[], f, None, shim) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) if m.is_static => {
                 statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
@@ -383,7 +421,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             continue;
         }
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
-        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None) {
+        let full = member(&f.name);
+        let shim = ShimOf { kind: member_shim_kind(is_ctor, is_static), name: &full };
+        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None, shim) {
             Ok(all) if is_ctor => ctors.extend(all),
             // `C.name(...)`: the member's own template arguments deduced as a function template's.
             Ok(all) if is_static => {
@@ -403,13 +443,14 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             Err(why) => out.report.skip(BindKind::Method, &member(&f.name), &f.location, why),
         }
     }
+    let class_names = scope.params(&[]);
     let fields: Vec<String> = r
         .fields
         .iter()
         .filter(|f| f.access == AccessKind::Public)
         .map(|f| {
             let spelling = scope.spelling(&f.type_.name);
-            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), Pattern::of(&spelling).to_py())
+            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), Pattern::of(&spelling).to_py(&class_names))
         })
         .collect();
     // Nested records, then member aliases (their targets marked, with patterns), then the member
@@ -419,7 +460,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .map(|n| py_str(n))
         .chain(aliases.iter().map(|(name, _)| {
             let target = refs.alias_target(name).unwrap_or_default();
-            format!("({}, {}, {})", py_str(name), py_str(target), Pattern::of(target).to_py())
+            format!("({}, {}, {})", py_str(name), py_str(target), Pattern::of(target).to_py(&class_names))
         }))
         .chain(
             refs.inherited()
@@ -440,6 +481,14 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let _ = writeln!(out.code, "    arch={},", py_str(guard));
     }
     let _ = writeln!(out.code, "    tparams={tparams},");
+    // The stem of the shims of members the runtime makes (an implicit default constructor, a
+    // member reached through a base).
+    let identity = format!("{}\0{}", ctx.place(&r.location), t.qual_name);
+    let _ = writeln!(
+        out.code,
+        "    shim={},",
+        py_str(&template_shim_stem("member", &t.qual_name, &identity, &ctx.unit_tag))
+    );
     if !r.bases.is_empty() {
         // Members reached through a base class are typed by name, the compiler resolving them.
         out.code.push_str("    inherits=True,\n");
@@ -509,7 +558,8 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
             continue;
         }
         let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
-        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None) {
+        let shim = ShimOf { kind: member_shim_kind(false, is_static), name: &full };
+        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None, shim) {
             Ok(all) => {
                 let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
                 if is_static {
@@ -533,6 +583,15 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
     push_items(&mut out.code, &statics, "    ");
     out.code.push_str("])\n");
     out
+}
+
+/// The kind of a member's instantiation shims.
+fn member_shim_kind(is_ctor: bool, is_static: bool) -> &'static str {
+    match (is_ctor, is_static) {
+        (true, _) => "ctor",
+        (false, true) => "static",
+        (false, false) => "method",
+    }
 }
 
 /// Writes the entries of a rendered Python list, one a line, each followed by a comma.
@@ -571,12 +630,18 @@ mod tests {
         assert_eq!(
             r.code,
             "saturate = _template_bindings(_b).function_template(unit=_unit, py_name=\"saturate\", overloads=[\n    \
-             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None)], \"ret\": \"T\", \
-             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"patterns\": [(\"name\", \"T\")], \
-             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"ret_deduced\": False, \"specificity\": 0},\n    \
-             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None)], \"ret\": \"T\", \
-             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"patterns\": [(\"name\", \"T\")], \
-             \"values\": [\"T\"], \"ret_pattern\": (\"name\", \"T\"), \"ret_value\": \"T\", \"ret_deduced\": False, \"specificity\": 0},\n])\n"
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None)], \"ret\": \"T\", \
+             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
+             \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
+             \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
+             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
+             \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n    \
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None)], \"ret\": \"T\", \
+             \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
+             \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
+             \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
+             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
+             \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n])\n"
         );
         assert_eq!(r.report.bound.len(), 2);
     }
@@ -607,18 +672,25 @@ mod tests {
         );
         assert!(
             r.code.contains(
-                "tparams=[(\"T\", \"type\", \"T\", None, False, None), (\"N\", \"non_type\", \"int\", \"4\", False, None)]"
+                "tparams=[(\"T\", \"type\", \"T\", None, False, None, None), \
+                 (\"N\", \"non_type\", \"int\", \"4\", False, None, (\"4\",))]"
             ),
             "{}",
             r.code
         );
-        assert!(r.code.contains("fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\"), \"N\"))]"), "{}", r.code);
+        assert!(
+            r.code.contains(
+                "fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",)))]"
+            ),
+            "{}",
+            r.code
+        );
         assert!(r
             .code
             .contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
-        assert!(r
-            .code
-            .contains("(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False, None)], \"ret\": \"U\""));
+        assert!(r.code.contains(
+            "(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False, None, None)], \"ret\": \"U\""
+        ));
         // `a[i]` reaches the member operator through `operator.getitem`, `self` the left operand.
         assert!(
             r.code.contains(

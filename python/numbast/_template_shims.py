@@ -1,0 +1,184 @@
+"""Instantiation shims: the shim of one deduced call, filled in and added to the shim unit, the
+return type asked of the compiler where only it knows, and the typed call that lowering uses."""
+
+from . import _runtime as rt
+from ._template_deduce import ASK_COMPILER, class_instance_named
+from ._template_operators import OP_LVALUE, user_op_named
+from ._template_probe import BUILTIN_KINDS, HELPERS, HELPERS_NAME, KIND_PROBE, preceding_text, probe
+from ._template_shim_forms import SHIM_FORMS
+from ._template_types import TemplateError
+
+
+def ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
+    """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`, an
+    alias template) by probing `decltype` of the call (for an arch that has it): a builtin
+    arithmetic type, void, or an instance of a bound class template whose type arguments are
+    builtin arithmetic types (`make_pair`'s `pair<unwrap_ref_decay_t<T1>, ...>`)."""
+    if resolved.ret is not ASK_COMPILER:
+        return
+    args = [_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
+    target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
+    result = f"decltype({target}({', '.join(args)}))"
+    (kind,) = probe(unit, [f"__nbst_kind<{result}>::value"], f"the return type of {target}", KIND_PROBE, arch)
+    if kind == 1000:
+        resolved.ret, resolved.ret_cxx = None, "void"
+    elif 1 <= kind <= len(BUILTIN_KINDS):
+        resolved.ret_cxx, resolved.ret = BUILTIN_KINDS[kind - 1]
+    else:
+        pat = resolved.overload.ret_pattern
+        ci = _ask_class_instance(unit, pat[2] if pat[0] == "ref" else pat, result, target, arch, bindings)
+        if ci is None:
+            raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
+                                "instance of a bound class template with arithmetic type arguments")  # fmt: skip
+        resolved.ret, resolved.ret_cxx = ci._numba_type, ci.cxx
+
+
+# The kind (`__nbst_kind`) of the I-th type argument of a class template instance.
+_TARG_PROBE = (
+    "template <class... A> struct __nbst_list {};\n"
+    "template <unsigned long long I, class L> struct __nbst_at { static constexpr unsigned long long value = 0; };\n"
+    "template <unsigned long long I, class A0, class... A>\n"
+    "struct __nbst_at<I, __nbst_list<A0, A...>> : __nbst_at<I - 1, __nbst_list<A...>> {};\n"
+    "template <class A0, class... A> struct __nbst_at<0, __nbst_list<A0, A...>> : __nbst_kind<A0> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ { static constexpr unsigned long long value = 0; };\n"
+    "template <unsigned long long I, template <class...> class C, class... A>\n"
+    "struct __nbst_targ<I, C<A...>> : __nbst_at<I, __nbst_list<A...>> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, const T> : __nbst_targ<I, T> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, T &> : __nbst_targ<I, T> {};\n"
+    "template <unsigned long long I, class T> struct __nbst_targ<I, T &&> : __nbst_targ<I, T> {};\n"
+)
+
+
+def _ask_class_instance(unit, pat, result, target, arch, bindings):
+    """The instance of a bound class template that `result` (a `decltype` the header spells as the
+    template-id `pat`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the
+    compiler; None unless each is a builtin arithmetic type."""
+    tb = getattr(bindings, "_nbst_templates", None)
+    if pat[0] != "name" or len(pat) < 4 or tb is None:
+        return None
+    name, _fully_qualified, args, _pieces = pat[3]
+    count = len(args)
+    exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
+    try:
+        kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch)
+    except TemplateError:
+        return None
+    if not all(1 <= k <= len(BUILTIN_KINDS) for k in kinds):
+        return None
+    return class_instance_named(tb, name, [BUILTIN_KINDS[k - 1][0] for k in kinds])
+
+
+def _arg_expr(resolved, slot, expr):
+    """An argument in a shim's call: an inherited member's array argument (an overload made with
+    `items`) goes through `__nbst_items`, which converts to the reference to array it declares."""
+    if slot.passing == "decay" and resolved.overload.data.get("items"):
+        return SHIM_FORMS["arg_items"].format(arg=expr)
+    return expr
+
+
+_SHIM_ORDINALS = {}  # shim name stem -> {the shim's text without its name -> its ordinal}
+
+
+def _shim_name(stem, identity):
+    """`<stem>_<k>`: the stem is the overload's, made by the renderer (`shim::template_shim_stem`,
+    the one hash of every shim name), `k` the ordinal of this instantiation among the stem's."""
+    ordinals = _SHIM_ORDINALS.setdefault(stem, {})
+    return f"{stem}_{ordinals.setdefault(identity, len(ordinals))}"
+
+
+def instantiation_shim(unit, kind, call, resolved, self_cxx=None, arch=None):
+    """The shim of one instantiation (`kind`: "ctor", which constructs in place, or a call): its
+    name and source, the renderer's forms (`_template_shim_forms`) filled in with the deduced
+    spellings; the unit gets the helpers. A template that some archs only have (`arch`) gets its
+    shim wrapped in their condition, so that the unit compiles for every arch."""
+    form = SHIM_FORMS
+    unit.add(HELPERS_NAME, HELPERS)
+    params, args = [], []
+    if resolved.ret is not None:
+        params.append(form["ret"].format(type=resolved.ret_cxx))
+    if self_cxx is not None:
+        params.append(form["self"].format(type=self_cxx))
+    for i, s in enumerate(resolved.slots):
+        if s.passing == "functor":  # a user operator: constructed in the shim, no argument
+            args.append(form["functor_rvalue" if s.rvalue else "functor"].format(type=s.value_cxx))
+            continue
+        params.append(form["param"].format(type=s.value_cxx, index=i))
+        args.append(_arg_expr(resolved, s, form["arg_rvalue" if s.rvalue else "arg"].format(index=i)))
+    expr = form["call"].format(callee=call, args=", ".join(args))
+    if kind == "ctor":
+        body = form["construct"].format(call=expr)
+    elif resolved.ret is not None:
+        body = form["return"].format(type=resolved.ret_cxx, call=expr)
+    else:
+        body = form["discard"].format(call=expr)
+    condition = arch.condition if arch is not None else ""
+    name = _shim_name(resolved.overload.stem or "__nbst_tpl", "\0".join([unit.name, body, condition, *params]))
+    src = form["shim"].format(name=name, params=", ".join(params), body=body)
+    return name, form["guard"].format(condition=condition, shim=src) if condition else src
+
+
+class TypedCall:
+    """A typed call of one instantiation: what lowering needs."""
+
+    def __init__(self, unit, shim, src, resolved, self_type=None, arch=None, what=None):
+        self.unit, self.shim, self.src, self.resolved, self.self_type = unit, shim, src, resolved, self_type
+        self.arch, self.what = arch, what
+        self.params = ([] if self_type is None else [(self_type, "in")]) + [
+            (s.numba, s.mode) for s in resolved.slots if s.passing != "functor"
+        ]
+        self.user_ops = [user_op_named(s.value_cxx) for s in resolved.slots if s.passing == "functor"]
+
+    def return_type(self):
+        """The call's Numba result: the return value, then each `out_return` output, as a tuple;
+        a void callable with one output returns that output alone (`y = bs.InclusiveSum(x)`)."""
+        outs = [ty for ty, mode in self.params if mode == "out"]
+        if self.resolved.ret is None and len(outs) == 1:
+            return outs[0]
+        return rt._return_type(self.resolved.ret, self.params)
+
+    def lower(self, context, builder, args):
+        if self.arch is not None:
+            self.arch.check(self.what)
+        args = list(args)
+        values = args[:1] if self.self_type is not None else []
+        rest = args[1:] if self.self_type is not None else args
+        visible = [s for s in self.resolved.slots if s.sigty is not None]
+        for s, v in zip(visible, rest):
+            if s.passing == "functor":  # the function's value carries nothing
+                continue
+            if s.passing in ("data", "decay"):
+                v = rt._template_data_pointer(context, builder, s.sigty, v)
+            values.append(v)
+        for op in self.user_ops:
+            op.link(context)
+        return rt._template_call_shim(context, builder, self, values)
+
+
+def lower_by_sig(table):
+    """A lowering implementation that looks the call up by its signature's argument types."""
+
+    def impl(context, builder, sig, args):
+        return table[tuple(sig.args)].lower(context, builder, args)
+
+    return rt._template_lowering(impl)
+
+
+def unit_for(unit, resolved):
+    """The shim unit for a call: `unit`, or for a call that takes user operators a unit of its own
+    (the same preceding text, the functors' declarations and the shims that use them). Its shims
+    call symbols that only the kernels using the operators define, so no other kernel links it."""
+    functors = sorted({s.value_cxx for s in resolved.slots if s.passing == "functor"})
+    if not functors:
+        return unit
+    units = unit.__dict__.setdefault("_nbst_op_units", {})
+    key = tuple(functors)
+    op_unit = units.get(key)
+    if op_unit is None:
+        text = preceding_text(unit)
+        op_unit = units[key] = rt.ShimUnit(text, f"{unit.name}+{'+'.join(functors)}")
+        op_unit.preceding_text = text
+        op_unit.add(HELPERS_NAME, HELPERS)
+        op_unit.add("__nbst_operator_helpers", OP_LVALUE)
+        for f in functors:
+            op_unit.add(f, user_op_named(f).decl)
+    return op_unit
