@@ -185,33 +185,54 @@ class _TemplateRecorder:
         return record
 
 
-def check_pattern(pat):
-    """A pattern is one of the shapes the runtime reads, its names and extents strings."""
+def check_pieces(pieces, text, params):
+    """Pieces are literal text and references to the template parameters `params`, alternating,
+    and join to the spelling they split."""
+    assert isinstance(pieces, tuple) and len(pieces) % 2 == 1 and all(isinstance(p, str) for p in pieces), pieces
+    assert set(pieces[1::2]) <= params, (pieces, params)
+    assert "".join(pieces) == text, (pieces, text)
+
+
+def check_pattern(pat, params):
+    """A pattern is one of the shapes the runtime reads, its names and extents strings with their
+    pieces."""
     kind = pat[0]
     if kind == "name":
-        assert isinstance(pat[1], str) and len(pat) in (2, 3), pat
-        if len(pat) == 3:
-            name, fully_qualified, args = pat[2]
+        assert isinstance(pat[1], str) and len(pat) in (3, 4), pat
+        check_pieces(pat[2], pat[1], params)
+        if len(pat) == 4:
+            name, fully_qualified, args, pieces = pat[3]
             assert isinstance(name, str) and isinstance(fully_qualified, bool) and all(isinstance(a, str) for a in args)
+            for text, p in zip(args, pieces, strict=True):
+                check_pieces(p, text, params)
     elif kind == "ref":
         assert pat[1] in ("&", "&&"), pat
-        check_pattern(pat[2])
+        check_pattern(pat[2], params)
     elif kind == "array":
-        assert isinstance(pat[2], str), pat
-        check_pattern(pat[1])
+        assert isinstance(pat[2], str) and len(pat) == 4, pat
+        check_pieces(pat[3], pat[2], params)
+        check_pattern(pat[1], params)
     else:
         assert kind in ("ptr", "pack") and len(pat) == 2, pat
-        check_pattern(pat[1])
+        check_pattern(pat[1], params)
 
 
-def check_overload(data, tparams, params):
-    """A rendered overload carries the model's names and one pattern and value per parameter."""
+def check_overload(data, tparams, params, refs):
+    """A rendered overload carries the model's names, one pattern and value per parameter, its
+    spellings' pieces (which refer to `refs` only) and its shims' name stem."""
     assert [p[0] for p in data["tparams"]] == [p["name"] for p in tparams]
     assert [p[0] for p in data["params"]] == [p["name"] for p in params]
-    assert len(data["patterns"]) == len(data["values"]) == len(params)
+    assert len(data["patterns"]) == len(data["values"]) == len(data["param_pieces"]) == len(params)
     for pat in [*data["patterns"], data["ret_pattern"]]:
-        check_pattern(pat)
+        check_pattern(pat, refs)
+    # The pieces of a spelling with its whitespace runs made single spaces.
+    for (_name, spelling, _intent), pieces in zip(data["params"], data["param_pieces"], strict=True):
+        check_pieces(pieces, "".join(pieces), refs)
+        assert "".join(pieces).split() == spelling.split(), (pieces, spelling)
+    check_pieces(data["ret_pieces"], "".join(data["ret_pieces"]), refs)
+    assert "".join(data["ret_pieces"]).split() == data["ret"].split()
     assert isinstance(data["specificity"], int) and data["specificity"] >= 0
+    assert data["shim"].startswith("__nbst_tpl_") and data["shim"].isidentifier()
 
 
 @settings(max_examples=150, deadline=None)
@@ -251,14 +272,14 @@ def test_rendered_templates_are_only_data(tname, fname, tnames, pnames, shapes, 
     for call, _args, kwargs in recorder.calls:
         if call == "function_template":
             for data in kwargs["overloads"]:
-                check_overload(data, tparams, params[: len(data["params"])])
+                check_overload(data, tparams, params[: len(data["params"])], {T, N})
         elif call == "class_template":
             assert [p[0] for p in kwargs["tparams"]] == [T, N]
             assert [f[0] for f in kwargs["fields"]] == fields
             for f in kwargs["fields"]:
-                check_pattern(f[2])
+                check_pattern(f[2], {T, N, "__nbst_self__"})
             for name, data in kwargs["methods"]:
                 assert name == mname
-                check_overload(data, [], params[: len(data["params"])])
+                check_overload(data, [], params[: len(data["params"])], {T, N, "__nbst_self__"})
     assert ("function_template" in kinds) == any(c == "function_template" for c, _a, _k in recorder.calls)
     assert ("class_template" in kinds) == any(c == "class_template" for c, _a, _k in recorder.calls)
