@@ -12,10 +12,8 @@ import os
 
 from ast_canopy import decls as _decls
 
-# This package's dynamic mode and template runtime (`numbast.mlir` loads this module again).
-_dynamic = importlib.import_module("._dynamic", __package__) if __package__ == "numbast" else None
-if _dynamic is None:
-    _dynamic = importlib.import_module(__package__)._load_shared("_dynamic")
+# This package's dynamic mode and template runtime (`numbast.mlir` loads these modules again).
+_dynamic = importlib.import_module("._dynamic", __package__)
 _templates = importlib.import_module("._templates", __package__)
 _NO_ENTRIES = _dynamic._NO_ENTRIES
 types = _dynamic.types
@@ -119,4 +117,4 @@ def clear_concrete_type_caches() -> None:
     """Forget the class template layouts (size, alignment, field offsets) measured with NVRTC in
     this process, so the next instantiation measures again. Instantiations already made keep their
     types: typing and lowering are registered for them."""
-    _templates._TPL_PROBES.clear()
+    importlib.import_module("._template_probe", __package__).PROBES.clear()

@@ -7,14 +7,16 @@ This module is the template runtime's entry: rendered code reaches it through
 `_template_bindings(_b)`, a `TemplateBindings` that registers the typing and lowering every template
 shares. The rest is split by responsibility:
 
-- `_template_types`: patterns evaluated to Numba types, Numba types spelled in C++, and template
-  arguments given in Python (`make_value[np.float32]`) or in a kernel;
+- `_template_types`: patterns evaluated to Numba types, Numba types spelled in C++, spellings
+  filled in from the renderer's pieces, and template arguments given in Python
+  (`make_value[np.float32]`) or in a kernel;
 - `_template_deduce`: each parameter's pattern unified with the Numba argument type (conflicting
   deductions unified the way Numba unifies), the template arguments resolved, the best overload
   selected as C++ would;
-- `_template_shims`: the instantiation's shim (the callee called with explicit template
-  arguments, so that the C++ compiler picks the instantiation and honours explicit
-  specializations), and the typed call that lowering uses;
+- `_template_shims`: the instantiation's shim, filled in from the forms `shim.rs` writes
+  (`_template_shim_forms`, generated) and named from the overload's stem: the callee called with
+  explicit template arguments, so that the C++ compiler picks the instantiation and honours
+  explicit specializations; and the typed call that lowering uses;
 - `_template_probe`: what only the compiler knows (an instantiation's layout, an `auto` return
   type, which overloads survive substitution), as constant expressions evaluated by libclang
   (`ast_canopy.evaluate_constants`) or, where ast_canopy is not importable (a static module alone),

@@ -3,7 +3,7 @@
 The names and signatures are those of `numbast`; what differs is the backend. This package's
 runtime (`numbast.mlir._runtime`) runs the shared typing layer on numba-cuda-mlir's types and
 lowers calls to MLIR, and dynamic mode's modules (`_dynamic`, `_dynamic_templates`) are
-numbast's own, loaded again under this package (`_load_shared`), so that their relative imports
+numbast's own, loaded again under this package (`_SharedFinder`), so that their relative imports
 reach this backend's runtime and their state (the bindings, the report) is this backend's::
 
     from numba_cuda_mlir import cuda

@@ -7,7 +7,8 @@
 //! type), which becomes the alias again; an alias of one plain type (`value_type` for `_Tp`)
 //! becomes that type, so `const value_type &` deduces as `const _Tp &`.
 
-/// What stands for the class template instance in member spellings (`_TPL_SELF` in the runtime).
+/// What stands for the class template instance in member spellings (`_template_types.SELF` in the
+/// runtime): a template parameter of every member spelling's pieces.
 pub(crate) const SELF: &str = "__nbst_self__";
 
 fn is_word(c: char) -> bool {

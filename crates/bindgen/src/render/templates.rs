@@ -1,9 +1,11 @@
 //! Function and class templates, rendered as data: the qualified name, the template parameters
 //! (kind, non-type parameter type, default, pack), and each overload's parameter and return type
-//! spellings with the template parameters left in. The runtime (`python/numbast/_templates.py`)
-//! deduces template arguments from the Numba argument types when a kernel is typed, writes the shim
-//! of each instantiation and asks NVRTC for the layout of class instantiations, so a generated
-//! module needs neither this crate nor libclang to instantiate.
+//! spellings with the template parameters left in, analysed (`spelling.rs`: patterns, pieces,
+//! specificity) and with the name stem of its instantiation shims (`shim::template_shim_stem`).
+//! The template runtime (`python/numbast/_templates.py` and its modules) deduces template
+//! arguments from the Numba argument types when a kernel is typed, fills in the shim of each
+//! instantiation (`shim::TEMPLATE_SHIM_FORMS`) and asks a probe for the layout of class
+//! instantiations, so a generated module needs neither this crate nor libclang to instantiate.
 //!
 //! A template that only some GPU architectures have (`Context::arch_guard`) carries the guard's
 //! condition (`"arch"` in an overload, `arch=` for a class): the runtime wraps the instantiation
