@@ -67,6 +67,29 @@ def test_kernel_with_types_named_like_shim_parameters_links(bound):
         assert not result.calls(name)  # inlined after LTO
 
 
+def test_instantiation_shims_are_named_from_the_rendered_stem(bound):
+    """An instantiation shim's name is its overload's stem, hashed by the renderer
+    (`shim::template_shim_stem`), and the instantiation's ordinal among the stem's: `make<int>` and
+    `make<double>` are `<stem>_k` for two k; the same instantiation again is the same shim. Its
+    text is shim.rs's forms filled in."""
+    writer, m = bound
+    make = m["make"]
+    (stem,) = {ov.stem for ov in make._overloads}
+    assert re.fullmatch(r"__nbst_tpl_fn_make_[0-9a-f]{12}", stem), stem
+
+    def kernel(out, x):
+        out[0] = make(out[1]).v + make(x[0]).v + make(out[2]).v
+
+    link_kernel(kernel, (typeof(np.zeros(3, np.int32)), typeof(np.zeros(1, np.float64))), ARCH)
+    src = writer.unit.source()
+    shims = dict(re.findall(rf'extern "C" __device__ void ({stem}_\d+)\(([^)]*)\)', src))
+    assert len(shims) == 2, src
+    by_type = {("double" if "double" in params else "int"): name for name, params in shims.items()}
+    assert set(by_type) == {"int", "double"}, shims
+    assert "::make<int>(*__nbst_a0)" in src and "::make<double>(*__nbst_a0)" in src
+    assert src.count(f"void {by_type['int']}(") == 1  # `make(out[1])` and `make(out[2])`: one shim
+
+
 @pytest.mark.gpu
 def test_kernel_with_types_named_like_shim_parameters_runs(bound):
     if not cuda.is_available():
