@@ -3,6 +3,7 @@ arguments deduced when a kernel calls it, or given as `f[np.float32]`."""
 
 from . import _runtime as rt
 from ._template_deduce import made_overload, select
+from ._template_operators import functors_of
 from ._template_probe import probe
 from ._template_shims import TypedCall, ask_return, instantiation_shim, lower_by_sig, unit_for
 from ._template_types import (
@@ -104,7 +105,8 @@ class BoundFunctionTemplate:
             "template <class D, class T> struct __nbst_dep { using type = T; };\n"
         ) + prelude
         try:
-            ok = probe(self._unit, exprs, f"the overloads of {self.__name__}", prelude)
+            functors = [f for r in fits for f in functors_of(r)]
+            ok = probe(self._unit, exprs, f"the overloads of {self.__name__}", prelude, functors=functors)
         except TemplateError:  # a spelling NVRTC reads otherwise than clang printed it
             return self._same_callee(fits)
         return [r for r, v in zip(fits, ok) if v] or fits

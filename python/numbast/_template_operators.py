@@ -3,7 +3,6 @@ compiled by numba-cuda to LTO-IR with the C ABI and passed to the C++ side as a 
 
 import hashlib
 import inspect
-import re
 
 from . import _runtime as rt
 from ._template_shim_forms import SHIM_FORMS
@@ -150,8 +149,18 @@ def user_op_named(functor):
     return user_ops()[1][functor]
 
 
-def user_op_decls(text):
-    """The declarations of the functors that C++ `text` names (for a probe or a shim)."""
-    names = sorted(set(re.findall(r"\b__nbst_functor_\w+", text)))
+def user_op_decls(functors):
+    """The declarations of the user operators' functors named `functors` (for a probe)."""
     by_name = user_ops()[1]
-    return "".join(by_name[n].decl for n in names if n in by_name)
+    return "".join(by_name[n].decl for n in sorted(set(functors)) if n in by_name)
+
+
+def functors_of(resolved):
+    """The functors of the user operators a resolved call takes: those its arguments construct and
+    those among its template arguments."""
+    names = {s.value_cxx for s in resolved.slots if s.passing == "functor"}
+    for a in resolved.own_args.values():
+        for x in a if isinstance(a, list) else [a]:
+            if x.is_type and is_function_type(x.numba):
+                names.add(x.cxx)
+    return sorted(names)

@@ -200,12 +200,13 @@ def probe_backend():
     return value
 
 
-def probe(unit, exprs, what, prelude="", arch=None):
+def probe(unit, exprs, what, prelude="", arch=None, functors=()):
     """The values of constant C++ expressions (`sizeof(X)`...), evaluated after the unit's
-    preceding text and `prelude` (for an architecture that has the template, `arch`); each set is
+    preceding text, the declarations of the user operators' functors the expressions name
+    (`functors`) and `prelude` (for an architecture that has the template, `arch`); each set is
     evaluated once per process."""
     text = preceding_text(unit)
-    prelude = user_op_decls(prelude + "\n".join(exprs)) + prelude  # user operators' functors
+    prelude = user_op_decls(functors) + prelude
     cc = arch.probe_cc(device_cc()) if arch is not None else device_cc()
     key = (text, prelude, tuple(exprs), cc)
     if key not in PROBES:

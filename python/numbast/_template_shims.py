@@ -3,7 +3,7 @@ return type asked of the compiler where only it knows, and the typed call that l
 
 from . import _runtime as rt
 from ._template_deduce import ASK_COMPILER, class_instance_named
-from ._template_operators import OP_LVALUE, user_op_named
+from ._template_operators import OP_LVALUE, functors_of, user_op_named
 from ._template_probe import BUILTIN_KINDS, HELPERS, HELPERS_NAME, KIND_PROBE, preceding_text, probe
 from ._template_shim_forms import SHIM_FORMS
 from ._template_types import TemplateError
@@ -19,14 +19,15 @@ def ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
     args = [_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
     target = f"__nbst_declval<{self_cxx} &>().{callee}" if self_cxx else callee
     result = f"decltype({target}({', '.join(args)}))"
-    (kind,) = probe(unit, [f"__nbst_kind<{result}>::value"], f"the return type of {target}", KIND_PROBE, arch)
+    functors = functors_of(resolved)
+    (kind,) = probe(unit, [f"__nbst_kind<{result}>::value"], f"the return type of {target}", KIND_PROBE, arch, functors)
     if kind == 1000:
         resolved.ret, resolved.ret_cxx = None, "void"
     elif 1 <= kind <= len(BUILTIN_KINDS):
         resolved.ret_cxx, resolved.ret = BUILTIN_KINDS[kind - 1]
     else:
         pat = resolved.overload.ret_pattern
-        ci = _ask_class_instance(unit, pat[2] if pat[0] == "ref" else pat, result, target, arch, bindings)
+        ci = _ask_class_instance(unit, pat[2] if pat[0] == "ref" else pat, result, target, arch, bindings, functors)
         if ci is None:
             raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
                                 "instance of a bound class template with arithmetic type arguments")  # fmt: skip
@@ -49,7 +50,7 @@ _TARG_PROBE = (
 )
 
 
-def _ask_class_instance(unit, pat, result, target, arch, bindings):
+def _ask_class_instance(unit, pat, result, target, arch, bindings, functors):
     """The instance of a bound class template that `result` (a `decltype` the header spells as the
     template-id `pat`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the
     compiler; None unless each is a builtin arithmetic type."""
@@ -60,7 +61,7 @@ def _ask_class_instance(unit, pat, result, target, arch, bindings):
     count = len(args)
     exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
     try:
-        kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch)
+        kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch, functors)
     except TemplateError:
         return None
     if not all(1 <= k <= len(BUILTIN_KINDS) for k in kinds):
@@ -167,7 +168,7 @@ def unit_for(unit, resolved):
     """The shim unit for a call: `unit`, or for a call that takes user operators a unit of its own
     (the same preceding text, the functors' declarations and the shims that use them). Its shims
     call symbols that only the kernels using the operators define, so no other kernel links it."""
-    functors = sorted({s.value_cxx for s in resolved.slots if s.passing == "functor"})
+    functors = functors_of(resolved)
     if not functors:
         return unit
     units = unit.__dict__.setdefault("_nbst_op_units", {})
