@@ -170,14 +170,21 @@ def pattern_of(ty, bindings):
 class Param:
     """A template parameter: `kind` is "type" or "non_type"; `type` is a non-type parameter's C++
     type, `default` its default (qualified by the renderer) with its pieces, and for a type its
-    pattern."""
+    pattern; `value_kind`, for a non-type parameter, how a value for it is written: "bool",
+    "number" (a builtin scalar type) or "other" (an enumeration, say), as the renderer read its
+    type."""
 
-    __slots__ = ("default", "default_pattern", "default_pieces", "kind", "name", "pack", "type")
+    __slots__ = ("default", "default_pattern", "default_pieces", "kind", "name", "pack", "type", "value_kind")
 
-    def __init__(self, name, kind, type_, default, pack, default_pattern=None, default_pieces=None):
+    def __init__(self, name, kind, type_, default, pack, default_pattern=None, default_pieces=None, value_kind=None):
         self.name, self.kind, self.type, self.default, self.pack = name, kind, type_, default, bool(pack)
         self.default_pattern = default_pattern
         self.default_pieces = default_pieces if default_pieces is not None or default is None else (default,)
+        self.value_kind = value_kind or "number"
+
+    def element(self):
+        """The parameter of one element of a pack."""
+        return Param(self.name, self.kind, self.type, None, False, value_kind=self.value_kind)
 
     def __str__(self):
         head = ("typename" if self.kind == "type" else self.type or "auto") + ("..." if self.pack else "")
@@ -207,23 +214,25 @@ def arg_text(arg):
 
 
 def value_arg(param, value):
-    """A non-type template argument for a Python value: int, bool, or an enumerator name."""
+    """A non-type template argument for a Python value: int, bool, or an enumerator name, written as
+    the parameter's type takes it (`Param.value_kind`)."""
     if isinstance(value, enum.Enum):
         value = int(value.value)
-    ptype = norm(param.type or "int")
-    builtin = ptype.replace("const ", "") in SCALARS
-    if isinstance(value, bool) or (isinstance(value, int) and ptype == "bool"):
+    kind = param.value_kind
+    if isinstance(value, bool) or (isinstance(value, int) and kind == "bool"):
         return Arg("true" if value else "false", value=bool(value), is_type=False)
     if isinstance(value, int):
         text = str(value) if value >= 0 else f"({value})"
-        if not builtin and param.type:
-            text = f"static_cast<{ptype}>({value})"
+        if kind == "other":
+            text = f"static_cast<{param.type}>({value})"
         return Arg(text, value=value, is_type=False)
     if isinstance(value, str) and value:
-        if value.isidentifier() and not builtin and param.type:
-            return Arg(f"{ptype}::{value}", value=value, is_type=False)
+        if value.isidentifier() and kind == "other":
+            return Arg(f"{param.type}::{value}", value=value, is_type=False)
         return Arg(value, value=value, is_type=False)
-    raise TemplateError(f"non-type template parameter `{param.name}` ({ptype}) needs an int, a bool or an enumerator name, not {value!r}")
+    raise TemplateError(
+        f"non-type template parameter `{param.name}` ({param.type or 'int'}) needs an int, a bool or an enumerator name, not {value!r}"
+    )
 
 
 def type_arg(param, ty, bindings):
@@ -257,7 +266,7 @@ def arg_from_python(param, value, bindings):
     bound struct or class template instance, or a C++ spelling (str) for a type; an int, bool or
     enumerator name for a value."""
     if param.pack and isinstance(value, (list, tuple)):
-        return [arg_from_python(Param(param.name, param.kind, param.type, None, False), v, bindings)
+        return [arg_from_python(param.element(), v, bindings)
                 for v in value]  # fmt: skip
     if param.kind != "type":
         return value_arg(param, value)
@@ -277,7 +286,7 @@ def arg_from_numba(param, ty, bindings):
     """A template argument given in a kernel, by the Numba type of the expression: a type (NumPy
     or Numba scalar class, bound struct, class template instance) or a literal."""
     if param.pack and isinstance(ty, types.BaseTuple):
-        one = Param(param.name, param.kind, param.type, None, False)
+        one = param.element()
         return [arg_from_numba(one, t, bindings) for t in ty.types]
     if param.kind == "type":
         if isinstance(ty, (types.NumberClass, types.TypeRef)):

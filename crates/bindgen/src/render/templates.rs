@@ -28,7 +28,7 @@ use crate::plan::device_callable;
 use crate::pyexpr::{py_ident, py_str};
 use crate::report::{BindKind, Skip, SkipReason, Unbindable};
 use crate::shim::template_shim_stem;
-use crate::types::cxx;
+use crate::types::{cxx, scalar};
 
 /// The runtime object rendered template code registers through, one per `Bindings`.
 const TEMPLATES: &str = "_template_bindings(_b)";
@@ -80,9 +80,12 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// `[(name, kind, non-type parameter type, default, is_pack, default's pattern, default's pieces),
-/// ...]`, or why a parameter cannot be instantiated from Python. Defaults are qualified for use
-/// outside the template's namespace; a type parameter's default comes with its pattern.
+/// `[(name, kind, non-type parameter type, default, is_pack, default's pattern, default's pieces,
+/// value kind), ...]`, or why a parameter cannot be instantiated from Python. Defaults are
+/// qualified for use outside the template's namespace; a type parameter's default comes with its
+/// pattern. A non-type parameter's value kind says how the runtime writes a value for it: `bool`
+/// (`true`), `number` (a builtin scalar type: the literal) or `other` (an enumeration, say:
+/// `static_cast<E>(1)`, `E::name`).
 fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Unbindable> {
     let names = scope.params(params);
     let mut items = Vec::new();
@@ -104,8 +107,17 @@ fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Un
             _ => "None".into(),
         };
         let default_pieces = default.as_deref().map(|d| pieces_py(d, &names)).unwrap_or_else(|| "None".into());
+        let value_kind = match (p.kind, &p.type_) {
+            (TemplateParamKind::Type, _) => "None",
+            (_, None) => "\"number\"",
+            (_, Some(t)) => match scalar(&t.unqualified_non_ref_type_name).as_deref() {
+                Some("boolean") => "\"bool\"",
+                Some(_) => "\"number\"",
+                None => "\"other\"",
+            },
+        };
         items.push(format!(
-            "({}, {}, {}, {}, {}, {default_pattern}, {default_pieces})",
+            "({}, {}, {}, {}, {}, {default_pattern}, {default_pieces}, {value_kind})",
             py_str(&p.name),
             py_str(kind),
             py_opt(ty.as_deref()),
@@ -632,13 +644,13 @@ mod tests {
         assert_eq!(
             r.code,
             "saturate = _template_bindings(_b).function_template(unit=_unit, py_name=\"saturate\", overloads=[\n    \
-             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None)], \"ret\": \"T\", \
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None, None)], \"ret\": \"T\", \
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
              \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
              \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
              \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
              \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n    \
-             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None)], \"ret\": \"T\", \
+             {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None, None)], \"ret\": \"T\", \
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
              \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
              \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
@@ -674,8 +686,8 @@ mod tests {
         );
         assert!(
             r.code.contains(
-                "tparams=[(\"T\", \"type\", \"T\", None, False, None, None), \
-                 (\"N\", \"non_type\", \"int\", \"4\", False, None, (\"4\",))]"
+                "tparams=[(\"T\", \"type\", \"T\", None, False, None, None, None), \
+                 (\"N\", \"non_type\", \"int\", \"4\", False, None, (\"4\",), \"number\")]"
             ),
             "{}",
             r.code
@@ -691,7 +703,7 @@ mod tests {
             .code
             .contains("(\"at\", {\"tparams\": [], \"ret\": \"const T &\", \"params\": [(\"i\", \"int\", \"in\")]"));
         assert!(r.code.contains(
-            "(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False, None, None)], \"ret\": \"U\""
+            "(\"convert\", {\"tparams\": [(\"U\", \"type\", \"U\", None, False, None, None, None)], \"ret\": \"U\""
         ));
         // `a[i]` reaches the member operator through `operator.getitem`, `self` the left operand.
         assert!(
