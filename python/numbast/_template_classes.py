@@ -546,11 +546,15 @@ class BoundClassTemplate:
         nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
         nested.update(scalars)
         ci = ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
-        # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`).
+        # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`). The
+        # target names this instance's nested type, also where the same class template was bound
+        # again (another shim unit) and an earlier instance of it registered the spelling.
+        types_table = self._tb.b.types
         for name, target in self._alias_patterns.items():
             if name in ci.nested and name not in scalars and target[0] == "name":
-                spelled = fill(target[2], mapping)
-                self._tb.b.types.setdefault(norm(spelled).lstrip(":").strip(), ci.nested[name]._numba_type)
+                key, nested = norm(fill(target[2], mapping)).lstrip(":").strip(), ci.nested[name]._numba_type
+                if getattr(types_table.get(key, nested), "name", None) == nested.name:
+                    types_table[key] = nested
         return ci
 
     def _type_construct(self, typingctx, args, kws):
