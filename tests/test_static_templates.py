@@ -12,6 +12,7 @@ compare with NumPy.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -270,6 +271,26 @@ def test_module_has_no_path_of_the_generating_machine(small):
 def test_small_module_compiles_without_numbast_ast_canopy_or_libclang(small):
     result = run_blocked(small["path"], SMALL_SETUP, SMALL_KERNEL, SMALL_SIG)
     assert result["elf"] and result["objects"] == 2, result
+
+
+def test_template_runtime_is_the_embedded_runtime_s_submodules(small):
+    """A static module's template runtime is module texts of its own (no prefixed names pasted into
+    the runtime): loaded as submodules of the module's runtime package, whose `_runtime` is the
+    runtime itself, in the embedded order, each module after those it imports."""
+    m = small["module"]
+    m.install()
+    rt = sys.modules[m._NB_RUNTIME_NAME]
+    names = [name for name, _source in m._NB_TEMPLATE_SOURCES]
+    assert names[-1] == "_templates" and len(set(names)) == len(names) >= 5
+    assert sys.modules[rt.__name__ + "._runtime"] is rt and rt.__path__ == []
+    loaded = [sys.modules[f"{rt.__name__}.{name}"] for name in names]
+    assert all(module.rt is rt for module in loaded if hasattr(module, "rt"))
+    assert type(m.clamp01).__module__ == rt.__name__ + "._template_functions"
+    assert not any(name.startswith("_tpl_") for module in [rt, *loaded] for name in vars(module))
+    for i, (name, source) in enumerate(m._NB_TEMPLATE_SOURCES):
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module not in (None, "_runtime"):
+                assert node.module in names[:i], (name, node.module)
 
 
 def test_class_template_instances(small):
