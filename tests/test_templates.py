@@ -555,6 +555,23 @@ def test_cub_default_constructor_in_kernel_links(CUB):
 # ----------------------------------------------------------------------------- static mode
 
 
+def test_spellings_are_filled_in_from_their_pieces():
+    """The runtime joins the renderer's pieces (literal text and template parameter references,
+    alternating); `bind` fills some parameters in and keeps the others as references."""
+    from numbast._template_types import bind, bind_pattern, fill, numba_of_pattern
+
+    pieces = ("const ", "T", " (&)[", "N", "]")
+    assert fill(pieces, {"T": "int", "N": "4"}) == "const int (&)[4]"
+    assert fill(pieces, {"T": "int"}) == "const int (&)[N]"
+    assert bind(pieces, {"T": "int"}) == ("const int (&)[", "N", "]")
+    assert fill(bind(pieces, {"T": "int"}), {"N": "2"}) == fill(pieces, {"T": "int", "N": "2"})
+    pattern = ast.literal_eval(_core.type_pattern("T[N]"))  # no parameters named: one literal piece each
+    assert pattern == ("array", ("name", "T", ("T",)), "N", ("N",))
+    array = ("array", ("name", "T", ("", "T", "")), "N", ("", "N", ""))
+    assert numba_of_pattern(array, {"T": "float", "N": "3"}, {}, numbast._dynamic._BINDINGS) == types.UniTuple(types.float32, 3)
+    assert bind_pattern(array, {"N": "3"}) == ("array", ("name", "T", ("", "T", "")), "3", ("3",))
+
+
 def _template_modules_in_import_order(package):
     """The template runtime's modules (`_templates.py` and `_template_*.py`), each after those it
     imports (`from ._template_x import ...`); fails on a cycle."""

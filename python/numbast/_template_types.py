@@ -7,8 +7,8 @@ import importlib
 
 from . import _runtime as rt
 
-types = rt.types
 # The Numba the backend's runtime types with (`_NB_PACKAGE`: numba-cuda's, or numba-cuda-mlir's copy).
+types = rt.types
 TypingError = rt._TypingError
 signature = rt.signature
 AbstractTemplate = rt.AbstractTemplate
@@ -30,6 +30,7 @@ SELF = "__nbst_self__"  # stands for the class template instance in member spell
 
 
 def norm(spelling):
+    """`spelling` with its whitespace runs made single spaces (a key of the type table)."""
     return " ".join(str(spelling).split())
 
 
