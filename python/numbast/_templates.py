@@ -2038,6 +2038,13 @@ class BoundClassTemplate:
     def __repr__(self):
         return f"<bound class template {self._qual}>"
 
+    def __getattr__(self, name):
+        enums = self.__dict__.get("_enums")
+        if enums is not None and name in enums.dependent():
+            raise AttributeError(f"{self._qual}::{name} depends on the template's arguments: it is an attribute "
+                                 f"of an instantiation ({self.py_name}[...].{name})")  # fmt: skip
+        raise AttributeError(f"{self._qual} has no attribute `{name}`")
+
     def __call__(self, *args, **kwargs):
         raise TypeError(
             f"{self._qual} can only be constructed inside a CUDA kernel; outside one, "
@@ -2147,6 +2154,8 @@ class BoundClassTemplate:
         prelude += "".join(_TPL_NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(probed))
         for i, _n in enumerate(probed):
             exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
+        enum_exprs = self._enums.probes(cxx)
+        exprs += enum_exprs
         try:
             values = _tpl_probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         except TemplateError:
@@ -2163,6 +2172,7 @@ class BoundClassTemplate:
         nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
         nested.update(scalars)
         ci = ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+        self._enums.attach(ci, mapping, env, values[len(values) - len(enum_exprs) :])
         # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`).
         for name, target in self._alias_patterns.items():
             if name in ci.nested and name not in scalars and target[0] == "name":
@@ -2233,6 +2243,72 @@ class BoundClassTemplate:
         return template
 
 
+class _TplEnums:
+    """The public enums of a class template, each `(name, members, underlying)` as the renderer
+    writes them: members `(Python name, C++ name, value)`, the value None where it needs the
+    template's arguments; the underlying type `(spelling, pattern)`, or None where C++ derives it
+    from the values. An enum whose values and underlying type are known without the arguments is
+    one `IntEnum`, shared by every instantiation (`Table.Pick is Table[np.int32, 4].Pick`) and
+    registered under each instantiation's spelling; another is made per instantiation, its
+    values probed with the layout."""
+
+    def __init__(self, template, enums):
+        self._template, self._enums, self._shared = template, list(enums), {}
+        b = template._tb.b
+        for name, members, underlying in self._enums:
+            values = [v for _py, _cxx, v in members]
+            if None in values:
+                continue
+            ty = self._underlying(underlying, values, {}, {})
+            if ty is not None:
+                self._shared[name] = cls = self._make(name, members, values, ty)
+                b.member_type(template, name, cls)
+
+    def _underlying(self, underlying, values, mapping, env):
+        if underlying is None:  # as clang chooses for an unscoped enum without a fixed type
+            lo, hi = min(values, default=0), max(values, default=0)
+            if lo >= 0:
+                return types.uint32 if hi < 2**32 else types.uint64
+            return types.int32 if lo >= -(2**31) and hi < 2**31 else types.int64
+        ty = _tpl_numba_of_pattern(underlying[1], mapping, env, self._template._tb.b)
+        return ty if isinstance(ty, types.Integer | types.Boolean) else None
+
+    def _make(self, name, members, values, underlying):
+        return self._template._tb.b.enum(cxx_name=None, py_name=name, underlying=underlying,
+                                         members=[(py, v) for (py, _c, _v), v in zip(members, values)])  # fmt: skip
+
+    def dependent(self):
+        """The names of the enums that are an instantiation's only."""
+        return [name for name, _m, _u in self._enums if name not in self._shared]
+
+    def probes(self, cxx):
+        """The expressions that give the values of instantiation `cxx` that need its arguments."""
+        return [f"(long long)({cxx}::{name}::{c})" for name, members, _u in self._enums if name not in self._shared
+                for _py, c, v in members if v is None]  # fmt: skip
+
+    def attach(self, ci, mapping, env, probed):
+        """The enums of instantiation `ci` as its attributes, `probed` the values of `probes`."""
+        b, probed = self._template._tb.b, iter(probed)
+        for name, members, underlying in self._enums:
+            cls = self._shared.get(name)
+            if cls is None:
+                values = [v if v is not None else _tpl_signed(next(probed)) for _py, _c, v in members]
+                ty = self._underlying(underlying, values, mapping, env)
+                if ty is None:
+                    raise TemplateError(f"{ci.cxx}::{name}: the underlying type "
+                                        f"`{_tpl_subst(underlying[0], mapping)}` is not an integer type")  # fmt: skip
+                cls = self._make(name, members, values, ty)
+            key = _tpl_norm(f"{ci.cxx}::{name}").lstrip(":").strip()
+            b.types[key], b.enums[key] = cls._nbst_member_type, cls
+            ci.nested[name] = cls
+            setattr(ci, name, cls)
+
+
+def _tpl_signed(value):
+    """A probed value (unsigned 64 bits) as the signed value it stands for."""
+    return value - 2**64 if value >= 2**63 else value
+
+
 def _tpl_get_field(context, builder, typ, value, attr):
     """A public field of a class template instance: its bytes at the probed offset."""
     fty, offset = typ._nbst_owner.fields[attr]
@@ -2301,6 +2377,8 @@ class TemplateBindings:
                         return ci._static(attr)._numba_type_
                     return None
                 obj = ci.nested[attr]
+                if isinstance(obj, type) and issubclass(obj, _tpl_enum.Enum):
+                    return _tpl_rt.typeof(obj)
                 return types.NumberClass(obj) if isinstance(obj, types.Type) else obj._numba_type_
 
         bindings.typing_registry.register_global(_tpl_operator.getitem, types.Function(GetItem))
@@ -2432,12 +2510,14 @@ class TemplateBindings:
         return None
 
     def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                       arch=None, inherits=False, statics=(), operators=()):  # fmt: skip
+                       arch=None, inherits=False, statics=(), operators=(), enums=()):  # fmt: skip
         """A class template -> the object that instantiates it; `arch`: the condition of the archs
         that have it, if not all; `statics`: `(name, overload)` of static member functions;
-        `operators`: `(op, method name)` of member operators, whose overloads are among `methods`."""
+        `operators`: `(op, method name)` of member operators, whose overloads are among `methods`;
+        `enums`: its public enums (see `_TplEnums`)."""
         bound = BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
                                    constructors, methods, arch, inherits, statics, operators)  # fmt: skip
+        bound._enums = _TplEnums(bound, enums)
         self._classes[qual_name.lstrip(":")] = bound
         return bound
 

@@ -949,7 +949,8 @@ class Bindings:
         """An `IntEnum` for C++ enum `cxx_name`; its members are Numba values and arguments.
 
         `underlying` (a Numba integer type, or a C++ spelling such as "unsigned char") is what
-        shims read and write through enum pointers.
+        shims read and write through enum pointers. With `cxx_name=None` the enum is no C++ type
+        yet (a class template's enum, registered under each instantiation's spelling).
         """
         if isinstance(underlying, str):
             underlying = self.types.get(underlying) or _SCALAR_TYPES[underlying]
@@ -957,8 +958,10 @@ class Bindings:
         member_ty = typeof(next(iter(cls))) if len(cls) else types.IntEnumMember(cls, types.int64)
         member_ty._nbst_enum_storage = underlying
         _ENUM_STORAGE[member_ty] = underlying
-        self.types[cxx_name] = member_ty
-        self.enums[cxx_name] = cls
+        cls._nbst_member_type = member_ty
+        if cxx_name is not None:
+            self.types[cxx_name] = member_ty
+            self.enums[cxx_name] = cls
         return cls
 
     def member_type(self, struct, name, value):

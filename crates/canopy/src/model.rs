@@ -126,6 +126,20 @@ pub enum MethodKind {
     Other,
 }
 
+impl MethodKind {
+    /// Whether the method is a constructor, of any kind (move constructors included).
+    pub fn is_constructor(self) -> bool {
+        matches!(
+            self,
+            MethodKind::DefaultConstructor
+                | MethodKind::CopyConstructor
+                | MethodKind::MoveConstructor
+                | MethodKind::ConvertingConstructor
+                | MethodKind::OtherConstructor
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StructMethod {
     #[serde(flatten)]

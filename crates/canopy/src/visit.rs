@@ -509,7 +509,8 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         // instantiated: there a value is its initializer's, where that evaluates without the
         // template's arguments, or one past the previous value; else empty (unknown).
         let dependent = in_template || underlying_type.shape == TypeShape::Dependent;
-        let mut previous: Option<i128> = None;
+        // The previous enumerator's value: `None` before the first, `Some(None)` when unknown.
+        let mut previous: Option<Option<i128>> = None;
         for e in c.children().into_iter().filter(|e| e.kind() == CursorKind::EnumConstant) {
             enumerators.push(e.spelling());
             if !dependent {
@@ -522,9 +523,9 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     Some(Evaluated::UInt(v)) => Some(i128::from(v)),
                     _ => None,
                 },
-                None => Some(previous.map_or(0, |p| p + 1)),
+                None => previous.map_or(Some(0), |p| p.map(|p| p + 1)),
             };
-            previous = value;
+            previous = Some(value);
             enumerator_values.push(value.map(|v| v.to_string()).unwrap_or_default());
         }
         Enum {
