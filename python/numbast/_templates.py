@@ -404,6 +404,8 @@ class _TplResolved:
     """An overload with its template arguments: the slots, the return type and the cost (the
     number of arguments Numba converts)."""
 
+    deduced_by_call = False  # whether C++ deduces every own template argument from the call's arguments
+
     def __init__(self, overload, own_args, slots, ret, ret_cxx, cost):
         self.overload, self.own_args, self.slots = overload, own_args, slots
         self.ret, self.ret_cxx, self.cost = ret, ret_cxx, cost
@@ -421,6 +423,15 @@ class _TplResolved:
             spelled.append(", ".join(x.cxx for x in a) if isinstance(a, list) else a.cxx)
         return f"<{', '.join(spelled)}>" if spelled else ""
 
+    def call_args(self):
+        """`<...>` for a call of a free function template: none where C++ deduces every template
+        argument from the shim's arguments (whose types are the deduced parameter types), as in
+        the call a user writes. Written out, they would be substituted into every function template
+        of the name, where a hard error can arise: CCCL 13.0's `operator+<float>` on complex values
+        instantiates `reverse_iterator<float>` through `operator+(typename
+        reverse_iterator<_Iter>::difference_type, const reverse_iterator<_Iter> &)`."""
+        return "" if self.deduced_by_call else self.explicit_args()
+
 
 class _TplDeduction:
     """Deduces the template arguments of one overload for one call; raises `_TplReject`."""
@@ -433,6 +444,8 @@ class _TplDeduction:
         self.values = {}  # non-type parameter -> [(value, parameter name)]
         self.packs = {}  # type pack -> [numba type] in argument order
         self.ops = {}  # type parameter -> [(function type, parameter name)]: user operators
+        self.by_call = set()  # own parameters that C++ deduces from the shim's call too
+        self.given = bool(explicit)  # template arguments given in the kernel (`f[np.int32]`)
         self._explicit(explicit)
 
     def _explicit(self, explicit):
@@ -460,6 +473,7 @@ class _TplDeduction:
                     self.packs.setdefault(p.name, []).append(ty)
                 else:
                     self.cands.setdefault(p.name, []).append((ty, exact, pname))
+                self.by_call.add(p.name)
                 return None
             return self._walk_template_id(pat, ty, pname)  # else a concrete type: checked once known
         if kind == "ptr":
@@ -493,6 +507,7 @@ class _TplDeduction:
             own, given = self.own.get(part), owner.args.get(tp.name)
             if own is None or own.pack or not isinstance(given, _TplArg):
                 continue
+            self.by_call.add(own.name)
             if own.kind == "type":
                 numba = given.numba or _tpl_numba_of(given.cxx, self.b)
                 if numba is None:
@@ -516,6 +531,7 @@ class _TplDeduction:
             if vp[0] != "name" or vp[1] not in self.own or self.own[vp[1]].kind != "type":
                 raise _TplReject(f"parameter `{pname}` ({_tpl_unparse(pat)}) cannot take a Python function")
             self.ops.setdefault(vp[1], []).append((ty, pname))
+            self.by_call.add(vp[1])
             return "functor"
         element = getattr(ty, "_nbst_ref_of", None)  # `a[i]` of an array of opaque structs
         if element is not None:
@@ -526,7 +542,9 @@ class _TplDeduction:
         if isinstance(ty, types.Array):
             if vp[0] == "array" or is_ref:
                 target = vp[1] if vp[0] == "array" else vp
+                by_call = set(self.by_call)
                 self._walk(target, ty.dtype, True, pname)
+                self.by_call = by_call  # the shim passes `__nbst_items(p)`, from which C++ deduces nothing
                 return "data"
             if vp[0] == "ptr":
                 self._walk(vp[1], ty.dtype, True, pname)
@@ -674,7 +692,10 @@ class _TplDeduction:
             slots.append(slot)
         ret, ret_cxx = self._return()
         own = {p.name: self.env[p.name] for p in self.ov.tparams}
-        return _TplResolved(self.ov, own, slots, ret, ret_cxx, cost)
+        r = _TplResolved(self.ov, own, slots, ret, ret_cxx, cost)
+        # Template arguments given in the kernel are written out, as a C++ call gives them.
+        r.deduced_by_call = not self.given and all(p.name in self.by_call for p in self.ov.tparams)
+        return r
 
     def _slot(self, name, value, intent, pat, ty, passing, element):
         vp = pat[2] if pat[0] == "ref" else pat
@@ -1599,11 +1620,11 @@ class BoundFunctionTemplate:
             qual = "::" + r.overload.qual_name
             arch = self._tb.arch(r.overload.arch)
             try:
-                _tpl_ask_return(self._unit, r, qual + r.explicit_args(), arch=arch, bindings=self._tb.b)
+                _tpl_ask_return(self._unit, r, qual + r.call_args(), arch=arch, bindings=self._tb.b)
             except TemplateError as e:
                 raise _tpl_typing_error(e) from None
             unit = _tpl_unit_for(self._unit, r)
-            shim, src = _tpl_shim(unit, "fn", r.overload.qual_name, qual + r.explicit_args(), r, arch=arch)
+            shim, src = _tpl_shim(unit, "fn", r.overload.qual_name, qual + r.call_args(), r, arch=arch)
             call = _TplCall(unit, shim, src, r, arch=arch, what=r.overload.qual_name)
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call
