@@ -1568,7 +1568,11 @@ fn build(raw: &Raw) -> Model {
             let kind = KINDS[m.kind];
             let ret = build_ty(&m.ret, &names);
             let (name, is_operator) = match kind {
-                _ if kind.is_constructor() => (s.name.clone(), false),
+                MethodKind::DefaultConstructor
+                | MethodKind::CopyConstructor
+                | MethodKind::MoveConstructor
+                | MethodKind::ConvertingConstructor
+                | MethodKind::OtherConstructor => (s.name.clone(), false),
                 MethodKind::Destructor => (format!("~{}", s.name), false),
                 MethodKind::ConversionFunction => (format!("operator {}", ret.name), true),
                 MethodKind::Other => match m.op {
