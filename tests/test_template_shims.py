@@ -57,7 +57,7 @@ def test_kernel_with_types_named_like_shim_parameters_links(bound):
     src = writer.unit.source()
     shims = re.findall(r'extern "C" __device__ void (\w+)\(([^)]*)\)\s*\{([^}]*)\}', src)
     # The instantiation shims, by the template each calls.
-    callees = {"make": "::make<", "unwrap": "::unwrap<", "shifted": "::shifted<", "Box": " Box<int>(", "get": "->get("}
+    callees = {"make": "::make", "unwrap": "::unwrap", "shifted": "::shifted", "Box": " Box<int>(", "get": "->get("}
     calls = {callee: (name, params) for name, params, body in shims for callee, text in callees.items() if text in body}
     assert set(calls) == set(callees), src
     for name, params in calls.values():
