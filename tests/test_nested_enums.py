@@ -81,7 +81,7 @@ def test_class_template_enums_are_in_the_model(D):
         "ne::Table::Pick": ({"First": "1", "Last": "2"}, False, "<dependent type>"),
         "ne::Table::Scale": ({"One": "1", "Ten": "10"}, True, "short"),
         # `Wider` follows an unknown value: unknown too
-        "ne::Table::Bits": ({"Width": "", "Wider": "", "Half": ""}, False, "<dependent type>"),
+        "ne::Table::Bits": ({"Width": "", "Wider": "", "Half": "", "Down": ""}, False, "<dependent type>"),
     }
     assert not any(e.qual_name.startswith("ne::Table") for e in D["decls"].enums)
 
@@ -155,8 +155,8 @@ def test_class_template_enums_are_attributes(D, S):
         with pytest.raises(AttributeError, match=r"ne::Table::Bits depends on the template's arguments: it is an "
                                                  r"attribute of an instantiation \(Table\[\.\.\.\]\.Bits\)"):  # fmt: skip
             getattr(Table, "Bits")  # noqa: B009
-        assert [(m.name, int(m)) for m in t4.Bits] == [("Width", 32), ("Wider", 33), ("Half", 16)]
-        assert [(m.name, int(m)) for m in t2.Bits] == [("Width", 64), ("Wider", 65), ("Half", 32)]
+        assert [(m.name, int(m)) for m in t4.Bits] == [("Width", 32), ("Wider", 33), ("Half", 16), ("Down", -4)]
+        assert [(m.name, int(m)) for m in t2.Bits] == [("Width", 64), ("Wider", 65), ("Half", 32), ("Down", -8)]
         assert t4.Bits is not t2.Bits
 
 
@@ -171,14 +171,14 @@ def make_table_kernel(ns):
         iout[2] = t.scaled(T4.Scale.Ten)  # a scoped enum: 50
         iout[3] = T4.Bits.Half  # a probed value as a constant: 16
         iout[4] = t.bits(T4.Bits.Wider)  # 1033
-        iout[5] = T2(1).bits(T2.Bits.Width)  # another instantiation's values: 1064
+        iout[5] = T2(1).bits(T2.Bits.Width) + T2(1).bits(T2.Bits.Down)  # another instantiation's: 1064 + 992
         iout[6] = 1 if t.last() == Table.Pick.Last else 0  # a returned member: 1
         iout[7] = Table.Scale.Ten + T2.Bits.Wider  # 75
 
     return kernel
 
 
-TABLE_EXPECTED = [8, 5, 50, 16, 1033, 1064, 1, 75]
+TABLE_EXPECTED = [8, 5, 50, 16, 1033, 2056, 1, 75]
 
 
 @pytest.mark.parametrize("mode", ["dynamic", "static"])

@@ -35,7 +35,7 @@ template <typename T, int N>
 struct Table {
   enum Pick { First = 1, Last };
   enum class Scale : short { One = 1, Ten = 10 };
-  enum Bits { Width = sizeof(T) * 8, Wider, Half = Width / 2 };
+  enum Bits { Width = sizeof(T) * 8, Wider, Half = Width / 2, Down = -static_cast<int>(sizeof(T)) };
   enum { Size = N * 2 };  // anonymous: not a type
   T v[N];
   __device__ Table(T x) { for (int i = 0; i < N; ++i) v[i] = x + i; }
