@@ -41,6 +41,8 @@ use python::{Export, ExportKind};
 pub const RUNTIME_SOURCE: &str = concat!(
     include_str!("../../../python/numbast/_nvrtc_cache.py"),
     "\n\n",
+    include_str!("../../../python/numbast/_unit_split.py"),
+    "\n\n",
     include_str!("../../../python/numbast/_kernel_cache.py"),
     "\n\n",
     include_str!("../../../python/numbast/_typing.py"),
