@@ -9,7 +9,7 @@ from pathlib import Path
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import require_gpu
+from _helpers import generate_static_module, require_gpu
 from numba import cuda, types
 from numbast import MemoryShimWriter, bind_cxx_functions, bind_cxx_struct
 from numbast.testing import link_kernel
@@ -172,3 +172,25 @@ def test_split_unit_values_on_gpu(lib):
     out = d.copy_to_host()
     expected_use_all = (x - 1) + x * 5 + (x + 7) + (x + 2) + x * 11 + 3 * x
     assert out.tolist() == [x, x + (x + 1000), expected_use_all, 3 * x + (x - 1)]
+
+
+def test_static_module_registers_its_definitions(tmp_path):
+    header = tmp_path / "flat.cuh"
+    shutil.copy(DETAIL, header)
+    module = generate_static_module(tmp_path, header, "flat_split")
+    text = (tmp_path / "out" / "flat_split.py").read_text()
+    size = header.stat().st_size
+    crc = zlib.crc32(header.read_bytes())
+    start = header.read_text().index("{ return 3")
+    # The header's place relative to the module, and the span of `scale`'s body.
+    end = start + len("{ return 3 * x; }")
+    assert f'("../flat.cuh", {size}, {crc}, [({start}, {end})], False),' in text
+    scale = module.scale
+
+    def kernel(out):
+        out[0] = scale(out[0])
+
+    result = link_kernel(kernel, (types.int32[::1],), ARCH)
+    names = [o.name for o in result.objects]
+    assert len([n for n in names if n.startswith("numbast_definitions_")]) == 1, names
+    assert not result.calls("_ZN3lib5scaleEi")

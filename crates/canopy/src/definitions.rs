@@ -59,7 +59,11 @@ pub(crate) fn candidate(
     location: impl FnOnce() -> Location,
 ) -> Option<Pending> {
     let kind = match c.kind() {
-        CursorKind::Function | CursorKind::Method | CursorKind::Constructor | CursorKind::Destructor | CursorKind::Conversion => {
+        CursorKind::Function
+        | CursorKind::Method
+        | CursorKind::Constructor
+        | CursorKind::Destructor
+        | CursorKind::Conversion => {
             if c.is_function_inlined() {
                 return None;
             }
@@ -72,9 +76,9 @@ pub(crate) fn candidate(
     if !c.has_external_linkage() || in_template(c) || !is_device(c) {
         return None;
     }
-    let out_of_line_member = c.semantic_parent().is_some_and(|p| {
-        matches!(p.kind(), CursorKind::Struct | CursorKind::Class | CursorKind::Union)
-    });
+    let out_of_line_member = c
+        .semantic_parent()
+        .is_some_and(|p| matches!(p.kind(), CursorKind::Struct | CursorKind::Class | CursorKind::Union));
     let (file, extent) = match c.file_extent() {
         // A function whose body was parsed (its return type is deduced from it) cannot lose it.
         Some((file, _, _)) if kind == DefinitionKind::Function && c.is_definition() => (file, None),

@@ -327,8 +327,10 @@ pub struct Declarations {
     pub class_template_specializations: Vec<ClassTemplateSpecialization>,
     pub typedefs: Vec<Typedef>,
     pub enums: Vec<Enum>,
-    /// The external definitions of every file the translation unit read (not only the retained
-    /// ones), by file: what a compilation unit of bindings need not compile again.
+    /// The external definitions of the retained files (an entry for each, with none too) and of
+    /// every other file visited that has some (the precompiled CUDA preamble's are not visited), by
+    /// file: what a compilation unit of bindings need not compile again.
+    #[serde(default)]
     pub definitions: Vec<FileDefinitions>,
     /// Errors and warnings clang reported (kept when parse errors are bypassed).
     pub diagnostics: Vec<Diagnostic>,
