@@ -16,9 +16,10 @@ is either known, registered with `_us_register` by a parse (dynamic mode) or by 
 include folders (CUDA, CCCL, numba-cuda's: headers made to be included by many units); no header it
 reaches has an external definition that cannot be cut (a device variable, a function whose return
 type is deduced from its body...); some header it reaches has one to cut; and no header uses a
-computed include or `#include_next`. Otherwise the unit is compiled as written.
+computed include, `#include_next` or an include line that the include path does not resolve.
+Otherwise the unit is compiled as written.
 
-Views are written to `<cache root>/nvrtc/views/<plan digest>/`, one folder per set of headers
+Views are written to `<cache root>/views/<plan digest>/`, one folder per set of headers
 (written once, atomically; a temporary folder when the caches are off). In a view each cut body
 becomes `;` followed by the newlines it held, so line numbers stay; an include line naming a header
 that has a view names the view, and a quoted one names its header by its absolute path.
@@ -89,7 +90,8 @@ def _us_under(path, dirs):
 
 
 def _us_includes(data, from_dir, include_dirs):
-    """[(start, end, quote, real path or None)] of the include lines of `data` (bytes)."""
+    """[(start, end, quote, real path)] of the include lines of `data` (bytes); one that cannot be
+    resolved makes the text unsafe to split."""
     if _NC_COMPUTED.search(data):
         raise _UsUnsafe
     lines = []
@@ -98,7 +100,9 @@ def _us_includes(data, from_dir, include_dirs):
             raise _UsUnsafe
         name = m[3].strip().decode("utf-8", "surrogateescape")
         found = _nc_resolve(m[1], m[2], name, from_dir, include_dirs)
-        lines.append((m.start(), m.end(), m[2], _us_os.path.realpath(found[0]) if found else None))
+        if not found:
+            raise _UsUnsafe  # NVRTC may find it where this search does not
+        lines.append((m.start(), m.end(), m[2], _us_os.path.realpath(found[0])))
     return lines
 
 
@@ -109,7 +113,7 @@ def _us_reach(preceding, include_dirs, trusted_dirs):
     reached = {}
     try:
         top = _us_includes(preceding.encode("utf-8", "surrogateescape"), None, include_dirs)
-        stack = [line[3] for line in top if line[3]]
+        stack = [line[3] for line in top]
         while stack:
             path = stack.pop()
             if path in reached or _us_under(path, trusted):
@@ -123,15 +127,15 @@ def _us_reach(preceding, include_dirs, trusted_dirs):
                 return None  # changed since its definitions were found
             lines = _us_includes(text, _us_os.path.dirname(path), include_dirs)
             reached[path] = (text, lines)
-            stack.extend(line[3] for line in lines if line[3])
+            stack.extend(line[3] for line in lines)
     except (_UsUnsafe, OSError):
         return None
     return reached, top
 
 
 def _us_views_root():
-    if _nc_enabled():
-        return _us_os.path.join(_nc_dir(), "views")
+    if _nc_enabled():  # beside the NVRTC cache's entries, not among them
+        return _us_os.path.join(_us_os.path.dirname(_nc_dir()), "views")
     if _US_STATE["temp"] is None:
         _US_STATE["temp"] = _us_tempfile.mkdtemp(prefix="numbast-views-")
     return _US_STATE["temp"]
@@ -153,8 +157,6 @@ def _us_include_edits(lines, views, quoted_absolute):
     """Edits pointing include lines at views (and, in a view, quoted ones at absolute paths)."""
     edits = []
     for start, end, quote, target in lines:
-        if target is None:
-            continue
         if target in views:
             path = views[target]
         elif quoted_absolute and quote == b'"':
