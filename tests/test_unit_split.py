@@ -19,6 +19,12 @@ SPLIT = Path(__file__).resolve().parent / "headers" / "split"
 LIB, DETAIL, WITH_VAR = SPLIT / "lib.cuh", SPLIT / "detail.cuh", SPLIT / "with_var.cuh"
 
 
+@pytest.fixture(autouse=True)
+def split_always(monkeypatch):
+    """The test headers are small: split them whatever the size of what is cut."""
+    monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "always")
+
+
 @pytest.fixture(scope="module")
 def lib():
     decls = ast_canopy.parse_declarations_from_source(LIB, [LIB, DETAIL], ARCH)
@@ -147,10 +153,32 @@ def test_splitting_can_be_turned_off(monkeypatch, tmp_path):
     bind_cxx_functions(writer, decls.functions)
     monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "0")
     assert writer.unit.code.linking_files() == [writer.unit.code]
-    monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "1")
+    monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "always")
     other = MemoryShimWriter(f'#include "{header}"\n')
     bind_cxx_functions(other, decls.functions)
     assert len(other.unit.code.linking_files()) == 2
+
+
+def test_by_default_only_large_definitions_are_split(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBAST_SPLIT_UNITS")
+    units = {}
+    for n in (1, 400):  # 17 bytes of body each: 17 bytes, below the rule; 6.8 KB, above it
+        header = tmp_path / f"funcs_{n}.cuh"
+        header.write_text("#pragma once\n" + "".join(f"__device__ int f_{i}(int x) {{ return x + {i}; }}\n" for i in range(n)))
+        decls = ast_canopy.parse_declarations_from_source(header, [header], ARCH)
+        writer = MemoryShimWriter(f'#include "{header}"')
+        fns = bind_cxx_functions(writer, decls.functions)
+        units[n] = (writer.unit.code, fns[-1])
+    assert units[1][0].linking_files() == [units[1][0]]
+    assert len(units[400][0].linking_files()) == 2
+    f = units[400][1]
+
+    def kernel(out):
+        out[0] = f(out[0])
+
+    result = link_kernel(kernel, (types.int32[::1],), ARCH)
+    assert len([o for o in result.objects if o.name.startswith("numbast_definitions_")]) == 1
+    assert not result.calls("_Z5f_399i")
 
 
 @pytest.mark.gpu

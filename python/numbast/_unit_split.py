@@ -15,7 +15,8 @@ is either known, registered with `_us_register` by a parse (dynamic mode) or by 
 (static mode) with the size and CRC-32 of its text still matching, or lies under NVRTC's own
 include folders (CUDA, CCCL, numba-cuda's: headers made to be included by many units); no header it
 reaches has an external definition that cannot be cut (a device variable, a function whose return
-type is deduced from its body...); some header it reaches has one to cut; and no header uses a
+type is deduced from its body...); the definitions it cuts hold at least `_US_MIN_CUT_BYTES` of
+text (fewer are cheaper to compile again than a unit of their own); and no header uses a
 computed include, `#include_next` or an include line that the include path does not resolve.
 Otherwise the unit is compiled as written.
 
@@ -23,7 +24,7 @@ Views are written to `<cache root>/views/<plan digest>/`, one folder per set of 
 (written once, atomically; a temporary folder when the caches are off). In a view each cut body
 becomes `;` followed by the newlines it held, so line numbers stay; an include line naming a header
 that has a view names the view, and a quoted one names its header by its absolute path.
-`NUMBAST_SPLIT_UNITS=0` turns splitting off.
+`NUMBAST_SPLIT_UNITS=0` turns splitting off, `NUMBAST_SPLIT_UNITS=always` drops the size rule.
 
 Static mode pastes this text after the NVRTC cache's (whose `_nc_*` helpers it uses); it imports
 only the standard library. Every module-level name starts with `_us_`/`_Us`.
@@ -48,6 +49,9 @@ if "_nc_resolve" not in globals():  # dynamic mode (static mode pastes the NVRTC
     )
 
 _US_FORMAT = b"numbast-unit-split-1"
+# A definitions unit costs NVRTC its fixed cost once more (~50 ms on a 2-core machine), about what
+# compiling this much text of simple definitions again costs: below it a unit is compiled whole.
+_US_MIN_CUT_BYTES = 4096
 # real path -> (size, crc32, cuts ((start, end), ...) sorted, blocked)
 _US_REGISTRY = {}
 _US_STATE = {"version": 0, "temp": None}
@@ -57,9 +61,13 @@ class _UsUnsafe(Exception):
     """A header the split cannot follow."""
 
 
-def _us_enabled():
-    raw = _us_os.environ.get("NUMBAST_SPLIT_UNITS")
-    return raw is None or _nc_truthy(raw)
+def _us_mode():
+    """`NUMBAST_SPLIT_UNITS`: "0" never splits, "always" splits whatever is cut, anything else
+    (the default) splits when the definitions cut are worth a unit of their own."""
+    raw = (_us_os.environ.get("NUMBAST_SPLIT_UNITS") or "").strip().lower()
+    if raw == "always":
+        return "always"
+    return "auto" if not raw or _nc_truthy(raw) else "off"
 
 
 def _us_register(entries):
@@ -170,14 +178,16 @@ def _us_include_edits(lines, views, quoted_absolute):
 def _us_plan(preceding, include_dirs, trusted_dirs):
     """The text a shim unit compiles in place of `preceding` (its include lines pointing at
     declarations views, written to disk), or None when the unit is compiled as written."""
-    if not _US_REGISTRY or not _us_enabled():
+    mode = _us_mode()
+    if not _US_REGISTRY or mode == "off":
         return None
     found = _us_reach(preceding, include_dirs, trusted_dirs)
     if found is None:
         return None
     reached, top = found
     need = {p for p in reached if _US_REGISTRY[p][2]}
-    if not need:
+    cut = sum(e - s for p in need for s, e in _US_REGISTRY[p][2])
+    if not need or (mode == "auto" and cut < _US_MIN_CUT_BYTES):
         return None
     grew = True
     while grew:  # a header that includes one with a view needs a view too
