@@ -607,6 +607,42 @@ mod tests {
     }
 
     #[test]
+    fn header_definitions_unite_the_archs_and_skip_unregistered_files() {
+        use canopy::model::{Definition, DefinitionKind, FileDefinitions, Location, Span};
+        let def = |name: &str, body: Option<(u64, u64)>| Definition {
+            name: name.into(),
+            kind: DefinitionKind::Function,
+            location: Location { file: "/p/lib.cuh".into(), line: 1, column: 1 },
+            body: body.map(|(start, end)| Span { start, end }),
+        };
+        let file = |path: &str, defs: Vec<Definition>| FileDefinitions {
+            file: path.into(),
+            size: 100,
+            crc32: 7,
+            definitions: defs,
+        };
+        let arch = |defs: Vec<FileDefinitions>| Declarations { definitions: defs, ..Default::default() };
+        let per_arch = vec![
+            (
+                "sm_80".to_string(),
+                arch(vec![file("/p/lib.cuh", vec![def("f", Some((10, 20)))]), file("/cuda/x.h", vec![])]),
+            ),
+            ("sm_90".to_string(), arch(vec![file("/p/lib.cuh", vec![def("g", Some((30, 40))), def("v", None)])])),
+        ];
+        let got = header_definitions(&per_arch, |f| f.strip_prefix("/p/").map(|r| format!("../{r}")));
+        assert_eq!(
+            got,
+            vec![HeaderDefinitions {
+                path: "../lib.cuh".into(),
+                size: 100,
+                crc32: 7,
+                cuts: vec![(10, 20), (30, 40)],
+                blocked: true,
+            }]
+        );
+    }
+
+    #[test]
     fn split_keeps_file_list_declarations() {
         let json = r#"{"structs":[],"functions":[],"function_templates":[],"class_templates":[],
             "class_template_specializations":[],"typedefs":[],"enums":[
