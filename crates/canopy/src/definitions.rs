@@ -52,6 +52,16 @@ fn in_template(c: &Cursor) -> bool {
     false
 }
 
+/// Whether `c` is an instantiation the compiler made of a template (met in a translation unit
+/// built on a precompiled header), which sits where its template does; an explicit specialization
+/// is written elsewhere, and is a definition of its own.
+fn is_implicit_instantiation(c: &Cursor) -> bool {
+    c.specialized_template().is_some_and(|t| {
+        let (a, b) = (t.expansion_pos(), c.expansion_pos());
+        (a.file, a.line, a.column) == (b.file, b.line, b.column)
+    })
+}
+
 /// The external definition `c` may be (a function or variable at namespace scope), or None.
 pub(crate) fn candidate(
     c: &Cursor,
@@ -73,7 +83,7 @@ pub(crate) fn candidate(
         CursorKind::Var if c.is_definition() => DefinitionKind::Variable,
         _ => return None,
     };
-    if !c.has_external_linkage() || in_template(c) || !is_device(c) {
+    if !c.has_external_linkage() || in_template(c) || is_implicit_instantiation(c) || !is_device(c) {
         return None;
     }
     let out_of_line_member = c
