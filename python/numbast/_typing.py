@@ -129,7 +129,7 @@ class ShimUnit:
         self.stream = ShimStream()
         self.stream.write(preceding_text)
         self.stream.write("\n")
-        self.code = _unit_code(self.stream, name)  # the backend's linkable CUDA source
+        self.code = _unit_code(self.stream, name, preceding_text + "\n")  # the backend's linkable CUDA source
 
     def add(self, shim_name, src):
         """Append the source of shim `shim_name`, unless it is already there."""
@@ -139,7 +139,9 @@ class ShimUnit:
         return self.stream.getvalue()
 
     def links(self):
-        return [self.code]
+        """What a kernel calling the unit's shims links (the backend may add a definitions unit)."""
+        files = getattr(self.code, "linking_files", None)
+        return files() if files is not None else [self.code]
 
     def __repr__(self):
         return f"ShimUnit({self.name!r}, {len(self.stream._keys)} shims)"

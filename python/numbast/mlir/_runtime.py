@@ -47,8 +47,9 @@ _TYPING_ERRORS = (_TypingError,)
 # ----------------------------------------------------------------------------- backend hooks (see _typing.py)
 
 
-def _unit_code(stream, name):
-    """A shim unit's linkable CUDA source (its text is read when a kernel is linked)."""
+def _unit_code(stream, name, preceding):
+    """A shim unit's linkable CUDA source (its text is read when a kernel is linked; compiled as
+    written, with its headers' definitions: this backend has no NVRTC hook to split it)."""
     return _MlirCUSource(stream, name=name)
 
 
