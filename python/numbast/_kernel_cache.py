@@ -2,8 +2,9 @@
 call bindings saved by `cuda.jit(cache=True)`.
 
 - numba-cuda compiles each CUDA C++ source of a kernel's link with `nvrtc.compile`; for a Numbast
-  shim unit (a `_NcUnitSource`, registered by name) the hook answers from the NVRTC disk cache
-  (`_nvrtc_cache.py`) and calls NVRTC only on a miss. Other sources are compiled as before.
+  shim unit (a `_NcUnitSource`, registered by name) the NVRTC disk cache's hook
+  (`_nc_hook_nvrtc` in `_nvrtc_cache.py`) answers from the cache and calls NVRTC only on a miss.
+  Other sources are compiled as before.
 - numba-cuda refuses to pickle a code library that has linking files. Numba's cache pickles a
   kernel after linking it, so its cubin for the device's compute capability (part of the cache's
   index key) is in the library; the shim units are then only needed to link again, and the hook
@@ -25,7 +26,8 @@ if "_nc_cached" not in globals():  # dynamic mode: `numbast._kernel_cache` (stat
     from importlib import import_module as _nc_import
 
     _nc_os = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_os
-    _nc_cached = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_cached
+    _nc_hook_nvrtc = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_hook_nvrtc
+    _nc_unit_names = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_unit_names
 
 
 class _NcUnitSource(_NcCUSource):
@@ -34,18 +36,11 @@ class _NcUnitSource(_NcCUSource):
     _nbst_unit = True
 
     def __init__(self, data, name):
+        from numba.cuda.cudadrv import nvrtc
+
         super().__init__(data, name=name)
         _nc_install_hooks()
-        _nc_unit_names().add(name)
-
-
-def _nc_unit_names():
-    from numba.cuda.cudadrv import nvrtc
-
-    names = getattr(nvrtc, "_nbst_unit_names", None)
-    if names is None:
-        names = nvrtc._nbst_unit_names = set()
-    return names
+        _nc_unit_names(nvrtc).add(name)
 
 
 def _nc_numba_include_dirs(nvrtc):
@@ -68,36 +63,12 @@ def _nc_numba_include_dirs(nvrtc):
 def _nc_install_hooks():
     from numba.cuda import codegen
     from numba.cuda.cudadrv import nvrtc
+    from numba.cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda imports it
 
-    if not getattr(nvrtc.compile, "_nbst_hook", False):
-        nvrtc.compile = _nc_compile_hook(nvrtc, nvrtc.compile)
+    _nc_hook_nvrtc(nvrtc, ObjectCode, _nc_numba_include_dirs)
     lib = codegen.CUDACodeLibrary
     if not getattr(lib._reduce_states, "_nbst_hook", False):
         lib._reduce_states = _nc_reduce_hook(lib._reduce_states)
-
-
-def _nc_compile_hook(nvrtc, compile_):
-    def compile(src, name, cc, ltoir=False, lineinfo=False, debug=False):
-        if name not in getattr(nvrtc, "_nbst_unit_names", ()):
-            return compile_(src, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)
-        from numba.cuda.cudadrv.driver import (
-            ObjectCode,  # cuda.core's, as numba-cuda imports it
-        )
-
-        text = src.decode("utf8") if isinstance(src, bytes) else src
-        parts = ("unit", name, nvrtc._get_nvrtc_version(), tuple(cc), bool(ltoir), bool(lineinfo), bool(debug))
-
-        def run():
-            code = compile_(text, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)[0].code
-            return code.encode() if isinstance(code, str) else bytes(code)
-
-        data = _nc_cached(text, parts, _nc_numba_include_dirs(nvrtc), run)
-        obj = ObjectCode.from_ltoir(data, name=name) if ltoir else ObjectCode.from_ptx(data, name=name)
-        return obj, ""
-
-    compile._nbst_hook = True
-    compile.__wrapped__ = compile_
-    return compile
 
 
 def _nc_reduce_hook(reduce_states):

@@ -18,8 +18,14 @@ payload, and one that does not match (corrupt, truncated) is ignored, never load
 A folder that cannot be written (read-only, full) turns writing off for the process with one
 warning; compiling goes on uncached.
 
+Both backends compile shim units through it: each backend's NVRTC module (numba-cuda's, or the
+copy numba-cuda-mlir carries) gets its `compile` wrapped (`_nc_hook_nvrtc`), so that a unit, when a
+kernel's link compiles it, is answered from the cache, whatever the linker asked for (LTO-IR or
+PTX, the compute capability, line info or debug).
+
 Static mode pastes this text before the runtime's, so it imports only the standard library here;
-numba-cuda is imported where it is used. Every module-level name starts with `_nc_`/`_Nc`.
+each backend's modules are given to it by that backend's runtime. Every module-level name starts
+with `_nc_`/`_Nc`.
 """
 
 import contextlib as _nc_contextlib
@@ -304,3 +310,44 @@ def _nc_cached(text, parts, include_dirs, compile_fn):
     payload = compile_fn()
     _nc_write(key, bytes(payload))
     return payload
+
+
+# ----------------------------------------------------------------------------- a backend's NVRTC
+
+
+def _nc_unit_names(nvrtc):
+    """The names of the shim units that backend NVRTC module `nvrtc` compiles through the cache
+    (kept on the module: every runtime copy registers its units there)."""
+    names = getattr(nvrtc, "_nbst_unit_names", None)
+    if names is None:
+        names = nvrtc._nbst_unit_names = set()
+    return names
+
+
+def _nc_hook_nvrtc(nvrtc, object_code, include_dirs):
+    """Wraps `nvrtc.compile(src, name, cc, ltoir, lineinfo, debug)` of a backend's NVRTC module
+    once per process (marked on the function): a shim unit (a name in `_nc_unit_names(nvrtc)`) is
+    answered from the cache and compiled only on a miss; other sources are compiled as before.
+    `object_code` is the class of what `compile` returns (cuda.core's `ObjectCode`, as the backend
+    imports it); `include_dirs(nvrtc)` the include path the backend gives NVRTC, in its order."""
+    compile_ = nvrtc.compile
+    if getattr(compile_, "_nbst_hook", False):
+        return
+
+    def compile(src, name, cc, ltoir=False, lineinfo=False, debug=False):
+        if name not in _nc_unit_names(nvrtc):
+            return compile_(src, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)
+        text = src.decode("utf8") if isinstance(src, bytes) else src
+        parts = ("unit", name, nvrtc._get_nvrtc_version(), tuple(cc), bool(ltoir), bool(lineinfo), bool(debug))
+
+        def run():
+            code = compile_(text, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)[0].code
+            return code.encode() if isinstance(code, str) else bytes(code)
+
+        data = _nc_cached(text, parts, include_dirs(nvrtc), run)
+        obj = object_code.from_ltoir(data, name=name) if ltoir else object_code.from_ptx(data, name=name)
+        return obj, ""
+
+    compile._nbst_hook = True
+    compile.__wrapped__ = compile_
+    nvrtc.compile = compile
