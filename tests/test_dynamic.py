@@ -682,6 +682,28 @@ def test_array_of_struct_keeps_cxx_layout_links(S):
         assert not re.findall(r"memref\.(?:load|store)[^\n]*i96", text)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("for t in arr:\n        iout[0] += t.a", r"Iteration \(`for x in a`\) of an array of Triple \(12 bytes\)"),
+        ("iout[0] = grid[0, 1].a", r"Indexing by several indices of an array of Triple \(12 bytes\)"),
+        ("grid[1, 0] = Triple(1, 2, 3)", r"Assigning an element other than `a\[i\]` of an array of Triple"),
+    ],
+)
+def test_mlir_array_of_struct_refuses_what_it_cannot_lay_out(S, body, message):
+    """What numba-cuda-mlir would index at its own spacing is a typing error that says so."""
+    backend = S["backend"]
+    if backend.name != "mlir":
+        pytest.skip("numba-cuda's arrays are laid out as C++'s")
+    scope = {"cuda": backend.cuda, "Triple": S["Triple"]}
+    exec(
+        f"def kernel(iout):\n    arr = cuda.local.array(3, Triple)\n    grid = cuda.local.array((2, 2), Triple)\n    {body}\n",
+        scope,
+    )
+    with pytest.raises(Exception, match=message + r".*not supported on numba-cuda-mlir"):
+        backend.link(scope["kernel"], (backend.types.int32[::1],), S["writer"])
+
+
 def test_mlir_array_stride_rule_is_nvptx_data_layout():
     """`_stride_differs` (numba-cuda-mlir's memref element of a bound struct, its integer, is
     further apart than `sizeof`) agrees with LLVM's NVPTX data layout for every size to 64 bytes."""

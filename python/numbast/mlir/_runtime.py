@@ -314,10 +314,32 @@ def _stride_differs(ty):
     return size % (16 if size > 16 else 1 << (size - 1).bit_length()) != 0
 
 
-def _packed_array(ty):
-    """A 1-D array of a bound struct whose C++ layout numba-cuda-mlir's indexing would not keep
-    (`_stride_differs`); an opaque struct's elements are references (`_ElementRef`), not values."""
-    return isinstance(ty, types.Array) and ty.ndim == 1 and _stride_differs(ty.dtype) and not _is_opaque_element(ty.dtype)
+def _packed_array(ty, ndim=1):
+    """An array (of `ndim` dimensions; any, for None) of a bound struct whose C++ layout
+    numba-cuda-mlir's indexing would not keep (`_stride_differs`); an opaque struct's elements are
+    references (`_ElementRef`), not values."""
+    return (
+        isinstance(ty, types.Array) and (ndim is None or ty.ndim == ndim) and _stride_differs(ty.dtype) and not _is_opaque_element(ty.dtype)
+    )
+
+
+def _packed_refusal(ary, what):
+    """Why this backend does not do `what` with such an array (it would not be at C++'s offsets)."""
+    return (
+        f"{what} of an array of {ary.dtype} ({ary.dtype._nbst_size} bytes) is not supported on numba-cuda-mlir, "
+        "whose arrays would space its elements wider than C++ does; index a 1-D array or slice element by element "
+        "(`a[i]`, `a[i] = v`)"
+    )
+
+
+def _refuse_lowering(message):
+    """A lowering that fails with `message`: where numba-cuda-mlir's own typing accepts what its
+    indexing would get wrong (a TypeError, which numba-cuda-mlir reports as it is)."""
+
+    def impl(lower, target, args, kws):
+        raise TypeError(message)
+
+    return impl
 
 
 def _element_pointer(lower, aryty, array, index):
@@ -382,30 +404,53 @@ def _register_packed_arrays():
             lowering_registry.lower(key, *formals)(impl)
             _refresh(None)
 
+    def refuse(key, args, what):
+        """Types nothing; the exact argument types (as typed and as lowered) lower to the error."""
+        message = _packed_refusal(args[0], what)
+        for formals in {tuple(args), tuple(types.unliteral(a) for a in args)}:
+            lower_for(key, formals, _refuse_lowering(message))
+        raise _TypingError(message)
+
     class PackedGetItem(AbstractTemplate):
         key = _op.getitem
         metadata: _ClassVar = {"target": "cuda"}  # tried before numba-cuda-mlir's array indexing
 
         def generic(self, args, kws):
-            if not kws and len(args) == 2 and _packed_array(args[0]) and isinstance(args[1], types.Integer):
+            if kws or len(args) != 2 or not _packed_array(args[0], None):
+                return None
+            if isinstance(args[1], types.BaseTuple) and args[0].ndim > 1:
+                refuse(_op.getitem, args, "Indexing by several indices")
+            if args[0].ndim == 1 and isinstance(args[1], types.Integer):
                 lower_for(_op.getitem, (args[0], types.Integer), _packed_getitem)
                 return signature(args[0].dtype, *args)
-            return None
+            return None  # slices and sub-arrays: numba-cuda-mlir's, counted in elements
 
     class PackedSetItem(AbstractTemplate):
         key = _op.setitem
         metadata: _ClassVar = {"target": "cuda"}
 
         def generic(self, args, kws):
-            if kws or len(args) != 3 or not _packed_array(args[0]) or not isinstance(args[1], types.Integer):
+            if kws or len(args) != 3 or not _packed_array(args[0], None):
                 return None
+            if args[0].ndim > 1 or not isinstance(args[1], types.Integer):
+                refuse(_op.setitem, (args[0], args[1], types.Any), "Assigning an element other than `a[i]`")
             if args[0].mutable is False or self.context.can_convert(args[2], args[0].dtype) is None:
                 return None
             lower_for(_op.setitem, (args[0], types.Integer, types.Any), _packed_setitem)
             return signature(types.none, args[0], args[1], args[0].dtype)
 
+    class PackedGetIter(AbstractTemplate):
+        key = "getiter"
+        metadata: _ClassVar = {"target": "cuda"}
+
+        def generic(self, args, kws):
+            if len(args) == 1 and _packed_array(args[0], None):
+                refuse("getiter", args, "Iteration (`for x in a`)")
+            return None
+
     typing_registry.register_global(_op.getitem)(PackedGetItem)
     typing_registry.register_global(_op.setitem)(PackedSetItem)
+    typing_registry.register(PackedGetIter)
     typing_registry._nbst_packed_arrays = True
 
 
