@@ -79,16 +79,26 @@ def _mlir_nvrtc_include_dirs(nvrtc):
 
 
 def _unit_code(stream, name):
-    """A shim unit's linkable CUDA source (its text is read when a kernel is linked), compiled
-    through the NVRTC disk cache: its name is registered with the cache's hook on
-    numba-cuda-mlir's NVRTC. A `CUSource` itself, not a subclass: numba-cuda-mlir's link plan
-    recognises CUDA sources by their class name (and compiles them to LTO-IR)."""
-    from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
-    from numba_cuda_mlir.numba_cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda-mlir imports it
-
-    _nc_hook_nvrtc(nvrtc, ObjectCode, _mlir_nvrtc_include_dirs)
-    _nc_unit_names(nvrtc).add(name)
+    """A shim unit's linkable CUDA source (its text is read when a kernel is linked). A `CUSource`
+    itself, not a subclass: numba-cuda-mlir's link plan recognises CUDA sources by their class
+    name (and compiles them to LTO-IR). The NVRTC disk cache learns of it when a lowering first
+    adds it to a link (`_cached_unit`)."""
     return _MlirCUSource(stream, name=name)
+
+
+def _cached_unit(code):
+    """`code` (a shim unit's), compiled through the NVRTC disk cache when numba-cuda-mlir's linker
+    compiles it: the cache's hook on numba-cuda-mlir's NVRTC, installed once, answers for the
+    names registered with it. Done at the first lowering that links the unit, when
+    numba-cuda-mlir's driver is imported anyway (binding does not import it)."""
+    if not getattr(code, "_nbst_cached", False):
+        from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
+        from numba_cuda_mlir.numba_cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda-mlir imports it
+
+        _nc_hook_nvrtc(nvrtc, ObjectCode, _mlir_nvrtc_include_dirs)
+        _nc_unit_names(nvrtc).add(code.name)
+        code._nbst_cached = True
+    return code
 
 
 def _default_registries():
@@ -653,7 +663,7 @@ def _shim_values(lower, args, params):
 def _call_shim(lower, unit, shim, src, ret, params, values):
     """Emit `shim(&ret, &a0, ...)`. Returns (ret value or None, the pointer passed per param)."""
     unit.add(shim, src)
-    lower.link_external_item(unit.code)
+    lower.link_external_item(_cached_unit(unit.code))
     values = iter(values)
     ret_ptr = None if ret is None else _slot(lower, ret)
     ptrs = []
