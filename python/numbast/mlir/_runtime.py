@@ -31,8 +31,6 @@ if "_CallTemplate" not in globals():  # dynamic mode (static mode pastes the typ
     with open(_nb_typing_path, encoding="utf-8") as _nb_file:
         exec(compile(_nb_file.read(), _nb_typing_path, "exec"), globals())
 
-from typing import ClassVar as _ClassVar
-
 from numba_cuda_mlir import models as _mlir_models
 from numba_cuda_mlir._mlir import ir as _mlir_ir
 from numba_cuda_mlir._mlir.dialects import arith as _mlir_arith
@@ -342,16 +340,6 @@ def _packed_refusal(ary, what):
     )
 
 
-def _refuse_lowering(message):
-    """A lowering that fails with `message`: where numba-cuda-mlir's own typing accepts what its
-    indexing would get wrong (a TypeError, which numba-cuda-mlir reports as it is)."""
-
-    def impl(lower, target, args, kws):
-        raise TypeError(message)
-
-    return impl
-
-
 def _element_pointer(lower, aryty, array, index):
     """The address of `array[index]` as C++ lays out the array (`sizeof` apart): the memref's data
     pointer (numba-cuda-mlir counts its offset in `sizeof` units too), plus index times its stride
@@ -392,19 +380,24 @@ def _packed_setitem(lower, target, args, kws):
 
 
 def _register_packed_arrays():
-    """Indexing of `_packed_array`s, once per process (marked on numba-cuda-mlir's typing registry;
-    any runtime copy's structs qualify). numba-cuda-mlir's arrays are memrefs, whose elements are
-    their element type's allocation size apart, and no builtin type has a size of 12 bytes: so such
-    an array keeps its memref (allocated with room to spare, its length and slices counted in
-    elements), and its elements are read and written here, `sizeof` apart, as C++ (and a shim given
-    the array as a pointer) sees them. The typing is numba-cuda-mlir's; typing a getitem or setitem
-    of such an array registers these lowerings for its exact type, which numba-cuda-mlir's lowering
-    for any array then never matches more closely."""
+    """Indexing of `_packed_array`s, once per process (marked on numba-cuda-mlir's rewrite
+    registry; any runtime copy's structs qualify). numba-cuda-mlir's arrays are memrefs, whose
+    elements are their element type's allocation size apart, and no builtin type has a size of 12
+    bytes: so such an array keeps its memref (allocated with room to spare, its length and slices
+    counted in elements), and its elements are read and written here, `sizeof` apart, as C++ (and
+    a shim given the array as a pointer) sees them.
+
+    The typing is numba-cuda-mlir's. A check after typing (a rewrite that rewrites nothing) finds
+    each `a[i]` and `a[i] = v` of such an array and registers these lowerings for its exact type,
+    which numba-cuda-mlir's lowering for any array then never matches more closely; what would be
+    indexed at numba-cuda-mlir's spacing (iteration, several indices, slice assignment) is a typing
+    error that says so."""
     import operator as _op
 
-    from numba_cuda_mlir.extending import lowering_registry, typing_registry
+    from numba_cuda_mlir.extending import lowering_registry
+    from numba_cuda_mlir.numba_cuda.core.rewrites import Rewrite, rewrite_registry
 
-    if typing_registry.__dict__.get("_nbst_packed_arrays"):
+    if rewrite_registry.__dict__.get("_nbst_packed_arrays"):
         return
     lowered = set()
 
@@ -414,54 +407,47 @@ def _register_packed_arrays():
             lowering_registry.lower(key, *formals)(impl)
             _refresh(None)
 
-    def refuse(key, args, what):
-        """Types nothing; the exact argument types (as typed and as lowered) lower to the error."""
-        message = _packed_refusal(args[0], what)
-        for formals in {tuple(args), tuple(types.unliteral(a) for a in args)}:
-            lower_for(key, formals, _refuse_lowering(message))
-        raise _TypingError(message)
+    def refuse(ary, what, loc):
+        raise _TypingError(_packed_refusal(ary, what), loc=loc)
 
-    class PackedGetItem(AbstractTemplate):
-        key = _op.getitem
-        metadata: _ClassVar = {"target": "cuda"}  # tried before numba-cuda-mlir's array indexing
+    def check(inst, typemap):
+        if isinstance(inst, (_nb_ir.SetItem, _nb_ir.StaticSetItem)):
+            ary = typemap.get(inst.target.name)
+            if not _packed_array(ary, None):
+                return
+            index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
+            if ary.ndim > 1 or index is None or not isinstance(typemap.get(index.name), types.Integer):
+                refuse(ary, "Assigning an element other than `a[i]`", inst.loc)
+            lower_for(_op.setitem, (ary, types.Integer, types.Any), _packed_setitem)
+            return
+        if not (isinstance(inst, _nb_ir.Assign) and isinstance(inst.value, _nb_ir.Expr)):
+            return
+        expr = inst.value
+        if expr.op not in ("getitem", "static_getitem", "getiter"):
+            return
+        ary = typemap.get(expr.value.name)
+        if not _packed_array(ary, None):
+            return
+        if expr.op == "getiter":
+            refuse(ary, "Iteration (`for x in a`)", inst.loc)
+        index = expr.index_var if expr.op == "static_getitem" else expr.index
+        indexty = None if index is None else typemap.get(index.name)
+        if indexty is None and expr.op == "static_getitem":
+            indexty = types.IntegerLiteral(expr.index) if isinstance(expr.index, int) else None
+        if ary.ndim > 1 and isinstance(indexty, types.BaseTuple):
+            refuse(ary, "Indexing by several indices", inst.loc)
+        if ary.ndim == 1 and isinstance(indexty, types.Integer):
+            lower_for(_op.getitem, (ary, types.Integer), _packed_getitem)
+        # slices and sub-arrays: numba-cuda-mlir's, counted in elements
 
-        def generic(self, args, kws):
-            if kws or len(args) != 2 or not _packed_array(args[0], None):
-                return None
-            if isinstance(args[1], types.BaseTuple) and args[0].ndim > 1:
-                refuse(_op.getitem, args, "Indexing by several indices")
-            if args[0].ndim == 1 and isinstance(args[1], types.Integer):
-                lower_for(_op.getitem, (args[0], types.Integer), _packed_getitem)
-                return signature(args[0].dtype, *args)
-            return None  # slices and sub-arrays: numba-cuda-mlir's, counted in elements
+    class PackedArrayAccesses(Rewrite):
+        def match(self, func_ir, block, typemap, calltypes):
+            for inst in block.body:
+                check(inst, typemap)
+            return False
 
-    class PackedSetItem(AbstractTemplate):
-        key = _op.setitem
-        metadata: _ClassVar = {"target": "cuda"}
-
-        def generic(self, args, kws):
-            if kws or len(args) != 3 or not _packed_array(args[0], None):
-                return None
-            if args[0].ndim > 1 or not isinstance(args[1], types.Integer):
-                refuse(_op.setitem, (args[0], args[1], types.Any), "Assigning an element other than `a[i]`")
-            if args[0].mutable is False or self.context.can_convert(args[2], args[0].dtype) is None:
-                return None
-            lower_for(_op.setitem, (args[0], types.Integer, types.Any), _packed_setitem)
-            return signature(types.none, args[0], args[1], args[0].dtype)
-
-    class PackedGetIter(AbstractTemplate):
-        key = "getiter"
-        metadata: _ClassVar = {"target": "cuda"}
-
-        def generic(self, args, kws):
-            if len(args) == 1 and _packed_array(args[0], None):
-                refuse("getiter", args, "Iteration (`for x in a`)")
-            return None
-
-    typing_registry.register_global(_op.getitem)(PackedGetItem)
-    typing_registry.register_global(_op.setitem)(PackedSetItem)
-    typing_registry.register(PackedGetIter)
-    typing_registry._nbst_packed_arrays = True
+    rewrite_registry.register("after-inference")(PackedArrayAccesses)
+    rewrite_registry._nbst_packed_arrays = True
 
 
 _register_packed_arrays()
