@@ -2,8 +2,9 @@
 call bindings saved by `cuda.jit(cache=True)`.
 
 - numba-cuda compiles each CUDA C++ source of a kernel's link with `nvrtc.compile`; for a Numbast
-  shim unit (a `_NcUnitSource`, registered by name) the hook answers from the NVRTC disk cache
-  (`_nvrtc_cache.py`) and calls NVRTC only on a miss. Other sources are compiled as before.
+  shim unit (a `_NcUnitSource`, registered by name) the NVRTC disk cache's hook
+  (`_nc_hook_nvrtc` in `_nvrtc_cache.py`) answers from the cache and calls NVRTC only on a miss.
+  Other sources are compiled as before.
 - A shim unit whose headers have external definitions is split (`_unit_split.py`): it compiles
   against declarations views of its headers, and kernels link its definitions unit beside it.
 - numba-cuda refuses to pickle a code library that has linking files. Numba's cache pickles a
@@ -28,7 +29,8 @@ if "_nc_cached" not in globals():  # dynamic mode: `numbast._kernel_cache` (stat
 
     _nc_os = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_os
     _nc_hashlib = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_hashlib
-    _nc_cached = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_cached
+    _nc_hook_nvrtc = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_hook_nvrtc
+    _nc_units = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_units
     _us_plan = _nc_import("._unit_split", __package__ or "numbast")._us_plan
     _us_version = _nc_import("._unit_split", __package__ or "numbast")._us_version
 
@@ -47,7 +49,7 @@ class _NcUnitSource(_NcCUSource):
     def __init__(self, data, name, preceding=None):
         super().__init__(data, name=name)
         _nc_install_hooks()
-        _nc_units()[name] = self
+        _nc_numba_units()[name] = self
         self._nbst_preceding = preceding
         self._nbst_plan = None  # (registry version, plan)
 
@@ -86,14 +88,11 @@ class _NcUnitSource(_NcCUSource):
         return plan + text[len(self._nbst_preceding) :]
 
 
-def _nc_units():
-    """Name -> shim unit source, of every runtime copy in the process."""
+def _nc_numba_units():
+    """Name -> shim unit source, of every runtime copy in the process (on numba-cuda's NVRTC)."""
     from numba.cuda.cudadrv import nvrtc
 
-    units = getattr(nvrtc, "_nbst_units", None)
-    if units is None:
-        units = nvrtc._nbst_units = {}
-    return units
+    return _nc_units(nvrtc)
 
 
 def _nc_numba_include_dirs(nvrtc, extra=True):
@@ -116,37 +115,12 @@ def _nc_numba_include_dirs(nvrtc, extra=True):
 def _nc_install_hooks():
     from numba.cuda import codegen
     from numba.cuda.cudadrv import nvrtc
+    from numba.cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda imports it
 
-    if not getattr(nvrtc.compile, "_nbst_hook", False):
-        nvrtc.compile = _nc_compile_hook(nvrtc, nvrtc.compile)
+    _nc_hook_nvrtc(nvrtc, ObjectCode, _nc_numba_include_dirs)
     lib = codegen.CUDACodeLibrary
     if not getattr(lib._reduce_states, "_nbst_hook", False):
         lib._reduce_states = _nc_reduce_hook(lib._reduce_states)
-
-
-def _nc_compile_hook(nvrtc, compile_):
-    def compile(src, name, cc, ltoir=False, lineinfo=False, debug=False):
-        unit = getattr(nvrtc, "_nbst_units", {}).get(name)
-        if unit is None:
-            return compile_(src, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)
-        from numba.cuda.cudadrv.driver import (
-            ObjectCode,  # cuda.core's, as numba-cuda imports it
-        )
-
-        text = unit.compiled_text(src.decode("utf8") if isinstance(src, bytes) else src)
-        parts = ("unit", name, nvrtc._get_nvrtc_version(), tuple(cc), bool(ltoir), bool(lineinfo), bool(debug))
-
-        def run():
-            code = compile_(text, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)[0].code
-            return code.encode() if isinstance(code, str) else bytes(code)
-
-        data = _nc_cached(text, parts, _nc_numba_include_dirs(nvrtc), run)
-        obj = ObjectCode.from_ltoir(data, name=name) if ltoir else ObjectCode.from_ptx(data, name=name)
-        return obj, ""
-
-    compile._nbst_hook = True
-    compile.__wrapped__ = compile_
-    return compile
 
 
 def _nc_reduce_hook(reduce_states):

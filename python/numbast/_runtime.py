@@ -105,6 +105,12 @@ def _wrap_last_lowering(bindings, wrap):
     bindings.target_registry.functions[-1] = (wrap(impl), key, argtys)
 
 
+def _mark_cooperative(args):
+    """The kernel that lowering `impl(context, builder, sig, args)` lowers a call into needs a
+    cooperative launch."""
+    args[0].active_code_library.use_cooperative = True
+
+
 def _lowering_cc(args):
     """The compute capability a lowering `impl(*args)` compiles for (None if unknown)."""
     from numba.cuda.core import targetconfig

@@ -53,10 +53,13 @@ pub const RUNTIME_SOURCE: &str = concat!(
     include_str!("../../../python/numbast/_templates.py")
 );
 
-/// The runtime of a module generated for numba-cuda-mlir (`MLIR Backend`): the shared typing layer
-/// on numba-cuda-mlir's Numba, its MLIR lowering, the template runtime's MLIR lowering hooks, then
-/// the template runtime itself. No NVRTC disk cache: numba-cuda-mlir compiles the shims.
+/// The runtime of a module generated for numba-cuda-mlir (`MLIR Backend`): the NVRTC disk cache
+/// (numba-cuda-mlir's linker compiles the shim units through it), the shared typing layer on
+/// numba-cuda-mlir's Numba, its MLIR lowering, the template runtime's MLIR lowering hooks, then
+/// the template runtime itself.
 pub const RUNTIME_SOURCE_MLIR: &str = concat!(
+    include_str!("../../../python/numbast/_nvrtc_cache.py"),
+    "\n\n",
     "_NB_PACKAGE = \"numba_cuda_mlir.numba_cuda\"\n\n",
     include_str!("../../../python/numbast/_typing.py"),
     "\n\n",

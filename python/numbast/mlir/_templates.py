@@ -23,12 +23,6 @@ if _tpl_dynamic:  # `numbast.mlir._templates`: the runtime's names first, as sta
     globals().update({k: v for k, v in vars(_tpl_mlir_importlib.import_module("._runtime", __package__)).items() if not k.startswith("__")})
 
 
-def _nc_cached(src, parts, includes, compute):
-    """A layout probe compiled by NVRTC (where libclang cannot answer): computed, without the
-    numba-cuda backend's disk cache."""
-    return compute()
-
-
 def _tpl_device_cc():
     """The current device's compute capability (or the target numba-cuda-mlir was given), or None."""
     import numba_cuda_mlir.tools as tools
@@ -115,7 +109,7 @@ def _tpl_lower_plain(context, lower, plain, sig, args):
 def _tpl_field_at(context, lower, typ, value, fty, offset):
     """Field of type `fty` at byte `offset` of a class template instance's bytes."""
     slot = _slot(lower, typ)
-    _mlir_llvm.store(value, slot)
+    _store(lower, typ, value, slot)
     return _load(lower, fty, _byte_offset(slot, offset))
 
 

@@ -456,9 +456,9 @@ def _nb_mark_cooperative(b, functions):
     Functions Regex): wrap their lowerings to say so."""
 
     def cooperative(impl):
-        def lower(context, builder, sig, args):
-            context.active_code_library.use_cooperative = True
-            return impl(context, builder, sig, args)
+        def lower(*args):
+            _nb_rt._mark_cooperative(args)  # the backend's
+            return impl(*args)
 
         return lower
 
