@@ -2,7 +2,8 @@
 numba-cuda-mlir (`numbast.mlir`).
 
 For a header of N trivial device functions (`__device__ inline int f_i(int x)`), each figure in a
-fresh Python process, parse cache warm (filled by a first process), median over --repeat processes:
+fresh Python process, the parse cache and each backend's NVRTC cache entries of the shim unit warm
+(filled by a first process per backend), median over --repeat processes:
 
   import   importing the backend's Numba and numbast's API for it;
   bind     `MemoryShimWriter` + `bind_cxx_functions` of all N (the parse is not counted);
@@ -121,7 +122,8 @@ def main():
     plain = {b: statistics.median(run(b, "plain", "-", args.arch, cache)["plain_ms"] for _ in range(args.repeat)) for b in BACKENDS}
     for n in args.sizes:
         header = write_header(tmp, n)
-        run("numba-cuda", "bind", header, args.arch, cache)  # fills the parse cache
+        for b in BACKENDS:  # fills the parse cache, and the NVRTC cache with each backend's shim unit
+            run(b, "bind", header, args.arch, cache)
         for b in BACKENDS:
             rows = [run(b, "bind", header, args.arch, cache) for _ in range(args.repeat)]
 

@@ -410,21 +410,26 @@ def main():
     grid = (n + block - 1) // block
     config = LaunchConfig(grid=grid, block=block)
 
+    # numba-cuda-mlir launches on the same stream through its own stream object, and its kernels
+    # take its own device arrays (its typeof does not know numba-cuda's), so the arrays come from
+    # the backend's `cuda`; the native kernels take their addresses from the CUDA array interface.
+    kernel_stream = nb_stream if args.backend == "numba-cuda" else kernel_cuda.external_stream(int(stream.handle))
+
     rng = np.random.default_rng(0)
     x32 = (rng.random(n, dtype=np.float32) * 0.5).astype(np.float32)  # [0, 0.5): polys stay bounded
     y32 = rng.random(n, dtype=np.float32)
     d = {
-        "x32": cuda.to_device(x32, stream=nb_stream),
-        "y32": cuda.to_device(y32, stream=nb_stream),
-        "x16": cuda.to_device(x32.astype(np.float16), stream=nb_stream),
-        "y16": cuda.to_device(y32.astype(np.float16), stream=nb_stream),
+        "x32": kernel_cuda.to_device(x32, stream=kernel_stream),
+        "y32": kernel_cuda.to_device(y32, stream=kernel_stream),
+        "x16": kernel_cuda.to_device(x32.astype(np.float16), stream=kernel_stream),
+        "y16": kernel_cuda.to_device(y32.astype(np.float16), stream=kernel_stream),
     }
     for k in ("32", "16"):
         dt = np.float32 if k == "32" else np.float16
-        d["on" + k] = cuda.device_array(n, dtype=dt, stream=nb_stream)  # native output
-        d["ob" + k] = cuda.device_array(n, dtype=dt, stream=nb_stream)  # numba output
+        d["on" + k] = kernel_cuda.device_array(n, dtype=dt, stream=kernel_stream)  # native output
+        d["ob" + k] = kernel_cuda.device_array(n, dtype=dt, stream=kernel_stream)  # numba output
     stream.sync()
-    ptr = {k: int(v.device_ctypes_pointer.value) for k, v in d.items()}
+    ptr = {k: int(v.__cuda_array_interface__["data"][0]) for k, v in d.items()}
     a32, a16, reps, nn = np.float32(2.0), np.float16(1.5), np.int32(args.reps), np.int64(n)
 
     native_args = {
@@ -444,10 +449,6 @@ def main():
 
     def run_native(k):
         launch(stream, config, native[NATIVE_OF.get(k, k)], *native_args[k])
-
-    # numba-cuda-mlir launches on the same stream through its own stream object; it takes the
-    # device arrays through the CUDA array interface.
-    kernel_stream = nb_stream if args.backend == "numba-cuda" else kernel_cuda.external_stream(int(stream.handle))
 
     def run_numba(k):
         jitted[k][grid, block, kernel_stream](*numba_args[k])
@@ -488,7 +489,7 @@ def main():
             tn.append(timed(run_native, k))
             tb.append(timed(run_numba, k))
         sfx = "16" if k == "hfma" else "32"
-        on, ob = d["on" + sfx].copy_to_host(stream=nb_stream), d["ob" + sfx].copy_to_host(stream=nb_stream)
+        on, ob = d["on" + sfx].copy_to_host(stream=kernel_stream), d["ob" + sfx].copy_to_host(stream=kernel_stream)
         stream.sync()
         on32, ob32 = on.astype(np.float64), ob.astype(np.float64)
         maxdiff = float(np.max(np.abs(on32 - ob32)))

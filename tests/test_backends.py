@@ -210,6 +210,7 @@ def kernel(iout, fout):
     iout[6] = m.Span.limit()  # static member function
     m.bump(iout[7:])  # int *: an array decays
     iout[8] = m.ident(iout[0] * 3)  # function template
+    iout[9] = s(2)  # call operator of a struct value
 
 sig = (types.int32[::1], types.float32[::1])
 out = {"numba": sorted(n for n in ("numba", "llvmlite") if n in sys.modules)}
@@ -227,7 +228,7 @@ out["elf"], out["shims"] = cubin[:4] == b"\x7fELF", len(shims)
 out["template"] = repr(m.ident)
 if RUN:
     import numpy as np
-    iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41, 0], np.int32), np.array([0, 1.5], np.float32)
+    iout, fout = np.array([3, 0, 0, 0, 0, 0, 0, 41, 0, 0], np.int32), np.array([0, 1.5], np.float32)
     cuda.jit(kernel)[1, 1](iout, fout)
     out["iout"], out["fout"] = iout.tolist(), fout.tolist()
 print(json.dumps(out))
@@ -260,7 +261,7 @@ def test_static_module_links(backend, static_modules):
     """The same config, `MLIR Backend: true` or not: the module binds, every shim is inlined; the
     MLIR module imports with numba and llvmlite refused."""
     out = _run_static(backend, _static_module(backend, static_modules))
-    assert out["elf"] and out["shims"] >= 8
+    assert out["elf"] and out["shims"] >= 9
     assert out["left"] == []
     if backend.name == "mlir":
         assert out["numba"] == []
@@ -283,7 +284,7 @@ def test_static_module_runs(backend):
     if not module.exists():
         pytest.skip("run tests/mlir_gpu/prepare.py first (it writes the modules this test loads)")
     out = _run_static(backend, module, run=True)
-    assert out["iout"] == [3, 11, 13, 6, 20, 4, 100, 42, 9]
+    assert out["iout"] == [3, 11, 13, 6, 20, 4, 100, 42, 9, 10]
     assert out["fout"] == [3.5, 1.5]
 
 
@@ -311,21 +312,73 @@ def test_python_operator_for_a_template_on_mlir_names_the_backend(tmp_path):
         backend.link(kernel, (backend.types.int32[::1],), writer)
 
 
-@pytest.mark.parametrize(
-    ("extra", "key"),
-    [
-        ("GPU Arch: [sm_80]\nCooperative Launch Required APIs: [twice]\n", "Cooperative Launch Required APIs"),
-    ],
-)
-def test_mlir_config_refuses_what_it_cannot_do_yet(tmp_path, extra, key):
-    (tmp_path / "lib.cuh").write_text("#pragma once\n__device__ inline int twice(int x) { return 2 * x; }\n")
-    cfg = tmp_path / "cfg.yml"
-    cfg.write_text(f"Entry Point: lib.cuh\nFile List: [lib.cuh]\nMLIR Backend: true\n{extra}")
-    r = subprocess.run(
-        [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(tmp_path / "out")], capture_output=True, text=True
-    )
-    assert r.returncode != 0
-    assert f"`{key}`" in r.stderr and "MLIR Backend" in r.stderr, r.stderr
+COOPERATIVE_SCRIPT = r"""
+import importlib.util, json, sys
+MODULE, RUN = sys.argv[1], sys.argv[2] == "run"
+if MODULE.endswith("_mlir.py"):
+    from numba_cuda_mlir import cuda, types
+    from numba_cuda_mlir.compiler import compile_result
+    from numba_cuda_mlir.numba_cuda.cudadrv import driver
+    import numba_cuda_mlir.tools as tools
+    if not driver.driver.is_available:
+        tools._cached_cc = (8, 0)
+    cooperative = lambda k: bool(compile_result(k, (types.int32[::1],)).metadata.get("use_cooperative"))
+else:
+    from numba import cuda, types
+    from numba.cuda.compiler import compile_cuda
+    cooperative = lambda k: compile_cuda(k, types.void, (types.int32[::1],), cc=(8, 0)).library.use_cooperative
+spec = importlib.util.spec_from_file_location("coop_lib", MODULE)
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+
+def uses_thrice(out):
+    out[cuda.grid(1)] = m.thrice(out[cuda.grid(1)])
+
+def uses_twice(out):
+    out[0] = m.twice(out[0])
+
+out = {"cooperative": [cooperative(k) for k in (uses_thrice, uses_twice)]}
+if RUN:
+    import numpy as np
+    values = np.arange(64, dtype=np.int32)
+    cuda.jit(uses_thrice)[2, 32](values)  # launched cooperatively
+    out["values"] = values.tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def cooperative_modules(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cooperative")
+    prepare.generate_cooperative(folder)
+    return folder
+
+
+def _run_cooperative(backend, folder, run=False):
+    module = folder / f"coop_{'mlir' if backend.name == 'mlir' else 'numba_cuda'}.py"
+    r = subprocess.run([sys.executable, "-c", COOPERATIVE_SCRIPT, str(module), "run" if run else "link"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json
+
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_cooperative_launch_is_marked_on_both_backends(backend, cooperative_modules):
+    """A kernel calling a function the config names needs a cooperative launch (numba-cuda: its
+    code library's `use_cooperative`; numba-cuda-mlir: its compile metadata's); one calling
+    another function does not."""
+    assert _run_cooperative(backend, cooperative_modules)["cooperative"] == [True, False]
+
+
+@pytest.mark.gpu
+def test_cooperative_launch_runs(backend):
+    """On a GPU machine (no header parsed here): the modules `tests/mlir_gpu/prepare.py` wrote."""
+    backend.gpu()
+    folder = Path(os.environ.get("NUMBAST_TEST_DECLS") or prepare.GENERATED)
+    if not (folder / "coop_mlir.py").exists():
+        pytest.skip("run tests/mlir_gpu/prepare.py first (it writes the modules this test loads)")
+    out = _run_cooperative(backend, folder, run=True)
+    assert out["values"] == [3 * i for i in range(64)]
 
 
 ARCH_HEADER = r"""

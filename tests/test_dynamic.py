@@ -499,12 +499,12 @@ def S(backend):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pixel = api.bind_cxx_struct(writer, structs["Pixel"], backend.types.Number, backend.models.PrimitiveModel)
-        vec2, record, wide, hidden = api.bind_cxx_structs(
-            writer, [structs[n] for n in ("Vec2", "Record", "Wide", "Hidden")], arg_intent=STRUCT_INTENTS
+        vec2, record, wide, hidden, triple = api.bind_cxx_structs(
+            writer, [structs[n] for n in ("Vec2", "Record", "Wide", "Hidden", "Triple")], arg_intent=STRUCT_INTENTS
         )
         fns = by_py_name(api.bind_cxx_functions(writer, decls.functions))
     return dict(decls=decls, structs=structs, writer=writer, path=path, Tag=enums["Tag"], Vec2=vec2,
-                Record=record, Wide=wide, Hidden=hidden, Pixel=pixel, fns=fns, backend=backend)  # fmt: skip
+                Record=record, Wide=wide, Hidden=hidden, Pixel=pixel, Triple=triple, fns=fns, backend=backend)  # fmt: skip
 
 
 def numba_cuda_only(S):
@@ -570,9 +570,30 @@ def struct_cases(S):
     def check_dtype(args):
         assert args[0].tolist() == [10]
 
+    Triple = S["Triple"]
+    weigh_triples, fill_triples = S["fns"]["weigh_triples"], S["fns"]["fill_triples"]
+
+    def k_packed(iout):
+        arr = cuda.local.array(3, Triple)  # 12-byte elements, 12 bytes apart as in C++
+        for i in range(3):
+            arr[i] = Triple(i + 1, i + 2, i + 3)
+        iout[0] = weigh_triples(arr, 3)  # C++ reads what the kernel wrote
+        fill_triples(arr[1:], 2, 7)  # C++ writes elements 1 and 2 (through a slice)
+        iout[1], iout[2], iout[3] = arr[0].c, arr[1].a, arr[2].c
+        iout[4] = arr[-1].b  # a negative index
+        iout[5] = arr[1:][1].b  # an element of a slice
+        shared = cuda.shared.array(4, Triple)
+        shared[3] = Triple(4, 5, 6)
+        iout[6] = weigh_triples(shared[3:], 1)
+        iout[7] = shared[3].b
+
+    def check_packed(args):
+        assert args[0].tolist() == [123234345, 3, 7, 10, 9, 9, 456, 5]
+
     return {
         "structs": Case(k_structs, lambda: (np.zeros(26), np.zeros(11, np.int64)), check),
         "dtype": Case(k_dtype, lambda: (np.zeros(1, np.int64),), check_dtype),
+        "packed": Case(k_packed, lambda: (np.zeros(8, np.int32),), check_packed),
     }
 
 
@@ -644,6 +665,67 @@ def test_struct_kernels_link(S):
 def test_struct_as_dtype_links(S):
     dtype_needs_numba_cuda(S)
     S["backend"].link_case(struct_cases(S)["dtype"], S["writer"])
+
+
+def test_array_of_struct_keeps_cxx_layout_links(S):
+    """A 12-byte, 4-byte aligned struct in local and shared arrays, given to C++ as pointers: on
+    numba-cuda-mlir its integer (`i96`) would be 16 bytes apart, so its elements are indexed at
+    C++'s offsets (`sizeof` apart) instead."""
+    backend = S["backend"]
+    case = struct_cases(S)["packed"]
+    backend.link_case(case, S["writer"])
+    if backend.name == "mlir":  # no element goes through the memref, whose elements are 16 bytes apart
+        from numba_cuda_mlir.compiler import compile_mlir
+
+        text = compile_mlir(case.kernel, (backend.types.int32[::1],), optimized=False)
+        assert re.findall(r"llvm\.load [^\n]*alignment = 4 [^\n]*-> i96", text)
+        assert not re.findall(r"memref\.(?:load|store)[^\n]*i96", text)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("for t in arr:\n        iout[0] += t.a", r"Iteration \(`for x in a`\) of an array of Triple \(12 bytes\)"),
+        ("iout[0] = grid[0, 1].a", r"Indexing by several indices of an array of Triple \(12 bytes\)"),
+        ("grid[1, 0] = Triple(1, 2, 3)", r"Assigning an element other than `a\[i\]` of an array of Triple"),
+    ],
+)
+def test_mlir_array_of_struct_refuses_what_it_cannot_lay_out(S, body, message):
+    """What numba-cuda-mlir would index at its own spacing is a typing error that says so."""
+    backend = S["backend"]
+    if backend.name != "mlir":
+        pytest.skip("numba-cuda's arrays are laid out as C++'s")
+    scope = {"cuda": backend.cuda, "Triple": S["Triple"]}
+    exec(
+        f"def kernel(iout):\n    arr = cuda.local.array(3, Triple)\n    grid = cuda.local.array((2, 2), Triple)\n    {body}\n",
+        scope,
+    )
+    with pytest.raises(Exception, match=message + r".*not supported on numba-cuda-mlir"):
+        backend.link(scope["kernel"], (backend.types.int32[::1],), S["writer"])
+
+
+def test_mlir_array_stride_rule_is_nvptx_data_layout():
+    """`_stride_differs` (numba-cuda-mlir's memref element of a bound struct, its integer, is
+    further apart than `sizeof`) agrees with LLVM's NVPTX data layout for every size to 64 bytes."""
+    pytest.importorskip("numba_cuda_mlir")
+    from llvmlite import ir as llvm_ir
+    from numbast.mlir import _runtime as mlir_runtime
+
+    td = llvm.create_target_data(_runtime._NVPTX_LAYOUT)
+    for size in range(1, 65):
+        fake = type("Fake", (), {"_nbst_size": size})()
+        assert mlir_runtime._stride_differs(fake) == (llvm_ir.IntType(8 * size).get_abi_size(td) != size), size
+    assert [n for n in (3, 4, 6, 8, 12, 16, 24, 32, 48) if mlir_runtime._stride_differs(type("F", (), {"_nbst_size": n})())] == [
+        3,
+        6,
+        12,
+        24,
+    ]
+
+
+@pytest.mark.gpu
+def test_array_of_struct_keeps_cxx_layout_runs(S):
+    S["backend"].run_case(struct_cases(S)["packed"])
 
 
 @pytest.mark.gpu

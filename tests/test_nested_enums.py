@@ -1,7 +1,9 @@
 """Enums nested in a struct are attributes of the outer type (`Dial.Mode.High`), in Python code and
 in kernels, where their members are values and arguments; a nested enum is a non-type template
-argument. Dynamic mode and a generated static module, on tests/headers/nested_enums.cuh. CPU tests
-link; `gpu` tests check values."""
+argument. A class template's enums are attributes of its instantiations (`Table[np.int32, 4].Bits`,
+values that need the arguments probed) and, where they do not depend on the arguments, of the
+template (`Table.Pick`). Dynamic mode and a generated static module, on
+tests/headers/nested_enums.cuh. CPU tests link; `gpu` tests check values."""
 
 from __future__ import annotations
 
@@ -78,6 +80,8 @@ def test_class_template_enums_are_in_the_model(D):
     assert enums == {
         "ne::Table::Pick": ({"First": "1", "Last": "2"}, False, "<dependent type>"),
         "ne::Table::Scale": ({"One": "1", "Ten": "10"}, True, "short"),
+        # `Wider` follows an unknown value: unknown too
+        "ne::Table::Bits": ({"Width": "", "Wider": "", "Half": "", "Down": ""}, False, "<dependent type>"),
     }
     assert not any(e.qual_name.startswith("ne::Table") for e in D["decls"].enums)
 
@@ -139,3 +143,59 @@ def test_nested_enums_in_kernels_run(D, S, mode):
     iout = cuda.to_device(np.zeros(8, np.int32))
     kernel[1, 1](iout)
     assert iout.copy_to_host().tolist() == EXPECTED
+
+
+def test_class_template_enums_are_attributes(D, S):
+    """An enum known without the template's arguments is one, on the template and on every
+    instantiation; one whose values need them is an instantiation's, its values probed."""
+    for Table in (D["Table"], S.Table):
+        t4, t2 = Table[np.int32, 4], Table[np.int64, 2]
+        assert Table.Pick is t4.Pick is t2.Pick and Table.Scale is t4.Scale
+        assert (int(Table.Pick.First), int(Table.Pick.Last), int(Table.Scale.Ten)) == (1, 2, 10)
+        with pytest.raises(AttributeError, match=r"ne::Table::Bits depends on the template's arguments: it is an "
+                                                 r"attribute of an instantiation \(Table\[\.\.\.\]\.Bits\)"):  # fmt: skip
+            getattr(Table, "Bits")  # noqa: B009
+        assert [(m.name, int(m)) for m in t4.Bits] == [("Width", 32), ("Wider", 33), ("Half", 16), ("Down", -4)]
+        assert [(m.name, int(m)) for m in t2.Bits] == [("Width", 64), ("Wider", 65), ("Half", 32), ("Down", -8)]
+        assert t4.Bits is not t2.Bits
+
+
+def make_table_kernel(ns):
+    Table = ns.Table
+    T4, T2 = Table[np.int32, 4], Table[np.int64, 2]
+
+    def kernel(iout):
+        t = T4(5)  # v = 5, 6, 7, 8
+        iout[0] = t.pick(T4.Pick.Last)  # an instantiation's enum as a method argument: 8
+        iout[1] = t.pick(Table.Pick.First)  # the template's: 5
+        iout[2] = t.scaled(T4.Scale.Ten)  # a scoped enum: 50
+        iout[3] = T4.Bits.Half  # a probed value as a constant: 16
+        iout[4] = t.bits(T4.Bits.Wider)  # 1033
+        iout[5] = T2(1).bits(T2.Bits.Width) + T2(1).bits(T2.Bits.Down)  # another instantiation's: 1064 + 992
+        iout[6] = 1 if t.last() == Table.Pick.Last else 0  # a returned member: 1
+        iout[7] = Table.Scale.Ten + T2.Bits.Wider  # 75
+
+    return kernel
+
+
+TABLE_EXPECTED = [8, 5, 50, 16, 1033, 2056, 1, 75]
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+def test_class_template_enums_in_kernels_link(D, S, mode):
+    result = link_kernel(make_table_kernel(_Names(D) if mode == "dynamic" else S), SIG, ARCH)
+    assert result.cubin[:4] == b"\x7fELF"
+    if mode == "dynamic":
+        src = D["writer"].unit.source()
+        assert "__nbst_ptr<ne::Table<int, 4>::Bits> __nbst_a0" in src
+        assert "__nbst_ptr<ne::Table<long long, 2>::Bits> __nbst_a0" in src
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+def test_class_template_enums_in_kernels_run(D, S, mode):
+    require_gpu()
+    kernel = cuda.jit(make_table_kernel(_Names(D) if mode == "dynamic" else S))
+    iout = cuda.to_device(np.zeros(8, np.int32))
+    kernel[1, 1](iout)
+    assert iout.copy_to_host().tolist() == TABLE_EXPECTED

@@ -1,6 +1,7 @@
 """The NVRTC disk cache (`python/numbast/_nvrtc_cache.py`) and the numba-cuda hooks that use it
 (`python/numbast/_kernel_cache.py`): entries, keys, bad entries, unwritable folders, concurrent
-processes, eviction; shim units compiled through it; `cuda.jit(cache=True)` kernels with bindings."""
+processes, eviction; shim units compiled through it, on numba-cuda and numba-cuda-mlir;
+`cuda.jit(cache=True)` kernels with bindings."""
 
 import os
 import pickle
@@ -221,6 +222,89 @@ def test_shim_unit_compiled_once_across_processes(cache):
     DEMO_COPY.write_text(DEMO.read_text() + "\n// changed\n")
     third = run_json(LINK_SCRIPT.replace(repr(str(DEMO)), repr(str(DEMO_COPY))), env)
     assert third["nvrtc_calls"] == 1 and third["misses"] == 1
+
+
+# numba-cuda-mlir: the linker compiles a shim unit (a `CUSource` that lowering adds to the link)
+# with numba-cuda-mlir's NVRTC, which the cache's hook wraps for shim units. Dynamic mode binds
+# with `numbast.mlir`; static mode imports a module generated with `MLIR Backend: true`.
+MLIR_LINK_SCRIPT = f"""
+import json, sys
+from numba_cuda_mlir import cuda, types
+from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
+real = nvrtc.compile
+calls = []
+def counting(*a, **k):
+    calls.append(a[1])
+    return real(*a, **k)
+nvrtc.compile = counting
+import numba_cuda_mlir.tools as tools
+from numba_cuda_mlir.numba_cuda.cudadrv import driver
+if not driver.driver.is_available:
+    tools._cached_cc = (8, 0)  # the target, where no driver can say
+mode, where = sys.argv[1], sys.argv[2]
+if mode == "dynamic":
+    from ast_canopy import parse_declarations_from_source
+    from numba_cuda_mlir.models import PrimitiveModel
+    from numbast.mlir import MemoryShimWriter, bind_cxx_function, bind_cxx_struct
+    from numbast._nvrtc_cache import nvrtc_cache_stats
+    src = {str(DEMO)!r}
+    decls = parse_declarations_from_source(src, [src], "sm_80")
+    w = MemoryShimWriter(f'#include "{{src}}"')
+    h = bind_cxx_struct(w, decls.structs[0], types.Number, PrimitiveModel)
+    bind_cxx_function(w, decls.functions[0])
+    hsqrt = bind_cxx_function(w, decls.functions[1])
+else:
+    sys.path.insert(0, where)
+    import demo_static as d
+    h, hsqrt = getattr(d, sys.argv[3]), d.hsqrt
+    nvrtc_cache_stats = sys.modules[d._NB_RUNTIME_NAME].nvrtc_cache_stats
+def kernel(arr):
+    arr[0] = types.float64(hsqrt(h(1.0) + h(2.0)))
+cubin = cuda.compile_cubin(kernel, (types.float64[::1],), cc=(8, 0))
+print(json.dumps(dict(nvrtc_calls=calls, cubin=cubin[:4].hex(), **nvrtc_cache_stats())))
+"""
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+def test_mlir_shim_unit_compiled_once_across_processes(cache, tmp_path, mode):
+    """On numba-cuda-mlir as on numba-cuda: the second process compiles its kernel with no NVRTC
+    call, the shim unit's LTO-IR coming from the cache; a changed header is a miss."""
+    pytest.importorskip("numba_cuda_mlir")
+    from ast_canopy import parse_declarations_from_source
+
+    struct = parse_declarations_from_source(str(DEMO), [str(DEMO)], "sm_80").structs[0].name
+
+    def script_args(header):
+        if mode == "dynamic":
+            return MLIR_LINK_SCRIPT.replace(repr(str(DEMO)), repr(str(header))), ["dynamic", ""]
+        kdir = tmp_path / f"static_{header.stem}"
+        kdir.mkdir()
+        cfg = kdir / "demo.yml"
+        cfg.write_text(STATIC_CFG.replace(str(DEMO), str(header)).replace("__myfloat16", struct) + "MLIR Backend: true\n")
+        p = subprocess.run(
+            [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(kdir)], capture_output=True, text=True
+        )
+        assert p.returncode == 0, p.stderr
+        next(kdir.glob("*.py")).rename(kdir / "demo_static.py")
+        return MLIR_LINK_SCRIPT, ["static", str(kdir), struct]
+
+    def run(script, args):
+        p = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=600, check=False)
+        assert p.returncode == 0, p.stderr[-3000:]
+        import json
+
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    script, args = script_args(DEMO)
+    first, second = run(script, args), run(script, args)
+    assert len(first["nvrtc_calls"]) == 1 and first["nvrtc_calls"][0].endswith(".cu")  # the shim unit
+    assert (first["misses"], first["writes"], first["hits"]) == (1, 1, 0)
+    assert second["nvrtc_calls"] == [] and (second["hits"], second["misses"]) == (1, 0)
+    assert first["cubin"] == second["cubin"] == "7f454c46"
+    changed = tmp_path / "demo_changed.cuh"  # a changed header is a miss
+    changed.write_text(DEMO.read_text() + "\n// changed\n")
+    third = run(*script_args(changed))
+    assert len(third["nvrtc_calls"]) == 1 and third["misses"] == 1
 
 
 def test_library_with_shim_unit_pickles_once_linked():

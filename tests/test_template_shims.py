@@ -57,7 +57,7 @@ def test_kernel_with_types_named_like_shim_parameters_links(bound):
     src = writer.unit.source()
     shims = re.findall(r'extern "C" __device__ void (\w+)\(([^)]*)\)\s*\{([^}]*)\}', src)
     # The instantiation shims, by the template each calls.
-    callees = {"make": "::make<", "unwrap": "::unwrap<", "shifted": "::shifted<", "Box": " Box<int>(", "get": "->get("}
+    callees = {"make": "::make", "unwrap": "::unwrap", "shifted": "::shifted", "Box": " Box<int>(", "get": "->get("}
     calls = {callee: (name, params) for name, params, body in shims for callee, text in callees.items() if text in body}
     assert set(calls) == set(callees), src
     for name, params in calls.values():
@@ -69,8 +69,8 @@ def test_kernel_with_types_named_like_shim_parameters_links(bound):
 
 def test_instantiation_shims_are_named_from_the_rendered_stem(bound):
     """An instantiation shim's name is its overload's stem, hashed by the renderer
-    (`shim::template_shim_stem`), and the instantiation's ordinal among the stem's: `make<int>` and
-    `make<double>` are `<stem>_k` for two k; the same instantiation again is the same shim. Its
+    (`shim::template_shim_stem`), and the instantiation's ordinal among the stem's: `make(int)` and
+    `make(double)` are `<stem>_k` for two k; the same instantiation again is the same shim. Its
     text is shim.rs's forms filled in."""
     writer, m = bound
     make = m["make"]
@@ -86,7 +86,7 @@ def test_instantiation_shims_are_named_from_the_rendered_stem(bound):
     assert len(shims) == 2, src
     by_type = {("double" if "double" in params else "int"): name for name, params in shims.items()}
     assert set(by_type) == {"int", "double"}, shims
-    assert "::make<int>(*__nbst_a0)" in src and "::make<double>(*__nbst_a0)" in src
+    assert "__nbst_ptr<int> __nbst_a0" in shims[by_type["int"]] and "__nbst_ptr<double> __nbst_a0" in shims[by_type["double"]]
     assert src.count(f"void {by_type['int']}(") == 1  # `make(out[1])` and `make(out[2])`: one shim
 
 

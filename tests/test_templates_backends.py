@@ -148,16 +148,8 @@ def _case(request, backend, name):
     return bound, for_backend(backend, make(bound))
 
 
-def _mark_unsupported(backend, request, name):
-    if backend.name == "mlir" and name == "call_operators_and_member_templates":
-        # numba-cuda-mlir lowers a call by its callee's Python value, and a struct value (`f(5)`)
-        # has none: its lowerer finds no registered lowering for a call of a value.
-        request.applymarker(pytest.mark.xfail(raises=Exception, strict=True, reason="call of a struct value"))
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_template_kernel_links(backend, request, name):
-    _mark_unsupported(backend, request, name)
     bound, case = _case(request, backend, name)
     link(backend, case, bound["writer"])
 
@@ -165,7 +157,6 @@ def test_template_kernel_links(backend, request, name):
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", list(CASES))
 def test_template_kernel_runs(backend, request, name):
-    _mark_unsupported(backend, request, name)
     run(backend, _case(request, backend, name)[1])
 
 

@@ -23,13 +23,16 @@ from ast_canopy.decls import (
     ClassTemplate,
     ClassTemplateSpecialization,
     Declarations,
+    Definition,
     Diagnostic,
     Enum,
     Field,
+    FileDefinitions,
     Function,
     FunctionTemplate,
     Location,
     ParamVar,
+    Span,
     Struct,
     StructMethod,
     TemplateParam,
@@ -37,6 +40,7 @@ from ast_canopy.decls import (
     Typedef,
     access_kind,
     declarations_from_dict,
+    definition_kind,
     execution_space,
     method_kind,
     template_param_kind,
@@ -69,14 +73,17 @@ __all__ = [
     "ClassTemplateSpecialization",
     "ConstExprVar",
     "Declarations",
+    "Definition",
     "Diagnostic",
     "Enum",
     "Field",
+    "FileDefinitions",
     "Function",
     "FunctionTemplate",
     "Location",
     "ParamVar",
     "ParseError",
+    "Span",
     "Struct",
     "StructMethod",
     "TemplateParam",
@@ -86,10 +93,12 @@ __all__ = [
     "__version__",
     "access_kind",
     "cuda_include_dirs",
+    "definition_kind",
     "evaluate_constants",
     "execution_space",
     "method_kind",
     "parse_declarations_from_source",
+    "seen_definitions",
     "template_param_kind",
     "toolchain_info",
     "value_from_constexpr_vardecl",
@@ -179,7 +188,31 @@ def parse_declarations_from_source(
         bool(bypass_parse_error),
         bool(cuda_header_mode),
     )
-    return declarations_from_dict(json.loads(text))
+    decls = declarations_from_dict(json.loads(text))
+    _note_definitions(decls.definitions)
+    return decls
+
+
+# Absolute path -> FileDefinitions: what the parses of this process found (see `seen_definitions`).
+_SEEN_DEFINITIONS: dict = {}
+
+
+def _note_definitions(found) -> None:
+    for f in found:
+        key = os.path.normpath(os.path.abspath(f.file))
+        old = _SEEN_DEFINITIONS.get(key)
+        if old is not None and (old.size, old.crc32) == (f.size, f.crc32):
+            # Parses with other macros may meet other definitions of the same text: keep them all.
+            merged = old.definitions + tuple(d for d in f.definitions if d not in old.definitions)
+            f = FileDefinitions(f.file, f.size, f.crc32, merged)
+        _SEEN_DEFINITIONS[key] = f
+
+
+def seen_definitions() -> dict:
+    """The external definitions (``FileDefinitions``) of every file that the parses of this process
+    retained or met definitions in, by absolute path; for one text parsed several times, those of
+    every parse. Numbast compiles a shim unit against the headers with these definitions left out."""
+    return dict(_SEEN_DEFINITIONS)
 
 
 def parse_declarations_json(source_file_path, files_to_retain, compute_capability, **kwargs) -> str:

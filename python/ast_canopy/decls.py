@@ -320,6 +320,43 @@ class Diagnostic:
         return f"{self.file}:{self.line}:{self.column}: {self.message}" if self.file else self.message
 
 
+class definition_kind(enum.Enum):
+    function = "function"
+    variable = "variable"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Byte offsets ``[start, end)`` in a file."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A device definition with external linkage that is neither inline nor a template: every
+    compilation unit including its file emits it. ``body`` is the text that, replaced by ``;``,
+    leaves a declaration (a function's body; a member's whole out-of-class definition), or None
+    where there is none (a variable, a function with a deduced return type, one written by a macro)."""
+
+    name: str
+    kind: definition_kind
+    location: Location
+    body: Span | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileDefinitions:
+    """The external definitions of one file, with the size and CRC-32 (``zlib.crc32``) of the text
+    their offsets refer to."""
+
+    file: str
+    size: int
+    crc32: int
+    definitions: tuple
+
+
 @dataclass(frozen=True, slots=True)
 class Declarations:
     structs: list = field(default_factory=list)
@@ -329,6 +366,7 @@ class Declarations:
     class_template_specializations: list = field(default_factory=list)
     typedefs: list = field(default_factory=list)
     enums: list = field(default_factory=list)
+    definitions: list = field(default_factory=list)
     diagnostics: list = field(default_factory=list)
 
 
@@ -465,6 +503,22 @@ class _Reader:
             self.loc(e["location"]),
         )
 
+    def file_definitions(self, f):
+        return FileDefinitions(
+            f["file"],
+            f["size"],
+            f["crc32"],
+            tuple(
+                Definition(
+                    x["name"],
+                    definition_kind(x["kind"]),
+                    self.loc(x["location"]),
+                    Span(x["body"]["start"], x["body"]["end"]) if x["body"] else None,
+                )
+                for x in f["definitions"]
+            ),
+        )
+
     def declarations(self, d) -> Declarations:
         return Declarations(
             structs=[self.struct(s) for s in d["structs"]],
@@ -474,6 +528,7 @@ class _Reader:
             class_template_specializations=[self.specialization(s) for s in d["class_template_specializations"]],
             typedefs=[Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d["typedefs"]],
             enums=[self.enum(e) for e in d["enums"]],
+            definitions=[self.file_definitions(f) for f in d["definitions"]],
             diagnostics=[Diagnostic(**x) for x in d["diagnostics"]],
         )
 

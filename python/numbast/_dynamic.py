@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Mapping
 from types import MappingProxyType
 
+import ast_canopy
 from ast_canopy import _core
 from ast_canopy import decls as _decls
 
@@ -132,7 +133,27 @@ def _check_writer(shim_writer):
         raise TypeError(f"shim_writer must be a MemoryShimWriter or FileShimWriter, not {type(shim_writer).__name__}")
 
 
+# path -> the ast_canopy FileDefinitions given to the runtime (`_register_definitions`)
+_REGISTERED_DEFINITIONS: dict = {}
+
+
+def _register_definitions() -> None:
+    """Give the numba-cuda runtime the external definitions the parses of this process found, so
+    that shim units including their headers are compiled without them (`_unit_split.py`)."""
+    new = [(p, f) for p, f in ast_canopy.seen_definitions().items() if _REGISTERED_DEFINITIONS.get(p) is not f]
+    if not new:
+        return
+    entries = []
+    for path, f in new:
+        cuts = [(d.body.start, d.body.end) for d in f.definitions if d.body is not None]
+        entries.append((path, f.size, f.crc32, cuts, any(d.body is None for d in f.definitions)))
+    importlib.import_module("numbast._unit_split")._us_register(entries)
+    _REGISTERED_DEFINITIONS.update(new)
+
+
 def _render_and_run(shim_writer, request: dict, ns_extra: dict):
+    if shim_writer is not None:
+        _register_definitions()
     known = {name: f"_b.types[{json.dumps(name)}]" for name in _BINDINGS.types}
     request["context"]["known"] = known
     request["context"]["unit_tag"] = shim_writer.tag if shim_writer is not None else ""
@@ -366,6 +387,7 @@ def bind_declarations(
     _check_writer(shim_writer)
     if not isinstance(decls, _decls.Declarations):
         raise TypeError(f"decls must be an ast_canopy.Declarations, not {type(decls).__name__}")
+    ast_canopy._note_definitions(decls.definitions)  # a result read back from elsewhere, too
     tables = {}
     for argument, value in (("exclude", exclude), ("api_prefix_removal", api_prefix_removal)):
         value = _table(argument, value, "{'function': ['f'], 'struct': [], 'enum': []}")

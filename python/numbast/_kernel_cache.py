@@ -2,8 +2,11 @@
 call bindings saved by `cuda.jit(cache=True)`.
 
 - numba-cuda compiles each CUDA C++ source of a kernel's link with `nvrtc.compile`; for a Numbast
-  shim unit (a `_NcUnitSource`, registered by name) the hook answers from the NVRTC disk cache
-  (`_nvrtc_cache.py`) and calls NVRTC only on a miss. Other sources are compiled as before.
+  shim unit (a `_NcUnitSource`, registered by name) the NVRTC disk cache's hook
+  (`_nc_hook_nvrtc` in `_nvrtc_cache.py`) answers from the cache and calls NVRTC only on a miss.
+  Other sources are compiled as before.
+- A shim unit whose headers have external definitions is split (`_unit_split.py`): it compiles
+  against declarations views of its headers, and kernels link its definitions unit beside it.
 - numba-cuda refuses to pickle a code library that has linking files. Numba's cache pickles a
   kernel after linking it, so its cubin for the device's compute capability (part of the cache's
   index key) is in the library; the shim units are then only needed to link again, and the hook
@@ -25,30 +28,74 @@ if "_nc_cached" not in globals():  # dynamic mode: `numbast._kernel_cache` (stat
     from importlib import import_module as _nc_import
 
     _nc_os = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_os
-    _nc_cached = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_cached
+    _nc_hashlib = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_hashlib
+    _nc_hook_nvrtc = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_hook_nvrtc
+    _nc_units = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_units
+    _us_plan = _nc_import("._unit_split", __package__ or "numbast")._us_plan
+    _us_version = _nc_import("._unit_split", __package__ or "numbast")._us_version
+
+# preceding text -> its definitions unit (one per text, so a kernel linking several shim units of
+# one text, such as a template's user-operator unit beside its unit, links it once)
+_NC_DEFINITION_UNITS = {}
 
 
 class _NcUnitSource(_NcCUSource):
-    """The CUDA C++ text of a shim unit, linked into kernels; compiled through the NVRTC cache."""
+    """The CUDA C++ text of a shim unit, linked into kernels; compiled through the NVRTC cache.
+    `preceding` is the text before its shims, split from them (`_unit_split.py`) when it can be;
+    None for a definitions unit, compiled as written."""
 
     _nbst_unit = True
 
-    def __init__(self, data, name):
+    def __init__(self, data, name, preceding=None):
         super().__init__(data, name=name)
         _nc_install_hooks()
-        _nc_unit_names().add(name)
+        _nc_numba_units()[name] = self
+        self._nbst_preceding = preceding
+        self._nbst_plan = None  # (registry version, plan)
+
+    def split_plan(self, refresh=True):
+        """The text compiled in place of the preceding text, or None (see `_unit_split.py`);
+        made again when the definitions known have changed, unless `refresh` is false (at link
+        time, so the unit is compiled as it was when the kernel was lowered)."""
+        if self._nbst_preceding is None:
+            return None
+        memo = self._nbst_plan
+        if memo is None or (refresh and memo[0] != _us_version()):
+            from numba.cuda.cudadrv import nvrtc
+
+            dirs = _nc_numba_include_dirs(nvrtc)
+            plan = _us_plan(self._nbst_preceding, dirs, _nc_numba_include_dirs(nvrtc, extra=False))
+            self._nbst_plan = memo = (_us_version(), plan)
+        return memo[1]
+
+    def linking_files(self):
+        """What a kernel calling one of the unit's shims links: the unit, and its definitions
+        unit when it is split."""
+        if self.split_plan() is None:
+            return [self]
+        defs = _NC_DEFINITION_UNITS.get(self._nbst_preceding)
+        if defs is None:
+            tag = _nc_hashlib.sha256(self._nbst_preceding.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+            defs = _NC_DEFINITION_UNITS[self._nbst_preceding] = _NcUnitSource(self._nbst_preceding, f"numbast_definitions_{tag}.cu")
+        return [self, defs]
+
+    def compiled_text(self, text):
+        """The text NVRTC compiles for the unit's `text`: the split plan's in place of the
+        preceding text."""
+        plan = self.split_plan(refresh=False)
+        if plan is None or not text.startswith(self._nbst_preceding):
+            return text
+        return plan + text[len(self._nbst_preceding) :]
 
 
-def _nc_unit_names():
+def _nc_numba_units():
+    """Name -> shim unit source, of every runtime copy in the process (on numba-cuda's NVRTC)."""
     from numba.cuda.cudadrv import nvrtc
 
-    names = getattr(nvrtc, "_nbst_unit_names", None)
-    if names is None:
-        names = nvrtc._nbst_unit_names = set()
-    return names
+    return _nc_units(nvrtc)
 
 
-def _nc_numba_include_dirs(nvrtc):
+def _nc_numba_include_dirs(nvrtc, extra=True):
     """The include path numba-cuda's `nvrtc.compile` gives NVRTC, in its order."""
     import numba.cuda
     from numba.cuda import config
@@ -61,43 +108,19 @@ def _nc_numba_include_dirs(nvrtc):
     if cccl is not None:
         dirs.append(cccl.abs_path)
     dirs.append(_nc_os.path.join(base, "memory_management"))
-    extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "") or ""
-    return [d for d in dirs + extra.split(":") if d]
+    extra_dirs = (getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "") or "").split(":") if extra else []
+    return [d for d in dirs + extra_dirs if d]
 
 
 def _nc_install_hooks():
     from numba.cuda import codegen
     from numba.cuda.cudadrv import nvrtc
+    from numba.cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda imports it
 
-    if not getattr(nvrtc.compile, "_nbst_hook", False):
-        nvrtc.compile = _nc_compile_hook(nvrtc, nvrtc.compile)
+    _nc_hook_nvrtc(nvrtc, ObjectCode, _nc_numba_include_dirs)
     lib = codegen.CUDACodeLibrary
     if not getattr(lib._reduce_states, "_nbst_hook", False):
         lib._reduce_states = _nc_reduce_hook(lib._reduce_states)
-
-
-def _nc_compile_hook(nvrtc, compile_):
-    def compile(src, name, cc, ltoir=False, lineinfo=False, debug=False):
-        if name not in getattr(nvrtc, "_nbst_unit_names", ()):
-            return compile_(src, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)
-        from numba.cuda.cudadrv.driver import (
-            ObjectCode,  # cuda.core's, as numba-cuda imports it
-        )
-
-        text = src.decode("utf8") if isinstance(src, bytes) else src
-        parts = ("unit", name, nvrtc._get_nvrtc_version(), tuple(cc), bool(ltoir), bool(lineinfo), bool(debug))
-
-        def run():
-            code = compile_(text, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)[0].code
-            return code.encode() if isinstance(code, str) else bytes(code)
-
-        data = _nc_cached(text, parts, _nc_numba_include_dirs(nvrtc), run)
-        obj = ObjectCode.from_ltoir(data, name=name) if ltoir else ObjectCode.from_ptx(data, name=name)
-        return obj, ""
-
-    compile._nbst_hook = True
-    compile.__wrapped__ = compile_
-    return compile
 
 
 def _nc_reduce_hook(reduce_states):

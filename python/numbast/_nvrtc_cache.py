@@ -18,8 +18,14 @@ payload, and one that does not match (corrupt, truncated) is ignored, never load
 A folder that cannot be written (read-only, full) turns writing off for the process with one
 warning; compiling goes on uncached.
 
+Both backends compile shim units through it: each backend's NVRTC module (numba-cuda's, or the
+copy numba-cuda-mlir carries) gets its `compile` wrapped (`_nc_hook_nvrtc`), so that a unit, when a
+kernel's link compiles it, is answered from the cache, whatever the linker asked for (LTO-IR or
+PTX, the compute capability, line info or debug).
+
 Static mode pastes this text before the runtime's, so it imports only the standard library here;
-numba-cuda is imported where it is used. Every module-level name starts with `_nc_`/`_Nc`.
+each backend's modules are given to it by that backend's runtime. Every module-level name starts
+with `_nc_`/`_Nc`.
 """
 
 import contextlib as _nc_contextlib
@@ -304,3 +310,50 @@ def _nc_cached(text, parts, include_dirs, compile_fn):
     payload = compile_fn()
     _nc_write(key, bytes(payload))
     return payload
+
+
+# ----------------------------------------------------------------------------- a backend's NVRTC
+
+
+def _nc_units(nvrtc):
+    """Name -> shim unit of the units that backend NVRTC module `nvrtc` compiles through the cache
+    (kept on the module: every runtime copy registers its units there). A unit with a
+    `compiled_text(text)` method gives the text NVRTC compiles in place of its own (a split unit,
+    `_unit_split.py`); None stands for a unit compiled as written."""
+    units = getattr(nvrtc, "_nbst_units", None)
+    if units is None:
+        units = nvrtc._nbst_units = {}
+    return units
+
+
+def _nc_hook_nvrtc(nvrtc, object_code, include_dirs):
+    """Wraps `nvrtc.compile(src, name, cc, ltoir, lineinfo, debug)` of a backend's NVRTC module
+    once per process (marked on the function): a shim unit (a name in `_nc_units(nvrtc)`) is
+    answered from the cache and compiled only on a miss; other sources are compiled as before.
+    `object_code` is the class of what `compile` returns (cuda.core's `ObjectCode`, as the backend
+    imports it); `include_dirs(nvrtc)` the include path the backend gives NVRTC, in its order."""
+    compile_ = nvrtc.compile
+    if getattr(compile_, "_nbst_hook", False):
+        return
+
+    def compile(src, name, cc, ltoir=False, lineinfo=False, debug=False):
+        units = _nc_units(nvrtc)
+        if name not in units:
+            return compile_(src, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)
+        text = src.decode("utf8") if isinstance(src, bytes) else src
+        unit = units[name]
+        if unit is not None and hasattr(unit, "compiled_text"):
+            text = unit.compiled_text(text)
+        parts = ("unit", name, nvrtc._get_nvrtc_version(), tuple(cc), bool(ltoir), bool(lineinfo), bool(debug))
+
+        def run():
+            code = compile_(text, name, cc, ltoir=ltoir, lineinfo=lineinfo, debug=debug)[0].code
+            return code.encode() if isinstance(code, str) else bytes(code)
+
+        data = _nc_cached(text, parts, include_dirs(nvrtc), run)
+        obj = object_code.from_ltoir(data, name=name) if ltoir else object_code.from_ptx(data, name=name)
+        return obj, ""
+
+    compile._nbst_hook = True
+    compile.__wrapped__ = compile_
+    nvrtc.compile = compile

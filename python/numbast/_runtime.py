@@ -51,9 +51,10 @@ _TYPING_ERRORS = (_TypingError, _NumbaTypingError)
 # ----------------------------------------------------------------------------- backend hooks (see _typing.py)
 
 
-def _unit_code(stream, name):
-    """A shim unit's linkable CUDA source, compiled through the NVRTC disk cache."""
-    return _NcUnitSource(stream, name)
+def _unit_code(stream, name, preceding):
+    """A shim unit's linkable CUDA source, compiled through the NVRTC disk cache (and split from
+    its headers' external definitions: `_unit_split.py`)."""
+    return _NcUnitSource(stream, name, preceding)
 
 
 def _default_registries():
@@ -102,6 +103,12 @@ def _wrap_last_lowering(bindings, wrap):
     """`wrap` the lowering registered last (an overload's own registration)."""
     impl, key, argtys = bindings.target_registry.functions[-1]
     bindings.target_registry.functions[-1] = (wrap(impl), key, argtys)
+
+
+def _mark_cooperative(args):
+    """The kernel that lowering `impl(context, builder, sig, args)` lowers a call into needs a
+    cooperative launch."""
+    args[0].active_code_library.use_cooperative = True
 
 
 def _lowering_cc(args):
@@ -305,7 +312,8 @@ def _load(context, builder, ty, ptr):
 def _call_shim(context, builder, unit, shim, src, ret, params, args):
     """Emit `shim(&ret, &a0, ...)`. Returns (ret value or None, the pointer passed per param)."""
     unit.add(shim, src)
-    context.active_code_library.add_linking_file(unit.code)
+    for linked in unit.code.linking_files():
+        context.active_code_library.add_linking_file(linked)
     args = iter(args)
     ret_ptr = None if ret is None else _slot(context, builder, ret)
     ptrs = []

@@ -421,6 +421,13 @@ class BoundClassTemplate:
     def __repr__(self):
         return f"<bound class template {self._qual}>"
 
+    def __getattr__(self, name):
+        enums = self.__dict__.get("_enums")
+        if enums is not None and name in enums.dependent():
+            raise AttributeError(f"{self._qual}::{name} depends on the template's arguments: it is an attribute "
+                                 f"of an instantiation ({self.py_name}[...].{name})")  # fmt: skip
+        raise AttributeError(f"{self._qual} has no attribute `{name}`")
+
     def __call__(self, *args, **kwargs):
         raise TypeError(
             f"{self._qual} can only be constructed inside a CUDA kernel; outside one, "
@@ -530,6 +537,8 @@ class BoundClassTemplate:
         prelude += "".join(NESTED_PROBE.format(i=i, name=n) for i, n in enumerate(probed))
         for i, _n in enumerate(probed):
             exprs += [f"__nbst_nested{i}<{cxx}>::size", f"__nbst_nested{i}<{cxx}>::align"]
+        enum_exprs = self._enums.probes(cxx)
+        exprs += enum_exprs
         try:
             values = probe(self._unit, exprs, cxx, prelude, self._tb.arch(self._arch))
         except TemplateError:
@@ -546,6 +555,7 @@ class BoundClassTemplate:
         nested = {n: layout for n, layout in nested.items() if layout[0] > 0}
         nested.update(scalars)
         ci = ClassInstance(self, cxx, env, values[0], values[1], nested, offsets)
+        self._enums.attach(ci, mapping, env, values[len(values) - len(enum_exprs) :])
         # Clang may spell a member alias by its target (`Raw<_Storage> &` for `TempStorage &`). The
         # target names this instance's nested type, also where the same class template was bound
         # again (another shim unit) and an earlier instance of it registered the spelling.
@@ -618,6 +628,72 @@ class BoundClassTemplate:
 
             template = cache[(name, explicit)] = Method
         return template
+
+
+class TemplateEnums:
+    """The public enums of a class template, each `(name, members, underlying)` as the renderer
+    writes them: members `(Python name, C++ name, value)`, the value None where it needs the
+    template's arguments; the underlying type `(spelling, pattern)`, or None where C++ derives it
+    from the values. An enum whose values and underlying type are known without the arguments is
+    one `IntEnum`, shared by every instantiation (`Table.Pick is Table[np.int32, 4].Pick`) and
+    registered under each instantiation's spelling; another is made per instantiation, its
+    values probed with the layout."""
+
+    def __init__(self, template, enums):
+        self._template, self._enums, self._shared = template, list(enums), {}
+        b = template._tb.b
+        for name, members, underlying in self._enums:
+            values = [v for _py, _cxx, v in members]
+            if None in values:
+                continue
+            ty = self._underlying(underlying, values, {}, {})
+            if ty is not None:
+                self._shared[name] = cls = self._make(name, members, values, ty)
+                b.member_type(template, name, cls)
+
+    def _underlying(self, underlying, values, mapping, env):
+        if underlying is None:  # as clang chooses for an unscoped enum without a fixed type
+            lo, hi = min(values, default=0), max(values, default=0)
+            if lo >= 0:
+                return types.uint32 if hi < 2**32 else types.uint64
+            return types.int32 if lo >= -(2**31) and hi < 2**31 else types.int64
+        ty = numba_of_pattern(underlying[1], mapping, env, self._template._tb.b)
+        return ty if isinstance(ty, types.Integer | types.Boolean) else None
+
+    def _make(self, name, members, values, underlying):
+        return self._template._tb.b.enum(cxx_name=None, py_name=name, underlying=underlying,
+                                         members=[(py, v) for (py, _c, _v), v in zip(members, values)])  # fmt: skip
+
+    def dependent(self):
+        """The names of the enums that are an instantiation's only."""
+        return [name for name, _m, _u in self._enums if name not in self._shared]
+
+    def probes(self, cxx):
+        """The expressions that give the values of instantiation `cxx` that need its arguments."""
+        return [f"(long long)({cxx}::{name}::{c})" for name, members, _u in self._enums if name not in self._shared
+                for _py, c, v in members if v is None]  # fmt: skip
+
+    def attach(self, ci, mapping, env, probed):
+        """The enums of instantiation `ci` as its attributes, `probed` the values of `probes`."""
+        b, probed = self._template._tb.b, iter(probed)
+        for name, members, underlying in self._enums:
+            cls = self._shared.get(name)
+            if cls is None:
+                values = [v if v is not None else _signed(next(probed)) for _py, _c, v in members]
+                ty = self._underlying(underlying, values, mapping, env)
+                if ty is None:
+                    spelled = fill(underlying[1][2], mapping) if underlying[1][0] == "name" else underlying[0]
+                    raise TemplateError(f"{ci.cxx}::{name}: the underlying type `{spelled}` is not an integer type")
+                cls = self._make(name, members, values, ty)
+            key = norm(f"{ci.cxx}::{name}").lstrip(":").strip()
+            b.types[key], b.enums[key] = cls._nbst_member_type, cls
+            ci.nested[name] = cls
+            setattr(ci, name, cls)
+
+
+def _signed(value):
+    """A probed value (unsigned 64 bits) as the signed value it stands for."""
+    return value - 2**64 if value >= 2**63 else value
 
 
 def get_field(context, builder, typ, value, attr):

@@ -106,6 +106,8 @@ class Resolved:
     """An overload with its template arguments: the slots, the return type and the cost (the
     number of arguments Numba converts)."""
 
+    deduced_by_call = False  # whether C++ deduces every own template argument from the call's arguments
+
     def __init__(self, overload, own_args, slots, ret, ret_cxx, cost):
         self.overload, self.own_args, self.slots = overload, own_args, slots
         self.ret, self.ret_cxx, self.cost = ret, ret_cxx, cost
@@ -123,6 +125,15 @@ class Resolved:
             spelled.append(", ".join(x.cxx for x in a) if isinstance(a, list) else a.cxx)
         return f"<{', '.join(spelled)}>" if spelled else ""
 
+    def call_args(self):
+        """`<...>` for a call of a free function template: none where C++ deduces every template
+        argument from the shim's arguments (whose types are the deduced parameter types), as in
+        the call a user writes. Written out, they would be substituted into every function template
+        of the name, where a hard error can arise: CCCL 13.0's `operator+<float>` on complex values
+        instantiates `reverse_iterator<float>` through `operator+(typename
+        reverse_iterator<_Iter>::difference_type, const reverse_iterator<_Iter> &)`."""
+        return "" if self.deduced_by_call else self.explicit_args()
+
 
 class Deduction:
     """Deduces the template arguments of one overload for one call; raises `Reject`."""
@@ -135,6 +146,8 @@ class Deduction:
         self.values = {}  # non-type parameter -> [(value, parameter name)]
         self.packs = {}  # type pack -> [numba type] in argument order
         self.ops = {}  # type parameter -> [(function type, parameter name)]: user operators
+        self.by_call = set()  # own parameters that C++ deduces from the shim's call too
+        self.given = bool(explicit)  # template arguments given in the kernel (`f[np.int32]`)
         self._explicit(explicit)
 
     def _explicit(self, explicit):
@@ -162,6 +175,7 @@ class Deduction:
                     self.packs.setdefault(p.name, []).append(ty)
                 else:
                     self.cands.setdefault(p.name, []).append((ty, exact, pname))
+                self.by_call.add(p.name)
                 return None
             return self._walk_template_id(pat, ty, pname)  # else a concrete type: checked once known
         if kind == "ptr":
@@ -195,6 +209,7 @@ class Deduction:
             own, given = self.own.get(part), owner.args.get(tp.name)
             if own is None or own.pack or not isinstance(given, Arg):
                 continue
+            self.by_call.add(own.name)
             if own.kind == "type":
                 numba = given.numba or numba_of(given.cxx, self.b)
                 if numba is None:
@@ -218,6 +233,7 @@ class Deduction:
             if vp[0] != "name" or vp[1] not in self.own or self.own[vp[1]].kind != "type":
                 raise Reject(f"parameter `{pname}` ({unparse(pat)}) cannot take a Python function")
             self.ops.setdefault(vp[1], []).append((ty, pname))
+            self.by_call.add(vp[1])
             return "functor"
         element = getattr(ty, "_nbst_ref_of", None)  # `a[i]` of an array of opaque structs
         if element is not None:
@@ -228,7 +244,9 @@ class Deduction:
         if isinstance(ty, types.Array):
             if vp[0] == "array" or is_ref:
                 target = vp[1] if vp[0] == "array" else vp
+                by_call = set(self.by_call)
                 self._walk(target, ty.dtype, True, pname)
+                self.by_call = by_call  # the shim passes `__nbst_items(p)`, from which C++ deduces nothing
                 return "data"
             if vp[0] == "ptr":
                 self._walk(vp[1], ty.dtype, True, pname)
@@ -376,7 +394,10 @@ class Deduction:
             slots.append(slot)
         ret, ret_cxx = self._return()
         own = {p.name: self.env[p.name] for p in self.ov.tparams}
-        return Resolved(self.ov, own, slots, ret, ret_cxx, cost)
+        r = Resolved(self.ov, own, slots, ret, ret_cxx, cost)
+        # Template arguments given in the kernel are written out, as a C++ call gives them.
+        r.deduced_by_call = not self.given and all(p.name in self.by_call for p in self.ov.tparams)
+        return r
 
     def _slot(self, name, value, intent, pat, ty, passing, element):
         vp = pat[2] if pat[0] == "ref" else pat

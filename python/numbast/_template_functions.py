@@ -168,11 +168,11 @@ class BoundFunctionTemplate:
             qual = "::" + r.overload.qual_name
             arch = self._tb.arch(r.overload.arch)
             try:
-                ask_return(self._unit, r, qual + r.explicit_args(), arch=arch, bindings=self._tb.b)
+                ask_return(self._unit, r, qual + r.call_args(), arch=arch, bindings=self._tb.b)
             except TemplateError as e:
                 raise typing_error(e) from None
             unit = unit_for(self._unit, r)
-            shim, src = instantiation_shim(unit, "fn", qual + r.explicit_args(), r, arch=arch)
+            shim, src = instantiation_shim(unit, "fn", qual + r.call_args(), r, arch=arch)
             call = TypedCall(unit, shim, src, r, arch=arch, what=r.overload.qual_name)
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call

@@ -36,6 +36,7 @@ its own); a static module embeds their texts and loads them as submodules of its
 import nothing outside numba, llvmlite and the standard library, even there.
 """
 
+import enum
 import operator
 
 from . import _runtime as rt
@@ -46,6 +47,7 @@ from ._template_classes import (
     ClassObjectType,
     InstanceType,
     StructMembers,
+    TemplateEnums,
     get_field,
 )
 from ._template_deduce import Overload
@@ -128,6 +130,8 @@ class TemplateBindings:
                         return ci._static(attr)._numba_type_
                     return None
                 obj = ci.nested[attr]
+                if isinstance(obj, type) and issubclass(obj, enum.Enum):
+                    return rt.typeof(obj)
                 return types.NumberClass(obj) if isinstance(obj, types.Type) else obj._numba_type_
 
         bindings.typing_registry.register_global(operator.getitem, types.Function(GetItem))
@@ -259,13 +263,15 @@ class TemplateBindings:
         return None
 
     def class_template(self, *, unit, py_name, qual_name, location, tparams, nested, fields, constructors, methods,
-                       arch=None, inherits=False, statics=(), operators=(), shim=None):  # fmt: skip
+                       arch=None, inherits=False, statics=(), operators=(), enums=(), shim=None):  # fmt: skip
         """A class template -> the object that instantiates it; `arch`: the condition of the archs
         that have it, if not all; `statics`: `(name, overload)` of static member functions;
         `operators`: `(op, method name)` of member operators, whose overloads are among `methods`;
-        `shim`: the name stem of the shims of members the runtime makes (not rendered)."""
+        `enums`: its public enums (see `TemplateEnums`); `shim`: the name stem of the shims of
+        members the runtime makes (not rendered)."""
         bound = BoundClassTemplate(self, unit, py_name, qual_name, location, tparams, nested, fields,
                                    constructors, methods, arch, inherits, statics, operators, shim)  # fmt: skip
+        bound._enums = TemplateEnums(bound, enums)
         self._classes[qual_name.lstrip(":")] = bound
         return bound
 

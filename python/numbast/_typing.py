@@ -12,7 +12,7 @@ converting constructors, the call templates (overload choice, pointer passing, t
 each overload and why it was rejected), argument intents and `Bindings`, which registers typing
 and asks the backend for each lowering. The backend supplies, by name: `_unit_code` (a shim unit's
 linkable CUDA source), `_default_registries`, `_install`, `_refresh`, `_register_struct_model`, `_lower_case`,
-`_inplace_impl`, `_call_impl`, `_wrap_last_lowering`, `_lowering_cc`, `_operator_typed`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
+`_inplace_impl`, `_call_impl`, `_wrap_last_lowering`, `_lowering_cc`, `_mark_cooperative`, `_operator_typed`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
 `_cast_to_struct`, `_cast_from_struct` and `_TYPING_ERRORS`.
 """
 
@@ -129,7 +129,7 @@ class ShimUnit:
         self.stream = ShimStream()
         self.stream.write(preceding_text)
         self.stream.write("\n")
-        self.code = _unit_code(self.stream, name)  # the backend's linkable CUDA source
+        self.code = _unit_code(self.stream, name, preceding_text + "\n")  # the backend's linkable CUDA source
 
     def add(self, shim_name, src):
         """Append the source of shim `shim_name`, unless it is already there."""
@@ -139,7 +139,9 @@ class ShimUnit:
         return self.stream.getvalue()
 
     def links(self):
-        return [self.code]
+        """What a kernel calling the unit's shims links (the backend may add a definitions unit)."""
+        files = getattr(self.code, "linking_files", None)
+        return files() if files is not None else [self.code]
 
     def __repr__(self):
         return f"ShimUnit({self.name!r}, {len(self.stream._keys)} shims)"
@@ -949,7 +951,8 @@ class Bindings:
         """An `IntEnum` for C++ enum `cxx_name`; its members are Numba values and arguments.
 
         `underlying` (a Numba integer type, or a C++ spelling such as "unsigned char") is what
-        shims read and write through enum pointers.
+        shims read and write through enum pointers. With `cxx_name=None` the enum is no C++ type
+        yet (a class template's enum, registered under each instantiation's spelling).
         """
         if isinstance(underlying, str):
             underlying = self.types.get(underlying) or _SCALAR_TYPES[underlying]
@@ -957,8 +960,10 @@ class Bindings:
         member_ty = typeof(next(iter(cls))) if len(cls) else types.IntEnumMember(cls, types.int64)
         member_ty._nbst_enum_storage = underlying
         _ENUM_STORAGE[member_ty] = underlying
-        self.types[cxx_name] = member_ty
-        self.enums[cxx_name] = cls
+        cls._nbst_member_type = member_ty
+        if cxx_name is not None:
+            self.types[cxx_name] = member_ty
+            self.enums[cxx_name] = cls
         return cls
 
     def member_type(self, struct, name, value):

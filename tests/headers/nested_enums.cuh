@@ -28,17 +28,21 @@ struct Scaled {
   __device__ T get() const { return v * static_cast<T>(M); }
 };
 
-// Enums of a class template: reached on an instance (`Table[np.int32, 4].Pick.Last`); their values
-// are known without the template's arguments, the unscoped one's underlying type is not.
+// Enums of a class template: reached on an instance (`Table[np.int32, 4].Pick.Last`), and on the
+// template where they do not depend on its arguments (`Table.Pick.Last`). Pick's and Scale's values
+// are known without the arguments (Pick's underlying type is derived from them); Bits's need them.
 template <typename T, int N>
 struct Table {
   enum Pick { First = 1, Last };
   enum class Scale : short { One = 1, Ten = 10 };
+  enum Bits { Width = sizeof(T) * 8, Wider, Half = Width / 2, Down = -static_cast<int>(sizeof(T)) };
   enum { Size = N * 2 };  // anonymous: not a type
   T v[N];
   __device__ Table(T x) { for (int i = 0; i < N; ++i) v[i] = x + i; }
   __device__ T pick(Pick p) const { return p == First ? v[0] : v[N - 1]; }
   __device__ T scaled(Scale s) const { return v[0] * static_cast<T>(s); }
+  __device__ int bits(Bits b) const { return static_cast<int>(b) + 1000; }
+  __device__ Pick last() const { return Last; }
 };
 
 }  // namespace ne

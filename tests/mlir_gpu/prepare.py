@@ -7,7 +7,8 @@ GPU machine with the checkout, and run the tests there with `NUMBAST_TEST_DECLS`
 
 It writes two things:
 - static modules, one per backend, from the same config (`lib_numba_cuda.py`, `lib_mlir.py`, with
-  their header), which `test_static_module_runs` imports;
+  their header), which `test_static_module_runs` imports, and `coop_numba_cuda.py`, `coop_mlir.py`
+  (a function that needs a cooperative launch), which `test_cooperative_launch_runs` imports;
 - the declarations of the headers the dynamic-mode GPU tests bind (`decls/<path>.<arch>.pickle`,
   ast_canopy's dataclasses pickle as they are): with `NUMBAST_TEST_DECLS` set, conftest.py makes
   `ast_canopy.parse_declarations_from_source` load them instead of parsing.
@@ -31,6 +32,7 @@ PARSED = [
     "tests/headers/dynamic/functions.cuh",
     "tests/headers/dynamic/operators.cuh",
     "tests/headers/dynamic/structs.cuh",
+    "tests/headers/member_templates.cuh",
 ]
 
 
@@ -60,6 +62,7 @@ struct Span {
   __device__ Span(int l, int h) : lo(l), hi(h) {}
   __device__ int width() const { return hi - lo; }
   __device__ static int limit() { return 100; }
+  __device__ int operator()(int k) const { return lo * k + hi; }
 };
 __device__ inline Span operator+(const Span &l, const Span &r) { return Span(l.lo + r.lo, l.hi + r.hi); }
 enum Tone { Low = 1, High = 2 };
@@ -100,8 +103,38 @@ def generate(out: Path = GENERATED) -> dict:
     return paths
 
 
+COOPERATIVE = r"""
+#pragma once
+__device__ inline int twice(int x) { return 2 * x; }
+__device__ inline int thrice(int x) { return 3 * x; }
+"""
+
+
+def generate_cooperative(out: Path = GENERATED) -> dict:
+    """Writes `coop.cuh` and a module per backend into `out` whose `thrice` needs a cooperative
+    launch (`Cooperative Launch Required Functions Regex`) and whose `twice` does not; returns
+    {backend: module path}."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "coop.cuh").write_text(COOPERATIVE)
+    paths = {}
+    for backend, extra in BACKENDS.items():
+        name = f"coop_{backend}"
+        cfg = out / f"{name}.yml"
+        cfg.write_text(
+            f"Entry Point: coop.cuh\nFile List: [coop.cuh]\nGPU Arch: [sm_80]\nOutput Name: {name}\n"
+            f"Cooperative Launch Required Functions Regex: ['^thr']\n{extra}"
+        )
+        r = subprocess.run(
+            [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(out)], capture_output=True, text=True
+        )
+        if r.returncode != 0:
+            raise SystemExit(f"numbast generate {cfg} failed:\n{r.stderr}")
+        paths[backend] = out / f"{name}.py"
+    return paths
+
+
 if __name__ == "__main__":
-    for backend, path in generate().items():
+    for backend, path in {**generate(), **{f"{b} (cooperative)": p for b, p in generate_cooperative().items()}}.items():
         print(f"{backend}: {path}")
     for path in write_declarations():
         print(f"declarations: {path}")

@@ -450,24 +450,6 @@ impl Config {
         for a in &self.gpu_arch {
             canopy::normalize_arch(a).map_err(|e| Refused::new("GPU Arch", e.to_string()))?;
         }
-        if self.mlir() {
-            // What a numba-cuda-mlir module cannot do yet: its helpers for these are numba-cuda's.
-            let unsupported = [
-                (
-                    "Cooperative Launch Required Functions Regex",
-                    !self.cooperative_launch_required_functions_regex.is_empty(),
-                    "is not supported with `MLIR Backend` yet",
-                ),
-                (
-                    "Cooperative Launch Required APIs",
-                    !self.cooperative_launch_required_apis.is_empty(),
-                    "is not supported with `MLIR Backend` yet",
-                ),
-            ];
-            if let Some((key, _, why)) = unsupported.into_iter().find(|(_, present, _)| *present) {
-                return Err(Refused::new(key, why));
-            }
-        }
         for (name, model) in &self.data_models {
             if !matches!(model.as_str(), "StructModel" | "PrimitiveModel") {
                 return Err(Refused::new(

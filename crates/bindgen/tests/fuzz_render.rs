@@ -2072,6 +2072,7 @@ fn render_static(raw: &Raw, m: &Model) -> StaticOut {
         primary_files: &primary,
         include: &include,
         include_dirs: &include_dirs,
+        definitions: &[],
         provenance: &provenance,
     });
     StaticOut {

@@ -454,6 +454,8 @@ pub(crate) enum CursorKind {
     DeviceAttr,
     HostAttr,
     GlobalAttr,
+    ConstantAttr,
+    SharedAttr,
     Attr,
     Other,
 }
@@ -516,6 +518,8 @@ impl Cursor {
             CXCursor_CUDADeviceAttr => CursorKind::DeviceAttr,
             CXCursor_CUDAHostAttr => CursorKind::HostAttr,
             CXCursor_CUDAGlobalAttr => CursorKind::GlobalAttr,
+            CXCursor_CUDAConstantAttr => CursorKind::ConstantAttr,
+            CXCursor_CUDASharedAttr => CursorKind::SharedAttr,
             k if (400..=499).contains(&k) => CursorKind::Attr, // clang's attribute kinds
             _ => CursorKind::Other,
         }
@@ -635,6 +639,41 @@ impl Cursor {
     pub(crate) fn is_definition(&self) -> bool {
         // SAFETY: valid cursor.
         unsafe { clang_isCursorDefinition(self.0) != 0 }
+    }
+
+    /// Whether a function is inline, explicitly or implicitly (defined in its class, constexpr).
+    pub(crate) fn is_function_inlined(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_Cursor_isFunctionInlined(self.0) != 0 }
+    }
+
+    /// Whether the declaration has external linkage (not `static`, not in an anonymous namespace).
+    pub(crate) fn has_external_linkage(&self) -> bool {
+        // SAFETY: valid cursor.
+        unsafe { clang_getCursorLinkage(self.0) == CXLinkage_External }
+    }
+
+    /// The file of the cursor's extent and its byte offsets there: where it starts after macro
+    /// expansion (a leading `__device__` is a macro), and just past its last token (for a function
+    /// whose body was skipped, the end of its declarator), which must be written in the file itself,
+    /// not by a macro. None when either is not so.
+    pub(crate) fn file_extent(&self) -> Option<(File, u32, u32)> {
+        // SAFETY: valid cursor; out-pointers are valid locals or null.
+        unsafe {
+            let range = clang_getCursorExtent(self.0);
+            let null = std::ptr::null_mut();
+            let (mut start_file, mut start): (CXFile, u32) = (std::ptr::null_mut(), 0);
+            clang_getExpansionLocation(clang_getRangeStart(range), &mut start_file, null, null, &mut start);
+            let end_loc = clang_getRangeEnd(range);
+            let (mut sf, mut ef): (CXFile, CXFile) = (std::ptr::null_mut(), std::ptr::null_mut());
+            let (mut so, mut eo) = (0u32, 0u32);
+            clang_getSpellingLocation(end_loc, &mut sf, null, null, &mut so);
+            clang_getExpansionLocation(end_loc, &mut ef, null, null, &mut eo);
+            if sf.is_null() || sf != ef || so != eo || start_file != ef || start > eo {
+                return None;
+            }
+            Some((File(ef), start, eo))
+        }
     }
 
     pub(crate) fn is_anonymous(&self) -> bool {

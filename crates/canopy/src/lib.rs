@@ -4,6 +4,7 @@
 mod cache;
 mod clang;
 mod constants;
+mod definitions;
 pub mod model;
 mod pch;
 pub mod toolchain;
@@ -233,7 +234,7 @@ pub fn parse_to_json(req: &ParseRequest, tc: &Toolchain) -> Result<ParsedJson, E
     let parsed = std::time::Instant::now();
     let mut visitor = visit::Visitor::new(&tu, &retained_set);
     visitor.visit_scope(&tu.cursor(), "");
-    let mut decls = visitor.out;
+    let mut decls = visitor.finish();
     if req.verbose {
         eprintln!(
             "ast_canopy: clang parsed {}{} in {:.3} s; declarations built in {:.3} s",

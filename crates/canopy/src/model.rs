@@ -126,6 +126,20 @@ pub enum MethodKind {
     Other,
 }
 
+impl MethodKind {
+    /// Whether the method is a constructor, of any kind (move constructors included).
+    pub fn is_constructor(self) -> bool {
+        matches!(
+            self,
+            MethodKind::DefaultConstructor
+                | MethodKind::CopyConstructor
+                | MethodKind::MoveConstructor
+                | MethodKind::ConvertingConstructor
+                | MethodKind::OtherConstructor
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StructMethod {
     #[serde(flatten)]
@@ -278,6 +292,45 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
+/// What an external definition defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefinitionKind {
+    Function,
+    Variable,
+}
+
+/// Byte offsets `[start, end)` in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// A device definition with external linkage that is neither inline nor a template (nor constexpr,
+/// nor `static`, nor in an anonymous namespace, which are inline or internal): every compilation
+/// unit that includes its file emits it as a symbol of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Definition {
+    pub name: String,
+    pub kind: DefinitionKind,
+    pub location: Location,
+    /// The function's body, from the `{` (or the `:` of a constructor's initializers) to its `}`
+    /// included: replaced by `;` it leaves a declaration. None where no such text exists (a
+    /// variable, a function whose return type is deduced from its body, one written by a macro).
+    pub body: Option<Span>,
+}
+
+/// The external definitions of one file of the translation unit, with the size and CRC-32 of the
+/// text their offsets refer to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDefinitions {
+    pub file: String,
+    pub size: u64,
+    pub crc32: u32,
+    pub definitions: Vec<Definition>,
+}
+
 /// Everything kept from one translation unit, in source order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Declarations {
@@ -288,6 +341,11 @@ pub struct Declarations {
     pub class_template_specializations: Vec<ClassTemplateSpecialization>,
     pub typedefs: Vec<Typedef>,
     pub enums: Vec<Enum>,
+    /// The external definitions of the retained files (an entry for each, with none too) and of
+    /// every other file visited that has some (the precompiled CUDA preamble's are not visited), by
+    /// file: what a compilation unit of bindings need not compile again.
+    #[serde(default)]
+    pub definitions: Vec<FileDefinitions>,
     /// Errors and warnings clang reported (kept when parse errors are bypassed).
     pub diagnostics: Vec<Diagnostic>,
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::clang::{
     Access, Cursor, CursorKind, Evaluated, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind,
 };
+use crate::definitions;
 use crate::model::*;
 use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
 
@@ -19,6 +20,8 @@ pub(crate) struct Visitor<'a, 'tu> {
     seen_functions: HashSet<String>,
     /// Canonical spellings of the class template specializations reported so far.
     seen_specializations: HashSet<String>,
+    /// External definitions met in any file, read and cut when the walk is done.
+    definitions: Vec<definitions::Pending>,
     pub(crate) out: Declarations,
 }
 
@@ -38,6 +41,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             file_cache: HashMap::new(),
             seen_functions: HashSet::new(),
             seen_specializations: HashSet::new(),
+            definitions: Vec::new(),
             out: Declarations::default(),
         }
     }
@@ -57,6 +61,9 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
     /// `(anonymous namespace)`, as clang prints it (shims leave it out).
     pub(crate) fn visit_scope(&mut self, scope: &Cursor, prefix: &str) {
         for c in scope.children() {
+            if let Some(d) = definitions::candidate(&c, || semantic_qual_name(&c), || self.location(&c)) {
+                self.definitions.push(d);
+            }
             match c.kind() {
                 CursorKind::Namespace => {
                     let name = c.spelling();
@@ -116,6 +123,15 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                 _ => {}
             }
         }
+    }
+
+    /// The declarations, with the external definitions of every retained file (none is a finding
+    /// too) and of every other file met that has some.
+    pub(crate) fn finish(mut self) -> Declarations {
+        let mut retained: Vec<PathBuf> = self.retained.iter().cloned().collect();
+        retained.sort();
+        self.out.definitions = definitions::collect(std::mem::take(&mut self.definitions), &retained);
+        self.out
     }
 
     fn location(&self, c: &Cursor) -> Location {
@@ -509,7 +525,8 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         // instantiated: there a value is its initializer's, where that evaluates without the
         // template's arguments, or one past the previous value; else empty (unknown).
         let dependent = in_template || underlying_type.shape == TypeShape::Dependent;
-        let mut previous: Option<i128> = None;
+        // The previous enumerator's value: `None` before the first, `Some(None)` when unknown.
+        let mut previous: Option<Option<i128>> = None;
         for e in c.children().into_iter().filter(|e| e.kind() == CursorKind::EnumConstant) {
             enumerators.push(e.spelling());
             if !dependent {
@@ -522,9 +539,9 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     Some(Evaluated::UInt(v)) => Some(i128::from(v)),
                     _ => None,
                 },
-                None => Some(previous.map_or(0, |p| p + 1)),
+                None => previous.map_or(Some(0), |p| p.map(|p| p + 1)),
             };
-            previous = value;
+            previous = Some(value);
             enumerator_values.push(value.map(|v| v.to_string()).unwrap_or_default());
         }
         Enum {

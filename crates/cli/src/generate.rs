@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use canopy::{ParseRequest, Toolchain, ToolchainOptions};
 use numbast_bindgen::config::Config;
-use numbast_bindgen::module::{macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
+use numbast_bindgen::module::{header_definitions, macro_lines, render_module, ModuleRequest, Provenance, ShimInclude};
 
 use crate::coverage::Coverage;
 use crate::paths::{
@@ -173,6 +173,10 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
         .filter(|d| !roots.iter().any(|r| d.starts_with(r)))
         .map(|d| relative_to(d, &output_abs))
         .collect();
+    let definitions = header_definitions(&per_arch, |file| {
+        let path = Path::new(file);
+        (!roots.iter().any(|r| path.starts_with(r))).then(|| relative_to(path, &output_abs))
+    });
     let primary_files: BTreeSet<String> = inputs.files.iter().map(|f| f.to_string_lossy().into_owned()).collect();
     let module = render_module(&ModuleRequest {
         config: &config,
@@ -181,6 +185,7 @@ pub(crate) fn generate(config_path: &Path, opts: &GenerateOptions, search_dirs: 
         primary_files: &primary_files,
         include: &include,
         include_dirs: &include_dirs,
+        definitions: &definitions,
         provenance: &provenance,
     });
     let py_path = output_dir.join(format!("{module_name}.py"));

@@ -13,7 +13,9 @@ numba-cuda-mlir and the standard library only.
   (`_typed_signature`) and converts each argument to the chosen overload's parameter type.
 - A shim call allocates a stack slot per parameter (as aligned as C++ requires), declares the
   shim as `void (ptr, ptr, ...)`, calls it and loads the result; the shim unit (a CUDA source)
-  joins the kernel's link through `link_external_item`, so `link=` is optional.
+  joins the kernel's link through `link_external_item`, so `link=` is optional. When the linker
+  compiles it, NVRTC's answer comes from the NVRTC disk cache (`_nvrtc_cache.py`), as on
+  numba-cuda: `numba_cuda_mlir`'s NVRTC `compile` is wrapped for shim units.
 - A bound struct's data is its bytes (`_BytesModel`, one integer of the C++ size, so that
   numba-cuda-mlir's arrays, which hold builtin element types only, can hold it), for both data models: CUDA vector types are MLIR vectors, whose
   layout is not C++'s (`vector<3xf32>` takes 16 bytes, `float3` 12), so fields are read at their
@@ -31,15 +33,24 @@ if "_CallTemplate" not in globals():  # dynamic mode (static mode pastes the typ
 
 from numba_cuda_mlir import models as _mlir_models
 from numba_cuda_mlir._mlir import ir as _mlir_ir
+from numba_cuda_mlir._mlir.dialects import arith as _mlir_arith
 from numba_cuda_mlir._mlir.dialects import func as _mlir_func
 from numba_cuda_mlir._mlir.dialects import llvm as _mlir_llvm
+from numba_cuda_mlir._mlir.dialects import memref as _mlir_memref
 from numba_cuda_mlir.lowering_utilities import convert as _mlir_convert
 from numba_cuda_mlir.lowering_utilities import get_or_insert_function as _mlir_get_or_insert_function
 from numba_cuda_mlir.lowering_utilities import i64_of as _mlir_i64_of
+from numba_cuda_mlir.lowering_utilities import index_of as _mlir_index_of
+from numba_cuda_mlir.lowering_utilities import llvm_ptr_add_bytes as _mlir_llvm_ptr_add_bytes
 from numba_cuda_mlir.lowering_utilities import memref_data_pointer as _mlir_data_pointer
 from numba_cuda_mlir.numba_cuda.core import ir as _nb_ir
 from numba_cuda_mlir.numba_cuda.cudadrv.linkable_code import CUSource as _MlirCUSource
 from numba_cuda_mlir.type_defs.vector_types import VectorType as _MlirVectorType
+
+if "_nc_hook_nvrtc" not in globals():  # dynamic mode (static mode pastes the NVRTC cache's text above)
+    _nc_module = _nb_importlib.import_module("numbast._nvrtc_cache")
+    _nc_os, _nc_cached = _nc_module._nc_os, _nc_module._nc_cached
+    _nc_hook_nvrtc, _nc_units = _nc_module._nc_hook_nvrtc, _nc_module._nc_units
 
 _TYPING_ERRORS = (_TypingError,)
 
@@ -47,9 +58,46 @@ _TYPING_ERRORS = (_TypingError,)
 # ----------------------------------------------------------------------------- backend hooks (see _typing.py)
 
 
-def _unit_code(stream, name):
-    """A shim unit's linkable CUDA source (its text is read when a kernel is linked)."""
+def _mlir_nvrtc_include_dirs(nvrtc):
+    """The include path numba-cuda-mlir's `nvrtc.compile` gives NVRTC, in its order (its headers
+    for this NVRTC's major version, the CUDA headers, CCCL's, its memory management, the
+    configured extra paths)."""
+    from numba_cuda_mlir.memory_management.nrt import get_include
+    from numba_cuda_mlir.numba_cuda import config
+    from numba_cuda_mlir.numba_cuda.cuda_paths import get_cuda_paths
+
+    base = _nc_os.path.dirname(_nc_os.path.dirname(_nc_os.path.abspath(nvrtc.__file__)))
+    dirs = [_nc_os.path.join(base, "include", str(nvrtc._get_nvrtc_version()[0])), get_cuda_paths()["include_dir"].info]
+    cccl = nvrtc.pathfinder.locate_nvidia_header_directory("cccl")
+    if cccl is not None:
+        dirs.append(cccl.abs_path)
+    dirs.append(get_include())
+    extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "") or ""
+    return [d for d in dirs + extra.split(":") if d]
+
+
+def _unit_code(stream, name, preceding):
+    """A shim unit's linkable CUDA source (its text is read when a kernel is linked; compiled as
+    written, with its headers' definitions: this backend does not split units). A `CUSource`
+    itself, not a subclass: numba-cuda-mlir's link plan recognises CUDA sources by their class
+    name (and compiles them to LTO-IR). The NVRTC disk cache learns of it when a lowering first
+    adds it to a link (`_cached_unit`)."""
     return _MlirCUSource(stream, name=name)
+
+
+def _cached_unit(code):
+    """`code` (a shim unit's), compiled through the NVRTC disk cache when numba-cuda-mlir's linker
+    compiles it: the cache's hook on numba-cuda-mlir's NVRTC, installed once, answers for the
+    names registered with it. Done at the first lowering that links the unit, when
+    numba-cuda-mlir's driver is imported anyway (binding does not import it)."""
+    if not getattr(code, "_nbst_cached", False):
+        from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
+        from numba_cuda_mlir.numba_cuda.cudadrv.driver import ObjectCode  # cuda.core's, as numba-cuda-mlir imports it
+
+        _nc_hook_nvrtc(nvrtc, ObjectCode, _mlir_nvrtc_include_dirs)
+        _nc_units(nvrtc)[code.name] = None
+        code._nbst_cached = True
+    return code
 
 
 def _default_registries():
@@ -59,8 +107,17 @@ def _default_registries():
 
 
 def _install(bindings):
+    """Makes the registries of `bindings` visible to numba-cuda-mlir's contexts. Its global
+    registries are loaded when the contexts are made, so for those a refresh is enough (`_refresh`);
+    separate registries are installed, into contexts made first: a registry installed into a
+    context that numba-cuda-mlir has not initialized yet leaves it without its own builtins
+    (`operator.setitem` would not be typed)."""
     from numba_cuda_mlir.descriptor import mlir_target
 
+    if (bindings.typing_registry, bindings.target_registry) == _default_registries():
+        _refresh(bindings)
+        return
+    mlir_target.ensure_initialized()
     mlir_target.typing_context.install_registry(bindings.typing_registry)
     mlir_target.target_context.install_registry(bindings.target_registry)
 
@@ -97,6 +154,13 @@ def _wrap_last_lowering(bindings, wrap):
     key's shared lowering `_dispatch` calls)."""
     template = bindings._last_template
     template.impls[-1] = wrap(template.impls[-1])
+
+
+def _mark_cooperative(args):
+    """The kernel that lowering `impl(lower, ...)` lowers a call into needs a cooperative launch
+    (numba-cuda-mlir launches a kernel whose lowering set `use_cooperative` cooperatively, as it
+    does for `cuda.cg.this_grid()`)."""
+    args[0].metadata["use_cooperative"] = True
 
 
 def _lowering_cc(args):
@@ -173,7 +237,7 @@ def _field_getter(public):
         typ = lower.get_numba_type(value)
         offset = next(off for name, _ty, off, _pub in typ._nbst_fields if name == attr)
         slot = _slot(lower, typ)
-        _mlir_llvm.store(lower.load_var(value), slot)
+        _store(lower, typ, lower.load_var(value), slot)
         lower.store_var(target, _load(lower, public[attr], _byte_offset(slot, offset)))
 
     return get_field
@@ -246,6 +310,202 @@ def _register_struct_arrays():
 
 _register_struct_arrays()
 _mlir_models.register_model(_ElementRef)(_mlir_models.CPointerModel)
+
+
+def _stride_differs(ty):
+    """Whether numba-cuda-mlir spaces the elements of an array of bound struct `ty` (any runtime
+    copy's) wider than C++'s `sizeof`: its memref element is the struct's integer (`i96` for 12
+    bytes), which NVPTX aligns as the next integer of 1 to 16 bytes (16 above that), and whose
+    elements are that alignment apart (`i96`: 16 bytes)."""
+    size = getattr(ty, "_nbst_size", None)
+    if size is None:
+        return False
+    return size % (16 if size > 16 else 1 << (size - 1).bit_length()) != 0
+
+
+def _packed_array(ty, ndim=1):
+    """An array (of `ndim` dimensions; any, for None) of a bound struct whose C++ layout
+    numba-cuda-mlir's indexing would not keep (`_stride_differs`); an opaque struct's elements are
+    references (`_ElementRef`), not values."""
+    return (
+        isinstance(ty, types.Array) and (ndim is None or ty.ndim == ndim) and _stride_differs(ty.dtype) and not _is_opaque_element(ty.dtype)
+    )
+
+
+def _packed_refusal(ary, what):
+    """Why this backend does not do `what` with such an array (it would not be at C++'s offsets)."""
+    return (
+        f"{what} of an array of {ary.dtype} ({ary.dtype._nbst_size} bytes) is not supported on numba-cuda-mlir, "
+        "whose arrays would space its elements wider than C++ does; index a 1-D array or slice element by element "
+        "(`a[i]`, `a[i] = v`)"
+    )
+
+
+def _element_pointer(lower, aryty, array, index):
+    """The address of `array[index]` as C++ lays out the array (`sizeof` apart): the memref's data
+    pointer (numba-cuda-mlir counts its offset in `sizeof` units too), plus index times its stride
+    (in elements) times `sizeof`. A negative signed index counts from the end."""
+    i64 = _mlir_ir.IntegerType.get_signless(64)
+    if isinstance(index, int):
+        index = _mlir_arith.constant(i64, index)
+        signed = True
+    else:
+        have = lower.get_numba_type(index)
+        signed = getattr(have, "signed", True)
+        index = _mlir_convert(lower.load_var(index), i64, signed=signed)
+    dim = _mlir_convert(_mlir_memref.dim(array, _mlir_index_of(0)), i64)
+    if signed:
+        negative = _mlir_arith.cmpi(_mlir_arith.CmpIPredicate.slt, index, _mlir_arith.constant(i64, 0))
+        index = _mlir_arith.select(negative, _mlir_arith.addi(index, dim), index)
+    stride = _mlir_convert(_mlir_memref.extract_strided_metadata(array)[3], i64)
+    size = _mlir_arith.constant(i64, aryty.dtype._nbst_size)
+    offset = _mlir_arith.muli(_mlir_arith.muli(index, stride), size)
+    return _mlir_llvm_ptr_add_bytes(_mlir_data_pointer(array), offset)
+
+
+def _packed_getitem(lower, target, args, kws):
+    """`a[i]` on a `_packed_array`: the element at C++'s offset."""
+    aryty = lower.get_numba_type(args[0])
+    ptr = _element_pointer(lower, aryty, lower.load_var(args[0]), args[1])
+    lower.store_var(target, _load(lower, aryty.dtype, ptr))
+
+
+def _packed_setitem(lower, target, args, kws):
+    """`a[i] = v` on a `_packed_array`: `v` (converted to the element type) at C++'s offset."""
+    aryty = lower.get_numba_type(args[0])
+    have = lower.get_numba_type(args[2])
+    value = lower.load_var(args[2])
+    if have != aryty.dtype:
+        value = lower.lower_cast(have, aryty.dtype, value)
+    _store(lower, aryty.dtype, value, _element_pointer(lower, aryty, lower.load_var(args[0]), args[1]))
+
+
+def _register_packed_arrays():
+    """Indexing of `_packed_array`s, once per process (marked on numba-cuda-mlir's rewrite
+    registry; any runtime copy's structs qualify). numba-cuda-mlir's arrays are memrefs, whose
+    elements are their element type's allocation size apart, and no builtin type has a size of 12
+    bytes: so such an array keeps its memref (allocated with room to spare, its length and slices
+    counted in elements), and its elements are read and written here, `sizeof` apart, as C++ (and
+    a shim given the array as a pointer) sees them.
+
+    The typing is numba-cuda-mlir's. A check after typing (a rewrite that rewrites nothing) finds
+    each `a[i]` and `a[i] = v` of such an array and registers these lowerings for its exact type,
+    which numba-cuda-mlir's lowering for any array then never matches more closely; what would be
+    indexed at numba-cuda-mlir's spacing (iteration, several indices, slice assignment) is a typing
+    error that says so."""
+    import operator as _op
+
+    from numba_cuda_mlir.extending import lowering_registry
+    from numba_cuda_mlir.numba_cuda.core.rewrites import Rewrite, rewrite_registry
+
+    if rewrite_registry.__dict__.get("_nbst_packed_arrays"):
+        return
+    lowered = set()
+
+    def lower_for(key, formals, impl):
+        if (key, formals) not in lowered:
+            lowered.add((key, formals))
+            lowering_registry.lower(key, *formals)(impl)
+            _refresh(None)
+
+    def refuse(ary, what, loc):
+        raise _TypingError(_packed_refusal(ary, what), loc=loc)
+
+    def check(inst, typemap):
+        if isinstance(inst, (_nb_ir.SetItem, _nb_ir.StaticSetItem)):
+            ary = typemap.get(inst.target.name)
+            if not _packed_array(ary, None):
+                return
+            index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
+            if ary.ndim > 1 or index is None or not isinstance(typemap.get(index.name), types.Integer):
+                refuse(ary, "Assigning an element other than `a[i]`", inst.loc)
+            lower_for(_op.setitem, (ary, types.Integer, types.Any), _packed_setitem)
+            return
+        if not (isinstance(inst, _nb_ir.Assign) and isinstance(inst.value, _nb_ir.Expr)):
+            return
+        expr = inst.value
+        if expr.op not in ("getitem", "static_getitem", "getiter"):
+            return
+        ary = typemap.get(expr.value.name)
+        if not _packed_array(ary, None):
+            return
+        if expr.op == "getiter":
+            refuse(ary, "Iteration (`for x in a`)", inst.loc)
+        index = expr.index_var if expr.op == "static_getitem" else expr.index
+        indexty = None if index is None else typemap.get(index.name)
+        if indexty is None and expr.op == "static_getitem":
+            indexty = types.IntegerLiteral(expr.index) if isinstance(expr.index, int) else None
+        if ary.ndim > 1 and isinstance(indexty, types.BaseTuple):
+            refuse(ary, "Indexing by several indices", inst.loc)
+        if ary.ndim == 1 and isinstance(indexty, types.Integer):
+            lower_for(_op.getitem, (ary, types.Integer), _packed_getitem)
+        # slices and sub-arrays: numba-cuda-mlir's, counted in elements
+
+    class PackedArrayAccesses(Rewrite):
+        def match(self, func_ir, block, typemap, calltypes):
+            for inst in block.body:
+                check(inst, typemap)
+            return False
+
+    rewrite_registry.register("after-inference")(PackedArrayAccesses)
+    rewrite_registry._nbst_packed_arrays = True
+
+
+_register_packed_arrays()
+
+
+def _register_call_operator_rewrite():
+    """`f(x)` on a bound struct value `f` (its call operator), once per process (marked on
+    numba-cuda-mlir's rewrite registry; any runtime copy's structs qualify).
+
+    Typing resolves the call through the type's `__call__` attribute, as for any type, but
+    numba-cuda-mlir finds a call's lowering through the callee's value, and a struct value (its
+    bytes) names no lowering. After typing, such a call is rewritten as the method call it stands
+    for, `f.__call__(x)`: the bound method's lowering, found by its key like any method's."""
+    from numba_cuda_mlir.numba_cuda.core.rewrites import Rewrite, rewrite_registry
+
+    if rewrite_registry.__dict__.get("_nbst_call_operator"):
+        return
+
+    class CallOperatorOfStruct(Rewrite):
+        def __init__(self, state):
+            super().__init__(state)
+            self.typingctx = state.typingctx
+
+        def match(self, func_ir, block, typemap, calltypes):
+            self.block, self.typemap, self.calltypes = block, typemap, calltypes
+            self.calls = {
+                id(inst)
+                for inst in block.body
+                if isinstance(inst, _nb_ir.Assign)
+                and isinstance(inst.value, _nb_ir.Expr)
+                and inst.value.op == "call"
+                and _is_struct_type(typemap.get(inst.value.func.name))
+                and getattr(calltypes.get(inst.value), "recvr", None) is not None
+            }
+            return bool(self.calls)
+
+        def apply(self):
+            block = self.block.copy()
+            block.clear()
+            for inst in self.block.body:
+                if id(inst) in self.calls:
+                    call = inst.value
+                    loc = call.loc
+                    method = inst.target.scope.redefine("$nbst_call_operator", loc)
+                    self.typemap[method.name] = self.typingctx.resolve_getattr(self.typemap[call.func.name], "__call__")
+                    block.append(_nb_ir.Assign(_nb_ir.Expr.getattr(call.func, "__call__", loc), method, loc))
+                    new_call = _nb_ir.Expr.call(method, call.args, call.kws, loc, vararg=call.vararg, varkwarg=call.varkwarg)
+                    self.calltypes[new_call] = self.calltypes[call]
+                    inst = _nb_ir.Assign(new_call, inst.target, inst.loc)
+                block.append(inst)
+            return block
+
+    rewrite_registry.register("after-inference")(CallOperatorOfStruct)
+    rewrite_registry._nbst_call_operator = True
+
+
+_register_call_operator_rewrite()
 
 
 # ----------------------------------------------------------------------------- lowering
@@ -335,6 +595,13 @@ def _byte_offset(ptr, offset):
     return _mlir_llvm.getelementptr(_mlir_llvm.PointerType.get(), ptr, [], [offset], i8, None)
 
 
+def _struct_alignment(ty):
+    """The alignment a load or store of a bound struct's integer may assume: C++'s, which is below
+    the integer's own where the size is not a power of two (`i96`: 16; a 12-byte struct's: 4).
+    None (the type's own) for other types."""
+    return ty._nbst_align if _is_struct_type(ty) else None
+
+
 def _store(lower, ty, value, ptr):
     if isinstance(ty, types.UniTuple):  # a C++ array: element by element
         step = _cxx_size(ty.dtype)
@@ -344,7 +611,7 @@ def _store(lower, ty, value, ptr):
     storage = _enum_storage(ty)
     if storage is not None:  # enum values are integers of the member type's dtype
         value, ty = _mlir_convert(value, lower.get_value_type(storage), signed=storage.signed), storage
-    _mlir_llvm.store(lower.as_storage(ty, value), ptr)
+    _mlir_llvm.store(lower.as_storage(ty, value), ptr, alignment=_struct_alignment(ty))
 
 
 def _load(lower, ty, ptr):
@@ -352,7 +619,7 @@ def _load(lower, ty, ptr):
         step = _cxx_size(ty.dtype)
         return tuple(_load(lower, ty.dtype, _byte_offset(ptr, i * step)) for i in range(ty.count))
     stored = _stored_type(ty)
-    value = lower.from_storage(stored, _mlir_llvm.load(lower.get_storage_type(stored), ptr))
+    value = lower.from_storage(stored, _mlir_llvm.load(lower.get_storage_type(stored), ptr, alignment=_struct_alignment(ty)))
     if stored is not ty:
         value = _mlir_convert(value, lower.get_value_type(ty), signed=stored.signed)
     return value
@@ -383,7 +650,7 @@ def _shim_values(lower, args, params):
 def _call_shim(lower, unit, shim, src, ret, params, values):
     """Emit `shim(&ret, &a0, ...)`. Returns (ret value or None, the pointer passed per param)."""
     unit.add(shim, src)
-    lower.link_external_item(unit.code)
+    lower.link_external_item(_cached_unit(unit.code))
     values = iter(values)
     ret_ptr = None if ret is None else _slot(lower, ret)
     ptrs = []
@@ -434,12 +701,6 @@ def _cast_from_struct(context, lower, fromty, toty, value):
 # converts each argument to the signature's type and stores the result in the call's target. User
 # operators (a Python device function given for an operator type) are numba-cuda only, and so is an
 # array element as a reference (`WarpScan(temp[w])`; here `temp[w:]`).
-
-
-def _nc_cached(src, parts, includes, compute):
-    """A layout probe compiled by NVRTC (where libclang cannot answer): computed, without the
-    numba-cuda backend's disk cache."""
-    return compute()
 
 
 def _template_device_cc():
@@ -529,5 +790,5 @@ def _template_lower_plain(context, lower, plain, sig, args):
 def _template_field_at(context, lower, typ, value, fty, offset):
     """Field of type `fty` at byte `offset` of a class template instance's bytes."""
     slot = _slot(lower, typ)
-    _mlir_llvm.store(value, slot)
+    _store(lower, typ, value, slot)
     return _load(lower, fty, _byte_offset(slot, offset))

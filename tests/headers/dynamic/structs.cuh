@@ -76,6 +76,23 @@ __device__ Wide make_wide(float k) {
 }
 __device__ float wide_sum(const Wide &w) { return w.f.x + w.f.y + w.f.z + w.f.w + w.d.x + w.d.y + w.c; }
 
+// 12 bytes, 4-byte aligned: in an array (C++'s `Triple[n]`) its elements are 12 bytes apart.
+struct Triple {
+  int a, b, c;
+  __device__ Triple() : a(0), b(0), c(0) {}
+  __device__ Triple(int a_, int b_, int c_) : a(a_), b(b_), c(c_) {}
+};
+// Reads `n` triples as C++ lays them out: their digits, three per triple.
+__device__ int weigh_triples(const Triple *t, int n) {
+  int s = 0;
+  for (int i = 0; i < n; ++i) s = s * 1000 + t[i].a * 100 + t[i].b * 10 + t[i].c;
+  return s;
+}
+// Writes `n` triples as C++ lays them out.
+__device__ void fill_triples(Triple *t, int n, int base) {
+  for (int i = 0; i < n; ++i) t[i] = Triple(base + i, base + i + 1, base + i + 2);
+}
+
 namespace {
 struct Hidden {
   int h;

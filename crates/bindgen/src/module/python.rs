@@ -46,6 +46,7 @@ pub(super) struct ModuleText<'a> {
     pub module_name: &'a str,
     pub include: &'a ShimInclude,
     pub include_dirs: &'a [String],
+    pub definitions: &'a [super::HeaderDefinitions],
     pub provenance: &'a Provenance,
     pub archs: &'a [String],
     /// The rendered registration code: top-level statements, one per line.
@@ -153,6 +154,22 @@ impl ModuleText<'_> {
                 s.push_str(&format!("_NB_HEADER_FROM_MODULE = {}\n", py_str(rel)));
             }
         }
+        if self.registers_definitions() {
+            s.push_str("# external definitions of the headers (path relative to this module, size, CRC-32, spans cut, blocked):\n");
+            s.push_str("_NB_DEFINITIONS = [\n");
+            for h in self.definitions {
+                let cuts: Vec<String> = h.cuts.iter().map(|(a, b)| format!("({a}, {b})")).collect();
+                s.push_str(&format!(
+                    "    ({}, {}, {}, [{}], {}),\n",
+                    py_str(&h.path),
+                    h.size,
+                    h.crc32,
+                    cuts.join(", "),
+                    if h.blocked { "True" } else { "False" }
+                ));
+            }
+            s.push_str("]\n");
+        }
         if !self.include_dirs.is_empty() {
             s.push_str("# shims are compiled with the Clang Include Paths, relative to this module:\n");
             let dirs: Vec<String> = self.include_dirs.iter().map(|d| py_str(d)).collect();
@@ -179,6 +196,12 @@ impl ModuleText<'_> {
                 )
             }
         }
+    }
+
+    /// Whether the module registers its headers' external definitions (numba-cuda's runtime
+    /// splits shim units; numba-cuda-mlir's compiles them as written).
+    fn registers_definitions(&self) -> bool {
+        !self.config.mlir() && !self.definitions.is_empty()
     }
 
     fn register_function(&self) -> String {
@@ -217,6 +240,12 @@ impl ModuleText<'_> {
         if !self.include_dirs.is_empty() {
             s.push_str("    _nb_add_include_dirs(_NB_INCLUDE_DIRS_FROM_MODULE)\n");
         }
+        if self.registers_definitions() {
+            s.push_str(concat!(
+                "    _nb_here = _nb_os.path.dirname(_nb_os.path.abspath(__file__))\n",
+                "    _nb_rt._us_register([(_nb_os.path.join(_nb_here, p), *rest) for p, *rest in _NB_DEFINITIONS])\n",
+            ));
+        }
         let (setup, teardown) = self.config.callbacks();
         for (which, cb) in [("setup", setup), ("teardown", teardown)] {
             let value = match cb {
@@ -243,7 +272,10 @@ impl ModuleText<'_> {
         let mut s = self.header();
         s.push('\n');
         s.push_str("import sys as _nb_sys\nimport threading as _nb_threading\nimport types as _nb_pytypes\n");
-        if matches!(self.include, ShimInclude::RelativeToModule(_)) || !self.include_dirs.is_empty() {
+        if matches!(self.include, ShimInclude::RelativeToModule(_))
+            || !self.include_dirs.is_empty()
+            || self.registers_definitions()
+        {
             s.push_str("import os as _nb_os\n");
         }
         for imp in &self.config.import_statements() {
@@ -474,9 +506,9 @@ def _nb_mark_cooperative(b, functions):
     Functions Regex): wrap their lowerings to say so."""
 
     def cooperative(impl):
-        def lower(context, builder, sig, args):
-            context.active_code_library.use_cooperative = True
-            return impl(context, builder, sig, args)
+        def lower(*args):
+            _nb_rt._mark_cooperative(args)  # the backend's
+            return impl(*args)
 
         return lower
 

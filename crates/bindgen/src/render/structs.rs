@@ -152,16 +152,7 @@ pub fn render_struct(ctx: &mut Context, s: &Struct, req: &StructRequest) -> Resu
 /// value-initializes them), down to `T()` where every field is one. Bound up to the last field
 /// whose type binds.
 fn render_aggregate_init(ctx: &Context, s: &Struct, var: &str, out: &mut Rendered) {
-    let declares_constructor = s.methods.iter().any(|m| {
-        matches!(
-            m.kind,
-            MethodKind::DefaultConstructor
-                | MethodKind::CopyConstructor
-                | MethodKind::MoveConstructor
-                | MethodKind::ConvertingConstructor
-                | MethodKind::OtherConstructor
-        )
-    });
+    let declares_constructor = s.methods.iter().any(|m| m.kind.is_constructor());
     let fields_apart = s.fields.windows(2).all(|w| w[0].offset < w[1].offset);
     if declares_constructor
         || s.tag == "union"
@@ -287,26 +278,6 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, a
             skip(out, value_semantics("destructor: Numba values are plain data and are never destroyed"))
         }
         MethodKind::MoveConstructor => skip(out, value_semantics("move constructor: Numba passes values by copy")),
-        MethodKind::DefaultConstructor
-        | MethodKind::CopyConstructor
-        | MethodKind::ConvertingConstructor
-        | MethodKind::OtherConstructor => {
-            let name = shim_name("ctor", &s.qual_name, &identity, &ctx.unit_tag);
-            let implicit = m.kind == MethodKind::ConvertingConstructor && f.params.len() == 1;
-            out.code.push_str(&call(
-                "_b.constructor",
-                &[
-                    ("", var.to_string()),
-                    ("unit", "_unit".into()),
-                    ("shim", py_str(&name)),
-                    ("src", py_str(&constructor_shim(&name, &s.qual_name, f, aggregate))),
-                    ("params", params),
-                    ("implicit", if implicit { "True" } else { "False" }.into()),
-                ],
-            ));
-            out.report.bind(BindKind::Constructor, &full, "");
-            out.shims.push(name);
-        }
         MethodKind::ConversionFunction => {
             let to = match ret_spec(ctx, &f.return_type) {
                 Ok(t) if t != "None" => t,
@@ -400,6 +371,25 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, a
                 out.report.bind(BindKind::Method, &full, py_method);
                 out.shims.push(name);
             }
+        }
+        // The other constructors.
+        kind => {
+            debug_assert!(kind.is_constructor());
+            let name = shim_name("ctor", &s.qual_name, &identity, &ctx.unit_tag);
+            let implicit = m.kind == MethodKind::ConvertingConstructor && f.params.len() == 1;
+            out.code.push_str(&call(
+                "_b.constructor",
+                &[
+                    ("", var.to_string()),
+                    ("unit", "_unit".into()),
+                    ("shim", py_str(&name)),
+                    ("src", py_str(&constructor_shim(&name, &s.qual_name, f, aggregate))),
+                    ("params", params),
+                    ("implicit", if implicit { "True" } else { "False" }.into()),
+                ],
+            ));
+            out.report.bind(BindKind::Constructor, &full, "");
+            out.shims.push(name);
         }
     }
 }

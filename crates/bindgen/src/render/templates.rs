@@ -14,8 +14,8 @@
 use std::fmt::Write;
 
 use canopy::model::{
-    AccessKind, ClassTemplate, Function, FunctionTemplate, MethodKind, ParamVar, Struct, TemplateParam,
-    TemplateParamKind,
+    AccessKind, ClassTemplate, Enum, Function, FunctionTemplate, MethodKind, ParamVar, Struct, TemplateParam,
+    TemplateParamKind, TypeShape,
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
@@ -25,7 +25,7 @@ use super::spelling::{
 };
 use super::{Context, IntentPath, Rendered};
 use crate::plan::device_callable;
-use crate::pyexpr::{py_ident, py_str};
+use crate::pyexpr::{enum_member_names, py_ident, py_str};
 use crate::report::{BindKind, Skip, SkipReason, Unbindable};
 use crate::shim::template_shim_stem;
 use crate::types::{cxx, scalar};
@@ -344,13 +344,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             skip(&mut out, Unbindable::new(SkipReason::HostOnly, "host-only member function"));
             continue;
         }
-        let is_ctor = matches!(
-            m.kind,
-            MethodKind::DefaultConstructor
-                | MethodKind::CopyConstructor
-                | MethodKind::ConvertingConstructor
-                | MethodKind::OtherConstructor
-        );
+        // A move constructor is refused below, before `is_ctor` is read.
+        let is_ctor = m.kind.is_constructor();
         let unsupported = match m.kind {
             MethodKind::Destructor => {
                 Some((SkipReason::ValueSemantics, "destructor: Numba values are plain data and are never destroyed"))
@@ -404,15 +399,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     for mt in &r.templated_methods {
         let f = &mt.function;
         let info = mt.method.as_ref();
-        let is_ctor = info.is_some_and(|i| {
-            matches!(
-                i.kind,
-                MethodKind::DefaultConstructor
-                    | MethodKind::CopyConstructor
-                    | MethodKind::ConvertingConstructor
-                    | MethodKind::OtherConstructor
-            )
-        });
+        let is_ctor = info.is_some_and(|i| i.kind.is_constructor());
         let is_static = info.is_some_and(|i| i.is_static);
         let why = if !device_callable(f.exec_space) {
             Some(Unbindable::new(SkipReason::HostOnly, "host-only member function template"))
@@ -483,6 +470,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
                 .map(|n| py_str(n)),
         )
         .collect();
+    let enums: Vec<String> = r.nested_enums.iter().map(|e| enum_data(e, scope)).collect();
     let var = py_ident(py_name);
     let _ = writeln!(
         out.code,
@@ -523,10 +511,36 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
             operators.iter().map(|(op, name)| format!("(operator.{op}, {})", py_str(name))).collect();
         let _ = write!(out.code, ",\n    operators=[{}]", ops.join(", "));
     }
+    if !enums.is_empty() {
+        let _ = write!(out.code, ",\n    enums=[{}]", enums.join(", "));
+    }
     out.code.push_str(")\n");
     out.report.bind(BindKind::ClassTemplate, &t.qual_name, &var);
     out.assigns(var);
     Ok(out)
+}
+
+/// A public enum of a class template as the runtime reads it: `(name, members, underlying)`, each
+/// member `(Python name, C++ name, value)` with `None` for a value that needs the template's
+/// arguments, and the underlying type as `(spelling, pattern)`, or `None` where C++ derives it
+/// from the values (an unscoped enum without a fixed type).
+fn enum_data(e: &Enum, scope: Scope<'_>) -> String {
+    let members: Vec<String> = enum_member_names(&e.enumerators, &e.name)
+        .iter()
+        .zip(&e.enumerators)
+        .zip(&e.enumerator_values)
+        .map(|((py, cxx_name), value)| {
+            let value = value.parse::<i128>().map(|v| v.to_string()).unwrap_or_else(|_| "None".into());
+            format!("({}, {}, {value})", py_str(py), py_str(cxx_name))
+        })
+        .collect();
+    let underlying = if e.underlying_type.shape == TypeShape::Dependent && !e.is_scoped {
+        "None".to_string()
+    } else {
+        let spelling = scope.spelling(&e.underlying_type.name);
+        format!("({}, {})", py_str(&spelling), Pattern::of(&spelling).to_py(&scope.params(&[])))
+    };
+    format!("({}, [{}], {underlying})", py_str(&e.name), members.join(", "))
 }
 
 /// Renders the member function templates of the (non-template) struct bound as `var`: methods,

@@ -1,0 +1,238 @@
+"""Numbast runtime, split shim units: a kernel compiles only what it uses.
+
+A header's external definitions (device functions with external linkage that are neither inline
+nor templates: ast_canopy's `FileDefinitions`) are compiled by NVRTC into every unit that includes
+the header, used or not. So a shim unit is compiled against a declarations view of its headers
+(each such body cut to `;`), and its preceding text alone (the headers as they are) is compiled once
+more as the unit's definitions unit, which kernels link beside it. A kernel calling one of 1000
+functions then compiles its shims against 1000 prototypes; the definitions' LTO-IR is compiled once
+per header text, arch and options (and kept by the NVRTC disk cache), and nvJitLink inlines what
+the kernel calls.
+
+A preceding text is split only when that is safe: every header it can reach (its include lines
+followed through the include path, preprocessor conditions ignored, as the NVRTC cache key does)
+is either known, registered with `_us_register` by a parse (dynamic mode) or by a generated module
+(static mode) with the size and CRC-32 of its text still matching, or lies under NVRTC's own
+include folders (CUDA, CCCL, numba-cuda's: headers made to be included by many units); no header it
+reaches has an external definition that cannot be cut (a device variable, a function whose return
+type is deduced from its body...); the definitions it cuts hold at least `_US_MIN_CUT_BYTES` of
+text (fewer are cheaper to compile again than a unit of their own); and no header uses a
+computed include, `#include_next` or an include line that the include path does not resolve.
+Otherwise the unit is compiled as written.
+
+Views are written to `<cache root>/views/<plan digest>/`, one folder per set of headers
+(written once, atomically; a temporary folder when the caches are off). In a view each cut body
+becomes `;` followed by the newlines it held, so line numbers stay; an include line naming a header
+that has a view names the view, and a quoted one names its header by its absolute path.
+`NUMBAST_SPLIT_UNITS=0` turns splitting off, `NUMBAST_SPLIT_UNITS=always` drops the size rule.
+
+Static mode pastes this text after the NVRTC cache's (whose `_nc_*` helpers it uses); it imports
+only the standard library. Every module-level name starts with `_us_`/`_Us`.
+"""
+
+import hashlib as _us_hashlib
+import os as _us_os
+import shutil as _us_shutil
+import tempfile as _us_tempfile
+import zlib as _us_zlib
+
+if "_nc_resolve" not in globals():  # dynamic mode (static mode pastes the NVRTC cache's text above)
+    from importlib import import_module as _us_import
+
+    _us_cache = _us_import("._nvrtc_cache", __package__ or "numbast")
+    _NC_COMPUTED, _NC_INCLUDE = _us_cache._NC_COMPUTED, _us_cache._NC_INCLUDE
+    _nc_dir, _nc_enabled, _nc_resolve, _nc_truthy = (
+        _us_cache._nc_dir,
+        _us_cache._nc_enabled,
+        _us_cache._nc_resolve,
+        _us_cache._nc_truthy,
+    )
+
+_US_FORMAT = b"numbast-unit-split-1"
+# A definitions unit costs NVRTC its fixed cost once more (~50 ms on a 2-core machine), about what
+# compiling this much text of simple definitions again costs: below it a unit is compiled whole.
+_US_MIN_CUT_BYTES = 4096
+# real path -> (size, crc32, cuts ((start, end), ...) sorted, blocked)
+_US_REGISTRY = {}
+_US_STATE = {"version": 0, "temp": None}
+
+
+class _UsUnsafe(Exception):
+    """A header the split cannot follow."""
+
+
+def _us_mode():
+    """`NUMBAST_SPLIT_UNITS`: "0" never splits, "always" splits whatever is cut, anything else
+    (the default) splits when the definitions cut are worth a unit of their own."""
+    raw = (_us_os.environ.get("NUMBAST_SPLIT_UNITS") or "").strip().lower()
+    if raw == "always":
+        return "always"
+    return "auto" if not raw or _nc_truthy(raw) else "off"
+
+
+def _us_register(entries):
+    """Record the external definitions of headers: `entries` of (path, size, crc32, cuts, blocked),
+    `cuts` the (start, end) byte spans to replace by `;`, `blocked` whether the header has a
+    definition that cannot be cut. Cuts of one text from several parses are united."""
+    changed = False
+    for path, size, crc, cuts, blocked in entries:
+        key = _us_os.path.realpath(path)
+        value = (int(size), int(crc), tuple(sorted({(int(s), int(e)) for s, e in cuts})), bool(blocked))
+        old = _US_REGISTRY.get(key)
+        if old is not None and old[:2] == value[:2]:
+            value = (value[0], value[1], tuple(sorted(set(old[2]) | set(value[2]))), old[3] or value[3])
+        if old != value:
+            _US_REGISTRY[key] = value
+            changed = True
+    if changed:
+        _US_STATE["version"] += 1
+
+
+def _us_version():
+    """Changes whenever the registry does (plans made before are made again)."""
+    return _US_STATE["version"]
+
+
+def _us_under(path, dirs):
+    return any(path == d or path.startswith(d.rstrip(_us_os.sep) + _us_os.sep) for d in dirs)
+
+
+def _us_includes(data, from_dir, include_dirs):
+    """[(start, end, quote, real path)] of the include lines of `data` (bytes); one that cannot be
+    resolved makes the text unsafe to split."""
+    if _NC_COMPUTED.search(data):
+        raise _UsUnsafe
+    lines = []
+    for m in _NC_INCLUDE.finditer(data):
+        if m[1] != b"include":
+            raise _UsUnsafe
+        name = m[3].strip().decode("utf-8", "surrogateescape")
+        found = _nc_resolve(m[1], m[2], name, from_dir, include_dirs)
+        if not found:
+            raise _UsUnsafe  # NVRTC may find it where this search does not
+        lines.append((m.start(), m.end(), m[2], _us_os.path.realpath(found[0])))
+    return lines
+
+
+def _us_reach(preceding, include_dirs, trusted_dirs):
+    """{real path: (text, include lines)} of the headers `preceding` reaches outside `trusted_dirs`,
+    each known and unchanged; None when the text cannot be split."""
+    trusted = [_us_os.path.realpath(d) for d in trusted_dirs]
+    reached = {}
+    try:
+        top = _us_includes(preceding.encode("utf-8", "surrogateescape"), None, include_dirs)
+        stack = [line[3] for line in top]
+        while stack:
+            path = stack.pop()
+            if path in reached or _us_under(path, trusted):
+                continue
+            entry = _US_REGISTRY.get(path)
+            if entry is None or entry[3]:
+                return None
+            with open(path, "rb") as f:
+                text = f.read()
+            if len(text) != entry[0] or _us_zlib.crc32(text) != entry[1]:
+                return None  # changed since its definitions were found
+            lines = _us_includes(text, _us_os.path.dirname(path), include_dirs)
+            reached[path] = (text, lines)
+            stack.extend(line[3] for line in lines)
+    except (_UsUnsafe, OSError):
+        return None
+    return reached, top
+
+
+def _us_views_root():
+    if _nc_enabled():  # beside the NVRTC cache's entries, not among them
+        return _us_os.path.join(_us_os.path.dirname(_nc_dir()), "views")
+    if _US_STATE["temp"] is None:
+        _US_STATE["temp"] = _us_tempfile.mkdtemp(prefix="numbast-views-")
+    return _US_STATE["temp"]
+
+
+def _us_edit(text, edits):
+    """`text` with each (start, end, replacement) applied; edits must not overlap."""
+    out, pos = [], 0
+    for start, end, repl in sorted(edits):
+        if start < pos:
+            raise _UsUnsafe
+        out += [text[pos:start], repl]
+        pos = end
+    out.append(text[pos:])
+    return b"".join(out)
+
+
+def _us_include_edits(lines, views, quoted_absolute):
+    """Edits pointing include lines at views (and, in a view, quoted ones at absolute paths)."""
+    edits = []
+    for start, end, quote, target in lines:
+        if target in views:
+            path = views[target]
+        elif quoted_absolute and quote == b'"':
+            path = target
+        else:
+            continue
+        edits.append((start, end, b'#include "' + path.encode("utf-8", "surrogateescape") + b'"'))
+    return edits
+
+
+def _us_plan(preceding, include_dirs, trusted_dirs):
+    """The text a shim unit compiles in place of `preceding` (its include lines pointing at
+    declarations views, written to disk), or None when the unit is compiled as written."""
+    mode = _us_mode()
+    if not _US_REGISTRY or mode == "off":
+        return None
+    found = _us_reach(preceding, include_dirs, trusted_dirs)
+    if found is None:
+        return None
+    reached, top = found
+    need = {p for p in reached if _US_REGISTRY[p][2]}
+    cut = sum(e - s for p in need for s, e in _US_REGISTRY[p][2])
+    if not need or (mode == "auto" and cut < _US_MIN_CUT_BYTES):
+        return None
+    grew = True
+    while grew:  # a header that includes one with a view needs a view too
+        grew = False
+        for p, (_, lines) in reached.items():
+            if p not in need and any(line[3] in need for line in lines):
+                need.add(p)
+                grew = True
+    order = sorted(need)
+    h = _us_hashlib.sha256(_US_FORMAT)
+    for part in [*(d.encode("utf-8", "surrogateescape") for d in include_dirs), b"\0"]:
+        h.update(len(part).to_bytes(8, "little") + part)
+    for p in order:
+        size, crc, cuts, _ = _US_REGISTRY[p]
+        h.update(f"{p}\0{size}\0{crc}\0{cuts}\0".encode("utf-8", "surrogateescape"))
+    folder = _us_os.path.join(_us_views_root(), h.hexdigest()[:32])
+    views = {p: _us_os.path.join(folder, f"{i}_{_us_os.path.basename(p)}") for i, p in enumerate(order)}
+    try:
+        if not _us_os.path.isfile(_us_os.path.join(folder, ".complete")):
+            _us_write_views(folder, order, reached, views)
+        text = _us_edit(preceding.encode("utf-8", "surrogateescape"), _us_include_edits(top, views, False))
+    except (_UsUnsafe, OSError):
+        return None
+    return text.decode("utf-8", "surrogateescape")
+
+
+def _us_write_views(folder, order, reached, views):
+    """Write the views into a temporary folder renamed to `folder` (another process may win)."""
+    parent = _us_os.path.dirname(folder)
+    _us_os.makedirs(parent, exist_ok=True)
+    tmp = _us_tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    try:
+        for p in order:
+            text, lines = reached[p]
+            cuts = [(s, e, b";" + b"\n" * text.count(b"\n", s, e)) for s, e in _US_REGISTRY[p][2]]
+            view = _us_edit(text, cuts + _us_include_edits(lines, views, True))
+            with open(_us_os.path.join(tmp, _us_os.path.basename(views[p])), "wb") as f:
+                f.write(view)
+        open(_us_os.path.join(tmp, ".complete"), "wb").close()
+        try:
+            _us_os.rename(tmp, folder)
+            tmp = None
+        except OSError:
+            if not _us_os.path.isfile(_us_os.path.join(folder, ".complete")):
+                raise
+    finally:
+        if tmp is not None:
+            _us_shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,224 @@
+"""Split shim units: a shim unit compiles against declarations views of its headers (external
+definitions cut to `;`), and the headers' definitions are compiled once as a unit of their own that
+kernels link beside it (`numbast/_unit_split.py`, `crates/canopy/src/definitions.rs`)."""
+
+import shutil
+import zlib
+from pathlib import Path
+
+import ast_canopy
+import numpy as np
+import pytest
+from _helpers import generate_static_module, require_gpu
+from numba import cuda, types
+from numbast import MemoryShimWriter, bind_cxx_functions, bind_cxx_struct
+from numbast.testing import link_kernel
+
+ARCH = "sm_80"
+SPLIT = Path(__file__).resolve().parent / "headers" / "split"
+LIB, DETAIL, WITH_VAR = SPLIT / "lib.cuh", SPLIT / "detail.cuh", SPLIT / "with_var.cuh"
+
+
+@pytest.fixture(autouse=True)
+def split_always(monkeypatch):
+    """The test headers are small: split them whatever the size of what is cut."""
+    monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "always")
+
+
+@pytest.fixture(scope="module")
+def lib():
+    decls = ast_canopy.parse_declarations_from_source(LIB, [LIB, DETAIL], ARCH)
+    writer = MemoryShimWriter(f'#include "{LIB}"')
+    acc = bind_cxx_struct(writer, decls.structs[0])
+    funcs = {f.__name__: f for f in bind_cxx_functions(writer, decls.functions)}
+    return decls, writer, acc, funcs
+
+
+def _cut_texts(decls):
+    """{file name: [(name, kind, the text cut)]}"""
+    out = {}
+    for f in decls.definitions:
+        text = Path(f.file).read_bytes()
+        assert (f.size, f.crc32) == (len(text), zlib.crc32(text))
+        out[Path(f.file).name] = [
+            (d.name, d.kind.value, text[d.body.start : d.body.end].decode() if d.body else None) for d in f.definitions
+        ]
+    return out
+
+
+def test_canopy_finds_the_external_definitions_and_their_bodies(lib):
+    cuts = _cut_texts(lib[0])
+    assert cuts["detail.cuh"] == [("lib::scale", "function", "{ return 3 * x; }")]
+    names = [(n, k) for n, k, _ in cuts["lib.cuh"]]
+    # Inline, static, anonymous-namespace, template and constexpr functions are not listed.
+    assert names == [
+        ("lib::Acc::Acc", "function"),
+        ("lib::Acc::add", "function"),
+        ("lib::offset", "function"),
+        ("lib::kept_template", "function"),
+        ("lib::use_all", "function"),
+    ]
+    bodies = {n: t for n, _, t in cuts["lib.cuh"]}
+    # A member defined outside its class is cut whole (it cannot be declared again there).
+    assert bodies["lib::Acc::Acc"] == "__device__ Acc::Acc(int start) : total{start} { }"
+    assert bodies["lib::Acc::add"].startswith("__device__ int Acc::add(int x) {") and bodies["lib::Acc::add"].endswith("}")
+    assert bodies["lib::offset"].startswith("{\n") and bodies["lib::offset"].endswith("0);\n}")
+    assert bodies["lib::kept_template"] == "{ return x + 2; }"
+
+
+def test_a_device_variable_blocks_the_cut():
+    decls = ast_canopy.parse_declarations_from_source(WITH_VAR, [WITH_VAR], ARCH)
+    cuts = _cut_texts(decls)["with_var.cuh"]
+    assert cuts == [("hits", "variable", None), ("bump", "function", "{ return x + hits; }")]
+
+
+def _compiled_text(writer):
+    """The text NVRTC compiles for the writer's shim unit."""
+    return writer.unit.code.compiled_text(writer.unit.source())
+
+
+def test_kernel_links_each_definition_once(lib):
+    _, writer, acc, funcs = lib
+    offset, use_all, scale = funcs["offset"], funcs["use_all"], funcs["scale"]
+
+    def kernel(out):
+        a = acc(out[0])
+        out[1] = a.add(offset(out[0])) + use_all(out[0]) + scale(out[0])
+
+    result = link_kernel(kernel, (types.int32[::1],), ARCH)
+    names = [o.name for o in result.objects]
+    definitions = [n for n in names if n.startswith("numbast_definitions_")]
+    assert len(definitions) == 1, names  # a second copy of the header's definitions would not link
+    assert writer.unit.name in names
+    for symbol in ("_ZN3lib6offsetEi", "_ZN3lib7use_allEi", "_ZN3lib5scaleEi", "_ZN3lib3Acc3addEi"):
+        assert not result.calls(symbol), symbol  # inlined by LTO from the definitions unit
+
+    text = _compiled_text(writer)
+    assert "views" in text and str(LIB) not in text  # the shim unit sees the declarations view
+
+
+def test_views_keep_what_every_unit_needs(lib):
+    text = _compiled_text(lib[1])
+    view = Path(text.split('#include "', 1)[1].split('"', 1)[0]).read_text()
+    original = LIB.read_text()
+    assert view.count("\n") == original.count("\n")  # cut bodies keep their lines
+    for kept in ("kept_inline(int x) { return x - 1; }", "kept_static(int x) { return x * 5; }", "kept_constexpr(int x) {"):
+        assert kept in view
+    assert "__device__ int offset(int x) ;" in view and "total += x" not in view
+    assert '#include "' + str(DETAIL) not in view  # detail.cuh has a view of its own
+    assert "detail.cuh" in view.split("\n")[2]
+
+
+def test_a_header_with_a_variable_is_compiled_as_written():
+    decls = ast_canopy.parse_declarations_from_source(WITH_VAR, [WITH_VAR], ARCH)
+    writer = MemoryShimWriter(f'#include "{WITH_VAR}"')
+    (bump,) = bind_cxx_functions(writer, decls.functions)
+
+    def kernel(out):
+        out[0] = bump(out[0])
+
+    result = link_kernel(kernel, (types.int32[::1],), ARCH)
+    assert not [o for o in result.objects if o.name.startswith("numbast_definitions_")]
+    assert writer.unit.code.linking_files() == [writer.unit.code]
+
+
+def test_a_changed_header_is_compiled_as_written(tmp_path):
+    header = tmp_path / "changing.cuh"
+    header.write_text("#pragma once\n__device__ int grow(int x) { return x + 1; }\n")
+    decls = ast_canopy.parse_declarations_from_source(header, [header], ARCH)
+    (grow,) = bind_cxx_functions(MemoryShimWriter(f'#include "{header}"'), decls.functions)
+    # Edited after the parse: the recorded offsets no longer describe the text, so a unit
+    # including it is compiled as written.
+    header.write_text("#pragma once\n__device__ int grow(int x) { return x + 2 /* more */; }\n")
+    writer = MemoryShimWriter(f'#include "{header}"\n')
+    (grow,) = bind_cxx_functions(writer, decls.functions)
+    assert writer.unit.code.linking_files() == [writer.unit.code]
+
+    def kernel(out):
+        out[0] = grow(out[0])
+
+    link_kernel(kernel, (types.int32[::1],), ARCH)
+    # Parsed again: split again, with the new offsets.
+    ast_canopy.parse_declarations_from_source(header, [header], ARCH)
+    bind_cxx_functions(writer, decls.functions)
+    assert len(writer.unit.code.linking_files()) == 2
+    link_kernel(kernel, (types.int32[::1],), ARCH)
+
+
+def test_splitting_can_be_turned_off(monkeypatch, tmp_path):
+    header = tmp_path / "off.cuh"
+    shutil.copy(DETAIL, header)
+    decls = ast_canopy.parse_declarations_from_source(header, [header], ARCH)
+    writer = MemoryShimWriter(f'#include "{header}"')
+    bind_cxx_functions(writer, decls.functions)
+    monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "0")
+    assert writer.unit.code.linking_files() == [writer.unit.code]
+    monkeypatch.setenv("NUMBAST_SPLIT_UNITS", "always")
+    other = MemoryShimWriter(f'#include "{header}"\n')
+    bind_cxx_functions(other, decls.functions)
+    assert len(other.unit.code.linking_files()) == 2
+
+
+def test_by_default_only_large_definitions_are_split(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBAST_SPLIT_UNITS")
+    units = {}
+    for n in (1, 400):  # 17 bytes of body each: 17 bytes, below the rule; 6.8 KB, above it
+        header = tmp_path / f"funcs_{n}.cuh"
+        header.write_text("#pragma once\n" + "".join(f"__device__ int f_{i}(int x) {{ return x + {i}; }}\n" for i in range(n)))
+        decls = ast_canopy.parse_declarations_from_source(header, [header], ARCH)
+        writer = MemoryShimWriter(f'#include "{header}"')
+        fns = bind_cxx_functions(writer, decls.functions)
+        units[n] = (writer.unit.code, fns[-1])
+    assert units[1][0].linking_files() == [units[1][0]]
+    assert len(units[400][0].linking_files()) == 2
+    f = units[400][1]
+
+    def kernel(out):
+        out[0] = f(out[0])
+
+    result = link_kernel(kernel, (types.int32[::1],), ARCH)
+    assert len([o for o in result.objects if o.name.startswith("numbast_definitions_")]) == 1
+    assert not result.calls("_Z5f_399i")
+
+
+@pytest.mark.gpu
+def test_split_unit_values_on_gpu(lib):
+    require_gpu()
+    _, _, acc, funcs = lib
+    offset, use_all, scale, kept = funcs["offset"], funcs["use_all"], funcs["scale"], funcs["kept_inline"]
+
+    @cuda.jit
+    def kernel(out):
+        a = acc(out[0])
+        out[1] = a.add(offset(out[0]))
+        out[2] = use_all(out[0])
+        out[3] = scale(out[0]) + kept(out[0])
+
+    x = 4
+    d = cuda.to_device(np.array([x, 0, 0, 0], dtype=np.int32))
+    kernel[1, 1](d)
+    out = d.copy_to_host()
+    expected_use_all = (x - 1) + x * 5 + (x + 7) + (x + 2) + x * 11 + 3 * x
+    assert out.tolist() == [x, x + (x + 1000), expected_use_all, 3 * x + (x - 1)]
+
+
+def test_static_module_registers_its_definitions(tmp_path):
+    header = tmp_path / "flat.cuh"
+    shutil.copy(DETAIL, header)
+    module = generate_static_module(tmp_path, header, "flat_split")
+    text = (tmp_path / "out" / "flat_split.py").read_text()
+    size = header.stat().st_size
+    crc = zlib.crc32(header.read_bytes())
+    start = header.read_text().index("{ return 3")
+    # The header's place relative to the module, and the span of `scale`'s body.
+    end = start + len("{ return 3 * x; }")
+    assert f'("../flat.cuh", {size}, {crc}, [({start}, {end})], False),' in text
+    scale = module.scale
+
+    def kernel(out):
+        out[0] = scale(out[0])
+
+    result = link_kernel(kernel, (types.int32[::1],), ARCH)
+    names = [o.name for o in result.objects]
+    assert len([n for n in names if n.startswith("numbast_definitions_")]) == 1, names
+    assert not result.calls("_ZN3lib5scaleEi")
