@@ -174,17 +174,24 @@ def test_two_processes_writing_at_once(cache):
 # ----------------------------------------------------------------------------- shim units, NVRTC
 
 
-DEMO = REPO / "examples" / "demo" / "demo.cuh"
-LINK_SCRIPT = f"""
-import json
-from numba.cuda.cudadrv import nvrtc
+def counting_nvrtc(module):
+    """Script text that counts the calls of `module`'s `nvrtc.compile` in `calls`."""
+    return f"""
+from {module} import nvrtc
 real = nvrtc.compile
 calls = []
 def counting(*a, **k):
     calls.append(a[1])
     return real(*a, **k)
 nvrtc.compile = counting
-from ast_canopy import parse_declarations_from_source
+"""
+
+
+DEMO = REPO / "examples" / "demo" / "demo.cuh"
+LINK_SCRIPT = (
+    "\nimport json"
+    + counting_nvrtc("numba.cuda.cudadrv")
+    + f"""from ast_canopy import parse_declarations_from_source
 from numba import types
 from numba.cuda.datamodel.models import PrimitiveModel
 from numbast import MemoryShimWriter, bind_cxx_function, bind_cxx_struct
@@ -201,6 +208,7 @@ def kernel(arr):
 r = link_kernel(kernel, (types.float64[:],), "sm_80")
 print(json.dumps(dict(nvrtc_calls=len(calls), cubin=r.cubin[:4].hex(), **nvrtc_cache_stats())))
 """
+)
 
 
 def run_json(script, env):
@@ -227,16 +235,10 @@ def test_shim_unit_compiled_once_across_processes(cache):
 # numba-cuda-mlir: the linker compiles a shim unit (a `CUSource` that lowering adds to the link)
 # with numba-cuda-mlir's NVRTC, which the cache's hook wraps for shim units. Dynamic mode binds
 # with `numbast.mlir`; static mode imports a module generated with `MLIR Backend: true`.
-MLIR_LINK_SCRIPT = f"""
-import json, sys
-from numba_cuda_mlir import cuda, types
-from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
-real = nvrtc.compile
-calls = []
-def counting(*a, **k):
-    calls.append(a[1])
-    return real(*a, **k)
-nvrtc.compile = counting
+MLIR_LINK_SCRIPT = (
+    "\nimport json, sys"
+    + counting_nvrtc("numba_cuda_mlir.numba_cuda.cudadrv")
+    + f"""from numba_cuda_mlir import cuda, types
 import numba_cuda_mlir.tools as tools
 from numba_cuda_mlir.numba_cuda.cudadrv import driver
 if not driver.driver.is_available:
@@ -263,6 +265,7 @@ def kernel(arr):
 cubin = cuda.compile_cubin(kernel, (types.float64[::1],), cc=(8, 0))
 print(json.dumps(dict(nvrtc_calls=calls, cubin=cubin[:4].hex(), **nvrtc_cache_stats())))
 """
+)
 
 
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
@@ -333,16 +336,10 @@ def test_library_with_shim_unit_pickles_once_linked():
         pickle.dumps(other)
 
 
-GPU_SCRIPT = """
-import json, sys
-from numba.cuda.cudadrv import nvrtc
-real = nvrtc.compile
-calls = []
-def counting(*a, **k):
-    calls.append(a[1])
-    return real(*a, **k)
-nvrtc.compile = counting
-import numpy as np
+GPU_SCRIPT = (
+    "\nimport json, sys"
+    + counting_nvrtc("numba.cuda.cudadrv")
+    + """import numpy as np
 from numba import cuda, types
 sys.path.insert(0, sys.argv[1])
 import cached_kernel
@@ -351,6 +348,7 @@ cached_kernel.kernel[1, 1](arr)
 print(json.dumps(dict(values=arr.tolist(), nvrtc_calls=len(calls),
                       hits=sum(cached_kernel.kernel.stats.cache_hits.values()))))
 """
+)
 
 DYNAMIC_KERNEL = f"""
 from ast_canopy import parse_declarations_from_source

@@ -19,7 +19,6 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -77,23 +76,16 @@ template <class T> __device__ T ident(T x) { return x; }
 BACKENDS = {"numba_cuda": "", "mlir": "MLIR Backend: true\n"}
 
 
-def generate(out: Path = GENERATED) -> dict:
-    """Writes `lib.cuh` and one module per backend into `out`; returns {backend: module path}."""
+def _modules(out: Path, stem: str, header: str, text: str, extra_config: str = "") -> dict:
+    """Writes `header` (`text`) and one module per backend, `<stem>_<backend>.py`, generated from a
+    config naming it (plus `extra_config`) into `out`; returns {backend: module path}."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "lib.cuh").write_text(LIB)
+    (out / header).write_text(text)
     paths = {}
     for backend, extra in BACKENDS.items():
-        name = f"lib_{backend}"
+        name = f"{stem}_{backend}"
         cfg = out / f"{name}.yml"
-        cfg.write_text(
-            textwrap.dedent(f"""\
-            Entry Point: lib.cuh
-            File List: [lib.cuh]
-            GPU Arch: [sm_80]
-            Output Name: {name}
-            """)
-            + extra
-        )
+        cfg.write_text(f"Entry Point: {header}\nFile List: [{header}]\nGPU Arch: [sm_80]\nOutput Name: {name}\n{extra_config}{extra}")
         r = subprocess.run(
             [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(out)], capture_output=True, text=True
         )
@@ -101,6 +93,11 @@ def generate(out: Path = GENERATED) -> dict:
             raise SystemExit(f"numbast generate {cfg} failed:\n{r.stderr}")
         paths[backend] = out / f"{name}.py"
     return paths
+
+
+def generate(out: Path = GENERATED) -> dict:
+    """Writes `lib.cuh` and one module per backend into `out`; returns {backend: module path}."""
+    return _modules(out, "lib", "lib.cuh", LIB)
 
 
 COOPERATIVE = r"""
@@ -114,23 +111,7 @@ def generate_cooperative(out: Path = GENERATED) -> dict:
     """Writes `coop.cuh` and a module per backend into `out` whose `thrice` needs a cooperative
     launch (`Cooperative Launch Required Functions Regex`) and whose `twice` does not; returns
     {backend: module path}."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "coop.cuh").write_text(COOPERATIVE)
-    paths = {}
-    for backend, extra in BACKENDS.items():
-        name = f"coop_{backend}"
-        cfg = out / f"{name}.yml"
-        cfg.write_text(
-            f"Entry Point: coop.cuh\nFile List: [coop.cuh]\nGPU Arch: [sm_80]\nOutput Name: {name}\n"
-            f"Cooperative Launch Required Functions Regex: ['^thr']\n{extra}"
-        )
-        r = subprocess.run(
-            [sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(out)], capture_output=True, text=True
-        )
-        if r.returncode != 0:
-            raise SystemExit(f"numbast generate {cfg} failed:\n{r.stderr}")
-        paths[backend] = out / f"{name}.py"
-    return paths
+    return _modules(out, "coop", "coop.cuh", COOPERATIVE, "Cooperative Launch Required Functions Regex: ['^thr']\n")
 
 
 if __name__ == "__main__":
