@@ -138,11 +138,17 @@ def test_nested_enums_in_static_module_kernels_link(S):
 @pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
 def test_nested_enums_in_kernels_run(D, S, mode):
+    assert run_on_gpu(make_kernel, D, S, mode) == EXPECTED
+
+
+def run_on_gpu(make, D, S, mode):
+    """The eight ints the kernel `make` builds for the dynamic (`D`) or static (`S`) bindings
+    writes, run on the GPU."""
     require_gpu()
-    kernel = cuda.jit(make_kernel(_Names(D) if mode == "dynamic" else S))
+    kernel = cuda.jit(make(_Names(D) if mode == "dynamic" else S))
     iout = cuda.to_device(np.zeros(8, np.int32))
     kernel[1, 1](iout)
-    assert iout.copy_to_host().tolist() == EXPECTED
+    return iout.copy_to_host().tolist()
 
 
 def test_class_template_enums_are_attributes(D, S):
@@ -194,8 +200,4 @@ def test_class_template_enums_in_kernels_link(D, S, mode):
 @pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
 def test_class_template_enums_in_kernels_run(D, S, mode):
-    require_gpu()
-    kernel = cuda.jit(make_table_kernel(_Names(D) if mode == "dynamic" else S))
-    iout = cuda.to_device(np.zeros(8, np.int32))
-    kernel[1, 1](iout)
-    assert iout.copy_to_host().tolist() == TABLE_EXPECTED
+    assert run_on_gpu(make_table_kernel, D, S, mode) == TABLE_EXPECTED

@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -188,22 +189,32 @@ nvrtc.compile = counting
 
 
 DEMO = REPO / "examples" / "demo" / "demo.cuh"
-LINK_SCRIPT = (
-    "\nimport json"
-    + counting_nvrtc("numba.cuda.cudadrv")
-    + f"""from ast_canopy import parse_declarations_from_source
-from numba import types
-from numba.cuda.datamodel.models import PrimitiveModel
-from numbast import MemoryShimWriter, bind_cxx_function, bind_cxx_struct
+
+
+def bind_demo(api):
+    """Script text that binds the demo header's struct `h` and function `hsqrt` with `api`
+    (`numbast` or `numbast.mlir`; `types` and `PrimitiveModel` are the script's)."""
+    return f"""from ast_canopy import parse_declarations_from_source
+from {api} import MemoryShimWriter, bind_cxx_function, bind_cxx_struct
 from numbast._nvrtc_cache import nvrtc_cache_stats
-from numbast.testing import link_kernel
 src = {str(DEMO)!r}
 decls = parse_declarations_from_source(src, [src], "sm_80")
 w = MemoryShimWriter(f'#include "{{src}}"')
 h = bind_cxx_struct(w, decls.structs[0], types.Number, PrimitiveModel)
 bind_cxx_function(w, decls.functions[0])
 hsqrt = bind_cxx_function(w, decls.functions[1])
-def kernel(arr):
+"""
+
+
+LINK_SCRIPT = (
+    "\nimport json"
+    + counting_nvrtc("numba.cuda.cudadrv")
+    + """from numba import types
+from numba.cuda.datamodel.models import PrimitiveModel
+from numbast.testing import link_kernel
+"""
+    + bind_demo("numbast")
+    + """def kernel(arr):
     arr[0] = types.float64(hsqrt(h(1.0) + h(2.0)))
 r = link_kernel(kernel, (types.float64[:],), "sm_80")
 print(json.dumps(dict(nvrtc_calls=len(calls), cubin=r.cubin[:4].hex(), **nvrtc_cache_stats())))
@@ -238,24 +249,17 @@ def test_shim_unit_compiled_once_across_processes(cache):
 MLIR_LINK_SCRIPT = (
     "\nimport json, sys"
     + counting_nvrtc("numba_cuda_mlir.numba_cuda.cudadrv")
-    + f"""from numba_cuda_mlir import cuda, types
+    + """from numba_cuda_mlir import cuda, types
 import numba_cuda_mlir.tools as tools
 from numba_cuda_mlir.numba_cuda.cudadrv import driver
 if not driver.driver.is_available:
     tools._cached_cc = (8, 0)  # the target, where no driver can say
 mode, where = sys.argv[1], sys.argv[2]
 if mode == "dynamic":
-    from ast_canopy import parse_declarations_from_source
     from numba_cuda_mlir.models import PrimitiveModel
-    from numbast.mlir import MemoryShimWriter, bind_cxx_function, bind_cxx_struct
-    from numbast._nvrtc_cache import nvrtc_cache_stats
-    src = {str(DEMO)!r}
-    decls = parse_declarations_from_source(src, [src], "sm_80")
-    w = MemoryShimWriter(f'#include "{{src}}"')
-    h = bind_cxx_struct(w, decls.structs[0], types.Number, PrimitiveModel)
-    bind_cxx_function(w, decls.functions[0])
-    hsqrt = bind_cxx_function(w, decls.functions[1])
-else:
+"""
+    + textwrap.indent(bind_demo("numbast.mlir"), "    ")
+    + """else:
     sys.path.insert(0, where)
     import demo_static as d
     h, hsqrt = getattr(d, sys.argv[3]), d.hsqrt
