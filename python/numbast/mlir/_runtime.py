@@ -602,6 +602,17 @@ def _struct_alignment(ty):
     return ty._nbst_align if _is_struct_type(ty) else None
 
 
+def _struct_chunk(ty):
+    """The size of the pieces a bound struct's integer is read and written in, where C++ aligns the
+    struct below its size (a 12-byte `Triple`, 4-aligned: three 4-byte pieces); None where one
+    access will do. One `i96` access at 4-byte alignment is split by NVPTX's backend into an 8-byte
+    piece that keeps the 4-byte address (a misaligned access on the GPU), so such values never
+    travel as one load or store."""
+    if not _is_struct_type(ty) or ty._nbst_size <= ty._nbst_align:
+        return None
+    return min(ty._nbst_align, 8)
+
+
 def _store(lower, ty, value, ptr):
     if isinstance(ty, types.UniTuple):  # a C++ array: element by element
         step = _cxx_size(ty.dtype)
@@ -611,7 +622,15 @@ def _store(lower, ty, value, ptr):
     storage = _enum_storage(ty)
     if storage is not None:  # enum values are integers of the member type's dtype
         value, ty = _mlir_convert(value, lower.get_value_type(storage), signed=storage.signed), storage
-    _mlir_llvm.store(lower.as_storage(ty, value), ptr, alignment=_struct_alignment(ty))
+    value = lower.as_storage(ty, value)
+    chunk = _struct_chunk(ty)
+    if chunk is None:
+        _mlir_llvm.store(value, ptr, alignment=_struct_alignment(ty))
+        return
+    piece_type = _mlir_ir.IntegerType.get_signless(8 * chunk)
+    for k in range(ty._nbst_size // chunk):
+        piece = value if k == 0 else _mlir_arith.shrui(value, _mlir_arith.constant(value.type, 8 * chunk * k))
+        _mlir_llvm.store(_mlir_arith.trunci(piece_type, piece), _byte_offset(ptr, k * chunk), alignment=chunk)
 
 
 def _load(lower, ty, ptr):
@@ -619,7 +638,19 @@ def _load(lower, ty, ptr):
         step = _cxx_size(ty.dtype)
         return tuple(_load(lower, ty.dtype, _byte_offset(ptr, i * step)) for i in range(ty.count))
     stored = _stored_type(ty)
-    value = lower.from_storage(stored, _mlir_llvm.load(lower.get_storage_type(stored), ptr, alignment=_struct_alignment(ty)))
+    chunk = _struct_chunk(ty)
+    if chunk is None:
+        raw = _mlir_llvm.load(lower.get_storage_type(stored), ptr, alignment=_struct_alignment(ty))
+    else:
+        whole = lower.get_storage_type(stored)
+        piece_type = _mlir_ir.IntegerType.get_signless(8 * chunk)
+        raw = None
+        for k in range(ty._nbst_size // chunk):
+            piece = _mlir_arith.extui(whole, _mlir_llvm.load(piece_type, _byte_offset(ptr, k * chunk), alignment=chunk))
+            if k:
+                piece = _mlir_arith.shli(piece, _mlir_arith.constant(whole, 8 * chunk * k))
+            raw = piece if raw is None else _mlir_arith.ori(raw, piece)
+    value = lower.from_storage(stored, raw)
     if stored is not ty:
         value = _mlir_convert(value, lower.get_value_type(ty), signed=stored.signed)
     return value
