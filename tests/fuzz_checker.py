@@ -298,7 +298,8 @@ class FakeBindings:
         self._count(kind, unit, shim, src)
         self.target_registry.functions.append((None, (struct, name), params))
 
-    def method(self, struct, *, unit, name, shim, src, ret, params):
+    def method(self, struct, *, unit, name, shim, src, ret, params, mutates=False):
+        assert isinstance(mutates, bool), f"mutates must be a bool, not {mutates!r}"
         self._member("method", struct, unit, name, shim, src, ret, params)
 
     def static_method(self, struct, *, unit, name, shim, src, ret, params):

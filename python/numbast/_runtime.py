@@ -340,12 +340,18 @@ def _make_result(context, builder, ret, params, retval, ptrs):
     return context.get_dummy_value() if ret is None else retval
 
 
-def _call_impl(unit, shim, src, ret, params):
-    """A lowering implementation `(context, builder, sig, args)` that calls one shim."""
+def _call_impl(unit, shim, src, ret, params, writeback=False):
+    """A lowering implementation `(context, builder, sig, args)` that calls one shim; with
+    `writeback`, the call's value is `(result, receiver)`, the receiver (the first parameter) as
+    the shim left it."""
 
     def impl(context, builder, sig, args):
         retval, ptrs = _call_shim(context, builder, unit, shim, src, ret, params, args)
-        return _make_result(context, builder, ret, params, retval, ptrs)
+        result = _make_result(context, builder, ret, params, retval, ptrs)
+        if writeback:
+            receiver = _load(context, builder, params[0][0], ptrs[0])
+            return context.make_tuple(builder, sig.return_type, [result, receiver])
+        return result
 
     return impl
 
@@ -402,15 +408,21 @@ def _template_data_pointer(context, builder, aryty, value):
     return context.make_array(aryty)(context, builder, value).data
 
 
-def _template_call_shim(context, builder, call, values):
+def _template_call_shim(context, builder, call, values, writeback_type=None):
     """Lowers a template instantiation's call (`_template_shims.TypedCall`) with the shim arguments `values`: a
-    void callable with one output returns that output alone."""
+    void callable with one output returns that output alone. With `writeback_type` (a method
+    call that writes its receiver back), the value is `(result, receiver)` of that type."""
     ret = call.resolved.ret
     retval, ptrs = _call_shim(context, builder, call.unit, call.shim, call.src, ret, call.params, values)
     outs = [(ty, p) for (ty, mode), p in zip(call.params, ptrs) if mode == "out"]
     if ret is None and len(outs) == 1:
-        return _load(context, builder, *outs[0])
-    return _make_result(context, builder, ret, call.params, retval, ptrs)
+        result = _load(context, builder, *outs[0])
+    else:
+        result = _make_result(context, builder, ret, call.params, retval, ptrs)
+    if writeback_type is None:
+        return result
+    receiver = _load(context, builder, call.params[0][0], ptrs[0])
+    return context.make_tuple(builder, writeback_type, [result, receiver])
 
 
 def _template_lower_plain(context, builder, plain, sig, args):

@@ -8,7 +8,7 @@ from . import _runtime as rt
 from ._template_deduce import Overload, made_overload, select
 from ._template_functions import BoundFunctionTemplate, InheritedStatic, PlainCall
 from ._template_probe import BUILTIN_KINDS, KIND_PROBE, NESTED_PROBE, probe
-from ._template_shims import TypedCall, ask_return, instantiation_shim, lower_by_sig, unit_for
+from ._template_shims import TypedCall, ask_return, instantiation_shim, lower_by_sig, unit_for, writeback_variant
 from ._template_types import (
     SELF,
     AbstractTemplate,
@@ -314,6 +314,10 @@ class StructMembers(ClassInstance):
         class Method(AbstractTemplate):
             key = (members, name)
 
+            @classmethod
+            def _nbst_writeback(cls, sig):
+                return writeback_variant(members.template._tb, cls.key, table, sig)
+
             def generic(self, args, kws):
                 if kws:
                     raise TypingError(f"{members.cxx}::{name}: keyword arguments are not supported")
@@ -616,9 +620,15 @@ class BoundClassTemplate:
                 table = self._method_calls[(name, explicit)] = {}
                 self._tb.b._lower((self, name, explicit), [types.VarArg(types.Any)], lower_by_sig(table))
                 self._tb.b._sync()
+            else:
+                table = self._method_calls[name]
 
             class Method(AbstractTemplate):
                 key = (ct, name, explicit) if explicit else (ct, name)
+
+                @classmethod
+                def _nbst_writeback(cls, sig):
+                    return writeback_variant(ct._tb, cls.key, table, sig)
 
                 def generic(self, args, kws):
                     if kws:

@@ -6,7 +6,7 @@ from ._template_deduce import ASK_COMPILER, class_instance_named
 from ._template_operators import OP_LVALUE, functors_of, user_op_named
 from ._template_probe import BUILTIN_KINDS, HELPERS, HELPERS_NAME, KIND_PROBE, preceding_text, probe
 from ._template_shim_forms import SHIM_FORMS
-from ._template_types import TemplateError
+from ._template_types import AbstractTemplate, TemplateError, signature, types
 
 
 def ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
@@ -137,7 +137,13 @@ class TypedCall:
             return outs[0]
         return rt._return_type(self.resolved.ret, self.params)
 
-    def lower(self, context, builder, args):
+    @property
+    def mutates(self):
+        """Whether this is a call of a method that may change its receiver (a non-const one)."""
+        return self.self_type is not None and bool(self.resolved.overload.data.get("mutates"))
+
+    def lower(self, context, builder, args, writeback_type=None):
+        """The call's value; with `writeback_type`, `(value, receiver after the call)`."""
         if self.arch is not None:
             self.arch.check(self.what)
         args = list(args)
@@ -152,16 +158,48 @@ class TypedCall:
             values.append(v)
         for op in self.user_ops:
             op.link(context)
-        return rt._template_call_shim(context, builder, self, values)
+        return rt._template_call_shim(context, builder, self, values, writeback_type)
 
 
-def lower_by_sig(table):
-    """A lowering implementation that looks the call up by its signature's argument types."""
+def lower_by_sig(table, writeback=False):
+    """A lowering implementation that looks the call up by its signature's argument types; with
+    `writeback`, that of a method's variant that also returns its receiver (`writeback_variant`)."""
 
     def impl(context, builder, sig, args):
-        return table[tuple(sig.args)].lower(context, builder, args)
+        call = table[tuple(sig.args)]
+        if writeback:
+            return call.lower(context, builder, args, writeback_type=sig.return_type)
+        return call.lower(context, builder, args)
 
     return rt._template_lowering(impl)
+
+
+def writeback_variant(tb, key, table, sig):
+    """For a method call typed `sig` (its typing template's key `key`, its typed calls `table`)
+    whose method may change its receiver: the variant that returns `(result, receiver)`, as
+    `(template, signature)`, which the runtime's rewrite calls instead when the receiver is a
+    variable (`_typing._register_writeback_rewrite`); else None. A non-template method that
+    took the call (`PlainCall`) answers for itself."""
+    call = table.get((sig.recvr, *sig.args))
+    plain = getattr(call, "plain", None)
+    if plain is not None:
+        found = getattr(plain.template, "_nbst_writeback", None)
+        return None if found is None else found(call.sig)
+    if call is None or not call.mutates:
+        return None
+    variants = tb.__dict__.setdefault("_writeback_variants", {})
+    variant = variants.get(key)
+    if variant is None:
+
+        class Variant(AbstractTemplate):
+            def generic(self, args, kws):
+                return None  # never typed: the rewrite gives its calls their signature
+
+        Variant.key = (*key, "&")
+        variant = variants[key] = Variant
+        tb.b._lower(Variant.key, [types.VarArg(types.Any)], lower_by_sig(table, writeback=True))
+        tb.b._sync()
+    return variant, signature(rt._writeback_type(sig.return_type, sig.recvr), *sig.args, recvr=sig.recvr)
 
 
 def unit_for(unit, resolved):

@@ -447,6 +447,23 @@ class _CallTemplate(ConcreteTemplate):
         return signature(case.return_type, *fitted, recvr=recvr)
 
     @classmethod
+    def _nbst_writeback(cls, sig):
+        """For a method call typed `sig` whose overload may change its receiver (a non-const C++
+        method): the variant that also returns the receiver after the call, as `(template, its
+        signature)`; else None (`_register_writeback_rewrite`)."""
+        variant = cls.writeback.get("template")
+        if variant is None or sig.recvr is None:
+            return None
+        have = (sig.recvr, *sig.args)
+        k = next((i for i, case in enumerate(cls.cases) if (case.recvr, *case.args) == have), None)
+        j = cls.writeback.get(cls.fitted.get(have) if k is None else k)
+        if j is None:
+            return None
+        if k is None:  # a call fitted to pointer parameters: its variant is fitted alike
+            variant.fitted[have] = j
+        return variant, signature(variant.cases[j].return_type, *sig.args, recvr=sig.recvr)
+
+    @classmethod
     def describe(cls):
         key = cls.key
         if isinstance(key, tuple):
@@ -456,7 +473,7 @@ class _CallTemplate(ConcreteTemplate):
 
 def _call_template(name, key, base=None):
     """A fresh `_CallTemplate` subclass for one callable (its own cases and tables)."""
-    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set()}
+    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set(), "writeback": {}}
     return type(name, (base or _CallTemplate,), attrs)
 
 
@@ -605,11 +622,104 @@ def _arg_types(params):
     return [ty for ty, mode in params if mode != "out"]
 
 
+def _writeback_type(restype, recvr):
+    """The result of a call that writes its receiver back: `(the call's result, the receiver)`."""
+    return types.Tuple((restype, recvr))
+
+
 def _return_type(ret, params):
     outs = [ty for ty, mode in params if mode == "out"]
     if not outs:
         return types.none if ret is None else ret
     return types.BaseTuple.from_types(([] if ret is None else [ret]) + outs)
+
+
+def _register_writeback_rewrite():
+    """Non-const methods change the variable they are called on, as in C++, once per process and
+    backend (marked on the backend's rewrite registry; any runtime copy's methods qualify).
+
+    A method's shim gets a pointer to a copy of the receiver, so what the method changes is lost
+    unless it is written back. After typing, each call `$r = call $m(...)` of a method reached
+    through `$m = getattr(a, name)`, where `a` is a variable of the kernel (not a temporary such
+    as `BlockScan(temp)`) holding a bound struct, and whose chosen overload may change its
+    receiver (`_nbst_writeback` of the method's template), becomes a call of the variant that
+    returns `(result, receiver)`, followed by `$r = result` and `a = receiver`. The variable is
+    then assigned more than once, which lowering keeps in a stack slot, so loops and branches see
+    the changed value. Const methods, temporaries and fields are left as they are."""
+    rewrites = _nb_importlib.import_module(_NB_PACKAGE + ".core.rewrites")
+    nb_ir = _nb_importlib.import_module(_NB_PACKAGE + ".core.ir")
+    registry = rewrites.rewrite_registry
+    if registry.__dict__.get("_nbst_writeback"):
+        return
+
+    def variant_of(inst, methods, typemap, calltypes):
+        """`(receiver variable, variant template, variant signature)` for a call that writes its
+        receiver back, else None."""
+        if not (isinstance(inst, nb_ir.Assign) and isinstance(inst.value, nb_ir.Expr) and inst.value.op == "call"):
+            return None
+        call = inst.value
+        getattr_expr = methods.get(call.func.name)
+        fnty = typemap.get(call.func.name)
+        if getattr_expr is None or not isinstance(fnty, types.BoundFunction):
+            return None
+        receiver = getattr_expr.value
+        if receiver.name.startswith("$") or typemap.get(receiver.name) != fnty.this or not _is_struct_type(fnty.this):
+            return None
+        writeback = getattr(fnty.template, "_nbst_writeback", None)
+        sig = calltypes.get(call)
+        found = None if writeback is None or sig is None else writeback(sig)
+        return None if found is None else (receiver, getattr_expr.attr, *found)
+
+    class WriteBackReceiver(rewrites.Rewrite):
+        def match(self, func_ir, block, typemap, calltypes):
+            self.func_ir, self.block, self.typemap, self.calltypes = func_ir, block, typemap, calltypes
+            self.found, methods = {}, {}
+            for inst in block.body:
+                if isinstance(inst, nb_ir.Assign) and isinstance(inst.value, nb_ir.Expr) and inst.value.op == "getattr":
+                    methods[inst.target.name] = inst.value
+                    continue
+                found = variant_of(inst, methods, typemap, calltypes)
+                if found is not None:
+                    self.found[id(inst)] = (inst, *found)
+            return bool(self.found)
+
+        def define(self, block, name, value, ty, loc, scope):
+            var = scope.redefine(name, loc)
+            self.typemap[var.name] = ty
+            block.append(nb_ir.Assign(value, var, loc))
+            self.func_ir._definitions[var.name].append(value)
+            return var
+
+        def apply(self):
+            block = self.block.copy()
+            block.clear()
+            for inst in self.block.body:
+                found = self.found.get(id(inst))
+                if found is None:
+                    block.append(inst)
+                    continue
+                inst, receiver, attr, template, sig = found
+                call, loc, scope = inst.value, inst.loc, inst.target.scope
+                # The method is taken of the variable again, where it is called: a call in its
+                # arguments that changed the variable is seen, as a C++ reference sees it.
+                method = nb_ir.Expr.getattr(receiver, attr, loc)
+                method_var = self.define(block, "$nbst_wb_method", method, types.BoundFunction(template, sig.recvr), loc, scope)
+                new_call = nb_ir.Expr.call(method_var, call.args, call.kws, loc, vararg=call.vararg, varkwarg=call.varkwarg)
+                self.calltypes[new_call] = sig
+                both = self.define(block, "$nbst_wb_result", new_call, sig.return_type, loc, scope)
+                result = nb_ir.Expr.static_getitem(both, 0, None, loc)
+                block.append(nb_ir.Assign(result, inst.target, loc))
+                self.func_ir._definitions[inst.target.name] = [result]
+                changed = self.define(block, "$nbst_wb_receiver", nb_ir.Expr.static_getitem(both, 1, None, loc), sig.recvr, loc, scope)
+                block.append(nb_ir.Assign(changed, receiver, loc))
+                self.func_ir._definitions[receiver.name].append(changed)
+            return block
+
+    registry.register("after-inference")(WriteBackReceiver)
+    registry._nbst_writeback = True
+
+
+_register_writeback_rewrite()
 
 
 class Bindings:
@@ -860,24 +970,44 @@ class Bindings:
 
         struct._nbst_lower_static_on_value = lower_static_on_value
 
-    def method(self, struct, *, unit, name, shim, src, ret, params, cxx=None):
-        """`x.name(...)`: `shim(R *ret, S *self, P0 *a0, ...)`, no `ret` pointer when void."""
+    def method(self, struct, *, unit, name, shim, src, ret, params, cxx=None, mutates=False):
+        """`x.name(...)`: `shim(R *ret, S *self, P0 *a0, ...)`, no `ret` pointer when void.
+
+        `mutates`: the method may change its receiver (a non-const C++ method). Its call on a
+        variable (`x.name(...)`) then writes the receiver back into the variable after the call,
+        through a variant that returns `(result, receiver)` (`_register_writeback_rewrite`)."""
         params = _check_params(params)
         nbty = struct._numba_type
         template = struct._methods.get(name)
         if template is None:
             template = struct._methods[name] = _call_template(f"{struct.__name__}.{name}", (nbty, name))
         argtys = _arg_types(params)
+        restype = _return_type(ret, params)
+        self_params = [(nbty, "in")] + params
         self._add_case(
             template,
             template.key,
-            signature(_return_type(ret, params), *argtys, recvr=nbty),
-            _call_impl(unit, shim, src, ret, [(nbty, "in")] + params),
+            signature(restype, *argtys, recvr=nbty),
+            _call_impl(unit, shim, src, ret, self_params),
             cxx,
             recvr=nbty,
             # `x(...)` (the call operator): Numba lowers a call of a value by the value's type.
             call_key=nbty if name == "__call__" else None,
         )
+        if mutates:
+            variant = template.writeback.get("template")
+            if variant is None:
+                variant = _call_template(f"{struct.__name__}.{name}&", (nbty, name, "&"))
+                template.writeback["template"] = variant
+            template.writeback[len(template.cases) - 1] = len(variant.cases)
+            self._add_case(
+                variant,
+                variant.key,
+                signature(_writeback_type(restype, nbty), *argtys, recvr=nbty),
+                _call_impl(unit, shim, src, ret, self_params, writeback=True),
+                cxx,
+                recvr=nbty,
+            )
         self._sync()
 
     # -- functions and operators ----------------------------------------------------------

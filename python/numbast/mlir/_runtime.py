@@ -217,12 +217,17 @@ def _inplace_impl(unit, shim, src, ret, params):
     return impl
 
 
-def _call_impl(unit, shim, src, ret, params):
-    """The lowering of one overload: `impl(lower, target, args)`, `args` the call's variables."""
+def _call_impl(unit, shim, src, ret, params, writeback=False):
+    """The lowering of one overload: `impl(lower, target, args)`, `args` the call's variables; with
+    `writeback`, the value is `(result, receiver)`, the receiver (the first parameter) as the
+    shim left it."""
 
     def impl(lower, target, args):
         retval, ptrs = _call_shim(lower, unit, shim, src, ret, params, _shim_values(lower, args, params))
-        lower.store_var(target, _make_result(lower, ret, params, retval, ptrs))
+        result = _make_result(lower, ret, params, retval, ptrs)
+        if writeback:
+            result = (result, _load(lower, params[0][0], ptrs[0]))
+        lower.store_var(target, result)
 
     return impl
 
@@ -803,15 +808,20 @@ def _template_data_pointer(context, lower, aryty, value):
     return _mlir_data_pointer(value)
 
 
-def _template_call_shim(context, lower, call, values):
+def _template_call_shim(context, lower, call, values, writeback_type=None):
     """Lowers a template instantiation's call (`_template_shims.TypedCall`) with the shim arguments `values`: a
-    void callable with one output returns that output alone."""
+    void callable with one output returns that output alone. With `writeback_type` (a method
+    call that writes its receiver back), the value is `(result, receiver)`."""
     ret = call.resolved.ret
     retval, ptrs = _call_shim(lower, call.unit, call.shim, call.src, ret, call.params, values)
     outs = [(ty, p) for (ty, mode), p in zip(call.params, ptrs) if mode == "out"]
     if ret is None and len(outs) == 1:
-        return _load(lower, *outs[0])
-    return _make_result(lower, ret, call.params, retval, ptrs)
+        result = _load(lower, *outs[0])
+    else:
+        result = _make_result(lower, ret, call.params, retval, ptrs)
+    if writeback_type is None:
+        return result
+    return (result, _load(lower, call.params[0][0], ptrs[0]))
 
 
 def _template_lower_plain(context, lower, plain, sig, args):

@@ -356,18 +356,20 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, a
                 // The call operator is `x(...)` in a kernel: the method Python calls a value through.
                 let py_method = if is_call_operator(&f.name) { "__call__" } else { f.name.as_str() };
                 let name = shim_name("method", &full, &identity, &ctx.unit_tag);
-                out.code.push_str(&call(
-                    "_b.method",
-                    &[
-                        ("", var.to_string()),
-                        ("unit", "_unit".into()),
-                        ("name", py_str(py_method)),
-                        ("shim", py_str(&name)),
-                        ("src", py_str(&method_shim(&name, &s.qual_name, f))),
-                        ("ret", ret),
-                        ("params", params),
-                    ],
-                ));
+                let mut args = vec![
+                    ("", var.to_string()),
+                    ("unit", "_unit".into()),
+                    ("name", py_str(py_method)),
+                    ("shim", py_str(&name)),
+                    ("src", py_str(&method_shim(&name, &s.qual_name, f))),
+                    ("ret", ret),
+                    ("params", params),
+                ];
+                // A non-const method may change its receiver: a call on a variable writes it back.
+                if !m.is_const {
+                    args.push(("mutates", "True".into()));
+                }
+                out.code.push_str(&call("_b.method", &args));
                 out.report.bind(BindKind::Method, &full, py_method);
                 out.shims.push(name);
             }

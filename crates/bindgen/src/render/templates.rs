@@ -161,14 +161,20 @@ fn overloads_data(
     f: &Function,
     qual_name: Option<&str>,
     shim: ShimOf<'_>,
+    mutates: bool,
 ) -> Result<Vec<String>, Unbindable> {
-    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name, shim)).collect()
+    super::arities(f)
+        .iter()
+        .map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name, shim, mutates))
+        .collect()
 }
 
 /// One callable as the runtime's overload dict: template parameters, return type, parameters, and
 /// their analysis: each parameter's pattern, pieces and value spelling (`spelling.rs`), the return
-/// type's, the callable's specificity (how the runtime orders viable overloads), and the name stem
-/// of its instantiation shims.
+/// type's, the callable's specificity (how the runtime orders viable overloads), the name stem
+/// of its instantiation shims, and for a non-const method `"mutates": True` (a call on a variable
+/// writes the receiver back into it).
+#[allow(clippy::too_many_arguments)]
 fn overload_data(
     ctx: &Context,
     path: IntentPath<'_>,
@@ -177,6 +183,7 @@ fn overload_data(
     f: &Function,
     qual_name: Option<&str>,
     shim: ShimOf<'_>,
+    mutates: bool,
 ) -> Result<String, Unbindable> {
     if f.is_variadic {
         return Err(Unbindable::new(SkipReason::Variadic, "C variadic function"));
@@ -217,6 +224,9 @@ fn overload_data(
     let identity = format!("{}\0{ret}\0{}", ctx.place(&f.location), spellings.join("\0"));
     let stem = template_shim_stem(shim.kind, shim.name, &identity, &ctx.unit_tag);
     let _ = write!(s, ", \"shim\": {}", py_str(&stem));
+    if mutates {
+        s.push_str(", \"mutates\": True");
+    }
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
         let _ = write!(s, ", \"arch\": {}", py_str(guard));
     }
@@ -250,7 +260,7 @@ pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], 
             if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }.and_then(|op| {
                 let scope = Scope::of(&t.qual_name);
                 let shim = ShimOf { kind: "fn", name: &t.qual_name };
-                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name), shim)?))
+                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name), shim, false)?))
             });
         match data {
             Ok((op, all)) => {
@@ -382,7 +392,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         let full = member(&f.name);
         let shim = ShimOf { kind: member_shim_kind(is_ctor, m.is_static), name: &full };
-        match overloads_data(ctx, path, scope, &[], f, None, shim) {
+        let mutates = !is_ctor && !m.is_static && !m.is_const;
+        match overloads_data(ctx, path, scope, &[], f, None, shim, mutates) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) if m.is_static => {
                 statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
@@ -424,7 +435,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         let full = member(&f.name);
         let shim = ShimOf { kind: member_shim_kind(is_ctor, is_static), name: &full };
-        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None, shim) {
+        let mutates = !is_ctor && !is_static && info.is_some_and(|i| !i.is_const);
+        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None, shim, mutates) {
             Ok(all) if is_ctor => ctors.extend(all),
             // `C.name(...)`: the member's own template arguments deduced as a function template's.
             Ok(all) if is_static => {
@@ -587,7 +599,8 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
         }
         let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
         let shim = ShimOf { kind: member_shim_kind(false, is_static), name: &full };
-        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None, shim) {
+        let mutates = !is_static && info.is_some_and(|i| !i.is_const);
+        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None, shim, mutates) {
             Ok(all) => {
                 let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
                 if is_static {
