@@ -70,6 +70,25 @@ class Backend:
         assert left == []
         return cubin
 
+    def linked_ptx(self, kernel, argtypes):
+        """The kernel's PTX for ARCH after link-time optimization with its shim units (every shim
+        inlined), where what the kernel computes from constants is folded to constants."""
+        if self.name != "mlir":
+            from numbast.testing import link_kernel
+
+            return link_kernel(kernel, tuple(argtypes), ARCH).ptx
+        from cuda.core import Linker, LinkerOptions, ObjectCode
+        from numba_cuda_mlir.compiler import _compile_and_optimize
+
+        _target_without_gpu()
+        cres = _compile_and_optimize(kernel, tuple(argtypes), {"cc": (8, 0)})
+        units = [o.code for o in cres.metadata["linker"]._object_codes if getattr(o, "code_type", None) == "ltoir"]
+        objects = [ObjectCode.from_ltoir(cres.metadata["ltoir"], name="kernel")]
+        objects += [ObjectCode.from_ltoir(code, name=f"unit{i}") for i, code in enumerate(units)]
+        options = LinkerOptions(arch=ARCH, link_time_optimization=True, ptx=True)
+        ptx = Linker(*objects, options=options).link("ptx").code
+        return ptx.decode() if isinstance(ptx, bytes) else ptx
+
 
 def _target_without_gpu():
     """numba-cuda-mlir resolves its target through the driver; with none, the target is ARCH."""

@@ -52,3 +52,23 @@ def link_case(case, writer, arch="sm_80"):
     assert result.cubin[:4] == b"\x7fELF" and ".entry" in result.ptx
     assert [s for s in shims_of(writer) if result.calls(s)] == []
     return result
+
+
+def stored_constants(ptx):
+    """The constants a kernel's PTX stores to global memory, in order: `st.global.u32 [..], 7`,
+    or a register set by `mov.u32 %r, 7` and stored (None for a store of a computed value)."""
+    values, found = {}, []
+    for line in ptx.splitlines():
+        m = re.match(r"\s*mov\.[bsu]32\s+(%r\d+),\s*(-?\d+);", line)
+        if m:
+            values[m[1]] = int(m[2])
+            continue
+        m = re.match(r"\s*st\.global\.[bsu]32\s+\[[^\]]+\],\s*([^;]+);", line)
+        if m:
+            src = m[1].strip()
+            found.append(int(src) if re.fullmatch(r"-?\d+", src) else values.get(src))
+            continue
+        m = re.match(r"\s*[\w.]+\s+(%r\d+),", line)  # any other write of a register
+        if m:
+            values.pop(m[1], None)
+    return found

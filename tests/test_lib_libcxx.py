@@ -25,7 +25,7 @@ from pathlib import Path
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import link_case, require_gpu
+from _helpers import link_case, require_gpu, stored_constants
 from numba import cuda, float32, float64
 from numba.cuda import types
 from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_function_templates, bind_cxx_functions, bind_cxx_structs
@@ -226,6 +226,26 @@ def test_pair_and_array_link(L):
 @pytest.mark.gpu
 def test_pair_and_array_values(L):
     run(pair_array_case(L))
+
+
+def test_array_fill_changes_the_variable(L):
+    """`a.fill(x)` on a variable changes it (a non-const method's receiver is written back): with
+    constants, the linked PTX stores what the filled array gives, not what a default-constructed
+    one gives (`a[2] + a.size()` was 4 and `a.data()[3] * 2` was 0 when the fill was lost)."""
+    A = L["array"][np.int32, 4]
+
+    def kernel(out):
+        a = A()
+        a.fill(7)
+        out[0] = a[2] + a.size()
+        out[1] = a.data()[3] * 2
+        b = A()
+        for k in range(3):  # in a loop, each fill replaces the last
+            b.fill(k + 1)
+        out[2] = b[0] + b[3]
+
+    case = Case(kernel, lambda: (np.zeros(3, np.int32),), None)
+    assert stored_constants(link_case(case, L["writer"]).ptx) == [11, 14, 6]
 
 
 # ----------------------------------------------------------------------------- numbers

@@ -456,7 +456,13 @@ class _CallTemplate(ConcreteTemplate):
             return None
         have = (sig.recvr, *sig.args)
         k = next((i for i, case in enumerate(cls.cases) if (case.recvr, *case.args) == have), None)
-        j = cls.writeback.get(cls.fitted.get(have) if k is None else k)
+        chosen = cls.fitted.get(have) if k is None else k
+        j = cls.writeback.get(chosen)
+        if j is None and chosen is not None:
+            # A const overload with a non-const twin of the same parameter types (`T &at(i)`,
+            # `const T &at(i) const`): C++ calls the non-const one on a variable.
+            twin = cls.cases[chosen]
+            j = next((w for i, w in cls.writeback.items() if i != "template" and cls.cases[i] == twin), None)
         if j is None:
             return None
         if k is None:  # a call fitted to pointer parameters: its variant is fitted alike
