@@ -44,7 +44,7 @@ def lib(backend):
 def constants_kernel(backend, lib):
     """A kernel over constants: every value it stores is known at link time."""
     cuda, int32 = backend.cuda, backend.types.int32
-    Counter, Tally, Acc = lib.Counter, lib.Tally, lib.Accumulator
+    Counter, Tally, Stepper, Acc = lib.Counter, lib.Tally, lib.Stepper, lib.Accumulator
 
     def kernel(out):
         c = Counter(1)
@@ -75,11 +75,14 @@ def constants_kernel(backend, lib):
         f = c  # a copy: changing `c` leaves it
         c.add(100)
         out[8] = f.get() * 1000 + c.get()
+        s = Stepper()  # a call operator
+        s(3)
+        out[9] = s(4) * 100 + s.get()
 
     return kernel
 
 
-CONSTANTS = [6, 7, 7, 26, 152, 2, 42, 4, 7107]
+CONSTANTS = [6, 7, 7, 26, 152, 2, 42, 4, 7107, 707]
 
 
 def test_changes_are_seen_in_the_linked_ptx(backend, lib):
@@ -181,7 +184,8 @@ def static_lib(backend, tmp_path_factory):
                            capture_output=True, text=True)  # fmt: skip
         assert r.returncode == 0, r.stderr
         module = import_module(root / "out" / "mutating_lib_mlir.py")
-    return pytypes.SimpleNamespace(Counter=module.Counter, Tally=module.Tally, Accumulator=module.Accumulator[np.int32], module=module)
+    names = {n: getattr(module, n) for n in ("Counter", "Tally", "Stepper")}
+    return pytypes.SimpleNamespace(Accumulator=module.Accumulator[np.int32], **names)
 
 
 def test_static_module_changes_are_seen(backend, static_lib):

@@ -658,25 +658,37 @@ def _register_writeback_rewrite():
     if registry.__dict__.get("_nbst_writeback"):
         return
 
-    def variant_of(inst, methods, typemap, calltypes):
-        """`(receiver variable, variant template, variant signature)` for a call that writes its
-        receiver back, else None."""
+    def variant_of(inst, methods, typemap, calltypes, typingctx):
+        """`(receiver variable, method name, variant template, variant signature)` for a call
+        that writes its receiver back, else None. A call of a struct value (`f(x)`, its call
+        operator) is the method call `f.__call__(x)`."""
         if not (isinstance(inst, nb_ir.Assign) and isinstance(inst.value, nb_ir.Expr) and inst.value.op == "call"):
             return None
         call = inst.value
-        getattr_expr = methods.get(call.func.name)
-        fnty = typemap.get(call.func.name)
-        if getattr_expr is None or not isinstance(fnty, types.BoundFunction):
+        sig = calltypes.get(call)
+        if sig is None:
             return None
-        receiver = getattr_expr.value
-        if receiver.name.startswith("$") or typemap.get(receiver.name) != fnty.this or not _is_struct_type(fnty.this):
+        if call.func.name in methods:
+            receiver, attr = methods[call.func.name].value, methods[call.func.name].attr
+            fnty = typemap.get(call.func.name)
+        elif _is_struct_type(typemap.get(call.func.name)) and sig.recvr is not None:
+            receiver, attr = call.func, "__call__"
+            fnty = typingctx.resolve_getattr(typemap[call.func.name], attr)
+        else:
+            return None
+        if not isinstance(fnty, types.BoundFunction) or receiver.name.startswith("$"):
+            return None
+        if typemap.get(receiver.name) != fnty.this or not _is_struct_type(fnty.this):
             return None
         writeback = getattr(fnty.template, "_nbst_writeback", None)
-        sig = calltypes.get(call)
-        found = None if writeback is None or sig is None else writeback(sig)
-        return None if found is None else (receiver, getattr_expr.attr, *found)
+        found = None if writeback is None else writeback(sig)
+        return None if found is None else (receiver, attr, *found)
 
     class WriteBackReceiver(rewrites.Rewrite):
+        def __init__(self, state):
+            super().__init__(state)
+            self.typingctx = state.typingctx
+
         def match(self, func_ir, block, typemap, calltypes):
             self.func_ir, self.block, self.typemap, self.calltypes = func_ir, block, typemap, calltypes
             self.found, methods = {}, {}
@@ -684,7 +696,7 @@ def _register_writeback_rewrite():
                 if isinstance(inst, nb_ir.Assign) and isinstance(inst.value, nb_ir.Expr) and inst.value.op == "getattr":
                     methods[inst.target.name] = inst.value
                     continue
-                found = variant_of(inst, methods, typemap, calltypes)
+                found = variant_of(inst, methods, typemap, calltypes, self.typingctx)
                 if found is not None:
                     self.found[id(inst)] = (inst, *found)
             return bool(self.found)

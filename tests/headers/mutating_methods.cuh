@@ -13,6 +13,16 @@ struct Counter {
   __device__ int peek() { return value; }
 };
 
+struct Stepper {
+  int n;
+  __device__ Stepper() : n(0) {}
+  __device__ int operator()(int x) {
+    n += x;
+    return n;
+  }
+  __device__ int get() const { return n; }
+};
+
 template <typename T>
 struct Accumulator {
   T total;
