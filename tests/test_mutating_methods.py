@@ -91,6 +91,24 @@ def test_changes_are_seen_in_the_linked_ptx(backend, lib):
     assert stored_constants(ptx) == CONSTANTS
 
 
+def test_call_in_another_block_than_its_method():
+    """`g.add(10 if i == 0 else 1)` takes `g.add` in one block and calls it in another (through
+    a variable that joins the branches). numba-cuda only: numba-cuda-mlir does not carry a
+    method value from one block to another (with or without the write-back)."""
+    from _backends import Backend
+
+    backend = Backend("numba-cuda")
+    Counter = bind(backend).Counter
+
+    def kernel(out):
+        g = Counter(0)
+        for i in range(2):
+            g.add(10 if i == 0 else 1)
+        out[0] = g.get()
+
+    assert stored_constants(backend.linked_ptx(kernel, (backend.types.int32[::1],))) == [11]
+
+
 def test_only_non_const_methods_on_variables_write_back():
     """Which calls the rewrite changed (numba-cuda's typed IR; the typing is both backends'):
     `add`, `bump`, `load`, `count` and the non-const `peek` on variables; not `get`, `sum`,

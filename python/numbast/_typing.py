@@ -658,7 +658,21 @@ def _register_writeback_rewrite():
     if registry.__dict__.get("_nbst_writeback"):
         return
 
-    def variant_of(inst, methods, typemap, calltypes, typingctx):
+    def method_of(func_ir, var):
+        """The `getattr(a, name)` expression that defines `var`, if that is its one definition,
+        through copies (`a.f(x if c else y)` takes `a.f` in one block and calls it in another,
+        through a variable of the stack's that joins the branches)."""
+        for _ in range(len(func_ir._definitions)):
+            defs = func_ir._definitions.get(var.name, ())
+            if len(defs) != 1:
+                return None
+            if isinstance(defs[0], nb_ir.Var):
+                var = defs[0]
+                continue
+            return defs[0] if isinstance(defs[0], nb_ir.Expr) and defs[0].op == "getattr" else None
+        return None
+
+    def variant_of(inst, func_ir, typemap, calltypes, typingctx):
         """`(receiver variable, method name, variant template, variant signature)` for a call
         that writes its receiver back, else None. A call of a struct value (`f(x)`, its call
         operator) is the method call `f.__call__(x)`."""
@@ -668,8 +682,9 @@ def _register_writeback_rewrite():
         sig = calltypes.get(call)
         if sig is None:
             return None
-        if call.func.name in methods:
-            receiver, attr = methods[call.func.name].value, methods[call.func.name].attr
+        method = method_of(func_ir, call.func)
+        if method is not None:
+            receiver, attr = method.value, method.attr
             fnty = typemap.get(call.func.name)
         elif _is_struct_type(typemap.get(call.func.name)) and sig.recvr is not None:
             receiver, attr = call.func, "__call__"
@@ -691,12 +706,9 @@ def _register_writeback_rewrite():
 
         def match(self, func_ir, block, typemap, calltypes):
             self.func_ir, self.block, self.typemap, self.calltypes = func_ir, block, typemap, calltypes
-            self.found, methods = {}, {}
+            self.found = {}
             for inst in block.body:
-                if isinstance(inst, nb_ir.Assign) and isinstance(inst.value, nb_ir.Expr) and inst.value.op == "getattr":
-                    methods[inst.target.name] = inst.value
-                    continue
-                found = variant_of(inst, methods, typemap, calltypes, self.typingctx)
+                found = variant_of(inst, func_ir, typemap, calltypes, self.typingctx)
                 if found is not None:
                     self.found[id(inst)] = (inst, *found)
             return bool(self.found)
