@@ -144,11 +144,13 @@ fn params_data(
 }
 
 /// Whose instantiation shims an overload's are: their kind (`fn`, `ctor`, `method`, `static`) and
-/// the callable's qualified name, which name the overload's shim stem (`shim::template_shim_stem`).
+/// the callable's qualified name, which name the overload's shim stem (`shim::template_shim_stem`),
+/// and whether the callable is a non-const method (a call on a variable writes its receiver back).
 #[derive(Clone, Copy)]
 struct ShimOf<'a> {
     kind: &'static str,
     name: &'a str,
+    mutates: bool,
 }
 
 /// A callable as the runtime's overload dicts: one as declared, then one for each arity its
@@ -161,12 +163,8 @@ fn overloads_data(
     f: &Function,
     qual_name: Option<&str>,
     shim: ShimOf<'_>,
-    mutates: bool,
 ) -> Result<Vec<String>, Unbindable> {
-    super::arities(f)
-        .iter()
-        .map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name, shim, mutates))
-        .collect()
+    super::arities(f).iter().map(|(g, _)| overload_data(ctx, path, scope, tparams, g, qual_name, shim)).collect()
 }
 
 /// One callable as the runtime's overload dict: template parameters, return type, parameters, and
@@ -174,7 +172,6 @@ fn overloads_data(
 /// type's, the callable's specificity (how the runtime orders viable overloads), the name stem
 /// of its instantiation shims, and for a non-const method `"mutates": True` (a call on a variable
 /// writes the receiver back into it).
-#[allow(clippy::too_many_arguments)]
 fn overload_data(
     ctx: &Context,
     path: IntentPath<'_>,
@@ -183,7 +180,6 @@ fn overload_data(
     f: &Function,
     qual_name: Option<&str>,
     shim: ShimOf<'_>,
-    mutates: bool,
 ) -> Result<String, Unbindable> {
     if f.is_variadic {
         return Err(Unbindable::new(SkipReason::Variadic, "C variadic function"));
@@ -224,7 +220,7 @@ fn overload_data(
     let identity = format!("{}\0{ret}\0{}", ctx.place(&f.location), spellings.join("\0"));
     let stem = template_shim_stem(shim.kind, shim.name, &identity, &ctx.unit_tag);
     let _ = write!(s, ", \"shim\": {}", py_str(&stem));
-    if mutates {
+    if shim.mutates {
         s.push_str(", \"mutates\": True");
     }
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
@@ -259,8 +255,8 @@ pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], 
         let data =
             if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }.and_then(|op| {
                 let scope = Scope::of(&t.qual_name);
-                let shim = ShimOf { kind: "fn", name: &t.qual_name };
-                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name), shim, false)?))
+                let shim = ShimOf { kind: "fn", name: &t.qual_name, mutates: false };
+                Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name), shim)?))
             });
         match data {
             Ok((op, all)) => {
@@ -391,9 +387,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         };
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         let full = member(&f.name);
-        let shim = ShimOf { kind: member_shim_kind(is_ctor, m.is_static), name: &full };
         let mutates = !is_ctor && !m.is_static && !m.is_const;
-        match overloads_data(ctx, path, scope, &[], f, None, shim, mutates) {
+        let shim = ShimOf { kind: member_shim_kind(is_ctor, m.is_static), name: &full, mutates };
+        match overloads_data(ctx, path, scope, &[], f, None, shim) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) if m.is_static => {
                 statics.extend(all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name))))
@@ -434,9 +430,9 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         }
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         let full = member(&f.name);
-        let shim = ShimOf { kind: member_shim_kind(is_ctor, is_static), name: &full };
         let mutates = !is_ctor && !is_static && info.is_some_and(|i| !i.is_const);
-        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None, shim, mutates) {
+        let shim = ShimOf { kind: member_shim_kind(is_ctor, is_static), name: &full, mutates };
+        match overloads_data(ctx, path, scope, &mt.template_parameters, f, None, shim) {
             Ok(all) if is_ctor => ctors.extend(all),
             // `C.name(...)`: the member's own template arguments deduced as a function template's.
             Ok(all) if is_static => {
@@ -598,9 +594,9 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
             continue;
         }
         let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
-        let shim = ShimOf { kind: member_shim_kind(false, is_static), name: &full };
         let mutates = !is_static && info.is_some_and(|i| !i.is_const);
-        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None, shim, mutates) {
+        let shim = ShimOf { kind: member_shim_kind(false, is_static), name: &full, mutates };
+        match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None, shim) {
             Ok(all) => {
                 let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
                 if is_static {
@@ -746,6 +742,37 @@ mod tests {
 
     fn member_templates_model() -> canopy::model::Declarations {
         serde_json::from_str(include_str!("../../../../tests/expected/member_templates.json")).unwrap()
+    }
+
+    #[test]
+    fn non_const_methods_are_marked_mutating() {
+        let d: canopy::model::Declarations =
+            serde_json::from_str(include_str!("../../../../tests/expected/mutating_methods.json")).unwrap();
+        let struct_named = |name: &str| d.structs.iter().find(|s| s.qual_name == name).unwrap();
+        // A struct's methods: `mutates=True` on the non-const ones only.
+        let req = crate::render::StructRequest {
+            parent: "types.Type".into(),
+            model: crate::render::DataModel::Auto,
+            py_name: None,
+            aliases: Vec::new(),
+        };
+        let code = crate::render::render_struct(&mut Context::default(), struct_named("Counter"), &req).unwrap().code;
+        let marked: Vec<&str> = code
+            .lines()
+            .filter(|l| l.starts_with("_b.method("))
+            .map(|l| if l.ends_with("mutates=True)") { "mutates" } else { "const" })
+            .collect();
+        // add, bump, load, get() const, peek() const, peek()
+        assert_eq!(marked, ["mutates", "mutates", "mutates", "const", "const", "mutates"], "{code}");
+        // A member template and a class template's methods: `"mutates": True` in the overload dict.
+        let members = render_member_templates(&Context::default(), struct_named("Tally"), "Tally").code;
+        assert_eq!(members.matches("\"mutates\": True").count(), 1, "{members}");
+        let t = d.class_templates.iter().find(|t| t.qual_name == "Accumulator").unwrap();
+        let code = render_class_template(&Context::default(), t, "Accumulator").unwrap().code;
+        let add = code.find("(\"add\", {").unwrap();
+        let sum = code.find("(\"sum\", {").unwrap();
+        assert!(code[add..sum].contains("\"mutates\": True"), "{code}");
+        assert_eq!(code.matches("\"mutates\": True").count(), 1, "{code}");
     }
 
     #[test]
