@@ -111,8 +111,8 @@ def test_call_in_another_block_than_its_method():
 
 def test_only_non_const_methods_on_variables_write_back():
     """Which calls the rewrite changed (numba-cuda's typed IR; the typing is both backends'):
-    `add`, `bump`, `load`, `count` and the non-const `peek` on variables; not `get`, `sum`,
-    `size` (const), nor `bump` on a temporary."""
+    `add` and `peek` (the non-const one of its two overloads) on a variable; not `get` (const),
+    nor `bump` on a temporary."""
     from _backends import Backend
     from numba.cuda import types
     from numba.cuda.compiler import compile_cuda
