@@ -451,7 +451,7 @@ class _CallTemplate(ConcreteTemplate):
         """For a method call typed `sig` whose overload may change its receiver (a non-const C++
         method): the variant that also returns the receiver after the call, as `(template, its
         signature)`; else None (`_register_writeback_rewrite`)."""
-        variant = cls.writeback.get("template")
+        variant = cls.writeback_template
         if variant is None or sig.recvr is None:
             return None
         have = (sig.recvr, *sig.args)
@@ -462,7 +462,7 @@ class _CallTemplate(ConcreteTemplate):
             # A const overload with a non-const twin of the same parameter types (`T &at(i)`,
             # `const T &at(i) const`): C++ calls the non-const one on a variable.
             twin = cls.cases[chosen]
-            j = next((w for i, w in cls.writeback.items() if i != "template" and cls.cases[i] == twin), None)
+            j = next((w for i, w in cls.writeback.items() if cls.cases[i] == twin), None)
         if j is None:
             return None
         if k is None:  # a call fitted to pointer parameters: its variant is fitted alike
@@ -479,7 +479,10 @@ class _CallTemplate(ConcreteTemplate):
 
 def _call_template(name, key, base=None):
     """A fresh `_CallTemplate` subclass for one callable (its own cases and tables)."""
-    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set(), "writeback": {}}
+    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set()}
+    # A method's non-const overloads: index into `cases` -> index into the cases of the variant
+    # that writes the receiver back (`writeback_template`, made with the first of them).
+    attrs.update(writeback={}, writeback_template=None)
     return type(name, (base or _CallTemplate,), attrs)
 
 
@@ -1025,10 +1028,10 @@ class Bindings:
             call_key=nbty if name == "__call__" else None,
         )
         if mutates:
-            variant = template.writeback.get("template")
+            variant = template.writeback_template
             if variant is None:
                 variant = _call_template(f"{struct.__name__}.{name}&", (nbty, name, "&"))
-                template.writeback["template"] = variant
+                template.writeback_template = variant
             template.writeback[len(template.cases) - 1] = len(variant.cases)
             self._add_case(
                 variant,
