@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
+import types
 
+import numpy as np
 import pytest
 
 ARCH = "sm_80"
@@ -43,19 +46,48 @@ class Backend:
             pytest.skip("no CUDA GPU")
 
     def link_case(self, case, writer):
-        """Links a test's `Case` (kernel, argument factory, check) for its arguments' types."""
+        """Links a test's `Case` (kernel, argument factory, check; `launch` optional) for its
+        arguments' types."""
         return self.link(case.kernel, tuple(self.typeof(a) for a in case.args()), writer)
 
     def run_case(self, case):
-        """Launches a `Case` on the GPU (no `link=`: lowering adds the shims) and checks it."""
+        """Launches a `Case` on the GPU (no `link=`: lowering adds the shims) with its `launch`
+        configuration (blocks, threads; default one thread) and checks it: the arguments go to
+        the device and come back as the tuple `check` gets."""
         self.gpu()
-        args = case.args()
-        self.cuda.jit(case.kernel)[1, 1](*args)
-        case.check(args)
+        args = [self.cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in case.args()]
+        self.cuda.jit(self.kernel(case.kernel))[getattr(case, "launch", (1, 1))](*args)
+        case.check(tuple(a.copy_to_host() if hasattr(a, "copy_to_host") else a for a in args))
+
+    def kernel(self, fn):
+        """Kernel `fn` (a Python function or `cuda.jit` dispatcher) for this backend. A kernel is
+        written once, against numba-cuda's names (`cuda`, scalar types such as `int32`), as a
+        global or a closure variable; on numba-cuda-mlir a copy of the function reads them from
+        numba-cuda-mlir (`numba.cuda` is `numba_cuda_mlir.cuda`, `numba.int32` its `int32`)."""
+        fn = getattr(fn, "py_func", fn)
+        if self.name != "mlir":
+            return fn
+        globals_ = {k: self._counterpart(v) for k, v in fn.__globals__.items()}
+        cells = tuple(types.CellType(self._counterpart(c.cell_contents)) for c in fn.__closure__ or ())
+        copy = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__, cells or None)
+        copy.__kwdefaults__ = fn.__kwdefaults__
+        return copy
+
+    def _counterpart(self, value):
+        """numba-cuda-mlir's object for numba-cuda's `value` (its `cuda` module, a scalar type),
+        else `value` itself."""
+        numba_cuda, numba_types = sys.modules.get("numba.cuda"), sys.modules.get("numba.core.types")
+        if numba_cuda is not None and value is numba_cuda:
+            return self.cuda
+        if numba_types is not None and isinstance(value, numba_types.Number):
+            return getattr(self.types, str(value), value)
+        return value
 
     def link(self, kernel, argtypes, writer):
-        """The kernel's cubin for ARCH; asserts that no shim of `writer` is left as a symbol."""
-        shims = re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
+        """The kernel's cubin for ARCH; asserts that no shim of `writer` (None: a static module's,
+        not looked for) is left as a symbol."""
+        shims = [] if writer is None else re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
+        kernel = self.kernel(kernel)
         if self.name == "mlir":
             _target_without_gpu()
             cubin = self.cuda.compile_cubin(kernel, tuple(argtypes), cc=(8, 0))

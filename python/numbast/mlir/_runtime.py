@@ -218,9 +218,15 @@ def _inplace_impl(unit, shim, src, ret, params):
 
 
 def _call_impl(unit, shim, src, ret, params):
-    """The lowering of one overload: `impl(lower, target, args)`, `args` the call's variables."""
+    """The lowering of one overload: `impl(lower, target, args)`, `args` the call's variables.
+    Given `typed`, the call's arguments as (Numba type, MLIR value) pairs instead (a call lowered
+    from values: a function template's name taking a non-template overload), it returns the
+    call's value and `target` is unused."""
 
-    def impl(lower, target, args):
+    def impl(lower, target, args, typed=None):
+        if typed is not None:
+            retval, ptrs = _call_shim(lower, unit, shim, src, ret, params, _converted_values(lower, typed, params))
+            return _make_result(lower, ret, params, retval, ptrs)
         retval, ptrs = _call_shim(lower, unit, shim, src, ret, params, _shim_values(lower, args, params))
         lower.store_var(target, _make_result(lower, ret, params, retval, ptrs))
 
@@ -632,13 +638,16 @@ def _pointer_value(lower, argty, value):
 
 def _shim_values(lower, args, params):
     """The MLIR values of the call's variables, each converted to its parameter's type."""
-    values, args = [], iter(args)
+    return _converted_values(lower, [(lower.get_numba_type(var), lower.load_var(var)) for var in args], params)
+
+
+def _converted_values(lower, typed, params):
+    """The arguments `typed` ((Numba type, MLIR value) pairs), each converted to its parameter's type."""
+    values, typed = [], iter(typed)
     for ty, mode in params:
         if mode == "out":
             continue
-        var = next(args)
-        have = lower.get_numba_type(var)
-        value = lower.load_var(var)
+        have, value = next(typed)
         if isinstance(ty, types.CPointer) or ty == types.voidptr:
             value = _pointer_value(lower, types.unliteral(have), value)
         elif have != ty:
@@ -784,7 +793,14 @@ def _template_call_shim(context, lower, call, values):
 
 
 def _template_lower_plain(context, lower, plain, sig, args):
-    raise TypeError(f"{plain}: a non-template function called through a function template's name is not lowered on numba-cuda-mlir yet")
+    """A call that a non-template function of a function template's name took: the overload
+    typing chose (`_dispatch`'s choice), lowered from the values `args` of `sig`'s types."""
+    template = plain._template
+    have = _case_args(sig)
+    k = next((i for i, case in enumerate(template.cases) if _case_args(case) == have), None)
+    if k is None:
+        k = template.fitted[have]
+    return template.impls[k](lower, None, None, list(zip(have, args)))
 
 
 def _template_field_at(context, lower, typ, value, fty, offset):
