@@ -160,11 +160,9 @@ def test_template_kernel_runs(backend, request, name):
     run(backend, _case(request, backend, name)[1])
 
 
-def test_array_element_as_template_reference_on_mlir_says_to_pass_a_slice(backend, CUB):
-    """numba-cuda binds `temp[0]` to a `TempStorage &` parameter as the element itself; on
-    numba-cuda-mlir (whose getitem gives a copy) the error names the problem and the way."""
-    if backend.name != "mlir":
-        pytest.skip("numba-cuda binds an element reference (test_lib_cub_warp.py)")
+def test_array_element_binds_a_template_reference(backend, CUB):
+    """`temp[1]` given for a `TempStorage &` parameter is the element itself on both backends
+    (numba-cuda-mlir: its address in the shared array), not a copy in local memory."""
     BS = CUB["BlockScan"][np.int32, tt.BLOCK]
     TempStorage = BS.TempStorage
     cuda = backend.cuda
@@ -174,8 +172,15 @@ def test_array_element_as_template_reference_on_mlir_says_to_pass_a_slice(backen
         i = cuda.grid(1)
         out[i] = BS(temp[1]).InclusiveSum(values[i])
 
-    with pytest.raises(TypeError, match=r"as a reference is numba-cuda's; on numba-cuda-mlir pass a slice that starts at it \(`a\[i:\]`\)"):
-        backend.link(kernel, (backend.types.int32[::1],) * 2, CUB["writer"])
+    backend.link(kernel, (backend.types.int32[::1],) * 2, CUB["writer"])
+    if backend.name == "mlir":
+        from _backends import _target_without_gpu
+
+        _target_without_gpu()
+        text = str(cuda.compile_mlir(kernel, (backend.types.int32[::1],) * 2))
+        storage = f"x i{TempStorage._numba_type._nbst_size * 8} "
+        assert [ln for ln in text.splitlines() if "llvm.alloca" in ln and storage in ln] == []  # no copy of the storage
+        assert "llvm.addrspacecast" in text  # the shared element's address, as a generic pointer
 
 
 def test_shared_array_of_temp_storage_is_aligned_as_cxx_aligns_it(backend, CUB):

@@ -43,6 +43,7 @@ from numba_cuda_mlir.lowering_utilities import i64_of as _mlir_i64_of
 from numba_cuda_mlir.lowering_utilities import index_of as _mlir_index_of
 from numba_cuda_mlir.lowering_utilities import llvm_ptr_add_bytes as _mlir_llvm_ptr_add_bytes
 from numba_cuda_mlir.lowering_utilities import memref_data_pointer as _mlir_data_pointer
+from numba_cuda_mlir.lowering_utilities import memref_to_llvm_ptr as _mlir_memref_to_llvm_ptr
 from numba_cuda_mlir.numba_cuda.core import ir as _nb_ir
 from numba_cuda_mlir.numba_cuda.cudadrv.linkable_code import CUSource as _MlirCUSource
 from numba_cuda_mlir.type_defs.vector_types import VectorType as _MlirVectorType
@@ -255,8 +256,38 @@ def _lower_dummy_attr(context, lower, target, value, attr=None):
 
 
 def _lower_element_refs(target):
-    """`a[i]` of an opaque struct as a reference has no MLIR lowering yet: such arrays keep
-    numba-cuda-mlir's own indexing (a copy of the element)."""
+    """`a[i]` of an opaque struct is a reference (`_ElementRef`, an `!llvm.ptr` here): its getitem
+    is registered per array type by the check after typing (`_register_packed_arrays`), and where
+    a value is needed the reference converts to a copy (`_cast_element_ref`)."""
+    target.lower_cast(_ElementRef, types.Type)(_cast_element_ref)
+
+
+def _cast_element_ref(context, lower, fromty, toty, ptr):
+    """A reference to an array element, where a value of `toty` is needed: a copy."""
+    value = _load(lower, fromty.dtype, ptr)
+    return value if toty == fromty.dtype else lower.lower_cast(fromty.dtype, toty, value)
+
+
+def _element_address(lower, array, index):
+    """The generic address of `array[index]` (1-D), where numba-cuda-mlir's own indexing places
+    it (its memref's spacing)."""
+    array = lower.load_var(array)
+    element = _mlir_ir.MemRefType(array.type).element_type
+    ptr = _mlir_memref_to_llvm_ptr(array, [_index_value(lower, array, index, 0)], element)
+    generic = _mlir_llvm.PointerType.get()
+    return ptr if ptr.type == generic else _mlir_llvm.addrspacecast(generic, ptr)
+
+
+def _element_ref_getitem(lower, target, args, kws):
+    """`a[i]` on an array of an opaque struct: a reference, the element's address."""
+    lower.store_var(target, _element_address(lower, args[0], args[1]))
+
+
+def _element_ref_setitem(lower, target, args, kws):
+    """`a[i] = b[j]`, `b[j]` a reference: a copy of the element it refers to."""
+    aryty, refty = lower.get_numba_type(args[0]), lower.get_numba_type(args[2])
+    value = lower.lower_cast(refty, aryty.dtype, lower.load_var(args[2]))
+    _store(lower, aryty.dtype, value, _element_address(lower, args[0], args[1]))
 
 
 # ----------------------------------------------------------------------------- data models
@@ -352,32 +383,50 @@ def _element_pointer(lower, aryty, array, index):
     pointer (numba-cuda-mlir counts its offset in `sizeof` units too), plus index times its stride
     (in elements) times `sizeof`. A negative signed index counts from the end."""
     i64 = _mlir_ir.IntegerType.get_signless(64)
-    if isinstance(index, int):
-        index = _mlir_arith.constant(i64, index)
-        signed = True
+    indexty = None if isinstance(index, int) else lower.get_numba_type(index)
+    if isinstance(indexty, types.BaseTuple):  # one index per dimension
+        indices = list(zip(lower.load_var(index), indexty))
     else:
-        have = lower.get_numba_type(index)
-        signed = getattr(have, "signed", True)
-        index = _mlir_convert(lower.load_var(index), i64, signed=signed)
-    dim = _mlir_convert(_mlir_memref.dim(array, _mlir_index_of(0)), i64)
-    if signed:
-        negative = _mlir_arith.cmpi(_mlir_arith.CmpIPredicate.slt, index, _mlir_arith.constant(i64, 0))
-        index = _mlir_arith.select(negative, _mlir_arith.addi(index, dim), index)
-    stride = _mlir_convert(_mlir_memref.extract_strided_metadata(array)[3], i64)
+        indices = [index]
+    rank = _mlir_ir.MemRefType(array.type).rank
+    metadata = _mlir_memref.extract_strided_metadata(array)
+    offset = _mlir_arith.constant(i64, 0)
+    for d, each in enumerate(indices):
+        stride = _mlir_convert(metadata[2 + rank + d], i64)
+        offset = _mlir_arith.addi(offset, _mlir_arith.muli(_index_value(lower, array, each, d), stride))
     size = _mlir_arith.constant(i64, aryty.dtype._nbst_size)
-    offset = _mlir_arith.muli(_mlir_arith.muli(index, stride), size)
-    return _mlir_llvm_ptr_add_bytes(_mlir_data_pointer(array), offset)
+    return _mlir_llvm_ptr_add_bytes(_mlir_data_pointer(array), _mlir_arith.muli(offset, size))
+
+
+def _index_value(lower, array, index, dim):
+    """Index `index` (a variable, an (MLIR value, Numba type) pair or an int) of dimension
+    `dim` of `array` as an i64; a negative signed index counts from the end."""
+    i64 = _mlir_ir.IntegerType.get_signless(64)
+    if isinstance(index, int):
+        index, signed = _mlir_arith.constant(i64, index), True
+    elif isinstance(index, tuple):  # an MLIR value and its Numba type
+        signed = getattr(index[1], "signed", True)
+        index = _mlir_convert(index[0], i64, signed=signed)
+    else:
+        signed = getattr(lower.get_numba_type(index), "signed", True)
+        index = _mlir_convert(lower.load_var(index), i64, signed=signed)
+    if signed:
+        extent = _mlir_convert(_mlir_memref.dim(array, _mlir_index_of(dim)), i64)
+        negative = _mlir_arith.cmpi(_mlir_arith.CmpIPredicate.slt, index, _mlir_arith.constant(i64, 0))
+        index = _mlir_arith.select(negative, _mlir_arith.addi(index, extent), index)
+    return index
 
 
 def _packed_getitem(lower, target, args, kws):
-    """`a[i]` on a `_packed_array`: the element at C++'s offset."""
+    """`a[i]` (`a[i, j]`...) on a `_packed_array`: the element at C++'s offset."""
     aryty = lower.get_numba_type(args[0])
     ptr = _element_pointer(lower, aryty, lower.load_var(args[0]), args[1])
     lower.store_var(target, _load(lower, aryty.dtype, ptr))
 
 
 def _packed_setitem(lower, target, args, kws):
-    """`a[i] = v` on a `_packed_array`: `v` (converted to the element type) at C++'s offset."""
+    """`a[i] = v` (`a[i, j] = v`...) on a `_packed_array`: `v` (converted to the element type)
+    at C++'s offset."""
     aryty = lower.get_numba_type(args[0])
     have = lower.get_numba_type(args[2])
     value = lower.load_var(args[2])
@@ -417,15 +466,27 @@ def _register_packed_arrays():
     def refuse(ary, what, loc):
         raise _TypingError(_packed_refusal(ary, what), loc=loc)
 
+    def element_index(ary, indexty):
+        """The index formal of an element of `ary` (an integer, or a tuple of one per dimension:
+        its exact type, which numba-cuda-mlir's lowering for any tuple matches less closely), or None."""
+        if ary.ndim == 1 and isinstance(indexty, types.Integer):
+            return types.Integer
+        if isinstance(indexty, types.BaseTuple) and len(indexty) == ary.ndim and all(isinstance(t, types.Integer) for t in indexty):
+            return indexty
+        return None
+
     def check(inst, typemap):
         if isinstance(inst, (_nb_ir.SetItem, _nb_ir.StaticSetItem)):
-            ary = typemap.get(inst.target.name)
+            ary, valty = typemap.get(inst.target.name), typemap.get(inst.value.name)
             if not _packed_array(ary, None):
+                if isinstance(ary, types.Array) and getattr(valty, "_nbst_ref_of", None) is not None:
+                    lower_for(_op.setitem, (ary, types.Integer, valty), _element_ref_setitem)  # `a[i] = b[j]`
                 return
             index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
-            if ary.ndim > 1 or index is None or not isinstance(typemap.get(index.name), types.Integer):
-                refuse(ary, "Assigning an element other than `a[i]`", inst.loc)
-            lower_for(_op.setitem, (ary, types.Integer, types.Any), _packed_setitem)
+            formal = None if index is None else element_index(ary, typemap.get(index.name))
+            if formal is None:
+                refuse(ary, "Assigning other than an element (`a[i] = v`, `a[i, j] = v`)", inst.loc)
+            lower_for(_op.setitem, (ary, formal, types.Any), _packed_setitem)
             return
         if not (isinstance(inst, _nb_ir.Assign) and isinstance(inst.value, _nb_ir.Expr)):
             return
@@ -433,19 +494,25 @@ def _register_packed_arrays():
         if expr.op not in ("getitem", "static_getitem", "getiter"):
             return
         ary = typemap.get(expr.value.name)
-        if not _packed_array(ary, None):
-            return
         if expr.op == "getiter":
-            refuse(ary, "Iteration (`for x in a`)", inst.loc)
+            if _packed_array(ary, None):
+                refuse(ary, "Iteration (`for x in a`)", inst.loc)
+            return
         index = expr.index_var if expr.op == "static_getitem" else expr.index
         indexty = None if index is None else typemap.get(index.name)
         if indexty is None and expr.op == "static_getitem":
             indexty = types.IntegerLiteral(expr.index) if isinstance(expr.index, int) else None
-        if ary.ndim > 1 and isinstance(indexty, types.BaseTuple):
-            refuse(ary, "Indexing by several indices", inst.loc)
-        if ary.ndim == 1 and isinstance(indexty, types.Integer):
-            lower_for(_op.getitem, (ary, types.Integer), _packed_getitem)
-        # slices and sub-arrays: numba-cuda-mlir's, counted in elements
+        if getattr(typemap.get(inst.target.name), "_nbst_ref_of", None) is not None:
+            lower_for(_op.getitem, (ary, types.Integer), _element_ref_getitem)
+            return
+        if not _packed_array(ary, None):
+            return
+        formal = element_index(ary, indexty)
+        if formal is not None:
+            lower_for(_op.getitem, (ary, formal), _packed_getitem)
+        elif isinstance(indexty, types.BaseTuple) and ary.ndim > 1:
+            refuse(ary, "Indexing by slices in several dimensions", inst.loc)
+        # an integer index of several dimensions, a 1-D slice: numba-cuda-mlir's sub-array, counted in elements
 
     class PackedArrayAccesses(Rewrite):
         def match(self, func_ir, block, typemap, calltypes):
@@ -708,8 +775,8 @@ def _cast_from_struct(context, lower, fromty, toty, value):
 # `impl(context, builder, sig, args)` over values; here it is wrapped (`_template_lowering`) into
 # numba-cuda-mlir's `impl(lower, target, args, kws)`, which finds the call's typed signature,
 # converts each argument to the signature's type and stores the result in the call's target. User
-# operators (a Python device function given for an operator type) are numba-cuda only, and so is an
-# array element as a reference (`WarpScan(temp[w])`; here `temp[w:]`).
+# operators (a Python device function given for an operator type) are numba-cuda only. An array
+# element as a reference (`WarpScan(temp[w])`) is its address (`_element_ref_getitem`).
 
 
 def _template_device_cc():
@@ -740,13 +807,10 @@ def _template_lowering(impl):
         values = []
         for var, want in zip(variables, argtys):
             have = lower.get_numba_type(var)
-            if getattr(have, "_nbst_ref_of", None) is not None:
-                raise TypeError(  # numba-cuda-mlir reports a NotImplementedError as its own bug
-                    f"{var.loc}: an element of an array of {have.dtype} (`a[i]`) as a reference is numba-cuda's; on "
-                    "numba-cuda-mlir pass a slice that starts at it (`a[i:]`), which binds its first element"
-                )
             value = lower.load_var(var)
-            if have != want:
+            if getattr(have, "_nbst_ref_of", None) is not None and isinstance(want, types.CPointer):
+                pass  # a reference parameter bound to the array element: its address
+            elif have != want:
                 value = lower.lower_cast(have, want, value)
             values.append(value)
         result = impl(lower.context, lower, signature(typed.return_type, *argtys), values)
