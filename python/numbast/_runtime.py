@@ -119,6 +119,12 @@ def _lowering_cc(args):
     return tuple(cc[:2]) if cc else None
 
 
+def _lowering_formals(argtys):
+    """The formals a lowering of the typed arguments `argtys` is registered for (numba-cuda finds
+    a lowering by the typed signature)."""
+    return [list(argtys)]
+
+
 def _operator_typed(template, args):
     """Nothing: an operator's lowering is registered for each overload's own signature."""
 

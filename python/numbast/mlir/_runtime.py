@@ -172,14 +172,20 @@ def _lowering_cc(args):
     return (int(digits[:-1]), int(digits[-1])) if len(digits) >= 2 else None
 
 
+def _lowering_formals(argtys):
+    """The formals a lowering of the typed arguments `argtys` is registered for: those, and each
+    scalar as any literal. A constant operand (`a[2]`, `a << 2`) is typed as its scalar type but
+    reaches numba-cuda-mlir's lowerer, which finds a lowering by the arguments' own types, as a
+    literal, whose value no registration can foresee: its class stands for it."""
+    literal = [types.Literal if isinstance(a, (types.Integer, types.Float, types.Boolean)) else a for a in argtys]
+    return [list(argtys)] + ([literal] if literal != list(argtys) else [])
+
+
 def _operator_typed(template, args):
     """A call of operator `template` typed with argument types `args` (converted by the overload):
     its lowering is registered for those types too, as the lowerer sees them."""
     exact = tuple(types.unliteral(a) for a in args)
-    # A constant operand (`a << 2`) is typed as its integer type but reaches the lowerer as a
-    # literal, whose value no registration can foresee: its class stands for it.
-    literal = tuple(types.Literal if isinstance(a, (types.Integer, types.Float, types.Boolean)) else a for a in exact)
-    formals = [tuple(args), exact, literal]
+    formals = [tuple(args)] + [tuple(f) for f in _lowering_formals(exact)]
     if _register_dispatch(template, formals):
         template._nbst_bindings._sync()
 
