@@ -77,6 +77,14 @@ def _mlir_nvrtc_include_dirs(nvrtc):
     return [d for d in dirs + extra.split(":") if d]
 
 
+def _probe_nvrtc():
+    """The NVRTC module numba-cuda-mlir compiles shim units with and its include path, in its
+    order (the template runtime's NVRTC probe; no numba-cuda in this process)."""
+    from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
+
+    return nvrtc, _mlir_nvrtc_include_dirs(nvrtc)
+
+
 def _unit_code(stream, name, preceding):
     """A shim unit's linkable CUDA source (its text is read when a kernel is linked; compiled as
     written, with its headers' definitions: this backend does not split units). A `CUSource`
