@@ -662,9 +662,29 @@ def _cxx_size(ty):
     return max(1, getattr(ty, "bitwidth", 8) // 8)
 
 
+def _is_dim3(ty):
+    """numba-cuda-mlir's `cuda.threadIdx`, `cuda.blockDim`... type: no data of its own (each
+    coordinate is an op of the GPU dialect), passed to C++ as the `dim3` it stands for."""
+    from numba_cuda_mlir.numba_cuda.types.ext_types import Dim3
+
+    return isinstance(ty, Dim3)
+
+
+def _store_dim3(which, ptr):
+    """`dim3` `which` (`cuda.blockDim`...) as C++ lays it out: x, y, z, each an unsigned int."""
+    from numba_cuda_mlir._mlir.dialects import gpu as _mlir_gpu
+    from numba_cuda_mlir.lowering.cuda import _get_dim3_attribute
+
+    i32 = _mlir_ir.IntegerType.get_signless(32)
+    for k, dim in enumerate((_mlir_gpu.Dimension.x, _mlir_gpu.Dimension.y, _mlir_gpu.Dimension.z)):
+        _mlir_llvm.store(_mlir_convert(_get_dim3_attribute(which, dim), i32, signed=False), _byte_offset(ptr, 4 * k))
+
+
 def _slot(lower, ty):
     """A stack slot for a value of `ty` that a shim reads or writes through a `T *`."""
-    if isinstance(ty, types.UniTuple):
+    if _is_dim3(ty):
+        storage = _mlir_ir.Type.parse("!llvm.array<3 x i32>")
+    elif isinstance(ty, types.UniTuple):
         storage = _mlir_ir.Type.parse(f"!llvm.array<{_cxx_size(ty)} x i8>")
     else:
         storage = lower.get_storage_type(_stored_type(ty))
@@ -690,6 +710,9 @@ def _struct_alignment(ty):
 
 
 def _store(lower, ty, value, ptr):
+    if _is_dim3(ty):
+        _store_dim3(value, ptr)
+        return
     if isinstance(ty, types.UniTuple):  # a C++ array: element by element
         step = _cxx_size(ty.dtype)
         for i, v in enumerate(value):
@@ -702,6 +725,11 @@ def _store(lower, ty, value, ptr):
 
 
 def _load(lower, ty, ptr):
+    if _is_dim3(ty):  # numba-cuda-mlir reports a NotImplementedError as its own bug
+        raise TypeError(
+            "a `dim3` result or output is not supported on numba-cuda-mlir, whose dim3 values are "
+            "cuda.threadIdx, cuda.blockIdx, cuda.blockDim and cuda.gridDim only"
+        )
     if isinstance(ty, types.UniTuple):
         step = _cxx_size(ty.dtype)
         return tuple(_load(lower, ty.dtype, _byte_offset(ptr, i * step)) for i in range(ty.count))
