@@ -21,6 +21,7 @@ class Backend:
 
     def __init__(self, name):
         self.name = name
+        self._device_functions = {}  # numba-cuda device function -> this backend's
         if name == "mlir":
             pytest.importorskip("numba_cuda_mlir")
             self.api = importlib.import_module("numbast.mlir")
@@ -67,18 +68,25 @@ class Backend:
         fn = getattr(fn, "py_func", fn)
         if self.name != "mlir":
             return fn
-        globals_ = {k: self._counterpart(v) for k, v in fn.__globals__.items()}
+        globals_ = dict(fn.__globals__)
+        for name in _global_names(fn.__code__) & globals_.keys():
+            globals_[name] = self._counterpart(globals_[name])
         cells = tuple(types.CellType(self._counterpart(c.cell_contents)) for c in fn.__closure__ or ())
         copy = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__, cells or None)
         copy.__kwdefaults__ = fn.__kwdefaults__
         return copy
 
     def _counterpart(self, value):
-        """numba-cuda-mlir's object for numba-cuda's `value` (its `cuda` module, a scalar type),
-        else `value` itself."""
+        """numba-cuda-mlir's object for numba-cuda's `value` (its `cuda` module, a scalar type, a
+        device function: compiled by numba-cuda-mlir), else `value` itself."""
         numba_cuda, numba_types = sys.modules.get("numba.cuda"), sys.modules.get("numba.core.types")
+        dispatcher = sys.modules.get("numba.cuda.dispatcher")
         if numba_cuda is not None and value is numba_cuda:
             return self.cuda
+        if dispatcher is not None and isinstance(value, dispatcher.CUDADispatcher) and value.targetoptions.get("device"):
+            if value not in self._device_functions:
+                self._device_functions[value] = self.cuda.jit(device=True)(self.kernel(value.py_func))
+            return self._device_functions[value]
         if numba_types is not None and isinstance(value, numba_types.Number):
             return getattr(self.types, str(value), value)
         return value
@@ -101,6 +109,15 @@ class Backend:
         assert cubin[:4] == b"\x7fELF"
         assert left == []
         return cubin
+
+
+def _global_names(code):
+    """The global names `code` (and the functions defined in it) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
 
 
 def _target_without_gpu():
