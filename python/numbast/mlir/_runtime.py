@@ -297,6 +297,62 @@ def _element_ref_getitem(lower, target, args, kws):
     lower.store_var(target, _element_address(lower, args[0], args[1]))
 
 
+# The integer operations an enum member takes part in (numba-cuda-mlir lowers none with one):
+# arith's operation, or the comparison's predicate (signed, unsigned).
+_ENUM_BINOPS = {
+    _operator.add: "addi", _operator.sub: "subi", _operator.mul: "muli",
+    _operator.and_: "andi", _operator.or_: "ori", _operator.xor: "xori",
+    _operator.eq: ("eq", "eq"), _operator.ne: ("ne", "ne"), _operator.lt: ("slt", "ult"),
+    _operator.le: ("sle", "ule"), _operator.gt: ("sgt", "ugt"), _operator.ge: ("sge", "uge"),
+}  # fmt: skip
+
+
+def _enum_binop(fn):
+    """The lowering of `a fn b` with an enum member (a bound enum's, an `IntEnum`'s) among
+    integers: each operand as the integer it stands for, converted to the type the operation is
+    computed in (the result's, or for a comparison the wider operand's)."""
+    what = _ENUM_BINOPS[fn]
+
+    def impl(lower, target, args, kws):
+        tys = [lower.get_numba_type(a) for a in args]
+        ints = [t.dtype if isinstance(t, types.IntEnumMember) else t for t in tys]
+        if isinstance(what, tuple):
+            work = max(ints, key=lambda t: t.bitwidth)
+            work = types.Integer.from_bitwidth(work.bitwidth, any(t.signed for t in ints))
+        else:
+            work = lower.get_numba_type(target)
+        mlir_work = lower.get_value_type(work)
+        a, b = (_mlir_convert(lower.load_var(v), mlir_work, signed=t.signed) for v, t in zip(args, ints))
+        if isinstance(what, tuple):
+            predicate = what[0] if work.signed else what[1]
+            value = _mlir_arith.cmpi(getattr(_mlir_arith.CmpIPredicate, predicate), a, b)
+            result = lower.get_numba_type(target)
+            if result != types.boolean:
+                value = lower.lower_cast(types.boolean, result, value)
+        else:
+            value = getattr(_mlir_arith, what)(a, b)
+        lower.store_var(target, value)
+
+    return impl
+
+
+def _enum_setitem(lower, target, args, kws):
+    """`a[i] = e` (`a[i, j] = e`), `e` an enum member (a bound enum's, an `IntEnum`'s) and `a` an
+    array of numbers: the member's value, converted to the element type, stored where
+    numba-cuda-mlir's own indexing places the element."""
+    aryty, enumty = lower.get_numba_type(args[0]), lower.get_numba_type(args[2])
+    array = lower.load_var(args[0])
+    index = args[1]
+    indexty = None if isinstance(index, int) else lower.get_numba_type(index)
+    if isinstance(indexty, types.BaseTuple):
+        indices = [_index_value(lower, array, pair, d) for d, pair in enumerate(zip(lower.load_var(index), indexty))]
+    else:
+        indices = [_index_value(lower, array, index, 0)]
+    value = lower.lower_cast(enumty.dtype, aryty.dtype, lower.load_var(args[2]))
+    element = _mlir_ir.MemRefType(array.type).element_type
+    _mlir_llvm.store(lower.as_storage(aryty.dtype, value), _mlir_memref_to_llvm_ptr(array, indices, element))
+
+
 def _element_ref_setitem(lower, target, args, kws):
     """`a[i] = b[j]`, `b[j]` a reference: a copy of the element it refers to."""
     aryty, refty = lower.get_numba_type(args[0]), lower.get_numba_type(args[2])
@@ -495,6 +551,11 @@ def _register_packed_arrays():
             if not _packed_array(ary, None):
                 if isinstance(ary, types.Array) and getattr(valty, "_nbst_ref_of", None) is not None:
                     lower_for(_op.setitem, (ary, types.Integer, valty), _element_ref_setitem)  # `a[i] = b[j]`
+                elif isinstance(ary, types.Array) and isinstance(valty, types.IntEnumMember) and ary.dtype != valty:
+                    index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
+                    formal = None if index is None else element_index(ary, typemap.get(index.name))
+                    if formal is not None:  # `out[i] = Dial.Step.Coarse`: numba-cuda-mlir has no such setitem
+                        lower_for(_op.setitem, (ary, formal, valty), _enum_setitem)
                 return
             index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
             formal = None if index is None else element_index(ary, typemap.get(index.name))
@@ -505,6 +566,11 @@ def _register_packed_arrays():
         if not (isinstance(inst, _nb_ir.Assign) and isinstance(inst.value, _nb_ir.Expr)):
             return
         expr = inst.value
+        if expr.op == "binop" and expr.fn in _ENUM_BINOPS:
+            lhs, rhs = typemap.get(expr.lhs.name), typemap.get(expr.rhs.name)
+            if isinstance(lhs, types.IntEnumMember) or isinstance(rhs, types.IntEnumMember):
+                lower_for(expr.fn, (lhs, rhs), _enum_binop(expr.fn))  # `Scale.Ten + Bits.Wider`: none in numba-cuda-mlir
+            return
         if expr.op not in ("getitem", "static_getitem", "getiter"):
             return
         ary = typemap.get(expr.value.name)
