@@ -8,15 +8,12 @@ CPU: each kernel compiles to a cubin with every shim inlined. GPU (`gpu` marker)
 
 from __future__ import annotations
 
-import types as pytypes
 import warnings
 from pathlib import Path
 
 import ast_canopy
 import numpy as np
 import pytest
-import test_lib_cub_block as tcub
-import test_member_templates as tm
 import test_templates as tt
 from ast_canopy import parse_declarations_from_source
 
@@ -28,13 +25,8 @@ def parse(path):
 
 
 def for_backend(backend, case):
-    """`case` with its kernel's globals rebound to the backend's `cuda` and scalar types."""
-    kernel = case.kernel
-    scope = dict(kernel.__globals__)
-    scope["cuda"] = backend.cuda
-    scope.update({n: getattr(backend.types, n) for n in ("int32", "uint8", "uint32", "float32", "float64") if n in scope})
-    rebound = pytypes.FunctionType(kernel.__code__, scope, kernel.__name__, kernel.__defaults__, kernel.__closure__)
-    return tt.Case(rebound, case.args, case.check, case.launch)
+    """`case` with its kernel reading the backend's `cuda` and scalar types (`Backend.kernel`)."""
+    return tt.Case(backend.kernel(case.kernel), case.args, case.check, case.launch)
 
 
 def link(backend, case, writer):
@@ -92,53 +84,11 @@ def CUB(backend):
     return dict(writer=writer, dims=dims, **{t.__name__.split("::")[1]: t for t in bound})
 
 
-@pytest.fixture(scope="module")
-def M(backend):
-    """member_templates.cuh: call operators (`f(x)` on a struct and on a class template instance)
-    and member function templates."""
-    decls = parse(tm.HEADER)
-    writer = backend.api.MemoryShimWriter(f'#include "{tm.HEADER}"')
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        affine, scaler = backend.api.bind_cxx_structs(writer, decls.structs)
-        poly, _box = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
-    return dict(writer=writer, Affine=affine, Scaler=scaler, Poly=poly)
-
-
-def member_case(M):
-    def args():
-        return np.zeros(8, np.int32), np.zeros(4, np.float32)
-
-    def check(a):
-        assert a[0].tolist() == tm.EXPECTED_INT and a[1].tolist() == tm.EXPECTED_FLOAT
-
-    return tt.Case(tm.make_kernel(tm._Names(M)), args, check)
-
-
-@pytest.fixture(scope="module")
-def CUB_BLOCK(backend):
-    """test_lib_cub_block.py's CUB block primitives and libcu++ function objects."""
-    cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
-    decls = []
-    for header, name in tcub.FAMILIES.items():
-        decls += [t for t in parse(cccl / "cub" / "block" / f"{header}.cuh").class_templates if t.qual_name == f"cub::{name}"]
-    for header, names in tcub.FUNCTORS.items():
-        decls += [t for t in parse(cccl / header).class_templates if t.qual_name in names]
-    source = "".join(f"#include <cub/block/{h}.cuh>\n" for h in tcub.FAMILIES)
-    writer = backend.api.MemoryShimWriter(source + "#include <cuda/std/functional>\n#include <cuda/functional>\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", backend.api.NumbastSkipWarning)  # the function objects' operator()
-        bound = backend.api.bind_cxx_class_templates(decls, None, writer)
-    return dict(writer=writer, **{t.__name__.rsplit("::", 1)[1]: t for t in bound})
-
-
 CASES = {
     "functions": (F, tt.function_case),
     "classes": (C, tt.class_case),
     "cub_scan_reduce": (CUB, tt.scan_case),
     "cub_load_store": (CUB, tt.load_store_case),
-    "call_operators_and_member_templates": (M, member_case),
-    **{f"cub_{name}": (CUB_BLOCK, make) for name, make in tcub.CASES.items()},
 }
 
 
