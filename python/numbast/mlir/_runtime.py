@@ -568,7 +568,8 @@ def _register_packed_arrays():
         expr = inst.value
         if expr.op == "binop" and expr.fn in _ENUM_BINOPS:
             lhs, rhs = typemap.get(expr.lhs.name), typemap.get(expr.rhs.name)
-            if isinstance(lhs, types.IntEnumMember) or isinstance(rhs, types.IntEnumMember):
+            integral = all(isinstance(t, (types.Integer, types.IntEnumMember)) for t in (lhs, rhs))
+            if integral and (isinstance(lhs, types.IntEnumMember) or isinstance(rhs, types.IntEnumMember)):
                 lower_for(expr.fn, (lhs, rhs), _enum_binop(expr.fn))  # `Scale.Ten + Bits.Wider`: none in numba-cuda-mlir
             return
         if expr.op not in ("getitem", "static_getitem", "getiter"):
