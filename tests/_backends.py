@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
+import types
 
+import numpy as np
 import pytest
 
 ARCH = "sm_80"
@@ -18,6 +21,7 @@ class Backend:
 
     def __init__(self, name):
         self.name = name
+        self._device_functions = {}  # numba-cuda device function -> this backend's
         if name == "mlir":
             pytest.importorskip("numba_cuda_mlir")
             self.api = importlib.import_module("numbast.mlir")
@@ -43,19 +47,57 @@ class Backend:
             pytest.skip("no CUDA GPU")
 
     def link_case(self, case, writer):
-        """Links a test's `Case` (kernel, argument factory, check) for its arguments' types."""
+        """Links a test's `Case` (kernel, argument factory, check; `launch` optional) for its
+        arguments' types."""
         return self.link(case.kernel, tuple(self.typeof(a) for a in case.args()), writer)
 
     def run_case(self, case):
-        """Launches a `Case` on the GPU (no `link=`: lowering adds the shims) and checks it."""
+        """Launches a `Case` on the GPU (no `link=`: lowering adds the shims) with its `launch`
+        configuration (blocks, threads; default one thread) and checks it: the arguments go to
+        the device and come back as the tuple `check` gets."""
         self.gpu()
-        args = case.args()
-        self.cuda.jit(case.kernel)[1, 1](*args)
-        case.check(args)
+        args = [self.cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in case.args()]
+        self.cuda.jit(self.kernel(case.kernel))[getattr(case, "launch", (1, 1))](*args)
+        case.check(tuple(a.copy_to_host() if hasattr(a, "copy_to_host") else a for a in args))
+
+    def kernel(self, fn):
+        """Kernel `fn` (a Python function or `cuda.jit` dispatcher) for this backend. A kernel is
+        written once, against numba-cuda's names (`cuda`, scalar types such as `int32`), as a
+        global or a closure variable; on numba-cuda-mlir a copy of the function reads them from
+        numba-cuda-mlir (`numba.cuda` is `numba_cuda_mlir.cuda`, `numba.int32` its `int32`)."""
+        fn = getattr(fn, "py_func", fn)
+        if self.name != "mlir":
+            return fn
+        globals_ = dict(fn.__globals__)
+        for name in _global_names(fn.__code__) & globals_.keys():
+            globals_[name] = self._counterpart(globals_[name])
+        cells = tuple(types.CellType(self._counterpart(c.cell_contents)) for c in fn.__closure__ or ())
+        copy = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__, cells or None)
+        copy.__kwdefaults__ = fn.__kwdefaults__
+        return copy
+
+    def _counterpart(self, value):
+        """numba-cuda-mlir's object for numba-cuda's `value` (its `cuda` and `types` modules, a
+        scalar type, a device function: compiled by numba-cuda-mlir), else `value` itself."""
+        numba_cuda, numba_types = sys.modules.get("numba.cuda"), sys.modules.get("numba.core.types")
+        dispatcher = sys.modules.get("numba.cuda.dispatcher")
+        if numba_cuda is not None and value is numba_cuda:
+            return self.cuda
+        if isinstance(value, types.ModuleType) and value.__name__ in ("numba.core.types", "numba.cuda.types", "numba.types"):
+            return self.types
+        if dispatcher is not None and isinstance(value, dispatcher.CUDADispatcher) and value.targetoptions.get("device"):
+            if value not in self._device_functions:
+                self._device_functions[value] = self.cuda.jit(device=True)(self.kernel(value.py_func))
+            return self._device_functions[value]
+        if numba_types is not None and isinstance(value, numba_types.Number):
+            return getattr(self.types, str(value), value)
+        return value
 
     def link(self, kernel, argtypes, writer):
-        """The kernel's cubin for ARCH; asserts that no shim of `writer` is left as a symbol."""
-        shims = re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
+        """The kernel's cubin for ARCH; asserts that no shim of `writer` (None: a static module's,
+        not looked for) is left as a symbol."""
+        shims = [] if writer is None else re.findall(r'extern "C" __device__ void (\w+)\(', writer.unit.source())
+        kernel = self.kernel(kernel)
         if self.name == "mlir":
             _target_without_gpu()
             cubin = self.cuda.compile_cubin(kernel, tuple(argtypes), cc=(8, 0))
@@ -88,6 +130,15 @@ class Backend:
         options = LinkerOptions(arch=ARCH, link_time_optimization=True, ptx=True)
         ptx = Linker(*objects, options=options).link("ptx").code
         return ptx.decode() if isinstance(ptx, bytes) else ptx
+
+
+def _global_names(code):
+    """The global names `code` (and the functions defined in it) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
 
 
 def _target_without_gpu():

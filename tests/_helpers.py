@@ -22,11 +22,15 @@ def import_module(path: Path):
     return module
 
 
-def generate_static_module(root: Path, header: Path, name: str, arch: str = "sm_80"):
+def generate_static_module(root: Path, header: Path, name: str, arch: str = "sm_80", backend=None):
     """`header` generated as the static module `name` under `root` (its only file), imported,
-    with the coverage report as its `report` attribute."""
+    with the coverage report as its `report` attribute. For the numba-cuda-mlir `backend`
+    (tests/_backends.py), an `MLIR Backend` module named `<name>_mlir`."""
+    mlir = backend is not None and backend.name == "mlir"
+    name = f"{name}_mlir" if mlir else name
     cfg = root / "cfg.yml"
-    cfg.write_text(f"Entry Point: {header}\nFile List: [{header}]\nGPU Arch: [{arch}]\nOutput Name: {name}\n")
+    cfg.write_text(f"Entry Point: {header}\nFile List: [{header}]\nGPU Arch: [{arch}]\nOutput Name: {name}\n"
+                   + ("MLIR Backend: true\n" if mlir else ""))  # fmt: skip
     report = root / "report.json"
     r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out"),
                         "--report", str(report)], capture_output=True, text=True)  # fmt: skip

@@ -3,7 +3,8 @@ only public fields is constructed in a kernel field by field, `Extent(3, 4)` for
 `Extent{3, 4}`, and calls may leave out trailing scalar fields, which C++ value-initializes (a shim
 per arity, in brace form). Structs that declare a constructor keep only theirs; a class with a
 private field gets none. Dynamic mode and a generated static module, on
-tests/headers/aggregates.cuh. CPU tests link; the `gpu` tests check values."""
+tests/headers/aggregates.cuh, on both backends (the `backend` fixture). CPU tests link; the `gpu`
+tests check values."""
 
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from pathlib import Path
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import generate_static_module, require_gpu, shims_of
-from numba import cuda
-from numba.cuda.typing.typeof import typeof
-from numbast import MemoryShimWriter, bind_cxx_enums, bind_cxx_functions, bind_cxx_structs
-from numbast.testing import link_kernel
+from _helpers import generate_static_module
 
 HEADER = Path(__file__).resolve().parent / "headers" / "aggregates.cuh"
 ARCH = "sm_80"
-SIG = (typeof(np.zeros(9, np.float32)), typeof(np.arange(4, dtype=np.float32)))
+
+
+def sig(backend):
+    return (backend.typeof(np.zeros(9, np.float32)), backend.typeof(np.arange(4, dtype=np.float32)))
 
 
 class _Names:
@@ -29,20 +29,21 @@ class _Names:
 
 
 @pytest.fixture(scope="module")
-def D():
+def D(backend):
+    api = backend.api
     decls = ast_canopy.parse_declarations_from_source(str(HEADER), [str(HEADER)], ARCH)
-    writer = MemoryShimWriter(f'#include "{HEADER}"')
-    enums = bind_cxx_enums(decls.enums)
-    structs = bind_cxx_structs(writer, decls.structs)
-    functions = bind_cxx_functions(writer, decls.functions)
+    writer = api.MemoryShimWriter(f'#include "{HEADER}"')
+    enums = api.bind_cxx_enums(decls.enums)
+    structs = api.bind_cxx_structs(writer, decls.structs)
+    functions = api.bind_cxx_functions(writer, decls.functions)
     names = {e.__name__: e for e in enums} | {s.__name__: s for s in structs}
     names |= {f.__name__: f for f in functions}
     return _Names({"writer": writer, **names})
 
 
 @pytest.fixture(scope="module")
-def S(tmp_path_factory):
-    return generate_static_module(tmp_path_factory.mktemp("aggregates"), HEADER, "aggregates_static", ARCH)
+def S(backend, tmp_path_factory):
+    return generate_static_module(tmp_path_factory.mktemp("aggregates"), HEADER, "aggregates_static", ARCH, backend)
 
 
 def make_kernel(ns):
@@ -68,22 +69,19 @@ def make_kernel(ns):
 EXPECTED = [12, 0, 1, 205, 10, 0, 3, 40, 4]
 
 
-def test_aggregates_link(D):
-    result = link_kernel(make_kernel(D), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
-    assert [s for s in shims_of(D.writer) if result.calls(s)] == []
+def test_aggregates_link(backend, D):
+    backend.link(make_kernel(D), sig(backend), D.writer)
     src = D.writer.unit.source()
     assert "::agg::Extent{*__nbst_a0, *__nbst_a1}" in src and "::agg::Extent{}" in src
     assert "::agg::Box{*__nbst_a0}" in src
     assert "::agg::Counted(*__nbst_a0)" in src and "::agg::Counted{" not in src
 
 
-def test_static_module_aggregates_link(S):
-    result = link_kernel(make_kernel(S), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
+def test_static_module_aggregates_link(backend, S):
+    backend.link(make_kernel(S), sig(backend), None)
 
 
-def test_report_notes_aggregate_initialization(S):
+def test_report_notes_aggregate_initialization(backend, S):
     notes = {b["name"]: b.get("note", "") for b in S.report["bound"] if b["kind"] == "constructor"}
     assert notes["agg::Extent::Extent"] == "aggregate initialization, 0 to 2 of 2 fields"
     assert notes["agg::Box::Box"] == "aggregate initialization, 1 to 3 of 3 fields"
@@ -102,19 +100,19 @@ def test_report_notes_aggregate_initialization(S):
         ("Counted()", r"Counted"),  # declares a constructor: no other
     ],
 )
-def test_calls_that_cannot_initialize_are_typing_errors(D, call, message):
+def test_calls_that_cannot_initialize_are_typing_errors(backend, D, call, message):
     ns = {"Box": D.Box, "Extent": D.Extent, "Hidden": D.Hidden, "Counted": D.Counted}
     exec(f"def kernel(out, data):\n    x = {call}\n", ns)
     with pytest.raises(Exception, match=message) as info:
-        link_kernel(ns["kernel"], SIG, ARCH)
+        backend.link(ns["kernel"], sig(backend), D.writer)
     assert "TypingError" in type(info.value).__name__
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
-def test_aggregates_values(mode, request):
-    require_gpu()
-    kernel = cuda.jit(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode])))
+def test_aggregates_values(backend, mode, request):
+    backend.gpu()
+    kernel = backend.cuda.jit(backend.kernel(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode]))))
     out, data = np.zeros(9, np.float32), np.arange(4, dtype=np.float32)
     kernel[1, 1](out, data)
     assert out.tolist() == EXPECTED

@@ -167,6 +167,27 @@ def test_mlir_api_imports_no_numba_cuda():
     assert out.strip() == "[]"
 
 
+@pytest.mark.parametrize("probe", ["clang", "nvrtc"])
+def test_mlir_template_layout_probe_imports_no_numba_cuda(tmp_path, probe):
+    """A class template's layout is probed with numba-cuda-mlir's NVRTC and include path where
+    libclang cannot answer (`NUMBAST_TEMPLATE_PROBE=nvrtc` makes NVRTC answer, into an empty NVRTC
+    cache), and with libclang given the same include path: neither imports numba-cuda."""
+    pytest.importorskip("numba_cuda_mlir")
+    header = Path(__file__).resolve().parent / "headers" / "templates_dyn" / "classes.cuh"
+    code = (
+        "import sys, numpy as np, numbast.mlir as m\n"
+        "from ast_canopy import parse_declarations_from_source\n"
+        f"d = parse_declarations_from_source({str(header)!r}, [{str(header)!r}], 'sm_80')\n"
+        f"w = m.MemoryShimWriter('#include \"{header}\"')\n"
+        "(vec,) = [t for t in m.bind_cxx_class_templates(d.class_templates, None, w) if t.__name__ == 'tpl::Vec']\n"
+        "print(vec[np.float32, 3]._numba_type._nbst_size)\n"
+        "print(sorted(n for n in ('numba', 'llvmlite', 'numba.cuda') if n in sys.modules))\n"
+    )
+    env = dict(os.environ, NUMBAST_TEMPLATE_PROBE=probe, AST_CANOPY_CACHE_DIR=str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split("\n")[:2] == ["16", "[]"]  # float data[3] and int tag
+
+
 # ----------------------------------------------------------------------------- static modules
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mlir_gpu"))

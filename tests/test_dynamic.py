@@ -590,10 +590,29 @@ def struct_cases(S):
     def check_packed(args):
         assert args[0].tolist() == [123234345, 3, 7, 10, 9, 9, 456, 5]
 
+    def k_packed_2d(iout):
+        grid = cuda.local.array((2, 3), Triple)  # elements 12 bytes apart, rows 36, as in C++'s Triple[2][3]
+        for i in range(2):
+            for j in range(3):
+                grid[i, j] = Triple(i + 1, j + 1, i + j)
+        iout[0] = weigh_triples(grid[1], 3)  # C++ reads a row the kernel wrote
+        fill_triples(grid[0], 3, 5)  # C++ writes row 0
+        iout[1], iout[2], iout[3] = grid[0, 2].c, grid[1, 1].b, grid[-1, -1].a  # negative indices
+        shared = cuda.shared.array((2, 2), Triple)
+        shared[1, 0] = Triple(4, 5, 6)
+        shared[1, 1] = Triple(7, 8, 9)
+        iout[4] = shared[1, 1].c
+        iout[5] = weigh_triples(shared[1], 2)
+        iout[6] = grid[1][2].b  # an element of a row
+
+    def check_packed_2d(args):
+        assert args[0].tolist() == [211222233, 9, 2, 2, 9, 456789, 3]
+
     return {
         "structs": Case(k_structs, lambda: (np.zeros(26), np.zeros(11, np.int64)), check),
         "dtype": Case(k_dtype, lambda: (np.zeros(1, np.int64),), check_dtype),
         "packed": Case(k_packed, lambda: (np.zeros(8, np.int32),), check_packed),
+        "packed_2d": Case(k_packed_2d, lambda: (np.zeros(7, np.int32),), check_packed_2d),
     }
 
 
@@ -685,12 +704,24 @@ def test_array_of_struct_keeps_cxx_layout_links(S):
         assert not re.findall(r"llvm\.(?:load|store) [^\n]*i96", text)
 
 
+def test_array_of_struct_of_two_dimensions_keeps_cxx_layout_links(S):
+    """The same in two dimensions (`a[i, j]`, rows given to C++ as pointers)."""
+    backend = S["backend"]
+    case = struct_cases(S)["packed_2d"]
+    backend.link_case(case, S["writer"])
+    if backend.name == "mlir":
+        from numba_cuda_mlir.compiler import compile_mlir
+
+        text = compile_mlir(case.kernel, (backend.types.int32[::1],), optimized=False)
+        assert not re.findall(r"memref\.(?:load|store)[^\n]*i96", text)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         ("for t in arr:\n        iout[0] += t.a", r"Iteration \(`for x in a`\) of an array of Triple \(12 bytes\)"),
-        ("iout[0] = grid[0, 1].a", r"Indexing by several indices of an array of Triple \(12 bytes\)"),
-        ("grid[1, 0] = Triple(1, 2, 3)", r"Assigning an element other than `a\[i\]` of an array of Triple"),
+        ("iout[0] = grid[0:1, 1][0].a", r"Indexing by slices in several dimensions of an array of Triple \(12 bytes\)"),
+        ("grid[0:1, 0] = Triple(1, 2, 3)", r"Assigning other than an element \(`a\[i\] = v`, `a\[i, j\] = v`\) of an array of Triple"),
     ],
 )
 def test_mlir_array_of_struct_refuses_what_it_cannot_lay_out(S, body, message):
@@ -729,6 +760,11 @@ def test_mlir_array_stride_rule_is_nvptx_data_layout():
 @pytest.mark.gpu
 def test_array_of_struct_keeps_cxx_layout_runs(S):
     S["backend"].run_case(struct_cases(S)["packed"])
+
+
+@pytest.mark.gpu
+def test_array_of_struct_of_two_dimensions_keeps_cxx_layout_runs(S):
+    S["backend"].run_case(struct_cases(S)["packed_2d"])
 
 
 @pytest.mark.gpu

@@ -1,6 +1,7 @@
 """Cooperative groups (`cooperative_groups.h`, `cooperative_groups/reduce.h`) as users write kernels
 against them: the block and grid groups, tiles by a runtime size and by a template argument, and
-`cooperative_groups::reduce` with `cg::plus`. CPU tests link; `gpu` tests check values."""
+`cooperative_groups::reduce` with `cg::plus`. CPU tests link; `gpu` tests check values. Both
+backends (the `backend` fixture: numba-cuda and numba-cuda-mlir) run every test."""
 
 from __future__ import annotations
 
@@ -12,38 +13,34 @@ import ast_canopy
 import numbast
 import numpy as np
 import pytest
-from _helpers import require_gpu, shims_of
 from numba import cuda
-from numba.cuda.typing.typeof import typeof
-from numbast import (
-    MemoryShimWriter,
-    bind_cxx_class_templates,
-    bind_cxx_function_templates,
-    bind_cxx_functions,
-    bind_cxx_structs,
-)
-from numbast.testing import link_kernel
 
 ARCH = "sm_80"
-I32 = typeof(np.zeros(1, np.int32))
 THREADS, BLOCKS = 128, 4
 
 
 @pytest.fixture(scope="module")
-def CG(tmp_path_factory):
+def cg_decls(tmp_path_factory):
+    """The parsed headers and their entry (one parse for both backends)."""
     inc = ast_canopy.cuda_include_dirs()[0]
     entry = tmp_path_factory.mktemp("cg") / "cg.cuh"
     entry.write_text("#include <cooperative_groups.h>\n#include <cooperative_groups/reduce.h>\n")
     files = [os.path.join(inc, "cooperative_groups.h"), os.path.join(inc, "cooperative_groups", "reduce.h")]
     files += glob.glob(os.path.join(inc, "cooperative_groups", "details", "*.h"))
-    decls = ast_canopy.parse_declarations_from_source(str(entry), files, ARCH)
-    writer = MemoryShimWriter(f'#include "{entry}"')
+    return ast_canopy.parse_declarations_from_source(str(entry), files, ARCH), entry
+
+
+@pytest.fixture(scope="module")
+def CG(backend, cg_decls):
+    decls, entry = cg_decls
+    api = backend.api
+    writer = api.MemoryShimWriter(f'#include "{entry}"')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)
-        structs = bind_cxx_structs(writer, decls.structs)
-        functions = bind_cxx_functions(writer, decls.functions)
-        templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
-        classes = bind_cxx_class_templates(decls.class_templates, None, writer)
+        structs = api.bind_cxx_structs(writer, decls.structs)
+        functions = api.bind_cxx_functions(writer, decls.functions)
+        templates = api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        classes = api.bind_cxx_class_templates(decls.class_templates, None, writer)
     out = {"writer": writer}
     for obj in [*structs, *functions, *classes]:
         if obj is not None:
@@ -53,15 +50,8 @@ def CG(tmp_path_factory):
     return out
 
 
-def linked(kernel, sig, writer):
-    result = link_kernel(kernel, sig, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
-    assert [s for s in shims_of(writer) if result.calls(s)] == []
-    return result
-
-
-def test_group_types_are_bound(CG):
-    notes = {b.name: b.note for b in numbast.binding_report().bound if b.kind == "struct"}
+def test_group_types_are_bound(backend, CG):
+    notes = {b.name: b.note for b in backend.api.binding_report().bound if b.kind == "struct"}
     # thread_group holds a union of bit-field records: bound as its bytes, with the reason.
     assert notes["cooperative_groups::__v1::thread_group"].startswith("opaque: field `_data`: unknown type")
     for name in ("thread_block", "grid_group", "thread_group"):
@@ -136,17 +126,19 @@ KERNELS = {"block": block_kernel, "grid": grid_kernel, "tile": tile_kernel, "sta
 
 
 @pytest.mark.parametrize("case", KERNELS)
-def test_cooperative_groups_link(CG, case):
+def test_cooperative_groups_link(backend, CG, case):
     kernel, _expected = KERNELS[case](CG)
-    linked(kernel, (I32, I32), CG["writer"])
+    i32 = backend.typeof(np.zeros(1, np.int32))
+    backend.link(kernel, (i32, i32), CG["writer"])
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", KERNELS)
-def test_cooperative_groups_run(CG, case):
-    require_gpu()
+def test_cooperative_groups_run(backend, CG, case):
+    backend.gpu()
     kernel, expected = KERNELS[case](CG)
     values = np.random.default_rng(2).integers(0, 100, THREADS * BLOCKS).astype(np.int32)
+    cuda = backend.cuda
     out = cuda.to_device(np.zeros_like(values))
-    cuda.jit(kernel)[BLOCKS, THREADS](cuda.to_device(values), out)
+    cuda.jit(backend.kernel(kernel))[BLOCKS, THREADS](cuda.to_device(values), out)
     np.testing.assert_array_equal(out.copy_to_host(), expected(values))

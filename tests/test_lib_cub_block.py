@@ -8,7 +8,8 @@ and the operators CUB takes are libcu++'s function objects (`cuda::std::less<int
 `cuda::maximum<int>`), class templates bound from their headers and constructed in the kernel
 (`less[np.int32]()`). Template arguments are positional, so the same kernels fit CUB 3.x
 (`BlockDimX`) and older CUB (`BLOCK_DIM_X`). The CPU tests compile and link each kernel to a cubin;
-the `gpu` tests launch it and compare with NumPy.
+the `gpu` tests launch it and compare with NumPy. Every kernel test runs on both backends (the
+`backend` fixture: numba-cuda and numba-cuda-mlir).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ import ast_canopy
 import numbast
 import numpy as np
 import pytest
-from _helpers import link_case, require_gpu
 from ast_canopy import parse_declarations_from_source
 from numba import cuda, int32, uint8, uint32
-from numbast import MemoryShimWriter, bind_cxx_class_templates
 
 ARCH = "sm_80"
 BLOCK = 128
@@ -57,7 +56,8 @@ def parse(path):
 
 
 @pytest.fixture(scope="module")
-def CUB():
+def cub_decls():
+    """The parsed class templates (one parse for both backends)."""
     cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
     decls = []
     for header, name in FAMILIES.items():
@@ -66,13 +66,18 @@ def CUB():
         decls += [t for t in parse(cccl / header).class_templates if t.qual_name in names]
     wanted = [f"cub::{n}" for n in FAMILIES.values()] + [n for names in FUNCTORS.values() for n in names]
     assert sorted(t.qual_name for t in decls) == sorted(wanted)
+    return decls
+
+
+@pytest.fixture(scope="module")
+def CUB(backend, cub_decls):
     source = "".join(f"#include <cub/block/{h}.cuh>\n" for h in FAMILIES)
-    writer = MemoryShimWriter(source + "#include <cuda/std/functional>\n#include <cuda/functional>\n")
+    writer = backend.api.MemoryShimWriter(source + "#include <cuda/std/functional>\n#include <cuda/functional>\n")
     with warnings.catch_warnings():
         # The function objects' operator() is not bound (a member operator of a class template);
         # CUB calls it, the kernels only construct the objects.
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)
-        bound = bind_cxx_class_templates(decls, None, writer)
+        bound = backend.api.bind_cxx_class_templates(cub_decls, None, writer)
     return dict(writer=writer, **{t.__name__.rsplit("::", 1)[1]: t for t in bound})
 
 
@@ -82,14 +87,6 @@ class Case:
     args: Callable[[], tuple]  # fresh numpy arguments
     check: Callable[[tuple], None]  # asserts on the arguments after a launch
     launch: tuple = (BLOCKS, BLOCK)  # blocks, threads
-
-
-def run_case(case):
-    require_gpu()
-    args = case.args()
-    device_args = [cuda.to_device(a) for a in args]
-    cuda.jit(case.kernel)[case.launch](*device_args)
-    case.check(tuple(d.copy_to_host() for d in device_args))
 
 
 def rng(seed):
@@ -444,14 +441,14 @@ CASES = {
 
 
 @pytest.mark.parametrize("family", CASES)
-def test_cub_block_primitive_links(CUB, family):
-    link_case(CASES[family](CUB), CUB["writer"], ARCH)
+def test_cub_block_primitive_links(backend, CUB, family):
+    backend.link_case(CASES[family](CUB), CUB["writer"])
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("family", CASES)
-def test_cub_block_primitive_runs(CUB, family):
-    run_case(CASES[family](CUB))
+def test_cub_block_primitive_runs(backend, CUB, family):
+    backend.run_case(CASES[family](CUB))
 
 
 # ----------------------------------------------------------------------------- what CUB needs of the runtime
@@ -460,12 +457,12 @@ BLOCK_LIKE = Path(__file__).resolve().parent / "headers" / "templates_dyn" / "bl
 
 
 @pytest.fixture(scope="module")
-def BLK():
+def BLK(backend):
     decls = parse(BLOCK_LIKE).class_templates
-    writer = MemoryShimWriter(f'#include "{BLOCK_LIKE}"')
+    writer = backend.api.MemoryShimWriter(f'#include "{BLOCK_LIKE}"')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)  # Times::operator()
-        bound = bind_cxx_class_templates(decls, None, writer)
+        bound = backend.api.bind_cxx_class_templates(decls, None, writer)
     return dict(writer=writer, **{t.__name__.rsplit("::", 1)[1]: t for t in bound})
 
 
@@ -500,8 +497,8 @@ def block_like_case(BLK):
     return Case(kernel, lambda: (np.zeros(5 * 32, np.int32),), check, launch=(1, 32))
 
 
-def test_member_alias_explicit_member_arguments_and_inherited_members_link(BLK):
-    link_case(block_like_case(BLK), BLK["writer"], ARCH)
+def test_member_alias_explicit_member_arguments_and_inherited_members_link(backend, BLK):
+    backend.link_case(block_like_case(BLK), BLK["writer"])
     source = BLK["writer"].unit.source()
     # The constructor's storage is named by the alias, never by its private target.
     assert "__nbst_ptr<blk::Staged<int, 32>::Storage> __nbst_a0" in source and "_Storage>" not in source
@@ -516,11 +513,11 @@ def test_member_alias_explicit_member_arguments_and_inherited_members_link(BLK):
 
 
 @pytest.mark.gpu
-def test_member_alias_explicit_member_arguments_and_inherited_members_run(BLK):
-    run_case(block_like_case(BLK))
+def test_member_alias_explicit_member_arguments_and_inherited_members_run(backend, BLK):
+    backend.run_case(block_like_case(BLK))
 
 
-def test_explicit_member_template_argument_of_the_wrong_kind_is_named(BLK):
+def test_explicit_member_template_argument_of_the_wrong_kind_is_named(backend, BLK):
     ST = BLK["Staged"][np.int32, 32]
     Storage = ST.Storage
 
@@ -530,12 +527,12 @@ def test_explicit_member_template_argument_of_the_wrong_kind_is_named(BLK):
         out[0] = ST(storage).Sum[np.int32](items)
 
     with pytest.raises(Exception) as e:
-        link_case(Case(kernel, lambda: (np.zeros(1, np.int32),), None), BLK["writer"], ARCH)
+        backend.link_case(Case(kernel, lambda: (np.zeros(1, np.int32),), None), BLK["writer"])
     assert "takes the template arguments" in str(e.value)
     assert "non-type template parameter `N`" in str(e.value)
 
 
-def test_scalar_typedefs_in_defaults_stay_global(CUB):
+def test_scalar_typedefs_in_defaults_stay_global(backend, CUB):
     """A default written in namespace `cub` is qualified (by the renderer) for use outside it, but
     `uint32_t` is a global name (BlockRunLengthDecode's `DecodedOffsetT = uint32_t`)."""
     type_defaults = [p.default for p in CUB["BlockRunLengthDecode"]._tparams if p.kind == "type" and p.default]

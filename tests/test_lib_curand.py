@@ -6,7 +6,8 @@ thread and draws from every distribution the generator offers (`curand`, `curand
 `curand_normal`, `curand_log_normal`, `curand_poisson`, the `2`/`4` and `_double` variants), then
 skips ahead and draws again. The CPU tests link the kernels to a cubin (shims inlined); the `gpu`
 tests draw 1M values per generator and compare them bit for bit with the same kernel written in
-CUDA C++, in dynamic mode and from a generated static module.
+CUDA C++, in dynamic mode and from a generated static module. Every test runs on both backends
+(the `backend` fixture: numba-cuda and numba-cuda-mlir).
 """
 
 from __future__ import annotations
@@ -20,16 +21,7 @@ import warnings
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import import_module, require_gpu, shims_of
-from numba import cuda
-from numba.cuda.typing.typeof import typeof
-from numbast import (
-    MemoryShimWriter,
-    bind_cxx_function_templates,
-    bind_cxx_functions,
-    bind_cxx_structs,
-)
-from numbast.testing import link_kernel
+from _helpers import import_module
 
 ARCH = "sm_80"
 BLOCK = 128
@@ -76,14 +68,19 @@ class Bound:
 
 
 @pytest.fixture(scope="module")
-def R():
-    decls = ast_canopy.parse_declarations_from_source(os.path.join(INCLUDE, "curand_kernel.h"), CURAND_FILES, ARCH)
-    writer = MemoryShimWriter("#include <curand_kernel.h>")
+def decls():
+    return ast_canopy.parse_declarations_from_source(os.path.join(INCLUDE, "curand_kernel.h"), CURAND_FILES, ARCH)
+
+
+@pytest.fixture(scope="module")
+def R(backend, decls):
+    api = backend.api
+    writer = api.MemoryShimWriter("#include <curand_kernel.h>")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # host-only helpers and the MTGP32 tables are reported, not bound
-        structs = bind_cxx_structs(writer, decls.structs)
-        functions = bind_cxx_functions(writer, decls.functions)
-        templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        structs = api.bind_cxx_structs(writer, decls.structs)
+        functions = api.bind_cxx_functions(writer, decls.functions)
+        templates = api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
     ns = {s.__name__: s for s in structs if s is not None}
     ns.update({f.__name__: f for f in functions if f is not None})
     ns.update({t.__name__: t for t in templates if t is not None})
@@ -93,8 +90,9 @@ def R():
 # ----------------------------------------------------------------------------- kernels
 
 
-def kernels(R):
-    """The Numba kernels, one per generator; each writes 8 outputs of DRAWS values per thread."""
+def kernels(R, cuda):
+    """The kernels (Python functions, for `cuda.jit` of a backend's `cuda`), one per generator;
+    each writes 8 outputs of DRAWS values per thread."""
     curand_init, curand, curand4 = R.curand_init, R.curand, R.curand4
     uniform, uniform4, uniform_d, uniform2_d = R.curand_uniform, R.curand_uniform4, R.curand_uniform_double, R.curand_uniform2_double
     normal, normal2, normal4, normal_d = R.curand_normal, R.curand_normal2, R.curand_normal4, R.curand_normal_double
@@ -107,7 +105,6 @@ def kernels(R):
     poisson, skipahead, skipahead_subsequence = R.curand_poisson, R.skipahead, R.skipahead_subsequence
     XORWOW, Philox, MRG, Sobol = R.XORWOW, R.Philox4_32_10, R.MRG32k3a, R.Sobol32
 
-    @cuda.jit
     def xorwow(bits, f32, f64, f32b, f64b, logn, pois, after):
         i = cuda.grid(1)
         s = cuda.local.array(1, XORWOW)
@@ -125,7 +122,6 @@ def kernels(R):
         for k in range(DRAWS):
             after[i, k] = normal(s)
 
-    @cuda.jit
     def philox(bits, f32, f64, f32b, f64b, logn, pois, after):
         i = cuda.grid(1)
         s = cuda.local.array(1, Philox)
@@ -146,7 +142,6 @@ def kernels(R):
         for k in range(DRAWS):
             after[i, k] = uniform(s)
 
-    @cuda.jit
     def mrg(bits, f32, f64, f32b, f64b, logn, pois, after):
         i = cuda.grid(1)
         s = cuda.local.array(1, MRG)
@@ -163,7 +158,6 @@ def kernels(R):
         for k in range(DRAWS):
             after[i, k] = uniform(s)
 
-    @cuda.jit
     def sobol(directions, bits, f32, f64, f32b, f64b, logn, pois, after):
         i = cuda.grid(1)
         s = cuda.local.array(1, Sobol)
@@ -258,18 +252,16 @@ def kernel_args(name):
 
 
 @pytest.mark.parametrize("generator", ["xorwow", "philox", "mrg", "sobol"])
-def test_generator_kernel_links_with_states_in_local_arrays(R, generator):
-    kernel = kernels(R)[generator]
-    result = link_kernel(kernel, tuple(typeof(a) for a in kernel_args(generator)), ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
-    assert [s for s in shims_of(R.writer) if result.calls(s)] == []
+def test_generator_kernel_links_with_states_in_local_arrays(backend, R, generator):
+    kernel = kernels(R, backend.cuda)[generator]
+    backend.link(kernel, tuple(backend.typeof(a) for a in kernel_args(generator)), R.writer)
 
 
-def test_state_of_another_generator_is_refused(R):
+def test_state_of_another_generator_is_refused(backend, R):
     """A Philox state where cuRAND takes an XORWOW state: the typing error names the candidates."""
     curand_init, XORWOW, Philox = R.curand_init, R.XORWOW, R.Philox4_32_10
+    cuda = backend.cuda
 
-    @cuda.jit
     def kernel(out):
         s = cuda.local.array(1, Philox)
         curand_init(1, 0, 0, s)
@@ -277,7 +269,7 @@ def test_state_of_another_generator_is_refused(R):
         curand_init(out, 0, t)  # Sobol's signature with a wrong first argument
 
     with pytest.raises(Exception) as e:
-        link_kernel(kernel, (typeof(np.zeros(4, np.float32)),), ARCH)
+        backend.link(kernel, (backend.typeof(np.zeros(4, np.float32)),), R.writer)
     text = str(e.value)
     assert "curand_init" in text and "curandStateSobol32" in text
 
@@ -285,8 +277,9 @@ def test_state_of_another_generator_is_refused(R):
 # ----------------------------------------------------------------------------- GPU: values
 
 
-def draw(R, generator):
-    kernel = kernels(R)[generator]
+def draw(backend, R, generator):
+    cuda = backend.cuda
+    kernel = cuda.jit(kernels(R, cuda)[generator])
     d = [cuda.to_device(a) for a in kernel_args(generator)]
     kernel[BLOCKS, BLOCK](*d)
     return [a.copy_to_host() for a in d[-8:]]
@@ -294,6 +287,7 @@ def draw(R, generator):
 
 def draw_native(generator):
     from _native import run_native
+    from numba import cuda
 
     d = [cuda.to_device(a) for a in kernel_args(generator)]
     run_native(NATIVE, generator, BLOCKS, BLOCK, *d)
@@ -308,9 +302,9 @@ def assert_bit_identical(ours, native):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("generator", ["xorwow", "philox", "mrg", "sobol"])
-def test_draws_are_bit_identical_to_cuda_cpp(R, generator):
-    require_gpu()
-    ours = draw(R, generator)
+def test_draws_are_bit_identical_to_cuda_cpp(backend, R, generator):
+    backend.gpu()
+    ours = draw(backend, R, generator)
     assert_bit_identical(ours, draw_native(generator))
     assert len(np.unique(ours[0])) > THREADS * DRAWS // 2  # not a constant stream
 
@@ -324,27 +318,31 @@ def module_names(module):
 
 
 @pytest.fixture(scope="module")
-def static_module(tmp_path_factory):
+def static_module(backend, tmp_path_factory):
+    """The static module of cuRAND for the backend (`MLIR Backend: true` for numba-cuda-mlir)."""
     out = tmp_path_factory.mktemp("curand_static")
     entry = out / "curand_entry.cuh"
     entry.write_text("#include <curand_kernel.h>\n")
     cfg = out / "curand.yml"
-    cfg.write_text(f"Entry Point: {entry}\nFile List: [{', '.join(CURAND_FILES)}]\nGPU Arch: [{ARCH}]\nOutput Name: curand_device\n")
+    name = "curand_device_mlir" if backend.name == "mlir" else "curand_device"
+    mlir = "MLIR Backend: true\n" if backend.name == "mlir" else ""
+    cfg.write_text(f"Entry Point: {entry}\nFile List: [{', '.join(CURAND_FILES)}]\nGPU Arch: [{ARCH}]\nOutput Name: {name}\n{mlir}")
     proc = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    return import_module(out / "curand_device.py")
+    return import_module(out / f"{name}.py")
 
 
-def test_static_module_kernels_link(static_module):
+@pytest.mark.parametrize("generator", ["xorwow", "philox", "mrg", "sobol"])
+def test_static_module_kernels_link(backend, static_module, generator):
     R = Bound(module_names(static_module))
-    for generator, kernel in kernels(R).items():
-        result = link_kernel(kernel, tuple(typeof(a) for a in kernel_args(generator)), ARCH)
-        assert result.cubin[:4] == b"\x7fELF", generator
+    kernel = kernels(R, backend.cuda)[generator]
+    cubin = backend.link(kernel, tuple(backend.typeof(a) for a in kernel_args(generator)), None)
+    assert cubin[:4] == b"\x7fELF", generator
 
 
 @pytest.mark.gpu
-def test_static_module_draws_are_bit_identical_to_cuda_cpp(static_module):
-    require_gpu()
+def test_static_module_draws_are_bit_identical_to_cuda_cpp(backend, static_module):
+    backend.gpu()
     R = Bound(module_names(static_module))
     for generator in ("xorwow", "philox", "mrg", "sobol"):
-        assert_bit_identical(draw(R, generator), draw_native(generator))
+        assert_bit_identical(draw(backend, R, generator), draw_native(generator))

@@ -12,6 +12,7 @@ with operators and free function templates.
 
 The declarations live in libcu++'s internal `__name/` folders, which are in the files to retain.
 CPU tests link each kernel to a cubin (every shim inlined); `gpu` tests check values against NumPy.
+Every test runs on both backends (the `backend` fixture: numba-cuda and numba-cuda-mlir).
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ from pathlib import Path
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import link_case, require_gpu, stored_constants
+from _helpers import stored_constants
 from numba import cuda, float32, float64
-from numba.cuda import types
-from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_function_templates, bind_cxx_functions, bind_cxx_structs
 
 ARCH = "sm_80"
 N = 256
@@ -36,7 +35,8 @@ HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cma
 
 
 @pytest.fixture(scope="module")
-def L(tmp_path_factory):
+def libcxx_decls(tmp_path_factory):
+    """The parsed headers and their entry (one parse for both backends)."""
     cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
     std = cccl / "cuda" / "std"
     entry = tmp_path_factory.mktemp("libcxx") / "libcxx.cuh"
@@ -51,13 +51,19 @@ def L(tmp_path_factory):
     # CCCL 13.0 still defines complex and array in its libcxx folder, behind the public headers.
     libcxx = std / "detail" / "libcxx" / "include"
     files += [str(libcxx / h) for h in ("complex", "array") if (libcxx / h).is_file()]
-    decls = ast_canopy.parse_declarations_from_source(str(entry), files, ARCH)
-    writer = MemoryShimWriter(f'#include "{entry}"')
+    return ast_canopy.parse_declarations_from_source(str(entry), files, ARCH), entry
+
+
+@pytest.fixture(scope="module")
+def L(backend, libcxx_decls):
+    decls, entry = libcxx_decls
+    api = backend.api
+    writer = api.MemoryShimWriter(f'#include "{entry}"')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # internal helpers and host-only members are reported, not bound
-        classes = bind_cxx_class_templates(decls.class_templates, None, writer)
-        templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
-        functions = bind_cxx_functions(writer, decls.functions)
+        classes = api.bind_cxx_class_templates(decls.class_templates, None, writer)
+        templates = api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        functions = api.bind_cxx_functions(writer, decls.functions)
     ns = {"writer": writer}
     for obj in [*classes, *templates, *functions]:
         if obj is not None:
@@ -70,14 +76,7 @@ class Case:
     kernel: object
     args: object  # () -> fresh numpy arguments
     check: object  # (host arrays after the launch) -> asserts
-
-
-def run(case):
-    require_gpu()
-    args = case.args()
-    device = [cuda.to_device(a) for a in args]
-    cuda.jit(case.kernel)[N // 64, 64](*device)
-    case.check(tuple(d.copy_to_host() for d in device))
+    launch: tuple = (N // 64, 64)  # blocks, threads
 
 
 # ----------------------------------------------------------------------------- complex
@@ -136,15 +135,15 @@ def complex_case(L, dtype):
     return Case(kernel, args, check)
 
 
-def test_complex_instantiations(L):
+def test_complex_instantiations(backend, L):
     C, D = L["complex"][np.float32], L["complex"][np.float64]
     assert C.__name__ == "cuda::std::complex<float>" and (C.size, C.align) == (8, 8)
     assert D.__name__ == "cuda::std::complex<double>" and (D.size, D.align) == (16, 16)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float", "double"])
-def test_complex_links(L, dtype):
-    link_case(complex_case(L, dtype), L["writer"])
+def test_complex_links(backend, L, dtype):
+    backend.link_case(complex_case(L, dtype), L["writer"])
     src = L["writer"].unit.source()
     spelled = "float" if dtype == np.float32 else "double"
     # The free operator template, called as C++ code calls it (its template argument deduced: written
@@ -156,11 +155,11 @@ def test_complex_links(L, dtype):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float", "double"])
-def test_complex_values(L, dtype):
-    run(complex_case(L, dtype))
+def test_complex_values(backend, L, dtype):
+    backend.run_case(complex_case(L, dtype))
 
 
-def test_complex_operator_on_mismatched_types_is_a_typing_error(L):
+def test_complex_operator_on_mismatched_types_is_a_typing_error(backend, L):
     C, D = L["complex"][np.float32], L["complex"][np.float64]
 
     def kernel(out):
@@ -168,7 +167,7 @@ def test_complex_operator_on_mismatched_types_is_a_typing_error(L):
 
     case = Case(kernel, lambda: (np.zeros(1, np.float32),), None)
     with pytest.raises(Exception, match="add"):
-        link_case(case, L["writer"])
+        backend.link_case(case, L["writer"])
 
 
 # ----------------------------------------------------------------------------- pair and array
@@ -208,27 +207,28 @@ def pair_array_case(L):
     return Case(kernel, args, check)
 
 
-def test_pair_fields_come_from_its_base(L):
+def test_pair_fields_come_from_its_base(backend, L):
     P = L["pair"][np.int32, np.float32]
     assert P.__name__ == "cuda::std::pair<int, float>" and P.size == 8
+    types = backend.types
     assert P._numba_type._nbst_owner._inherited_field("first") == (types.int32, 0)
     assert P._numba_type._nbst_owner._inherited_field("second") == (types.float32, 4)
     assert P._numba_type._nbst_owner._inherited_field("swap") is None  # a method, not a field
 
 
-def test_pair_and_array_link(L):
-    link_case(pair_array_case(L), L["writer"])
+def test_pair_and_array_link(backend, L):
+    backend.link_case(pair_array_case(L), L["writer"])
     src = L["writer"].unit.source()
     assert "__nbst_self->operator[](*__nbst_a0)" in src
     assert "::new (static_cast<void *>(__nbst_ret)) cuda::std::pair<long long, float>(::cuda::std::make_pair(" in src
 
 
 @pytest.mark.gpu
-def test_pair_and_array_values(L):
-    run(pair_array_case(L))
+def test_pair_and_array_values(backend, L):
+    backend.run_case(pair_array_case(L))
 
 
-def test_array_fill_changes_the_variable(L):
+def test_array_fill_changes_the_variable(backend, L):
     """`a.fill(x)` on a variable changes it (a non-const method's receiver is written back): with
     constants, the linked PTX stores what the filled array gives, not what a default-constructed
     one gives (`a[2] + a.size()` was 4 and `a.data()[3] * 2` was 0 when the fill was lost)."""
@@ -244,8 +244,8 @@ def test_array_fill_changes_the_variable(L):
             b.fill(k + 1)
         out[2] = b[0] + b[3]
 
-    case = Case(kernel, lambda: (np.zeros(3, np.int32),), None)
-    assert stored_constants(link_case(case, L["writer"]).ptx) == [11, 14, 6]
+    ptx = backend.linked_ptx(backend.kernel(kernel), (backend.types.int32[::1],))
+    assert stored_constants(ptx) == [11, 14, 6]
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -292,35 +292,35 @@ def numbers_case(L):
     return Case(kernel, args, check)
 
 
-def test_numbers_link(L):
-    link_case(numbers_case(L), L["writer"])
+def test_numbers_link(backend, L):
+    backend.link_case(numbers_case(L), L["writer"])
     src = L["writer"].unit.source()
     assert "::cuda::std::numeric_limits<int>::max()" in src  # a static member of a base class
     assert "::cuda::std::gcd(*__nbst_a0, *__nbst_a1)" in src
 
 
 @pytest.mark.gpu
-def test_numbers_values(L):
-    run(numbers_case(L))
+def test_numbers_values(backend, L):
+    backend.run_case(numbers_case(L))
 
 
-def test_operator_templates_follow_argument_dependent_lookup(L, tmp_path):
+def test_operator_templates_follow_argument_dependent_lookup(backend, L, tmp_path):
     """`cuda::std::rel_ops::operator>` (`T > T` for any T) is not found for a struct of another
     namespace, as C++ finds it only by argument-dependent lookup or a using-directive."""
     header = tmp_path / "elsewhere.cuh"
     header.write_text("namespace elsewhere {\nstruct Plain {\n  int v;\n  __device__ Plain(int x) : v(x) {}\n};\n}\n")
     decls = ast_canopy.parse_declarations_from_source(str(header), [str(header)], ARCH)
-    writer = MemoryShimWriter(f'#include "{header}"')
-    (Plain,) = bind_cxx_structs(writer, decls.structs)
+    writer = backend.api.MemoryShimWriter(f'#include "{header}"')
+    (Plain,) = backend.api.bind_cxx_structs(writer, decls.structs)
     C = L["complex"][np.float32]
 
     def kernel(out):
         out[0] = 1 if Plain(1) > Plain(2) else 0
 
     with pytest.raises(Exception, match="gt"):
-        link_case(Case(kernel, lambda: (np.zeros(1, np.int32),), None), writer)
+        backend.link_case(Case(kernel, lambda: (np.zeros(1, np.int32),), None), writer)
 
     def kernel_ok(out):
         out[0] = 1 if C(1.0, 0.0) != C(2.0, 0.0) else 0  # cuda::std's own operator template
 
-    link_case(Case(kernel_ok, lambda: (np.zeros(1, np.int32),), None), L["writer"])
+    backend.link_case(Case(kernel_ok, lambda: (np.zeros(1, np.int32),), None), L["writer"])

@@ -4,7 +4,8 @@ static members, call operators) and a class template's static member function te
 by deduction when a kernel calls them; in a static module, a function whose signature names an
 instantiation of a class template (`unbox(const Box<float> &)`) is typed by the template runtime,
 which instantiates the class. Dynamic mode and a generated static module, on
-tests/headers/member_templates.cuh. CPU tests link; the `gpu` tests check values."""
+tests/headers/member_templates.cuh, on both backends (the `backend` fixture). CPU tests link; the
+`gpu` tests check values."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ from pathlib import Path
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import generate_static_module, require_gpu, shims_of
-from numba import cuda
-from numba.cuda.typing.typeof import typeof
-from numbast import MemoryShimWriter, bind_cxx_class_templates, bind_cxx_structs
-from numbast.testing import link_kernel
+from _helpers import generate_static_module
 
 HEADER = Path(__file__).resolve().parent / "headers" / "member_templates.cuh"
 ARCH = "sm_80"
-SIG = (typeof(np.zeros(8, np.int32)), typeof(np.zeros(4, np.float32)))
+
+
+def sig(backend):
+    return (backend.typeof(np.zeros(8, np.int32)), backend.typeof(np.zeros(4, np.float32)))
+
+
 EXPECTED_INT = [15, 16, 8, 20, 9, 49, 10, 17]
 EXPECTED_FLOAT = [6.0, 7.0, 8.0, 6.0]
 
@@ -33,20 +35,21 @@ class _Names:
 
 
 @pytest.fixture(scope="module")
-def D():
+def D(backend):
+    api = backend.api
     decls = ast_canopy.parse_declarations_from_source(str(HEADER), [str(HEADER)], ARCH)
-    writer = MemoryShimWriter(f'#include "{HEADER}"')
+    writer = api.MemoryShimWriter(f'#include "{HEADER}"')
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # everything in the header binds
-        affine, scaler = bind_cxx_structs(writer, decls.structs)
-        poly, _box = bind_cxx_class_templates(decls.class_templates, None, writer)
+        affine, scaler = api.bind_cxx_structs(writer, decls.structs)
+        poly, _box = api.bind_cxx_class_templates(decls.class_templates, None, writer)
     return _Names({"writer": writer, "Affine": affine, "Scaler": scaler, "Poly": poly})
 
 
 @pytest.fixture(scope="module")
-def S(tmp_path_factory):
-    """The header generated as a static module, imported, with its coverage report."""
-    return generate_static_module(tmp_path_factory.mktemp("member_templates"), HEADER, "member_templates_static", ARCH)
+def S(backend, tmp_path_factory):
+    """The header generated as a static module for the backend, imported, with its coverage report."""
+    return generate_static_module(tmp_path_factory.mktemp("member_templates"), HEADER, "member_templates_static", ARCH, backend)
 
 
 def make_kernel(ns):
@@ -72,10 +75,8 @@ def make_kernel(ns):
     return kernel
 
 
-def test_member_templates_link(D):
-    result = link_kernel(make_kernel(D), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
-    assert [s for s in shims_of(D.writer) if result.calls(s)] == []
+def test_member_templates_link(backend, D):
+    backend.link(make_kernel(D), sig(backend), D.writer)
     src = D.writer.unit.source()
     assert "__nbst_self->operator()(*__nbst_a0, *__nbst_a1)" in src
     assert "__nbst_self->template operator()<int>(*__nbst_a0, *__nbst_a1)" in src
@@ -83,12 +84,11 @@ def test_member_templates_link(D):
     assert "::mt::Poly<float>::cube(*__nbst_a0)" in src
 
 
-def test_static_module_member_templates_link(S):
-    result = link_kernel(make_kernel(S), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
+def test_static_module_member_templates_link(backend, S):
+    backend.link(make_kernel(S), sig(backend), None)
 
 
-def test_static_module_reports_member_templates_bound(S):
+def test_static_module_reports_member_templates_bound(backend, S):
     assert S.report["skipped"] == []
     bound = {(b["kind"], b["name"], b["py_name"]) for b in S.report["bound"]}
     assert {("method", "mt::Affine::operator()", "__call__"), ("method template", "mt::Scaler::scale", "scale"),
@@ -107,36 +107,35 @@ def instance_functions_kernel(S):
     return kernel
 
 
-def test_functions_naming_class_instances_link(S):
+def test_functions_naming_class_instances_link(backend, S):
     bound = {(b["kind"], b["name"]) for b in S.report["bound"]}
     assert ("function_template", "mt::unbox") in bound and ("function_template", "mt::box_int") in bound
-    result = link_kernel(instance_functions_kernel(S), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
+    backend.link(instance_functions_kernel(S), sig(backend), None)
 
 
 @pytest.mark.gpu
-def test_functions_naming_class_instances_values(S):
-    require_gpu()
+def test_functions_naming_class_instances_values(backend, S):
+    backend.gpu()
     iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
-    cuda.jit(instance_functions_kernel(S))[1, 1](iout, fout)
+    backend.cuda.jit(backend.kernel(instance_functions_kernel(S)))[1, 1](iout, fout)
     assert iout[0] == 42 and fout[0] == 2.5
 
 
-def test_member_template_mismatch_is_a_typing_error(D):
+def test_member_template_mismatch_is_a_typing_error(backend, D):
     Scaler = D.Scaler
 
     def kernel(iout, fout):
         iout[0] = Scaler(2).scale(np.int32(1), np.int32(2))  # scale takes one argument
 
     with pytest.raises(Exception, match=r"no overload of mt::Scaler::scale fits"):
-        link_kernel(kernel, SIG, ARCH)
+        backend.link(kernel, sig(backend), D.writer)
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
-def test_member_templates_values(mode, request):
-    require_gpu()
-    kernel = cuda.jit(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode])))
+def test_member_templates_values(backend, mode, request):
+    backend.gpu()
+    kernel = backend.cuda.jit(backend.kernel(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode]))))
     iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
     kernel[1, 1](iout, fout)
     assert iout.tolist() == EXPECTED_INT

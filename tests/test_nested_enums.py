@@ -3,64 +3,50 @@ in kernels, where their members are values and arguments; a nested enum is a non
 argument. A class template's enums are attributes of its instantiations (`Table[np.int32, 4].Bits`,
 values that need the arguments probed) and, where they do not depend on the arguments, of the
 template (`Table.Pick`). Dynamic mode and a generated static module, on
-tests/headers/nested_enums.cuh. CPU tests link; `gpu` tests check values."""
+tests/headers/nested_enums.cuh, on both backends (the `backend` fixture). CPU tests link; `gpu`
+tests check values."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import ast_canopy
 import numpy as np
 import pytest
-from _helpers import import_module, require_gpu, shims_of
-from numba import cuda
-from numba.cuda.typing.typeof import typeof
-from numbast import (
-    MemoryShimWriter,
-    bind_cxx_class_templates,
-    bind_cxx_enums,
-    bind_cxx_function_templates,
-    bind_cxx_functions,
-    bind_cxx_structs,
-)
-from numbast.testing import link_kernel
+from _helpers import generate_static_module
 
 HEADER = Path(__file__).resolve().parent / "headers" / "nested_enums.cuh"
 ARCH = "sm_80"
-SIG = (typeof(np.zeros(8, np.int32)),)
 EXPECTED = [3, 30, 51, 101, 1, 40, 77, 50]
 
 
 @pytest.fixture(scope="module")
-def D():
+def D(backend):
+    api = backend.api
     decls = ast_canopy.parse_declarations_from_source(str(HEADER), [str(HEADER)], ARCH)
-    writer = MemoryShimWriter(f'#include "{HEADER}"')
+    writer = api.MemoryShimWriter(f'#include "{HEADER}"')
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # everything in the header binds
-        enums = bind_cxx_enums(decls.enums)
-        (dial,) = bind_cxx_structs(writer, decls.structs)
-        functions = bind_cxx_functions(writer, decls.functions)
-        templates = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
-        scaled, table = bind_cxx_class_templates(decls.class_templates, None, writer)
-    ns = {"writer": writer, "decls": decls, "Dial": dial, "Scaled": scaled, "Table": table}
+        enums = api.bind_cxx_enums(decls.enums)
+        (dial,) = api.bind_cxx_structs(writer, decls.structs)
+        functions = api.bind_cxx_functions(writer, decls.functions)
+        templates = api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+        scaled, table = api.bind_cxx_class_templates(decls.class_templates, None, writer)
+    ns = {"writer": writer, "decls": decls, "Dial": dial, "Scaled": scaled, "Table": table, "backend": backend}
     ns.update({e.__name__: e for e in enums})
     ns.update({f.__name__: f for f in [*functions, *templates]})
     return ns
 
 
 @pytest.fixture(scope="module")
-def S(tmp_path_factory):
-    """The header generated as a static module, imported."""
-    root = tmp_path_factory.mktemp("nested_enums")
-    cfg = root / "cfg.yml"
-    cfg.write_text(f"Entry Point: {HEADER}\nFile List: [{HEADER}]\nGPU Arch: [{ARCH}]\nOutput Name: nested_enums_static\n")
-    r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out")],
-                       capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    return import_module(root / "out" / "nested_enums_static.py")
+def S(backend, tmp_path_factory):
+    """The header generated as a static module for the backend, imported."""
+    return generate_static_module(tmp_path_factory.mktemp("nested_enums"), HEADER, "nested_enums_static", ARCH, backend)
+
+
+def sig(backend):
+    return (backend.typeof(np.zeros(8, np.int32)),)
 
 
 def test_nested_enums_are_in_the_model(D):
@@ -122,17 +108,14 @@ class _Names:
         self.__dict__.update(mapping)
 
 
-def test_nested_enums_in_kernels_link(D):
-    result = link_kernel(make_kernel(_Names(D)), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
-    assert [s for s in shims_of(D["writer"]) if result.calls(s)] == []
+def test_nested_enums_in_kernels_link(backend, D):
+    backend.link(make_kernel(_Names(D)), sig(backend), D["writer"])
     src = D["writer"].unit.source()
     assert "::ne::times_mode<static_cast<ne::Dial::Mode>(10)>(*__nbst_a0)" in src
 
 
-def test_nested_enums_in_static_module_kernels_link(S):
-    result = link_kernel(make_kernel(S), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
+def test_nested_enums_in_static_module_kernels_link(backend, S):
+    backend.link(make_kernel(S), sig(backend), None)
 
 
 @pytest.mark.gpu
@@ -144,8 +127,10 @@ def test_nested_enums_in_kernels_run(D, S, mode):
 def run_on_gpu(make, D, S, mode):
     """The eight ints the kernel `make` builds for the dynamic (`D`) or static (`S`) bindings
     writes, run on the GPU."""
-    require_gpu()
-    kernel = cuda.jit(make(_Names(D) if mode == "dynamic" else S))
+    backend = D["backend"]
+    backend.gpu()
+    cuda = backend.cuda
+    kernel = cuda.jit(backend.kernel(make(_Names(D) if mode == "dynamic" else S)))
     iout = cuda.to_device(np.zeros(8, np.int32))
     kernel[1, 1](iout)
     return iout.copy_to_host().tolist()
@@ -188,9 +173,8 @@ TABLE_EXPECTED = [8, 5, 50, 16, 1033, 2056, 1, 75]
 
 
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
-def test_class_template_enums_in_kernels_link(D, S, mode):
-    result = link_kernel(make_table_kernel(_Names(D) if mode == "dynamic" else S), SIG, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
+def test_class_template_enums_in_kernels_link(backend, D, S, mode):
+    backend.link(make_table_kernel(_Names(D) if mode == "dynamic" else S), sig(backend), D["writer"] if mode == "dynamic" else None)
     if mode == "dynamic":
         src = D["writer"].unit.source()
         assert "__nbst_ptr<ne::Table<int, 4>::Bits> __nbst_a0" in src

@@ -533,14 +533,20 @@ class Generated:
         self.report = report
 
 
-def _generate_real(tmp_path_factory, name) -> Generated:
+def _generate_real(tmp_path_factory, name, mlir=False) -> Generated:
+    """The config `name` generated and imported; with `mlir`, for numba-cuda-mlir (`MLIR Backend`,
+    as the module `<name>_mlir`)."""
     root = tmp_path_factory.mktemp(name)
     cfg = root / f"{name}.yml"
-    cfg.write_text((CONFIGS / f"{name}.yml.in").read_text().replace("{include}", str(CUDA_INCLUDE)))
+    text = (CONFIGS / f"{name}.yml.in").read_text().replace("{include}", str(CUDA_INCLUDE))
+    out_name = f"{name}_mlir" if mlir else name
+    if mlir:
+        text = text.replace(f"Output Name: {name}", f"Output Name: {out_name}") + "MLIR Backend: true\n"
+    cfg.write_text(text)
     generate(cfg, root / "out", "--report", root / "report.json", "-q")
-    stub = (root / "out" / f"{name}.pyi").read_text()
-    compile(stub, f"{name}.pyi", "exec")
-    return Generated(import_module(root / "out" / f"{name}.py"), json.loads((root / "report.json").read_text()))
+    stub = (root / "out" / f"{out_name}.pyi").read_text()
+    compile(stub, f"{out_name}.pyi", "exec")
+    return Generated(import_module(root / "out" / f"{out_name}.py"), json.loads((root / "report.json").read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -803,3 +809,57 @@ def test_cuda_fp8_on_gpu(fp8):
     out = np.zeros((N, 8), np.float32)
     cuda.jit(fp8_kernel(fp8.module))[1, 32](out, a)
     _check(out, fp8_reference(a))
+
+
+# ----------------------------------------------------------------------------- 10. real headers on numba-cuda-mlir
+
+# The kernels above, with each config generated for numba-cuda-mlir (`MLIR Backend: true`): its
+# arguments' types and the architecture it is linked for.
+MLIR_REAL = {
+    "cuda_fp16": (fp16_kernel, lambda t: (t.float32[:, :], t.float32[:], t.float32[:]), (8, 0)),
+    "cuda_bf16": (bf16_kernel, lambda t: (t.float32[:, :], t.float32[:], t.float32[:]), (8, 0)),
+    "cuda_fp8": (fp8_kernel, lambda t: (t.float32[:, :], t.float32[:]), (9, 0)),
+}
+
+
+@pytest.fixture(scope="module")
+def mlir_real(tmp_path_factory):
+    """The real-header modules generated for numba-cuda-mlir, on first use."""
+    pytest.importorskip("numba_cuda_mlir")
+    made = {}
+
+    def get(name):
+        if name not in made:
+            made[name] = _generate_real(tmp_path_factory, name, mlir=True)
+            if name == "cuda_fp8":
+                made[name].module.install()
+        return made[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", list(MLIR_REAL))
+def test_real_headers_link_on_mlir(mlir_real, name):
+    from _backends import Backend, _target_without_gpu
+
+    backend = Backend("mlir")
+    make, sig, cc = MLIR_REAL[name]
+    _target_without_gpu()
+    cubin = backend.cuda.compile_cubin(backend.kernel(make(mlir_real(name).module)), sig(backend.types), cc=cc)
+    assert cubin[:4] == b"\x7fELF"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["cuda_fp16", "cuda_bf16"])
+def test_real_headers_on_mlir_on_gpu(mlir_real, name):
+    from _backends import Backend
+
+    backend = Backend("mlir")
+    backend.gpu()
+    a, b = fp16_inputs()
+    out = np.zeros((N, 13), np.float32)
+    backend.cuda.jit(backend.kernel(MLIR_REAL[name][0](mlir_real(name).module)))[1, 32](out, a, b)
+    if name == "cuda_fp16":
+        _check(out, fp16_reference(a, b), approx_columns=(8,))
+    else:
+        _check(out, bf16_reference(a, b), approx_columns=(8,), rtol=1e-2)

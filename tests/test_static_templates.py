@@ -330,6 +330,73 @@ def test_small_module_runs(small):
     check_small(*(a.copy_to_host() for a in args))
 
 
+# The small library for numba-cuda-mlir (`MLIR Backend: true`), its kernel compiled in a fresh
+# interpreter where importing numbast, ast_canopy, clang, numba or llvmlite raises.
+BLOCKED_MLIR = r"""
+import importlib.abc, json, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("numbast", "ast_canopy", "clang", "numba", "llvmlite"):
+            raise ImportError("blocked: " + name)
+
+sys.meta_path.insert(0, Blocker())
+import numpy as np
+import numba_cuda_mlir.tools as tools
+from numba_cuda_mlir import cuda, types
+from numba_cuda_mlir.numba_cuda.cudadrv import driver
+
+if not driver.driver.is_available:
+    tools._cached_cc = (8, 0)
+sys.path.insert(0, __OUT__)
+import __MODULE__ as m
+__SETUP__
+__KERNEL__
+cubin = cuda.compile_cubin(kernel, __SIG__, cc=(8, 0))
+print(json.dumps({"elf": cubin[:4] == b"\x7fELF"}))
+"""
+
+
+@pytest.fixture(scope="module")
+def small_mlir(tmp_path_factory):
+    """The small library generated for numba-cuda-mlir (as `tpl_lib_mlir`)."""
+    pytest.importorskip("numba_cuda_mlir")
+    root = tmp_path_factory.mktemp("tpl_lib_mlir")
+    (root / "include").mkdir()
+    (root / "include" / "tpl_lib.cuh").write_text(HEADER)
+    cfg = root / "tpl_lib_mlir.yml"
+    text = (CONFIGS / "templates_small.yml.in").read_text().replace("Output Name: tpl_lib", "Output Name: tpl_lib_mlir")
+    cfg.write_text(text + "MLIR Backend: true\n")
+    generate(cfg, root / "out")
+    return root / "out" / "tpl_lib_mlir.py"
+
+
+def test_small_module_for_mlir_compiles_without_numbast_or_numba_cuda(small_mlir):
+    script = (
+        BLOCKED_MLIR.replace("__OUT__", repr(str(small_mlir.parent)))
+        .replace("__MODULE__", small_mlir.stem)
+        .replace("__SIG__", SMALL_SIG)
+        .replace("__SETUP__", textwrap.dedent(SMALL_SETUP))
+        .replace("__KERNEL__", textwrap.dedent(SMALL_KERNEL))
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"elf": True}
+
+
+@pytest.mark.gpu
+def test_small_module_for_mlir_runs(small_mlir):
+    from _backends import Backend
+
+    backend = Backend("mlir")
+    backend.gpu()
+    ns = {"m": import_module(small_mlir), "np": np, "cuda": backend.cuda}
+    exec(textwrap.dedent(SMALL_SETUP) + textwrap.dedent(SMALL_KERNEL), ns)
+    args = [backend.cuda.to_device(a) for a in small_args()]
+    backend.cuda.jit(ns["kernel"])[1, 1](*args)
+    check_small(*(a.copy_to_host() for a in args))
+
+
 def test_bad_method_intent_is_a_config_error(tmp_path):
     cfg = tmp_path / "bad.yml"
     cfg.write_text(

@@ -1,6 +1,7 @@
 """Nested types of structs and class template instantiations (member typedefs, records whose layout
 comes from a base class), and structs bound as opaque bytes (bit-fields, unions, fields of unknown
-types) with their constructors, methods, operators and conversions; CUDA's `dim3` and vector types."""
+types) with their constructors, methods, operators and conversions; CUDA's `dim3` and vector types.
+Kernel tests run on both backends (the `backend` fixture: numba-cuda and numba-cuda-mlir)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,11 @@ import ast_canopy
 import numbast
 import numpy as np
 import pytest
-from _helpers import require_gpu, shims_of
-from numba import cuda, float64, int32
-from numba.cuda.typing.typeof import typeof
-from numbast import (
-    MemoryShimWriter,
-    bind_cxx_class_templates,
-    bind_cxx_functions,
-    bind_cxx_structs,
-)
-from numbast.testing import link_kernel
+from numba import cuda, int32
+from numbast import MemoryShimWriter, bind_cxx_structs
 
 ARCH = "sm_80"
 HEADER = Path(__file__).resolve().parent / "headers" / "structs_opaque.cuh"
-I32 = typeof(np.zeros(1, np.int32))
 
 
 def parse(path):
@@ -32,29 +24,38 @@ def parse(path):
 
 
 @pytest.fixture(scope="module")
-def H():
+def H(backend):
+    api = backend.api
     decls = parse(HEADER)
-    writer = MemoryShimWriter(f'#include "{HEADER}"')
+    writer = api.MemoryShimWriter(f'#include "{HEADER}"')
     structs = {s.name: s for s in decls.structs}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)
-        bound = bind_cxx_structs(writer, list(structs.values()))
-        functions = bind_cxx_functions(writer, decls.functions)
-        Box = bind_cxx_class_templates([t for t in decls.class_templates if t.qual_name == "Box"], None, writer)[0]
+        bound = api.bind_cxx_structs(writer, list(structs.values()))
+        functions = api.bind_cxx_functions(writer, decls.functions)
+        Box = api.bind_cxx_class_templates([t for t in decls.class_templates if t.qual_name == "Box"], None, writer)[0]
     out = dict(zip(structs, bound))
     out.update({f.__name__: f for f in functions})
-    return dict(out, Box=Box, writer=writer, decls=decls)
+    return dict(out, Box=Box, writer=writer, decls=decls, backend=backend)
 
 
-def linked(kernel, sig, writer):
-    result = link_kernel(kernel, sig, ARCH)
-    assert result.cubin[:4] == b"\x7fELF"
-    assert [s for s in shims_of(writer) if result.calls(s)] == []
-    return result
+def linked(H, kernel, nargs):
+    """`kernel` of `nargs` int32 arrays, linked on H's backend."""
+    backend = H["backend"]
+    backend.link(kernel, (backend.typeof(np.zeros(1, np.int32)),) * nargs, H["writer"])
 
 
-def note_of(qual_name):
-    notes = [b.note for b in numbast.binding_report().bound if b.kind == "struct" and b.name == qual_name]
+def run(backend, kernel, config, *args):
+    """Launches `kernel` on the backend's GPU with host arrays `args`; returns them copied back."""
+    backend.gpu()
+    cuda = backend.cuda
+    device = [cuda.to_device(a) for a in args]
+    cuda.jit(backend.kernel(kernel))[config](*device)
+    return [d.copy_to_host() for d in device]
+
+
+def note_of(backend, qual_name):
+    notes = [b.note for b in backend.api.binding_report().bound if b.kind == "struct" and b.name == qual_name]
     assert notes, f"{qual_name} was not bound"
     return notes[-1]
 
@@ -75,7 +76,7 @@ def test_member_typedefs_are_in_the_model(H):
 def test_struct_member_types_are_attributes(H):
     Holder, Point = H["Holder"], H["Point"]
     assert Holder.point_type is Point
-    assert Holder.scale_type is float64
+    assert Holder.scale_type is H["backend"].types.float64
     assert Holder.Part.cxx_name == "Holder::Part"
     assert Holder.Part._numba_type._nbst_size == 12  # Point's 8 bytes from the base, then `tag`
 
@@ -85,7 +86,7 @@ def test_instantiation_member_types_have_the_probed_layout(H):
     storage = 3 * 8 + 4 + 4  # items, count, tail padding to 8
     assert (B.TempStorage._numba_type._nbst_size, B.TempStorage._numba_type._nbst_align) == (storage, 8)
     assert (B.BaseStorage._numba_type._nbst_size, B.BaseStorage._numba_type._nbst_align) == (storage, 8)
-    assert B.value_type is float64
+    assert B.value_type is H["backend"].types.float64
     assert B._Storage._numba_type._nbst_size == storage
 
 
@@ -103,27 +104,26 @@ def box_kernel(H, storage):
 
 @pytest.mark.parametrize("storage", ["TempStorage", "BaseStorage"])
 def test_instantiation_member_types_are_temp_storage(H, storage):
-    linked(box_kernel(H, storage), (I32, I32), H["writer"])
+    linked(H, box_kernel(H, storage), 2)
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("storage", ["TempStorage", "BaseStorage"])
 def test_instantiation_member_types_are_temp_storage_run(H, storage):
-    require_gpu()
     values = np.arange(32, dtype=np.int32)
-    out = cuda.to_device(np.zeros(32, np.int32))
-    cuda.jit(box_kernel(H, storage))[1, 32](cuda.to_device(values), out)
-    np.testing.assert_array_equal(out.copy_to_host(), values + 5)
+    _, out = run(H["backend"], box_kernel(H, storage), (1, 32), values, np.zeros(32, np.int32))
+    np.testing.assert_array_equal(out, values + 5)
 
 
 # ----------------------------------------------------------------------------- opaque structs
 
 
 def test_report_says_opaque_and_why(H):
-    assert note_of("Flags") == "opaque: field `ready` is a bit-field or has no known offset"
-    assert note_of("Variant").startswith("opaque: field `u`: unknown type `Variant::(unnamed union")
-    assert note_of("WithHandle") == "opaque: field `handle_or_null`: unknown type `Unknown`"
-    assert note_of("Point") == ""  # described by its fields
+    backend = H["backend"]
+    assert note_of(backend, "Flags") == "opaque: field `ready` is a bit-field or has no known offset"
+    assert note_of(backend, "Variant").startswith("opaque: field `u`: unknown type `Variant::(unnamed union")
+    assert note_of(backend, "WithHandle") == "opaque: field `handle_or_null`: unknown type `Unknown`"
+    assert note_of(backend, "Point") == ""  # described by its fields
     for name in ("Flags", "Variant", "WithHandle"):
         ty = H[name]._numba_type
         decl = next(s for s in H["decls"].structs if s.name == name)
@@ -153,16 +153,14 @@ def opaque_expected(values):
 
 
 def test_opaque_structs_keep_their_members(H):
-    linked(opaque_kernel(H), (I32, I32), H["writer"])
+    linked(H, opaque_kernel(H), 2)
 
 
 @pytest.mark.gpu
 def test_opaque_structs_keep_their_members_run(H):
-    require_gpu()
     values = np.arange(64, dtype=np.int32)
-    out = cuda.to_device(np.zeros(64, np.int32))
-    cuda.jit(opaque_kernel(H))[1, 64](cuda.to_device(values), out)
-    np.testing.assert_array_equal(out.copy_to_host(), opaque_expected(values))
+    _, out = run(H["backend"], opaque_kernel(H), (1, 64), values, np.zeros(64, np.int32))
+    np.testing.assert_array_equal(out, opaque_expected(values))
 
 
 def test_explicit_struct_model_still_refuses_bit_fields():
@@ -189,29 +187,27 @@ def builtin_kernel(H):
 
 def test_dim3_and_vector_types_bind(H):
     assert H["dim_volume"] is not None and H["swap_xy"] is not None
-    linked(builtin_kernel(H), (I32,), H["writer"])
+    linked(H, builtin_kernel(H), 1)
 
 
 @pytest.mark.gpu
 def test_dim3_and_vector_types_run(H):
-    require_gpu()
-    out = cuda.to_device(np.zeros(64, np.int32))
-    cuda.jit(builtin_kernel(H))[(1, 1), (16, 4)](out)
-    np.testing.assert_array_equal(out.copy_to_host(), np.full(64, 64 * 1000 + 213, np.int32))
+    (out,) = run(H["backend"], builtin_kernel(H), ((1, 1), (16, 4)), np.zeros(64, np.int32))
+    np.testing.assert_array_equal(out, np.full(64, 64 * 1000 + 213, np.int32))
 
 
 # ----------------------------------------------------------------------------- CUB TempStorage
 
 
 @pytest.fixture(scope="module")
-def WR():
+def WR(backend):
     cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
     path = cccl / "cub" / "warp" / "warp_reduce.cuh"
     decls = [t for t in parse(path).class_templates if t.qual_name == "cub::WarpReduce"]
-    writer = MemoryShimWriter("#include <cub/warp/warp_reduce.cuh>\n")
+    writer = backend.api.MemoryShimWriter("#include <cub/warp/warp_reduce.cuh>\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numbast.NumbastSkipWarning)
-        (WarpReduce,) = bind_cxx_class_templates(decls, None, writer)
+        (WarpReduce,) = backend.api.bind_cxx_class_templates(decls, None, writer)
     return WarpReduce, writer
 
 
@@ -229,16 +225,15 @@ def warp_sum_kernel(WarpReduce):
     return kernel
 
 
-def test_warp_reduce_temp_storage_links(WR):
+def test_warp_reduce_temp_storage_links(backend, WR):
     WarpReduce, writer = WR
     assert WarpReduce[np.int32].TempStorage._numba_type._nbst_size > 0
-    linked(warp_sum_kernel(WarpReduce), (I32, I32), writer)
+    i32 = backend.typeof(np.zeros(1, np.int32))
+    backend.link(warp_sum_kernel(WarpReduce), (i32, i32), writer)
 
 
 @pytest.mark.gpu
-def test_warp_reduce_temp_storage_run(WR):
-    require_gpu()
+def test_warp_reduce_temp_storage_run(backend, WR):
     values = np.random.default_rng(1).integers(0, 100, 128).astype(np.int32)
-    out = cuda.to_device(np.zeros(4, np.int32))
-    cuda.jit(warp_sum_kernel(WR[0]))[1, 128](cuda.to_device(values), out)
-    np.testing.assert_array_equal(out.copy_to_host(), values.reshape(4, 32).sum(axis=1))
+    _, out = run(backend, warp_sum_kernel(WR[0]), (1, 128), values, np.zeros(4, np.int32))
+    np.testing.assert_array_equal(out, values.reshape(4, 32).sum(axis=1))

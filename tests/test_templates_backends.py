@@ -8,15 +8,12 @@ CPU: each kernel compiles to a cubin with every shim inlined. GPU (`gpu` marker)
 
 from __future__ import annotations
 
-import types as pytypes
 import warnings
 from pathlib import Path
 
 import ast_canopy
 import numpy as np
 import pytest
-import test_lib_cub_block as tcub
-import test_member_templates as tm
 import test_templates as tt
 from ast_canopy import parse_declarations_from_source
 
@@ -28,13 +25,8 @@ def parse(path):
 
 
 def for_backend(backend, case):
-    """`case` with its kernel's globals rebound to the backend's `cuda` and scalar types."""
-    kernel = case.kernel
-    scope = dict(kernel.__globals__)
-    scope["cuda"] = backend.cuda
-    scope.update({n: getattr(backend.types, n) for n in ("int32", "uint8", "uint32", "float32", "float64") if n in scope})
-    rebound = pytypes.FunctionType(kernel.__code__, scope, kernel.__name__, kernel.__defaults__, kernel.__closure__)
-    return tt.Case(rebound, case.args, case.check, case.launch)
+    """`case` with its kernel reading the backend's `cuda` and scalar types (`Backend.kernel`)."""
+    return tt.Case(backend.kernel(case.kernel), case.args, case.check, case.launch)
 
 
 def link(backend, case, writer):
@@ -92,53 +84,11 @@ def CUB(backend):
     return dict(writer=writer, dims=dims, **{t.__name__.split("::")[1]: t for t in bound})
 
 
-@pytest.fixture(scope="module")
-def M(backend):
-    """member_templates.cuh: call operators (`f(x)` on a struct and on a class template instance)
-    and member function templates."""
-    decls = parse(tm.HEADER)
-    writer = backend.api.MemoryShimWriter(f'#include "{tm.HEADER}"')
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        affine, scaler = backend.api.bind_cxx_structs(writer, decls.structs)
-        poly, _box = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
-    return dict(writer=writer, Affine=affine, Scaler=scaler, Poly=poly)
-
-
-def member_case(M):
-    def args():
-        return np.zeros(8, np.int32), np.zeros(4, np.float32)
-
-    def check(a):
-        assert a[0].tolist() == tm.EXPECTED_INT and a[1].tolist() == tm.EXPECTED_FLOAT
-
-    return tt.Case(tm.make_kernel(tm._Names(M)), args, check)
-
-
-@pytest.fixture(scope="module")
-def CUB_BLOCK(backend):
-    """test_lib_cub_block.py's CUB block primitives and libcu++ function objects."""
-    cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
-    decls = []
-    for header, name in tcub.FAMILIES.items():
-        decls += [t for t in parse(cccl / "cub" / "block" / f"{header}.cuh").class_templates if t.qual_name == f"cub::{name}"]
-    for header, names in tcub.FUNCTORS.items():
-        decls += [t for t in parse(cccl / header).class_templates if t.qual_name in names]
-    source = "".join(f"#include <cub/block/{h}.cuh>\n" for h in tcub.FAMILIES)
-    writer = backend.api.MemoryShimWriter(source + "#include <cuda/std/functional>\n#include <cuda/functional>\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", backend.api.NumbastSkipWarning)  # the function objects' operator()
-        bound = backend.api.bind_cxx_class_templates(decls, None, writer)
-    return dict(writer=writer, **{t.__name__.rsplit("::", 1)[1]: t for t in bound})
-
-
 CASES = {
     "functions": (F, tt.function_case),
     "classes": (C, tt.class_case),
     "cub_scan_reduce": (CUB, tt.scan_case),
     "cub_load_store": (CUB, tt.load_store_case),
-    "call_operators_and_member_templates": (M, member_case),
-    **{f"cub_{name}": (CUB_BLOCK, make) for name, make in tcub.CASES.items()},
 }
 
 
@@ -160,11 +110,9 @@ def test_template_kernel_runs(backend, request, name):
     run(backend, _case(request, backend, name)[1])
 
 
-def test_array_element_as_template_reference_on_mlir_says_to_pass_a_slice(backend, CUB):
-    """numba-cuda binds `temp[0]` to a `TempStorage &` parameter as the element itself; on
-    numba-cuda-mlir (whose getitem gives a copy) the error names the problem and the way."""
-    if backend.name != "mlir":
-        pytest.skip("numba-cuda binds an element reference (test_lib_cub_warp.py)")
+def test_array_element_binds_a_template_reference(backend, CUB):
+    """`temp[1]` given for a `TempStorage &` parameter is the element itself on both backends
+    (numba-cuda-mlir: its address in the shared array), not a copy in local memory."""
     BS = CUB["BlockScan"][np.int32, tt.BLOCK]
     TempStorage = BS.TempStorage
     cuda = backend.cuda
@@ -174,8 +122,15 @@ def test_array_element_as_template_reference_on_mlir_says_to_pass_a_slice(backen
         i = cuda.grid(1)
         out[i] = BS(temp[1]).InclusiveSum(values[i])
 
-    with pytest.raises(TypeError, match=r"as a reference is numba-cuda's; on numba-cuda-mlir pass a slice that starts at it \(`a\[i:\]`\)"):
-        backend.link(kernel, (backend.types.int32[::1],) * 2, CUB["writer"])
+    backend.link(kernel, (backend.types.int32[::1],) * 2, CUB["writer"])
+    if backend.name == "mlir":
+        from _backends import _target_without_gpu
+
+        _target_without_gpu()
+        text = str(cuda.compile_mlir(kernel, (backend.types.int32[::1],) * 2))
+        storage = f"x i{TempStorage._numba_type._nbst_size * 8} "
+        assert [ln for ln in text.splitlines() if "llvm.alloca" in ln and storage in ln] == []  # no copy of the storage
+        assert "llvm.addrspacecast" in text  # the shared element's address, as a generic pointer
 
 
 def test_shared_array_of_temp_storage_is_aligned_as_cxx_aligns_it(backend, CUB):

@@ -222,3 +222,51 @@ def test_static_module_registers_its_definitions(tmp_path):
     names = [o.name for o in result.objects]
     assert len([n for n in names if n.startswith("numbast_definitions_")]) == 1, names
     assert not result.calls("_ZN3lib5scaleEi")
+
+
+# ----------------------------------------------------------------------------- numba-cuda-mlir
+
+
+@pytest.fixture(scope="module")
+def lib_mlir():
+    """lib.cuh bound for numba-cuda-mlir, whose shim units are compiled as written."""
+    from _backends import Backend
+
+    backend = Backend("mlir")
+    api = backend.api
+    decls = ast_canopy.parse_declarations_from_source(LIB, [LIB, DETAIL], ARCH)
+    writer = api.MemoryShimWriter(f'#include "{LIB}"')
+    acc = api.bind_cxx_struct(writer, decls.structs[0])
+    funcs = {f.__name__: f for f in api.bind_cxx_functions(writer, decls.functions)}
+    return backend, writer, acc, funcs
+
+
+def split_kernel(acc, funcs):
+    offset, use_all, scale, kept = funcs["offset"], funcs["use_all"], funcs["scale"], funcs["kept_inline"]
+
+    def kernel(out):
+        a = acc(out[0])
+        out[1] = a.add(offset(out[0]))
+        out[2] = use_all(out[0])
+        out[3] = scale(out[0]) + kept(out[0])
+
+    return kernel
+
+
+def test_headers_with_definitions_link_on_mlir(lib_mlir):
+    """On numba-cuda-mlir the unit holds the header's definitions itself (not split): the kernel
+    links once with each of them, every shim inlined."""
+    backend, writer, acc, funcs = lib_mlir
+    backend.link(split_kernel(acc, funcs), (backend.types.int32[::1],), writer)
+    assert str(LIB) in writer.unit.source()
+
+
+@pytest.mark.gpu
+def test_headers_with_definitions_values_on_mlir(lib_mlir):
+    backend, _, acc, funcs = lib_mlir
+    backend.gpu()
+    x = 4
+    d = backend.cuda.to_device(np.array([x, 0, 0, 0], dtype=np.int32))
+    backend.cuda.jit(split_kernel(acc, funcs))[1, 1](d)
+    expected_use_all = (x - 1) + x * 5 + (x + 7) + (x + 2) + x * 11 + 3 * x
+    assert d.copy_to_host().tolist() == [x, x + (x + 1000), expected_use_all, 3 * x + (x - 1)]

@@ -44,6 +44,7 @@ from numba.cuda.vector_types import VectorType as _VectorType
 if "_NcUnitSource" not in globals():  # dynamic mode (static mode pastes the NVRTC cache's text above)
     _NcUnitSource = _nb_importlib.import_module("._kernel_cache", __package__ or "numbast")._NcUnitSource
     _nc_cached = _nb_importlib.import_module("._nvrtc_cache", __package__ or "numbast")._nc_cached
+    _nc_numba_include_dirs = _nb_importlib.import_module("._kernel_cache", __package__ or "numbast")._nc_numba_include_dirs
 
 _TYPING_ERRORS = (_TypingError, _NumbaTypingError)
 
@@ -55,6 +56,14 @@ def _unit_code(stream, name, preceding):
     """A shim unit's linkable CUDA source, compiled through the NVRTC disk cache (and split from
     its headers' external definitions: `_unit_split.py`)."""
     return _NcUnitSource(stream, name, preceding)
+
+
+def _probe_nvrtc():
+    """The NVRTC module numba-cuda compiles shim units with and its include path, in its order
+    (the template runtime's NVRTC probe)."""
+    from numba.cuda.cudadrv import nvrtc
+
+    return nvrtc, _nc_numba_include_dirs(nvrtc)
 
 
 def _default_registries():
@@ -117,6 +126,12 @@ def _lowering_cc(args):
 
     cc = getattr(targetconfig.ConfigStack.top_or_none(), "compute_capability", None)
     return tuple(cc[:2]) if cc else None
+
+
+def _lowering_formals(argtys):
+    """The formals a lowering of the typed arguments `argtys` is registered for (numba-cuda finds
+    a lowering by the typed signature)."""
+    return [list(argtys)]
 
 
 def _operator_typed(template, args):

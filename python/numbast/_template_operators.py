@@ -150,7 +150,11 @@ def user_op_named(functor):
 
 
 def user_op_decls(functors):
-    """The declarations of the user operators' functors named `functors` (for a probe)."""
+    """The declarations of the user operators' functors named `functors` (for a probe). None
+    asks nothing of numba-cuda (the table lives in its module), which a numba-cuda-mlir process
+    does not import."""
+    if not functors:
+        return ""
     by_name = user_ops()[1]
     return "".join(by_name[n].decl for n in sorted(set(functors)) if n in by_name)
 

@@ -93,37 +93,18 @@ def preceding_text(unit):
 
 
 def _nvrtc_includes():
-    """The include path numba-cuda compiles shim units with (numba-cuda's headers for this NVRTC's
-    major version, the CUDA headers, CCCL's, numba-cuda's memory management, the configured extra
-    paths)."""
-    import numba.cuda
-    from numba.cuda import config
-    from numba.cuda.cuda_paths import get_cuda_paths
-    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc  # also sets the extra-path config
-
-    nvrtc, pathfinder = _numba_nvrtc.bindings_nvrtc, _numba_nvrtc.pathfinder
-    result = nvrtc.nvrtcVersion()
-    if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
-        raise RuntimeError(f"NVRTC: {result[0]}")
-    numba_dir = os.path.dirname(os.path.abspath(numba.cuda.__file__))
-    includes = [os.path.join(numba_dir, "include", str(result[1])), get_cuda_paths()["include_dir"].info]
-    cccl = pathfinder.locate_nvidia_header_directory("cccl")
-    if cccl is not None:
-        includes.append(cccl.abs_path)
-    includes.append(os.path.join(numba_dir, "memory_management"))
-    extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "")
-    includes += [p for p in extra.split(":") if p]
-    return [i for i in includes if i]
+    """The include path the backend compiles shim units with (its `_probe_nvrtc`)."""
+    return rt._probe_nvrtc()[1]
 
 
 def _nvrtc_ptx(src, name, cc=None):
     """PTX for CUDA C++ `src` (for compute capability `cc`, default the device's), with the include
-    path numba-cuda compiles shim units with. NVRTC is called directly, as numba-cuda reaches it
-    (its `cuda.bindings` and `cuda.pathfinder` modules, so that a generated module imports nothing
-    but numba-cuda): cuda.core's PTX target needs a driver, which a probe does not."""
-    from numba.cuda.cudadrv import nvrtc as _numba_nvrtc
-
-    nvrtc = _numba_nvrtc.bindings_nvrtc
+    path the backend compiles shim units with. NVRTC is called directly, as the backend reaches it
+    (its `cuda.bindings` module, so that a generated module imports nothing but its backend, and
+    a numba-cuda-mlir process no numba-cuda): cuda.core's PTX target needs a driver, which a probe
+    does not."""
+    backend_nvrtc, includes = rt._probe_nvrtc()
+    nvrtc = backend_nvrtc.bindings_nvrtc
 
     def check(result):
         if result[0] != nvrtc.nvrtcResult.NVRTC_SUCCESS:
@@ -131,7 +112,6 @@ def _nvrtc_ptx(src, name, cc=None):
         return result[1:]
 
     cc = cc or device_cc()
-    includes = _nvrtc_includes()
     parts = ("probe", name, check(nvrtc.nvrtcVersion()), f"-arch=compute_{cc[0]}{cc[1]}", "-rdc=true")
     # Through the NVRTC disk cache (`_nvrtc_cache.py`): a probe is compiled once per header content.
     ptx = rt._nc_cached(src, parts, includes, lambda: _nvrtc_run(nvrtc, check, src, name, cc, includes))

@@ -12,7 +12,7 @@ converting constructors, the call templates (overload choice, pointer passing, t
 each overload and why it was rejected), argument intents and `Bindings`, which registers typing
 and asks the backend for each lowering. The backend supplies, by name: `_unit_code` (a shim unit's
 linkable CUDA source), `_default_registries`, `_install`, `_refresh`, `_register_struct_model`, `_lower_case`,
-`_inplace_impl`, `_call_impl`, `_wrap_last_lowering`, `_lowering_cc`, `_mark_cooperative`, `_operator_typed`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
+`_inplace_impl`, `_call_impl`, `_wrap_last_lowering`, `_lowering_cc`, `_mark_cooperative`, `_operator_typed`, `_lowering_formals`, `_lower_number_call`, `_field_getter`, `_lower_dummy_attr`, `_lower_element_refs`,
 `_cast_to_struct`, `_cast_from_struct` and `_TYPING_ERRORS`.
 """
 
@@ -798,7 +798,8 @@ class Bindings:
     def _lower(self, key, argtys, impl):
         """Registers a lowering (the template runtime's entry to the target registry)."""
         self._last_pending = None
-        self.target_registry.lower(key, *argtys)(impl)
+        for formals in _lowering_formals(argtys):
+            self.target_registry.lower(key, *formals)(impl)
 
     def wrap_lowerings(self, fn, wrap):
         """Replaces each lowering registered for the callable `fn`, `impl`, by `wrap(impl)`; for a

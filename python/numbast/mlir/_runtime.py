@@ -43,6 +43,7 @@ from numba_cuda_mlir.lowering_utilities import i64_of as _mlir_i64_of
 from numba_cuda_mlir.lowering_utilities import index_of as _mlir_index_of
 from numba_cuda_mlir.lowering_utilities import llvm_ptr_add_bytes as _mlir_llvm_ptr_add_bytes
 from numba_cuda_mlir.lowering_utilities import memref_data_pointer as _mlir_data_pointer
+from numba_cuda_mlir.lowering_utilities import memref_to_llvm_ptr as _mlir_memref_to_llvm_ptr
 from numba_cuda_mlir.numba_cuda.core import ir as _nb_ir
 from numba_cuda_mlir.numba_cuda.cudadrv.linkable_code import CUSource as _MlirCUSource
 from numba_cuda_mlir.type_defs.vector_types import VectorType as _MlirVectorType
@@ -74,6 +75,14 @@ def _mlir_nvrtc_include_dirs(nvrtc):
     dirs.append(get_include())
     extra = getattr(config, "CUDA_NVRTC_EXTRA_SEARCH_PATHS", "") or ""
     return [d for d in dirs + extra.split(":") if d]
+
+
+def _probe_nvrtc():
+    """The NVRTC module numba-cuda-mlir compiles shim units with and its include path, in its
+    order (the template runtime's NVRTC probe; no numba-cuda in this process)."""
+    from numba_cuda_mlir.numba_cuda.cudadrv import nvrtc
+
+    return nvrtc, _mlir_nvrtc_include_dirs(nvrtc)
 
 
 def _unit_code(stream, name, preceding):
@@ -171,14 +180,20 @@ def _lowering_cc(args):
     return (int(digits[:-1]), int(digits[-1])) if len(digits) >= 2 else None
 
 
+def _lowering_formals(argtys):
+    """The formals a lowering of the typed arguments `argtys` is registered for: those, and each
+    scalar as any literal. A constant operand (`a[2]`, `a << 2`) is typed as its scalar type but
+    reaches numba-cuda-mlir's lowerer, which finds a lowering by the arguments' own types, as a
+    literal, whose value no registration can foresee: its class stands for it."""
+    literal = [types.Literal if isinstance(a, (types.Integer, types.Float, types.Boolean)) else a for a in argtys]
+    return [list(argtys)] + ([literal] if literal != list(argtys) else [])
+
+
 def _operator_typed(template, args):
     """A call of operator `template` typed with argument types `args` (converted by the overload):
     its lowering is registered for those types too, as the lowerer sees them."""
     exact = tuple(types.unliteral(a) for a in args)
-    # A constant operand (`a << 2`) is typed as its integer type but reaches the lowerer as a
-    # literal, whose value no registration can foresee: its class stands for it.
-    literal = tuple(types.Literal if isinstance(a, (types.Integer, types.Float, types.Boolean)) else a for a in exact)
-    formals = [tuple(args), exact, literal]
+    formals = [tuple(args)] + [tuple(f) for f in _lowering_formals(exact)]
     if _register_dispatch(template, formals):
         template._nbst_bindings._sync()
 
@@ -220,9 +235,14 @@ def _inplace_impl(unit, shim, src, ret, params):
 def _call_impl(unit, shim, src, ret, params, writeback=False):
     """The lowering of one overload: `impl(lower, target, args)`, `args` the call's variables; with
     `writeback`, the value is `(result, receiver)`, the receiver (the first parameter) as the
-    shim left it."""
+    shim left it. Given `typed`, the call's arguments as (Numba type, MLIR value) pairs instead (a
+    call lowered from values: a function template's name taking a non-template overload), it
+    returns the call's value and `target` is unused."""
 
-    def impl(lower, target, args):
+    def impl(lower, target, args, typed=None):
+        if typed is not None:
+            retval, ptrs = _call_shim(lower, unit, shim, src, ret, params, _converted_values(lower, typed, params))
+            return _make_result(lower, ret, params, retval, ptrs)
         retval, ptrs = _call_shim(lower, unit, shim, src, ret, params, _shim_values(lower, args, params))
         result = _make_result(lower, ret, params, retval, ptrs)
         if writeback:
@@ -254,8 +274,94 @@ def _lower_dummy_attr(context, lower, target, value, attr=None):
 
 
 def _lower_element_refs(target):
-    """`a[i]` of an opaque struct as a reference has no MLIR lowering yet: such arrays keep
-    numba-cuda-mlir's own indexing (a copy of the element)."""
+    """`a[i]` of an opaque struct is a reference (`_ElementRef`, an `!llvm.ptr` here): its getitem
+    is registered per array type by the check after typing (`_register_packed_arrays`), and where
+    a value is needed the reference converts to a copy (`_cast_element_ref`)."""
+    target.lower_cast(_ElementRef, types.Type)(_cast_element_ref)
+
+
+def _cast_element_ref(context, lower, fromty, toty, ptr):
+    """A reference to an array element, where a value of `toty` is needed: a copy."""
+    value = _load(lower, fromty.dtype, ptr)
+    return value if toty == fromty.dtype else lower.lower_cast(fromty.dtype, toty, value)
+
+
+def _element_address(lower, array, index):
+    """The generic address of `array[index]` (1-D), where numba-cuda-mlir's own indexing places
+    it (its memref's spacing)."""
+    array = lower.load_var(array)
+    element = _mlir_ir.MemRefType(array.type).element_type
+    ptr = _mlir_memref_to_llvm_ptr(array, [_index_value(lower, array, index, 0)], element)
+    generic = _mlir_llvm.PointerType.get()
+    return ptr if ptr.type == generic else _mlir_llvm.addrspacecast(generic, ptr)
+
+
+def _element_ref_getitem(lower, target, args, kws):
+    """`a[i]` on an array of an opaque struct: a reference, the element's address."""
+    lower.store_var(target, _element_address(lower, args[0], args[1]))
+
+
+# The integer operations an enum member takes part in (numba-cuda-mlir lowers none with one):
+# arith's operation, or the comparison's predicate (signed, unsigned).
+_ENUM_BINOPS = {
+    _operator.add: "addi", _operator.sub: "subi", _operator.mul: "muli",
+    _operator.and_: "andi", _operator.or_: "ori", _operator.xor: "xori",
+    _operator.eq: ("eq", "eq"), _operator.ne: ("ne", "ne"), _operator.lt: ("slt", "ult"),
+    _operator.le: ("sle", "ule"), _operator.gt: ("sgt", "ugt"), _operator.ge: ("sge", "uge"),
+}  # fmt: skip
+
+
+def _enum_binop(fn):
+    """The lowering of `a fn b` with an enum member (a bound enum's, an `IntEnum`'s) among
+    integers: each operand as the integer it stands for, converted to the type the operation is
+    computed in (the result's, or for a comparison the wider operand's)."""
+    what = _ENUM_BINOPS[fn]
+
+    def impl(lower, target, args, kws):
+        tys = [lower.get_numba_type(a) for a in args]
+        ints = [t.dtype if isinstance(t, types.IntEnumMember) else t for t in tys]
+        if isinstance(what, tuple):
+            work = max(ints, key=lambda t: t.bitwidth)
+            work = types.Integer.from_bitwidth(work.bitwidth, any(t.signed for t in ints))
+        else:
+            work = lower.get_numba_type(target)
+        mlir_work = lower.get_value_type(work)
+        a, b = (_mlir_convert(lower.load_var(v), mlir_work, signed=t.signed) for v, t in zip(args, ints))
+        if isinstance(what, tuple):
+            predicate = what[0] if work.signed else what[1]
+            value = _mlir_arith.cmpi(getattr(_mlir_arith.CmpIPredicate, predicate), a, b)
+            result = lower.get_numba_type(target)
+            if result != types.boolean:
+                value = lower.lower_cast(types.boolean, result, value)
+        else:
+            value = getattr(_mlir_arith, what)(a, b)
+        lower.store_var(target, value)
+
+    return impl
+
+
+def _enum_setitem(lower, target, args, kws):
+    """`a[i] = e` (`a[i, j] = e`), `e` an enum member (a bound enum's, an `IntEnum`'s) and `a` an
+    array of numbers: the member's value, converted to the element type, stored where
+    numba-cuda-mlir's own indexing places the element."""
+    aryty, enumty = lower.get_numba_type(args[0]), lower.get_numba_type(args[2])
+    array = lower.load_var(args[0])
+    index = args[1]
+    indexty = None if isinstance(index, int) else lower.get_numba_type(index)
+    if isinstance(indexty, types.BaseTuple):
+        indices = [_index_value(lower, array, pair, d) for d, pair in enumerate(zip(lower.load_var(index), indexty))]
+    else:
+        indices = [_index_value(lower, array, index, 0)]
+    value = lower.lower_cast(enumty.dtype, aryty.dtype, lower.load_var(args[2]))
+    element = _mlir_ir.MemRefType(array.type).element_type
+    _mlir_llvm.store(lower.as_storage(aryty.dtype, value), _mlir_memref_to_llvm_ptr(array, indices, element))
+
+
+def _element_ref_setitem(lower, target, args, kws):
+    """`a[i] = b[j]`, `b[j]` a reference: a copy of the element it refers to."""
+    aryty, refty = lower.get_numba_type(args[0]), lower.get_numba_type(args[2])
+    value = lower.lower_cast(refty, aryty.dtype, lower.load_var(args[2]))
+    _store(lower, aryty.dtype, value, _element_address(lower, args[0], args[1]))
 
 
 # ----------------------------------------------------------------------------- data models
@@ -351,32 +457,50 @@ def _element_pointer(lower, aryty, array, index):
     pointer (numba-cuda-mlir counts its offset in `sizeof` units too), plus index times its stride
     (in elements) times `sizeof`. A negative signed index counts from the end."""
     i64 = _mlir_ir.IntegerType.get_signless(64)
-    if isinstance(index, int):
-        index = _mlir_arith.constant(i64, index)
-        signed = True
+    indexty = None if isinstance(index, int) else lower.get_numba_type(index)
+    if isinstance(indexty, types.BaseTuple):  # one index per dimension
+        indices = list(zip(lower.load_var(index), indexty))
     else:
-        have = lower.get_numba_type(index)
-        signed = getattr(have, "signed", True)
-        index = _mlir_convert(lower.load_var(index), i64, signed=signed)
-    dim = _mlir_convert(_mlir_memref.dim(array, _mlir_index_of(0)), i64)
-    if signed:
-        negative = _mlir_arith.cmpi(_mlir_arith.CmpIPredicate.slt, index, _mlir_arith.constant(i64, 0))
-        index = _mlir_arith.select(negative, _mlir_arith.addi(index, dim), index)
-    stride = _mlir_convert(_mlir_memref.extract_strided_metadata(array)[3], i64)
+        indices = [index]
+    rank = _mlir_ir.MemRefType(array.type).rank
+    metadata = _mlir_memref.extract_strided_metadata(array)
+    offset = _mlir_arith.constant(i64, 0)
+    for d, each in enumerate(indices):
+        stride = _mlir_convert(metadata[2 + rank + d], i64)
+        offset = _mlir_arith.addi(offset, _mlir_arith.muli(_index_value(lower, array, each, d), stride))
     size = _mlir_arith.constant(i64, aryty.dtype._nbst_size)
-    offset = _mlir_arith.muli(_mlir_arith.muli(index, stride), size)
-    return _mlir_llvm_ptr_add_bytes(_mlir_data_pointer(array), offset)
+    return _mlir_llvm_ptr_add_bytes(_mlir_data_pointer(array), _mlir_arith.muli(offset, size))
+
+
+def _index_value(lower, array, index, dim):
+    """Index `index` (a variable, an (MLIR value, Numba type) pair or an int) of dimension
+    `dim` of `array` as an i64; a negative signed index counts from the end."""
+    i64 = _mlir_ir.IntegerType.get_signless(64)
+    if isinstance(index, int):
+        index, signed = _mlir_arith.constant(i64, index), True
+    elif isinstance(index, tuple):  # an MLIR value and its Numba type
+        signed = getattr(index[1], "signed", True)
+        index = _mlir_convert(index[0], i64, signed=signed)
+    else:
+        signed = getattr(lower.get_numba_type(index), "signed", True)
+        index = _mlir_convert(lower.load_var(index), i64, signed=signed)
+    if signed:
+        extent = _mlir_convert(_mlir_memref.dim(array, _mlir_index_of(dim)), i64)
+        negative = _mlir_arith.cmpi(_mlir_arith.CmpIPredicate.slt, index, _mlir_arith.constant(i64, 0))
+        index = _mlir_arith.select(negative, _mlir_arith.addi(index, extent), index)
+    return index
 
 
 def _packed_getitem(lower, target, args, kws):
-    """`a[i]` on a `_packed_array`: the element at C++'s offset."""
+    """`a[i]` (`a[i, j]`...) on a `_packed_array`: the element at C++'s offset."""
     aryty = lower.get_numba_type(args[0])
     ptr = _element_pointer(lower, aryty, lower.load_var(args[0]), args[1])
     lower.store_var(target, _load(lower, aryty.dtype, ptr))
 
 
 def _packed_setitem(lower, target, args, kws):
-    """`a[i] = v` on a `_packed_array`: `v` (converted to the element type) at C++'s offset."""
+    """`a[i] = v` (`a[i, j] = v`...) on a `_packed_array`: `v` (converted to the element type)
+    at C++'s offset."""
     aryty = lower.get_numba_type(args[0])
     have = lower.get_numba_type(args[2])
     value = lower.load_var(args[2])
@@ -416,35 +540,64 @@ def _register_packed_arrays():
     def refuse(ary, what, loc):
         raise _TypingError(_packed_refusal(ary, what), loc=loc)
 
+    def element_index(ary, indexty):
+        """The index formal of an element of `ary` (an integer, or a tuple of one per dimension:
+        its exact type, which numba-cuda-mlir's lowering for any tuple matches less closely), or None."""
+        if ary.ndim == 1 and isinstance(indexty, types.Integer):
+            return types.Integer
+        if isinstance(indexty, types.BaseTuple) and len(indexty) == ary.ndim and all(isinstance(t, types.Integer) for t in indexty):
+            return indexty
+        return None
+
     def check(inst, typemap):
         if isinstance(inst, (_nb_ir.SetItem, _nb_ir.StaticSetItem)):
-            ary = typemap.get(inst.target.name)
+            ary, valty = typemap.get(inst.target.name), typemap.get(inst.value.name)
             if not _packed_array(ary, None):
+                if isinstance(ary, types.Array) and getattr(valty, "_nbst_ref_of", None) is not None:
+                    lower_for(_op.setitem, (ary, types.Integer, valty), _element_ref_setitem)  # `a[i] = b[j]`
+                elif isinstance(ary, types.Array) and isinstance(valty, types.IntEnumMember) and ary.dtype != valty:
+                    index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
+                    formal = None if index is None else element_index(ary, typemap.get(index.name))
+                    if formal is not None:  # `out[i] = Dial.Step.Coarse`: numba-cuda-mlir has no such setitem
+                        lower_for(_op.setitem, (ary, formal, valty), _enum_setitem)
                 return
             index = inst.index_var if isinstance(inst, _nb_ir.StaticSetItem) else inst.index
-            if ary.ndim > 1 or index is None or not isinstance(typemap.get(index.name), types.Integer):
-                refuse(ary, "Assigning an element other than `a[i]`", inst.loc)
-            lower_for(_op.setitem, (ary, types.Integer, types.Any), _packed_setitem)
+            formal = None if index is None else element_index(ary, typemap.get(index.name))
+            if formal is None:
+                refuse(ary, "Assigning other than an element (`a[i] = v`, `a[i, j] = v`)", inst.loc)
+            lower_for(_op.setitem, (ary, formal, types.Any), _packed_setitem)
             return
         if not (isinstance(inst, _nb_ir.Assign) and isinstance(inst.value, _nb_ir.Expr)):
             return
         expr = inst.value
+        if expr.op == "binop" and expr.fn in _ENUM_BINOPS:
+            lhs, rhs = typemap.get(expr.lhs.name), typemap.get(expr.rhs.name)
+            integral = all(isinstance(t, (types.Integer, types.IntEnumMember)) for t in (lhs, rhs))
+            if integral and (isinstance(lhs, types.IntEnumMember) or isinstance(rhs, types.IntEnumMember)):
+                lower_for(expr.fn, (lhs, rhs), _enum_binop(expr.fn))  # `Scale.Ten + Bits.Wider`: none in numba-cuda-mlir
+            return
         if expr.op not in ("getitem", "static_getitem", "getiter"):
             return
         ary = typemap.get(expr.value.name)
-        if not _packed_array(ary, None):
-            return
         if expr.op == "getiter":
-            refuse(ary, "Iteration (`for x in a`)", inst.loc)
+            if _packed_array(ary, None):
+                refuse(ary, "Iteration (`for x in a`)", inst.loc)
+            return
         index = expr.index_var if expr.op == "static_getitem" else expr.index
         indexty = None if index is None else typemap.get(index.name)
         if indexty is None and expr.op == "static_getitem":
             indexty = types.IntegerLiteral(expr.index) if isinstance(expr.index, int) else None
-        if ary.ndim > 1 and isinstance(indexty, types.BaseTuple):
-            refuse(ary, "Indexing by several indices", inst.loc)
-        if ary.ndim == 1 and isinstance(indexty, types.Integer):
-            lower_for(_op.getitem, (ary, types.Integer), _packed_getitem)
-        # slices and sub-arrays: numba-cuda-mlir's, counted in elements
+        if getattr(typemap.get(inst.target.name), "_nbst_ref_of", None) is not None:
+            lower_for(_op.getitem, (ary, types.Integer), _element_ref_getitem)
+            return
+        if not _packed_array(ary, None):
+            return
+        formal = element_index(ary, indexty)
+        if formal is not None:
+            lower_for(_op.getitem, (ary, formal), _packed_getitem)
+        elif isinstance(indexty, types.BaseTuple) and ary.ndim > 1:
+            refuse(ary, "Indexing by slices in several dimensions", inst.loc)
+        # an integer index of several dimensions, a 1-D slice: numba-cuda-mlir's sub-array, counted in elements
 
     class PackedArrayAccesses(Rewrite):
         def match(self, func_ir, block, typemap, calltypes):
@@ -580,9 +733,29 @@ def _cxx_size(ty):
     return max(1, getattr(ty, "bitwidth", 8) // 8)
 
 
+def _is_dim3(ty):
+    """numba-cuda-mlir's `cuda.threadIdx`, `cuda.blockDim`... type: no data of its own (each
+    coordinate is an op of the GPU dialect), passed to C++ as the `dim3` it stands for."""
+    from numba_cuda_mlir.numba_cuda.types.ext_types import Dim3
+
+    return isinstance(ty, Dim3)
+
+
+def _store_dim3(which, ptr):
+    """`dim3` `which` (`cuda.blockDim`...) as C++ lays it out: x, y, z, each an unsigned int."""
+    from numba_cuda_mlir._mlir.dialects import gpu as _mlir_gpu
+    from numba_cuda_mlir.lowering.cuda import _get_dim3_attribute
+
+    i32 = _mlir_ir.IntegerType.get_signless(32)
+    for k, dim in enumerate((_mlir_gpu.Dimension.x, _mlir_gpu.Dimension.y, _mlir_gpu.Dimension.z)):
+        _mlir_llvm.store(_mlir_convert(_get_dim3_attribute(which, dim), i32, signed=False), _byte_offset(ptr, 4 * k))
+
+
 def _slot(lower, ty):
     """A stack slot for a value of `ty` that a shim reads or writes through a `T *`."""
-    if isinstance(ty, types.UniTuple):
+    if _is_dim3(ty):
+        storage = _mlir_ir.Type.parse("!llvm.array<3 x i32>")
+    elif isinstance(ty, types.UniTuple):
         storage = _mlir_ir.Type.parse(f"!llvm.array<{_cxx_size(ty)} x i8>")
     else:
         storage = lower.get_storage_type(_stored_type(ty))
@@ -619,6 +792,9 @@ def _struct_chunk(ty):
 
 
 def _store(lower, ty, value, ptr):
+    if _is_dim3(ty):
+        _store_dim3(value, ptr)
+        return
     if isinstance(ty, types.UniTuple):  # a C++ array: element by element
         step = _cxx_size(ty.dtype)
         for i, v in enumerate(value):
@@ -639,6 +815,11 @@ def _store(lower, ty, value, ptr):
 
 
 def _load(lower, ty, ptr):
+    if _is_dim3(ty):  # numba-cuda-mlir reports a NotImplementedError as its own bug
+        raise TypeError(
+            "a `dim3` result or output is not supported on numba-cuda-mlir, whose dim3 values are "
+            "cuda.threadIdx, cuda.blockIdx, cuda.blockDim and cuda.gridDim only"
+        )
     if isinstance(ty, types.UniTuple):
         step = _cxx_size(ty.dtype)
         return tuple(_load(lower, ty.dtype, _byte_offset(ptr, i * step)) for i in range(ty.count))
@@ -668,13 +849,16 @@ def _pointer_value(lower, argty, value):
 
 def _shim_values(lower, args, params):
     """The MLIR values of the call's variables, each converted to its parameter's type."""
-    values, args = [], iter(args)
+    return _converted_values(lower, [(lower.get_numba_type(var), lower.load_var(var)) for var in args], params)
+
+
+def _converted_values(lower, typed, params):
+    """The arguments `typed` ((Numba type, MLIR value) pairs), each converted to its parameter's type."""
+    values, typed = [], iter(typed)
     for ty, mode in params:
         if mode == "out":
             continue
-        var = next(args)
-        have = lower.get_numba_type(var)
-        value = lower.load_var(var)
+        have, value = next(typed)
         if isinstance(ty, types.CPointer) or ty == types.voidptr:
             value = _pointer_value(lower, types.unliteral(have), value)
         elif have != ty:
@@ -735,8 +919,8 @@ def _cast_from_struct(context, lower, fromty, toty, value):
 # `impl(context, builder, sig, args)` over values; here it is wrapped (`_template_lowering`) into
 # numba-cuda-mlir's `impl(lower, target, args, kws)`, which finds the call's typed signature,
 # converts each argument to the signature's type and stores the result in the call's target. User
-# operators (a Python device function given for an operator type) are numba-cuda only, and so is an
-# array element as a reference (`WarpScan(temp[w])`; here `temp[w:]`).
+# operators (a Python device function given for an operator type) are numba-cuda only. An array
+# element as a reference (`WarpScan(temp[w])`) is its address (`_element_ref_getitem`).
 
 
 def _template_device_cc():
@@ -767,13 +951,10 @@ def _template_lowering(impl):
         values = []
         for var, want in zip(variables, argtys):
             have = lower.get_numba_type(var)
-            if getattr(have, "_nbst_ref_of", None) is not None:
-                raise TypeError(  # numba-cuda-mlir reports a NotImplementedError as its own bug
-                    f"{var.loc}: an element of an array of {have.dtype} (`a[i]`) as a reference is numba-cuda's; on "
-                    "numba-cuda-mlir pass a slice that starts at it (`a[i:]`), which binds its first element"
-                )
             value = lower.load_var(var)
-            if have != want:
+            if getattr(have, "_nbst_ref_of", None) is not None and isinstance(want, types.CPointer):
+                pass  # a reference parameter bound to the array element: its address
+            elif have != want:
                 value = lower.lower_cast(have, want, value)
             values.append(value)
         result = impl(lower.context, lower, signature(typed.return_type, *argtys), values)
@@ -825,7 +1006,14 @@ def _template_call_shim(context, lower, call, values, writeback_type=None):
 
 
 def _template_lower_plain(context, lower, plain, sig, args):
-    raise TypeError(f"{plain}: a non-template function called through a function template's name is not lowered on numba-cuda-mlir yet")
+    """A call that a non-template function of a function template's name took: the overload
+    typing chose (`_dispatch`'s choice), lowered from the values `args` of `sig`'s types."""
+    template = plain._template
+    have = _case_args(sig)
+    k = next((i for i, case in enumerate(template.cases) if _case_args(case) == have), None)
+    if k is None:
+        k = template.fitted[have]
+    return template.impls[k](lower, None, None, list(zip(have, args)))
 
 
 def _template_field_at(context, lower, typ, value, fty, offset):
