@@ -83,6 +83,25 @@ def _compiled_text(writer):
     return writer.unit.code.compiled_text(writer.unit.source())
 
 
+def _definition_units(result):
+    """{name: text} of the units a link compiled with definitions (a shim unit's shims with the
+    definitions they reach, or a whole definitions unit)."""
+    units = {u.name: u for u in _kernel_cache._NC_CLOSURE_UNITS.values()}
+    units.update({u.name: u for u in _kernel_cache._NC_DEFINITION_UNITS.values()})
+    return {o.name: units[o.name].data for o in result.objects if o.name in units}
+
+
+def _view_of(unit_text, header):
+    """The text a definitions unit compiles for `header`: its view (beside the view the unit
+    includes), or the header itself."""
+    for line in unit_text.splitlines():
+        if line.startswith('#include "'):
+            views = list(Path(line[len('#include "') : -1]).parent.glob(f"*_{header.name}"))
+            if views and views[0].parent != header.parent:
+                return views[0].read_text()
+    return header.read_text()
+
+
 def test_kernel_links_each_definition_once(lib):
     _, writer, acc, funcs = lib
     offset, use_all, scale = funcs["offset"], funcs["use_all"], funcs["scale"]
@@ -93,9 +112,9 @@ def test_kernel_links_each_definition_once(lib):
 
     result = link_kernel(kernel, (types.int32[::1],), ARCH)
     names = [o.name for o in result.objects]
-    definitions = [n for n in names if n.startswith("numbast_definitions_")]
-    assert len(definitions) == 1, names  # a second copy of the header's definitions would not link
-    assert writer.unit.name in names
+    # One NVRTC unit: the shims with the definitions they reach (a second copy would not link).
+    (unit,) = _definition_units(result)
+    assert unit.startswith(writer.unit.name[:-3] + "_with_definitions_") and writer.unit.name not in names, names
     for symbol in ("_ZN3lib6offsetEi", "_ZN3lib7use_allEi", "_ZN3lib5scaleEi", "_ZN3lib3Acc3addEi"):
         assert not result.calls(symbol), symbol  # inlined by LTO from the definitions unit
 
@@ -124,7 +143,7 @@ def test_a_header_with_a_variable_is_compiled_as_written():
         out[0] = bump(out[0])
 
     result = link_kernel(kernel, (types.int32[::1],), ARCH)
-    assert not [o for o in result.objects if o.name.startswith("numbast_definitions_")]
+    assert _definition_units(result) == {}
     assert writer.unit.code.linking_files() == [writer.unit.code]
 
 
@@ -183,7 +202,9 @@ def test_by_default_only_large_definitions_are_split(monkeypatch, tmp_path):
         out[0] = f(out[0])
 
     result = link_kernel(kernel, (types.int32[::1],), ARCH)
-    assert len([o for o in result.objects if o.name.startswith("numbast_definitions_")]) == 1
+    (text,) = _definition_units(result).values()
+    view = _view_of(text, tmp_path / "funcs_400.cuh")
+    assert "{ return x + 399; }" in view and "{ return x + 398; }" not in view  # the one it calls
     assert not result.calls("_Z5f_399i")
 
 
@@ -225,8 +246,7 @@ def test_static_module_registers_its_definitions(tmp_path):
         out[0] = scale(out[0])
 
     result = link_kernel(kernel, (types.int32[::1],), ARCH)
-    names = [o.name for o in result.objects]
-    assert len([n for n in names if n.startswith("numbast_definitions_")]) == 1, names
+    assert len(_definition_units(result)) == 1, [o.name for o in result.objects]
     assert not result.calls("_ZN3lib5scaleEi")
 
 
@@ -260,24 +280,6 @@ def test_canopy_records_what_each_body_and_the_rest_of_the_file_use(chain):
     assert f.uses == ("from_inline",)
     (p,) = ast_canopy.parse_declarations_from_source(PASTED, [PASTED], ARCH).definitions
     assert p.uses is None  # token pasting: what `run` calls cannot be read
-
-
-def _definition_units(result):
-    """{name: text} of the definitions units a link compiled."""
-    units = {u.name: u for u in _kernel_cache._NC_CLOSURE_UNITS.values()}
-    units.update({u.name: u for u in _kernel_cache._NC_DEFINITION_UNITS.values()})
-    return {o.name: units[o.name].data for o in result.objects if o.name.startswith("numbast_definitions_")}
-
-
-def _view_of(unit_text, header):
-    """The text a definitions unit compiles for `header`: its view (beside the view the unit
-    includes), or the header itself."""
-    for line in unit_text.splitlines():
-        if line.startswith('#include "'):
-            views = list(Path(line[len('#include "') : -1]).parent.glob(f"*_{header.name}"))
-            if views and "views" in views[0].parts:
-                return views[0].read_text()
-    return header.read_text()
 
 
 def _kept_bodies(unit_text, header=CHAIN):

@@ -43,9 +43,9 @@ if "_nc_cached" not in globals():  # dynamic mode: `numbast._kernel_cache` (stat
 # units of one text, such as a template's user-operator unit beside its unit, links it once); at
 # link time the definitions units of a link give way to what it uses (`_nc_closure_files`)
 _NC_DEFINITION_UNITS = {}
-# text -> a definitions unit keeping what one link uses (`_us_closures`)
+# (shim unit name, text) -> the unit a link compiles for a shim unit with the definitions it uses
 _NC_CLOSURE_UNITS = {}
-# (registry version, include path, the link's split units' texts) -> the texts of its closure units
+# (registry version, include path, the link's split units' texts) -> `_us_closures`
 _NC_CLOSURE_TEXTS = {}
 
 
@@ -91,29 +91,41 @@ class _NcUnitSource(_NcCUSource):
         return [self, defs]
 
     @classmethod
-    def closure_units(cls, units):
-        """The definitions units that a link of the split shim units `units` (of this runtime copy)
-        needs: the definitions their shims may use, each once (`_us_closures`); None when that
-        cannot be told (the link keeps the whole definitions units)."""
+    def linked_units(cls, units):
+        """What a link of the split shim units `units` (of this runtime copy) compiles in their
+        place and in place of their definitions units: for each preceding text whose headers hold
+        a definition the link may use, its first unit (by name) compiled with those definitions
+        kept in its views (`_us_closures`), so one NVRTC call compiles the shims and what they
+        use, each definition once in the link; the other units as they are. None when that cannot
+        be told (the link keeps the whole definitions units)."""
         from numba.cuda.cudadrv import nvrtc
 
+        units = sorted(units, key=lambda u: u.name)
         dirs = _nc_numba_include_dirs(nvrtc)
         linked = sorted((u._nbst_preceding, u.data) for u in units)
         key = (_us_version(), tuple(dirs), tuple(linked))
-        texts = _NC_CLOSURE_TEXTS.get(key)
-        if texts is None:
+        closures = _NC_CLOSURE_TEXTS.get(key)
+        if closures is None:
             try:
-                texts = _us_closures(linked, dirs, _nc_numba_include_dirs(nvrtc, extra=False))
+                closures = _us_closures(linked, dirs, _nc_numba_include_dirs(nvrtc, extra=False))
             except (_UsUnsafe, OSError):
                 return None
-            _NC_CLOSURE_TEXTS[key] = texts
+            _NC_CLOSURE_TEXTS[key] = closures
+        closures = dict(closures)  # the memo keeps every preceding text
         out = []
-        for text in texts:
-            unit = _NC_CLOSURE_UNITS.get(text)
+        for u in units:
+            preceding = u._nbst_preceding
+            data = u.data
+            if preceding not in closures or not data.startswith(preceding):
+                out.append(u)
+                continue
+            text = closures.pop(preceding) + data[len(preceding) :]  # the first unit of the text only
+            unit = _NC_CLOSURE_UNITS.get((u.name, text))
             if unit is None:
                 tag = _nc_hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-                unit = _NC_CLOSURE_UNITS[text] = _NcUnitSource(text, f"numbast_definitions_{tag}.cu")
-                unit._nbst_definitions = True
+                stem = u.name[:-3] if u.name.endswith(".cu") else u.name
+                unit = _NC_CLOSURE_UNITS[(u.name, text)] = _NcUnitSource(text, f"{stem}_with_definitions_{tag}.cu")
+                unit._nbst_linked_for = u
             out.append(unit)
         return out
 
@@ -165,22 +177,23 @@ def _nc_install_hooks():
 
 
 def _nc_closure_files(files):
-    """`files`, a code library's linking files, with the definitions units of its split shim units
-    replaced by units keeping only the definitions those shims may use (`closure_units`), grouped
-    by runtime copy (whose registries differ). Made again from the shim units each time, so a set
-    merged from several libraries gets one closure again; a copy whose closure cannot be told links
-    its whole definitions units."""
+    """`files`, a code library's linking files, with its split shim units and their whole
+    definitions units replaced by what they compile together (`linked_units`), grouped by runtime
+    copy (whose registries differ). Made again from the shim units each time (a unit made for a
+    link stands for its shim unit), so a set merged from several libraries is linked right; a copy
+    whose definitions cannot be told links its whole definitions units."""
+    files = {getattr(f, "_nbst_linked_for", f) for f in files}
     groups = {}
     for f in files:
         if getattr(f, "_nbst_unit", False) and f.split_plan(refresh=False) is not None:
             groups.setdefault(type(f), []).append(f)
     out = set(files)
     for cls, units in groups.items():
-        closure = cls.closure_units(units)
-        if closure is None:
-            closure = [d for u in units for d in u.linking_files()[1:]]
-        out -= {f for f in files if getattr(f, "_nbst_definitions", False) and type(f) is cls}
-        out.update(closure)
+        linked = cls.linked_units(units)
+        if linked is None:
+            continue
+        out -= {f for f in files if type(f) is cls and (f in units or getattr(f, "_nbst_definitions", False))}
+        out.update(linked)
     return out
 
 
@@ -188,7 +201,7 @@ def _nc_use_closures(lib):
     """Give `lib` (a `CUDACodeLibrary` about to be compiled or linked: numba-cuda reads its linking
     files next) the definitions units its shim units need (`_nc_closure_files`)."""
     files = lib._linking_files
-    if any(getattr(f, "_nbst_definitions", False) for f in files):
+    if any(getattr(f, "_nbst_definitions", False) or hasattr(f, "_nbst_linked_for") for f in files):
         lib._linking_files = _nc_closure_files(files)
 
 

@@ -302,11 +302,12 @@ def _us_kept(reached, texts):
 
 
 def _us_closures(units, include_dirs, trusted_dirs):
-    """The definitions units one link of split shim units needs: `units` is [(preceding text, unit
-    text)] of the link's split units; returned is the text of each unit to compile, at most one
-    per preceding text, in which only the definitions the link may use are kept (`_us_kept`), each
-    in exactly one of them (the first, by preceding text, whose headers reach it); the others are
-    cut to `;`. What cannot be told keeps every definition (still once)."""
+    """The definitions one link of split shim units needs: `units` is [(preceding text, unit
+    text)] of the link's split units; returned is {preceding text: the text to compile in its
+    place} for each preceding text whose headers hold a definition the link may use
+    (`_us_kept`): its include lines point at views keeping those definitions, each in the views of
+    one preceding text only (the first, in sorted order, whose headers reach it), the others cut
+    to `;`. What cannot be told keeps every definition (still once)."""
     found = {}
     for preceding, _ in units:
         if preceding not in found:
@@ -318,7 +319,7 @@ def _us_closures(units, include_dirs, trusted_dirs):
         reached.update(found[preceding][0])
     kept = _us_kept(reached, [text for _, text in units])
     owner = {}
-    texts = []
+    texts = {}
     for preceding in sorted(found):
         here, top = found[preceding]
         cuts, keeps = {}, False
@@ -331,5 +332,5 @@ def _us_closures(units, include_dirs, trusted_dirs):
             cuts[p] = tuple(s for s in spans if s not in keep)
             keeps = keeps or bool(keep)
         if keeps:
-            texts.append(_us_viewed(preceding, include_dirs, here, top, cuts))
+            texts[preceding] = _us_viewed(preceding, include_dirs, here, top, cuts)
     return texts
