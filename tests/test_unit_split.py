@@ -246,7 +246,8 @@ def test_static_module_registers_its_definitions(tmp_path):
         out[0] = scale(out[0])
 
     result = link_kernel(kernel, (types.int32[::1],), ARCH)
-    assert len(_definition_units(result)) == 1, [o.name for o in result.objects]
+    names = [o.name for o in result.objects]  # the module's runtime copy made the unit
+    assert len([n for n in names if n.startswith("flat_split_shims_with_definitions_")]) == 1, names
     assert not result.calls("_ZN3lib5scaleEi")
 
 
