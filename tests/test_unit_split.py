@@ -386,6 +386,33 @@ def test_each_definition_is_linked_once_across_units(chain):
 
 
 @pytest.mark.gpu
+def test_a_device_function_s_calls_join_the_kernel_s_closure_on_gpu(chain):
+    require_gpu()
+    # A unit of its own (another preceding text): only this test's shims are in it.
+    writer = MemoryShimWriter(f'#include "{CHAIN}"\n\n')
+    funcs = {}
+    for fn in bind_cxx_functions(writer, chain[0].functions):
+        funcs.setdefault(fn.__name__, fn)
+    calls_late, h = funcs["calls_late"], funcs["h"]
+
+    @cuda.jit(device=True)
+    def via_device_function(x):
+        return calls_late(x)
+
+    @cuda.jit
+    def kernel(out):
+        out[0] = via_device_function(out[0]) + h(out[0])
+
+    x = 4
+    d = cuda.to_device(np.array([x], dtype=np.int32))
+    kernel[1, 1](d)
+    assert d.copy_to_host().tolist() == [(x - 5 + 100) + (x + 3)]
+    (overload,) = kernel.overloads.values()
+    texts = [f.data for f in overload._codelibrary._linking_files if hasattr(f, "_nbst_linked_for")]
+    assert len(texts) == 1 and _kept_bodies(texts[0]) == {"calls_late", "late", "h", "h(float)", "from_inline"}
+
+
+@pytest.mark.gpu
 def test_closure_units_values_on_gpu(chain):
     require_gpu()
     _, _, funcs = chain

@@ -45,8 +45,10 @@ if "_nc_cached" not in globals():  # dynamic mode: `numbast._kernel_cache` (stat
 _NC_DEFINITION_UNITS = {}
 # (shim unit name, text) -> the unit a link compiles for a shim unit with the definitions it uses
 _NC_CLOSURE_UNITS = {}
-# (registry version, include path, the link's split units' texts) -> `_us_closures`
+# (registry version, include path, the link's split units' texts) -> `_us_closures`, for the
+# compile and the link of one library (and its next kernels while their units' texts stay)
 _NC_CLOSURE_TEXTS = {}
+_NC_CLOSURE_MEMO = 64
 
 
 class _NcUnitSource(_NcCUSource):
@@ -110,6 +112,8 @@ class _NcUnitSource(_NcCUSource):
                 closures = _us_closures(linked, dirs, _nc_numba_include_dirs(nvrtc, extra=False))
             except (_UsUnsafe, OSError):
                 return None
+            if len(_NC_CLOSURE_TEXTS) >= _NC_CLOSURE_MEMO:
+                _NC_CLOSURE_TEXTS.clear()
             _NC_CLOSURE_TEXTS[key] = closures
         closures = dict(closures)  # the memo keeps every preceding text
         out = []
@@ -190,7 +194,8 @@ def _nc_closure_files(files):
     out = set(files)
     for cls, units in groups.items():
         linked = cls.linked_units(units)
-        if linked is None:
+        if linked is None:  # their whole definitions units (an earlier choice may have left them out)
+            out.update(d for u in units for d in u.linking_files()[1:])
             continue
         out -= {f for f in files if type(f) is cls and (f in units or getattr(f, "_nbst_definitions", False))}
         out.update(linked)
