@@ -206,7 +206,7 @@ def _nc_use_closures(lib):
     """Give `lib` (a `CUDACodeLibrary` about to be compiled or linked: numba-cuda reads its linking
     files next) the definitions units its shim units need (`_nc_closure_files`)."""
     files = lib._linking_files
-    if any(getattr(f, "_nbst_definitions", False) or hasattr(f, "_nbst_linked_for") for f in files):
+    if any(getattr(f, "_nbst_unit", False) for f in files):  # chosen again: the units' texts may have grown
         lib._linking_files = _nc_closure_files(files)
 
 
