@@ -189,7 +189,7 @@ def _nc_closure_files(files):
     files = {getattr(f, "_nbst_linked_for", f) for f in files}
     groups = {}
     for f in files:
-        if getattr(f, "_nbst_unit", False) and f.split_plan(refresh=False) is not None:
+        if hasattr(f, "split_plan") and f.split_plan(refresh=False) is not None:  # a split shim unit
             groups.setdefault(type(f), []).append(f)
     out = set(files)
     for cls, units in groups.items():
