@@ -204,7 +204,8 @@ def _note_definitions(found) -> None:
         if old is not None and (old.size, old.crc32) == (f.size, f.crc32):
             # Parses with other macros may meet other definitions of the same text: keep them all.
             merged = old.definitions + tuple(d for d in f.definitions if d not in old.definitions)
-            f = FileDefinitions(f.file, f.size, f.crc32, merged)
+            uses = None if old.uses is None or f.uses is None else tuple(sorted({*old.uses, *f.uses}))
+            f = FileDefinitions(f.file, f.size, f.crc32, merged, uses)
         _SEEN_DEFINITIONS[key] = f
 
 

@@ -338,12 +338,17 @@ class Definition:
     """A device definition with external linkage that is neither inline nor a template: every
     compilation unit including its file emits it. ``body`` is the text that, replaced by ``;``,
     leaves a declaration (a function's body; a member's whole out-of-class definition), or None
-    where there is none (a variable, a function with a deduced return type, one written by a macro)."""
+    where there is none (a variable, a function with a deduced return type, one written by a macro).
+    ``identifier`` is the name code calls or reads it by (None for an operator, a constructor, a
+    destructor or a conversion, used without naming it); ``uses`` the identifiers of the
+    translation unit's external definitions that its body mentions."""
 
     name: str
     kind: definition_kind
     location: Location
     body: Span | None
+    identifier: str | None = None
+    uses: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +360,9 @@ class FileDefinitions:
     size: int
     crc32: int
     definitions: tuple
+    # The identifiers of the translation unit's external definitions that the file mentions outside
+    # their bodies and their own declarators; None when its text cannot tell (token pasting...).
+    uses: tuple | None = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,9 +522,12 @@ class _Reader:
                     definition_kind(x["kind"]),
                     self.loc(x["location"]),
                     Span(x["body"]["start"], x["body"]["end"]) if x["body"] else None,
+                    x.get("identifier"),
+                    tuple(x.get("uses", ())),
                 )
                 for x in f["definitions"]
             ),
+            None if f.get("uses", ()) is None else tuple(f.get("uses", ())),
         )
 
     def declarations(self, d) -> Declarations:

@@ -6,7 +6,10 @@ call bindings saved by `cuda.jit(cache=True)`.
   (`_nc_hook_nvrtc` in `_nvrtc_cache.py`) answers from the cache and calls NVRTC only on a miss.
   Other sources are compiled as before.
 - A shim unit whose headers have external definitions is split (`_unit_split.py`): it compiles
-  against declarations views of its headers, and kernels link its definitions unit beside it.
+  against declarations views of its headers, and kernels link a definitions unit beside it: just
+  before numba-cuda compiles or links a code library (`get_ltoir`, `get_asm_strs`, `_link_all`),
+  its definitions units are replaced by those keeping what its shim units may use, each
+  definition once (`_nc_use_closures`).
 - numba-cuda refuses to pickle a code library that has linking files. Numba's cache pickles a
   kernel after linking it, so its cubin for the device's compute capability (part of the cache's
   index key) is in the library; the shim units are then only needed to link again, and the hook
@@ -33,10 +36,19 @@ if "_nc_cached" not in globals():  # dynamic mode: `numbast._kernel_cache` (stat
     _nc_units = _nc_import("._nvrtc_cache", __package__ or "numbast")._nc_units
     _us_plan = _nc_import("._unit_split", __package__ or "numbast")._us_plan
     _us_version = _nc_import("._unit_split", __package__ or "numbast")._us_version
+    _us_closures = _nc_import("._unit_split", __package__ or "numbast")._us_closures
+    _UsUnsafe = _nc_import("._unit_split", __package__ or "numbast")._UsUnsafe
 
-# preceding text -> its definitions unit (one per text, so a kernel linking several shim units of
-# one text, such as a template's user-operator unit beside its unit, links it once)
+# preceding text -> its whole definitions unit (one per text, so a kernel linking several shim
+# units of one text, such as a template's user-operator unit beside its unit, links it once); at
+# link time the definitions units of a link give way to what it uses (`_nc_closure_files`)
 _NC_DEFINITION_UNITS = {}
+# (shim unit name, text) -> the unit a link compiles for a shim unit with the definitions it uses
+_NC_CLOSURE_UNITS = {}
+# (registry version, include path, the link's split units' texts) -> `_us_closures`, for the
+# compile and the link of one library (and its next kernels while their units' texts stay)
+_NC_CLOSURE_TEXTS = {}
+_NC_CLOSURE_MEMO = 64
 
 
 class _NcUnitSource(_NcCUSource):
@@ -77,7 +89,49 @@ class _NcUnitSource(_NcCUSource):
         if defs is None:
             tag = _nc_hashlib.sha256(self._nbst_preceding.encode("utf-8", "surrogateescape")).hexdigest()[:16]
             defs = _NC_DEFINITION_UNITS[self._nbst_preceding] = _NcUnitSource(self._nbst_preceding, f"numbast_definitions_{tag}.cu")
+            defs._nbst_definitions = True
         return [self, defs]
+
+    @classmethod
+    def linked_units(cls, units):
+        """What a link of the split shim units `units` (of this runtime copy) compiles in their
+        place and in place of their definitions units: for each preceding text whose headers hold
+        a definition the link may use, its first unit (by name) compiled with those definitions
+        kept in its views (`_us_closures`), so one NVRTC call compiles the shims and what they
+        use, each definition once in the link; the other units as they are. None when that cannot
+        be told (the link keeps the whole definitions units)."""
+        from numba.cuda.cudadrv import nvrtc
+
+        units = sorted(units, key=lambda u: u.name)
+        dirs = _nc_numba_include_dirs(nvrtc)
+        linked = sorted((u._nbst_preceding, u.data) for u in units)
+        key = (_us_version(), tuple(dirs), tuple(linked))
+        closures = _NC_CLOSURE_TEXTS.get(key)
+        if closures is None:
+            try:
+                closures = _us_closures(linked, dirs, _nc_numba_include_dirs(nvrtc, extra=False))
+            except (_UsUnsafe, OSError):
+                return None
+            if len(_NC_CLOSURE_TEXTS) >= _NC_CLOSURE_MEMO:
+                _NC_CLOSURE_TEXTS.clear()
+            _NC_CLOSURE_TEXTS[key] = closures
+        closures = dict(closures)  # the memo keeps every preceding text
+        out = []
+        for u in units:
+            preceding = u._nbst_preceding
+            data = u.data
+            if preceding not in closures or not data.startswith(preceding):
+                out.append(u)
+                continue
+            text = closures.pop(preceding) + data[len(preceding) :]  # the first unit of the text only
+            unit = _NC_CLOSURE_UNITS.get((u.name, text))
+            if unit is None:
+                tag = _nc_hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+                stem = u.name[:-3] if u.name.endswith(".cu") else u.name
+                unit = _NC_CLOSURE_UNITS[(u.name, text)] = _NcUnitSource(text, f"{stem}_with_definitions_{tag}.cu")
+                unit._nbst_linked_for = u
+            out.append(unit)
+        return out
 
     def compiled_text(self, text):
         """The text NVRTC compiles for the unit's `text`: the split plan's in place of the
@@ -121,6 +175,53 @@ def _nc_install_hooks():
     lib = codegen.CUDACodeLibrary
     if not getattr(lib._reduce_states, "_nbst_hook", False):
         lib._reduce_states = _nc_reduce_hook(lib._reduce_states)
+    for name in ("_link_all", "get_ltoir", "get_asm_strs"):
+        if not getattr(getattr(lib, name), "_nbst_hook", False):
+            setattr(lib, name, _nc_closing_hook(getattr(lib, name)))
+
+
+def _nc_closure_files(files):
+    """`files`, a code library's linking files, with its split shim units and their whole
+    definitions units replaced by what they compile together (`linked_units`), grouped by runtime
+    copy (whose registries differ). Made again from the shim units each time (a unit made for a
+    link stands for its shim unit), so a set merged from several libraries is linked right; a copy
+    whose definitions cannot be told links its whole definitions units."""
+    files = {getattr(f, "_nbst_linked_for", f) for f in files}
+    groups = {}
+    for f in files:
+        if hasattr(f, "split_plan") and f.split_plan(refresh=False) is not None:  # a split shim unit
+            groups.setdefault(type(f), []).append(f)
+    out = set(files)
+    for cls, units in groups.items():
+        linked = cls.linked_units(units)
+        if linked is None:  # their whole definitions units (an earlier choice may have left them out)
+            out.update(d for u in units for d in u.linking_files()[1:])
+            continue
+        out -= {f for f in files if type(f) is cls and (f in units or getattr(f, "_nbst_definitions", False))}
+        out.update(linked)
+    return out
+
+
+def _nc_use_closures(lib):
+    """Give `lib` (a `CUDACodeLibrary` about to be compiled or linked: numba-cuda reads its linking
+    files next) the definitions units its shim units need (`_nc_closure_files`)."""
+    files = lib._linking_files
+    if any(getattr(f, "_nbst_unit", False) for f in files):  # chosen again: the units' texts may have grown
+        lib._linking_files = _nc_closure_files(files)
+
+
+def _nc_closing_hook(method):
+    """Wraps a `CUDACodeLibrary` method after which numba-cuda reads the library's linking files
+    (`get_ltoir` and `get_asm_strs` in `compile_all`, `_link_all` at link): `_nc_use_closures` first."""
+
+    def wrapper(self, *args, **kwargs):
+        _nc_use_closures(self)
+        return method(self, *args, **kwargs)
+
+    wrapper._nbst_hook = True
+    wrapper.__wrapped__ = method
+    wrapper.__name__ = method.__name__
+    return wrapper
 
 
 def _nc_reduce_hook(reduce_states):

@@ -3,11 +3,13 @@
 A header's external definitions (device functions with external linkage that are neither inline
 nor templates: ast_canopy's `FileDefinitions`) are compiled by NVRTC into every unit that includes
 the header, used or not. So a shim unit is compiled against a declarations view of its headers
-(each such body cut to `;`), and its preceding text alone (the headers as they are) is compiled once
-more as the unit's definitions unit, which kernels link beside it. A kernel calling one of 1000
-functions then compiles its shims against 1000 prototypes; the definitions' LTO-IR is compiled once
-per header text, arch and options (and kept by the NVRTC disk cache), and nvJitLink inlines what
-the kernel calls.
+(each such body cut to `;`), and a kernel's link adds a definitions unit keeping only the
+definitions its shim units may reach (`_us_closures`): those their text names or their headers
+name outside the definitions (inline functions, templates, macros), then those these bodies name,
+and so on, each definition in one unit of the link only. A kernel calling one of 1000 functions
+then compiles its shims against 1000 prototypes and that one definition (kept by the NVRTC disk
+cache, keyed by the text and so by the set kept), and nvJitLink inlines it. What the text cannot
+tell (a header whose names a macro pastes together) keeps every definition.
 
 A preceding text is split only when that is safe: every header it can reach (its include lines
 followed through the include path, preprocessor conditions ignored, as the NVRTC cache key does)
@@ -32,6 +34,7 @@ only the standard library. Every module-level name starts with `_us_`/`_Us`.
 
 import hashlib as _us_hashlib
 import os as _us_os
+import re as _us_re
 import shutil as _us_shutil
 import tempfile as _us_tempfile
 import zlib as _us_zlib
@@ -54,6 +57,9 @@ _US_FORMAT = b"numbast-unit-split-1"
 _US_MIN_CUT_BYTES = 4096
 # real path -> (size, crc32, cuts ((start, end), ...) sorted, blocked)
 _US_REGISTRY = {}
+# real path -> (identifiers mentioned outside the cuts, or None when unknown,
+#               {(start, end): (identifier or None, identifiers its body mentions)})
+_US_GRAPH = {}
 _US_STATE = {"version": 0, "temp": None}
 
 
@@ -71,18 +77,30 @@ def _us_mode():
 
 
 def _us_register(entries):
-    """Record the external definitions of headers: `entries` of (path, size, crc32, cuts, blocked),
-    `cuts` the (start, end) byte spans to replace by `;`, `blocked` whether the header has a
-    definition that cannot be cut. Cuts of one text from several parses are united."""
+    """Record the external definitions of headers: `entries` of (path, size, crc32, cuts, blocked,
+    uses), `cuts` the definitions that can be cut, (start, end, identifier, identifiers its body
+    mentions) with (start, end) the byte span to replace by `;` and identifier None for one code
+    uses without naming it, `blocked` whether the header has a definition that cannot be cut, and
+    `uses` the identifiers of definitions the header mentions outside them (None: unknown). Entries
+    of one text from several parses are united."""
     changed = False
-    for path, size, crc, cuts, blocked in entries:
+    for path, size, crc, cuts, blocked, uses in entries:
         key = _us_os.path.realpath(path)
-        value = (int(size), int(crc), tuple(sorted({(int(s), int(e)) for s, e in cuts})), bool(blocked))
+        spans = {(int(c[0]), int(c[1])): (c[2], frozenset(c[3])) for c in cuts}
+        value = (int(size), int(crc), tuple(sorted(spans)), bool(blocked))
+        graph = (None if uses is None else frozenset(uses), spans)
         old = _US_REGISTRY.get(key)
         if old is not None and old[:2] == value[:2]:
             value = (value[0], value[1], tuple(sorted(set(old[2]) | set(value[2]))), old[3] or value[3])
-        if old != value:
+            old_uses, old_spans = _US_GRAPH[key]
+            merged = dict(old_spans)
+            for span, (name, body_uses) in spans.items():
+                merged[span] = (name, body_uses | merged[span][1]) if span in merged else (name, body_uses)
+            both = None if old_uses is None or graph[0] is None else old_uses | graph[0]
+            graph = (both, merged)
+        if old != value or _US_GRAPH.get(key) != graph:
             _US_REGISTRY[key] = value
+            _US_GRAPH[key] = graph
             changed = True
     if changed:
         _US_STATE["version"] += 1
@@ -185,10 +203,21 @@ def _us_plan(preceding, include_dirs, trusted_dirs):
     if found is None:
         return None
     reached, top = found
-    need = {p for p in reached if _US_REGISTRY[p][2]}
-    cut = sum(e - s for p in need for s, e in _US_REGISTRY[p][2])
-    if not need or (mode == "auto" and cut < _US_MIN_CUT_BYTES):
+    cuts = {p: _US_REGISTRY[p][2] for p in reached if _US_REGISTRY[p][2]}
+    if not cuts or (mode == "auto" and sum(e - s for p in cuts for s, e in cuts[p]) < _US_MIN_CUT_BYTES):
         return None
+    try:
+        return _us_viewed(preceding, include_dirs, reached, top, cuts)
+    except (_UsUnsafe, OSError):
+        return None
+
+
+def _us_viewed(preceding, include_dirs, reached, top, cuts):
+    """`preceding` with its include lines pointing at views of the `reached` headers in which the
+    spans `cuts[path]` are cut to `;` (views written to disk once per set of cuts)."""
+    need = {p for p in cuts if cuts[p]}
+    if not need:
+        return preceding
     grew = True
     while grew:  # a header that includes one with a view needs a view too
         grew = False
@@ -201,20 +230,17 @@ def _us_plan(preceding, include_dirs, trusted_dirs):
     for part in [*(d.encode("utf-8", "surrogateescape") for d in include_dirs), b"\0"]:
         h.update(len(part).to_bytes(8, "little") + part)
     for p in order:
-        size, crc, cuts, _ = _US_REGISTRY[p]
-        h.update(f"{p}\0{size}\0{crc}\0{cuts}\0".encode("utf-8", "surrogateescape"))
+        size, crc = _US_REGISTRY[p][:2] if p in _US_REGISTRY else (0, 0)
+        h.update(f"{p}\0{size}\0{crc}\0{tuple(sorted(cuts.get(p, ())))}\0".encode("utf-8", "surrogateescape"))
     folder = _us_os.path.join(_us_views_root(), h.hexdigest()[:32])
     views = {p: _us_os.path.join(folder, f"{i}_{_us_os.path.basename(p)}") for i, p in enumerate(order)}
-    try:
-        if not _us_os.path.isfile(_us_os.path.join(folder, ".complete")):
-            _us_write_views(folder, order, reached, views)
-        text = _us_edit(preceding.encode("utf-8", "surrogateescape"), _us_include_edits(top, views, False))
-    except (_UsUnsafe, OSError):
-        return None
+    if not _us_os.path.isfile(_us_os.path.join(folder, ".complete")):
+        _us_write_views(folder, order, reached, views, cuts)
+    text = _us_edit(preceding.encode("utf-8", "surrogateescape"), _us_include_edits(top, views, False))
     return text.decode("utf-8", "surrogateescape")
 
 
-def _us_write_views(folder, order, reached, views):
+def _us_write_views(folder, order, reached, views, cuts):
     """Write the views into a temporary folder renamed to `folder` (another process may win)."""
     parent = _us_os.path.dirname(folder)
     _us_os.makedirs(parent, exist_ok=True)
@@ -222,8 +248,8 @@ def _us_write_views(folder, order, reached, views):
     try:
         for p in order:
             text, lines = reached[p]
-            cuts = [(s, e, b";" + b"\n" * text.count(b"\n", s, e)) for s, e in _US_REGISTRY[p][2]]
-            view = _us_edit(text, cuts + _us_include_edits(lines, views, True))
+            edits = [(s, e, b";" + b"\n" * text.count(b"\n", s, e)) for s, e in cuts.get(p, ())]
+            view = _us_edit(text, edits + _us_include_edits(lines, views, True))
             with open(_us_os.path.join(tmp, _us_os.path.basename(views[p])), "wb") as f:
                 f.write(view)
         open(_us_os.path.join(tmp, ".complete"), "wb").close()
@@ -236,3 +262,75 @@ def _us_write_views(folder, order, reached, views):
     finally:
         if tmp is not None:
             _us_shutil.rmtree(tmp, ignore_errors=True)
+
+
+_US_WORD = _us_re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _us_kept(reached, texts):
+    """{path: spans kept} of the `reached` headers' definitions that code of `texts` may use: the
+    definitions named in `texts` or, outside the definitions, in the headers (their inline
+    functions, templates and macros), those named in their bodies, and so on; every definition code
+    uses without naming it. None when a header's text cannot tell what it uses."""
+    by_name = {}
+    kept = {p: set() for p in reached if _US_REGISTRY[p][2]}
+    work = set()
+    for p in reached:
+        uses, spans = _US_GRAPH.get(p, (None, {}))
+        if uses is None:
+            return None
+        work |= uses
+        for span, (name, body_uses) in spans.items():
+            if name is None:
+                kept[p].add(span)
+                work |= body_uses
+            else:
+                by_name.setdefault(name, []).append((p, span))
+    for text in texts:
+        work.update(_US_WORD.findall(text))
+    seen = set()
+    while work:
+        name = work.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for p, span in by_name.get(name, ()):
+            if span not in kept[p]:
+                kept[p].add(span)
+                work |= _US_GRAPH[p][1][span][1] - seen
+    return kept
+
+
+def _us_closures(units, include_dirs, trusted_dirs):
+    """The definitions one link of split shim units needs: `units` is [(preceding text, unit
+    text)] of the link's split units; returned is {preceding text: the text to compile in its
+    place} for each preceding text whose headers hold a definition the link may use
+    (`_us_kept`): its include lines point at views keeping those definitions, each in the views of
+    one preceding text only (the first, in sorted order, whose headers reach it), the others cut
+    to `;`. What cannot be told keeps every definition (still once)."""
+    found = {}
+    for preceding, _ in units:
+        if preceding not in found:
+            found[preceding] = _us_reach(preceding, include_dirs, trusted_dirs)
+            if found[preceding] is None:
+                raise _UsUnsafe
+    reached = {}
+    for preceding in sorted(found):
+        reached.update(found[preceding][0])
+    kept = _us_kept(reached, [text for _, text in units])
+    owner = {}
+    texts = {}
+    for preceding in sorted(found):
+        here, top = found[preceding]
+        cuts, keeps = {}, False
+        for p in here:
+            spans = _US_REGISTRY[p][2]
+            if not spans:
+                continue
+            mine = owner.setdefault(p, preceding) == preceding
+            keep = (set(spans) if kept is None else kept[p]) if mine else set()
+            cuts[p] = tuple(s for s in spans if s not in keep)
+            keeps = keeps or bool(keep)
+        if keeps:
+            texts[preceding] = _us_viewed(preceding, include_dirs, here, top, cuts)
+    return texts

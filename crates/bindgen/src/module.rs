@@ -139,17 +139,36 @@ pub struct ModuleRequest<'a> {
 }
 
 /// A header's external definitions as a module registers them with its runtime, so that its shim
-/// unit compiles against the header's declarations and its definitions once (`_unit_split.py`).
+/// unit compiles against the header's declarations and, once, the definitions a kernel uses
+/// (`_unit_split.py`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderDefinitions {
     /// Relative to the module's folder, `/`-separated.
     pub path: String,
     pub size: u64,
     pub crc32: u32,
-    /// Byte spans to replace by `;`.
-    pub cuts: Vec<(u64, u64)>,
+    /// The definitions that can be cut, by span.
+    pub cuts: Vec<Cut>,
     /// Whether a definition cannot be cut (the header is then compiled as written).
     pub blocked: bool,
+    /// The definitions' identifiers the header mentions outside them (`FileDefinitions::uses`).
+    pub uses: Option<Vec<String>>,
+}
+
+/// A definition's body: the byte span to replace by `;`, the identifier code names it by and the
+/// identifiers its body mentions (`canopy::model::Definition`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    pub start: u64,
+    pub end: u64,
+    pub identifier: Option<String>,
+    pub uses: Vec<String>,
+}
+
+fn united(a: &mut Vec<String>, b: &[String]) {
+    a.extend(b.iter().cloned());
+    a.sort_unstable();
+    a.dedup();
 }
 
 /// The external definitions found by every arch's parse, united by file; `relative` gives a file's
@@ -163,20 +182,46 @@ pub fn header_definitions(
     for (_, decls) in per_arch {
         for f in &decls.definitions {
             let Some(path) = relative(&f.file) else { continue };
-            let cuts = f.definitions.iter().filter_map(|d| d.body.map(|b| (b.start, b.end)));
+            let cuts = f.definitions.iter().filter_map(|d| {
+                d.body.map(|b| Cut {
+                    start: b.start,
+                    end: b.end,
+                    identifier: d.identifier.clone(),
+                    uses: d.uses.clone(),
+                })
+            });
             let blocked = f.definitions.iter().any(|d| d.body.is_none());
             match out.iter_mut().find(|h| h.path == path) {
                 Some(h) if (h.size, h.crc32) == (f.size, f.crc32) => {
-                    h.cuts.extend(cuts);
-                    h.cuts.sort_unstable();
-                    h.cuts.dedup();
+                    for cut in cuts {
+                        match h.cuts.iter_mut().find(|c| (c.start, c.end) == (cut.start, cut.end)) {
+                            Some(c) => united(&mut c.uses, &cut.uses),
+                            None => h.cuts.push(cut),
+                        }
+                    }
+                    h.cuts.sort_unstable_by_key(|c| (c.start, c.end));
                     h.blocked |= blocked;
+                    h.uses = match (h.uses.take(), &f.uses) {
+                        (Some(mut a), Some(b)) => {
+                            united(&mut a, b);
+                            Some(a)
+                        }
+                        _ => None,
+                    };
                 }
                 Some(_) => {} // the file changed between two parses: the first stands
                 None => {
-                    let mut cuts: Vec<(u64, u64)> = cuts.collect();
-                    cuts.sort_unstable();
-                    out.push(HeaderDefinitions { path, size: f.size, crc32: f.crc32, cuts, blocked });
+                    let mut cuts: Vec<Cut> = cuts.collect();
+                    cuts.sort_unstable_by_key(|c| (c.start, c.end));
+                    cuts.dedup_by_key(|c| (c.start, c.end));
+                    out.push(HeaderDefinitions {
+                        path,
+                        size: f.size,
+                        crc32: f.crc32,
+                        cuts,
+                        blocked,
+                        uses: f.uses.clone(),
+                    });
                 }
             }
         }
@@ -639,11 +684,14 @@ mod tests {
             kind: DefinitionKind::Function,
             location: Location { file: "/p/lib.cuh".into(), line: 1, column: 1 },
             body: body.map(|(start, end)| Span { start, end }),
+            identifier: Some(name.into()),
+            uses: vec![format!("{name}_callee")],
         };
         let file = |path: &str, defs: Vec<Definition>| FileDefinitions {
             file: path.into(),
             size: 100,
             crc32: 7,
+            uses: Some(defs.iter().map(|d| d.name.clone()).collect()),
             definitions: defs,
         };
         let arch = |defs: Vec<FileDefinitions>| Declarations { definitions: defs, ..Default::default() };
@@ -661,8 +709,12 @@ mod tests {
                 path: "../lib.cuh".into(),
                 size: 100,
                 crc32: 7,
-                cuts: vec![(10, 20), (30, 40)],
+                cuts: vec![
+                    Cut { start: 10, end: 20, identifier: Some("f".into()), uses: vec!["f_callee".into()] },
+                    Cut { start: 30, end: 40, identifier: Some("g".into()), uses: vec!["g_callee".into()] },
+                ],
                 blocked: true,
+                uses: Some(vec!["f".into(), "g".into(), "v".into()]),
             }]
         );
     }

@@ -8,8 +8,8 @@
 //! span: the file cannot be cut) on what it cannot follow: preprocessor lines inside a body, raw
 //! strings, function-try-blocks, `= default`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 
 use crate::clang::{Cursor, CursorKind, File};
 use crate::model::{Definition, DefinitionKind, FileDefinitions, Location, Span};
@@ -25,6 +25,8 @@ pub(crate) struct Pending {
     /// again outside its class).
     out_of_line_member: bool,
     name: String,
+    /// The identifier code names it by (see `Definition::identifier`).
+    identifier: Option<String>,
     location: Location,
 }
 
@@ -86,6 +88,12 @@ pub(crate) fn candidate(
     if !c.has_external_linkage() || in_template(c) || is_implicit_instantiation(c) || !is_device(c) {
         return None;
     }
+    let identifier = match c.kind() {
+        CursorKind::Function | CursorKind::Method | CursorKind::Var => {
+            Some(c.spelling()).filter(|s| !s.is_empty() && s.bytes().all(is_word))
+        }
+        _ => None,
+    };
     let out_of_line_member = c
         .semantic_parent()
         .is_some_and(|p| matches!(p.kind(), CursorKind::Struct | CursorKind::Class | CursorKind::Union));
@@ -95,11 +103,12 @@ pub(crate) fn candidate(
         Some((file, start, end)) => (file, Some((start, end))),
         None => (c.expansion_file()?, None),
     };
-    Some(Pending { file, extent, kind, out_of_line_member, name: name(), location: location() })
+    Some(Pending { file, extent, kind, out_of_line_member, name: name(), identifier, location: location() })
 }
 
 /// The external definitions of each file that has some, in the order the files were first met,
-/// then an entry without definitions for each of the `retained` files that has none.
+/// then an entry without definitions for each of the `retained` files that has none; each with the
+/// identifiers of definitions its bodies and the rest of its text mention (`references`).
 pub(crate) fn collect(pending: Vec<Pending>, retained: &[PathBuf]) -> Vec<FileDefinitions> {
     let mut order: Vec<File> = Vec::new();
     let mut by_file: HashMap<File, Vec<Pending>> = HashMap::new();
@@ -110,12 +119,17 @@ pub(crate) fn collect(pending: Vec<Pending>, retained: &[PathBuf]) -> Vec<FileDe
         });
         by_file.get_mut(&p.file).expect("inserted above").push(p);
     }
-    let mut out = Vec::new();
+    let mut files = Vec::new();
     for file in order {
         let path = file.path();
         let Ok(text) = std::fs::read(&path) else { continue };
         let mut definitions = Vec::new();
+        // The declarations (definitions or not) of each identifier: its own name there is no use.
+        let mut declarators = Vec::new();
         for p in by_file.remove(&file).unwrap_or_default() {
+            if let (Some(id), Some((start, end))) = (&p.identifier, p.extent) {
+                declarators.push((start as usize, end as usize, id.clone()));
+            }
             let body = match (p.kind, p.extent) {
                 // A variable has no body; a function a macro wrote may be a definition or not.
                 (DefinitionKind::Variable, _) | (DefinitionKind::Function, None) => None,
@@ -130,31 +144,130 @@ pub(crate) fn collect(pending: Vec<Pending>, retained: &[PathBuf]) -> Vec<FileDe
                     }
                 }
             };
-            definitions.push(Definition { name: p.name, kind: p.kind, location: p.location, body });
+            definitions.push(Definition {
+                name: p.name,
+                kind: p.kind,
+                location: p.location,
+                body,
+                identifier: p.identifier,
+                uses: Vec::new(),
+            });
         }
         if !definitions.is_empty() {
-            out.push(FileDefinitions {
+            files.push((path, text, definitions, declarators));
+        }
+    }
+    for path in retained {
+        if files.iter().any(|f| crate::visit::canonical_path(&f.0) == *path) {
+            continue;
+        }
+        if let Ok(text) = std::fs::read(path) {
+            files.push((path.clone(), text, Vec::new(), Vec::new()));
+        }
+    }
+    let names: HashSet<String> = files.iter().flat_map(|f| f.2.iter().filter_map(|d| d.identifier.clone())).collect();
+    files
+        .into_iter()
+        .map(|(path, text, mut definitions, declarators)| {
+            let uses = references(&text, &names, &mut definitions, &declarators);
+            FileDefinitions {
                 file: path.to_string_lossy().into_owned(),
                 size: text.len() as u64,
                 crc32: crc32(&text),
                 definitions,
-            });
+                uses,
+            }
+        })
+        .collect()
+}
+
+/// Fills each definition's `uses` (the `names` its body mentions) and returns those the rest of
+/// the file mentions, leaving out each declaration's own name within it (`declarators`: the
+/// start, end and identifier of each); None when the file cannot be read as tokens.
+fn references(
+    text: &[u8],
+    names: &HashSet<String>,
+    definitions: &mut [Definition],
+    declarators: &[(usize, usize, String)],
+) -> Option<Vec<String>> {
+    if names.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut bodies: Vec<(usize, usize, usize)> = definitions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.body.map(|b| (b.start as usize, b.end as usize, i)))
+        .collect();
+    bodies.sort_unstable();
+    let mut body_uses: Vec<BTreeSet<String>> = vec![BTreeSet::new(); definitions.len()];
+    let mut outside = BTreeSet::new();
+    let complete = identifiers(text, |at, word| {
+        let Ok(word) = std::str::from_utf8(word) else { return };
+        if !names.contains(word) {
+            return;
+        }
+        let body = bodies.partition_point(|b| b.0 <= at).checked_sub(1).map(|k| bodies[k]);
+        if let Some((_, _, i)) = body.filter(|b| at < b.1) {
+            body_uses[i].insert(word.to_owned());
+        } else if !declarators.iter().any(|(s, e, id)| (*s..*e).contains(&at) && id == word) {
+            outside.insert(word.to_owned());
+        }
+    });
+    for (d, uses) in definitions.iter_mut().zip(body_uses) {
+        d.uses = uses.into_iter().collect();
+    }
+    complete.then(|| outside.into_iter().collect())
+}
+
+/// Calls `f(offset, identifier)` for each identifier of `text` outside comments, string and
+/// character literals and numbers; false when the text holds what a scan of tokens cannot follow
+/// (token pasting `##`, a raw string, a literal left open), so its identifiers may not be all.
+fn identifiers(text: &[u8], mut f: impl FnMut(usize, &[u8])) -> bool {
+    let mut complete = true;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        match b {
+            b'/' if matches!(text.get(i + 1), Some(b'/' | b'*')) => i = skip_space(text, i),
+            b'"' | b'\'' => {
+                if b == b'"' && i > 0 && text[i - 1] == b'R' {
+                    complete = false; // a raw string (its prefix was read as an identifier)
+                }
+                match end_of_literal(text, i, b) {
+                    Some(e) => i = e,
+                    None => {
+                        complete = false;
+                        i += 1;
+                    }
+                }
+            }
+            b'#' if text.get(i + 1) == Some(&b'#') => {
+                complete = false;
+                i += 2;
+            }
+            b'0'..=b'9' => {
+                // a preprocessing number: digits, letters, `.`, digit separators, exponent signs
+                i += 1;
+                while i < text.len() {
+                    match text[i] {
+                        b'+' | b'-' if matches!(text[i - 1], b'e' | b'E' | b'p' | b'P') => i += 1,
+                        b'\'' if text.get(i + 1).is_some_and(|c| c.is_ascii_alphanumeric()) => i += 1,
+                        c if is_word(c) || c == b'.' => i += 1,
+                        _ => break,
+                    }
+                }
+            }
+            c if is_word(c) || c == b'$' => {
+                let start = i;
+                while i < text.len() && (is_word(text[i]) || text[i] == b'$') {
+                    i += 1;
+                }
+                f(start, &text[start..i]);
+            }
+            _ => i += 1,
         }
     }
-    for path in retained {
-        if out.iter().any(|f| crate::visit::canonical_path(Path::new(&f.file)) == *path) {
-            continue;
-        }
-        if let Ok(text) = std::fs::read(path) {
-            out.push(FileDefinitions {
-                file: path.to_string_lossy().into_owned(),
-                size: text.len() as u64,
-                crc32: crc32(&text),
-                definitions: Vec::new(),
-            });
-        }
-    }
-    out
+    complete
 }
 
 /// What follows a function's declarator.
@@ -358,6 +471,46 @@ mod tests {
         assert_eq!(after(" : a(x), b{y} { }"), After::Body(1, 17));
         assert_eq!(after(" : a{1} {}"), After::Body(1, 10));
         assert_eq!(after(" : Bases(x)... { }"), After::Body(1, 18));
+    }
+
+    fn words(text: &str) -> (Vec<String>, bool) {
+        let mut out = Vec::new();
+        let complete = identifiers(text.as_bytes(), |_, w| out.push(String::from_utf8_lossy(w).into_owned()));
+        (out, complete)
+    }
+
+    #[test]
+    fn identifiers_skip_comments_literals_and_numbers() {
+        let (w, complete) = words("f(x) /* g */ + h('}') // k\n+ \"m\" + 1e+5f + 0x1f + 1'000 + n");
+        assert_eq!(w, ["f", "x", "h", "n"]);
+        assert!(complete);
+        assert!(!words("#define CALL(n) f_##n(x)").1); // token pasting
+        assert!(!words("auto s = R\"(x)\";").1); // a raw string
+    }
+
+    #[test]
+    fn references_leave_out_declarators_and_split_bodies_from_the_rest() {
+        let text = b"int g(int);\nint f(int x) { return g(x); }\ninline int w() { return f(1); }\nint g(int x) { return x; }\n";
+        let span = |body: &[u8]| {
+            let start = text.windows(body.len()).position(|w| w == body).unwrap();
+            Some(Span { start: start as u64, end: (start + body.len()) as u64 })
+        };
+        let def = |name: &str, body| Definition {
+            name: name.into(),
+            kind: DefinitionKind::Function,
+            location: Location { file: "a.cuh".into(), line: 1, column: 1 },
+            body,
+            identifier: Some(name.into()),
+            uses: Vec::new(),
+        };
+        let mut defs = [def("f", span(b"{ return g(x); }")), def("g", span(b"{ return x; }"))];
+        let names: HashSet<String> = ["f".to_string(), "g".to_string()].into();
+        // the declaration of g, and the declarators of f and g (offsets of `int g(int)` and so on)
+        let declarators = [(0, 10, "g".to_string()), (12, 24, "f".to_string()), (74, 86, "g".to_string())];
+        let outside = references(text, &names, &mut defs, &declarators);
+        assert_eq!(outside, Some(vec!["f".to_string()])); // the inline function's call
+        assert_eq!(defs[0].uses, ["g"]);
+        assert!(defs[1].uses.is_empty());
     }
 
     #[test]

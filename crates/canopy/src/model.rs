@@ -319,6 +319,13 @@ pub struct Definition {
     /// included: replaced by `;` it leaves a declaration. None where no such text exists (a
     /// variable, a function whose return type is deduced from its body, one written by a macro).
     pub body: Option<Span>,
+    /// The identifier code names it by (a function's, a method's or a variable's unqualified
+    /// name); None for an operator, a constructor, a destructor or a conversion, which code uses
+    /// without naming it (such a definition is kept wherever its file is compiled).
+    pub identifier: Option<String>,
+    /// The identifiers of the translation unit's external definitions that its body mentions
+    /// (sorted, each once): what it may call or read.
+    pub uses: Vec<String>,
 }
 
 /// The external definitions of one file of the translation unit, with the size and CRC-32 of the
@@ -329,6 +336,12 @@ pub struct FileDefinitions {
     pub size: u64,
     pub crc32: u32,
     pub definitions: Vec<Definition>,
+    /// The identifiers of the translation unit's external definitions that the file mentions
+    /// outside the bodies above and outside the declarators of those definitions' own declarations
+    /// (its inline functions, templates, macros...: what any unit including it may call), sorted;
+    /// None when that cannot be known from the text (the file pastes tokens with `##`, or holds a
+    /// literal the scanner cannot follow).
+    pub uses: Option<Vec<String>>,
 }
 
 /// Everything kept from one translation unit, in source order.

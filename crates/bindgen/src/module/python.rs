@@ -155,17 +155,32 @@ impl ModuleText<'_> {
             }
         }
         if self.registers_definitions() {
-            s.push_str("# external definitions of the headers (path relative to this module, size, CRC-32, spans cut, blocked):\n");
+            s.push_str(
+                "# external definitions of the headers (path relative to this module, size, CRC-32, cuts (span, \
+                 identifier, identifiers its body mentions), blocked, identifiers mentioned outside them):\n",
+            );
             s.push_str("_NB_DEFINITIONS = [\n");
+            let names = |v: &[String]| {
+                let items: Vec<String> = v.iter().map(|n| format!("{}, ", py_str(n))).collect();
+                format!("({})", items.concat())
+            };
             for h in self.definitions {
-                let cuts: Vec<String> = h.cuts.iter().map(|(a, b)| format!("({a}, {b})")).collect();
+                let cuts: Vec<String> = h
+                    .cuts
+                    .iter()
+                    .map(|c| {
+                        let id = c.identifier.as_deref().map_or_else(|| "None".to_string(), py_str);
+                        format!("({}, {}, {id}, {})", c.start, c.end, names(&c.uses))
+                    })
+                    .collect();
                 s.push_str(&format!(
-                    "    ({}, {}, {}, [{}], {}),\n",
+                    "    ({}, {}, {}, [{}], {}, {}),\n",
                     py_str(&h.path),
                     h.size,
                     h.crc32,
                     cuts.join(", "),
-                    if h.blocked { "True" } else { "False" }
+                    if h.blocked { "True" } else { "False" },
+                    h.uses.as_deref().map_or_else(|| "None".to_string(), names)
                 ));
             }
             s.push_str("]\n");
