@@ -1420,6 +1420,7 @@ fn build_ty(t: &Ty, names: &Names) -> Type {
         ref_kind: RefKind::None,
         is_const: false,
         shape,
+        structure: None,
     };
     if t.ptrs > 0 && t.const_pointee {
         ty.name = const_spelling(&ty.name);
@@ -1432,6 +1433,7 @@ fn build_ty(t: &Ty, names: &Names) -> Type {
             ref_kind: RefKind::None,
             is_const: false,
             shape: TypeShape::Pointer { pointee: Box::new(ty) },
+            structure: None,
         };
     }
     if t.rf > 0 {

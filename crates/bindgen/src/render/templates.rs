@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use canopy::model::{
     AccessKind, ClassTemplate, Enum, Function, FunctionTemplate, MethodKind, ParamVar, Struct, TemplateParam,
-    TemplateParamKind, TypeShape,
+    TemplateParamKind, Type, TypeShape,
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
@@ -65,6 +65,31 @@ impl<'a> Scope<'a> {
         match self.refs {
             Some(refs) => refs.member_spelling(&cxx(name)),
             None => cxx(name),
+        }
+    }
+
+    /// The pattern of a type of this scope, from its structure (canopy's `TypeNode`); from the
+    /// spelling only for a type canopy built none for. `spelling` is the type's spelling as
+    /// `Scope::spelling` gives it, compared with the structure's pattern when
+    /// `NUMBAST_CHECK_PATTERNS` is set (a mismatch is printed: a debugging aid).
+    fn pattern(&self, ty: &Type, spelling: &str) -> Pattern {
+        match &ty.structure {
+            Some(node) => {
+                // A member type reached through a base (`typename Base::TempStorage`) is the
+                // class's own, as the class's other member spellings name it.
+                let mut p = Pattern::of_structure(node);
+                if let Some(refs) = self.refs {
+                    p = p.map_names(&|n| refs.member_spelling(n));
+                }
+                if std::env::var_os("NUMBAST_CHECK_PATTERNS").is_some() {
+                    let q = Pattern::of(spelling);
+                    if p != q {
+                        eprintln!("PATTERN MISMATCH {spelling:?}\n  structure: {p:?}\n  spelling:  {q:?}");
+                    }
+                }
+                p
+            }
+            None => Pattern::of(spelling),
         }
     }
 
@@ -195,7 +220,7 @@ fn overload_data(
         params_data(ctx, path, &f.params, &spellings)?,
         py_str(&ctx.place(&f.location))
     );
-    let patterns: Vec<Pattern> = spellings.iter().map(|sp| Pattern::of(sp)).collect();
+    let patterns: Vec<Pattern> = f.params.iter().zip(&spellings).map(|(p, sp)| scope.pattern(&p.type_, sp)).collect();
     let own: Vec<&str> = tparams.iter().map(|p| p.name.as_str()).collect();
     let names = scope.params(tparams);
     let pieces_of = |texts: &mut dyn Iterator<Item = String>| {
@@ -209,7 +234,7 @@ fn overload_data(
         pieces_py(&norm(&ret), &names),
         patterns.iter().map(|p| p.to_py(&names)).collect::<Vec<_>>().join(", "),
         pieces_of(&mut spellings.iter().map(|sp| value_spelling(sp))),
-        Pattern::of(&ret).to_py(&names),
+        scope.pattern(&f.return_type, &ret).to_py(&names),
         pieces_py(&value_spelling(&ret), &names),
         py_bool(return_type_is_deduced(&ret)),
         specificity(&patterns, &own)
