@@ -476,7 +476,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .filter(|f| f.access == AccessKind::Public)
         .map(|f| {
             let spelling = scope.spelling(&f.type_.name);
-            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), Pattern::of(&spelling).to_py(&class_names))
+            let pattern = scope.pattern(&f.type_, &spelling);
+            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), pattern.to_py(&class_names))
         })
         .collect();
     // Nested records, then member aliases (their targets marked, with patterns), then the member
