@@ -456,7 +456,7 @@ class Deduction:
                     raise Reject(f"conflicting deductions for `{name}`: the functions of `{pname}` and `{oname}`")
             value = self._value_type(expanded, passing)
             try:
-                op = user_op(fnty, value, name)
+                op = user_op(fnty, value, name, self.ov.stem)
             except TemplateError as e:
                 raise Reject(str(e)) from None
             self.env[name] = Arg(op.functor, numba=fnty)
