@@ -243,7 +243,8 @@ impl Pattern {
 
     /// The pattern as the runtime reads it, each spelling in it with its pieces (`pieces`) for the
     /// template parameters `params`: `("name", "T", ("", "T", ""))`, `("ptr", p)`,
-    /// `("ref", "&", p)`, `("array", p, "N", ("", "N", ""))`, `("pack", p)`; a template-id is a
+    /// `("ref", "&", p)`, `("array", p, "N", ("", "N", ""), count)` (`count` the number of
+    /// elements when the extent is a literal, else None), `("pack", p)`; a template-id is a
     /// name with its parts, `("name", "complex<T>", pieces, ("complex", False, ["T"], [pieces]))`.
     pub(crate) fn to_py(&self, params: &[&str]) -> String {
         match self {
@@ -262,7 +263,13 @@ impl Pattern {
                 format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py(params))
             }
             Pattern::Array { element, extent } => {
-                format!("(\"array\", {}, {}, {})", element.to_py(params), py_str(extent), pieces_py(extent, params))
+                let count = extent.parse::<u64>().map_or_else(|_| "None".to_string(), |n| n.to_string());
+                format!(
+                    "(\"array\", {}, {}, {}, {count})",
+                    element.to_py(params),
+                    py_str(extent),
+                    pieces_py(extent, params)
+                )
             }
             Pattern::Pack(inner) => format!("(\"pack\", {})", inner.to_py(params)),
         }
@@ -480,7 +487,7 @@ mod tests {
         assert_eq!(p("ns::T"), ["ns::T"]);
         assert_eq!(
             Pattern::of("const T (&)[N]").to_py(&["T", "N"]),
-            "(\"ref\", \"&\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",)))"
+            "(\"ref\", \"&\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",), None))"
         );
         assert_eq!(
             Pattern::of("complex<T>").to_py(&["T"]),

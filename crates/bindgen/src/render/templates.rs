@@ -212,12 +212,13 @@ fn overload_data(
     }
     let spellings: Vec<String> = f.params.iter().map(|p| scope.spelling(&p.type_.name)).collect();
     let ret = scope.spelling(&f.return_type.name);
+    let normalized: Vec<String> = spellings.iter().map(|sp| norm(sp)).collect();
     let _ = write!(
         s,
         "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}",
         tparams_data(tparams, scope)?,
-        py_str(&ret),
-        params_data(ctx, path, &f.params, &spellings)?,
+        py_str(&norm(&ret)),
+        params_data(ctx, path, &f.params, &normalized)?,
         py_str(&ctx.place(&f.location))
     );
     let patterns: Vec<Pattern> = f.params.iter().zip(&spellings).map(|(p, sp)| scope.pattern(&p.type_, sp)).collect();
@@ -229,7 +230,7 @@ fn overload_data(
     let _ = write!(
         s,
         ", \"param_pieces\": [{}], \"ret_pieces\": {}, \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \
-         \"ret_value\": {}, \"ret_deduced\": {}, \"specificity\": {}",
+         \"ret_value\": {}, \"ret_deduced\": {}, \"specificity\": {}, \"value_const\": [{}]",
         pieces_of(&mut spellings.iter().map(|sp| norm(sp))),
         pieces_py(&norm(&ret), &names),
         patterns.iter().map(|p| p.to_py(&names)).collect::<Vec<_>>().join(", "),
@@ -237,7 +238,13 @@ fn overload_data(
         scope.pattern(&f.return_type, &ret).to_py(&names),
         pieces_py(&value_spelling(&ret), &names),
         py_bool(return_type_is_deduced(&ret)),
-        specificity(&patterns, &own)
+        specificity(&patterns, &own),
+        f.params
+            .iter()
+            .zip(&spellings)
+            .map(|(p, sp)| py_bool(value_is_const(&p.type_, sp)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let identity = format!("{}\0{ret}\0{}", ctx.place(&f.location), spellings.join("\0"));
     let stem = template_shim_stem(shim.kind, shim.name, &identity, &ctx.unit_tag);
@@ -247,6 +254,29 @@ fn overload_data(
     }
     s.push('}');
     Ok(s)
+}
+
+/// Whether the value a parameter of type `ty` refers to (or holds) is const at its top level
+/// (`const T` of `const T &`): from the type's structure, else from its value spelling.
+fn value_is_const(ty: &Type, spelling: &str) -> bool {
+    use canopy::model::TypeNode;
+    let top = |n: &TypeNode| match n {
+        TypeNode::Param { is_const, .. }
+        | TypeNode::Named { is_const, .. }
+        | TypeNode::SelfClass { is_const }
+        | TypeNode::SelfMember { is_const, .. }
+        | TypeNode::Pointer { is_const, .. } => *is_const,
+        _ => false,
+    };
+    match &ty.structure {
+        Some(TypeNode::Ref { referee, .. }) => top(referee),
+        Some(TypeNode::Pack { pattern }) => match pattern.as_ref() {
+            TypeNode::Ref { referee, .. } => top(referee),
+            other => top(other),
+        },
+        Some(node) => top(node),
+        None => value_spelling(spelling).starts_with("const "),
+    }
 }
 
 /// The Python operator (`operator.<name>`) a C++ operator with `operands` operands is reached
@@ -688,13 +718,13 @@ mod tests {
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
              \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
              \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
-             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
+             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \"value_const\": [False], \
              \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n    \
              {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None, None)], \"ret\": \"T\", \
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
              \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
              \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
-             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
+             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \"value_const\": [False], \
              \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n])\n"
         );
         assert_eq!(r.report.bound.len(), 2);
@@ -734,7 +764,7 @@ mod tests {
         );
         assert!(
             r.code.contains(
-                "fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",)))]"
+                "fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",), None))]"
             ),
             "{}",
             r.code
