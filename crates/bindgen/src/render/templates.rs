@@ -257,17 +257,21 @@ fn overload_data(
 }
 
 /// Whether the value a parameter of type `ty` refers to (or holds) is const at its top level
-/// (`const T` of `const T &`): from the type's structure, else from its value spelling.
+/// (`const T` of `const T &`; an array of const elements is const, as C++ has it): from the
+/// type's structure, else from its value spelling.
 fn value_is_const(ty: &Type, spelling: &str) -> bool {
     use canopy::model::TypeNode;
-    let top = |n: &TypeNode| match n {
-        TypeNode::Param { is_const, .. }
-        | TypeNode::Named { is_const, .. }
-        | TypeNode::SelfClass { is_const }
-        | TypeNode::SelfMember { is_const, .. }
-        | TypeNode::Pointer { is_const, .. } => *is_const,
-        _ => false,
-    };
+    fn top(n: &TypeNode) -> bool {
+        match n {
+            TypeNode::Param { is_const, .. }
+            | TypeNode::Named { is_const, .. }
+            | TypeNode::SelfClass { is_const }
+            | TypeNode::SelfMember { is_const, .. }
+            | TypeNode::Pointer { is_const, .. } => *is_const,
+            TypeNode::Array { element, .. } => top(element),
+            _ => false,
+        }
+    }
     match &ty.structure {
         Some(TypeNode::Ref { referee, .. }) => top(referee),
         Some(TypeNode::Pack { pattern }) => match pattern.as_ref() {
