@@ -521,7 +521,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .map(|n| py_str(n))
         .chain(aliases.iter().map(|(name, _)| {
             let target = refs.alias_target(name).unwrap_or_default();
-            format!("({}, {}, {})", py_str(name), py_str(target), Pattern::of(target).to_py(&class_names))
+            format!("({}, {}, {})", py_str(name), py_str(&norm(target)), Pattern::of(target).to_py(&class_names))
         }))
         .chain(
             refs.inherited()
