@@ -263,7 +263,9 @@ impl Pattern {
                 format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py(params))
             }
             Pattern::Array { element, extent } => {
-                let count = extent.parse::<u64>().map_or_else(|_| "None".to_string(), |n| n.to_string());
+                let digits = !extent.is_empty() && extent.bytes().all(|b| b.is_ascii_digit());
+                let count = extent.parse::<u64>().ok().filter(|_| digits);
+                let count = count.map_or_else(|| "None".to_string(), |n| n.to_string());
                 format!(
                     "(\"array\", {}, {}, {}, {count})",
                     element.to_py(params),
