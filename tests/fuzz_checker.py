@@ -16,6 +16,9 @@ Requests (`op`):
 - `static`: `python` (a generated module) and `stub` (its `.pyi`): both parsed and described; the
   module is executed, its registration (`_nb_register`, through the module's own `__getattr__`)
   run against a stand-in runtime, and what it defined and rebound is reported.
+- `templates`: `codes` (rendered function and class templates) and `prelude`: each parsed and
+  executed in a namespace of its own whose template runtime (`_template_bindings(_b)`) records
+  every call with its keyword arguments (the templates' data), reported as JSON.
 - `nvrtc`: `source` compiled by NVRTC (`cuda.bindings.nvrtc`) for `arch` with `-std=c++17
   -rdc=true`; answers `ok` and `log`, or `skipped` with the reason when cuda.bindings is missing.
 """
@@ -610,7 +613,70 @@ def op_nvrtc(req):
         nvrtc.nvrtcDestroyProgram(prog)
 
 
-OPS = {"dynamic": op_dynamic, "static": op_static, "nvrtc": op_nvrtc, "ping": lambda req: {"pong": True}}
+def jsonable(v):
+    """A rendered template's data (tuples, lists, dicts, scalars) as JSON: tuples become lists."""
+    if isinstance(v, tuple | list):
+        return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return ["other", type(v).__name__, repr(v)[:200]]
+
+
+class TemplateRecorder:
+    """The template runtime's stand-in: each call (`function_template`, `class_template`...) is
+    recorded with its keyword arguments, and returns a fresh object."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, kind):
+        if kind.startswith("_"):
+            raise AttributeError(kind)
+
+        def record(*args, **kwargs):
+            if args:
+                raise TypeError(f"{kind}() takes keyword arguments only, got {len(args)} positional")
+            self.calls.append({"kind": kind, "kwargs": jsonable(kwargs)})
+            return type(kind, (), {})()
+
+        return record
+
+
+def op_templates(req):
+    """Each code (template registrations) parsed and executed with the template runtime recorded:
+    its statements, the names it assigns and the recorded calls."""
+    prelude = prelude_namespace(req["prelude"])
+    out = []
+    for code in req["codes"]:
+        r = {}
+        out.append(r)
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError) as e:
+            r["parse_error"] = error_text(e)
+            continue
+        r["imports"] = imports_in(tree)
+        recorder = TemplateRecorder()
+        ns = dict(prelude)
+        ns.update({"_b": FakeBindings(), "_unit": FakeUnit(), "_template_bindings": lambda b, r=recorder: r})
+        ns["__builtins__"] = builtins
+        before = set(ns)
+        try:
+            exec(compile(code, "<rendered templates>", "exec"), ns)
+        except BaseException as e:
+            r["exec_error"] = error_text(e)
+            continue
+        r["assigned"] = sorted(k for k in ns if k not in before)
+        r["calls"] = recorder.calls
+    return {"results": out}
+
+
+OPS = {
+    "dynamic": op_dynamic, "static": op_static, "nvrtc": op_nvrtc, "templates": op_templates,
+    "ping": lambda req: {"pong": True},
+}  # fmt: skip
 
 
 def main():

@@ -195,7 +195,7 @@ def check_pieces(pieces, text, params):
 
 def check_pattern(pat, params):
     """A pattern is one of the shapes the runtime reads, its names and extents strings with their
-    pieces."""
+    pieces (and an array's count)."""
     kind = pat[0]
     if kind == "name":
         assert isinstance(pat[1], str) and len(pat) in (3, 4), pat
@@ -209,8 +209,10 @@ def check_pattern(pat, params):
         assert pat[1] in ("&", "&&"), pat
         check_pattern(pat[2], params)
     elif kind == "array":
-        assert isinstance(pat[2], str) and len(pat) == 4, pat
+        assert isinstance(pat[2], str) and len(pat) == 5, pat
         check_pieces(pat[3], pat[2], params)
+        # A literal extent comes with its count; any other with None.
+        assert pat[4] == (int(pat[2]) if pat[2].isascii() and pat[2].isdigit() else None), pat
         check_pattern(pat[1], params)
     else:
         assert kind in ("ptr", "pack") and len(pat) == 2, pat

@@ -568,10 +568,14 @@ def test_spellings_are_filled_in_from_their_pieces():
     assert bind(pieces, {"T": "int"}) == ("const int (&)[", "N", "]")
     assert fill(bind(pieces, {"T": "int"}), {"N": "2"}) == fill(pieces, {"T": "int", "N": "2"})
     pattern = ast.literal_eval(_core.type_pattern("T[N]"))  # no parameters named: one literal piece each
-    assert pattern == ("array", ("name", "T", ("T",)), "N", ("N",))
-    array = ("array", ("name", "T", ("", "T", "")), "N", ("", "N", ""))
+    assert pattern == ("array", ("name", "T", ("T",)), "N", ("N",), None)
+    # A literal extent comes with its count: the runtime reads no number out of the text.
+    assert ast.literal_eval(_core.type_pattern("float[4]")) == ("array", ("name", "float", ("float",)), "4", ("4",), 4)
+    array = ("array", ("name", "T", ("", "T", "")), "N", ("", "N", ""), None)
     assert numba_of_pattern(array, {"T": "float", "N": "3"}, {}, numbast._dynamic._BINDINGS) == types.UniTuple(types.float32, 3)
-    assert bind_pattern(array, {"N": "3"}) == ("array", ("name", "T", ("", "T", "")), "3", ("3",))
+    assert bind_pattern(array, {"N": "3"}) == ("array", ("name", "T", ("", "T", "")), "3", ("3",), None)
+    four = ("array", ("name", "float", ("float",)), "4", ("4",), 4)
+    assert numba_of_pattern(four, {}, {}, numbast._dynamic._BINDINGS) == types.UniTuple(types.float32, 4)
 
 
 def _template_modules_in_import_order(package):

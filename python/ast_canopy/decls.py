@@ -98,6 +98,9 @@ class Type:
     ref_kind: str
     is_const: bool
     shape: TypeShape
+    # The structure of a type of a template's signature or of a class template's member, as the
+    # Rust model's `TypeNode` (dicts tagged by "node"); None elsewhere. The renderer reads it.
+    structure: dict | None = field(default=None, compare=False)
 
     def is_left_reference(self) -> bool:
         return self.ref_kind == "lvalue"
@@ -396,7 +399,8 @@ class _Reader:
         s = d["shape"]
         # Within one translation unit a spelling names one type: the key decides the shape.
         key = (d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], s["tag"], s.get("size"))
-        t = self._types.get(key)
+        structure = d.get("structure")
+        t = self._types.get(key) if structure is None else None
         if t is None:
             shape = TypeShape(
                 tag=s["tag"],
@@ -407,7 +411,9 @@ class _Reader:
                 pointee=self.type(s["pointee"]) if "pointee" in s else None,
                 element=self.type(s["element"]) if "element" in s else None,
             )
-            t = self._types[key] = Type(d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], shape)
+            t = Type(d["name"], d["unqualified_non_ref_type_name"], d["ref_kind"], d["is_const"], shape, structure)
+            if structure is None:
+                self._types[key] = t
         return t
 
     def function_fields(self, d):

@@ -360,7 +360,7 @@ class BoundClassTemplate:
         # alias as `(name, target, pattern)`; the renderer marks the class itself in member
         # spellings as `__nbst_self__` (`crates/bindgen/src/render/self_refs.rs`).
         self._nested = [n if isinstance(n, str) else n[0] for n in nested]
-        self._nested_aliases = {n[0]: norm(n[1]) for n in nested if not isinstance(n, str)}
+        self._nested_aliases = {n[0]: n[1] for n in nested if not isinstance(n, str)}  # spellings come normalized
         self._alias_patterns = {n[0]: n[2] for n in nested if not isinstance(n, str)}
         self._fields = [(name, pat) for name, _sp, pat in fields]
         self._constructors = [Overload(c, qual_name) for c in constructors]

@@ -16,7 +16,6 @@ from ._template_types import (
     fill,
     is_void,
     named,
-    norm,
     numba_of,
     numba_of_pattern,
     type_arg,
@@ -51,8 +50,8 @@ class Overload:
     def __init__(self, data, qual_name=None):
         self.qual_name = data.get("qual_name", qual_name)
         self.tparams = [Param(*p) for p in data.get("tparams", ())]
-        self.ret = norm(data.get("ret", "void"))
-        self.params = [(name, norm(sp), intent) for name, sp, intent in data["params"]]
+        self.ret = data.get("ret", "void")  # spellings come normalized (single spaces)
+        self.params = [(name, sp, intent) for name, sp, intent in data["params"]]
         self.location = data.get("location", "")
         self.arch = data.get("arch")  # the preprocessor condition of the archs that have it, if not all
         # The renderer's analysis of the spellings (`crates/bindgen/src/render/spelling.rs`): each
@@ -62,6 +61,8 @@ class Overload:
         self.param_pieces = [tuple(p) for p in data.get("param_pieces", ())]
         self.ret_pieces = tuple(data.get("ret_pieces", (self.ret,)))
         self.values = [tuple(v) for v in data.get("values", ())]
+        # Whether each parameter's value is const at its top level (`const T` of `const T &`).
+        self.value_const = list(data.get("value_const", [False] * len(self.values)))
         self.ret_pattern = data.get("ret_pattern", named("void"))
         self.ret_value = tuple(data.get("ret_value", ("void",)))
         self.ret_deduced = data.get("ret_deduced", False)
@@ -186,7 +187,7 @@ class Deduction:
             raise Reject(f"parameter `{pname}` is a pointer, the argument is {ty}")
         if kind == "array":
             if isinstance(ty, types.UniTuple):
-                self._extent(pat[2], ty.count, pname)
+                self._extent(pat, ty.count, pname)
                 return self._walk(pat[1], ty.dtype, True, pname)
             raise Reject(f"parameter `{pname}` is an array, the argument is {ty}")
         raise Reject(f"parameter `{pname}`: unsupported type")
@@ -218,12 +219,15 @@ class Deduction:
             else:
                 self.values.setdefault(own.name, []).append((given.value if given.value is not None else given.cxx, pname))
 
-    def _extent(self, extent, count, pname):
+    def _extent(self, pat, count, pname):
+        """Array pattern `pat` against `count` elements: its extent's parameter takes the count, a
+        literal extent (the renderer's `pat[4]`) must be it."""
+        extent, literal = pat[2], pat[4]
         p = self.own.get(extent)
         if p is not None and p.kind == "non_type":
             self.values.setdefault(extent, []).append((count, pname))
-        elif extent.isdigit() and int(extent) != count:
-            raise Reject(f"parameter `{pname}` has {extent} elements, the argument {count}")
+        elif literal is not None and literal != count:
+            raise Reject(f"parameter `{pname}` has {literal} elements, the argument {count}")
 
     def _passing(self, pat, ty, pname):
         """Walks one parameter; returns how its argument is passed."""
@@ -356,7 +360,10 @@ class Deduction:
 
     def run(self, argtys):
         """Returns a `Resolved` for Numba argument types `argtys`."""
-        params = [((name, value, intent), pat) for (name, _sp, intent), value, pat in zip(self.ov.params, self.ov.values, self.ov.patterns)]
+        params = [
+            ((name, (value, const), intent), pat)
+            for (name, _sp, intent), value, const, pat in zip(self.ov.params, self.ov.values, self.ov.value_const, self.ov.patterns)
+        ]
         if any(pat[0] == "pack" for _p, pat in params[:-1]):
             raise Reject("a function parameter pack that is not last")
         fixed = [x for x in params if x[1][0] != "pack"]
@@ -400,6 +407,8 @@ class Deduction:
         return r
 
     def _slot(self, name, value, intent, pat, ty, passing, element):
+        """`value` is the pieces of the value's spelling and whether it is const."""
+        value, const = value
         vp = pat[2] if pat[0] == "ref" else pat
         rvalue = pat[0] == "ref" and pat[1] == "&&"
         value_cxx = fill(value, self._mapping(element))
@@ -412,7 +421,7 @@ class Deduction:
             return Slot(self.env[vp[1]].cxx, ty, "functor", ty, "functor", rvalue)
         owner = getattr(numba, "_nbst_owner", None)
         if vp[0] == "name" and owner is not None:  # the shim is outside the template's namespace
-            value_cxx = ("const " if value_cxx.startswith("const ") else "") + owner.cxx
+            value_cxx = ("const " if const else "") + owner.cxx
         if intent == "out_return":
             if numba is None:
                 raise Reject(f"out_return parameter `{name}` has type `{value_cxx}`, which has no Numba type")
@@ -425,7 +434,7 @@ class Deduction:
             elem = numba.dtype if isinstance(numba, types.UniTuple) else numba
             if vp[0] == "array":
                 elem = self._numba_of_value(vp[1], self._mapping(element))
-                if not self._extent_known(vp[2]):
+                if not self._extent_known(vp):
                     raise Reject(f"the extent `{vp[2]}` of parameter `{name}` cannot be deduced from an "
                                      "array; give it explicitly")  # fmt: skip
             if elem != ty.dtype:
@@ -456,7 +465,7 @@ class Deduction:
                     raise Reject(f"conflicting deductions for `{name}`: the functions of `{pname}` and `{oname}`")
             value = self._value_type(expanded, passing)
             try:
-                op = user_op(fnty, value, name)
+                op = user_op(fnty, value, name, self.ov.stem)
             except TemplateError as e:
                 raise Reject(str(e)) from None
             self.env[name] = Arg(op.functor, numba=fnty)
@@ -483,8 +492,8 @@ class Deduction:
         raise Reject("a Python function is given for an operator, but the call has no value of a number "
                          "type for it to take")  # fmt: skip
 
-    def _extent_known(self, extent):
-        return extent.isdigit() or isinstance(self.env.get(extent), Arg)
+    def _extent_known(self, pat):
+        return pat[4] is not None or isinstance(self.env.get(pat[2]), Arg)
 
     def _return(self):
         pat = self.ov.ret_pattern

@@ -1,7 +1,6 @@
 """User operators: a Python device function given where a template expects an operator type,
 compiled by numba-cuda to LTO-IR with the C ABI and passed to the C++ side as a functor."""
 
-import hashlib
 import inspect
 
 from . import _runtime as rt
@@ -105,10 +104,11 @@ class UserOp:
         context.active_code_library.add_linking_file(self.compile(kernel_cc(), self.functor))
 
 
-def user_op(fnty, value, pname):
+def user_op(fnty, value, pname, stem):
     """The user operator for function type `fnty` called with values of Numba type `value`, for
-    template parameter `pname`; checks what can be checked before compiling, then compiles it for
-    the kernel's compute capability. Raises TemplateError naming `pname`."""
+    template parameter `pname` of an overload whose shims' name stem is `stem`; checks what can be
+    checked before compiling, then compiles it for the kernel's compute capability. Raises
+    TemplateError naming `pname`."""
     refusal = rt._template_user_op_refusal(pname)
     if refusal:
         raise TemplateError(refusal)
@@ -132,14 +132,12 @@ def user_op(fnty, value, pname):
     key = ("v1", disp.py_func, value)
     op = by_key.get(key)
     if op is None:
-        py = disp.py_func
-        ident = "\0".join([getattr(py, "__module__", "") or "", getattr(py, "__qualname__", ""), str(value)])
-        base = hashlib.sha256(ident.encode()).hexdigest()[:12]
-        n, suffix = 1, ""
-        while f"__nbst_functor_{base}{suffix}" in by_name:  # another function of the same name
+        # Named after the shim stem of the overload that first takes it (hashed by the renderer,
+        # `shim::template_shim_stem`, as every shim name is) and its ordinal among that stem's.
+        n = 1
+        while f"{stem}_functor{n}" in by_name:
             n += 1
-            suffix = f"_{n}"
-        op = UserOp(disp, value, f"__nbst_op_{base}{suffix}", f"__nbst_functor_{base}{suffix}")
+        op = UserOp(disp, value, f"{stem}_op{n}", f"{stem}_functor{n}")
         op.compile(kernel_cc(), pname)
         by_key[key], by_name[op.functor] = op, op
     return op

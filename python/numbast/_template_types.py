@@ -118,8 +118,11 @@ def numba_of_pattern(pat, mapping, env, bindings):
         return None if inner is None else types.CPointer(inner)
     if kind == "array":
         inner = numba_of_pattern(pat[1], mapping, env, bindings)
-        extent = fill(pat[3], mapping).strip("()")
-        return None if inner is None or not extent.isdigit() else types.UniTuple(inner, int(extent))
+        count = pat[4]
+        if count is None:  # an extent naming template parameters: the substituted value's text
+            extent = fill(pat[3], mapping).strip("()")
+            count = int(extent) if extent.isdigit() else None
+        return None if inner is None or count is None else types.UniTuple(inner, count)
     return None
 
 
@@ -149,7 +152,7 @@ def bind_pattern(pat, mapping):
     if kind == "ref":
         return ("ref", pat[1], bind_pattern(pat[2], mapping))
     if kind == "array":
-        return ("array", bind_pattern(pat[1], mapping), fill(pat[3], mapping), bind(pat[3], mapping))
+        return ("array", bind_pattern(pat[1], mapping), fill(pat[3], mapping), bind(pat[3], mapping), pat[4])
     return (kind, bind_pattern(pat[1], mapping))
 
 

@@ -263,6 +263,7 @@ mod tests {
             ref_kind,
             is_const: false,
             shape: TypeShape::Other,
+            structure: None,
         }
     }
 

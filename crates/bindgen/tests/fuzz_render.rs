@@ -1,6 +1,7 @@
 //! Fuzz target of the renderer (issue "Robustness"): proptest generates arbitrary declaration
 //! models (functions with overloads, huge overload sets included; structs with fields, methods,
-//! constructors, conversions and operators; enums; typedefs) whose names are drawn from any
+//! constructors, conversions and operators; enums; typedefs; function and class templates, in
+//! their own target `fuzz_render_templates`, below) whose names are drawn from any
 //! Unicode, quotes, backslashes, newlines, `"""`, Python and C++ keywords, dunder names, the names
 //! the renderer and the generated module reserve, and duplicates. Each model goes through both
 //! renderers:
@@ -1420,6 +1421,7 @@ fn build_ty(t: &Ty, names: &Names) -> Type {
         ref_kind: RefKind::None,
         is_const: false,
         shape,
+        structure: None,
     };
     if t.ptrs > 0 && t.const_pointee {
         ty.name = const_spelling(&ty.name);
@@ -1432,6 +1434,7 @@ fn build_ty(t: &Ty, names: &Names) -> Type {
             ref_kind: RefKind::None,
             is_const: false,
             shape: TypeShape::Pointer { pointee: Box::new(ty) },
+            structure: None,
         };
     }
     if t.rf > 0 {
@@ -3012,5 +3015,644 @@ fn bug_6_struct_hidden_by_function_of_the_same_name() {
     let header = "struct S { int x; };\n__device__ int S(int);\n__device__ struct S make(int);\n";
     let mut fails = Vec::new();
     nvrtc(&format!("{header}\n{}", s(&answer["unit_source"])), "sm_80", "BUG-6", &mut fails, 1);
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
+// ============================================================================= templates
+//
+// Function and class templates with type and non-type parameters, defaults and packs, their names
+// drawn from the same pools (`ret`, `self`, keywords, reserved and hostile names), each type given
+// with its spelling and the structure canopy builds for it. The rendered code is executed against
+// a stand-in template runtime that records the templates' data (`op_templates` in the checker);
+// the checks: the code parses and runs, imports nothing and assigns exactly the Python names the
+// report binds (each a valid one); every name round-trips; each overload's patterns have the
+// shape of the parameter types, pieces join back into the spellings, the specificity and the
+// values' constness are the types', and the shim stems are reserved C identifiers, one per
+// overload.
+
+/// A type of a generated template's signature: a core (a type parameter by index, or a builtin),
+/// optionally const, under pointers, then a wrapper.
+#[derive(Debug, Clone)]
+struct TplTy {
+    core: Result<usize, &'static str>,
+    konst: bool,
+    ptrs: usize,
+    wrap: TplWrap,
+}
+
+#[derive(Debug, Clone)]
+enum TplWrap {
+    None,
+    Ref {
+        rvalue: bool,
+    },
+    /// `E (&)[extent]`: a literal extent, or a non-type parameter's (by index).
+    ArrayRef(Result<u64, usize>),
+}
+
+#[derive(Debug, Clone)]
+struct RawTplParam {
+    name: String,
+    non_type: bool,
+    default: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct RawTemplate {
+    class: bool,
+    name: String,
+    tparams: Vec<RawTplParam>,
+    /// A trailing type parameter pack `Ts...` taken by a trailing function parameter pack.
+    pack: Option<(String, String)>,
+    params: Vec<(String, TplTy)>,
+    ret: TplTy,
+}
+
+const TPL_BUILTINS: &[&str] = &["int", "float", "double", "unsigned int", "bool"];
+
+fn tpl_ty_strategy(allow_wrap: bool) -> BoxedStrategy<TplTy> {
+    let core = prop_oneof![3 => (0usize..4).prop_map(Ok), 1 => prop::sample::select(TPL_BUILTINS).prop_map(Err)];
+    let wrap = if allow_wrap {
+        prop_oneof![
+            2 => Just(TplWrap::None),
+            2 => any::<bool>().prop_map(|rvalue| TplWrap::Ref { rvalue }),
+            1 => prop_oneof![(1u64..9).prop_map(Ok), (0usize..4).prop_map(Err)].prop_map(TplWrap::ArrayRef),
+        ]
+        .boxed()
+    } else {
+        Just(TplWrap::None).boxed()
+    };
+    (core, any::<bool>(), 0usize..3, wrap)
+        .prop_map(|(core, konst, ptrs, wrap)| TplTy { core, konst, ptrs, wrap })
+        .boxed()
+}
+
+fn template_strategy(valid: bool) -> BoxedStrategy<RawTemplate> {
+    let tparam = (
+        name_strategy(valid),
+        any::<bool>(),
+        prop::option::weighted(0.3, prop_oneof![Just("int".to_string()), Just("4".to_string()), name_strategy(valid)]),
+    )
+        .prop_map(|(name, non_type, default)| RawTplParam { name, non_type, default });
+    (
+        any::<bool>(),
+        name_strategy(valid),
+        prop::collection::vec(tparam, 1..4),
+        prop::option::weighted(0.3, (name_strategy(valid), name_strategy(valid))),
+        prop::collection::vec((name_strategy(valid), tpl_ty_strategy(true)), 0..4),
+        tpl_ty_strategy(false),
+    )
+        .prop_map(|(class, name, mut tparams, pack, params, ret)| {
+            // At least one type parameter; only trailing parameters have defaults, as C++ requires.
+            tparams[0].non_type = false;
+            let mut defaulted = true;
+            for p in tparams.iter_mut().rev() {
+                defaulted &= p.default.is_some();
+                if !defaulted {
+                    p.default = None;
+                }
+                if p.non_type {
+                    p.default = p.default.take().map(|_| "4".to_string());
+                }
+            }
+            let pack = if class { None } else { pack };
+            RawTemplate { class, name, tparams, pack, params, ret }
+        })
+        .boxed()
+}
+
+impl RawTemplate {
+    fn type_params(&self) -> Vec<usize> {
+        (0..self.tparams.len()).filter(|&i| !self.tparams[i].non_type).collect()
+    }
+
+    fn non_type_params(&self) -> Vec<usize> {
+        (0..self.tparams.len()).filter(|&i| self.tparams[i].non_type).collect()
+    }
+
+    /// The core's template parameter (a type parameter), or its builtin.
+    fn core(&self, t: &TplTy) -> Result<usize, &'static str> {
+        let types = self.type_params();
+        t.core.map(|i| types[i % types.len()])
+    }
+
+    /// The array extent's non-type parameter, a literal when the template has none.
+    fn extent(&self, e: Result<u64, usize>) -> Result<u64, usize> {
+        let values = self.non_type_params();
+        match e {
+            Err(i) if !values.is_empty() => Err(values[i % values.len()]),
+            Err(i) => Ok(i as u64 + 1),
+            Ok(n) => Ok(n),
+        }
+    }
+
+    /// The spelling and the structure (canopy's `TypeNode`) of `t`.
+    fn spelled(&self, t: &TplTy) -> (String, canopy::model::TypeNode) {
+        use canopy::model::{Extent, TypeNode};
+        let (mut s, mut node) = match self.core(t) {
+            Ok(i) => (
+                self.tparams[i].name.clone(),
+                TypeNode::Param { name: self.tparams[i].name.clone(), depth: 0, index: i as u32, is_const: t.konst },
+            ),
+            Err(b) => (b.to_string(), TypeNode::Named { spelling: b.to_string(), template: None, is_const: t.konst }),
+        };
+        if t.konst {
+            s = format!("const {s}");
+        }
+        for _ in 0..t.ptrs {
+            s = ptr_spelling(&s);
+            node = TypeNode::Pointer { pointee: Box::new(node), is_const: false };
+        }
+        match t.wrap {
+            TplWrap::None => (s, node),
+            TplWrap::Ref { rvalue } => {
+                (format!("{s} {}", if rvalue { "&&" } else { "&" }), TypeNode::Ref { rvalue, referee: Box::new(node) })
+            }
+            TplWrap::ArrayRef(e) => {
+                let (text, extent) = match self.extent(e) {
+                    Ok(n) => (n.to_string(), Extent::Literal { value: n }),
+                    Err(j) => (self.tparams[j].name.clone(), Extent::Param { name: self.tparams[j].name.clone() }),
+                };
+                let array = TypeNode::Array { element: Box::new(node), extent };
+                (format!("{s} (&)[{text}]"), TypeNode::Ref { rvalue: false, referee: Box::new(array) })
+            }
+        }
+    }
+
+    fn model_type(&self, t: &TplTy) -> Type {
+        let (name, node) = self.spelled(t);
+        let ref_kind = match t.wrap {
+            TplWrap::None => RefKind::None,
+            TplWrap::Ref { rvalue: true } => RefKind::Rvalue,
+            _ => RefKind::Lvalue,
+        };
+        Type {
+            unqualified_non_ref_type_name: name.clone(),
+            name,
+            ref_kind,
+            is_const: t.konst && t.ptrs == 0,
+            shape: TypeShape::Dependent,
+            structure: Some(node),
+        }
+    }
+
+    /// What the runtime's pattern of `t` is, pieces left out (`pattern_shape`).
+    fn expected_shape(&self, t: &TplTy) -> String {
+        let mut s = match self.core(t) {
+            Ok(i) => format!("name {:?}", self.tparams[i].name),
+            Err(b) => format!("name {b:?}"),
+        };
+        for _ in 0..t.ptrs {
+            s = format!("ptr({s})");
+        }
+        match t.wrap {
+            TplWrap::None => s,
+            TplWrap::Ref { rvalue } => format!("ref {}({s})", if rvalue { "&&" } else { "&" }),
+            TplWrap::ArrayRef(e) => match self.extent(e) {
+                Ok(n) => format!("ref &(array({s}) {:?} {n})", n.to_string()),
+                Err(j) => format!("ref &(array({s}) {:?} null)", self.tparams[j].name),
+            },
+        }
+    }
+
+    /// `Pattern::specificity` of `t`: pointer, array and concrete type nodes, the callable's own
+    /// template parameters `own` counting for nothing.
+    fn expected_specificity(&self, t: &TplTy, own: &[&str]) -> u64 {
+        let core = match self.core(t) {
+            Ok(i) => u64::from(!own.contains(&self.tparams[i].name.as_str())),
+            Err(b) => u64::from(!own.contains(&b)),
+        };
+        core + t.ptrs as u64 + u64::from(matches!(t.wrap, TplWrap::ArrayRef(_)))
+    }
+
+    fn expected_value_const(&self, t: &TplTy) -> bool {
+        t.konst && t.ptrs == 0
+    }
+
+    fn template_params(&self) -> Vec<canopy::model::TemplateParam> {
+        use canopy::model::{TemplateParam, TemplateParamKind};
+        let int = Type {
+            name: "int".into(),
+            unqualified_non_ref_type_name: "int".into(),
+            ref_kind: RefKind::None,
+            is_const: false,
+            shape: TypeShape::Int { size: 4, signed: true },
+            structure: None,
+        };
+        let mut out: Vec<TemplateParam> = self
+            .tparams
+            .iter()
+            .map(|p| TemplateParam {
+                name: p.name.clone(),
+                kind: if p.non_type { TemplateParamKind::NonType } else { TemplateParamKind::Type },
+                type_: p.non_type.then(|| int.clone()),
+                is_pack: false,
+                default: p.default.clone(),
+            })
+            .collect();
+        if let Some((pack, _)) = &self.pack {
+            out.push(TemplateParam {
+                name: pack.clone(),
+                kind: TemplateParamKind::Type,
+                type_: None,
+                is_pack: true,
+                default: None,
+            });
+        }
+        out
+    }
+
+    /// The function (or constructor) of the template, at `line` of `tpl.cuh`.
+    fn function(&self, qual_name: &str, line: u32) -> Function {
+        let mut params: Vec<ParamVar> = self
+            .params
+            .iter()
+            .map(|(n, t)| ParamVar { name: n.clone(), type_: self.model_type(t), has_default: false })
+            .collect();
+        if let Some((pack, pname)) = &self.pack {
+            let n = self.tparams.len() as u32;
+            let node = canopy::model::TypeNode::Pack {
+                pattern: Box::new(canopy::model::TypeNode::Param {
+                    name: pack.clone(),
+                    depth: 0,
+                    index: n,
+                    is_const: false,
+                }),
+            };
+            params.push(ParamVar {
+                name: pname.clone(),
+                type_: Type {
+                    name: format!("{pack}..."),
+                    unqualified_non_ref_type_name: format!("{pack}..."),
+                    ref_kind: RefKind::None,
+                    is_const: false,
+                    shape: TypeShape::Dependent,
+                    structure: Some(node),
+                },
+                has_default: false,
+            });
+        }
+        let name = qual_name.rsplit("::").next().unwrap_or(qual_name).to_string();
+        Function {
+            name,
+            qual_name: qual_name.to_string(),
+            return_type: if self.class { void_type() } else { self.model_type(&self.ret) },
+            params,
+            exec_space: ExecutionSpace::Device,
+            is_constexpr: false,
+            is_variadic: false,
+            mangled_name: String::new(),
+            attributes: Vec::new(),
+            is_operator: false,
+            location: loc("tpl.cuh", line),
+        }
+    }
+}
+
+fn void_type() -> Type {
+    Type {
+        name: "void".into(),
+        unqualified_non_ref_type_name: "void".into(),
+        ref_kind: RefKind::None,
+        is_const: false,
+        shape: TypeShape::Void,
+        structure: None,
+    }
+}
+
+/// The declarations of the generated templates, in namespace `tpl`.
+fn template_declarations(
+    raws: &[RawTemplate],
+) -> (Vec<canopy::model::FunctionTemplate>, Vec<canopy::model::ClassTemplate>) {
+    use canopy::model::{ClassTemplate, FunctionTemplate};
+    let (mut functions, mut classes) = (Vec::new(), Vec::new());
+    for (i, t) in raws.iter().enumerate() {
+        let qual = format!("tpl::{}", t.name);
+        let tparams = t.template_params();
+        let required = tparams.iter().filter(|p| p.default.is_none() && !p.is_pack).count();
+        let line = 10 * (i as u32 + 1);
+        if t.class {
+            let ctor = t.function(&format!("{qual}::{}", t.name), line + 1);
+            let fields = t
+                .params
+                .iter()
+                .filter(|(_, ty)| matches!(ty.wrap, TplWrap::None))
+                .map(|(n, ty)| Field {
+                    name: n.clone(),
+                    type_: t.model_type(ty),
+                    access: AccessKind::Public,
+                    offset: -1,
+                })
+                .collect();
+            let record = Struct {
+                name: t.name.clone(),
+                qual_name: qual.clone(),
+                tag: "struct".into(),
+                fields,
+                methods: vec![StructMethod {
+                    function: ctor,
+                    kind: MethodKind::OtherConstructor,
+                    is_const: false,
+                    is_static: false,
+                    is_virtual: false,
+                    is_copy_assignment: false,
+                    is_move_assignment: false,
+                }],
+                templated_methods: Vec::new(),
+                nested_records: Vec::new(),
+                nested_class_templates: Vec::new(),
+                nested_typedefs: Vec::new(),
+                nested_enums: Vec::new(),
+                bases: Vec::new(),
+                sizeof_: -1,
+                alignof_: -1,
+                location: loc("tpl.cuh", line),
+            };
+            classes.push(ClassTemplate {
+                template_parameters: tparams,
+                num_min_required_args: required,
+                record,
+                qual_name: qual,
+            });
+        } else {
+            functions.push(FunctionTemplate {
+                template_parameters: tparams,
+                num_min_required_args: required,
+                function: t.function(&qual, line),
+                qual_name: qual,
+                method: None,
+            });
+        }
+    }
+    (functions, classes)
+}
+
+/// A recorded pattern without its pieces: `name "T"`, `ptr(...)`, `ref &(...)`,
+/// `array(...) "N" count`, `pack(...)`.
+fn pattern_shape(v: &Value) -> String {
+    let kind = v[0].as_str().unwrap_or("?");
+    match kind {
+        "name" => format!("name {:?}", v[1].as_str().unwrap_or("?")),
+        "ptr" => format!("ptr({})", pattern_shape(&v[1])),
+        "ref" => format!("ref {}({})", v[1].as_str().unwrap_or("?"), pattern_shape(&v[2])),
+        "array" => format!("array({}) {:?} {}", pattern_shape(&v[1]), v[2].as_str().unwrap_or("?"), v[4]),
+        "pack" => format!("pack({})", pattern_shape(&v[1])),
+        other => format!("unknown pattern kind {other:?}: {v}"),
+    }
+}
+
+/// Every pieces tuple in a pattern: literal text and parameter names alternating (odd length),
+/// the names among `names`.
+fn check_pieces(v: &Value, names: &[&str], what: &str, fails: &mut Vec<String>) {
+    let check = |p: &Value, fails: &mut Vec<String>| {
+        let parts = strs(p);
+        if parts.len().is_multiple_of(2) {
+            fails.push(format!("{what}: pieces {p} do not alternate text and names"));
+        }
+        for name in parts.iter().skip(1).step_by(2) {
+            if !names.contains(&name.as_str()) {
+                fails.push(format!("{what}: pieces {p} refer to {name:?}, not a template parameter"));
+            }
+        }
+    };
+    match v[0].as_str() {
+        Some("name") => check(&v[2], fails),
+        Some("array") => {
+            check(&v[3], fails);
+            check_pieces(&v[1], names, what, fails);
+        }
+        Some("ref") => check_pieces(&v[2], names, what, fails),
+        Some("ptr" | "pack") => check_pieces(&v[1], names, what, fails),
+        _ => {}
+    }
+}
+
+/// The checks on one overload dict of template `t` (its parameters `params`, the pack's last): a
+/// function template's, or (`member`) its class's constructor, whose own template parameters are
+/// none (the class's count as concrete types in its specificity).
+fn check_overload(
+    t: &RawTemplate,
+    ov: &Value,
+    member: bool,
+    what: &str,
+    stems: &mut BTreeSet<String>,
+    fails: &mut Vec<String>,
+) {
+    let all_tparams: Vec<String> = t.template_params().iter().map(|p| p.name.clone()).collect();
+    let want_tparams: Vec<String> = if member { Vec::new() } else { all_tparams.clone() };
+    let got_tparams: Vec<String> =
+        ov["tparams"].as_array().into_iter().flatten().map(|p| p[0].as_str().unwrap_or("").to_string()).collect();
+    if got_tparams != want_tparams {
+        fails.push(format!("{what}: template parameters {got_tparams:?}, declared {want_tparams:?}"));
+    }
+    let mut want_params: Vec<String> = t.params.iter().map(|(n, _)| n.clone()).collect();
+    if let Some((_, pname)) = &t.pack {
+        want_params.push(pname.clone());
+    }
+    let got_params: Vec<String> =
+        ov["params"].as_array().into_iter().flatten().map(|p| p[0].as_str().unwrap_or("").to_string()).collect();
+    if got_params != want_params {
+        fails.push(format!("{what}: parameters {got_params:?}, declared {want_params:?}"));
+    }
+    let n = want_params.len();
+    for key in ["patterns", "param_pieces", "values", "value_const"] {
+        let len = ov[key].as_array().map_or(usize::MAX, Vec::len);
+        if len != n {
+            fails.push(format!("{what}: {key} has {len} entries for {n} parameters"));
+        }
+    }
+    let mut names: Vec<&str> = all_tparams.iter().map(String::as_str).collect();
+    if member {
+        names.push("__nbst_self__");
+    }
+    for (i, (pname, ty)) in t.params.iter().enumerate() {
+        let pat = &ov["patterns"][i];
+        let (spelling, _) = t.spelled(ty);
+        if pattern_shape(pat) != t.expected_shape(ty) {
+            fails.push(format!(
+                "{what}: parameter {pname:?} ({spelling:?}) has pattern {}, expected {}",
+                pattern_shape(pat),
+                t.expected_shape(ty)
+            ));
+        }
+        check_pieces(pat, &names, what, fails);
+        let joined: String = strs(&ov["param_pieces"][i]).concat();
+        let normalized = spelling.split_whitespace().collect::<Vec<_>>().join(" ");
+        if joined != normalized {
+            fails.push(format!("{what}: parameter {pname:?}'s pieces join to {joined:?}, not {normalized:?}"));
+        }
+        if ov["value_const"][i].as_bool() != Some(t.expected_value_const(ty)) {
+            fails.push(format!("{what}: parameter {pname:?} ({spelling:?}): value_const {}", ov["value_const"][i]));
+        }
+    }
+    if let Some((pack, _)) = &t.pack {
+        let got = pattern_shape(&ov["patterns"][n - 1]);
+        if got != format!("pack(name {pack:?})") {
+            fails.push(format!("{what}: the pack parameter has pattern {got}"));
+        }
+    }
+    let own: Vec<&str> = want_tparams.iter().map(String::as_str).collect();
+    let specificity: u64 = t.params.iter().map(|(_, ty)| t.expected_specificity(ty, &own)).sum::<u64>()
+        + u64::from(t.pack.as_ref().is_some_and(|(p, _)| !own.contains(&p.as_str())));
+    if ov["specificity"].as_u64() != Some(specificity) {
+        fails.push(format!("{what}: specificity {}, expected {specificity}", ov["specificity"]));
+    }
+    let stem = ov["shim"].as_str().unwrap_or("");
+    if !stem.starts_with("__nbst_tpl_") || !is_cxx_identifier(stem) {
+        fails.push(format!("{what}: shim stem {stem:?} is not a reserved C identifier"));
+    }
+    if !stems.insert(stem.to_string()) {
+        fails.push(format!("{what}: shim stem {stem:?} names another overload's shims too"));
+    }
+}
+
+fn check_templates(raws: &[RawTemplate]) -> Vec<String> {
+    let mut fails = Vec::new();
+    let (functions, classes) = template_declarations(raws);
+    let req = json!({
+        "context": {"known": {}, "unit_tag": "fuzz", "intents": {}, "skip_prefix": null, "skip_non_device": true, "exclude": []},
+        "function_templates": functions.iter().map(|f| json!({"decl": f})).collect::<Vec<_>>(),
+        "class_templates": classes.iter().map(|c| json!({"decl": c})).collect::<Vec<_>>(),
+    });
+    let rendered = match render(&req) {
+        Ok(r) => r,
+        Err(e) => return vec![e],
+    };
+    for skip in rendered.report["skipped"].as_array().into_iter().flatten() {
+        if s(&skip["code"]).is_empty() && s(&skip["reason"]).is_empty() {
+            fails.push(format!("a skipped template has no reason: {skip}"));
+        }
+    }
+    let answer = ask(&json!({"op": "templates", "prelude": numbast_bindgen::PRELUDE, "codes": [rendered.code]}));
+    bump("PY_TEXTS", 1);
+    let r = &answer["results"][0];
+    for key in ["parse_error", "exec_error"] {
+        if let Some(e) = r.get(key) {
+            fails.push(format!("templates: {key}: {e}\n{}", rendered.code));
+            return fails;
+        }
+    }
+    if !strs(&r["imports"]).is_empty() {
+        fails.push(format!("templates: imports {:?}", r["imports"]));
+    }
+    let b = bound(&rendered.report);
+    bump("BOUND", b.len());
+    let want: BTreeSet<String> = b.iter().filter(|(_, _, p)| !p.is_empty()).map(|(_, _, p)| p.clone()).collect();
+    for p in &want {
+        check_py_name(p, "templates", &mut fails);
+    }
+    let assigned: BTreeSet<String> = strs(&r["assigned"]).into_iter().collect();
+    if assigned != want {
+        fails.push(format!("templates: assigns {assigned:?}, but binds {want:?}\n{}", rendered.code));
+    }
+    let mut stems = BTreeSet::new();
+    // Each template's declaration is at line 10 * (its index + 1) (its constructor a line below).
+    let by_location = |v: &Value| {
+        let line: usize = s(&v["location"]).split(':').nth(1).and_then(|l| l.parse().ok()).unwrap_or(0);
+        (line / 10).checked_sub(1).and_then(|i| raws.get(i))
+    };
+    for call in r["calls"].as_array().into_iter().flatten() {
+        let kw = &call["kwargs"];
+        match s(&call["kind"]) {
+            "function_template" => {
+                for ov in kw["overloads"].as_array().into_iter().flatten() {
+                    match by_location(ov) {
+                        Some(t) => check_overload(
+                            t,
+                            ov,
+                            false,
+                            &format!("function template {:?}", t.name),
+                            &mut stems,
+                            &mut fails,
+                        ),
+                        None => fails.push(format!("an overload of an undeclared template at {}", ov["location"])),
+                    }
+                }
+            }
+            "class_template" => {
+                let Some(t) = by_location(kw) else {
+                    fails.push(format!("a class template never declared, at {}", kw["location"]));
+                    continue;
+                };
+                let what = format!("class template {:?}", t.name);
+                for ov in kw["constructors"].as_array().into_iter().flatten() {
+                    check_overload(t, ov, true, &format!("{what}'s constructor"), &mut stems, &mut fails);
+                }
+                let want_fields: Vec<&(String, TplTy)> =
+                    t.params.iter().filter(|(_, ty)| matches!(ty.wrap, TplWrap::None)).collect();
+                let got = kw["fields"].as_array().cloned().unwrap_or_default();
+                if got.len() != want_fields.len() {
+                    fails.push(format!("{what}: {} fields rendered of {}", got.len(), want_fields.len()));
+                }
+                for (f, (name, ty)) in got.iter().zip(want_fields) {
+                    if s(&f[0]) != name || pattern_shape(&f[2]) != t.expected_shape(ty) {
+                        fails.push(format!(
+                            "{what}: field {:?} with pattern {}, declared {name:?} of pattern {}",
+                            s(&f[0]),
+                            pattern_shape(&f[2]),
+                            t.expected_shape(ty)
+                        ));
+                    }
+                }
+            }
+            other => fails.push(format!("templates: an unexpected template runtime call {other}")),
+        }
+    }
+    fails
+}
+
+#[test]
+fn fuzz_render_templates() {
+    let start = Instant::now();
+    let config = RunnerConfig { cases: cases(), failure_persistence: None, ..RunnerConfig::default() };
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&prop::collection::vec(template_strategy(false), 1..5), |raws| {
+        bump("MODELS", 1);
+        let fails = check_templates(&raws);
+        if fails.is_empty() {
+            Ok(())
+        } else {
+            Err(TestCaseError::fail(fails.join("\n")))
+        }
+    });
+    if let Err(e) = result {
+        panic!("renderer fuzz (templates) failed: {e}");
+    }
+    summary(start);
+}
+
+#[test]
+fn templates_with_reserved_looking_names_render() {
+    // `ret`, `self` and the shim's own parameter names as a template's, its parameters' and its
+    // template parameters' names.
+    let ty = |core, wrap| TplTy { core, konst: false, ptrs: 0, wrap };
+    let raws = vec![
+        RawTemplate {
+            class: false,
+            name: "ret".into(),
+            tparams: vec![
+                RawTplParam { name: "self".into(), non_type: false, default: None },
+                RawTplParam { name: "a0".into(), non_type: true, default: Some("4".into()) },
+            ],
+            pack: Some(("Ts".into(), "rest".into())),
+            params: vec![
+                ("self".into(), ty(Ok(0), TplWrap::Ref { rvalue: false })),
+                ("ret".into(), ty(Ok(0), TplWrap::ArrayRef(Err(0)))),
+            ],
+            ret: ty(Ok(0), TplWrap::None),
+        },
+        RawTemplate {
+            class: true,
+            name: "self".into(),
+            tparams: vec![RawTplParam { name: "ret".into(), non_type: false, default: Some("int".into()) }],
+            pack: None,
+            params: vec![
+                ("__nbst_ret".into(), ty(Ok(0), TplWrap::None)),
+                ("v".into(), ty(Err("float"), TplWrap::None)),
+            ],
+            ret: ty(Ok(0), TplWrap::None),
+        },
+    ];
+    let fails = check_templates(&raws);
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }

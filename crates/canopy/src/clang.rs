@@ -969,6 +969,24 @@ impl Type {
         Cursor(unsafe { clang_getTypeDeclaration(self.0) })
     }
 
+    /// The template arguments of a template-id type (`Pair<T, 4>`, dependent or not): the type of
+    /// each, None for a non-type argument; None when the type is not a template-id.
+    pub(crate) fn template_arg_types(&self) -> Option<Vec<Option<Type>>> {
+        // SAFETY: valid type; a negative count means not a template-id.
+        let n = unsafe { clang_Type_getNumTemplateArguments(self.0) };
+        if n < 0 {
+            return None;
+        }
+        let args = (0..n as u32)
+            .map(|i| {
+                // SAFETY: `i` < the count; an invalid type means a non-type argument.
+                let t = unsafe { clang_Type_getTemplateArgumentAsType(self.0, i) };
+                (t.kind != CXType_Invalid).then_some(Type(t))
+            })
+            .collect();
+        Some(args)
+    }
+
     pub(crate) fn typedef_name(&self) -> String {
         // SAFETY: valid type.
         take_string(unsafe { clang_getTypedefName(self.0) })

@@ -7,6 +7,7 @@ mod constants;
 mod definitions;
 pub mod model;
 mod pch;
+mod structure;
 pub mod toolchain;
 mod types;
 mod visit;

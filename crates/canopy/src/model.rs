@@ -59,6 +59,95 @@ pub struct Type {
     /// Whether the referenced (or plain) type is const at its top level.
     pub is_const: bool,
     pub shape: TypeShape,
+    /// The type's structure, for the types of a template's signature and of a class template's
+    /// members (None elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structure: Option<TypeNode>,
+}
+
+/// A type of a template's signature as a tree, built from clang's type tree: the template
+/// parameters it names, references, pointers, arrays and their extents, and named types with
+/// their template arguments. cv-qualifiers are kept where they are written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "node", rename_all = "snake_case")]
+pub enum TypeNode {
+    /// A template type parameter: its name, and its depth and index as clang numbers them (the
+    /// enclosing class template's parameters are depth 0 for a member template's depth 1).
+    Param {
+        name: String,
+        depth: u32,
+        index: u32,
+        #[serde(default, skip_serializing_if = "is_false")]
+        is_const: bool,
+    },
+    /// `P...`: a function parameter pack of pattern `P`.
+    Pack { pattern: Box<TypeNode> },
+    /// `R &` or `R &&`.
+    Ref { rvalue: bool, referee: Box<TypeNode> },
+    /// `P *`, the pointer itself const (`P *const`) or not.
+    Pointer {
+        pointee: Box<TypeNode>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        is_const: bool,
+    },
+    /// `E[extent]`.
+    Array { element: Box<TypeNode>, extent: Extent },
+    /// The class template whose member this type is, named by its own parameters.
+    SelfClass {
+        #[serde(default, skip_serializing_if = "is_false")]
+        is_const: bool,
+    },
+    /// A member type of the class template whose member this type is (`TempStorage` of
+    /// `BlockScan<T>::TempStorage`): a nested record, or a member alias of a template-id or a
+    /// member (an alias of a type built of template parameters and plain types is that type:
+    /// `reference` for `_Tp &`).
+    SelfMember {
+        member: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        is_const: bool,
+    },
+    /// Any other type, spelled without its top-level cv-qualifiers: a builtin, a record or enum,
+    /// a member of a dependent type (`typename X<T>::type`), `decltype(...)`. A template-id has
+    /// its template's qualified name and arguments.
+    Named {
+        spelling: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<TemplateId>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        is_const: bool,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// An array's extent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Extent {
+    /// A number: `int[4]`.
+    Literal { value: u64 },
+    /// A non-type template parameter: `T[N]`.
+    Param { name: String },
+    /// Any other expression, as written (`sizeof(U)`), or empty for `T[]`.
+    Expr { text: String },
+}
+
+/// A template-id `ns::Pair<T, 4>`: the template's qualified name (no leading `::`) and its
+/// arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateId {
+    pub template: String,
+    pub args: Vec<TemplateArg>,
+}
+
+/// One template argument of a template-id: a type, or an expression as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TemplateArg {
+    Type { node: TypeNode, spelling: String },
+    Expr { text: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,7 +52,18 @@ pub(crate) fn void_type() -> TypeModel {
         ref_kind: RefKind::None,
         is_const: false,
         shape: TypeShape::Void,
+        structure: None,
     }
+}
+
+/// The spelling of a non-reference type without its top-level cv-qualifiers.
+pub(crate) fn spell_unqualified(t: &Type) -> String {
+    spell(t, false)
+}
+
+/// Whether `t` is a `<stdint.h>` typedef (`uint32_t`), which stays as written.
+pub(crate) fn is_stdint_name(t: &Type) -> bool {
+    stdint_name(t).is_some()
 }
 
 /// Builds the model of a type.
@@ -65,7 +76,14 @@ pub(crate) fn build_type(t: &Type) -> TypeModel {
         RefKind::Lvalue => reference_spelling(&spelled, "&"),
         RefKind::Rvalue => reference_spelling(&spelled, "&&"),
     };
-    TypeModel { name, unqualified_non_ref_type_name: bare, ref_kind, is_const: inner.is_const(), shape: shape(&inner) }
+    TypeModel {
+        name,
+        unqualified_non_ref_type_name: bare,
+        ref_kind,
+        is_const: inner.is_const(),
+        shape: shape(&inner),
+        structure: None,
+    }
 }
 
 /// The type of a parameter: an array parameter is the pointer it decays to (`int v[4]` is `int *`),
@@ -88,6 +106,7 @@ pub(crate) fn build_param_type(t: &Type) -> TypeModel {
         ref_kind: RefKind::None,
         is_const: false,
         shape: TypeShape::Pointer { pointee: Box::new(element) },
+        structure: None,
     }
 }
 

@@ -8,7 +8,8 @@ use crate::clang::{
     Access, Cursor, CursorKind, Evaluated, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind,
 };
 use crate::definitions;
-use crate::model::*;
+use crate::model::{Type as TypeModel, *};
+use crate::structure::{build_structure, TemplateScope};
 use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
 
 pub(crate) struct Visitor<'a, 'tu> {
@@ -22,6 +23,9 @@ pub(crate) struct Visitor<'a, 'tu> {
     seen_specializations: HashSet<String>,
     /// External definitions met in any file, read and cut when the walk is done.
     definitions: Vec<definitions::Pending>,
+    /// The template parameter lists around the declaration being visited: the types of a
+    /// template's signature and of a class template's members carry their structure.
+    template_scope: TemplateScope,
     pub(crate) out: Declarations,
 }
 
@@ -42,6 +46,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             seen_functions: HashSet::new(),
             seen_specializations: HashSet::new(),
             definitions: Vec::new(),
+            template_scope: TemplateScope::default(),
             out: Declarations::default(),
         }
     }
@@ -178,7 +183,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             match a.kind() {
                 CursorKind::Param => params.push(ParamVar {
                     name: a.spelling(),
-                    type_: build_param_type(&a.ty()),
+                    type_: self.structured(&a.ty(), build_param_type(&a.ty())),
                     has_default: a.children().iter().any(|e| e.is_expression()) && self.tu.param_has_default(a),
                 }),
                 CursorKind::DeviceAttr => device = true,
@@ -205,7 +210,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             qual_name: join(prefix, &name),
             is_operator: is_operator_name(&name),
             name,
-            return_type: build_type(&c.result_type()),
+            return_type: self.structured(&c.result_type(), build_type(&c.result_type())),
             params,
             exec_space,
             is_constexpr: has_keyword(printed, "constexpr"),
@@ -312,7 +317,9 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     if context == RecordContext::Plain {
                         self.note_type_use(&m.ty());
                     }
-                    s.fields.push(field(&m, outer, access));
+                    let mut f = field(&m, outer, access);
+                    f.type_ = self.structured(&m.ty(), f.type_);
+                    s.fields.push(f);
                 }
                 CursorKind::Method | CursorKind::Constructor | CursorKind::Destructor | CursorKind::Conversion
                     if access == AccessKind::Public && !m.is_deleted_method() =>
@@ -376,6 +383,14 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         }
     }
 
+    /// `model` with the structure of `t` when inside a template.
+    fn structured(&self, t: &crate::clang::Type, mut model: TypeModel) -> TypeModel {
+        if !self.template_scope.lists.is_empty() {
+            model.structure = Some(build_structure(t, &self.template_scope, &semantic_qual_name));
+        }
+        model
+    }
+
     fn template_params(&self, c: &Cursor) -> Vec<TemplateParam> {
         c.children()
             .into_iter()
@@ -397,7 +412,9 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
     fn function_template(&mut self, c: &Cursor, prefix: &str) -> FunctionTemplate {
         let template_parameters = self.template_params(c);
         let printed = c.pretty_printed(&self.policy);
+        self.template_scope.lists.push(scope_list(&template_parameters));
         let mut function = self.function(c, prefix, &printed);
+        self.template_scope.lists.pop();
         if function.mangled_name.is_empty() {
             function.mangled_name = dependent_mangled_name(&function, &template_parameters);
         }
@@ -424,7 +441,12 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
 
     fn class_template(&mut self, c: &Cursor, prefix: &str) -> ClassTemplate {
         let template_parameters = self.template_params(c);
+        let outer = self.template_scope.clone();
+        self.template_scope.lists.push(scope_list(&template_parameters));
+        let depth = self.template_scope.lists.len() - 1;
+        self.template_scope.class = Some((join(prefix, &c.spelling()), depth));
         let record = self.record(c, &c.spelling(), prefix, RecordContext::Template);
+        self.template_scope = outer;
         ClassTemplate {
             num_min_required_args: min_required(&template_parameters),
             qual_name: record.qual_name.clone(),
@@ -558,6 +580,11 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
 
 /// How clang spells an anonymous namespace in qualified names.
 const ANONYMOUS_NAMESPACE: &str = "(anonymous namespace)";
+
+/// A template's parameters as its scope lists them: name, and whether a non-type parameter.
+fn scope_list(params: &[TemplateParam]) -> Vec<(String, bool)> {
+    params.iter().map(|p| (p.name.clone(), p.kind == TemplateParamKind::NonType)).collect()
+}
 
 /// A field of the record whose type is `outer`, with its byte offset (unknown for bit-fields).
 fn field(m: &Cursor, outer: &crate::clang::Type, access: AccessKind) -> Field {

@@ -145,7 +145,9 @@ impl SelfRefs {
             return None;
         }
         let start = if s[i..].starts_with("::") { i + 2 } else { i };
-        [self.qual.as_str(), self.plain.as_str()].into_iter().filter(|name| !name.is_empty()).find_map(|name| {
+        // Only a name C++ can write names the class (a declaration's name is what the header says).
+        let writable = |name: &&str| name.split("::").all(plain_word);
+        [self.qual.as_str(), self.plain.as_str()].into_iter().filter(writable).find_map(|name| {
             let end = start + name.len();
             (s[start..].starts_with(name)
                 && !s[end..].chars().next().is_some_and(|c| is_word(c) || not_after.contains(&c)))
@@ -344,7 +346,14 @@ mod tests {
     fn empty_names_match_nothing() {
         let r = SelfRefs::new("lib::", vec![("".into(), false)], vec!["".into()], &[("".into(), "".into())], &[], true);
         assert_eq!(r.member_spelling("const T &"), "const T &");
-        assert_eq!(r.self_spellings("x lib::<> y"), "x __nbst_self__ y");
+        // `lib::` (a class with an empty name) is no name C++ can write: nothing refers to it.
+        assert_eq!(r.self_spellings("x lib::<> y"), "x lib::<> y");
+    }
+
+    #[test]
+    fn names_no_identifier_match_nothing() {
+        let r = SelfRefs::new(" ", vec![("T".into(), false)], vec![], &[], &[], false);
+        assert_eq!(r.self_spellings("T * &"), "T * &");
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! arguments qualified for use outside their namespace. The template runtime unifies the patterns
 //! with Numba types when a kernel is typed; it parses no C++ spelling of a declaration itself.
 
+use canopy::model::{Extent, TemplateArg, TypeNode};
+
+use super::self_refs::SELF;
 use crate::pyexpr::py_str;
-use crate::types::scalar;
+use crate::types::{cxx, scalar};
 
 /// The shape of a parameter's or return type's spelling, cv-qualifiers dropped (they do not change
 /// how a value is passed by pointer).
@@ -130,6 +133,57 @@ fn array_declarator(s: &str) -> Option<(&str, &str, &str)> {
 }
 
 impl Pattern {
+    /// The pattern of a type's structure as canopy builds it (`TypeNode`): no spelling is read.
+    /// The class template itself is the parameter `__nbst_self__`; a named type's text, and a
+    /// template-id's arguments, are their spellings; a template-id names its template by its
+    /// qualified name.
+    pub(crate) fn of_structure(node: &TypeNode) -> Pattern {
+        match node {
+            TypeNode::Param { name, .. } => Pattern::Name(name.clone()),
+            TypeNode::SelfClass { .. } => Pattern::Name(SELF.to_string()),
+            TypeNode::SelfMember { member, .. } => Pattern::Name(format!("{SELF}::{member}")),
+            TypeNode::Pack { pattern } => Pattern::Pack(Box::new(Pattern::of_structure(pattern))),
+            TypeNode::Ref { rvalue, referee } => {
+                Pattern::Ref { rvalue: *rvalue, inner: Box::new(Pattern::of_structure(referee)) }
+            }
+            TypeNode::Pointer { pointee, .. } => Pattern::Pointer(Box::new(Pattern::of_structure(pointee))),
+            TypeNode::Array { element, extent } => Pattern::Array {
+                element: Box::new(Pattern::of_structure(element)),
+                extent: match extent {
+                    Extent::Literal { value } => value.to_string(),
+                    Extent::Param { name } => name.clone(),
+                    Extent::Expr { text } => text.clone(),
+                },
+            },
+            TypeNode::Named { spelling, template: None, .. } => Pattern::Name(cxx(spelling)),
+            TypeNode::Named { spelling, template: Some(id), .. } => Pattern::Id {
+                text: cxx(spelling),
+                template: cxx(&id.template),
+                fully_qualified: true,
+                args: id
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        TemplateArg::Type { spelling, .. } => cxx(spelling),
+                        TemplateArg::Expr { text } => text.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// The pattern with each named type's text passed through `f`.
+    pub(crate) fn map_names(self, f: &dyn Fn(&str) -> String) -> Pattern {
+        match self {
+            Pattern::Name(n) => Pattern::Name(f(&n)),
+            Pattern::Pack(inner) => Pattern::Pack(Box::new(inner.map_names(f))),
+            Pattern::Ref { rvalue, inner } => Pattern::Ref { rvalue, inner: Box::new(inner.map_names(f)) },
+            Pattern::Pointer(inner) => Pattern::Pointer(Box::new(inner.map_names(f))),
+            Pattern::Array { element, extent } => Pattern::Array { element: Box::new(element.map_names(f)), extent },
+            id @ Pattern::Id { .. } => id,
+        }
+    }
+
     /// The pattern of a (canonical) type spelling.
     pub(crate) fn of(spelling: &str) -> Pattern {
         let s = norm(spelling);
@@ -189,7 +243,8 @@ impl Pattern {
 
     /// The pattern as the runtime reads it, each spelling in it with its pieces (`pieces`) for the
     /// template parameters `params`: `("name", "T", ("", "T", ""))`, `("ptr", p)`,
-    /// `("ref", "&", p)`, `("array", p, "N", ("", "N", ""))`, `("pack", p)`; a template-id is a
+    /// `("ref", "&", p)`, `("array", p, "N", ("", "N", ""), count)` (`count` the number of
+    /// elements when the extent is a literal, else None), `("pack", p)`; a template-id is a
     /// name with its parts, `("name", "complex<T>", pieces, ("complex", False, ["T"], [pieces]))`.
     pub(crate) fn to_py(&self, params: &[&str]) -> String {
         match self {
@@ -208,7 +263,15 @@ impl Pattern {
                 format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py(params))
             }
             Pattern::Array { element, extent } => {
-                format!("(\"array\", {}, {}, {})", element.to_py(params), py_str(extent), pieces_py(extent, params))
+                let digits = !extent.is_empty() && extent.bytes().all(|b| b.is_ascii_digit());
+                let count = extent.parse::<u64>().ok().filter(|_| digits);
+                let count = count.map_or_else(|| "None".to_string(), |n| n.to_string());
+                format!(
+                    "(\"array\", {}, {}, {}, {count})",
+                    element.to_py(params),
+                    py_str(extent),
+                    pieces_py(extent, params)
+                )
             }
             Pattern::Pack(inner) => format!("(\"pack\", {})", inner.to_py(params)),
         }
@@ -426,7 +489,7 @@ mod tests {
         assert_eq!(p("ns::T"), ["ns::T"]);
         assert_eq!(
             Pattern::of("const T (&)[N]").to_py(&["T", "N"]),
-            "(\"ref\", \"&\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",)))"
+            "(\"ref\", \"&\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",), None))"
         );
         assert_eq!(
             Pattern::of("complex<T>").to_py(&["T"]),
@@ -464,6 +527,36 @@ mod tests {
         );
         assert_eq!(py("X<T>::type"), "(\"name\", \"X<T>::type\")");
         assert_eq!(py("a<b>::c<d>"), "(\"name\", \"a<b>::c<d>\")");
+    }
+
+    #[test]
+    fn patterns_of_structures() {
+        use canopy::model::TemplateId;
+        let param = |n: &str| TypeNode::Param { name: n.into(), depth: 0, index: 0, is_const: true };
+        let arr = TypeNode::Ref {
+            rvalue: false,
+            referee: Box::new(TypeNode::Array {
+                element: Box::new(param("T")),
+                extent: Extent::Param { name: "N".into() },
+            }),
+        };
+        assert_eq!(shape(&Pattern::of_structure(&arr)), py("const T (&)[N]"));
+        let pack =
+            TypeNode::Pack { pattern: Box::new(TypeNode::Pointer { pointee: Box::new(param("Ts")), is_const: false }) };
+        assert_eq!(shape(&Pattern::of_structure(&pack)), py("Ts *..."));
+        let id = TypeNode::Named {
+            spelling: "complex<T>".into(),
+            template: Some(TemplateId {
+                template: "ns::complex".into(),
+                args: vec![TemplateArg::Type { node: param("T"), spelling: "T".into() }],
+            }),
+            is_const: false,
+        };
+        assert_eq!(shape(&Pattern::of_structure(&id)), "(\"name\", \"complex<T>\", (\"ns::complex\", True, [\"T\"]))");
+        let member = TypeNode::SelfMember { member: "TempStorage".into(), is_const: false };
+        assert_eq!(Pattern::of_structure(&member), Pattern::Name("__nbst_self__::TempStorage".into()));
+        let four = TypeNode::Array { element: Box::new(param("T")), extent: Extent::Literal { value: 4 } };
+        assert_eq!(specificity(&[Pattern::of_structure(&four)], &["T"]), 1);
     }
 
     #[test]

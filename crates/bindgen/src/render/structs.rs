@@ -189,6 +189,7 @@ fn render_aggregate_init(ctx: &Context, s: &Struct, var: &str, out: &mut Rendere
                 ref_kind: RefKind::None,
                 is_const: false,
                 shape: TypeShape::Void,
+                structure: None,
             },
             params,
             exec_space: ExecutionSpace::HostDevice,

@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use canopy::model::{
     AccessKind, ClassTemplate, Enum, Function, FunctionTemplate, MethodKind, ParamVar, Struct, TemplateParam,
-    TemplateParamKind, TypeShape,
+    TemplateParamKind, Type, TypeShape,
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
@@ -65,6 +65,31 @@ impl<'a> Scope<'a> {
         match self.refs {
             Some(refs) => refs.member_spelling(&cxx(name)),
             None => cxx(name),
+        }
+    }
+
+    /// The pattern of a type of this scope, from its structure (canopy's `TypeNode`); from the
+    /// spelling only for a type canopy built none for. `spelling` is the type's spelling as
+    /// `Scope::spelling` gives it, compared with the structure's pattern when
+    /// `NUMBAST_CHECK_PATTERNS` is set (a mismatch is printed: a debugging aid).
+    fn pattern(&self, ty: &Type, spelling: &str) -> Pattern {
+        match &ty.structure {
+            Some(node) => {
+                // A member type reached through a base (`typename Base::TempStorage`) is the
+                // class's own, as the class's other member spellings name it.
+                let mut p = Pattern::of_structure(node);
+                if let Some(refs) = self.refs {
+                    p = p.map_names(&|n| refs.member_spelling(n));
+                }
+                if std::env::var_os("NUMBAST_CHECK_PATTERNS").is_some() {
+                    let q = Pattern::of(spelling);
+                    if p != q {
+                        eprintln!("PATTERN MISMATCH {spelling:?}\n  structure: {p:?}\n  spelling:  {q:?}");
+                    }
+                }
+                p
+            }
+            None => Pattern::of(spelling),
         }
     }
 
@@ -190,15 +215,16 @@ fn overload_data(
     }
     let spellings: Vec<String> = f.params.iter().map(|p| scope.spelling(&p.type_.name)).collect();
     let ret = scope.spelling(&f.return_type.name);
+    let normalized: Vec<String> = spellings.iter().map(|sp| norm(sp)).collect();
     let _ = write!(
         s,
         "\"tparams\": {}, \"ret\": {}, \"params\": {}, \"location\": {}",
         tparams_data(tparams, scope)?,
-        py_str(&ret),
-        params_data(ctx, path, &f.params, &spellings)?,
+        py_str(&norm(&ret)),
+        params_data(ctx, path, &f.params, &normalized)?,
         py_str(&ctx.place(&f.location))
     );
-    let patterns: Vec<Pattern> = spellings.iter().map(|sp| Pattern::of(sp)).collect();
+    let patterns: Vec<Pattern> = f.params.iter().zip(&spellings).map(|(p, sp)| scope.pattern(&p.type_, sp)).collect();
     let own: Vec<&str> = tparams.iter().map(|p| p.name.as_str()).collect();
     let names = scope.params(tparams);
     let pieces_of = |texts: &mut dyn Iterator<Item = String>| {
@@ -207,15 +233,21 @@ fn overload_data(
     let _ = write!(
         s,
         ", \"param_pieces\": [{}], \"ret_pieces\": {}, \"patterns\": [{}], \"values\": [{}], \"ret_pattern\": {}, \
-         \"ret_value\": {}, \"ret_deduced\": {}, \"specificity\": {}",
+         \"ret_value\": {}, \"ret_deduced\": {}, \"specificity\": {}, \"value_const\": [{}]",
         pieces_of(&mut spellings.iter().map(|sp| norm(sp))),
         pieces_py(&norm(&ret), &names),
         patterns.iter().map(|p| p.to_py(&names)).collect::<Vec<_>>().join(", "),
         pieces_of(&mut spellings.iter().map(|sp| value_spelling(sp))),
-        Pattern::of(&ret).to_py(&names),
+        scope.pattern(&f.return_type, &ret).to_py(&names),
         pieces_py(&value_spelling(&ret), &names),
         py_bool(return_type_is_deduced(&ret)),
-        specificity(&patterns, &own)
+        specificity(&patterns, &own),
+        f.params
+            .iter()
+            .zip(&spellings)
+            .map(|(p, sp)| py_bool(value_is_const(&p.type_, sp)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let identity = format!("{}\0{ret}\0{}", ctx.place(&f.location), spellings.join("\0"));
     let stem = template_shim_stem(shim.kind, shim.name, &identity, &ctx.unit_tag);
@@ -228,6 +260,33 @@ fn overload_data(
     }
     s.push('}');
     Ok(s)
+}
+
+/// Whether the value a parameter of type `ty` refers to (or holds) is const at its top level
+/// (`const T` of `const T &`; an array of const elements is const, as C++ has it): from the
+/// type's structure, else from its value spelling.
+fn value_is_const(ty: &Type, spelling: &str) -> bool {
+    use canopy::model::TypeNode;
+    fn top(n: &TypeNode) -> bool {
+        match n {
+            TypeNode::Param { is_const, .. }
+            | TypeNode::Named { is_const, .. }
+            | TypeNode::SelfClass { is_const }
+            | TypeNode::SelfMember { is_const, .. }
+            | TypeNode::Pointer { is_const, .. } => *is_const,
+            TypeNode::Array { element, .. } => top(element),
+            _ => false,
+        }
+    }
+    match &ty.structure {
+        Some(TypeNode::Ref { referee, .. }) => top(referee),
+        Some(TypeNode::Pack { pattern }) => match pattern.as_ref() {
+            TypeNode::Ref { referee, .. } => top(referee),
+            other => top(other),
+        },
+        Some(node) => top(node),
+        None => value_spelling(spelling).starts_with("const "),
+    }
 }
 
 /// The Python operator (`operator.<name>`) a C++ operator with `operands` operands is reached
@@ -459,7 +518,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .filter(|f| f.access == AccessKind::Public)
         .map(|f| {
             let spelling = scope.spelling(&f.type_.name);
-            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), Pattern::of(&spelling).to_py(&class_names))
+            let pattern = scope.pattern(&f.type_, &spelling);
+            format!("({}, {}, {})", py_str(&f.name), py_str(&spelling), pattern.to_py(&class_names))
         })
         .collect();
     // Nested records, then member aliases (their targets marked, with patterns), then the member
@@ -469,7 +529,7 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         .map(|n| py_str(n))
         .chain(aliases.iter().map(|(name, _)| {
             let target = refs.alias_target(name).unwrap_or_default();
-            format!("({}, {}, {})", py_str(name), py_str(target), Pattern::of(target).to_py(&class_names))
+            format!("({}, {}, {})", py_str(name), py_str(&norm(target)), Pattern::of(target).to_py(&class_names))
         }))
         .chain(
             refs.inherited()
@@ -671,13 +731,13 @@ mod tests {
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
              \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
              \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
-             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
+             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \"value_const\": [False], \
              \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n    \
              {\"qual_name\": \"lib::saturate\", \"tparams\": [(\"T\", \"type\", None, None, False, None, None, None)], \"ret\": \"T\", \
              \"params\": [(\"x\", \"T\", \"in\")], \"location\": \"a.cuh:3:5\", \"param_pieces\": [(\"\", \"T\", \"\",)], \
              \"ret_pieces\": (\"\", \"T\", \"\",), \"patterns\": [(\"name\", \"T\", (\"\", \"T\", \"\",))], \
              \"values\": [(\"\", \"T\", \"\",)], \"ret_pattern\": (\"name\", \"T\", (\"\", \"T\", \"\",)), \
-             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \
+             \"ret_value\": (\"\", \"T\", \"\",), \"ret_deduced\": False, \"specificity\": 0, \"value_const\": [False], \
              \"shim\": \"__nbst_tpl_fn_lib_saturate_2f8b2ff6f1ed\"},\n])\n"
         );
         assert_eq!(r.report.bound.len(), 2);
@@ -717,7 +777,7 @@ mod tests {
         );
         assert!(
             r.code.contains(
-                "fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",)))]"
+                "fields=[(\"data\", \"T[N]\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",), None))]"
             ),
             "{}",
             r.code
