@@ -3310,14 +3310,7 @@ impl RawTemplate {
 }
 
 fn void_type() -> Type {
-    Type {
-        name: "void".into(),
-        unqualified_non_ref_type_name: "void".into(),
-        ref_kind: RefKind::None,
-        is_const: false,
-        shape: TypeShape::Void,
-        structure: None,
-    }
+    Type::void()
 }
 
 /// The declarations of the generated templates, in namespace `tpl`.

@@ -65,6 +65,43 @@ pub struct Type {
     pub structure: Option<TypeNode>,
 }
 
+impl Type {
+    /// `void`, as a function's return type.
+    pub fn void() -> Type {
+        Type {
+            name: "void".into(),
+            unqualified_non_ref_type_name: "void".into(),
+            ref_kind: RefKind::None,
+            is_const: false,
+            shape: TypeShape::Void,
+            structure: None,
+        }
+    }
+}
+
+/// The top-level comma-separated parts of a template argument list as C++ prints it (commas
+/// inside `<...>` and `(...)` do not separate), each trimmed.
+pub fn split_template_args(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let tail = text[start..].trim();
+    if !tail.is_empty() {
+        parts.push(tail.to_string());
+    }
+    parts
+}
+
 /// A type of a template's signature as a tree, built from clang's type tree: the template
 /// parameters it names, references, pointers, arrays and their extents, and named types with
 /// their template arguments. cv-qualifiers are kept where they are written.

@@ -251,23 +251,7 @@ fn last_brackets(s: &str) -> &str {
 fn template_args_text(s: &str) -> Vec<String> {
     let Some(open) = s.find('<') else { return Vec::new() };
     let inner = s[open + 1..].strip_suffix('>').unwrap_or(&s[open + 1..]);
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in inner.char_indices() {
-        match c {
-            '<' | '(' => depth += 1,
-            '>' | ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(inner[start..i].trim().to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if !inner[start..].trim().is_empty() {
-        parts.push(inner[start..].trim().to_string());
-    }
-    parts
+    crate::model::split_template_args(inner)
 }
 
 /// The template's name of a template-id's printing, without a leading `::`.

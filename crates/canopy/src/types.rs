@@ -46,14 +46,7 @@ pub(crate) fn layout_or_unknown(v: i64) -> i64 {
 }
 
 pub(crate) fn void_type() -> TypeModel {
-    TypeModel {
-        name: "void".into(),
-        unqualified_non_ref_type_name: "void".into(),
-        ref_kind: RefKind::None,
-        is_const: false,
-        shape: TypeShape::Void,
-        structure: None,
-    }
+    TypeModel::void()
 }
 
 /// The spelling of a non-reference type without its top-level cv-qualifiers.

@@ -39,28 +39,6 @@ pub(crate) enum Pattern {
     },
 }
 
-/// The top-level comma-separated parts of a template argument list.
-fn split_args(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in text.char_indices() {
-        match c {
-            '<' | '(' => depth += 1,
-            '>' | ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(text[start..i].trim().to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    let tail = text[start..].trim();
-    if !tail.is_empty() {
-        parts.push(tail.to_string());
-    }
-    parts
-}
-
 /// The named type `text`, a template-id when it is `name<...>` with a plain (qualified) name.
 fn named(text: String) -> Pattern {
     let id = text.strip_suffix('>').and_then(|head| {
@@ -81,7 +59,7 @@ fn named(text: String) -> Pattern {
         });
         let plain =
             closes_at_end && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':');
-        plain.then(|| (name.to_string(), fully_qualified, split_args(args)))
+        plain.then(|| (name.to_string(), fully_qualified, canopy::model::split_template_args(args)))
     });
     match id {
         Some((template, fully_qualified, args)) => Pattern::Id { text, template, fully_qualified, args },

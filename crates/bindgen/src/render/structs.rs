@@ -183,14 +183,7 @@ fn render_aggregate_init(ctx: &Context, s: &Struct, var: &str, out: &mut Rendere
         function: Function {
             name: s.name.clone(),
             qual_name: format!("{}::{}", s.qual_name, s.name),
-            return_type: Type {
-                name: "void".into(),
-                unqualified_non_ref_type_name: "void".into(),
-                ref_kind: RefKind::None,
-                is_const: false,
-                shape: TypeShape::Void,
-                structure: None,
-            },
+            return_type: Type::void(),
             params,
             exec_space: ExecutionSpace::HostDevice,
             is_constexpr: false,
