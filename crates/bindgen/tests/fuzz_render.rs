@@ -3115,6 +3115,10 @@ fn template_strategy(valid: bool) -> BoxedStrategy<RawTemplate> {
                     p.default = p.default.take().map(|_| "4".to_string());
                 }
             }
+            // A template parameter may not have its template's name (C++: it would shadow it).
+            for p in tparams.iter_mut().filter(|p| p.name == name) {
+                p.name.push_str("_p");
+            }
             let pack = if class { None } else { pack };
             RawTemplate { class, name, tparams, pack, params, ret }
         })
