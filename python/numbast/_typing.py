@@ -47,7 +47,7 @@ _INPLACE = {
     getattr(_operator, "i" + n)
     for n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift", "rshift", "and", "or", "xor")
 }
-_MODES = ("in", "ptr", "out")
+_MODES = ("in", "ptr", "out", "ref")
 # C++ scalar spellings -> Numba type names: generated from crates/bindgen/src/types.rs (SCALARS).
 _CXX_SCALARS = {
     "bool": "boolean", "signed char": "int8", "unsigned char": "uint8", "short": "int16",
@@ -627,6 +627,27 @@ def _check_params(params):
     return params
 
 
+def _ref_forms(params):
+    """The parameter lists a callable is registered with. A "ref" parameter (a non-const lvalue
+    reference) is passed a copy of a value ("in"), as the other parameters are; where there are
+    such parameters, a second list takes each of them as a pointer ("ptr": a `CPointer`, or an
+    array or slice, whose first element the reference then names, as `_pointer_passing` fits it),
+    so that what the C++ function writes through the reference lands in the caller's storage
+    (`cuda::atomic_ref(out[i:])`, `add_to(acc[i:], x)`). One shim serves both lists: it takes
+    every parameter through a pointer."""
+    if not any(mode == "ref" for _ty, mode in params):
+        return [params]
+    return [
+        [(ty, "in" if mode == "ref" else mode) for ty, mode in params],
+        [(types.CPointer(ty), "ptr") if mode == "ref" else (ty, mode) for ty, mode in params],
+    ]
+
+
+def _values_only(params):
+    """`params` with "ref" parameters passed copies only (operators: their operands are values)."""
+    return [(ty, "in" if mode == "ref" else mode) for ty, mode in params]
+
+
 def _arg_types(params):
     return [ty for ty, mode in params if mode != "out"]
 
@@ -920,10 +941,12 @@ class Bindings:
 
     def constructor(self, struct, *, unit, shim, src, params, implicit=False, cxx=None):
         """A constructor overload: `shim(S *ret, P0 *a0, ...)` constructs into `ret`."""
-        params = _check_params(params)
+        forms = _ref_forms(_check_params(params))
         nbty = struct._numba_type
-        argtys = _arg_types(params)
-        self._add_case(struct._ctor_template, struct, signature(nbty, *argtys), _call_impl(unit, shim, src, nbty, params), cxx)
+        for params in forms:
+            argtys = _arg_types(params)
+            self._add_case(struct._ctor_template, struct, signature(nbty, *argtys), _call_impl(unit, shim, src, nbty, params), cxx)
+        params = forms[0]
         if implicit and len(params) == 1 and params[0][1] == "in":
             ((pty, _mode),) = params
             nbty._nbst_implicit[pty] = (unit, shim, src, params)
@@ -1010,11 +1033,16 @@ class Bindings:
         `mutates`: the method may change its receiver (a non-const C++ method). Its call on a
         variable (`x.name(...)`) then writes the receiver back into the variable after the call,
         through a variant that returns `(result, receiver)` (`_register_writeback_rewrite`)."""
-        params = _check_params(params)
         nbty = struct._numba_type
         template = struct._methods.get(name)
         if template is None:
             template = struct._methods[name] = _call_template(f"{struct.__name__}.{name}", (nbty, name))
+        for params in _ref_forms(_check_params(params)):
+            self._method_case(struct, template, unit, name, shim, src, ret, params, cxx, mutates)
+        self._sync()
+
+    def _method_case(self, struct, template, unit, name, shim, src, ret, params, cxx, mutates):
+        nbty = struct._numba_type
         argtys = _arg_types(params)
         restype = _return_type(ret, params)
         self_params = [(nbty, "in")] + params
@@ -1042,7 +1070,6 @@ class Bindings:
                 cxx,
                 recvr=nbty,
             )
-        self._sync()
 
     # -- functions and operators ----------------------------------------------------------
 
@@ -1078,11 +1105,11 @@ class Bindings:
     def _register_overload(self, fn, unit, shim, src, ret, params, cxx, wraps=()):
         """Registers an overload's typing and lowering; `wraps` (`wrap_last_lowering`) wrap its
         lowering, first to last."""
-        argtys = _arg_types(params)
-        impl = _call_impl(unit, shim, src, ret, params)
-        for wrap in wraps:
-            impl = wrap(impl)
-        self._add_case(fn._template, fn, signature(_return_type(ret, params), *argtys), impl, cxx)
+        for params in _ref_forms(params):
+            impl = _call_impl(unit, shim, src, ret, params)
+            for wrap in wraps:
+                impl = wrap(impl)
+            self._add_case(fn._template, fn, signature(_return_type(ret, params), *_arg_types(params)), impl, cxx)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).
@@ -1090,7 +1117,7 @@ class Bindings:
         In-place operators (`operator.iadd`...) take the left operand by reference: the shim mutates
         `*a0`, which holds a copy of the left operand, and the call's value is that updated copy.
         """
-        params = _check_params(params)
+        params = _values_only(_check_params(params))
         template = self._operators.get(op)
         if template is None:
             template = _call_template(f"op_{op.__name__}", op, _OperatorTemplate)

@@ -1,6 +1,6 @@
 //! Free functions and free operators.
 
-use canopy::model::{Function, ParamVar, Type};
+use canopy::model::{Function, ParamVar, RefKind, Type};
 
 use super::{arities, call, Context, Intent, IntentPath, Rendered};
 use crate::pyexpr::{py_ident, py_str};
@@ -72,6 +72,9 @@ pub(crate) fn param_specs(
                 Unbindable::new(SkipReason::UnsupportedType, format!("parameter `{}` has type void", p.name))
             })?;
         items.push(match ctx.intents.of(path, i, p)? {
+            // A non-const lvalue reference: passed a copy of a value, or bound to what a pointer or
+            // an array (its first element) given in its place points at (the runtime's "ref").
+            Intent::In if p.type_.ref_kind == RefKind::Lvalue && !p.type_.is_const => (ty, "ref"),
             Intent::In => (ty, "in"),
             Intent::InoutPtr | Intent::OutPtr => (format!("types.CPointer({ty})"), "ptr"),
             Intent::OutReturn => (ty, "out"),
