@@ -1,10 +1,14 @@
 """Non-const lvalue reference parameters (tests/headers/ref_params.cuh), on both backends (the
-`backend` fixture): a value argument passes a copy, as before; a pointer, an array or a slice in
-its place binds the reference to the caller's storage (the first element), for free functions,
-methods and constructors (`_typing._ref_forms`), so that `add_to(buf[i:], x)` and a
-`cuda::atomic_ref`-like `Tracker(out[i:])` change the array. The kernels over constants are checked
-in the linked PTX (what they store is folded to constants); GPU tests (`gpu` marker) check values,
-the atomic one with every thread adding into one element.
+`backend` fixture), as C++ passes them:
+- a variable (`add_to(acc, 5)`) or an array element (`add_to(buf[1], 7)`) given to a free
+  function or a method is changed by the call: the shim works on a copy, which a rewrite after
+  typing writes back into the variable or the element (`_typing._register_writeback_rewrite`);
+  a value computed in the arguments (`add_to(acc + 1, 9)`) is a temporary, changed and gone;
+- a pointer, an array or a slice binds the reference to the caller's storage (its first element),
+  for free functions, methods and constructors (`_typing._ref_forms`), so that a constructor that
+  keeps the address (`Tracker(out[i:])`, as `cuda::atomic_ref` does) works on the array itself.
+The kernels over constants are checked in the linked PTX (what they store is folded to constants);
+GPU tests (`gpu` marker) check values, the atomic one with every thread adding into one element.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import pytest
 from _helpers import stored_constants
 from ast_canopy import parse_declarations_from_source
+from numba import cuda
 
 ARCH = "sm_80"
 HEADER = Path(__file__).resolve().parent / "headers" / "ref_params.cuh"
@@ -53,26 +58,61 @@ def constants_kernel(backend, lib):
         f[0] = 1.5
         Scale(4).apply(f)  # a method's reference parameter
         out[4] = int32(f[0])
+        acc = 0  # a variable (typed as the literal 0 until it is written back)
+        add_to(acc, 5)
+        out[5] = acc
+        x = int32(3)
+        y = int32(4)
+        swap_ints(x, y)
+        out[6] = x * 10 + y
+        add_to(buf[3], 0)
+        buf[3] = 2
+        add_to(buf[3], 7)  # an array element
+        out[7] = buf[3]
+        for i in range(4):  # in a loop
+            add_to(acc, i)
+        out[8] = acc
+        v = float32(2.5)
+        Scale(2).apply(v)  # a method on a temporary: its reference argument is written back
+        out[9] = int32(v)
+        add_to(acc + 1, 100)  # a temporary: changed, then gone
+        out[10] = acc
 
     return kernel
 
 
-CONSTANTS = [6, 13, 26, 26, 6]
+CONSTANTS = [6, 13, 26, 26, 6, 5, 43, 9, 11, 5, 11]
 
 
-def test_references_name_the_array_element_in_the_linked_ptx(backend, lib):
+def test_references_change_what_they_name_in_the_linked_ptx(backend, lib):
     ptx = backend.linked_ptx(constants_kernel(backend, lib), (backend.types.int32[::1],))
     assert stored_constants(ptx) == CONSTANTS
 
 
-def test_a_value_argument_still_fits(backend, lib):
-    """A value (here an array element, read) still binds: the reference gets a copy."""
-    add_to = lib.add_to
+def test_only_written_arguments_are_rewritten():
+    """Which calls the rewrite changed (numba-cuda's typed IR; the typing is both backends'):
+    `add_to` on a variable and on an array element; not `read_twice` (a const reference), nor
+    `add_to` of a temporary."""
+    from _backends import Backend
+    from numba.cuda import types
+    from numba.cuda.compiler import compile_cuda
+
+    backend = Backend("numba-cuda")
+    decls = parse_declarations_from_source(str(HEADER), [str(HEADER)], ARCH)
+    writer = backend.api.MemoryShimWriter(f'#include "{HEADER}"')
+    fns = {f.__name__: f for f in backend.api.bind_cxx_functions(writer, decls.functions)}
+    add_to, read_twice = fns["add_to"], fns["read_twice"]
 
     def kernel(out):
-        add_to(out[0], 1)
+        acc = out[0]
+        add_to(acc, 1)
+        add_to(out[1], 2)
+        add_to(acc * 2, 3)
+        out[2] = read_twice(acc)
 
-    backend.link(kernel, (backend.types.int32[::1],), lib.writer)
+    cres = compile_cuda(kernel, types.void, (types.int32[::1],), cc=(8, 0))
+    rewritten = [name for name in cres.fndesc.typemap if name.startswith("$nbst_wb_function")]
+    assert len(rewritten) == 2
 
 
 def test_a_pointer_of_another_type_is_refused(backend, lib):
@@ -104,6 +144,21 @@ def test_constructor_reference_links_to_a_global_atomic(backend, lib):
         assert any(line.strip().startswith(("atom.global.add", "red.global.add")) for line in ptx.splitlines())
 
 
+def element_kernel(lib):
+    add_to = lib.add_to
+
+    def kernel(out):
+        i = cuda.grid(1)
+        if i < out.size:
+            add_to(out[i], i % 5)  # each thread's own element, written back
+
+    return kernel
+
+
+def test_element_kernel_links(backend, lib):
+    backend.link(element_kernel(lib), (backend.types.int32[::1],), lib.writer)
+
+
 @pytest.mark.gpu
 def test_values_on_gpu(backend, lib):
     backend.gpu()
@@ -113,3 +168,6 @@ def test_values_on_gpu(backend, lib):
     out = np.zeros(2, np.int32)
     backend.cuda.jit(backend.kernel(atomic_kernel(lib)))[8, 128](out)
     assert out.tolist() == [0, 8 * 128]
+    out = np.arange(64, dtype=np.int32)
+    backend.cuda.jit(backend.kernel(element_kernel(lib)))[2, 32](out)
+    assert out.tolist() == [i + i % 5 for i in range(64)]

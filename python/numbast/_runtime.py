@@ -355,17 +355,17 @@ def _make_result(context, builder, ret, params, retval, ptrs):
     return context.get_dummy_value() if ret is None else retval
 
 
-def _call_impl(unit, shim, src, ret, params, writeback=False):
+def _call_impl(unit, shim, src, ret, params, writeback=()):
     """A lowering implementation `(context, builder, sig, args)` that calls one shim; with
-    `writeback`, the call's value is `(result, receiver)`, the receiver (the first parameter) as
-    the shim left it."""
+    `writeback` (indices into `params`: the receiver, reference parameters), the call's value is
+    `(result, *those parameters as the shim left them)`."""
 
     def impl(context, builder, sig, args):
         retval, ptrs = _call_shim(context, builder, unit, shim, src, ret, params, args)
         result = _make_result(context, builder, ret, params, retval, ptrs)
         if writeback:
-            receiver = _load(context, builder, params[0][0], ptrs[0])
-            return context.make_tuple(builder, sig.return_type, [result, receiver])
+            after = [_load(context, builder, params[i][0], ptrs[i]) for i in writeback]
+            return context.make_tuple(builder, sig.return_type, [result, *after])
         return result
 
     return impl

@@ -448,15 +448,16 @@ class _CallTemplate(ConcreteTemplate):
 
     @classmethod
     def _nbst_writeback(cls, sig):
-        """For a method call typed `sig` whose overload may change its receiver (a non-const C++
-        method): the variant that also returns the receiver after the call, as `(template, its
-        signature)`; else None (`_register_writeback_rewrite`)."""
+        """For a call typed `sig` whose overload may change its receiver (a non-const C++ method)
+        or what its reference parameters name: the variant that also returns those after the
+        call, as `(template, its signature, targets)` (`targets`: "self" or an argument position
+        per value after the result); else None (`_register_writeback_rewrite`)."""
         variant = cls.writeback_template
-        if variant is None or sig.recvr is None:
+        if variant is None:
             return None
         have = (sig.recvr, *sig.args)
         k = next((i for i, case in enumerate(cls.cases) if (case.recvr, *case.args) == have), None)
-        chosen = cls.fitted.get(have) if k is None else k
+        chosen = cls.fitted.get(have if sig.recvr is not None else tuple(sig.args)) if k is None else k
         j = cls.writeback.get(chosen)
         if j is None and chosen is not None:
             # A const overload with a non-const twin of the same parameter types (`T &at(i)`,
@@ -466,8 +467,8 @@ class _CallTemplate(ConcreteTemplate):
         if j is None:
             return None
         if k is None:  # a call fitted to pointer parameters: its variant is fitted alike
-            variant.fitted[have] = j
-        return variant, signature(variant.cases[j].return_type, *sig.args, recvr=sig.recvr)
+            variant.fitted[have if sig.recvr is not None else tuple(sig.args)] = j
+        return variant, signature(variant.cases[j].return_type, *sig.args, recvr=sig.recvr), variant.targets[j]
 
     @classmethod
     def describe(cls):
@@ -482,7 +483,9 @@ def _call_template(name, key, base=None):
     attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set()}
     # A method's non-const overloads: index into `cases` -> index into the cases of the variant
     # that writes the receiver back (`writeback_template`, made with the first of them).
-    attrs.update(writeback={}, writeback_template=None)
+    # A variant case's `targets`: what each value after the result is written back to ("self",
+    # the receiver, or the position of a reference argument).
+    attrs.update(writeback={}, writeback_template=None, targets={})
     return type(name, (base or _CallTemplate,), attrs)
 
 
@@ -614,6 +617,24 @@ class BoundFunction:
         return f"<bound function {self.__name__}>"
 
 
+class _WritebackCallee:
+    """What a call of a bound function that writes reference arguments back calls, after the
+    rewrite (`_register_writeback_rewrite`): the key of its variant's lowerings, and the value of
+    the global the rewritten call reads."""
+
+    __slots__ = ("_nbst_template", "function")
+
+    def __init__(self, function):
+        self.function, self._nbst_template = function, None
+
+    @property
+    def __name__(self):
+        return f"{self.function.__name__}&"
+
+    def __repr__(self):
+        return f"<bound function {self.function.__name__}, writing back its reference arguments>"
+
+
 # ----------------------------------------------------------------------------- lowering helpers
 
 
@@ -652,9 +673,21 @@ def _arg_types(params):
     return [ty for ty, mode in params if mode != "out"]
 
 
-def _writeback_type(restype, recvr):
-    """The result of a call that writes its receiver back: `(the call's result, the receiver)`."""
-    return types.Tuple((restype, recvr))
+def _writeback_type(restype, *after):
+    """The result of a call that writes values back: `(the call's result, the receiver and the
+    reference arguments after the call)`."""
+    return types.Tuple((restype, *after))
+
+
+def _arg_positions(params, indices):
+    """The positions among a call's arguments of parameters `indices` ("out" ones take none)."""
+    visible = [i for i, (_ty, mode) in enumerate(params) if mode != "out"]
+    return tuple(visible.index(i) for i in indices)
+
+
+def _ref_positions(params):
+    """The positions of a parameter list's "ref" parameters (non-const lvalue references)."""
+    return tuple(i for i, (_ty, mode) in enumerate(params) if mode == "ref")
 
 
 def _return_type(ret, params):
@@ -675,17 +708,23 @@ def _register_writeback_rewrite():
     receiver (`_nbst_writeback` of the method's template), becomes a call of the variant that
     returns `(result, receiver)`, followed by `$r = result` and `a = receiver`. The variable is
     then assigned more than once, which lowering keeps in a stack slot, so loops and branches see
-    the changed value. Const methods, temporaries and fields are left as they are."""
+    the changed value. Const methods, temporaries and fields are left as they are.
+
+    Non-const reference parameters of functions and methods are written back the same way: the
+    variant's value also holds each reference argument after the call, assigned to the variable
+    given (a literal-typed one takes the literal's type) or stored into the array element given
+    (`add_to(out[i], 1)`); a temporary argument is not written. A function's variant is called
+    through a global holding its `_WritebackCallee`."""
     rewrites = _nb_importlib.import_module(_NB_PACKAGE + ".core.rewrites")
     nb_ir = _nb_importlib.import_module(_NB_PACKAGE + ".core.ir")
     registry = rewrites.rewrite_registry
     if registry.__dict__.get("_nbst_writeback"):
         return
 
-    def method_of(func_ir, var):
-        """The `getattr(a, name)` expression that defines `var`, if that is its one definition,
-        through copies (`a.f(x if c else y)` takes `a.f` in one block and calls it in another,
-        through a variable of the stack's that joins the branches)."""
+    def definition(func_ir, var):
+        """The expression that defines `var`, if that is its one definition, through copies (`a.f(x
+        if c else y)` takes `a.f` in one block and calls it in another, through a variable of the
+        stack's that joins the branches)."""
         for _ in range(len(func_ir._definitions)):
             defs = func_ir._definitions.get(var.name, ())
             if len(defs) != 1:
@@ -693,35 +732,72 @@ def _register_writeback_rewrite():
             if isinstance(defs[0], nb_ir.Var):
                 var = defs[0]
                 continue
-            return defs[0] if isinstance(defs[0], nb_ir.Expr) and defs[0].op == "getattr" else None
+            return defs[0] if isinstance(defs[0], nb_ir.Expr) else None
         return None
 
+    def method_of(func_ir, var):
+        """The `getattr(a, name)` expression that defines `var`, else None."""
+        found = definition(func_ir, var)
+        return found if found is not None and found.op == "getattr" else None
+
+    def writable(func_ir, typemap, var):
+        """Where a reference argument `var` is written back: `("var", v)` for a variable of the
+        kernel, `("item", a, i)` for an element `a[i]` of a writable array, else None (a
+        temporary: a value computed in the call's arguments)."""
+        if not var.name.startswith("$"):
+            return ("var", var)
+        found = definition(func_ir, var)
+        if found is None or found.op not in ("getitem", "static_getitem"):
+            return None
+        index = found.index if found.op == "getitem" else found.index_var
+        array = typemap.get(found.value.name)
+        if index is None or not isinstance(array, types.Array) or not array.mutable:
+            return None
+        return ("item", found.value, index)
+
     def variant_of(inst, func_ir, typemap, calltypes, typingctx):
-        """`(receiver variable, method name, variant template, variant signature)` for a call
-        that writes its receiver back, else None. A call of a struct value (`f(x)`, its call
-        operator) is the method call `f.__call__(x)`."""
+        """`(receiver variable or None, method name or None, variant template, variant signature,
+        write-backs)` for a call whose values after the call are written back (`writable`, one
+        per value after the result, None where there is nowhere to write), else None. A call of a
+        struct value (`f(x)`, its call operator) is the method call `f.__call__(x)`."""
         if not (isinstance(inst, nb_ir.Assign) and isinstance(inst.value, nb_ir.Expr) and inst.value.op == "call"):
             return None
         call = inst.value
         sig = calltypes.get(call)
         if sig is None:
             return None
+        fnty = typemap.get(call.func.name)
+        receiver = attr = None
         method = method_of(func_ir, call.func)
-        if method is not None:
+        if method is not None and isinstance(fnty, types.BoundFunction):
             receiver, attr = method.value, method.attr
-            fnty = typemap.get(call.func.name)
-        elif _is_struct_type(typemap.get(call.func.name)) and sig.recvr is not None:
+        elif _is_struct_type(fnty) and sig.recvr is not None:
             receiver, attr = call.func, "__call__"
-            fnty = typingctx.resolve_getattr(typemap[call.func.name], attr)
+            fnty = typingctx.resolve_getattr(fnty, attr)
+        if receiver is not None:
+            if not isinstance(fnty, types.BoundFunction):
+                return None
+            if typemap.get(receiver.name) != fnty.this or not _is_struct_type(fnty.this):
+                return None
+            template = fnty.template
+        elif isinstance(fnty, types.Function) and len(fnty.templates) == 1:  # a bound function
+            template = fnty.templates[0]
         else:
             return None
-        if not isinstance(fnty, types.BoundFunction) or receiver.name.startswith("$"):
-            return None
-        if typemap.get(receiver.name) != fnty.this or not _is_struct_type(fnty.this):
-            return None
-        writeback = getattr(fnty.template, "_nbst_writeback", None)
+        writeback = getattr(template, "_nbst_writeback", None)
         found = None if writeback is None else writeback(sig)
-        return None if found is None else (receiver, attr, *found)
+        if found is None:
+            return None
+        variant, vsig, *rest = found
+        backs = []
+        for target in rest[0] if rest else ("self",):
+            if target == "self":
+                backs.append(None if receiver.name.startswith("$") else ("var", receiver))
+            else:
+                backs.append(writable(func_ir, typemap, call.args[target]) if target < len(call.args) else None)
+        if not any(backs):
+            return None
+        return receiver, attr, variant, vsig, backs
 
     class WriteBackReceiver(rewrites.Rewrite):
         def __init__(self, state):
@@ -744,6 +820,26 @@ def _register_writeback_rewrite():
             self.func_ir._definitions[var.name].append(value)
             return var
 
+        def unliteral(self, var):
+            """A variable typed as a literal (`acc = 0`, assigned once in the source) gets the
+            literal's type, as it now takes other values; the typed operations that read it take
+            that type too (a literal's lowering would use the literal, not the variable)."""
+            literal = self.typemap.get(var.name)
+            if not isinstance(literal, types.Literal):
+                return
+            plain = types.unliteral(literal)
+            dict.__setitem__(self.typemap, var.name, plain)  # the typemap refuses a second assignment
+            for blk in self.func_ir.blocks.values():
+                for inst in blk.body:
+                    if var.name not in {v.name for v in inst.list_vars()}:
+                        continue
+                    value = getattr(inst, "value", None)
+                    for expr in [inst] + ([value] if isinstance(value, nb_ir.Expr) else []):
+                        sig = self.calltypes.get(expr)
+                        if sig is not None and literal in sig.args:
+                            args = [plain if a == literal else a for a in sig.args]
+                            self.calltypes[expr] = sig.replace(args=tuple(args))
+
         def apply(self):
             block = self.block.copy()
             block.clear()
@@ -752,21 +848,38 @@ def _register_writeback_rewrite():
                 if found is None:
                     block.append(inst)
                     continue
-                inst, receiver, attr, template, sig = found
+                inst, receiver, attr, template, sig, backs = found
                 call, loc, scope = inst.value, inst.loc, inst.target.scope
-                # The method is taken of the variable again, where it is called: a call in its
-                # arguments that changed the variable is seen, as a C++ reference sees it.
-                method = nb_ir.Expr.getattr(receiver, attr, loc)
-                method_var = self.define(block, "$nbst_wb_method", method, types.BoundFunction(template, sig.recvr), loc, scope)
-                new_call = nb_ir.Expr.call(method_var, call.args, call.kws, loc, vararg=call.vararg, varkwarg=call.varkwarg)
+                if receiver is not None:
+                    # The method is taken of the variable again, where it is called: a call in its
+                    # arguments that changed the variable is seen, as a C++ reference sees it.
+                    callee = nb_ir.Expr.getattr(receiver, attr, loc)
+                    callee_var = self.define(block, "$nbst_wb_method", callee, types.BoundFunction(template, sig.recvr), loc, scope)
+                else:
+                    callee = nb_ir.Global(template.key.__name__, template.key, loc)
+                    callee_ty = types.Function(template)
+                    callee_ty.get_call_type(self.typingctx, sig.args, {})  # records the lowering key
+                    callee_var = self.define(block, "$nbst_wb_function", callee, callee_ty, loc, scope)
+                new_call = nb_ir.Expr.call(callee_var, call.args, call.kws, loc, vararg=call.vararg, varkwarg=call.varkwarg)
                 self.calltypes[new_call] = sig
                 both = self.define(block, "$nbst_wb_result", new_call, sig.return_type, loc, scope)
                 result = nb_ir.Expr.static_getitem(both, 0, None, loc)
                 block.append(nb_ir.Assign(result, inst.target, loc))
                 self.func_ir._definitions[inst.target.name] = [result]
-                changed = self.define(block, "$nbst_wb_receiver", nb_ir.Expr.static_getitem(both, 1, None, loc), sig.recvr, loc, scope)
-                block.append(nb_ir.Assign(changed, receiver, loc))
-                self.func_ir._definitions[receiver.name].append(changed)
+                for k, back in enumerate(backs, 1):
+                    if back is None:
+                        continue
+                    valty = sig.return_type.types[k]
+                    value = self.define(block, "$nbst_wb_value", nb_ir.Expr.static_getitem(both, k, None, loc), valty, loc, scope)
+                    if back[0] == "var":
+                        self.unliteral(back[1])
+                        block.append(nb_ir.Assign(value, back[1], loc))
+                        self.func_ir._definitions[back[1].name].append(value)
+                    else:  # an array element: `a[i] = value`
+                        _, array, index = back
+                        store = nb_ir.SetItem(array, index, value, loc)
+                        self.calltypes[store] = self.typingctx.resolve_setitem(self.typemap[array.name], self.typemap[index.name], valty)
+                        block.append(store)
             return block
 
     registry.register("after-inference")(WriteBackReceiver)
@@ -1037,11 +1150,14 @@ class Bindings:
         template = struct._methods.get(name)
         if template is None:
             template = struct._methods[name] = _call_template(f"{struct.__name__}.{name}", (nbty, name))
-        for params in _ref_forms(_check_params(params)):
-            self._method_case(struct, template, unit, name, shim, src, ret, params, cxx, mutates)
+        params = _check_params(params)
+        refs = _ref_positions(params)
+        for k, form in enumerate(_ref_forms(params)):
+            # The value form writes back its receiver (if non-const) and its reference arguments.
+            self._method_case(struct, template, unit, name, shim, src, ret, form, cxx, mutates, refs if k == 0 else ())
         self._sync()
 
-    def _method_case(self, struct, template, unit, name, shim, src, ret, params, cxx, mutates):
+    def _method_case(self, struct, template, unit, name, shim, src, ret, params, cxx, mutates, refs):
         nbty = struct._numba_type
         argtys = _arg_types(params)
         restype = _return_type(ret, params)
@@ -1056,17 +1172,19 @@ class Bindings:
             # `x(...)` (the call operator): Numba lowers a call of a value by the value's type.
             call_key=nbty if name == "__call__" else None,
         )
-        if mutates:
+        if mutates or refs:
             variant = template.writeback_template
             if variant is None:
                 variant = _call_template(f"{struct.__name__}.{name}&", (nbty, name, "&"))
                 template.writeback_template = variant
             template.writeback[len(template.cases) - 1] = len(variant.cases)
+            variant.targets[len(variant.cases)] = (("self",) if mutates else ()) + _arg_positions(params, refs)
+            after = ([nbty] if mutates else []) + [params[i][0] for i in refs]
             self._add_case(
                 variant,
                 variant.key,
-                signature(_writeback_type(restype, nbty), *argtys, recvr=nbty),
-                _call_impl(unit, shim, src, ret, self_params, writeback=True),
+                signature(_writeback_type(restype, *after), *argtys, recvr=nbty),
+                _call_impl(unit, shim, src, ret, self_params, writeback=((0,) if mutates else ()) + tuple(i + 1 for i in refs)),
                 cxx,
                 recvr=nbty,
             )
@@ -1105,11 +1223,32 @@ class Bindings:
     def _register_overload(self, fn, unit, shim, src, ret, params, cxx, wraps=()):
         """Registers an overload's typing and lowering; `wraps` (`wrap_last_lowering`) wrap its
         lowering, first to last."""
-        for params in _ref_forms(params):
-            impl = _call_impl(unit, shim, src, ret, params)
+        refs = _ref_positions(params)
+        for k, form in enumerate(_ref_forms(params)):
+            impl = _call_impl(unit, shim, src, ret, form)
             for wrap in wraps:
                 impl = wrap(impl)
-            self._add_case(fn._template, fn, signature(_return_type(ret, params), *_arg_types(params)), impl, cxx)
+            restype = _return_type(ret, form)
+            self._add_case(fn._template, fn, signature(restype, *_arg_types(form)), impl, cxx)
+            if k == 0 and refs:  # the value form writes its reference arguments back
+                self._add_writeback_case(fn, unit, shim, src, ret, form, refs, restype, cxx, wraps)
+
+    def _add_writeback_case(self, fn, unit, shim, src, ret, params, refs, restype, cxx, wraps):
+        """The variant of the overload just added to `fn` that also returns what its reference
+        parameters `refs` hold after the call, called through `_WritebackCallee(fn)`."""
+        template = fn._template
+        variant = template.writeback_template
+        if variant is None:
+            callee = _WritebackCallee(fn)
+            variant = template.writeback_template = _call_template(f"{fn.__name__}&", callee)
+            callee._nbst_template = variant
+        template.writeback[len(template.cases) - 1] = len(variant.cases)
+        variant.targets[len(variant.cases)] = _arg_positions(params, refs)
+        impl = _call_impl(unit, shim, src, ret, params, writeback=refs)
+        for wrap in wraps:
+            impl = wrap(impl)
+        after = [params[i][0] for i in refs]
+        self._add_case(variant, variant.key, signature(_writeback_type(restype, *after), *_arg_types(params)), impl, cxx)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).

@@ -232,10 +232,10 @@ def _inplace_impl(unit, shim, src, ret, params):
     return impl
 
 
-def _call_impl(unit, shim, src, ret, params, writeback=False):
+def _call_impl(unit, shim, src, ret, params, writeback=()):
     """The lowering of one overload: `impl(lower, target, args)`, `args` the call's variables; with
-    `writeback`, the value is `(result, receiver)`, the receiver (the first parameter) as the
-    shim left it. Given `typed`, the call's arguments as (Numba type, MLIR value) pairs instead (a
+    `writeback` (indices into `params`: the receiver, reference parameters), the value is
+    `(result, *those parameters as the shim left them)`. Given `typed`, the call's arguments as (Numba type, MLIR value) pairs instead (a
     call lowered from values: a function template's name taking a non-template overload), it
     returns the call's value and `target` is unused."""
 
@@ -246,7 +246,7 @@ def _call_impl(unit, shim, src, ret, params, writeback=False):
         retval, ptrs = _call_shim(lower, unit, shim, src, ret, params, _shim_values(lower, args, params))
         result = _make_result(lower, ret, params, retval, ptrs)
         if writeback:
-            result = (result, _load(lower, params[0][0], ptrs[0]))
+            result = (result, *(_load(lower, params[i][0], ptrs[i]) for i in writeback))
         lower.store_var(target, result)
 
     return impl
