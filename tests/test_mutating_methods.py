@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import generate_static_module, import_module, stored_constants
+from _helpers import generate_static_module, stored_constants
 from ast_canopy import parse_declarations_from_source
 
 ARCH = "sm_80"
@@ -187,21 +187,7 @@ def test_values_on_gpu(backend, lib):
 @pytest.fixture(scope="module")
 def static_lib(backend, tmp_path_factory):
     """The header as a static module for the backend (`MLIR Backend: true` for numba-cuda-mlir)."""
-    root = tmp_path_factory.mktemp("mutating_static")
-    if backend.name != "mlir":
-        module = generate_static_module(root, HEADER, "mutating_lib")
-    else:
-        import subprocess
-        import sys
-
-        cfg = root / "cfg.yml"
-        cfg.write_text(
-            f"Entry Point: {HEADER}\nFile List: [{HEADER}]\nGPU Arch: [{ARCH}]\nMLIR Backend: true\nOutput Name: mutating_lib_mlir\n"
-        )
-        r = subprocess.run([sys.executable, "-m", "numbast", "generate", str(cfg), "--output-dir", str(root / "out")],
-                           capture_output=True, text=True)  # fmt: skip
-        assert r.returncode == 0, r.stderr
-        module = import_module(root / "out" / "mutating_lib_mlir.py")
+    module = generate_static_module(tmp_path_factory.mktemp("mutating_static"), HEADER, "mutating_lib", backend=backend)
     names = {n: getattr(module, n) for n in ("Counter", "Tally", "Stepper")}
     return pytypes.SimpleNamespace(Accumulator=module.Accumulator[np.int32], **names)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import stored_constants
+from _helpers import generate_static_module, stored_constants
 from ast_canopy import parse_declarations_from_source
 from numba import cuda
 
@@ -171,3 +171,11 @@ def test_values_on_gpu(backend, lib):
     out = np.arange(64, dtype=np.int32)
     backend.cuda.jit(backend.kernel(element_kernel(lib)))[2, 32](out)
     assert out.tolist() == [i + i % 5 for i in range(64)]
+
+
+def test_static_module_references(backend, tmp_path_factory):
+    """The same kernel over a static module of the header (its embedded runtime rewrites alike)."""
+    module = generate_static_module(tmp_path_factory.mktemp("ref_static"), HEADER, "ref_lib", backend=backend)
+    lib = pytypes.SimpleNamespace(**{n: getattr(module, n) for n in ("add_to", "swap_ints", "read_twice", "Scale")})
+    ptx = backend.linked_ptx(constants_kernel(backend, lib), (backend.types.int32[::1],))
+    assert stored_constants(ptx) == CONSTANTS
