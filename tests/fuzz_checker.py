@@ -214,11 +214,13 @@ def _nb():
 
 
 def check_params(params):
+    from numbast._typing import _MODES  # the runtime's parameter modes
+
     nbtypes = _nb()
     if not isinstance(params, list):
         raise TypeError(f"params must be a list, not {params!r}")
     for p in params:
-        if not (isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], nbtypes.Type) and p[1] in ("in", "ptr", "out")):
+        if not (isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], nbtypes.Type) and p[1] in _MODES):
             raise TypeError(f"bad parameter spec {p!r}")
 
 

@@ -16,6 +16,7 @@ from numba import cuda, types
 from numbast import MemoryShimWriter, bind_cxx_functions
 from numbast._dynamic import bind_declarations
 from numbast._json import dumps, to_plain
+from numbast._typing import _MODES
 from numbast.testing import link_kernel
 
 HEADERS = Path(__file__).resolve().parent / "headers"
@@ -74,7 +75,7 @@ def test_functions_as_data_hold_every_function_and_operator_of_the_code():
             assert len(set(table["types"])) == len(table["types"])  # each type expression once
             for _name, _op, shim, src, ret, params in table["rows"]:
                 assert shim in code["code"] and 0 <= ret < len(table["types"])
-                assert all(0 <= t < len(table["types"]) and mode in ("in", "ptr", "out") for t, mode in params)
+                assert all(0 <= t < len(table["types"]) and mode in _MODES for t, mode in params)
                 assert f'extern "C" __device__ void {shim}(' in src
 
 

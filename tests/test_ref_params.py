@@ -35,12 +35,14 @@ def lib(backend):
         warnings.simplefilter("error")
         structs = backend.api.bind_cxx_structs(writer, decls.structs, None, None)
         functions = backend.api.bind_cxx_functions(writer, decls.functions)
-    return pytypes.SimpleNamespace(writer=writer, **{o.__name__: o for o in [*structs, *functions]})
+        (adder,) = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
+    names = {o.__name__: o for o in [*structs, *functions]}
+    return pytypes.SimpleNamespace(writer=writer, Adder=adder[np.int32], **names)
 
 
 def constants_kernel(backend, lib):
     cuda, int32, float32 = backend.cuda, backend.types.int32, backend.types.float32
-    add_to, swap_ints, read_twice, Scale = lib.add_to, lib.swap_ints, lib.read_twice, lib.Scale
+    add_to, swap_ints, read_twice, Scale, Adder = lib.add_to, lib.swap_ints, lib.read_twice, lib.Scale, lib.Adder
 
     def kernel(out):
         buf = cuda.local.array(4, int32)
@@ -77,11 +79,15 @@ def constants_kernel(backend, lib):
         out[9] = int32(v)
         add_to(acc + 1, 100)  # a temporary: changed, then gone
         out[10] = acc
+        Adder(int32(20)).into(acc)  # a class template's method
+        out[11] = acc
+        Adder(int32(1)).into(buf)  # given an array: its first element
+        out[12] = buf[0]
 
     return kernel
 
 
-CONSTANTS = [6, 13, 26, 26, 6, 5, 43, 9, 11, 5, 11]
+CONSTANTS = [6, 13, 26, 26, 6, 5, 43, 9, 11, 5, 11, 31, 3]
 
 
 def test_references_change_what_they_name_in_the_linked_ptx(backend, lib):
@@ -176,6 +182,69 @@ def test_values_on_gpu(backend, lib):
 def test_static_module_references(backend, tmp_path_factory):
     """The same kernel over a static module of the header (its embedded runtime rewrites alike)."""
     module = generate_static_module(tmp_path_factory.mktemp("ref_static"), HEADER, "ref_lib", backend=backend)
-    lib = pytypes.SimpleNamespace(**{n: getattr(module, n) for n in ("add_to", "swap_ints", "read_twice", "Scale")})
+    names = {n: getattr(module, n) for n in ("add_to", "swap_ints", "read_twice", "Scale")}
+    lib = pytypes.SimpleNamespace(Adder=module.Adder[np.int32], **names)
     ptx = backend.linked_ptx(constants_kernel(backend, lib), (backend.types.int32[::1],))
     assert stored_constants(ptx) == CONSTANTS
+
+
+# ----------------------------------------------------------------------------- CUB, as C++ writes it
+
+BLOCK = 128
+
+
+@pytest.fixture(scope="module")
+def block_scan():
+    """`cub::BlockScan<int, 128>` bound with no argument intents: its outputs are references."""
+    import ast_canopy
+    import numbast
+
+    cccl = next(Path(d) for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
+    path = cccl / "cub" / "block" / "block_scan.cuh"
+    decls = [t for t in parse_declarations_from_source(str(path), [str(path)], ARCH).class_templates if t.qual_name == "cub::BlockScan"]
+    writer = numbast.MemoryShimWriter("#include <cub/block/block_scan.cuh>\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # members CUB keeps for the host are reported, not bound
+        (scan,) = numbast.bind_cxx_class_templates(decls, None, writer)
+    return scan[np.int32, BLOCK], writer
+
+
+def scan_kernel(BS):
+    TempStorage = BS.TempStorage
+
+    def kernel(values, inclusive, exclusive):
+        temp = cuda.shared.array(1, TempStorage)
+        i = cuda.grid(1)
+        y = 0
+        BS(temp).InclusiveSum(values[i], y)  # into a variable
+        inclusive[i] = y
+        cuda.syncthreads()  # the storage is reused
+        BS(temp).ExclusiveSum(values[i], exclusive[i])  # into an array element
+
+    return kernel
+
+
+def test_cub_outputs_by_reference_are_written_back(block_scan):
+    from numba.cuda import types
+    from numba.cuda.compiler import compile_cuda
+    from numbast.testing import link_kernel
+
+    BS, _writer = block_scan
+    sig = (types.int32[::1],) * 3
+    link_kernel(scan_kernel(BS), sig, ARCH, ptx=False)
+    cres = compile_cuda(scan_kernel(BS), types.void, sig, cc=(8, 0))
+    assert len([n for n in cres.fndesc.typemap if n.startswith("$nbst_wb_result")]) == 2
+
+
+@pytest.mark.gpu
+def test_cub_outputs_by_reference_on_gpu(block_scan):
+    from _helpers import require_gpu
+
+    require_gpu()
+    BS, _writer = block_scan
+    values = np.random.default_rng(3).integers(-50, 50, 4 * BLOCK).astype(np.int32)
+    inclusive, exclusive = np.zeros_like(values), np.zeros_like(values)
+    cuda.jit(scan_kernel(BS))[4, BLOCK](values, inclusive, exclusive)
+    blocks = values.reshape(4, BLOCK)
+    assert inclusive.tolist() == np.cumsum(blocks, axis=1).ravel().tolist()
+    assert exclusive.tolist() == (np.cumsum(blocks, axis=1) - blocks).ravel().tolist()

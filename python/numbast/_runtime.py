@@ -425,8 +425,9 @@ def _template_data_pointer(context, builder, aryty, value):
 
 def _template_call_shim(context, builder, call, values, writeback_type=None):
     """Lowers a template instantiation's call (`_template_shims.TypedCall`) with the shim arguments `values`: a
-    void callable with one output returns that output alone. With `writeback_type` (a method
-    call that writes its receiver back), the value is `(result, receiver)` of that type."""
+    void callable with one output returns that output alone. With `writeback_type` (a call that
+    writes back its receiver or reference arguments), the value is `(result, *those after the
+    call)` of that type (`TypedCall.writeback_indices`)."""
     ret = call.resolved.ret
     retval, ptrs = _call_shim(context, builder, call.unit, call.shim, call.src, ret, call.params, values)
     outs = [(ty, p) for (ty, mode), p in zip(call.params, ptrs) if mode == "out"]
@@ -436,8 +437,8 @@ def _template_call_shim(context, builder, call, values, writeback_type=None):
         result = _make_result(context, builder, ret, call.params, retval, ptrs)
     if writeback_type is None:
         return result
-    receiver = _load(context, builder, call.params[0][0], ptrs[0])
-    return context.make_tuple(builder, writeback_type, [result, receiver])
+    after = [_load(context, builder, call.params[i][0], ptrs[i]) for i in call.writeback_indices]
+    return context.make_tuple(builder, writeback_type, [result, *after])
 
 
 def _template_lower_plain(context, builder, plain, sig, args):

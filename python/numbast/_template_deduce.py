@@ -94,13 +94,14 @@ class Slot:
     """How one C++ parameter is passed: `numba`/`mode` for the runtime's `_call_shim`, `sigty` for
     the Numba signature (None for an `out` parameter), and `passing`: "value", "ptr" (a pointer
     argument given as is), "data" (an array whose data the reference binds to) or "decay" (an
-    array passed as a pointer to its data)."""
+    array passed as a pointer to its data). `writes`: a value passed to a non-const lvalue
+    reference, which the call may change (written back after it, `TypedCall.ref_slots`)."""
 
-    __slots__ = ("mode", "numba", "passing", "rvalue", "sigty", "value_cxx")
+    __slots__ = ("mode", "numba", "passing", "rvalue", "sigty", "value_cxx", "writes")
 
-    def __init__(self, value_cxx, numba, mode, sigty, passing, rvalue):
+    def __init__(self, value_cxx, numba, mode, sigty, passing, rvalue, writes=False):
         self.value_cxx, self.numba, self.mode = value_cxx, numba, mode
-        self.sigty, self.passing, self.rvalue = sigty, passing, rvalue
+        self.sigty, self.passing, self.rvalue, self.writes = sigty, passing, rvalue, writes
 
 
 class Resolved:
@@ -453,7 +454,8 @@ class Deduction:
             raise Reject(f"parameter `{name}` has type `{value_cxx}`, which has no Numba type")
         if ty != numba and self.ctx.can_convert(ty, numba) is None:
             raise Reject(f"argument `{name}` ({ty}) does not convert to `{value_cxx}` ({numba})")
-        return Slot(value_cxx, numba, "in", numba, "value", rvalue)
+        writes = pat[0] == "ref" and pat[1] == "&" and not const
+        return Slot(value_cxx, numba, "in", numba, "value", rvalue, writes)
 
     def _resolve_ops(self, expanded, passing):
         """Each type parameter that a Python function was given for becomes a functor calling it

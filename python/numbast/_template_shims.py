@@ -142,6 +142,25 @@ class TypedCall:
         """Whether this is a call of a method that may change its receiver (a non-const one)."""
         return self.self_type is not None and bool(self.resolved.overload.data.get("mutates"))
 
+    @property
+    def ref_slots(self):
+        """`(argument position, index into params)` of each value given to a non-const lvalue
+        reference (`Slot.writes`)."""
+        found, param = [], 0 if self.self_type is None else 1
+        visible = 0
+        for s in self.resolved.slots:
+            if s.writes:
+                found.append((visible, param))
+            visible += s.sigty is not None
+            param += s.passing != "functor"
+        return found
+
+    @property
+    def writeback_indices(self):
+        """The params a write-back variant's value holds after the result: the receiver (a
+        non-const method), then each `ref_slots` parameter."""
+        return ([0] if self.mutates else []) + [p for _a, p in self.ref_slots]
+
     def lower(self, context, builder, args, writeback_type=None):
         """The call's value; with `writeback_type`, `(value, receiver after the call)`."""
         if self.arch is not None:
@@ -185,7 +204,7 @@ def writeback_variant(tb, key, table, sig):
     if plain is not None:
         found = getattr(plain.template, "_nbst_writeback", None)
         return None if found is None else found(call.sig)
-    if call is None or not call.mutates:
+    if call is None or not (call.mutates or call.ref_slots):
         return None
     variants = tb.__dict__.setdefault("_writeback_variants", {})
     variant = variants.get(key)
@@ -199,7 +218,9 @@ def writeback_variant(tb, key, table, sig):
         variant = variants[key] = Variant
         tb.b._lower(Variant.key, [types.VarArg(types.Any)], lower_by_sig(table, writeback=True))
         tb.b._sync()
-    return variant, signature(rt._writeback_type(sig.return_type, sig.recvr), *sig.args, recvr=sig.recvr)
+    after = [call.params[i][0] for i in call.writeback_indices]
+    targets = (("self",) if call.mutates else ()) + tuple(a for a, _p in call.ref_slots)
+    return variant, signature(rt._writeback_type(sig.return_type, *after), *sig.args, recvr=sig.recvr), targets
 
 
 def unit_for(unit, resolved):

@@ -22,3 +22,11 @@ struct Tracker {
   __device__ explicit Tracker(int &t) : target(&t) {}
   __device__ void add(int v) const { atomicAdd(target, v); }
 };
+
+// A class template's method with a reference parameter.
+template <typename T>
+struct Adder {
+  T k;
+  __device__ explicit Adder(T k_) : k(k_) {}
+  __device__ void into(T &dst) const { dst += k; }
+};

@@ -991,8 +991,9 @@ def _template_data_pointer(context, lower, aryty, value):
 
 def _template_call_shim(context, lower, call, values, writeback_type=None):
     """Lowers a template instantiation's call (`_template_shims.TypedCall`) with the shim arguments `values`: a
-    void callable with one output returns that output alone. With `writeback_type` (a method
-    call that writes its receiver back), the value is `(result, receiver)`."""
+    void callable with one output returns that output alone. With `writeback_type` (a call that
+    writes back its receiver or reference arguments), the value is `(result, *those after the
+    call)` (`TypedCall.writeback_indices`)."""
     ret = call.resolved.ret
     retval, ptrs = _call_shim(lower, call.unit, call.shim, call.src, ret, call.params, values)
     outs = [(ty, p) for (ty, mode), p in zip(call.params, ptrs) if mode == "out"]
@@ -1002,7 +1003,7 @@ def _template_call_shim(context, lower, call, values, writeback_type=None):
         result = _make_result(lower, ret, call.params, retval, ptrs)
     if writeback_type is None:
         return result
-    return (result, _load(lower, call.params[0][0], ptrs[0]))
+    return (result, *(_load(lower, call.params[i][0], ptrs[i]) for i in call.writeback_indices))
 
 
 def _template_lower_plain(context, lower, plain, sig, args):
