@@ -36,13 +36,15 @@ def lib(backend):
         structs = backend.api.bind_cxx_structs(writer, decls.structs, None, None)
         functions = backend.api.bind_cxx_functions(writer, decls.functions)
         (adder,) = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
-    names = {o.__name__: o for o in [*structs, *functions]}
+        templates = backend.api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+    names = {o.__name__: o for o in [*structs, *functions, *templates]}
     return pytypes.SimpleNamespace(writer=writer, Adder=adder[np.int32], **names)
 
 
 def constants_kernel(backend, lib):
     cuda, int32, float32 = backend.cuda, backend.types.int32, backend.types.float32
     add_to, swap_ints, read_twice, Scale, Adder = lib.add_to, lib.swap_ints, lib.read_twice, lib.Scale, lib.Adder
+    swap_any = lib.swap_any
 
     def kernel(out):
         buf = cuda.local.array(4, int32)
@@ -83,11 +85,17 @@ def constants_kernel(backend, lib):
         out[11] = acc
         Adder(int32(1)).into(buf)  # given an array: its first element
         out[12] = buf[0]
+        p = int32(5)
+        q = int32(8)
+        swap_any(p, q)  # a function template
+        out[13] = p * 10 + q
+        swap_any(buf[0], buf[1])  # array elements
+        out[14] = buf[0] * 10 + buf[1]
 
     return kernel
 
 
-CONSTANTS = [6, 13, 26, 26, 6, 5, 43, 9, 11, 5, 11, 31, 3]
+CONSTANTS = [6, 13, 26, 26, 6, 5, 43, 9, 11, 5, 11, 31, 3, 85, 63]
 
 
 def test_references_change_what_they_name_in_the_linked_ptx(backend, lib):
@@ -182,7 +190,7 @@ def test_values_on_gpu(backend, lib):
 def test_static_module_references(backend, tmp_path_factory):
     """The same kernel over a static module of the header (its embedded runtime rewrites alike)."""
     module = generate_static_module(tmp_path_factory.mktemp("ref_static"), HEADER, "ref_lib", backend=backend)
-    names = {n: getattr(module, n) for n in ("add_to", "swap_ints", "read_twice", "Scale")}
+    names = {n: getattr(module, n) for n in ("add_to", "swap_ints", "read_twice", "Scale", "swap_any")}
     lib = pytypes.SimpleNamespace(Adder=module.Adder[np.int32], **names)
     ptx = backend.linked_ptx(constants_kernel(backend, lib), (backend.types.int32[::1],))
     assert stored_constants(ptx) == CONSTANTS

@@ -31,6 +31,7 @@ class BoundFunctionTemplate:
         self._specializations = {}  # explicit argument spellings -> BoundFunctionTemplate
         self._calls = {}  # Numba argument types -> TypedCall (or PlainCall)
         self._plain = None  # the non-template functions of the same Python name (a BoundFunction)
+        self._variant = None  # the typing template of the calls that write reference arguments back
         fn = self
 
         class Call(AbstractTemplate):
@@ -38,6 +39,10 @@ class BoundFunctionTemplate:
 
             def generic(self, args, kws):
                 return fn._type_call(self.context, args, kws)
+
+            @classmethod
+            def _nbst_writeback(cls, sig):
+                return fn._writeback(sig)
 
         self._numba_type_ = types.Function(Call)
         tb.lower_getitem(self._numba_type_)
@@ -177,6 +182,36 @@ class BoundFunctionTemplate:
             self._calls[("typed",) + args] = call
             self._calls[tuple(r.sigtys)] = call
         return signature(call.return_type(), *call.resolved.sigtys)
+
+    def _writeback(self, sig):
+        """For a call typed `sig` that gives values to non-const lvalue references: the variant
+        that also returns them after the call, `(template, signature, targets)`, which the
+        runtime's rewrite calls instead (`_typing._register_writeback_rewrite`); else None. A
+        non-template function that took the call answers for itself."""
+        call = self._calls.get(tuple(sig.args))
+        plain = getattr(call, "plain", None)
+        if plain is not None:
+            found = getattr(plain._template, "_nbst_writeback", None)
+            return None if found is None else found(call.sig)
+        if call is None or not call.ref_slots:
+            return None
+        if self._variant is None:
+            callee, sigs = rt._WritebackCallee(self), {}
+
+            class Variant(AbstractTemplate):
+                key = callee
+                signatures = sigs  # argument types -> the variant's signature, set below
+
+                def generic(self, args, kws):
+                    return sigs.get(tuple(args))
+
+            callee._nbst_template = self._variant = Variant
+            self._tb.b._lower(callee, [types.VarArg(types.Any)], lower_by_sig(self._calls, writeback=True))
+            self._tb.b._sync()
+        after = [call.params[i][0] for i in call.writeback_indices]
+        vsig = signature(rt._writeback_type(sig.return_type, *after), *sig.args)
+        self._variant.signatures[tuple(sig.args)] = vsig
+        return self._variant, vsig, tuple(a for a, _p in call.ref_slots)
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"{self.__name__} can only be called inside a CUDA kernel")

@@ -30,3 +30,11 @@ struct Adder {
   __device__ explicit Adder(T k_) : k(k_) {}
   __device__ void into(T &dst) const { dst += k; }
 };
+
+// A function template with reference parameters.
+template <typename T>
+__device__ void swap_any(T &a, T &b) {
+  T t = a;
+  a = b;
+  b = t;
+}
