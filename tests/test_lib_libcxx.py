@@ -252,6 +252,31 @@ def test_array_fill_changes_the_variable(backend, L):
         assert stored == [11, 14, 6]
 
 
+def test_swap_and_exchange_change_their_arguments(backend, L):
+    """`cuda::std::swap(a, b)` and `exchange(c, v)` change the variables and array elements they
+    are given (non-const references written back). `swap(_Tp &, type_identity_t<_Tp> &)`'s second
+    parameter is a non-deduced context, as in C++: `_Tp` comes from the first."""
+    swap, exchange = L["swap"], L["exchange"]
+    int32, float32 = backend.types.int32, backend.types.float32
+
+    def kernel(out):
+        a = int32(1)
+        b = int32(2)
+        swap(a, b)
+        out[0] = a * 10 + b
+        c = float32(3.0)
+        old = exchange(c, float32(7.0))
+        out[1] = int32(old) * 10 + int32(c)
+        buf = cuda.local.array(2, int32)
+        buf[0] = 4
+        buf[1] = 5
+        swap(buf[0], buf[1])
+        out[2] = buf[0] * 10 + buf[1]
+
+    ptx = backend.linked_ptx(backend.kernel(kernel), (backend.types.int32[::1],))
+    assert stored_constants(ptx) == [21, 37, 54]
+
+
 # ----------------------------------------------------------------------------- numbers
 
 

@@ -149,6 +149,9 @@ class Deduction:
         self.packs = {}  # type pack -> [numba type] in argument order
         self.ops = {}  # type parameter -> [(function type, parameter name)]: user operators
         self.by_call = set()  # own parameters that C++ deduces from the shim's call too
+        # Parameters whose type names a template that is not a bound class template (an alias
+        # such as `type_identity_t<T>`): non-deduced contexts, their argument passed as its type.
+        self.non_deduced = {}
         self.given = bool(explicit)  # template arguments given in the kernel (`f[np.int32]`)
         self._explicit(explicit)
 
@@ -206,6 +209,12 @@ class Deduction:
         qual = getattr(template, "_qual", "").lstrip(":")
         # `::std::complex<U>` is fully qualified; `complex<T>` is named from within a namespace.
         if template is None or not (qual == name or (not fully_qualified and qual.endswith("::" + name))):
+            tb = getattr(self.b, "_nbst_templates", None)
+            if tb is not None and not any(q == name or q.endswith("::" + name) for q in tb._classes):
+                # Not a class template bound here (an alias template, a trait's `::type`): as in
+                # C++, nothing is deduced from it; its argument is passed as it is, C++ converts.
+                self.non_deduced[pname] = ty
+                return
             raise Reject(f"parameter `{pname}` takes a {name}<...>, the argument is {ty}")
         for part, tp in zip(parts, template._tparams):
             own, given = self.own.get(part), owner.args.get(tp.name)
@@ -450,6 +459,9 @@ class Deduction:
             # The element's own spelling: a parameter may name it through a private alias
             # (WarpMergeSort's `typename BlockMergeSortStrategyT::TempStorage &`).
             return Slot(cxx_of(elem, self.b) or value_cxx, types.CPointer(elem), "ptr", ty, "element", False)
+        if numba is None and name in self.non_deduced:  # spelled as the argument's own type
+            numba = self.non_deduced[name]
+            value_cxx = ("const " if const else "") + (cxx_of(numba, self.b) or value_cxx)
         if numba is None:
             raise Reject(f"parameter `{name}` has type `{value_cxx}`, which has no Numba type")
         if ty != numba and self.ctx.can_convert(ty, numba) is None:
