@@ -79,6 +79,26 @@ impl Type {
     }
 }
 
+/// The index of the `[` that opens the last top-level `[...]` of a type's printing (of `T[2][N]`,
+/// the one before `N`); None unless the text ends with a balanced `]`.
+pub fn last_array_bracket(s: &str) -> Option<usize> {
+    if !s.ends_with(']') {
+        return None;
+    }
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices().rev() {
+        depth += match c {
+            ']' => 1,
+            '[' => -1,
+            _ => 0,
+        };
+        if depth == 0 {
+            return Some(i);
+        }
+    }
+    None
+}
+
 /// The top-level comma-separated parts of a template argument list as C++ prints it (commas
 /// inside `<...>` and `(...)` do not separate), each trimmed.
 pub fn split_template_args(text: &str) -> Vec<String> {

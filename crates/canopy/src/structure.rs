@@ -233,18 +233,7 @@ fn without_keyword(s: String) -> String {
 
 /// The text inside the last top-level `[...]` of an array type's printing (`N` of `T[2][N]`).
 fn last_brackets(s: &str) -> &str {
-    let mut depth = 0i32;
-    for (i, c) in s.char_indices().rev() {
-        depth += match c {
-            ']' => 1,
-            '[' => -1,
-            _ => 0,
-        };
-        if depth == 0 {
-            return &s[i + 1..s.len() - 1];
-        }
-    }
-    ""
+    crate::model::last_array_bracket(s).map_or("", |open| &s[open + 1..s.len() - 1])
 }
 
 /// The arguments of a template-id as clang prints it, split at top-level commas.

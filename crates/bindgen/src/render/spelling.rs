@@ -184,20 +184,7 @@ impl Pattern {
         if let Some(inner) = s.strip_suffix('*') {
             return Pattern::Pointer(Box::new(Pattern::of(inner)));
         }
-        if s.ends_with(']') {
-            let mut depth = 0i32;
-            let mut open = 0;
-            for (i, c) in s.char_indices().rev() {
-                depth += match c {
-                    ']' => 1,
-                    '[' => -1,
-                    _ => 0,
-                };
-                if depth == 0 {
-                    open = i;
-                    break;
-                }
-            }
+        if let Some(open) = canopy::model::last_array_bracket(&s) {
             return Pattern::Array {
                 element: Box::new(Pattern::of(&s[..open])),
                 extent: s[open + 1..s.len() - 1].trim().to_string(),
