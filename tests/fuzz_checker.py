@@ -415,6 +415,15 @@ def prelude_namespace(prelude):
     return _PRELUDE_NS[prelude]
 
 
+def parsed(code, r):
+    """`code`'s syntax tree, or None with the parse error recorded in the result `r`."""
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError) as e:
+        r["parse_error"] = error_text(e)
+        return None
+
+
 def op_dynamic(req):
     nbtypes = _nb()
     prelude = prelude_namespace(req["prelude"])
@@ -424,10 +433,8 @@ def op_dynamic(req):
     for code, n_parents in zip(req["codes"], req["parents"]):
         r = {}
         out.append(r)
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError) as e:
-            r["parse_error"] = error_text(e)
+        tree = parsed(code, r)
+        if tree is None:
             continue
         r.update(describe_statements(tree.body))
         r["imports"] = imports_in(tree)
@@ -654,10 +661,8 @@ def op_templates(req):
     for code in req["codes"]:
         r = {}
         out.append(r)
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError) as e:
-            r["parse_error"] = error_text(e)
+        tree = parsed(code, r)
+        if tree is None:
             continue
         r["imports"] = imports_in(tree)
         recorder = TemplateRecorder()

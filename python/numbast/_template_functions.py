@@ -32,6 +32,7 @@ class BoundFunctionTemplate:
         self._calls = {}  # Numba argument types -> TypedCall (or PlainCall)
         self._plain = None  # the non-template functions of the same Python name (a BoundFunction)
         self._variant = None  # the typing template of the calls that write reference arguments back
+        self._variant_sigs = {}  # argument types -> the variant's signature, as the rewrite asks
         fn = self
 
         class Call(AbstractTemplate):
@@ -196,22 +197,20 @@ class BoundFunctionTemplate:
         if call is None or not call.ref_slots:
             return None
         if self._variant is None:
-            callee, sigs = rt._WritebackCallee(self), {}
+            fn = self
 
             class Variant(AbstractTemplate):
-                key = callee
-                signatures = sigs  # argument types -> the variant's signature, set below
+                key = rt._WritebackCallee(fn)
 
                 def generic(self, args, kws):
-                    return sigs.get(tuple(args))
+                    return fn._variant_sigs.get(tuple(args))
 
-            callee._nbst_template = self._variant = Variant
-            self._tb.b._lower(callee, [types.VarArg(types.Any)], lower_by_sig(self._calls, writeback=True))
+            self._variant = Variant
+            self._tb.b._lower(Variant.key, [types.VarArg(types.Any)], lower_by_sig(self._calls, writeback=True))
             self._tb.b._sync()
-        after = [call.params[i][0] for i in call.writeback_indices]
-        vsig = signature(rt._writeback_type(sig.return_type, *after), *sig.args)
-        self._variant.signatures[tuple(sig.args)] = vsig
-        return self._variant, vsig, tuple(a for a, _p in call.ref_slots)
+        vsig, targets = call.writeback_signature(sig)
+        self._variant_sigs[tuple(sig.args)] = vsig
+        return self._variant, vsig, targets
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"{self.__name__} can only be called inside a CUDA kernel")

@@ -155,6 +155,14 @@ class TypedCall:
             param += s.passing != "functor"
         return found
 
+    def writeback_signature(self, sig):
+        """For a call typed `sig`, the signature of the write-back variant (its value `(result,
+        *the writeback_indices parameters after the call)`) and what each value after the result
+        is written back to: "self" or an argument position (`_typing._register_writeback_rewrite`)."""
+        after = [self.params[i][0] for i in self.writeback_indices]
+        targets = (("self",) if self.mutates else ()) + tuple(a for a, _p in self.ref_slots)
+        return signature(rt._writeback_type(sig.return_type, *after), *sig.args, recvr=sig.recvr), targets
+
     @property
     def writeback_indices(self):
         """The params a write-back variant's value holds after the result: the receiver (a
@@ -218,9 +226,7 @@ def writeback_variant(tb, key, table, sig):
         variant = variants[key] = Variant
         tb.b._lower(Variant.key, [types.VarArg(types.Any)], lower_by_sig(table, writeback=True))
         tb.b._sync()
-    after = [call.params[i][0] for i in call.writeback_indices]
-    targets = (("self",) if call.mutates else ()) + tuple(a for a, _p in call.ref_slots)
-    return variant, signature(rt._writeback_type(sig.return_type, *after), *sig.args, recvr=sig.recvr), targets
+    return (variant, *call.writeback_signature(sig))
 
 
 def unit_for(unit, resolved):

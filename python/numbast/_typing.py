@@ -622,10 +622,10 @@ class _WritebackCallee:
     rewrite (`_register_writeback_rewrite`): the key of its variant's lowerings, and the value of
     the global the rewritten call reads."""
 
-    __slots__ = ("_nbst_template", "function")
+    __slots__ = ("function",)
 
     def __init__(self, function):
-        self.function, self._nbst_template = function, None
+        self.function = function
 
     @property
     def __name__(self):
@@ -658,10 +658,7 @@ def _ref_forms(params):
     every parameter through a pointer."""
     if not any(mode == "ref" for _ty, mode in params):
         return [params]
-    return [
-        [(ty, "in" if mode == "ref" else mode) for ty, mode in params],
-        [(types.CPointer(ty), "ptr") if mode == "ref" else (ty, mode) for ty, mode in params],
-    ]
+    return [_values_only(params), [(types.CPointer(ty), "ptr") if mode == "ref" else (ty, mode) for ty, mode in params]]
 
 
 def _values_only(params):
@@ -1173,18 +1170,15 @@ class Bindings:
             call_key=nbty if name == "__call__" else None,
         )
         if mutates or refs:
-            variant = template.writeback_template
-            if variant is None:
-                variant = _call_template(f"{struct.__name__}.{name}&", (nbty, name, "&"))
-                template.writeback_template = variant
-            template.writeback[len(template.cases) - 1] = len(variant.cases)
-            variant.targets[len(variant.cases)] = (("self",) if mutates else ()) + _arg_positions(params, refs)
-            after = ([nbty] if mutates else []) + [params[i][0] for i in refs]
-            self._add_case(
-                variant,
-                variant.key,
-                signature(_writeback_type(restype, *after), *argtys, recvr=nbty),
+            self._add_writeback_case(
+                template,
+                lambda: (nbty, name, "&"),
+                f"{struct.__name__}.{name}&",
                 _call_impl(unit, shim, src, ret, self_params, writeback=((0,) if mutates else ()) + tuple(i + 1 for i in refs)),
+                restype,
+                argtys,
+                ([nbty] if mutates else []) + [params[i][0] for i in refs],
+                (("self",) if mutates else ()) + _arg_positions(params, refs),
                 cxx,
                 recvr=nbty,
             )
@@ -1231,24 +1225,32 @@ class Bindings:
             restype = _return_type(ret, form)
             self._add_case(fn._template, fn, signature(restype, *_arg_types(form)), impl, cxx)
             if k == 0 and refs:  # the value form writes its reference arguments back
-                self._add_writeback_case(fn, unit, shim, src, ret, form, refs, restype, cxx, wraps)
+                impl = _call_impl(unit, shim, src, ret, form, writeback=refs)
+                for wrap in wraps:
+                    impl = wrap(impl)
+                self._add_writeback_case(
+                    fn._template,
+                    lambda: _WritebackCallee(fn),  # called through a global holding it
+                    f"{fn.__name__}&",
+                    impl,
+                    restype,
+                    _arg_types(form),
+                    [form[i][0] for i in refs],
+                    _arg_positions(form, refs),
+                    cxx,
+                )
 
-    def _add_writeback_case(self, fn, unit, shim, src, ret, params, refs, restype, cxx, wraps):
-        """The variant of the overload just added to `fn` that also returns what its reference
-        parameters `refs` hold after the call, called through `_WritebackCallee(fn)`."""
-        template = fn._template
+    def _add_writeback_case(self, template, make_key, name, impl, restype, argtys, after, targets, cxx, recvr=None):
+        """Adds to the write-back variant of `template` (made with the key `make_key()` on first
+        use) the case of the overload added last: its value is `(result, *after)`, `targets` says
+        what each value after the result is written back to (`_register_writeback_rewrite`)."""
         variant = template.writeback_template
         if variant is None:
-            callee = _WritebackCallee(fn)
-            variant = template.writeback_template = _call_template(f"{fn.__name__}&", callee)
-            callee._nbst_template = variant
+            variant = template.writeback_template = _call_template(name, make_key())
         template.writeback[len(template.cases) - 1] = len(variant.cases)
-        variant.targets[len(variant.cases)] = _arg_positions(params, refs)
-        impl = _call_impl(unit, shim, src, ret, params, writeback=refs)
-        for wrap in wraps:
-            impl = wrap(impl)
-        after = [params[i][0] for i in refs]
-        self._add_case(variant, variant.key, signature(_writeback_type(restype, *after), *_arg_types(params)), impl, cxx)
+        variant.targets[len(variant.cases)] = targets
+        sig = signature(_writeback_type(restype, *after), *argtys, recvr=recvr)
+        self._add_case(variant, variant.key, sig, impl, cxx, recvr=recvr)
 
     def operator(self, *, unit, op, shim, src, ret, params, cxx=None):
         """An operator overload (`op` from the `operator` module).
