@@ -524,7 +524,7 @@ def struct_cases(S):
         v = Vec2(1.0, 2.0)
         fout[0], fout[1] = v.x, v.y
         fout[2] = v.sum()  # const method
-        fout[3] = v.scaled_sum(10.0)  # non-const method, on a copy of v
+        fout[3] = v.scaled_sum(10.0)  # non-const method: scales v itself, as in C++
         fout[4] = v.x
         fout[5], fout[6] = v.pick(), v.pick(1)  # method overloads
         a, b = v.split()  # out_return intents on a method
@@ -559,7 +559,7 @@ def struct_cases(S):
 
     def check(args):
         fout, iout = args
-        assert fout.tolist() == [1, 2, 3, 30, 1, 1, 2, 1, 2, 12, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5, 11, 6.5, 1.5, -1.5]
+        assert fout.tolist() == [1, 2, 3, 30, 10, 10, 20, 10, 20, 120, 33, 18, 0, 2.5, 6, 7.5, 9, 4, 3, 24, 3.5, 5, 11, 6.5, 1.5, -1.5]
         assert iout.tolist() == [1, -3, 1, 1, 11, 21, 77, 9, 60, 42, 21]
 
     def k_dtype(iout):
