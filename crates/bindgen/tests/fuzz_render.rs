@@ -3555,3 +3555,19 @@ fn templates_with_reserved_looking_names_render() {
     let fails = check_templates(&raws);
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
+
+#[test]
+fn template_parameter_names_beyond_ascii_are_whole_names() {
+    // Found by `fuzz_render_templates`: class template `k` whose parameter `\u{e000}k` was read as
+    // the class's own name after a delimiter, and so marked as a reference to the class.
+    let raws = vec![RawTemplate {
+        class: true,
+        name: "k".into(),
+        tparams: vec![RawTplParam { name: "\u{e000}k".into(), non_type: false, default: None }],
+        pack: None,
+        params: vec![("False".into(), TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None })],
+        ret: TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None },
+    }];
+    let fails = check_templates(&raws);
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}

@@ -11,8 +11,16 @@
 /// runtime): a template parameter of every member spelling's pieces.
 pub(crate) const SELF: &str = "__nbst_self__";
 
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+/// Whether `c` belongs to an identifier: ASCII letters, digits and `_`, and any character beyond
+/// ASCII (a type's spelling holds those only in identifiers, whether Unicode calls them letters or
+/// not: `\u{e000}k` is one name, not a `k` after a delimiter).
+pub(crate) fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()
+}
+
+/// Whether `c` may start an identifier: a word character that is not a digit.
+pub(crate) fn starts_word(c: char) -> bool {
+    is_word(c) && !c.is_ascii_digit()
 }
 
 /// Whether position `i` of `s` starts a name: not after a word character or a `:`.
@@ -238,7 +246,7 @@ impl SelfRefs {
 }
 
 fn plain_word(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && s.chars().all(is_word)
+    s.chars().next().is_some_and(starts_word) && s.chars().all(is_word)
 }
 
 /// One plain type: words of `[\w:]` separated by spaces (`unsigned int`, `cub::detail::X`).
@@ -262,7 +270,7 @@ fn base_members(s: &str) -> Vec<(String, String, usize, usize)> {
             continue;
         }
         let word = |i: usize| -> usize {
-            let first_ok = s[i..].chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
+            let first_ok = s[i..].chars().next().is_some_and(starts_word);
             if first_ok {
                 i + s[i..].find(|c: char| !is_word(c)).unwrap_or(s.len() - i)
             } else {
@@ -354,6 +362,15 @@ mod tests {
     fn names_no_identifier_match_nothing() {
         let r = SelfRefs::new(" ", vec![("T".into(), false)], vec![], &[], &[], false);
         assert_eq!(r.self_spellings("T * &"), "T * &");
+    }
+
+    #[test]
+    fn characters_beyond_ascii_are_part_of_names() {
+        // Found by the renderer fuzz target: class template `k` with a parameter `\u{e000}k`.
+        let r = SelfRefs::new("k", vec![("\u{e000}k".into(), false)], vec![], &[], &[], false);
+        assert_eq!(r.self_spellings("\u{e000}k"), "\u{e000}k");
+        assert_eq!(r.self_spellings("k\u{e9} &"), "k\u{e9} &");
+        assert_eq!(r.self_spellings("const k &"), "const __nbst_self__ &");
     }
 
     #[test]

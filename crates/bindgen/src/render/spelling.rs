@@ -5,7 +5,7 @@
 
 use canopy::model::{Extent, TemplateArg, TypeNode};
 
-use super::self_refs::SELF;
+use super::self_refs::{is_word, starts_word, SELF};
 use crate::pyexpr::py_str;
 use crate::types::{cxx, scalar};
 
@@ -58,7 +58,7 @@ fn named(text: String) -> Pattern {
             depth > 0
         });
         let plain =
-            closes_at_end && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+            closes_at_end && !name.is_empty() && name.chars().all(|c| is_word(c) || c == ':');
         plain.then(|| (name.to_string(), fully_qualified, canopy::model::split_template_args(args)))
     });
     match id {
@@ -79,7 +79,7 @@ fn strip_trailing_words(s: &str, words: &[&str]) -> String {
         let stripped = words.iter().find_map(|w| {
             let rest = s.strip_suffix(w)?;
             let before = rest.chars().next_back();
-            (before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'))).then_some(rest.trim_end())
+            (before.is_none_or(|c| !is_word(c))).then_some(rest.trim_end())
         });
         match stripped {
             Some(rest) => s = rest,
@@ -249,13 +249,12 @@ impl Pattern {
 /// replaced by the argument's spelling; it never searches the text. A name is a reference where it
 /// is a whole identifier that is not a member (after `::`, `.` or `->`).
 pub(crate) fn pieces(text: &str, params: &[&str]) -> Vec<String> {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let mut out = vec![String::new()];
     let mut prev: Option<char> = None;
     let mut prev2: Option<char> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        if (c.is_ascii_alphabetic() || c == '_') && !prev.is_some_and(|p| is_word(p) || p == ':' || p == '.') {
+        if starts_word(c) && !prev.is_some_and(|p| is_word(p) || p == ':' || p == '.') {
             let mut end = i + c.len_utf8();
             while let Some(&(j, d)) = chars.peek() {
                 if !is_word(d) {
@@ -315,7 +314,7 @@ pub(crate) fn value_spelling(spelling: &str) -> String {
 /// `decltype(...)`, a member type (`typename X<T>::type`) or an alias template
 /// (`common_type_t<T, U>`).
 pub(crate) fn return_type_is_deduced(spelling: &str) -> bool {
-    let words = spelling.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+    let words = spelling.split(|c: char| !is_word(c));
     spelling.contains("::") || spelling.contains('<') || words.into_iter().any(|w| w == "auto" || w == "decltype")
 }
 
@@ -377,11 +376,10 @@ pub(crate) fn qualify_default(text: &str, scope: &str, params: &[&str]) -> Strin
     let mut prev2: Option<char> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        let word_char = |c: char| c.is_alphanumeric() || c == '_';
-        if (c.is_ascii_alphabetic() || c == '_') && !prev.is_some_and(|p| word_char(p) || p == ':' || p == '.') {
+        if starts_word(c) && !prev.is_some_and(|p| is_word(p) || p == ':' || p == '.') {
             let mut end = i + c.len_utf8();
             while let Some(&(j, d)) = chars.peek() {
-                if !word_char(d) {
+                if !is_word(d) {
                     break;
                 }
                 end = j + d.len_utf8();
@@ -452,6 +450,9 @@ mod tests {
         assert_eq!(p("x.T + p->N + sizeof(T)"), ["x.T + p->N + sizeof(", "T", ")"]);
         assert_eq!(p("typename __nbst_self__::TempStorage &"), ["typename ", "__nbst_self__", "::TempStorage &"]);
         assert_eq!(p("ns::T"), ["ns::T"]);
+        // A name beyond ASCII is one word: `\u{e000}T` is not `T`, `\u{e000}T` as a parameter is found.
+        assert_eq!(p("const \u{e000}T &"), ["const \u{e000}T &"]);
+        assert_eq!(pieces("\u{e000}k *", &["\u{e000}k"]), ["", "\u{e000}k", " *"]);
         assert_eq!(
             Pattern::of("const T (&)[N]").to_py(&["T", "N"]),
             "(\"ref\", \"&\", (\"array\", (\"name\", \"T\", (\"\", \"T\", \"\",)), \"N\", (\"\", \"N\", \"\",), None))"
