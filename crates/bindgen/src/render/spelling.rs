@@ -57,8 +57,7 @@ fn named(text: String) -> Pattern {
             };
             depth > 0
         });
-        let plain =
-            closes_at_end && !name.is_empty() && name.chars().all(|c| is_word(c) || c == ':');
+        let plain = closes_at_end && !name.is_empty() && name.chars().all(|c| is_word(c) || c == ':');
         plain.then(|| (name.to_string(), fully_qualified, canopy::model::split_template_args(args)))
     });
     match id {
