@@ -3571,3 +3571,22 @@ fn template_parameter_names_beyond_ascii_are_whole_names() {
     let fails = check_templates(&raws);
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
+
+#[test]
+fn an_extent_naming_a_template_parameter_is_never_a_count() {
+    // Found by `fuzz_render_templates`: `T (&)[0]` whose extent is a non-type template parameter
+    // named `0` was given the element count 0, as if the extent were the literal.
+    let raws = vec![RawTemplate {
+        class: false,
+        name: "f".into(),
+        tparams: vec![
+            RawTplParam { name: "T".into(), non_type: false, default: None },
+            RawTplParam { name: "0".into(), non_type: true, default: None },
+        ],
+        pack: None,
+        params: vec![("a".into(), TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::ArrayRef(Err(0)) })],
+        ret: TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None },
+    }];
+    let fails = check_templates(&raws);
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}

@@ -21,10 +21,13 @@ pub(crate) enum Pattern {
         inner: Box<Pattern>,
     },
     Pointer(Box<Pattern>),
-    /// `T[N]`: the extent as written (a literal, a template parameter or an expression).
+    /// `T[N]`: the extent as written (a literal, a template parameter or an expression), and the
+    /// number of elements where the extent is a literal (a template parameter is never one, whatever
+    /// its name).
     Array {
         element: Box<Pattern>,
         extent: String,
+        count: Option<u64>,
     },
     /// A template parameter or a concrete type, as spelled.
     Name(String),
@@ -124,14 +127,14 @@ impl Pattern {
                 Pattern::Ref { rvalue: *rvalue, inner: Box::new(Pattern::of_structure(referee)) }
             }
             TypeNode::Pointer { pointee, .. } => Pattern::Pointer(Box::new(Pattern::of_structure(pointee))),
-            TypeNode::Array { element, extent } => Pattern::Array {
-                element: Box::new(Pattern::of_structure(element)),
-                extent: match extent {
-                    Extent::Literal { value } => value.to_string(),
-                    Extent::Param { name } => name.clone(),
-                    Extent::Expr { text } => text.clone(),
-                },
-            },
+            TypeNode::Array { element, extent } => {
+                let (extent, count) = match extent {
+                    Extent::Literal { value } => (value.to_string(), Some(*value)),
+                    Extent::Param { name } => (name.clone(), None),
+                    Extent::Expr { text } => (text.clone(), None),
+                };
+                Pattern::Array { element: Box::new(Pattern::of_structure(element)), extent, count }
+            }
             TypeNode::Named { spelling, template: None, .. } => Pattern::Name(cxx(spelling)),
             TypeNode::Named { spelling, template: Some(id), .. } => Pattern::Id {
                 text: cxx(spelling),
@@ -156,7 +159,9 @@ impl Pattern {
             Pattern::Pack(inner) => Pattern::Pack(Box::new(inner.map_names(f))),
             Pattern::Ref { rvalue, inner } => Pattern::Ref { rvalue, inner: Box::new(inner.map_names(f)) },
             Pattern::Pointer(inner) => Pattern::Pointer(Box::new(inner.map_names(f))),
-            Pattern::Array { element, extent } => Pattern::Array { element: Box::new(element.map_names(f)), extent },
+            Pattern::Array { element, extent, count } => {
+                Pattern::Array { element: Box::new(element.map_names(f)), extent, count }
+            }
             id @ Pattern::Id { .. } => id,
         }
     }
@@ -184,10 +189,10 @@ impl Pattern {
             return Pattern::Pointer(Box::new(Pattern::of(inner)));
         }
         if let Some(open) = canopy::model::last_array_bracket(&s) {
-            return Pattern::Array {
-                element: Box::new(Pattern::of(&s[..open])),
-                extent: s[open + 1..s.len() - 1].trim().to_string(),
-            };
+            let extent = s[open + 1..s.len() - 1].trim().to_string();
+            let digits = !extent.is_empty() && extent.bytes().all(|b| b.is_ascii_digit());
+            let count = extent.parse::<u64>().ok().filter(|_| digits);
+            return Pattern::Array { element: Box::new(Pattern::of(&s[..open])), extent, count };
         }
         let s = strip_leading_words(&s, &["const", "volatile", "typename", "struct", "class", "enum"]);
         named(strip_trailing_words(&s, &["const", "volatile"]).trim().to_string())
@@ -226,9 +231,7 @@ impl Pattern {
             Pattern::Ref { rvalue, inner } => {
                 format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, inner.to_py(params))
             }
-            Pattern::Array { element, extent } => {
-                let digits = !extent.is_empty() && extent.bytes().all(|b| b.is_ascii_digit());
-                let count = extent.parse::<u64>().ok().filter(|_| digits);
+            Pattern::Array { element, extent, count } => {
                 let count = count.map_or_else(|| "None".to_string(), |n| n.to_string());
                 format!(
                     "(\"array\", {}, {}, {}, {count})",
@@ -430,7 +433,7 @@ mod tests {
             Pattern::Ref { rvalue, inner } => {
                 format!("(\"ref\", \"{}\", {})", if *rvalue { "&&" } else { "&" }, shape(inner))
             }
-            Pattern::Array { element, extent } => format!("(\"array\", {}, {})", shape(element), py_str(extent)),
+            Pattern::Array { element, extent, .. } => format!("(\"array\", {}, {})", shape(element), py_str(extent)),
             Pattern::Pack(inner) => format!("(\"pack\", {})", shape(inner)),
         }
     }
