@@ -34,6 +34,10 @@ BLOCKS = 8
 N = BLOCK * BLOCKS
 ITEMS = 4  # items per thread
 TILE = WARP * ITEMS  # items per warp
+# The kernels of ITEMS items per thread (exchange, load/store, merge sort) cover the N items with
+# fewer blocks: a launch of BLOCKS blocks would read and write ITEMS times past the arrays' ends.
+TILE_BLOCKS = N // (WARPS * TILE)
+assert TILE_BLOCKS * WARPS * TILE == N
 
 PRIMITIVES = {
     "warp_reduce": "cub::WarpReduce",
@@ -245,7 +249,7 @@ def exchange_case(W):
         np.testing.assert_array_equal(striped.reshape(-1, WARP, ITEMS), tiles.transpose(0, 2, 1))
         np.testing.assert_array_equal(blocked, values)
 
-    return Case(kernel, args, check, launch=(BLOCKS, BLOCK))
+    return Case(kernel, args, check, launch=(TILE_BLOCKS, BLOCK))
 
 
 def test_warp_exchange_links(backend, W):
@@ -300,7 +304,7 @@ def load_store_case(W):
         np.testing.assert_array_equal(out1, values * 2 + lane)
         np.testing.assert_array_equal(out2, values * 3 - lane)
 
-    return Case(kernel, args, check, launch=(BLOCKS, BLOCK))
+    return Case(kernel, args, check, launch=(TILE_BLOCKS, BLOCK))
 
 
 def test_warp_load_and_store_link(backend, W):
@@ -347,7 +351,7 @@ def merge_sort_case(W):
         np.testing.assert_array_equal(ascending.reshape(-1, TILE), expected)
         np.testing.assert_array_equal(descending.reshape(-1, TILE), expected[:, ::-1])
 
-    return Case(kernel, args, check, launch=(BLOCKS, BLOCK))
+    return Case(kernel, args, check, launch=(TILE_BLOCKS, BLOCK))
 
 
 def test_warp_merge_sort_links(backend, W):
