@@ -3552,41 +3552,45 @@ fn templates_with_reserved_looking_names_render() {
             ret: ty(Ok(0), TplWrap::None),
         },
     ];
-    let fails = check_templates(&raws);
-    assert!(fails.is_empty(), "{}", fails.join("\n"));
+    assert_templates_render(&raws);
 }
 
 #[test]
 fn template_parameter_names_beyond_ascii_are_whole_names() {
     // Found by `fuzz_render_templates`: class template `k` whose parameter `\u{e000}k` was read as
     // the class's own name after a delimiter, and so marked as a reference to the class.
-    let raws = vec![RawTemplate {
-        class: true,
-        name: "k".into(),
-        tparams: vec![RawTplParam { name: "\u{e000}k".into(), non_type: false, default: None }],
-        pack: None,
-        params: vec![("False".into(), TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None })],
-        ret: TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None },
-    }];
-    let fails = check_templates(&raws);
-    assert!(fails.is_empty(), "{}", fails.join("\n"));
+    let tparams = vec![RawTplParam { name: "\u{e000}k".into(), non_type: false, default: None }];
+    let raws = vec![one_param(true, "k", tparams, "False", TplWrap::None)];
+    assert_templates_render(&raws);
 }
 
 #[test]
 fn an_extent_naming_a_template_parameter_is_never_a_count() {
     // Found by `fuzz_render_templates`: `T (&)[0]` whose extent is a non-type template parameter
     // named `0` was given the element count 0, as if the extent were the literal.
-    let raws = vec![RawTemplate {
-        class: false,
-        name: "f".into(),
-        tparams: vec![
-            RawTplParam { name: "T".into(), non_type: false, default: None },
-            RawTplParam { name: "0".into(), non_type: true, default: None },
-        ],
-        pack: None,
-        params: vec![("a".into(), TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::ArrayRef(Err(0)) })],
-        ret: TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None },
-    }];
-    let fails = check_templates(&raws);
+    let tparams = vec![
+        RawTplParam { name: "T".into(), non_type: false, default: None },
+        RawTplParam { name: "0".into(), non_type: true, default: None },
+    ];
+    let raws = vec![one_param(false, "f", tparams, "a", TplWrap::ArrayRef(Err(0)))];
+    assert_templates_render(&raws);
+}
+
+/// Fails with every finding of `check_templates` on `raws`.
+fn assert_templates_render(raws: &[RawTemplate]) {
+    let fails = check_templates(raws);
     assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
+/// A template whose one parameter `param` is its first template parameter wrapped in `wrap`, as is
+/// its return type.
+fn one_param(class: bool, name: &str, tparams: Vec<RawTplParam>, param: &str, wrap: TplWrap) -> RawTemplate {
+    RawTemplate {
+        class,
+        name: name.into(),
+        tparams,
+        pack: None,
+        params: vec![(param.into(), TplTy { core: Ok(0), konst: false, ptrs: 0, wrap })],
+        ret: TplTy { core: Ok(0), konst: false, ptrs: 0, wrap: TplWrap::None },
+    }
 }
