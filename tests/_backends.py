@@ -78,16 +78,17 @@ class Backend:
 
     def _counterpart(self, value):
         """numba-cuda-mlir's object for numba-cuda's `value` (its `cuda` and `types` modules, a
-        scalar type, a device function: compiled by numba-cuda-mlir), else `value` itself."""
+        scalar type, a device function or a kernel: compiled by numba-cuda-mlir), else `value` itself."""
         numba_cuda, numba_types = sys.modules.get("numba.cuda"), sys.modules.get("numba.core.types")
         dispatcher = sys.modules.get("numba.cuda.dispatcher")
         if numba_cuda is not None and value is numba_cuda:
             return self.cuda
         if isinstance(value, types.ModuleType) and value.__name__ in ("numba.core.types", "numba.cuda.types", "numba.types"):
             return self.types
-        if dispatcher is not None and isinstance(value, dispatcher.CUDADispatcher) and value.targetoptions.get("device"):
+        if dispatcher is not None and isinstance(value, dispatcher.CUDADispatcher):
             if value not in self._device_functions:
-                self._device_functions[value] = self.cuda.jit(device=True)(self.kernel(value.py_func))
+                device = bool(value.targetoptions.get("device"))
+                self._device_functions[value] = self.cuda.jit(device=device)(self.kernel(value.py_func))
             return self._device_functions[value]
         if numba_types is not None and isinstance(value, numba_types.Number):
             return getattr(self.types, str(value), value)

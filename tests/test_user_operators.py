@@ -6,8 +6,8 @@ the call's value type and called through a functor the shim constructs.
 CPU tests compile and link each kernel to a cubin (no GPU) and check that neither the shims nor the
 operator are left as calls; `gpu` tests check values against NumPy; the error tests check that a
 wrong operator is a typing error naming the template parameter. The kernel tests run on both
-backends (the `backend` fixture); numba-cuda-mlir takes C++ operator types only (an error says so:
-test_backends.py), so there they are expected to fail (`xfail`, strict).
+backends (the `backend` fixture): each compiles the Python operator with its own compiler
+(numba-cuda's or numba-cuda-mlir's `cuda.compile`, C ABI, LTO-IR).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import ast_canopy
 import numbast
-import numbast._template_operators
 import numpy as np
 import pytest
 from numba import cuda, int32
@@ -43,14 +42,6 @@ TypingErrors = (CoreTypingError, CudaTypingError)
 
 def parse(path, files=None):
     return ast_canopy.parse_declarations_from_source(str(path), [str(f) for f in files or [path]], ARCH)
-
-
-def python_operators(backend, request):
-    """A Python device function as a C++ operator is compiled by numba-cuda: on numba-cuda-mlir
-    the test must fail (with the error that says to give a C++ function object)."""
-    if backend.name == "mlir":
-        reason = "numba-cuda-mlir takes C++ operator types only: a Python operator is compiled by numba-cuda"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +122,42 @@ def linked(backend, kernel, sig, writer, ops):
     """Links the kernel; no shim of the writer (its own unit or an operator's) and no operator is
     left as a call after LTO."""
     if backend.name == "mlir":
-        return backend.link(kernel, tuple(backend.typeof(np.zeros(1, str(t.dtype))) for t in sig), writer)
+        cubin = backend.link(kernel, tuple(backend.typeof(np.zeros(1, str(t.dtype))) for t in sig), writer)
+        mine = [counterpart(backend, op) for op in ops]
+        symbols = [op.symbol for op in user_ops_of(backend) if op.dispatcher in mine]
+        assert symbols and [s for s in symbols if s.encode() in cubin] == []
+        return cubin
     result = link_kernel(kernel, sig, ARCH)
     assert result.cubin[:4] == b"\x7fELF" and ".entry" in result.ptx
     units = [writer.unit, *writer.unit.__dict__.get("_nbst_op_units", {}).values()]
     shims = [s for u in units for s in re.findall(r'extern "C" __device__ void (\w+)\(', u.source())]
     assert shims and [s for s in shims if result.calls(s)] == []
-    symbols = [op.symbol for op in numbast._template_operators.user_ops()[0].values() if op.dispatcher in ops]
+    symbols = [op.symbol for op in user_ops_of(backend) if op.dispatcher in ops]
     assert symbols and [s for s in symbols if result.calls(s)] == []
     return result
+
+
+def backend_typing_errors(backend):
+    """The typing errors of the backend's compiler."""
+    if backend.name == "mlir":
+        from numba_cuda_mlir.numba_cuda.core.errors import TypingError
+
+        return (TypingError,)
+    return TypingErrors
+
+
+def counterpart(backend, op):
+    """Operator `op` (a numba-cuda device function) as the backend compiles it."""
+    return backend._counterpart(op) if backend.name == "mlir" else op
+
+
+def user_ops_of(backend):
+    """The user operators the backend's runtime has compiled in this process."""
+    if backend.name == "mlir":
+        from numba_cuda_mlir.numba_cuda.cudadrv import linkable_code
+    else:
+        from numba.cuda.cudadrv import linkable_code
+    return list(getattr(linkable_code, "_nbst_user_ops", ({}, {}))[0].values())
 
 
 def launch(backend, kernel, inputs, outputs, blocks=BLOCKS):
@@ -166,8 +184,7 @@ def reduce_kernel(CUB):
     return kernel
 
 
-def test_block_reduce_with_python_operator_links(backend, request, CUB):
-    python_operators(backend, request)
+def test_block_reduce_with_python_operator_links(backend, CUB):
     linked(backend, reduce_kernel(CUB), (I32, I32), CUB["writer"], [maxabs])
     (unit,) = [u for k, u in CUB["writer"].unit.__dict__["_nbst_op_units"].items() if "Reduce" in u.source()]
     text = unit.source()
@@ -180,8 +197,7 @@ def test_block_reduce_with_python_operator_links(backend, request, CUB):
 
 
 @pytest.mark.gpu
-def test_block_reduce_with_python_operator_runs(backend, request, CUB):
-    python_operators(backend, request)
+def test_block_reduce_with_python_operator_runs(backend, CUB):
     values = values_of(0)
     (out,) = launch(backend, reduce_kernel(CUB), [values], [np.zeros(BLOCKS, np.int32)])
     np.testing.assert_array_equal(out, np.abs(values.reshape(-1, BLOCK)).max(axis=1))
@@ -202,14 +218,12 @@ def two_operators_kernel(CUB):
     return kernel
 
 
-def test_two_python_operators_in_one_kernel_link(backend, request, CUB):
-    python_operators(backend, request)
+def test_two_python_operators_in_one_kernel_link(backend, CUB):
     linked(backend, two_operators_kernel(CUB), (I32, I32), CUB["writer"], [maxabs, bit_or])
 
 
 @pytest.mark.gpu
-def test_two_python_operators_in_one_kernel_run(backend, request, CUB):
-    python_operators(backend, request)
+def test_two_python_operators_in_one_kernel_run(backend, CUB):
     values = values_of(6)
     (out,) = launch(backend, two_operators_kernel(CUB), [values], [np.zeros(2 * BLOCKS, np.int32)])
     blocks = values.reshape(-1, BLOCK)
@@ -234,16 +248,14 @@ def warp_kernel(CUB):
     return kernel
 
 
-def test_warp_reduce_with_python_float_operator_links(backend, request, CUB):
-    python_operators(backend, request)
+def test_warp_reduce_with_python_float_operator_links(backend, CUB):
     linked(backend, warp_kernel(CUB), (F32, F32), CUB["writer"], [hypot])
-    (op,) = [op for op in numbast._template_operators.user_ops()[0].values() if op.dispatcher is hypot]
+    (op,) = [op for op in user_ops_of(backend) if op.dispatcher is counterpart(backend, hypot)]
     assert f'extern "C" __device__ float {op.symbol}(float, float);' in op.decl
 
 
 @pytest.mark.gpu
-def test_warp_reduce_with_python_float_operator_runs(backend, request, CUB):
-    python_operators(backend, request)
+def test_warp_reduce_with_python_float_operator_runs(backend, CUB):
     values = np.random.default_rng(5).uniform(-2, 2, N).astype(np.float32)
     (out,) = launch(backend, warp_kernel(CUB), [values], [np.zeros(N // 32, np.float32)])
     np.testing.assert_allclose(out, np.sqrt((values.astype(np.float64).reshape(-1, 32) ** 2).sum(axis=1)), rtol=1e-5)
@@ -273,14 +285,12 @@ def expected_scan(values):
     return out
 
 
-def test_block_scan_with_python_operator_links(backend, request, CUB):
-    python_operators(backend, request)
+def test_block_scan_with_python_operator_links(backend, CUB):
     linked(backend, scan_kernel(CUB), (I32, I32), CUB["writer"], [larger_magnitude])
 
 
 @pytest.mark.gpu
-def test_block_scan_with_python_operator_runs(backend, request, CUB):
-    python_operators(backend, request)
+def test_block_scan_with_python_operator_runs(backend, CUB):
     values = values_of(1)
     (out,) = launch(backend, scan_kernel(CUB), [values], [np.zeros(N, np.int32)])
     np.testing.assert_array_equal(out, expected_scan(values))
@@ -307,17 +317,15 @@ def flag_heads_kernel(CUB):
     return kernel
 
 
-def test_block_discontinuity_with_python_comparator_links(backend, request, CUB):
-    python_operators(backend, request)
+def test_block_discontinuity_with_python_comparator_links(backend, CUB):
     linked(backend, flag_heads_kernel(CUB), (I32, I32), CUB["writer"], [descends])
-    (op,) = [op for op in numbast._template_operators.user_ops()[0].values() if op.dispatcher is descends]
+    (op,) = [op for op in user_ops_of(backend) if op.dispatcher is counterpart(backend, descends)]
     # A bool result crosses the C ABI as Numba's boolean data: one byte.
     assert op.returns_bool and f'extern "C" __device__ unsigned char {op.symbol}(int, int);' in op.decl
 
 
 @pytest.mark.gpu
-def test_block_discontinuity_with_python_comparator_runs(backend, request, CUB):
-    python_operators(backend, request)
+def test_block_discontinuity_with_python_comparator_runs(backend, CUB):
     values = np.random.default_rng(2).integers(0, 8, N * ITEMS).astype(np.int32)
     blocks = values.size // (BLOCK * ITEMS)
     (flags,) = launch(backend, flag_heads_kernel(CUB), [values], [np.zeros_like(values)], blocks=blocks)
@@ -341,14 +349,12 @@ def cg_reduce_kernel(CG):
     return kernel
 
 
-def test_cooperative_groups_reduce_with_python_operator_links(backend, request, CG):
-    python_operators(backend, request)
+def test_cooperative_groups_reduce_with_python_operator_links(backend, CG):
     linked(backend, cg_reduce_kernel(CG), (I32, I32), CG["writer"], [bit_or])
 
 
 @pytest.mark.gpu
-def test_cooperative_groups_reduce_with_python_operator_runs(backend, request, CG):
-    python_operators(backend, request)
+def test_cooperative_groups_reduce_with_python_operator_runs(backend, CG):
     values = np.random.default_rng(3).integers(0, 1 << 20, N).astype(np.int32)
     (out,) = launch(backend, cg_reduce_kernel(CG), [values], [np.zeros(N, np.int32)])
     np.testing.assert_array_equal(out, np.repeat(np.bitwise_or.reduce(values.reshape(-1, 32), axis=1), 32))
@@ -382,8 +388,6 @@ def a_kernel(a, b):
     ],
 )
 def test_wrong_operator_is_a_typing_error_naming_the_parameter(backend, CUB, name, why):
-    if backend.name == "mlir":
-        pytest.skip("numba-cuda-mlir refuses every Python operator (test_backends.py)")
     BR = CUB["BlockReduce"][np.int32, BLOCK]
     if name == "arity":
 
@@ -402,8 +406,9 @@ def test_wrong_operator_is_a_typing_error_naming_the_parameter(backend, CUB, nam
         def kernel(values, out):
             out[0] = BR().Reduce(values[0], a_kernel)
 
-    with pytest.raises(TypingErrors) as info:
-        link_kernel(kernel, (I32, I32), ARCH)
+    with pytest.raises(Exception) as info:
+        linked(backend, kernel, (I32, I32), CUB["writer"], [])
+    assert isinstance(info.value, backend_typing_errors(backend)), repr(info.value)
     message = str(info.value)
     assert "operator for `ReductionOp`: " in message and why in message, message
 

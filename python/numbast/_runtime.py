@@ -395,9 +395,32 @@ def _template_device_cc():
     return tuple(cuda.get_current_device().compute_capability) if cuda.is_available() else None
 
 
-def _template_user_op_refusal(pname):
-    """None: numba-cuda compiles user operators (`_template_operators.UserOp`)."""
-    return None
+def _template_compile_user_op(py_func, args, symbol, cc, fastmath):
+    """(LTO-IR, return type) of Python device function `py_func` for argument types `args`,
+    compiled with the C ABI under the name `symbol` for compute capability `cc`."""
+    from numba import cuda
+
+    return cuda.compile(py_func, args, device=True, abi="c", abi_info={"abi_name": symbol}, output="ltoir", cc=cc,
+                        fastmath=fastmath)  # fmt: skip
+
+
+def _template_ltoir(data, name):
+    """LTO-IR `data` as a linkable object of this backend."""
+    from numba.cuda.cudadrv.linkable_code import LTOIR
+
+    return LTOIR(data, name=name)
+
+
+def _template_link_code(context, builder, code):
+    """Adds linkable `code` to the link of the kernel being lowered."""
+    context.active_code_library.add_linking_file(code)
+
+
+def _template_user_ops_home():
+    """The module of this backend that keeps the process's user operators (`_template_operators.user_ops`)."""
+    from numba.cuda.cudadrv import linkable_code
+
+    return linkable_code
 
 
 def _template_lowering(impl):

@@ -1,5 +1,6 @@
 """User operators: a Python device function given where a template expects an operator type,
-compiled by numba-cuda to LTO-IR with the C ABI and passed to the C++ side as a functor."""
+compiled by the backend (numba-cuda or numba-cuda-mlir) to LTO-IR with the C ABI and passed to the
+C++ side as a functor."""
 
 import inspect
 
@@ -28,19 +29,19 @@ def is_function_type(ty):
 
 
 def user_ops():
-    """The user operators of this process, shared by every runtime copy (so that one Python
-    function gets one symbol however many modules' templates take it): (key -> op, name -> op)."""
-    from numba.cuda.cudadrv import linkable_code
-
-    ops = getattr(linkable_code, "_nbst_user_ops", None)
+    """The user operators of this process, shared by every runtime copy of the backend (so that one
+    Python function gets one symbol however many modules' templates take it): (key -> op,
+    name -> op), kept on a module of the backend (`_template_user_ops_home`)."""
+    home = rt._template_user_ops_home()
+    ops = getattr(home, "_nbst_user_ops", None)
     if ops is None:
-        ops = linkable_code._nbst_user_ops = ({}, {})
+        ops = home._nbst_user_ops = ({}, {})
     return ops
 
 
 class UserOp:
     """A Python device function given where a template expects an operator type: compiled by
-    numba-cuda to LTO-IR with the C ABI under a reserved name (`symbol`), for two arguments of the
+    the backend to LTO-IR with the C ABI under a reserved name (`symbol`), for two arguments of the
     call's value type; the C++ side is `functor`, a struct whose `operator()` calls it (declared by
     `decl`). It returns the value type, or bool when the function returns a bool (a comparator or
     a predicate)."""
@@ -57,14 +58,10 @@ class UserOp:
         code = self._ltoir.get(cc)
         if code is not None:
             return code
-        from numba import cuda
-        from numba.cuda.cudadrv.linkable_code import LTOIR
-
-        opts = self.dispatcher.targetoptions
+        fastmath = bool(self.dispatcher.targetoptions.get("fastmath"))
         try:
-            data, resty = cuda.compile(self.dispatcher.py_func, (self.value, self.value), device=True, abi="c",
-                                       abi_info={"abi_name": self.symbol}, output="ltoir", cc=cc,
-                                       fastmath=bool(opts.get("fastmath")))  # fmt: skip
+            data, resty = rt._template_compile_user_op(self.dispatcher.py_func, (self.value, self.value), self.symbol,
+                                                       cc, fastmath)  # fmt: skip
         except Exception as e:
             detail = "\n".join(str(e).strip().splitlines()[:6])
             raise TemplateError(
@@ -79,7 +76,7 @@ class UserOp:
                                 "an operator returns a number or a bool")  # fmt: skip
         if self.decl is None:
             self.returns_bool, self.decl = returns_bool, self._declaration(resty)
-        code = LTOIR(bytes(data), name=f"{self.symbol}.ltoir")
+        code = rt._template_ltoir(bytes(data), f"{self.symbol}.ltoir")
         code._nbst_unit = True  # like a shim unit, left out of what a cached kernel pickles
         self._ltoir[cc] = code
         return code
@@ -99,9 +96,9 @@ class UserOp:
                 f"    __device__ __forceinline__ {head} operator()(const {t} &a, const {t} &b) const {{ return {body}; }}\n"
                 f"}};\n#endif\n")  # fmt: skip
 
-    def link(self, context):
+    def link(self, context, builder):
         """At lowering: the kernel links the operator's LTO-IR for its compute capability."""
-        context.active_code_library.add_linking_file(self.compile(kernel_cc(), self.functor))
+        rt._template_link_code(context, builder, self.compile(kernel_cc(), self.functor))
 
 
 def user_op(fnty, value, pname, stem):
@@ -109,9 +106,6 @@ def user_op(fnty, value, pname, stem):
     template parameter `pname` of an overload whose shims' name stem is `stem`; checks what can be
     checked before compiling, then compiles it for the kernel's compute capability. Raises
     TemplateError naming `pname`."""
-    refusal = rt._template_user_op_refusal(pname)
-    if refusal:
-        raise TemplateError(refusal)
     disp = getattr(fnty, "dispatcher", None)
     if not isinstance(fnty, types.Dispatcher) or not hasattr(disp, "py_func"):
         raise TemplateError(f"operator for `{pname}`: {fnty} is not a Python function; give a function "

@@ -184,7 +184,7 @@ class TypedCall:
                 v = rt._template_data_pointer(context, builder, s.sigty, v)
             values.append(v)
         for op in self.user_ops:
-            op.link(context)
+            op.link(context, builder)
         return rt._template_call_shim(context, builder, self, values, writeback_type)
 
 

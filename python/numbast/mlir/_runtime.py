@@ -919,7 +919,8 @@ def _cast_from_struct(context, lower, fromty, toty, value):
 # `impl(context, builder, sig, args)` over values; here it is wrapped (`_template_lowering`) into
 # numba-cuda-mlir's `impl(lower, target, args, kws)`, which finds the call's typed signature,
 # converts each argument to the signature's type and stores the result in the call's target. User
-# operators (a Python device function given for an operator type) are numba-cuda only. An array
+# operators (a Python device function given for an operator type) are compiled by numba-cuda-mlir
+# and linked through `link_external_item`. An array
 # element as a reference (`WarpScan(temp[w])`) is its address (`_element_ref_getitem`).
 
 
@@ -933,12 +934,33 @@ def _template_device_cc():
     return tools.get_gpu_compute_capability(tuple) if driver.driver.is_available else None
 
 
-def _template_user_op_refusal(pname):
-    """Why a Python function cannot be given for operator `pname` here (`_template_operators.UserOp`)."""
-    return (
-        f"operator for `{pname}`: a Python function given for a C++ operator type is compiled by numba-cuda; "
-        "the numba-cuda-mlir backend (numbast.mlir) takes C++ operator types only (e.g. cuda::std::plus<int>)"
-    )
+def _template_compile_user_op(py_func, args, symbol, cc, fastmath):
+    """(LTO-IR, return type) of Python device function `py_func` for argument types `args`,
+    compiled by numba-cuda-mlir with the C ABI under the name `symbol` for compute capability `cc`."""
+    from numba_cuda_mlir import cuda
+
+    return cuda.compile(py_func, args, device=True, abi="c", abi_info={"abi_name": symbol}, output="ltoir", cc=cc,
+                        fastmath=fastmath)  # fmt: skip
+
+
+def _template_ltoir(data, name):
+    """LTO-IR `data` as a linkable object numba-cuda-mlir's link plan takes (it knows `LTOIR` by
+    its class name)."""
+    from numba_cuda_mlir.numba_cuda.cudadrv.linkable_code import LTOIR
+
+    return LTOIR(data, name=name)
+
+
+def _template_link_code(context, lower, code):
+    """Adds linkable `code` to the link of the kernel being lowered."""
+    lower.link_external_item(code)
+
+
+def _template_user_ops_home():
+    """The module of this backend that keeps the process's user operators (`_template_operators.user_ops`)."""
+    from numba_cuda_mlir.numba_cuda.cudadrv import linkable_code
+
+    return linkable_code
 
 
 def _template_lowering(impl):
