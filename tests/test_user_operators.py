@@ -13,9 +13,12 @@ backends (the `backend` fixture): each compiles the Python operator with its own
 from __future__ import annotations
 
 import glob
+import json
 import math
 import os
 import re
+import subprocess
+import sys
 import textwrap
 import warnings
 from pathlib import Path
@@ -446,6 +449,42 @@ def cub_module(tmp_path_factory):
     (decls,) = generated["model"].values()
     (reduce,) = [t for t in decls["class_templates"] if t["qual_name"] == "cub::BlockReduce"]
     return dict(path=root / "out" / "cub_blocks.py", dim=reduce["template_parameters"][1]["name"])
+
+
+@pytest.fixture(scope="module")
+def cub_module_mlir(tmp_path_factory):
+    """The same static module for numba-cuda-mlir (`MLIR Backend: true`)."""
+    pytest.importorskip("numba_cuda_mlir")
+    from test_static_templates import CONFIGS, generate
+
+    root = tmp_path_factory.mktemp("cub_ops_mlir")
+    cccl = next(d for d in ast_canopy.cuda_include_dirs() if d.endswith("cccl"))
+    (root / "cub_blocks.cuh").write_text("#pragma once\n#include <cub/block/block_scan.cuh>\n#include <cub/block/block_reduce.cuh>\n")
+    cfg = root / "cub_blocks_mlir.yml"
+    text = (CONFIGS / "templates_cub.yml.in").read_text().replace("{cccl}", cccl)
+    cfg.write_text(text.replace("Output Name: cub_blocks", "Output Name: cub_blocks_mlir") + "MLIR Backend: true\n")
+    generated = generate(cfg, root / "out")
+    (decls,) = generated["model"].values()
+    (reduce,) = [t for t in decls["class_templates"] if t["qual_name"] == "cub::BlockReduce"]
+    return dict(path=root / "out" / "cub_blocks_mlir.py", dim=reduce["template_parameters"][1]["name"])
+
+
+def test_static_mlir_module_takes_python_operators(cub_module_mlir):
+    """The kernel compiles to a cubin in a process where numbast, ast_canopy, numba and llvmlite
+    cannot be imported: the operator is compiled by numba-cuda-mlir from the module's runtime."""
+    from test_static_templates import BLOCKED_MLIR
+
+    module = cub_module_mlir["path"]
+    script = (
+        BLOCKED_MLIR.replace("__OUT__", repr(str(module.parent)))
+        .replace("__MODULE__", module.stem)
+        .replace("__SIG__", "(types.int32[:],) * 2")
+        .replace("__SETUP__", textwrap.dedent(STATIC_SETUP.replace("{dim}", cub_module_mlir["dim"])))
+        .replace("__KERNEL__", textwrap.dedent(STATIC_KERNEL))
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"elf": True}
 
 
 def test_static_module_takes_python_operators(cub_module):
