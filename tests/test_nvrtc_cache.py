@@ -135,6 +135,32 @@ def test_computed_include_is_not_cached(tmp_path, cache):
     assert c.calls == 2 and nc._NC_STATS["uncacheable"] == 2 and not cache.exists()
 
 
+def line_anchored(data):
+    """What the line-anchored forms find: the include lines and whether one is computed."""
+    return [(m[1], m[2], m[3].strip()) for m in nc._NC_INCLUDE.finditer(data)], bool(nc._NC_COMPUTED.search(data))
+
+
+def test_one_pass_scan_finds_what_the_line_anchored_forms_find():
+    cases = [
+        b"#include <a.h>\n  #  include_next \"b.h\"\n\t#include<c.h>\n",
+        b"int x; // see #include <not.h>\n/* #include <comment.h> */\n",  # mid-line: neither finds it
+        b"#include MACRO(x)\n",
+        b"#includes <no.h>\n#include_nextX\n#define A 1 #include <y.h>\n",
+        b"",
+    ]
+    for data in cases:
+        assert nc._nc_scan(data) == line_anchored(data), data
+    # Every header a CUB scan reaches (several hundred, CCCL's).
+    import ast_canopy
+
+    dirs = list(ast_canopy.cuda_include_dirs())
+    headers = nc._nc_headers(b"#include <cub/block/block_scan.cuh>\n#include <cuda/std/complex>\n", dirs)
+    assert len(headers) > 100
+    for path, _digest in headers:
+        data = Path(path).read_bytes()
+        assert nc._nc_scan(data) == line_anchored(data), path
+
+
 def test_eviction_keeps_the_bound(cache, monkeypatch):
     monkeypatch.setenv("NUMBAST_NVRTC_CACHE_MAX_MB", str(20_000 / 2**20))  # 20 kB
     for i in range(10):
