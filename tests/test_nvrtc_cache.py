@@ -142,7 +142,7 @@ def line_anchored(data):
 
 def test_one_pass_scan_finds_what_the_line_anchored_forms_find():
     cases = [
-        b"#include <a.h>\n  #  include_next \"b.h\"\n\t#include<c.h>\n",
+        b'#include <a.h>\n  #  include_next "b.h"\n\t#include<c.h>\n',
         b"int x; // see #include <not.h>\n/* #include <comment.h> */\n",  # mid-line: neither finds it
         b"#include MACRO(x)\n",
         b"#includes <no.h>\n#include_nextX\n#define A 1 #include <y.h>\n",
