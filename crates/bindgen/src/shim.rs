@@ -133,16 +133,19 @@ pub fn function_shim(name: &str, f: &Function) -> String {
     wrap(name, &signature(ret, None, &f.params), &body(ret, &call))
 }
 
-/// A member operator, as a free function whose first parameter is the object.
-pub fn member_operator_shim(name: &str, struct_qual: &str, m: &Function) -> String {
+/// A member operator, as a free function whose first parameter is the object. The object of a
+/// `const` member is a `const` pointer, so that the call chooses that member where the class
+/// overloads it on `const` (`T &at(int)` and `const T &at(int) const`) as the binding did.
+pub fn member_operator_shim(name: &str, struct_qual: &str, m: &Function, is_const: bool) -> String {
     let ret = non_void(&m.return_type);
     let call = format!("__nbst_self->{}({})", m.name, arguments(&m.params));
-    wrap(name, &signature(ret, Some(&format!("::{}", cxx(struct_qual))), &m.params), &body(ret, &call))
+    let object = format!("{}::{}", if is_const { "const " } else { "" }, cxx(struct_qual));
+    wrap(name, &signature(ret, Some(&object), &m.params), &body(ret, &call))
 }
 
-/// A non-static member function.
-pub fn method_shim(name: &str, struct_qual: &str, m: &Function) -> String {
-    member_operator_shim(name, struct_qual, m)
+/// A non-static member function (`const` or not: see `member_operator_shim`).
+pub fn method_shim(name: &str, struct_qual: &str, m: &Function, is_const: bool) -> String {
+    member_operator_shim(name, struct_qual, m, is_const)
 }
 
 /// A static member function.
@@ -167,9 +170,9 @@ pub fn constructor_shim(name: &str, struct_qual: &str, m: &Function, aggregate: 
     wrap(name, &sig, &body)
 }
 
-/// A conversion operator `operator T() const`.
-pub fn conversion_shim(name: &str, struct_qual: &str, m: &Function) -> String {
-    member_operator_shim(name, struct_qual, m)
+/// A conversion operator `operator T() const` (or without `const`).
+pub fn conversion_shim(name: &str, struct_qual: &str, m: &Function, is_const: bool) -> String {
+    member_operator_shim(name, struct_qual, m, is_const)
 }
 
 /// C++'s keywords and alternative tokens: never a type's or a function's name.

@@ -2920,6 +2920,37 @@ fn bug_6_struct_hidden_by_function_of_the_same_name() {
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
 
+/// BUG-8: a member overloaded on `const` (`bool operator-(int)` and `S operator-(int) const`):
+/// the shim of the `const` one called through a non-const object pointer, so C++ chose the other
+/// overload and NVRTC failed ("no suitable constructor exists to convert from bool"). Found by
+/// `fuzz_render`'s NVRTC models.
+#[test]
+fn bug_8_members_overloaded_on_const() {
+    let mut raw = empty_raw(true);
+    let mut s = raw_struct("S", None, &[]);
+    let param = || vec![RawParam { name: "z".into(), ty: plain(Base::Int(5)) }];
+    let member = |op: Option<usize>, ret: Ty, is_const: bool| RawMethod {
+        kind: 7,
+        name: "get".into(),
+        op,
+        params: param(),
+        ret,
+        is_const,
+        is_static: false,
+        is_virtual: false,
+        assign: 0,
+        space: 2,
+    };
+    let minus = MEMBER_OPERATORS.iter().position(|(sym, arity)| *sym == "-" && *arity == 1);
+    for op in [minus, None] {
+        s.methods.push(member(op, plain(Base::Bool), false));
+        s.methods.push(member(op, plain(Base::Struct(0)), true));
+    }
+    raw.structs.push(s);
+    let fails = fixed_failures(&raw);
+    assert!(fails.is_empty(), "BUG-8:\n{}\nmodel: {}", fails.join("\n"), model_json(&build(&raw)));
+}
+
 // ============================================================================= templates
 //
 // Function and class templates with type and non-type parameters, defaults and packs, their names

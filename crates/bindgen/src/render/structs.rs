@@ -285,7 +285,7 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, a
                     ("", var.to_string()),
                     ("unit", "_unit".into()),
                     ("shim", py_str(&name)),
-                    ("src", py_str(&conversion_shim(&name, &s.qual_name, f))),
+                    ("src", py_str(&conversion_shim(&name, &s.qual_name, f, m.is_const))),
                     ("to", to),
                 ],
             ));
@@ -339,7 +339,7 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, a
                         ("unit", "_unit".into()),
                         ("op", format!("operator.{op}")),
                         ("shim", py_str(&name)),
-                        ("src", py_str(&member_operator_shim(&name, &s.qual_name, f))),
+                        ("src", py_str(&member_operator_shim(&name, &s.qual_name, f, m.is_const))),
                         ("ret", ret),
                         ("params", params),
                     ],
@@ -355,7 +355,7 @@ fn render_member_arity(ctx: &Context, s: &Struct, var: &str, m: &StructMethod, a
                     ("unit", "_unit".into()),
                     ("name", py_str(py_method)),
                     ("shim", py_str(&name)),
-                    ("src", py_str(&method_shim(&name, &s.qual_name, f))),
+                    ("src", py_str(&method_shim(&name, &s.qual_name, f, m.is_const))),
                     ("ret", ret),
                     ("params", params),
                 ];
