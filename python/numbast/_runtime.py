@@ -404,23 +404,9 @@ def _template_compile_user_op(py_func, args, symbol, cc, fastmath):
                         fastmath=fastmath)  # fmt: skip
 
 
-def _template_ltoir(data, name):
-    """LTO-IR `data` as a linkable object of this backend."""
-    from numba.cuda.cudadrv.linkable_code import LTOIR
-
-    return LTOIR(data, name=name)
-
-
 def _template_link_code(context, builder, code):
     """Adds linkable `code` to the link of the kernel being lowered."""
     context.active_code_library.add_linking_file(code)
-
-
-def _template_user_ops_home():
-    """The module of this backend that keeps the process's user operators (`_template_operators.user_ops`)."""
-    from numba.cuda.cudadrv import linkable_code
-
-    return linkable_code
 
 
 def _template_lowering(impl):

@@ -2,6 +2,7 @@
 compiled by the backend (numba-cuda or numba-cuda-mlir) to LTO-IR with the C ABI and passed to the
 C++ side as a functor."""
 
+import importlib
 import inspect
 
 from . import _runtime as rt
@@ -28,11 +29,17 @@ def is_function_type(ty):
     return isinstance(ty, types.Dispatcher | types.Function | types.BoundFunction)
 
 
+def _linkable_code():
+    """The backend's `cudadrv.linkable_code` module: numba-cuda's, or numba-cuda-mlir's copy, whose
+    link plan knows `LTOIR` by its class name."""
+    return importlib.import_module(rt._NB_PACKAGE + ".cudadrv.linkable_code")
+
+
 def user_ops():
     """The user operators of this process, shared by every runtime copy of the backend (so that one
     Python function gets one symbol however many modules' templates take it): (key -> op,
-    name -> op), kept on a module of the backend (`_template_user_ops_home`)."""
-    home = rt._template_user_ops_home()
+    name -> op), kept on the backend's `cudadrv.linkable_code` module."""
+    home = _linkable_code()
     ops = getattr(home, "_nbst_user_ops", None)
     if ops is None:
         ops = home._nbst_user_ops = ({}, {})
@@ -76,7 +83,7 @@ class UserOp:
                                 "an operator returns a number or a bool")  # fmt: skip
         if self.decl is None:
             self.returns_bool, self.decl = returns_bool, self._declaration(resty)
-        code = rt._template_ltoir(bytes(data), f"{self.symbol}.ltoir")
+        code = _linkable_code().LTOIR(bytes(data), name=f"{self.symbol}.ltoir")
         code._nbst_unit = True  # like a shim unit, left out of what a cached kernel pickles
         self._ltoir[cc] = code
         return code
