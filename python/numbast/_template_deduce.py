@@ -556,6 +556,8 @@ def select(what, candidates, argtys, bindings, typingctx, viable=None):
     if len(fits) > 1:  # one Python name for `ns::f` and `ns::detail::f`: the outer one is the API
         depth = min(r.overload.qual_name.count("::") for r in fits)
         fits = [r for r in fits if r.overload.qual_name.count("::") == depth]
+    if len(fits) > 1:  # as in C++, on a variable (a non-const object) a non-const member beats a const one
+        fits = [r for r in fits if not r.overload.data.get("const_self")] or fits
     if len(fits) > 1:  # the same call (a `volatile` overload beside the plain one): the shim's compiler picks
         calls = {(str(r.ret_cxx), tuple(s.value_cxx for s in r.slots), r.explicit_args()) for r in fits}
         fits = fits[:1] if len(calls) == 1 else fits

@@ -10,6 +10,7 @@ SHIM_FORMS = {
     "guard": "#if {condition}\n{shim}#endif\n",
     "ret": "__nbst_ptr<{type}> __nbst_ret",
     "self": "__nbst_ptr<{type}> __nbst_self",
+    "self_const": "__nbst_ptr<const {type}> __nbst_self",
     "param": "__nbst_ptr<{type}> __nbst_a{index}",
     "arg": "*__nbst_a{index}",
     "arg_rvalue": "__nbst_move(*__nbst_a{index})",

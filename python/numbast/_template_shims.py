@@ -98,7 +98,7 @@ def instantiation_shim(unit, kind, call, resolved, self_cxx=None, arch=None):
     if resolved.ret is not None:
         params.append(form["ret"].format(type=resolved.ret_cxx))
     if self_cxx is not None:
-        params.append(form["self"].format(type=self_cxx))
+        params.append(form["self_const" if resolved.overload.data.get("const_self") else "self"].format(type=self_cxx))
     for i, s in enumerate(resolved.slots):
         if s.passing == "functor":  # a user operator: constructed in the shim, no argument
             args.append(form["functor_rvalue" if s.rvalue else "functor"].format(type=s.value_cxx))

@@ -36,6 +36,8 @@ pub const TEMPLATE_SHIM_FORMS: &[(&str, &str)] = &[
     ("guard", "#if {condition}\n{shim}#endif\n"),
     ("ret", "__nbst_ptr<{type}> __nbst_ret"),
     ("self", "__nbst_ptr<{type}> __nbst_self"),
+    // A `const` method's object, so that a member overloaded on `const` calls the overload bound.
+    ("self_const", "__nbst_ptr<const {type}> __nbst_self"),
     ("param", "__nbst_ptr<{type}> __nbst_a{index}"),
     ("arg", "*__nbst_a{index}"),
     ("arg_rvalue", "__nbst_move(*__nbst_a{index})"),

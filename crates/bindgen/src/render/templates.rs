@@ -170,12 +170,36 @@ fn params_data(
 
 /// Whose instantiation shims an overload's are: their kind (`fn`, `ctor`, `method`, `static`) and
 /// the callable's qualified name, which name the overload's shim stem (`shim::template_shim_stem`),
-/// and whether the callable is a non-const method (a call on a variable writes its receiver back).
+/// and the receiver a method is called on.
 #[derive(Clone, Copy)]
 struct ShimOf<'a> {
     kind: &'static str,
     name: &'a str,
-    mutates: bool,
+    receiver: Receiver,
+}
+
+/// The object a callable is called on, as its shim passes it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Receiver {
+    /// A function, a constructor or a static member: no object.
+    None,
+    /// A `const` method: called through a `const` object pointer, so that a member overloaded on
+    /// `const` calls the overload bound.
+    Const,
+    /// A non-const method: a call on a variable writes its receiver back.
+    Mutable,
+}
+
+impl Receiver {
+    /// The receiver of a member (`is_const`: its `const` qualifier, None where unknown, which is
+    /// passed as a non-const object).
+    fn of(is_ctor: bool, is_static: bool, is_const: Option<bool>) -> Receiver {
+        match (is_ctor || is_static, is_const) {
+            (true, _) => Receiver::None,
+            (false, Some(true)) => Receiver::Const,
+            (false, _) => Receiver::Mutable,
+        }
+    }
 }
 
 /// A callable as the runtime's overload dicts: one as declared, then one for each arity its
@@ -196,7 +220,8 @@ fn overloads_data(
 /// their analysis: each parameter's pattern, pieces and value spelling (`spelling.rs`), the return
 /// type's, the callable's specificity (how the runtime orders viable overloads), the name stem
 /// of its instantiation shims, and for a non-const method `"mutates": True` (a call on a variable
-/// writes the receiver back into it).
+/// writes the receiver back into it), for a `const` one `"const_self": True` (its shim takes a
+/// `const` object).
 fn overload_data(
     ctx: &Context,
     path: IntentPath<'_>,
@@ -252,8 +277,10 @@ fn overload_data(
     let identity = format!("{}\0{ret}\0{}", ctx.place(&f.location), spellings.join("\0"));
     let stem = template_shim_stem(shim.kind, shim.name, &identity, &ctx.unit_tag);
     let _ = write!(s, ", \"shim\": {}", py_str(&stem));
-    if shim.mutates {
-        s.push_str(", \"mutates\": True");
+    match shim.receiver {
+        Receiver::Mutable => s.push_str(", \"mutates\": True"),
+        Receiver::Const => s.push_str(", \"const_self\": True"),
+        Receiver::None => {}
     }
     if let (Some(guard), Some(_)) = (&ctx.arch_guard, qual_name) {
         let _ = write!(s, ", \"arch\": {}", py_str(guard));
@@ -314,7 +341,7 @@ pub fn render_function_templates(ctx: &Context, templates: &[FunctionTemplate], 
         let data =
             if f.is_operator { operator_of(&f.name, f.params.len()).map(Some) } else { Ok(None) }.and_then(|op| {
                 let scope = Scope::of(&t.qual_name);
-                let shim = ShimOf { kind: "fn", name: &t.qual_name, mutates: false };
+                let shim = ShimOf { kind: "fn", name: &t.qual_name, receiver: Receiver::None };
                 Ok((op, overloads_data(ctx, path, scope, &t.template_parameters, f, Some(&t.qual_name), shim)?))
             });
         match data {
@@ -446,8 +473,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         };
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         let full = member(&f.name);
-        let mutates = !is_ctor && !m.is_static && !m.is_const;
-        let shim = ShimOf { kind: member_shim_kind(is_ctor, m.is_static), name: &full, mutates };
+        let receiver = Receiver::of(is_ctor, m.is_static, Some(m.is_const));
+        let shim = ShimOf { kind: member_shim_kind(is_ctor, m.is_static), name: &full, receiver };
         match overloads_data(ctx, path, scope, &[], f, None, shim) {
             Ok(all) if is_ctor => ctors.extend(all),
             Ok(all) if m.is_static => {
@@ -489,8 +516,8 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
         }
         let path = member_path(if is_ctor { r.name.as_str() } else { f.name.as_str() });
         let full = member(&f.name);
-        let mutates = !is_ctor && !is_static && info.is_some_and(|i| !i.is_const);
-        let shim = ShimOf { kind: member_shim_kind(is_ctor, is_static), name: &full, mutates };
+        let receiver = Receiver::of(is_ctor, is_static, info.map(|i| i.is_const));
+        let shim = ShimOf { kind: member_shim_kind(is_ctor, is_static), name: &full, receiver };
         match overloads_data(ctx, path, scope, &mt.template_parameters, f, None, shim) {
             Ok(all) if is_ctor => ctors.extend(all),
             // `C.name(...)`: the member's own template arguments deduced as a function template's.
@@ -654,8 +681,8 @@ pub fn render_member_templates(ctx: &Context, s: &Struct, var: &str) -> Rendered
             continue;
         }
         let path = IntentPath::Member { qual_name: &s.qual_name, name: &s.name, member: &f.name };
-        let mutates = !is_static && info.is_some_and(|i| !i.is_const);
-        let shim = ShimOf { kind: member_shim_kind(false, is_static), name: &full, mutates };
+        let receiver = Receiver::of(false, is_static, info.map(|i| i.is_const));
+        let shim = ShimOf { kind: member_shim_kind(false, is_static), name: &full, receiver };
         match overloads_data(ctx, path, Scope::of(&s.qual_name), &mt.template_parameters, f, None, shim) {
             Ok(all) => {
                 let entries = all.into_iter().map(|data| format!("({}, {data})", py_str(&f.name)));
@@ -833,6 +860,9 @@ mod tests {
         let sum = code.find("(\"sum\", {").unwrap();
         assert!(code[add..sum].contains("\"mutates\": True"), "{code}");
         assert_eq!(code.matches("\"mutates\": True").count(), 1, "{code}");
+        // Its const methods (`sum`, `size`) take a const object; the constructor and `add` do not.
+        assert!(code[sum..].contains("\"const_self\": True"), "{code}");
+        assert_eq!(code.matches("\"const_self\": True").count(), 2, "{code}");
     }
 
     #[test]
