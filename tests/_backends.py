@@ -15,6 +15,41 @@ ARCH = "sm_80"
 BACKENDS = ["numba-cuda", "mlir"]
 
 
+_GUARD_BYTE = 0xA5
+
+
+def _guardable(a):
+    return isinstance(a, np.ndarray) and a.size > 0 and a.flags.c_contiguous and not a.dtype.hasobject
+
+
+class _Guarded:
+    """A host array copied to the device between two guard bands of `_GUARD_BYTE`, each as long as
+    the array rounded up to 256 bytes (so the view keeps the alignment of the allocation):
+    `view` is the device array a kernel gets; `result(i)` copies back, checks the bands and
+    returns the array's new contents."""
+
+    def __init__(self, cuda, a):
+        self.shape, self.dtype, self.nbytes = a.shape, a.dtype, a.nbytes
+        self.band = -(-a.nbytes // 256) * 256
+        whole = np.full(a.nbytes + 2 * self.band, _GUARD_BYTE, np.uint8)
+        whole[self.band : self.band + a.nbytes] = a.reshape(-1).view(np.uint8)
+        self.whole = cuda.to_device(whole)
+        self.view = self.whole[self.band : self.band + a.nbytes].view(a.dtype).reshape(a.shape)
+
+    def result(self, index):
+        whole = self.whole.copy_to_host()
+        for name, band in (("before", whole[: self.band]), ("past the end of", whole[self.band + self.nbytes :])):
+            hit = np.flatnonzero(band != _GUARD_BYTE)
+            if hit.size:
+                where = (hit[0] - self.band, hit[-1] - self.band) if name == "before" else (hit[0], hit[-1])
+                raise AssertionError(
+                    f"the kernel wrote {name} argument {index} ({self.dtype}{list(self.shape)}, {self.nbytes} bytes): "
+                    f"{hit.size} guard byte(s) changed, offsets {where[0]}..{where[1]} from its "
+                    f"{'start' if name == 'before' else 'end'}"
+                )
+        return whole[self.band : self.band + self.nbytes].view(self.dtype).reshape(self.shape).copy()
+
+
 class Backend:
     """What a test needs of one backend: its binding API, `cuda`, `types`, data models, and
     `link(kernel, argtypes, writer)` (a cubin with the writer's shims inlined)."""
@@ -54,11 +89,20 @@ class Backend:
     def run_case(self, case):
         """Launches a `Case` on the GPU (no `link=`: lowering adds the shims) with its `launch`
         configuration (blocks, threads; default one thread) and checks it: the arguments go to
-        the device and come back as the tuple `check` gets."""
+        the device and come back as the tuple `check` gets.
+
+        Each C-contiguous array argument lies on the device between two guard bands (a byte
+        pattern as long as the array, at least 256 bytes): a kernel that writes past either end of
+        an array fails the test, naming the argument, instead of corrupting its neighbours."""
         self.gpu()
-        args = [self.cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in case.args()]
+        host = case.args()
+        guarded = [_Guarded(self.cuda, a) if _guardable(a) else None for a in host]
+        args = [g.view if g else self.cuda.to_device(a) if isinstance(a, np.ndarray) else a for g, a in zip(guarded, host)]
         self.cuda.jit(self.kernel(case.kernel))[getattr(case, "launch", (1, 1))](*args)
-        case.check(tuple(a.copy_to_host() if hasattr(a, "copy_to_host") else a for a in args))
+        back = []
+        for i, (g, a) in enumerate(zip(guarded, args)):
+            back.append(g.result(i) if g else a.copy_to_host() if hasattr(a, "copy_to_host") else a)
+        case.check(tuple(back))
 
     def kernel(self, fn):
         """Kernel `fn` (a Python function or `cuda.jit` dispatcher) for this backend. A kernel is
