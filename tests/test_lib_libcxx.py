@@ -7,6 +7,9 @@ with operators and free function templates.
 - `cuda::std::pair<int, float>`: construction and the `first`/`second` fields (members of a base);
   `make_pair`, whose return type (`pair<unwrap_ref_decay_t<T1>, ...>`) the compiler names;
 - `cuda::std::array<int, 4>`: `fill`, `a[i]` (a member `operator[]`), `size()`, `data()`;
+- `cuda::std::optional<int>`: constructed from a value (three constructor templates fit; SFINAE in
+  their template parameter lists leaves one, which C++ picks in the shim) and empty;
+  `has_value()`, `value_or()`;
 - numbers: `numeric_limits<T>::max()/min()/epsilon()` (static members of a base of a class
   template), `gcd`, `lcm`, `min`, `max`, `clamp`, `sqrt`, `hypot`.
 
@@ -31,7 +34,7 @@ from numba import cuda, float32, float64
 
 ARCH = "sm_80"
 N = 256
-HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath"]
+HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath", "optional"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def libcxx_decls(tmp_path_factory):
     public = [h for h in HEADERS if (std / h).is_file()]
     entry.write_text("".join(f"#include <cuda/std/{h}>\n" for h in public + algorithm))
     files = [str(std / h) for h in public]
-    for folder in ("__complex", "__utility", "__array", "__limits", "__cmath"):
+    for folder in ("__complex", "__utility", "__array", "__limits", "__cmath", "__optional"):
         files += glob.glob(str(std / folder / "*.h"))
     files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / f) for f in algorithm]
     # CCCL 13.0 still defines complex and array in its libcxx folder, behind the public headers.
@@ -168,6 +171,54 @@ def test_complex_operator_on_mismatched_types_is_a_typing_error(backend, L):
     case = Case(kernel, lambda: (np.zeros(1, np.float32),), None)
     with pytest.raises(Exception, match="add"):
         backend.link_case(case, L["writer"])
+
+
+# ----------------------------------------------------------------------------- optional
+
+
+def optional_case(L):
+    O = L["optional"][np.int32]
+
+    def kernel(values, out):
+        i = cuda.grid(1)
+        full = O(values[i])
+        empty = O()
+        out[i, 0] = full.has_value()
+        out[i, 1] = full.value_or(-1)
+        out[i, 2] = empty.has_value()
+        out[i, 3] = empty.value_or(values[i] * 2)
+
+    def args():
+        return np.arange(N, dtype=np.int32) - 7, np.zeros((N, 4), np.int32)
+
+    def check(out):
+        values, got = out
+        expected = np.stack([np.ones(N), values, np.zeros(N), values * 2], axis=1)
+        np.testing.assert_array_equal(got, expected)
+
+    return Case(kernel, args, check)
+
+
+def test_optional_links(backend, L):
+    backend.link_case(optional_case(L), L["writer"])
+
+
+def test_optional_constants(backend, L):
+    """Over constants the linked PTX stores the values: each call reached the right member."""
+    O = L["optional"][np.int32]
+
+    def kernel(out):
+        out[0] = O(np.int32(5)).value_or(np.int32(7))
+        out[1] = O().value_or(np.int32(9))
+        out[2] = O(np.int32(5)).has_value()
+        out[3] = O().has_value()
+
+    assert stored_constants(backend.linked_ptx(kernel, (backend.types.int32[::1],))) == [5, 9, 1, 0]
+
+
+@pytest.mark.gpu
+def test_optional_values(backend, L):
+    backend.run_case(optional_case(L))
 
 
 # ----------------------------------------------------------------------------- pair and array

@@ -22,11 +22,11 @@ ARCH = "sm_80"
 
 
 def sig(backend):
-    return (backend.typeof(np.zeros(8, np.int32)), backend.typeof(np.zeros(4, np.float32)))
+    return (backend.typeof(np.zeros(8, np.int32)), backend.typeof(np.zeros(5, np.float32)))
 
 
 EXPECTED_INT = [15, 16, 8, 20, 9, 49, 10, 17]
-EXPECTED_FLOAT = [6.0, 7.0, 8.0, 6.0]
+EXPECTED_FLOAT = [6.0, 7.0, 8.0, 6.0, 3.0]
 
 
 class _Names:
@@ -71,6 +71,7 @@ def make_kernel(ns):
         fout[1] = p(np.float32(3.0), np.float32(1.0))  # a class template's call operator: 7.0
         fout[2] = P.cube(np.float32(2.0))  # a class template's static member template: 8.0
         fout[3] = p.weigh(np.int32(3))  # 6.0
+        fout[4] = p.shifted()  # U defaults to the class's `value_type` (float): 3.0
 
     return kernel
 
@@ -116,7 +117,7 @@ def test_functions_naming_class_instances_link(backend, S):
 @pytest.mark.gpu
 def test_functions_naming_class_instances_values(backend, S):
     backend.gpu()
-    iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
+    iout, fout = np.zeros(8, np.int32), np.zeros(5, np.float32)
     backend.cuda.jit(backend.kernel(instance_functions_kernel(S)))[1, 1](iout, fout)
     assert iout[0] == 42 and fout[0] == 2.5
 
@@ -136,7 +137,7 @@ def test_member_template_mismatch_is_a_typing_error(backend, D):
 def test_member_templates_values(backend, mode, request):
     backend.gpu()
     kernel = backend.cuda.jit(backend.kernel(make_kernel(request.getfixturevalue({"dynamic": "D", "static": "S"}[mode]))))
-    iout, fout = np.zeros(8, np.int32), np.zeros(4, np.float32)
+    iout, fout = np.zeros(8, np.int32), np.zeros(5, np.float32)
     kernel[1, 1](iout, fout)
     assert iout.tolist() == EXPECTED_INT
     np.testing.assert_allclose(fout, EXPECTED_FLOAT)

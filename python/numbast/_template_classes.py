@@ -146,7 +146,7 @@ class ClassInstance:
             if not t._constructors and not args:  # an implicit default constructor
                 candidates = [(Overload({"params": [], "shim": t._shim_stem}), self._outer(), ())]
             try:
-                r = select(f"{self.cxx} constructor", candidates, args, t._tb.b, typingctx)
+                r = select(f"{self.cxx} constructor", candidates, args, t._tb.b, typingctx, constructor=True)
             except TemplateError as e:
                 raise typing_error(e) from None
             r.ret, r.ret_cxx = self._numba_type, self.cxx

@@ -210,7 +210,7 @@ class Deduction:
         # `::std::complex<U>` is fully qualified; `complex<T>` is named from within a namespace.
         if template is None or not (qual == name or (not fully_qualified and qual.endswith("::" + name))):
             tb = getattr(self.b, "_nbst_templates", None)
-            if tb is not None and not any(q == name or q.endswith("::" + name) for q in tb._classes):
+            if tb is not None and not bound_classes_named(tb, name, fully_qualified):
                 # Not a class template bound here (an alias template, a trait's `::type`): as in
                 # C++, nothing is deduced from it; its argument is passed as it is, C++ converts.
                 self.non_deduced[pname] = ty
@@ -528,10 +528,12 @@ class Deduction:
         return numba, cxx
 
 
-def select(what, candidates, argtys, bindings, typingctx, viable=None):
+def select(what, candidates, argtys, bindings, typingctx, viable=None, constructor=False):
     """The best of `candidates` (`(overload, outer args, explicit args)`) for `argtys`, or a
     TemplateError that lists every candidate and why it does not fit. `viable` filters the fits
-    that remain ambiguous (by asking the compiler which of them substitution keeps: SFINAE)."""
+    that remain ambiguous (by asking the compiler which of them substitution keeps: SFINAE).
+    A `constructor`'s shim names no template arguments (C++ deduces them, SFINAE included), so
+    fits that pass the same values make the same call."""
     fits, rejected = [], []
     for ov, outer, explicit in candidates:
         try:
@@ -559,7 +561,7 @@ def select(what, candidates, argtys, bindings, typingctx, viable=None):
     if len(fits) > 1:  # as in C++, on a variable (a non-const object) a non-const member beats a const one
         fits = [r for r in fits if not r.overload.data.get("const_self")] or fits
     if len(fits) > 1:  # the same call (a `volatile` overload beside the plain one): the shim's compiler picks
-        calls = {(str(r.ret_cxx), tuple(s.value_cxx for s in r.slots), r.explicit_args()) for r in fits}
+        calls = {(str(r.ret_cxx), tuple(s.value_cxx for s in r.slots), "" if constructor else r.explicit_args()) for r in fits}
         fits = fits[:1] if len(calls) == 1 else fits
     if len(fits) > 1:
         lines = [f"call of {what} ({shown_args}) is ambiguous between:"]
@@ -575,14 +577,21 @@ def class_instance_of(pat, mapping, bindings):
     tb = getattr(bindings, "_nbst_templates", None)
     if pat[0] != "name" or len(pat) < 4 or tb is None:
         return None
-    name, _fully_qualified, _texts, args = pat[3]
-    return class_instance_named(tb, name, [fill(a, mapping) for a in args])
+    name, fully_qualified, _texts, args = pat[3]
+    return class_instance_named(tb, name, [fill(a, mapping) for a in args], fully_qualified)
 
 
-def class_instance_named(tb, name, texts):
-    """The instantiation of the one bound class template called `name` (qualified or not) for
-    template arguments spelled `texts`, or None."""
-    matches = [t for q, t in tb._classes.items() if q == name or q.endswith("::" + name)]
+def bound_classes_named(tb, name, fully_qualified):
+    """The class templates bound in `tb` that `name` names: the one of that qualified name where
+    canopy gave the template's qualified name (`fully_qualified`), else each whose qualified name
+    ends with it (a name written from within a namespace)."""
+    return [t for q, t in tb._classes.items() if q == name or (not fully_qualified and q.endswith("::" + name))]
+
+
+def class_instance_named(tb, name, texts, fully_qualified=False):
+    """The instantiation of the one bound class template called `name` for template arguments
+    spelled `texts`, or None."""
+    matches = bound_classes_named(tb, name, fully_qualified)
     if len(matches) != 1:
         return None
     try:

@@ -37,6 +37,10 @@ struct Poly {
     __device__ static U cube(U x) { return x * x * x; }
     template <typename U>
     __device__ T weigh(U x) const { return c * static_cast<T>(x); }
+    // A default naming a member of the class (as libcu++'s `optional(_Up &&)` with `_Up = value_type`).
+    using value_type = T;
+    template <typename U = value_type>
+    __device__ U shifted() const { return static_cast<U>(c) + static_cast<U>(1); }
 };
 
 // Functions whose signatures name instantiations of a class template (as libcu++'s

@@ -126,7 +126,9 @@ fn tparams_data(params: &[TemplateParam], scope: Scope<'_>) -> Result<String, Un
             }
         };
         let ty = p.type_.as_ref().map(|t| cxx(&t.name));
-        let default = p.default.as_deref().map(|d| qualify_default(d, scope.namespace, &names));
+        // A member template's default may name members of its class (`class _Up = value_type` in
+        // `optional<_Tp>`): those are the instance's (`__nbst_self__::value_type`), not the namespace's.
+        let default = p.default.as_deref().map(|d| qualify_default(&scope.spelling(d), scope.namespace, &names));
         let default_pattern = match (&default, p.kind) {
             (Some(d), TemplateParamKind::Type) => Pattern::of(d).to_py(&names),
             _ => "None".into(),
