@@ -7,6 +7,9 @@ with operators and free function templates.
 - `cuda::std::pair<int, float>`: construction and the `first`/`second` fields (members of a base);
   `make_pair`, whose return type (`pair<unwrap_ref_decay_t<T1>, ...>`) the compiler names;
 - `cuda::std::array<int, 4>`: `fill`, `a[i]` (a member `operator[]`), `size()`, `data()`;
+- `cuda::std::tuple<int, float, long long>`: its constructor (a member parameter pack of the
+  class's pack), `get<I>` (the pack deduced from the instance), `make_tuple` (its returned
+  instance asked of the compiler, each element of the pack);
 - `cuda::std::optional<int>`: constructed from a value (three constructor templates fit; SFINAE in
   their template parameter lists leaves one, which C++ picks in the shim) and empty;
   `has_value()`, `value_or()`;
@@ -34,7 +37,7 @@ from numba import cuda, float32, float64
 
 ARCH = "sm_80"
 N = 256
-HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath", "optional"]
+HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath", "optional", "tuple"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def libcxx_decls(tmp_path_factory):
     public = [h for h in HEADERS if (std / h).is_file()]
     entry.write_text("".join(f"#include <cuda/std/{h}>\n" for h in public + algorithm))
     files = [str(std / h) for h in public]
-    for folder in ("__complex", "__utility", "__array", "__limits", "__cmath", "__optional"):
+    for folder in ("__complex", "__utility", "__array", "__limits", "__cmath", "__optional", "__tuple_dir"):
         files += glob.glob(str(std / folder / "*.h"))
     files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / f) for f in algorithm]
     # CCCL 13.0 still defines complex and array in its libcxx folder, behind the public headers.
@@ -171,6 +174,57 @@ def test_complex_operator_on_mismatched_types_is_a_typing_error(backend, L):
     case = Case(kernel, lambda: (np.zeros(1, np.float32),), None)
     with pytest.raises(Exception, match="add"):
         backend.link_case(case, L["writer"])
+
+
+# ----------------------------------------------------------------------------- tuple
+
+
+def tuple_case(L):
+    T3 = L["tuple"][np.int32, np.float32, np.int64]
+    get, make_tuple = L["get"], L["make_tuple"]
+
+    def kernel(values, ints, floats):
+        i = cuda.grid(1)
+        t = T3(values[i], float32(1.5), 7)
+        ints[i, 0] = get[0](t)
+        ints[i, 1] = get[2](t)
+        floats[i, 0] = get[1](t)
+        u = make_tuple(values[i] * 3, float32(2.5), np.int64(11))
+        ints[i, 2] = get[0](u)
+        floats[i, 1] = get[1](u)
+        ints[i, 3] = get[2](u)
+
+    def args():
+        return np.arange(N, dtype=np.int32) - 9, np.zeros((N, 4), np.int32), np.zeros((N, 2), np.float32)
+
+    def check(out):
+        values, ints, floats = out
+        np.testing.assert_array_equal(ints, np.stack([values, np.full(N, 7), values * 3, np.full(N, 11)], axis=1))
+        np.testing.assert_array_equal(floats, np.stack([np.full(N, 1.5), np.full(N, 2.5)], axis=1))
+
+    return Case(kernel, args, check)
+
+
+def test_tuple_links(backend, L):
+    backend.link_case(tuple_case(L), L["writer"])
+
+
+def test_tuple_constants(backend, L):
+    T3 = L["tuple"][np.int32, np.float32, np.int64]
+    get, make_tuple = L["get"], L["make_tuple"]
+
+    def kernel(out):
+        t = T3(np.int32(4), np.float32(1.5), 7)
+        out[0] = get[0](t) + get[2](t)
+        out[1] = get[1](make_tuple(np.int32(1), np.int32(6), np.int32(2)))
+        out[2] = get[2](make_tuple(np.int32(1), np.int32(6), np.int32(2)))
+
+    assert stored_constants(backend.linked_ptx(kernel, (backend.types.int32[::1],))) == [11, 6, 2]
+
+
+@pytest.mark.gpu
+def test_tuple_values(backend, L):
+    backend.run_case(tuple_case(L))
 
 
 # ----------------------------------------------------------------------------- optional

@@ -202,6 +202,8 @@ class Deduction:
         if len(pat) < 4:
             return  # not a template-id
         name, fully_qualified, parts, _pieces = pat[3]
+        # `tuple<_Tp...>`: a pack expansion as the last template argument deduces the pack.
+        parts = [part[:-3].strip() if part.endswith("...") and k == len(parts) - 1 else part for k, part in enumerate(parts)]
         if not any(part in self.own for part in parts):
             return  # no parameter of this overload in it
         owner = getattr(ty, "_nbst_owner", None)
@@ -218,6 +220,9 @@ class Deduction:
             raise Reject(f"parameter `{pname}` takes a {name}<...>, the argument is {ty}")
         for part, tp in zip(parts, template._tparams):
             own, given = self.own.get(part), owner.args.get(tp.name)
+            if own is not None and own.pack and own.kind == "type" and tp.pack and isinstance(given, list):
+                self._deduce_pack(own, given, pname)
+                continue
             if own is None or own.pack or not isinstance(given, Arg):
                 continue
             self.by_call.add(own.name)
@@ -271,6 +276,20 @@ class Deduction:
             raise Reject(f"parameter `{pname}` ({unparse(pat)}) cannot take an array")
         self._walk(vp, ty, False, pname)
         return "value"
+
+    def _deduce_pack(self, own, given, pname):
+        """Type pack `own` deduced from a class instance's pack arguments `given` (`_Tp...` of
+        `get(tuple<_Tp...> &)` from a `tuple<int, float>`)."""
+        self.by_call.add(own.name)
+        elements = []
+        for a in given:
+            numba = a.numba or numba_of(a.cxx, self.b)
+            if numba is None:
+                raise Reject(f"parameter `{pname}`: template argument `{a.cxx}` has no Numba type")
+            elements.append(numba)
+        if self.packs.get(own.name, elements) != elements:
+            raise Reject(f"parameter `{pname}`: pack `{own.name}` deduced twice, differently")
+        self.packs[own.name] = elements
 
     # -- resolving the template arguments --
 
@@ -347,9 +366,10 @@ class Deduction:
         """Template parameter -> the text substituted for it in a type expression (for a pack
         element, that element)."""
         out = {name: arg_text(a) for name, a in self.env.items()}
-        for p in self.ov.tparams:
-            if p.pack and pack_element is not None and len(self.env.get(p.name, ())) > pack_element:
-                out[p.name] = self.env[p.name][pack_element].text()
+        if pack_element is not None:  # every pack, the callable's or its class's, expands in step
+            for name, a in self.env.items():
+                if isinstance(a, list) and len(a) > pack_element:
+                    out[name] = a[pack_element].text()
         return out
 
     def _numba_of_value(self, vp, mapping=None):

@@ -47,7 +47,16 @@ _TARG_PROBE = (
     "template <unsigned long long I, class T> struct __nbst_targ<I, const T> : __nbst_targ<I, T> {};\n"
     "template <unsigned long long I, class T> struct __nbst_targ<I, T &> : __nbst_targ<I, T> {};\n"
     "template <unsigned long long I, class T> struct __nbst_targ<I, T &&> : __nbst_targ<I, T> {};\n"
+    "template <class T> struct __nbst_targc { static constexpr unsigned long long value = 0; };\n"
+    "template <template <class...> class C, class... A>\n"
+    "struct __nbst_targc<C<A...>> { static constexpr unsigned long long value = sizeof...(A); };\n"
+    "template <class T> struct __nbst_targc<const T> : __nbst_targc<T> {};\n"
+    "template <class T> struct __nbst_targc<T &> : __nbst_targc<T> {};\n"
+    "template <class T> struct __nbst_targc<T &&> : __nbst_targc<T> {};\n"
 )
+# How many type arguments a pack expansion in a returned template-id (`tuple<decay_t<_Tp>...>`) is
+# asked for at most, in the one probe that asks their count and kinds.
+_PACK_ARGS_MAX = 16
 
 
 def _ask_class_instance(unit, pat, result, target, arch, bindings, functors):
@@ -58,12 +67,16 @@ def _ask_class_instance(unit, pat, result, target, arch, bindings, functors):
     if pat[0] != "name" or len(pat) < 4 or tb is None:
         return None
     name, _fully_qualified, args, _pieces = pat[3]
-    count = len(args)
-    exprs = [f"__nbst_targ<{i}, {result}>::value" for i in range(count)]
+    # A pack expansion among the arguments stands for any number of them: the count is asked too.
+    asked = _PACK_ARGS_MAX if any(a.rstrip().endswith("...") for a in args) else len(args)
+    exprs = [f"__nbst_targc<{result}>::value"] + [f"__nbst_targ<{i}, {result}>::value" for i in range(asked)]
     try:
-        kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch, functors)
+        count, *kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch, functors)
     except TemplateError:
         return None
+    if count > asked:
+        return None
+    kinds = kinds[:count]
     if not all(1 <= k <= len(BUILTIN_KINDS) for k in kinds):
         return None
     return class_instance_named(tb, name, [BUILTIN_KINDS[k - 1][0] for k in kinds])

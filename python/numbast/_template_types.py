@@ -34,11 +34,27 @@ def norm(spelling):
     return " ".join(str(spelling).split())
 
 
+class PackText(str):
+    """The elements of a pack as they replace its name (`int, float`): a pack expansion `_Tp...`
+    filled in with them is expanded, so its `...` goes."""
+
+
+def _after(value, text):
+    """The literal `text` that follows a filled-in parameter `value`."""
+    if isinstance(value, PackText) and text.lstrip().startswith("..."):
+        return text.lstrip()[3:]
+    return text
+
+
 def fill(pieces, mapping):
     """The spelling whose pieces (`crates/bindgen/src/render/spelling.rs`: literal text and template
     parameter names, alternating) are `pieces`, each parameter that `mapping` names replaced by its
     text (the others stay as written)."""
-    return "".join(p if i % 2 == 0 else mapping.get(p, p) for i, p in enumerate(pieces))
+    out, value = [pieces[0]], None
+    for name, text in zip(pieces[1::2], pieces[2::2]):
+        value = mapping.get(name, name)
+        out += [value, _after(value, text)]
+    return "".join(out)
 
 
 def bind(pieces, mapping):
@@ -46,7 +62,7 @@ def bind(pieces, mapping):
     out = [pieces[0]]
     for name, text in zip(pieces[1::2], pieces[2::2]):
         if name in mapping:
-            out[-1] += mapping[name] + text
+            out[-1] += mapping[name] + _after(mapping[name], text)
         else:
             out += [name, text]
     return tuple(out)
@@ -214,7 +230,7 @@ class Arg:
 
 def arg_text(arg):
     """What replaces a template parameter's name in a type expression (a pack: its elements)."""
-    return ", ".join(x.text() for x in arg) if isinstance(arg, list) else arg.text()
+    return PackText(", ".join(x.text() for x in arg)) if isinstance(arg, list) else arg.text()
 
 
 def value_arg(param, value):

@@ -578,6 +578,18 @@ impl Cursor {
         take_string(unsafe { clang_getCursorPrettyPrinted(self.0, policy.0) })
     }
 
+    /// The first declaration of the entity this cursor declares (itself when it is the first).
+    pub(crate) fn canonical_cursor(&self) -> Cursor {
+        // SAFETY: valid cursor; clang returns a cursor of the same translation unit.
+        Cursor(unsafe { clang_getCanonicalCursor(self.0) })
+    }
+
+    /// Whether two cursors are the same declaration.
+    pub(crate) fn same_as(&self, other: &Cursor) -> bool {
+        // SAFETY: both cursors are valid.
+        unsafe { clang_equalCursors(self.0, other.0) != 0 }
+    }
+
     /// The enclosing declaration (namespace, record, or the translation unit).
     pub(crate) fn semantic_parent(&self) -> Option<Cursor> {
         // SAFETY: valid cursor; null cursor means none.

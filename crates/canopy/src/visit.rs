@@ -391,7 +391,30 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
         model
     }
 
+    /// The template parameters of `c`, each default argument found on it or, for a class
+    /// template, on its first declaration (`template <class T, size_t N = dynamic_extent> class
+    /// span;` ahead of a definition that repeats no default): C++ merges the defaults of all
+    /// declarations, and libraries declare them ahead. Defaults are taken from the first
+    /// declaration only where its parameters have the same names, so that its defaults name them.
     fn template_params(&self, c: &Cursor) -> Vec<TemplateParam> {
+        let mut params = self.own_template_params(c);
+        let first = c.canonical_cursor();
+        if c.kind() == CursorKind::ClassTemplate && !first.same_as(c) && params.iter().any(|p| p.default.is_none()) {
+            let earlier = self.own_template_params(&first);
+            let same_names = earlier.len() == params.len()
+                && earlier.iter().zip(&params).all(|(a, b)| a.name == b.name && a.kind == b.kind);
+            if same_names {
+                for (p, e) in params.iter_mut().zip(earlier) {
+                    if p.default.is_none() {
+                        p.default = e.default;
+                    }
+                }
+            }
+        }
+        params
+    }
+
+    fn own_template_params(&self, c: &Cursor) -> Vec<TemplateParam> {
         c.children()
             .into_iter()
             .filter_map(|p| {
