@@ -136,7 +136,7 @@ def function_case(F):
 
 def test_function_templates_are_bound_under_their_names(F):
     assert sorted(F["fns"]) == [
-        "add", "count_args", "divmod", "halve", "kind", "load", "make_value", "pick", "saturate",
+        "add", "count_args", "divmod", "forwarded", "halve", "kind", "load", "make_value", "pick", "saturate",
         "scaled", "shift", "store", "sum_array", "widen",
     ]  # fmt: skip
     assert repr(F["fns"]["saturate"]) == "<bound function template saturate (tpl::saturate)>"
@@ -219,6 +219,16 @@ def test_extent_that_cannot_be_deduced_is_named(F):
 
     msg = typing_error(kernel, (typeof(np.zeros(1, np.int32)),))
     assert "template parameter `N` cannot be deduced" in msg
+
+
+def test_forwarding_reference_refuses_an_array(F):
+    forwarded = F["fns"]["forwarded"]
+
+    def kernel(out):
+        out[0] = forwarded(out)
+
+    msg = typing_error(kernel, (typeof(np.zeros(1, np.int32)),))
+    assert "parameter `r` (R &&) is a forwarding reference: it cannot take an array" in msg
 
 
 def test_one_template_by_name(F):

@@ -261,6 +261,10 @@ class Deduction:
                 return "element"
             ty = element  # passed by value: a copy
         if isinstance(ty, types.Array):
+            if is_ref and pat[1] == "&&" and vp[0] == "name" and vp[1] in self.own:
+                # A forwarding reference (`_Range &&`) would take the C++ array itself, whose
+                # extent a Numba array does not have; its first element is not what it means.
+                raise Reject(f"parameter `{pname}` ({unparse(pat)}) is a forwarding reference: it cannot take an array")
             if vp[0] == "array" or is_ref:
                 target = vp[1] if vp[0] == "array" else vp
                 by_call = set(self.by_call)

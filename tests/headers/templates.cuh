@@ -2,6 +2,14 @@
 // templates; partial specializations (not reported as templates); explicit specializations;
 // CRTP and dependent signatures.
 
+// A default given by a declaration ahead of the definition (as libcu++'s `span`), which C++ merges.
+template <typename T, int N = 2>
+struct Ahead;
+template <typename T, int N>
+struct Ahead {
+  T items[N];
+};
+
 template <typename T, int N = 4>
 struct Array {
   T data[N];

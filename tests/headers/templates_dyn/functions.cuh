@@ -58,6 +58,10 @@ __device__ T count_args(T head, Rest... rest) { return head + T(sizeof...(Rest))
 template <typename T>
 __device__ void store(T &out, T value) { out = value; }
 
+// A forwarding reference: it takes a C++ object (a range, say), never a Numba array's element.
+template <typename R>
+__device__ int forwarded(R &&r) { return int(sizeof(R)); }
+
 }  // namespace tpl
 
 namespace tpl {
