@@ -54,9 +54,10 @@ def libcxx_decls(tmp_path_factory):
     for folder in ("__complex", "__utility", "__array", "__limits", "__cmath", "__optional", "__tuple_dir"):
         files += glob.glob(str(std / folder / "*.h"))
     files += [str(std / "__numeric" / "gcd_lcm.h")] + [str(std / f) for f in algorithm]
-    # CCCL 13.0 still defines complex and array in its libcxx folder, behind the public headers.
+    # CCCL 13.0 still defines complex, array, tuple and optional in its libcxx folder, behind the
+    # public headers.
     libcxx = std / "detail" / "libcxx" / "include"
-    files += [str(libcxx / h) for h in ("complex", "array") if (libcxx / h).is_file()]
+    files += [str(libcxx / h) for h in ("complex", "array", "tuple", "optional") if (libcxx / h).is_file()]
     return ast_canopy.parse_declarations_from_source(str(entry), files, ARCH), entry
 
 
