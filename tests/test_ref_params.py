@@ -35,10 +35,10 @@ def lib(backend):
         warnings.simplefilter("error")
         structs = backend.api.bind_cxx_structs(writer, decls.structs, None, None)
         functions = backend.api.bind_cxx_functions(writer, decls.functions)
-        (adder,) = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
+        watch, adder = backend.api.bind_cxx_class_templates(decls.class_templates, None, writer)
         templates = backend.api.bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
     names = {o.__name__: o for o in [*structs, *functions, *templates]}
-    return pytypes.SimpleNamespace(writer=writer, Adder=adder[np.int32], **names)
+    return pytypes.SimpleNamespace(writer=writer, Adder=adder[np.int32], Watch=watch[np.int32], **names)
 
 
 def constants_kernel(backend, lib):
@@ -156,6 +156,32 @@ def test_constructor_reference_links_to_a_global_atomic(backend, lib):
 
         ptx = link_kernel(atomic_kernel(lib), (backend.types.int32[::1],), ARCH).ptx
         assert any(line.strip().startswith(("atom.global.add", "red.global.add")) for line in ptx.splitlines())
+
+
+def test_class_template_constructor_reference_links_to_a_global_atomic(backend, lib):
+    Watch = lib.Watch
+
+    def kernel(out):
+        w = Watch(out[1:])
+        w.add(1)
+
+    backend.link(kernel, (backend.types.int32[::1],), lib.writer)
+
+
+@pytest.mark.parametrize("which", ["Tracker", "Watch"])
+def test_constructor_reference_refuses_a_copy(backend, lib, which):
+    """A constructor may keep the address its reference names: a copy of an element (or of a
+    variable) would leave it pointing into the shim's frame, so only storage is taken."""
+    cls = getattr(lib, which)
+
+    def kernel(out):
+        t = cls(out[1])
+        t.add(1)
+
+    with pytest.raises(Exception, match=r"Tracker|Watch") as e:
+        backend.link(kernel, (backend.types.int32[::1],), lib.writer)
+    if which == "Watch":
+        assert "parameter `t` is a non-const reference, which the object may keep" in str(e.value)
 
 
 def element_kernel(lib):

@@ -149,6 +149,12 @@ class ClassInstance:
                 r = select(f"{self.cxx} constructor", candidates, args, t._tb.b, typingctx, constructor=True)
             except TemplateError as e:
                 raise typing_error(e) from None
+            kept = [i for i, slot in enumerate(r.slots) if slot.writes]
+            if kept:  # a copy's address would outlive the shim (`cuda::atomic_ref(a[i])`)
+                name = r.overload.params[kept[0]][0]
+                raise typing_error(TemplateError(
+                    f"{self.cxx} constructor: parameter `{name}` is a non-const reference, which the object may "
+                    f"keep; pass the storage it refers to (`a[i:]` for an array element, a pointer), not a value"))  # fmt: skip
             r.ret, r.ret_cxx = self._numba_type, self.cxx
             arch = t._tb.arch(t._arch)
             unit = unit_for(t._unit, r)

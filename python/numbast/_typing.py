@@ -1050,8 +1050,11 @@ class Bindings:
         return struct
 
     def constructor(self, struct, *, unit, shim, src, params, implicit=False, cxx=None):
-        """A constructor overload: `shim(S *ret, P0 *a0, ...)` constructs into `ret`."""
-        forms = _ref_forms(_check_params(params))
+        """A constructor overload: `shim(S *ret, P0 *a0, ...)` constructs into `ret`. A non-const
+        reference parameter takes the caller's storage only (a pointer, an array or a slice): the
+        object may keep its address (`Tracker(int &t)`, `cuda::atomic_ref`), which a copy's would
+        not outlive."""
+        forms = _ref_forms(_check_params(params))[-1:]
         nbty = struct._numba_type
         for params in forms:
             argtys = _arg_types(params)

@@ -23,6 +23,14 @@ struct Tracker {
   __device__ void add(int v) const { atomicAdd(target, v); }
 };
 
+// The same as a class template (as `cuda::atomic_ref<T>`).
+template <typename T>
+struct Watch {
+  T *target;
+  __device__ explicit Watch(T &t) : target(&t) {}
+  __device__ void add(T v) const { atomicAdd(target, v); }
+};
+
 // A class template's method with a reference parameter.
 template <typename T>
 struct Adder {
