@@ -151,7 +151,8 @@ class ClassInstance:
                 raise typing_error(e) from None
             kept = [i for i, slot in enumerate(r.slots) if slot.writes]
             if kept:  # a copy's address would outlive the shim (`cuda::atomic_ref(a[i])`)
-                name = r.overload.params[kept[0]][0]
+                names = [n for n, _sp, _intent in r.overload.params]
+                name = names[min(kept[0], len(names) - 1)]  # a pack's elements share its name
                 raise typing_error(TemplateError(
                     f"{self.cxx} constructor: parameter `{name}` is a non-const reference, which the object may "
                     f"keep; pass the storage it refers to (`a[i:]` for an array element, a pointer), not a value"))  # fmt: skip

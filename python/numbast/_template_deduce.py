@@ -227,9 +227,7 @@ class Deduction:
                 continue
             self.by_call.add(own.name)
             if own.kind == "type":
-                numba = given.numba or numba_of(given.cxx, self.b)
-                if numba is None:
-                    raise Reject(f"parameter `{pname}`: template argument `{given.cxx}` has no Numba type")
+                numba = self._numba_of_arg(given, pname)
                 self.cands.setdefault(own.name, []).append((numba, True, pname))
             else:
                 self.values.setdefault(own.name, []).append((given.value if given.value is not None else given.cxx, pname))
@@ -281,16 +279,18 @@ class Deduction:
         self._walk(vp, ty, False, pname)
         return "value"
 
+    def _numba_of_arg(self, a, pname):
+        """The Numba type of a class instance's type argument `a`, which parameter `pname` deduces from."""
+        numba = a.numba or numba_of(a.cxx, self.b)
+        if numba is None:
+            raise Reject(f"parameter `{pname}`: template argument `{a.cxx}` has no Numba type")
+        return numba
+
     def _deduce_pack(self, own, given, pname):
         """Type pack `own` deduced from a class instance's pack arguments `given` (`_Tp...` of
         `get(tuple<_Tp...> &)` from a `tuple<int, float>`)."""
         self.by_call.add(own.name)
-        elements = []
-        for a in given:
-            numba = a.numba or numba_of(a.cxx, self.b)
-            if numba is None:
-                raise Reject(f"parameter `{pname}`: template argument `{a.cxx}` has no Numba type")
-            elements.append(numba)
+        elements = [self._numba_of_arg(a, pname) for a in given]
         if self.packs.get(own.name, elements) != elements:
             raise Reject(f"parameter `{pname}`: pack `{own.name}` deduced twice, differently")
         self.packs[own.name] = elements

@@ -50,7 +50,7 @@ def fill(pieces, mapping):
     """The spelling whose pieces (`crates/bindgen/src/render/spelling.rs`: literal text and template
     parameter names, alternating) are `pieces`, each parameter that `mapping` names replaced by its
     text (the others stay as written)."""
-    out, value = [pieces[0]], None
+    out = [pieces[0]]
     for name, text in zip(pieces[1::2], pieces[2::2]):
         value = mapping.get(name, name)
         out += [value, _after(value, text)]
