@@ -182,6 +182,9 @@ def test_constructor_reference_refuses_a_copy(backend, lib, which):
         backend.link(kernel, (backend.types.int32[::1],), lib.writer)
     if which == "Watch":
         assert "parameter `t` is a non-const reference, which the object may keep" in str(e.value)
+    else:
+        assert "argument 1: int32 does not convert to int32*" in str(e.value)
+        assert "takes the caller's storage only: an array, a slice or a pointer, not a value" in str(e.value)
 
 
 def element_kernel(lib):

@@ -408,6 +408,7 @@ class _CallTemplate(ConcreteTemplate):
     cases: _ClassVar[list] = []
     cxx: _ClassVar[list] = []  # C++ signatures, aligned with `cases` (or empty)
     fitted: _ClassVar[dict] = {}  # fitted argument types (receiver first for a method) -> index into `cases`
+    notes: _ClassVar[dict] = {}  # index into `cases` -> a sentence the error adds under its reason
     raise_errors = True
 
     def apply(self, args, kws):
@@ -417,12 +418,12 @@ class _CallTemplate(ConcreteTemplate):
             sig, failed = None, True
         else:
             failed = False
-        pointers = any(isinstance(types.unliteral(a), (types.Array, types.CPointer)) or a == types.voidptr for a in args)
-        if sig is not None or kws or not pointers:
-            if failed and self.raise_errors and self.cases and not kws:
-                return self._fit(args)  # raises the error listing each overload
+        if sig is not None or kws:
             return sig
-        return self._fit(args)
+        pointers = any(isinstance(types.unliteral(a), (types.Array, types.CPointer)) or a == types.voidptr for a in args)
+        if pointers or (self.raise_errors and self.cases):
+            return self._fit(args)  # fits pointer parameters, or raises the error listing each overload
+        return None
 
     def _fit(self, args):
         best, why = None, []
@@ -439,6 +440,8 @@ class _CallTemplate(ConcreteTemplate):
             for k, (case, reason) in enumerate(zip(self.cases, why)):
                 name = self.cxx[k] if k < len(self.cxx) and self.cxx[k] else str(case)
                 lines.append(f"  {name}\n    -> {reason}")
+                if k in self.notes:
+                    lines.append(f"       ({self.notes[k]})")
             raise _TypingError("\n".join(lines))
         _cost, k, fitted = best
         case = self.cases[k]
@@ -480,7 +483,7 @@ class _CallTemplate(ConcreteTemplate):
 
 def _call_template(name, key, base=None):
     """A fresh `_CallTemplate` subclass for one callable (its own cases and tables)."""
-    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set()}
+    attrs = {"key": key, "cases": [], "cxx": [], "impls": [], "fitted": {}, "fitted_lowered": set(), "notes": {}}
     # A method's non-const overloads: index into `cases` -> index into the cases of the variant
     # that writes the receiver back (`writeback_template`, made with the first of them).
     # A variant case's `targets`: what each value after the result is written back to ("self",
@@ -1054,11 +1057,18 @@ class Bindings:
         reference parameter takes the caller's storage only (a pointer, an array or a slice): the
         object may keep its address (`Tracker(int &t)`, `cuda::atomic_ref`), which a copy's would
         not outlive."""
-        forms = _ref_forms(_check_params(params))[-1:]
+        all_forms = _ref_forms(_check_params(params))
+        forms = all_forms[-1:]
         nbty = struct._numba_type
+        template = struct._ctor_template
         for params in forms:
             argtys = _arg_types(params)
-            self._add_case(struct._ctor_template, struct, signature(nbty, *argtys), _call_impl(unit, shim, src, nbty, params), cxx)
+            self._add_case(template, struct, signature(nbty, *argtys), _call_impl(unit, shim, src, nbty, params), cxx)
+        if len(all_forms) > 1:
+            template.notes[len(template.cases) - 1] = (
+                "a non-const reference parameter, which the object may keep, takes the caller's storage only: "
+                "an array, a slice or a pointer, not a value"
+            )
         params = forms[0]
         if implicit and len(params) == 1 and params[0][1] == "in":
             ((pty, _mode),) = params
