@@ -415,9 +415,7 @@ class _CallTemplate(ConcreteTemplate):
         try:
             sig = super().apply(args, kws)
         except _TYPING_ERRORS:  # numba-cuda raises numba's own here
-            sig, failed = None, True
-        else:
-            failed = False
+            sig = None
         if sig is not None or kws:
             return sig
         pointers = any(isinstance(types.unliteral(a), (types.Array, types.CPointer)) or a == types.voidptr for a in args)
