@@ -132,3 +132,19 @@ def test_evaluate_constants_reads_layouts_and_reports_errors():
     assert errors == [] and values[1:] == [8, None] and values[0] > 0
     values, errors = ast_canopy.evaluate_constants(src + "constexpr int bad = nosuch;\n", ["size"], ARCH)
     assert len(errors) == 1 and errors[0].startswith("numbast_constants.cu:5:") and "nosuch" in errors[0]
+
+
+def test_a_header_without_include_guard_is_read_once(tmp_path):
+    """The header's PCH holds the source's leading `#include` lines; the rest of the source must not
+    include the header again (a header without a guard would define its templates twice)."""
+    header = tmp_path / "unguarded.cuh"
+    header.write_text("template <class T> struct Box {\n  T v;\n  short s;\n};\n")
+    src = f'#include "{header}"\n__device__ constexpr unsigned long long size = sizeof(Box<double>);\n'
+    for _ in range(2):  # the first builds the header's PCH, the second loads it
+        values, errors = ast_canopy.evaluate_constants(src, ["size"], ARCH)
+        assert errors == [] and values == [16]
+    values, errors = ast_canopy.evaluate_constants(src + "constexpr int bad = nosuch;\n", ["size"], ARCH)
+    assert len(errors) == 1 and errors[0].startswith("numbast_constants.cu:3:"), errors  # lines kept
+    decls = parse_declarations_from_source(str(header), [str(header)], ARCH)
+    (box,) = bind_cxx_class_templates(decls.class_templates, None, MemoryShimWriter(f'#include "{header}"'))
+    assert box[np.float64]._numba_type._nbst_size == 16

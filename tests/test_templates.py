@@ -733,3 +733,50 @@ def test_deduced_template_arguments_are_left_to_the_call():
     source = writer.unit.source()
     assert "::ops::operator+(*__nbst_a0, *__nbst_a1)" in source
     assert "::ops::scaled<3, float>(*__nbst_a0)" in source
+
+
+# ----------------------------------------------------------------------------- overload ranking
+
+
+@pytest.fixture(scope="module")
+def R():
+    path = HEADERS / "ranking.cuh"
+    decls = parse(path)
+    writer = MemoryShimWriter(f'#include "{path}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = numbast.bind_cxx_functions(writer, decls.functions)
+        fns = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)
+    assert [f.__name__ for f in plain] == ["twice"]
+    return {f.__name__: f for f in fns}
+
+
+def result_type(fn, argtys):
+    _, restype = cuda.compile(fn, argtys, device=True, output="ltoir", cc=(8, 0))
+    return restype
+
+
+def test_a_template_that_takes_the_arguments_as_they_are_beats_a_converting_non_template(R):
+    twice = R["twice"]
+    assert result_type(lambda x: twice(x), (float32,)) == float32  # the template: no float -> int
+    assert result_type(lambda x: twice(x), (types.float64,)) == types.float64
+    assert result_type(lambda x: twice(x), (int32,)) == int32  # the non-template, exact
+    # A Python int is Numba's int64 (C++'s `long long`): the template takes it as it is.
+    assert result_type(lambda: twice(2), ()) == types.int64
+
+
+def test_partial_ordering_prefers_the_more_specialized_template(R):
+    pick = R["pick"]
+    assert result_type(lambda a, b: pick(a, b), (float32, float32)) == float32  # pick(T, T)
+    assert result_type(lambda a, b: pick(a, b), (float32, types.float64)) == types.float64  # pick(T, U)
+
+
+def test_ranked_calls_link(R):
+    twice, pick = R["twice"], R["pick"]
+
+    def kernel(fout, iout):
+        fout[0] = twice(fout[1])
+        iout[0] = twice(iout[1])
+        fout[2] = pick(fout[1], fout[3])
+
+    link_kernel(kernel, (typeof(np.zeros(4, np.float32)), typeof(np.zeros(2, np.int32))), ARCH)

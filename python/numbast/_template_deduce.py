@@ -552,6 +552,36 @@ class Deduction:
         return numba, cxx
 
 
+def _bare_params(ov, n):
+    """Which template parameter each of the first `n` function parameters of `ov` is, where each
+    is one (`T`, `const T &`, `T &&`), no template parameter is a pack and each non-type one has a
+    default (`enable_if_t<...> = 0`); else None."""
+    if len(ov.patterns) < n or any(t.pack or (t.kind != "type" and t.default is None) for t in ov.tparams):
+        return None
+    own = {t.name for t in ov.tparams if t.kind == "type"}
+    out = []
+    for pat in ov.patterns[:n]:
+        vp = pat[2] if pat[0] == "ref" else pat
+        if vp[0] != "name" or vp[1] not in own or tuple(vp[2]) != ("", vp[1], ""):
+            return None
+        out.append(vp[1])
+    return out
+
+
+def _most_specialized(fits, n):
+    """The fits no other fit is more specialized than, by C++'s partial ordering where every
+    parameter is a template parameter itself: `f(T, T)` deduces from `f(T, U)`'s arguments only
+    where they are equal, so it is the more specialized. Fits of other shapes are kept as they are."""
+    bare = [_bare_params(r.overload, n) for r in fits]
+    if any(b is None for b in bare):
+        return fits
+
+    def at_least(a, b):  # every equality `b` requires, `a` requires too
+        return all(a[i] == a[j] for i in range(n) for j in range(i + 1, n) if b[i] == b[j])
+
+    return [r for r, a in zip(fits, bare) if not any(at_least(b, a) and not at_least(a, b) for b in bare)] or fits
+
+
 def select(what, candidates, argtys, bindings, typingctx, viable=None, constructor=False):
     """The best of `candidates` (`(overload, outer args, explicit args)`) for `argtys`, or a
     TemplateError that lists every candidate and why it does not fit. `viable` filters the fits
@@ -577,6 +607,8 @@ def select(what, candidates, argtys, bindings, typingctx, viable=None, construct
     if len(fits) > 1:  # and a more specialized template (`T *`) beats a less specialized one (`T`)
         most = max(r.overload.specificity for r in fits)
         fits = [r for r in fits if r.overload.specificity == most]
+    if len(fits) > 1:  # `f(T, T)` is more specialized than `f(T, U)` (partial ordering)
+        fits = _most_specialized(fits, len(argtys))
     if len(fits) > 1 and viable is not None:
         fits = viable(fits) or fits
     if len(fits) > 1:  # one Python name for `ns::f` and `ns::detail::f`: the outer one is the API

@@ -152,7 +152,14 @@ class BoundFunctionTemplate:
     def _type_call(self, typingctx, args, kws):
         sig, plain_error = self._type_plain(typingctx, args, kws)
         if sig is not None:
-            return sig
+            if _exact(sig.args, args):
+                return sig
+            # C++ prefers a non-template only where its conversions are no worse: a template
+            # deduced from the arguments takes them as they are (`abs(float)` beside `int abs(int)`).
+            try:
+                return self._type_template_call(typingctx, args, kws)
+            except TypingError:
+                return sig
         try:
             return self._type_template_call(typingctx, args, kws)
         except TypingError as e:
@@ -217,6 +224,12 @@ class BoundFunctionTemplate:
 
     def __repr__(self):
         return f"<bound function template {self.__name__} ({self._qual_name})>"
+
+
+def _exact(params, args):
+    """Whether a call's arguments `args` are the parameter types `params` as they are (an array or
+    a pointer fitted to a pointer parameter keeps its own type in the signature)."""
+    return len(params) == len(args) and all(p == types.unliteral(a) for p, a in zip(params, args))
 
 
 class PlainCall:

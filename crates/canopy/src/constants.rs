@@ -69,10 +69,17 @@ pub fn evaluate_constants(req: &ConstantsRequest, tc: &Toolchain) -> Result<Cons
     let fingerprint = libclang_fingerprint(&tc.libclang);
     let header =
         Some(leading).filter(|t| !t.trim().is_empty()).and_then(|t| pch::precompiled(&fingerprint, &args, t, false));
+    // What the header PCH holds is not read again: the leading lines become blank lines (so
+    // diagnostics keep their line numbers), or a header without an include guard would be
+    // defined twice.
+    let contents = match &header {
+        Some(_) => "\n".repeat(leading.matches('\n').count()) + &req.source_text[leading.len()..],
+        None => req.source_text.clone(),
+    };
     if let Some(p) = header.or_else(|| pch::preamble(&fingerprint, &args, false)) {
         args.extend(p.args());
     }
-    let unsaved = [Unsaved { name: file.clone(), contents: req.source_text.clone() }];
+    let unsaved = [Unsaved { name: file.clone(), contents }];
     let index = Index::excluding_pch_declarations();
     let opts = ParseOptions { skip_function_bodies: true, for_pch: false };
     let tu = TranslationUnit::parse(&index, &file, &args, &unsaved, &opts).map_err(|_| Error::Crashed(file.clone()))?;
