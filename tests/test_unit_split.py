@@ -237,9 +237,11 @@ def test_static_module_registers_its_definitions(tmp_path):
     size = header.stat().st_size
     crc = zlib.crc32(header.read_bytes())
     start = header.read_text().index("{ return 3")
-    # The header's place relative to the module, and the span of `scale`'s body.
+    # The header's place relative to the module, the span of `scale`'s body and where its whole
+    # declaration starts.
     end = start + len("{ return 3 * x; }")
-    assert f'("../flat.cuh", {size}, {crc}, [({start}, {end}, "scale", ())], False, ()),' in text
+    declaration = header.read_text().rindex("__device__", 0, start)
+    assert f'("../flat.cuh", {size}, {crc}, [({start}, {end}, "scale", (), {declaration})], False, ()),' in text
     scale = module.scale
 
     def kernel(out):
@@ -327,6 +329,11 @@ def test_canopy_records_what_each_body_and_the_rest_of_the_file_use(chain):
     }
     # The inline function's call is a use of the file; the declaration of `late` is not.
     assert f.uses == ("from_inline",)
+    # Each whole declaration can be dropped where no code names it: it starts at `__device__`.
+    text = Path(CHAIN).read_bytes()
+    for d in f.definitions:
+        assert text[d.declaration : d.body.start].startswith(b"__device__ "), d
+        assert text[d.declaration : d.body.start].split(b"(")[0].endswith(d.identifier.encode()), d
     (p,) = ast_canopy.parse_declarations_from_source(PASTED, [PASTED], ARCH).definitions
     assert p.uses is None  # token pasting: what `run` calls cannot be read
 
@@ -360,6 +367,12 @@ def test_a_link_keeps_the_call_chain_its_shims_reach(chain):
     # f -> g -> h (both overloads of h), and what the header's inline code calls; nothing else.
     assert _kept_bodies(text, CHAIN) == {"f", "g", "h", "h(float)", "from_inline"}
     assert not result.calls("_ZN5chain1fEi")
+    # What no code of the unit names is not even declared there (the lines stay, blank).
+    view = _view_of(text, CHAIN)
+    assert view.count("\n") == Path(CHAIN).read_text().count("\n")
+    for name in ("unused_a", "unused_b", "calls_late"):
+        assert f" {name}(" not in view, name
+    assert view.count(" late(") == 1  # its declaration is not a definition: it stays
 
     late = funcs["calls_late"]
 
@@ -371,6 +384,7 @@ def test_a_link_keeps_the_call_chain_its_shims_reach(chain):
     result2 = link_kernel(kernel2, (types.int32[::1],), ARCH)
     ((name2, text2),) = _definition_units(result2).items()
     assert _kept_bodies(text2, CHAIN) == {"f", "g", "h", "h(float)", "from_inline", "calls_late", "late"}
+    assert " unused_a(" not in _view_of(text2, CHAIN)
     assert name2 not in [o.name for o in result.objects]
 
 

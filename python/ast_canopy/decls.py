@@ -344,7 +344,9 @@ class Definition:
     where there is none (a variable, a function with a deduced return type, one written by a macro).
     ``identifier`` is the name code calls or reads it by (None for an operator, a constructor, a
     destructor or a conversion, used without naming it); ``uses`` the identifiers of the
-    translation unit's external definitions that its body mentions."""
+    translation unit's external definitions that its body mentions; ``declaration`` where the whole
+    declaration starts, when a unit that never names it may leave it out (a function at namespace
+    scope, not in a linkage specification nor an explicit specialization)."""
 
     name: str
     kind: definition_kind
@@ -352,6 +354,7 @@ class Definition:
     body: Span | None
     identifier: str | None = None
     uses: tuple = ()
+    declaration: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,6 +533,7 @@ class _Reader:
                     Span(x["body"]["start"], x["body"]["end"]) if x["body"] else None,
                     x.get("identifier"),
                     tuple(x.get("uses", ())),
+                    x.get("declaration"),
                 )
                 for x in f["definitions"]
             ),

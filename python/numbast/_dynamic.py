@@ -145,7 +145,7 @@ def _register_definitions() -> None:
         return
     entries = []
     for path, f in new:
-        cuts = [(d.body.start, d.body.end, d.identifier, d.uses) for d in f.definitions if d.body is not None]
+        cuts = [(d.body.start, d.body.end, d.identifier, d.uses, d.declaration) for d in f.definitions if d.body is not None]
         entries.append((path, f.size, f.crc32, cuts, any(d.body is None for d in f.definitions), f.uses))
     importlib.import_module("numbast._unit_split")._us_register(entries)
     _REGISTERED_DEFINITIONS.update(new)

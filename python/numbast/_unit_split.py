@@ -24,7 +24,9 @@ Otherwise the unit is compiled as written.
 
 Views are written to `<cache root>/views/<plan digest>/`, one folder per set of headers
 (written once, atomically; a temporary folder when the caches are off). In a view each cut body
-becomes `;` followed by the newlines it held, so line numbers stay; an include line naming a header
+becomes `;` followed by the newlines it held, so line numbers stay; in a kernel's closure unit a
+definition no code of the unit names is dropped whole where its declaration can be (`_us_cut`),
+leaving the newlines it held; an include line naming a header
 that has a view names the view, and a quoted one names its header by its absolute path.
 `NUMBAST_SPLIT_UNITS=0` turns splitting off, `NUMBAST_SPLIT_UNITS=always` drops the size rule.
 
@@ -79,14 +81,16 @@ def _us_mode():
 def _us_register(entries):
     """Record the external definitions of headers: `entries` of (path, size, crc32, cuts, blocked,
     uses), `cuts` the definitions that can be cut, (start, end, identifier, identifiers its body
-    mentions) with (start, end) the byte span to replace by `;` and identifier None for one code
-    uses without naming it, `blocked` whether the header has a definition that cannot be cut, and
-    `uses` the identifiers of definitions the header mentions outside them (None: unknown). Entries
-    of one text from several parses are united."""
+    mentions[, declaration]) with (start, end) the byte span to replace by `;`, identifier None for
+    one code uses without naming it and `declaration` (None: unknown) the offset the whole
+    declaration starts at, where a unit that never names it may drop it; `blocked` whether the
+    header has a definition that cannot be cut, and `uses` the identifiers of definitions the
+    header mentions outside them (None: unknown). Entries of one text from several parses are
+    united."""
     changed = False
     for path, size, crc, cuts, blocked, uses in entries:
         key = _us_os.path.realpath(path)
-        spans = {(int(c[0]), int(c[1])): (c[2], frozenset(c[3])) for c in cuts}
+        spans = {(int(c[0]), int(c[1])): (c[2], frozenset(c[3]), c[4] if len(c) > 4 else None) for c in cuts}
         value = (int(size), int(crc), tuple(sorted(spans)), bool(blocked))
         graph = (None if uses is None else frozenset(uses), spans)
         old = _US_REGISTRY.get(key)
@@ -94,8 +98,9 @@ def _us_register(entries):
             value = (value[0], value[1], tuple(sorted(set(old[2]) | set(value[2]))), old[3] or value[3])
             old_uses, old_spans = _US_GRAPH[key]
             merged = dict(old_spans)
-            for span, (name, body_uses) in spans.items():
-                merged[span] = (name, body_uses | merged[span][1]) if span in merged else (name, body_uses)
+            for span, (name, body_uses, decl) in spans.items():
+                old_def = merged.get(span)
+                merged[span] = (name, body_uses | old_def[1], decl if decl == old_def[2] else None) if old_def else (name, body_uses, decl)
             both = None if old_uses is None or graph[0] is None else old_uses | graph[0]
             graph = (both, merged)
         if old != value or _US_GRAPH.get(key) != graph:
@@ -248,7 +253,8 @@ def _us_write_views(folder, order, reached, views, cuts):
     try:
         for p in order:
             text, lines = reached[p]
-            edits = [(s, e, b";" + b"\n" * text.count(b"\n", s, e)) for s, e in cuts.get(p, ())]
+            # a body becomes `;`, a dropped declaration nothing: the newlines they held stay
+            edits = [(c[0], c[1], (b";" if len(c) == 2 else b"") + b"\n" * text.count(b"\n", c[0], c[1])) for c in cuts.get(p, ())]
             view = _us_edit(text, edits + _us_include_edits(lines, views, True))
             with open(_us_os.path.join(tmp, _us_os.path.basename(views[p])), "wb") as f:
                 f.write(view)
@@ -268,10 +274,10 @@ _US_WORD = _us_re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 def _us_kept(reached, texts):
-    """{path: spans kept} of the `reached` headers' definitions that code of `texts` may use: the
-    definitions named in `texts` or, outside the definitions, in the headers (their inline
-    functions, templates and macros), those named in their bodies, and so on; every definition code
-    uses without naming it. None when a header's text cannot tell what it uses."""
+    """({path: spans kept}, the identifiers named) of the `reached` headers' definitions that code
+    of `texts` may use: the definitions named in `texts` or, outside the definitions, in the headers
+    (their inline functions, templates and macros), those named in their bodies, and so on; every
+    definition code uses without naming it. None when a header's text cannot tell what it uses."""
     by_name = {}
     kept = {p: set() for p in reached if _US_REGISTRY[p][2]}
     work = set()
@@ -280,7 +286,7 @@ def _us_kept(reached, texts):
         if uses is None:
             return None
         work |= uses
-        for span, (name, body_uses) in spans.items():
+        for span, (name, body_uses, _decl) in spans.items():
             if name is None:
                 kept[p].add(span)
                 work |= body_uses
@@ -298,7 +304,18 @@ def _us_kept(reached, texts):
             if span not in kept[p]:
                 kept[p].add(span)
                 work |= _US_GRAPH[p][1][span][1] - seen
-    return kept
+    return kept, seen
+
+
+def _us_cut(path, span, named):
+    """How a definition that a unit does not keep is cut: its body to `;` (`span`), or, where no
+    code of the unit names it (`named`, None: unknown) and its declaration can be taken out whole,
+    from the declaration's start with nothing left (`(start, end, 0)`): a unit calling one of 1000
+    functions does not compile 999 prototypes."""
+    name, _uses, decl = _US_GRAPH[path][1][span]
+    if named is None or name is None or decl is None or name in named or decl >= span[0]:
+        return span
+    return (decl, span[1], 0)
 
 
 def _us_closures(units, include_dirs, trusted_dirs):
@@ -317,7 +334,8 @@ def _us_closures(units, include_dirs, trusted_dirs):
     reached = {}
     for preceding in sorted(found):
         reached.update(found[preceding][0])
-    kept = _us_kept(reached, [text for _, text in units])
+    found_kept = _us_kept(reached, [text for _, text in units])
+    kept, named = found_kept if found_kept is not None else (None, None)
     owner = {}
     texts = {}
     for preceding in sorted(found):
@@ -329,7 +347,7 @@ def _us_closures(units, include_dirs, trusted_dirs):
                 continue
             mine = owner.setdefault(p, preceding) == preceding
             keep = (set(spans) if kept is None else kept[p]) if mine else set()
-            cuts[p] = tuple(s for s in spans if s not in keep)
+            cuts[p] = tuple(_us_cut(p, span, named) for span in spans if span not in keep)
             keeps = keeps or bool(keep)
         if keeps:
             texts[preceding] = _us_viewed(preceding, include_dirs, here, top, cuts)

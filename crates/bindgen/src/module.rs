@@ -163,6 +163,9 @@ pub struct Cut {
     pub end: u64,
     pub identifier: Option<String>,
     pub uses: Vec<String>,
+    /// Where the whole declaration starts when a unit that never names it may drop it
+    /// (`canopy::model::Definition::declaration`).
+    pub declaration: Option<u64>,
 }
 
 fn united(a: &mut Vec<String>, b: &[String]) {
@@ -188,6 +191,7 @@ pub fn header_definitions(
                     end: b.end,
                     identifier: d.identifier.clone(),
                     uses: d.uses.clone(),
+                    declaration: d.declaration,
                 })
             });
             let blocked = f.definitions.iter().any(|d| d.body.is_none());
@@ -684,6 +688,7 @@ mod tests {
             kind: DefinitionKind::Function,
             location: Location { file: "/p/lib.cuh".into(), line: 1, column: 1 },
             body: body.map(|(start, end)| Span { start, end }),
+            declaration: None,
             identifier: Some(name.into()),
             uses: vec![format!("{name}_callee")],
         };
@@ -710,8 +715,20 @@ mod tests {
                 size: 100,
                 crc32: 7,
                 cuts: vec![
-                    Cut { start: 10, end: 20, identifier: Some("f".into()), uses: vec!["f_callee".into()] },
-                    Cut { start: 30, end: 40, identifier: Some("g".into()), uses: vec!["g_callee".into()] },
+                    Cut {
+                        start: 10,
+                        end: 20,
+                        identifier: Some("f".into()),
+                        uses: vec!["f_callee".into()],
+                        declaration: None
+                    },
+                    Cut {
+                        start: 30,
+                        end: 40,
+                        identifier: Some("g".into()),
+                        uses: vec!["g_callee".into()],
+                        declaration: None
+                    },
                 ],
                 blocked: true,
                 uses: Some(vec!["f".into(), "g".into(), "v".into()]),

@@ -602,6 +602,19 @@ impl Cursor {
         }
     }
 
+    /// The declaration the cursor is written in (a namespace, a linkage specification, the
+    /// translation unit...).
+    pub(crate) fn lexical_parent(&self) -> Option<Cursor> {
+        // SAFETY: valid cursor; null cursor means none.
+        let c = unsafe { clang_getCursorLexicalParent(self.0) };
+        // SAFETY: reading a cursor.
+        if unsafe { clang_Cursor_isNull(c) } != 0 || unsafe { clang_isInvalid(clang_getCursorKind(c)) } != 0 {
+            None
+        } else {
+            Some(Cursor(c))
+        }
+    }
+
     pub(crate) fn is_inline_namespace(&self) -> bool {
         // SAFETY: valid cursor.
         unsafe { clang_Cursor_isInlineNamespace(self.0) != 0 }

@@ -24,6 +24,11 @@ pub(crate) struct Pending {
     /// A member defined outside its class: the whole definition is cut (a member cannot be declared
     /// again outside its class).
     out_of_line_member: bool,
+    /// Whether the declaration, from the start of its extent, can be taken out of the text whole:
+    /// a function whose lexical scope is a namespace or the file (not a linkage specification,
+    /// whose `extern "C"` the extent leaves out) and that is not an explicit specialization (whose
+    /// `template <>` it may leave out).
+    removable: bool,
     name: String,
     /// The identifier code names it by (see `Definition::identifier`).
     identifier: Option<String>,
@@ -103,7 +108,11 @@ pub(crate) fn candidate(
         Some((file, start, end)) => (file, Some((start, end))),
         None => (c.expansion_file()?, None),
     };
-    Some(Pending { file, extent, kind, out_of_line_member, name: name(), identifier, location: location() })
+    let removable = kind == DefinitionKind::Function
+        && !out_of_line_member
+        && c.specialized_template().is_none()
+        && c.lexical_parent().is_some_and(|p| matches!(p.kind(), CursorKind::TranslationUnit | CursorKind::Namespace));
+    Some(Pending { file, extent, kind, out_of_line_member, removable, name: name(), identifier, location: location() })
 }
 
 /// The external definitions of each file that has some, in the order the files were first met,
@@ -130,6 +139,7 @@ pub(crate) fn collect(pending: Vec<Pending>, retained: &[PathBuf]) -> Vec<FileDe
             if let (Some(id), Some((start, end))) = (&p.identifier, p.extent) {
                 declarators.push((start as usize, end as usize, id.clone()));
             }
+            let mut declaration = None;
             let body = match (p.kind, p.extent) {
                 // A variable has no body; a function a macro wrote may be a definition or not.
                 (DefinitionKind::Variable, _) | (DefinitionKind::Function, None) => None,
@@ -138,6 +148,7 @@ pub(crate) fn collect(pending: Vec<Pending>, retained: &[PathBuf]) -> Vec<FileDe
                         After::Declaration => continue,
                         After::Opaque => None,
                         After::Body(start, end) => {
+                            declaration = p.removable.then_some(decl_start as u64);
                             let start = if p.out_of_line_member { decl_start as usize } else { start };
                             Some(Span { start: start as u64, end: end as u64 })
                         }
@@ -149,6 +160,7 @@ pub(crate) fn collect(pending: Vec<Pending>, retained: &[PathBuf]) -> Vec<FileDe
                 kind: p.kind,
                 location: p.location,
                 body,
+                declaration,
                 identifier: p.identifier,
                 uses: Vec::new(),
             });
@@ -500,6 +512,7 @@ mod tests {
             kind: DefinitionKind::Function,
             location: Location { file: "a.cuh".into(), line: 1, column: 1 },
             body,
+            declaration: None,
             identifier: Some(name.into()),
             uses: Vec::new(),
         };

@@ -465,6 +465,11 @@ pub struct Definition {
     /// included: replaced by `;` it leaves a declaration. None where no such text exists (a
     /// variable, a function whose return type is deduced from its body, one written by a macro).
     pub body: Option<Span>,
+    /// Where the whole declaration starts, when it can be taken out of the text with its body (a
+    /// function at namespace scope, not in a linkage specification nor an explicit specialization,
+    /// whose first token is this offset): a unit that never names it need not see it at all.
+    #[serde(default)]
+    pub declaration: Option<u64>,
     /// The identifier code names it by (a function's, a method's or a variable's unqualified
     /// name); None for an operator, a constructor, a destructor or a conversion, which code uses
     /// without naming it (such a definition is kept wherever its file is compiled).

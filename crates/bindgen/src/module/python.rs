@@ -157,7 +157,7 @@ impl ModuleText<'_> {
         if self.registers_definitions() {
             s.push_str(
                 "# external definitions of the headers (path relative to this module, size, CRC-32, cuts (span, \
-                 identifier, identifiers its body mentions), blocked, identifiers mentioned outside them):\n",
+                 identifier, identifiers its body mentions, start of the whole declaration), blocked, identifiers mentioned outside them):\n",
             );
             s.push_str("_NB_DEFINITIONS = [\n");
             let names = |v: &[String]| {
@@ -170,7 +170,8 @@ impl ModuleText<'_> {
                     .iter()
                     .map(|c| {
                         let id = c.identifier.as_deref().map_or_else(|| "None".to_string(), py_str);
-                        format!("({}, {}, {id}, {})", c.start, c.end, names(&c.uses))
+                        let declaration = c.declaration.map_or_else(|| "None".to_string(), |d| d.to_string());
+                        format!("({}, {}, {id}, {}, {declaration})", c.start, c.end, names(&c.uses))
                     })
                     .collect();
                 s.push_str(&format!(
