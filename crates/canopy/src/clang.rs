@@ -593,7 +593,11 @@ impl Cursor {
     /// The enclosing declaration (namespace, record, or the translation unit).
     pub(crate) fn semantic_parent(&self) -> Option<Cursor> {
         // SAFETY: valid cursor; null cursor means none.
-        let c = unsafe { clang_getCursorSemanticParent(self.0) };
+        Cursor::valid(unsafe { clang_getCursorSemanticParent(self.0) })
+    }
+
+    /// `c`, unless it is the null cursor or an invalid one.
+    fn valid(c: CXCursor) -> Option<Cursor> {
         // SAFETY: reading a cursor.
         if unsafe { clang_Cursor_isNull(c) } != 0 || unsafe { clang_isInvalid(clang_getCursorKind(c)) } != 0 {
             None
@@ -606,13 +610,7 @@ impl Cursor {
     /// translation unit...).
     pub(crate) fn lexical_parent(&self) -> Option<Cursor> {
         // SAFETY: valid cursor; null cursor means none.
-        let c = unsafe { clang_getCursorLexicalParent(self.0) };
-        // SAFETY: reading a cursor.
-        if unsafe { clang_Cursor_isNull(c) } != 0 || unsafe { clang_isInvalid(clang_getCursorKind(c)) } != 0 {
-            None
-        } else {
-            Some(Cursor(c))
-        }
+        Cursor::valid(unsafe { clang_getCursorLexicalParent(self.0) })
     }
 
     pub(crate) fn is_inline_namespace(&self) -> bool {
