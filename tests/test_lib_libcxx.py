@@ -37,7 +37,7 @@ from numba import cuda, float32, float64
 
 ARCH = "sm_80"
 N = 256
-HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath", "optional", "tuple"]
+HEADERS = ["complex", "utility", "array", "limits", "numeric", "algorithm", "cmath", "optional", "tuple", "span"]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def libcxx_decls(tmp_path_factory):
     # CCCL 13.0 still defines complex, array, tuple and optional in its libcxx folder, behind the
     # public headers.
     libcxx = std / "detail" / "libcxx" / "include"
-    files += [str(libcxx / h) for h in ("complex", "array", "tuple", "optional") if (libcxx / h).is_file()]
+    files += [str(libcxx / h) for h in ("complex", "array", "tuple", "optional", "span") if (libcxx / h).is_file()]
     return ast_canopy.parse_declarations_from_source(str(entry), files, ARCH), entry
 
 
@@ -389,6 +389,7 @@ def test_swap_and_exchange_change_their_arguments(backend, L):
 def numbers_case(L):
     IL, FL = L["numeric_limits"][np.int32], L["numeric_limits"][np.float32]
     gcd, lcm, smin, smax, clamp, sqrt, hypot = L["gcd"], L["lcm"], L["min"], L["max"], L["clamp"], L["sqrt"], L["hypot"]
+    fmax, fmin, fabs = L["fmax"], L["fmin"], L["fabs"]
 
     def kernel(ints, iout, floats, fout):
         i = cuda.grid(1)
@@ -403,12 +404,17 @@ def numbers_case(L):
         fout[i, 0] = sqrt(floats[i, 0])
         fout[i, 1] = hypot(floats[i, 0], floats[i, 1])
         fout[i, 2] = FL.epsilon()
+        # `fmax(T, T)` over `fmax(T, U)` (partial ordering); on ints libcu++ returns double
+        fout[i, 3] = fmax(floats[i, 0], floats[i, 1])
+        fout[i, 4] = fmin(floats[i, 0], floats[i, 1])
+        fout[i, 5] = fmax(x, y)
+        fout[i, 6] = fabs(floats[i, 0] - floats[i, 1])
 
     def args():
         rng = np.random.default_rng(11)
         ints = rng.integers(1, 100, (N, 2)).astype(np.int32)
         floats = rng.uniform(0, 10, (N, 2)).astype(np.float32)
-        return ints, np.zeros((N, 7), np.int32), floats, np.zeros((N, 3), np.float32)
+        return ints, np.zeros((N, 7), np.int32), floats, np.zeros((N, 7), np.float32)
 
     def check(out):
         ints, iout, floats, fout = out
@@ -423,12 +429,27 @@ def numbers_case(L):
         np.testing.assert_allclose(fout[:, 0], np.sqrt(floats[:, 0]), rtol=1e-6)
         np.testing.assert_allclose(fout[:, 1], np.hypot(floats[:, 0], floats[:, 1]), rtol=1e-6)
         assert np.all(fout[:, 2] == np.finfo(np.float32).eps)
+        f0, f1 = floats[:, 0], floats[:, 1]
+        np.testing.assert_array_equal(fout[:, 3], np.fmax(f0, f1))
+        np.testing.assert_array_equal(fout[:, 4], np.fmin(f0, f1))
+        np.testing.assert_array_equal(fout[:, 5], np.maximum(x, y).astype(np.float32))
+        np.testing.assert_array_equal(fout[:, 6], np.abs(f0 - f1))
 
     return Case(kernel, args, check)
 
 
 def test_numbers_link(backend, L):
     backend.link_case(numbers_case(L), L["writer"])
+    if backend.name != "mlir":  # the typing is shared; numba-cuda compiles a device function alone
+        fmax, fabs, t = L["fmax"], L["fabs"], backend.types
+
+        def result_type(fn, argtys):
+            return cuda.compile(fn, argtys, device=True, output="ltoir", cc=(8, 0))[1]
+
+        # C++'s result types: the float overloads take float32 as it is, the integral one is double
+        assert result_type(lambda a, b: fmax(a, b), (t.float32, t.float32)) == t.float32
+        assert result_type(lambda a, b: fmax(a, b), (t.int32, t.int32)) == t.float64
+        assert result_type(lambda a: fabs(a), (t.float32,)) == t.float32
     src = L["writer"].unit.source()
     assert "::cuda::std::numeric_limits<int>::max()" in src  # a static member of a base class
     assert "::cuda::std::gcd(*__nbst_a0, *__nbst_a1)" in src
@@ -459,3 +480,34 @@ def test_operator_templates_follow_argument_dependent_lookup(backend, L, tmp_pat
         out[0] = 1 if C(1.0, 0.0) != C(2.0, 0.0) else 0  # cuda::std's own operator template
 
     backend.link_case(Case(kernel_ok, lambda: (np.zeros(1, np.int32),), None), L["writer"])
+
+
+# ----------------------------------------------------------------------------- span
+
+
+def span_case(L):
+    if "span" not in L:
+        pytest.skip("cuda::std::span is not defined in the files this CCCL's fixture reads")
+    span = L["span"][np.int32]
+
+    def kernel(a, out):
+        s = span(a, a.size)
+        out[0] = s[1] + s.size()
+        sub = s.subspan(1, 2)  # `span<int, dynamic_extent>`: the instance `span<int>` itself
+        out[1] = sub.front() * 10 + sub.size()
+        out[2] = s.first(3).back()
+        out[3] = s.subspan(1, 3).subspan(1, 1)[0]
+
+    def check(out):
+        assert out[1].tolist() == [6 + 5, 62, 7, 7]
+
+    return Case(kernel, lambda: (np.arange(5, 10, dtype=np.int32), np.zeros(4, np.int32)), check, launch=(1, 1))
+
+
+def test_span_links(backend, L):
+    backend.link_case(span_case(L), L["writer"])
+
+
+@pytest.mark.gpu
+def test_span_values(backend, L):
+    backend.run_case(span_case(L))

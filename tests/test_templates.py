@@ -780,3 +780,31 @@ def test_ranked_calls_link(R):
         fout[2] = pick(fout[1], fout[3])
 
     link_kernel(kernel, (typeof(np.zeros(4, np.float32)), typeof(np.zeros(2, np.int32))), ARCH)
+
+
+# ----------------------------------------------------------------------------- returning an instance made before
+
+
+def test_a_method_returning_its_own_class_spelled_otherwise_is_typed_as_that_instance():
+    """`drop` returns `Window<T, dynamic>` and `head` returns `auto`: neither is spelled as the
+    instance `Window[int32]` was made (`Window<int>`), so the compiler is asked which instance made
+    so far each is (`cuda::std::span<T>::subspan()` returns `span<T, dynamic_extent>`)."""
+    path = HEADERS / "window.cuh"
+    decls = parse(path)
+    writer = MemoryShimWriter(f'#include "{path}"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (window,) = bind_cxx_class_templates(decls.class_templates, None, writer)
+    W = window[np.int32]
+
+    def kernel(a, out):
+        w = W(a, a.size)
+        d = w.drop(1)
+        out[0] = d.front()
+        out[1] = d.drop(2).length()
+        out[2] = w.head(2).length()
+
+    link_kernel(kernel, (typeof(np.zeros(4, np.int32)),) * 2, ARCH)
+    _, restype = cuda.compile(lambda a: W(a, 3).drop(1), (typeof(np.zeros(4, np.int32)),), device=True, output="ltoir", cc=(8, 0))
+    assert restype == W._numba_type
+    assert list(window._instances) == ["Window<int>"]  # `Window<int, dynamic>` is the same instance

@@ -497,11 +497,14 @@ class BoundClassTemplate:
     def _instantiate(self, given):
         """The instantiation for template arguments `given` (name -> Arg); defaults fill the
         rest. Probes its layout the first time."""
-        last = max((i for i, p in enumerate(self._tparams) if p.name in given), default=-1)
-        env, spelled = {}, []
+        last, env, spelled = -1, {}, []
         for i, p in enumerate(self._tparams):
             if p.name in given:
                 a = given[p.name]
+                # An argument spelled as its default is left out (`Window<int, dynamic>` is the
+                # instance `Window<int>`), so that one C++ type is one instance.
+                if p.pack or p.default is None or arg_text(a) != fill(p.default_pieces, {k: arg_text(v) for k, v in env.items()}):
+                    last = i
             elif p.pack:
                 a = []
             elif p.default is not None:
@@ -515,8 +518,9 @@ class BoundClassTemplate:
             else:
                 raise TemplateError(f"{self._qual}: template parameter `{p.name}` has no default and was not given")
             env[p.name] = a
-            if i <= last:
-                spelled.extend(x.cxx for x in a) if isinstance(a, list) else spelled.append(a.cxx)
+        for p in self._tparams[: last + 1]:
+            a = env[p.name]
+            spelled.extend(x.cxx for x in a) if isinstance(a, list) else spelled.append(a.cxx)
         cxx = f"{self._qual}<{', '.join(spelled)}>"
         ci = self._instances.get(cxx)
         if ci is None:

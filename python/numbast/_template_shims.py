@@ -13,7 +13,8 @@ def ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
     """Sets the return type of `resolved` that only the compiler knows (`auto`, `decltype`, an
     alias template) by probing `decltype` of the call (for an arch that has it): a builtin
     arithmetic type, void, or an instance of a bound class template whose type arguments are
-    builtin arithmetic types (`make_pair`'s `pair<unwrap_ref_decay_t<T1>, ...>`)."""
+    builtin arithmetic types (`make_pair`'s `pair<unwrap_ref_decay_t<T1>, ...>`) or that is an
+    instance made before (`span<int>::subspan()`'s `span<int, dynamic_extent>`)."""
     if resolved.ret is not ASK_COMPILER:
         return
     args = [_arg_expr(resolved, s, f"__nbst_declval<{s.value_cxx} {'&&' if s.rvalue else '&'}>()") for s in resolved.slots]
@@ -29,8 +30,9 @@ def ask_return(unit, resolved, callee, self_cxx=None, arch=None, bindings=None):
         pat = resolved.overload.ret_pattern
         ci = _ask_class_instance(unit, pat[2] if pat[0] == "ref" else pat, result, target, arch, bindings, functors)
         if ci is None:
-            raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void or an "
-                                "instance of a bound class template with arithmetic type arguments")  # fmt: skip
+            raise TemplateError(f"{target}: return type `{resolved.ret_cxx}` is not an arithmetic type, void, an "
+                                "instance of a bound class template with arithmetic type arguments, or one made "
+                                "before (give it as `T[...]` first)")  # fmt: skip
         resolved.ret, resolved.ret_cxx = ci._numba_type, ci.cxx
 
 
@@ -64,22 +66,54 @@ def _ask_class_instance(unit, pat, result, target, arch, bindings, functors):
     template-id `pat`, `pair<unwrap_ref_decay_t<_T1>, ...>`) is, its type arguments asked of the
     compiler; None unless each is a builtin arithmetic type."""
     tb = getattr(bindings, "_nbst_templates", None)
-    if pat[0] != "name" or len(pat) < 4 or tb is None:
+    if tb is None:
         return None
-    name, _fully_qualified, args, _pieces = pat[3]
+    if pat[0] != "name" or len(pat) < 4:  # `auto`, say: any instance made so far may be it
+        return _same_instance(unit, tb, None, False, result, target, arch, functors)
+    name, fully_qualified, args, _pieces = pat[3]
     # A pack expansion among the arguments stands for any number of them: the count is asked too.
     asked = _PACK_ARGS_MAX if any(a.rstrip().endswith("...") for a in args) else len(args)
     exprs = [f"__nbst_targc<{result}>::value"] + [f"__nbst_targ<{i}, {result}>::value" for i in range(asked)]
     try:
         count, *kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch, functors)
     except TemplateError:
+        count, kinds = asked + 1, []
+    if count <= asked and count > 0 and all(1 <= k <= len(BUILTIN_KINDS) for k in kinds[:count]):
+        found = class_instance_named(tb, name, [BUILTIN_KINDS[k - 1][0] for k in kinds[:count]])
+        if found is not None:
+            return found
+    return _same_instance(unit, tb, name, fully_qualified, result, target, arch, functors)
+
+
+# Whether two types are the same, references and `const` left out of the first.
+_SAME_PROBE = (
+    "template <class A, class B> struct __nbst_same { static constexpr unsigned long long value = 0; };\n"
+    "template <class A> struct __nbst_same<A, A> { static constexpr unsigned long long value = 1; };\n"
+    "template <class A, class B> struct __nbst_same<const A, B> : __nbst_same<A, B> {};\n"
+    "template <class A, class B> struct __nbst_same<A &, B> : __nbst_same<A, B> {};\n"
+    "template <class A, class B> struct __nbst_same<A &&, B> : __nbst_same<A, B> {};\n"
+)
+
+
+def _same_instance(unit, tb, name, fully_qualified, result, target, arch, functors):
+    """The instance already made of a bound class template called `name` (None: of any) that
+    `result` is, asked of the compiler (`span<int>::subspan()` returns `span<int, dynamic_extent>`,
+    the receiver's own type, whose non-type argument no spelling of ours matches), or None."""
+    from ._template_deduce import bound_classes_named
+
+    classes = list(tb._classes.values()) if name is None else bound_classes_named(tb, name, fully_qualified)
+    # Only classes whose header the unit includes can be named in its probe.
+    text = preceding_text(unit)
+    made = [ci for cls in classes if preceding_text(cls._unit) == text for ci in list(cls._instances.values())]
+    if not made:
         return None
-    if count > asked:
+    exprs = [f"__nbst_same<{result}, {ci.cxx}>::value" for ci in made]
+    try:
+        same = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _SAME_PROBE, arch, functors)
+    except TemplateError:
         return None
-    kinds = kinds[:count]
-    if not all(1 <= k <= len(BUILTIN_KINDS) for k in kinds):
-        return None
-    return class_instance_named(tb, name, [BUILTIN_KINDS[k - 1][0] for k in kinds])
+    hits = [ci for ci, v in zip(made, same) if v == 1]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _arg_expr(resolved, slot, expr):
