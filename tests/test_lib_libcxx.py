@@ -511,3 +511,26 @@ def test_span_links(backend, L):
 @pytest.mark.gpu
 def test_span_values(backend, L):
     backend.run_case(span_case(L))
+
+
+def test_span_store_through_operator_is_refused_and_its_pointer_writes(backend, L):
+    """`s[i] = v` is refused with what to do instead (a bound value has no address, so the store
+    would land in a copy); writing through the view's pointer reaches the array."""
+    if "span" not in L:
+        pytest.skip("cuda::std::span is not defined in the files this CCCL's fixture reads")
+    span = L["span"][np.int32]
+
+    def refused(a):
+        s = span(a, a.size)
+        s[1] = 5
+
+    argtys = (backend.typeof(np.zeros(4, np.int32)),)
+    with pytest.raises(Exception, match=r"`a\[i\] = v` on cuda::std::span<int> \(a bound C\+\+ value\) is not supported"):
+        backend.link(refused, argtys, L["writer"])
+
+    def through_pointer(a):
+        s = span(a, a.size)
+        p = s.data()
+        p[1] = 5
+
+    backend.link(through_pointer, argtys, L["writer"])

@@ -135,6 +135,7 @@ class TemplateBindings:
                 return types.NumberClass(obj) if isinstance(obj, types.Type) else obj._numba_type_
 
         bindings.typing_registry.register_global(operator.getitem, types.Function(GetItem))
+        bindings._register_element_refs()  # `a[i] = v` on an instance is refused with what to do
         bindings.typing_registry.register_attr(InstanceAttributes)
         bindings.typing_registry.register_attr(ClassObjectAttributes)
 

@@ -271,6 +271,25 @@ class _ElementRefGetItem(AbstractTemplate):
         return _ElementRefGetItem  # its own lowering, apart from numba-cuda's getitem of the same arguments
 
 
+class _BoundSetItem(AbstractTemplate):
+    """`a[i] = v` on a bound struct or class template instance: refused with what to do instead.
+    A value in a kernel has no address, so a reference that `operator[]` returns would name the
+    shim's copy of `a`, and the store would be lost."""
+
+    key = _operator.setitem
+
+    def generic(self, args, kws):
+        if kws or len(args) != 3 or not _is_struct_type(types.unliteral(args[0])):
+            return None
+        target = types.unliteral(args[0])
+        raise _TypingError(
+            f"`a[i] = v` on {target} (a bound C++ value) is not supported: a kernel's value has no address for "
+            f"`operator[]`'s reference to name, so the store would land in a copy. Write through storage instead: "
+            f"a view such as `cuda::std::span` through its pointer (`s.data()[i] = v`), or keep the elements in a "
+            f"local or shared array"
+        )
+
+
 class _ElementRefAttributes(AttributeTemplate):
     key = _ElementRef
 
@@ -982,11 +1001,13 @@ class Bindings:
         registry._nbst_number_class_calls = True
 
     def _register_element_refs(self):
-        """Indexing an array of an opaque struct gives `_ElementRef`: registered once per registry
-        pair (marked on the registries), like the number-class calls."""
+        """Indexing an array of an opaque struct gives `_ElementRef`, and `a[i] = v` on a bound value
+        is refused (`_BoundSetItem`): registered once per registry pair (marked on the registries),
+        like the number-class calls."""
         typing, target = self.typing_registry, self.target_registry
         if not getattr(typing, "_nbst_element_refs", False):
             typing.register_global(_operator.getitem)(_ElementRefGetItem)
+            typing.register_global(_operator.setitem)(_BoundSetItem)
             typing.register_attr(_ElementRefAttributes)
             typing._nbst_element_refs = True
         if not getattr(target, "_nbst_element_refs", False):
@@ -1027,8 +1048,7 @@ class Bindings:
         struct = BoundStruct(py_name, cxx_name, nbty)
         public = {name: ty for name, ty, _off, pub in nbty._nbst_fields if pub and model == "struct"}
         nbty._nbst_opaque = not public
-        if not public:
-            self._register_element_refs()
+        self._register_element_refs()  # and the refusal of `a[i] = v`
 
         class StructAttributes(AttributeTemplate):
             key = nbty
