@@ -53,6 +53,12 @@ def parse(path):
     return parse_declarations_from_source(str(path), [str(path)], ARCH)
 
 
+def header(name):
+    """A header of `HEADERS`: its path, its declarations and a shim writer that includes it."""
+    path = HEADERS / name
+    return path, parse(path), MemoryShimWriter(f'#include "{path}"')
+
+
 @dataclass
 class Case:
     kernel: Callable
@@ -77,9 +83,7 @@ FUNCTION_INTENTS = {"divmod": {"quotient": "out_return", "remainder": "out_retur
 
 @pytest.fixture(scope="module")
 def F():
-    path = HEADERS / "functions.cuh"
-    decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
+    _, decls, writer = header("functions.cuh")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every template in this header binds
         fns = bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer, arg_intent=FUNCTION_INTENTS)
@@ -251,9 +255,7 @@ CLASS_INTENTS = {"Vec": {"first_last": {"first": "out_return", "last": "out_retu
 
 @pytest.fixture(scope="module")
 def C():
-    path = HEADERS / "classes.cuh"
-    decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
+    path, decls, writer = header("classes.cuh")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Vec, Pair = bind_cxx_class_templates(decls.class_templates, str(path), writer, arg_intent=CLASS_INTENTS)
@@ -688,9 +690,7 @@ def _rendered(request):
 def test_shims_compile_beside_header_types_named_like_shim_parameters():
     """Template shims name their parameters `__nbst_*`: a header's `struct ret`, `struct self` or
     `struct a0` cannot shadow them."""
-    path = HEADERS / "reserved_names.cuh"
-    decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
+    _, decls, writer = header("reserved_names.cuh")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         structs = {s.__name__: s for s in numbast.bind_cxx_structs(writer, decls.structs)}
@@ -714,9 +714,7 @@ def test_deduced_template_arguments_are_left_to_the_call():
     deduces from its arguments: written out, they would be substituted into every template of the
     name, and `rev<float>` would be instantiated (a hard error). Those it cannot deduce are
     written out."""
-    path = HEADERS / "deduced_calls.cuh"
-    decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
+    _, decls, writer = header("deduced_calls.cuh")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # `rev` is a class template with no device members
         classes = {c.__name__: c for c in bind_cxx_class_templates(decls.class_templates, None, writer)}
@@ -740,9 +738,7 @@ def test_deduced_template_arguments_are_left_to_the_call():
 
 @pytest.fixture(scope="module")
 def R():
-    path = HEADERS / "ranking.cuh"
-    decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
+    _, decls, writer = header("ranking.cuh")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plain = numbast.bind_cxx_functions(writer, decls.functions)
@@ -789,9 +785,7 @@ def test_a_method_returning_its_own_class_spelled_otherwise_is_typed_as_that_ins
     """`drop` returns `Window<T, dynamic>` and `head` returns `auto`: neither is spelled as the
     instance `Window[int32]` was made (`Window<int>`), so the compiler is asked which instance made
     so far each is (`cuda::std::span<T>::subspan()` returns `span<T, dynamic_extent>`)."""
-    path = HEADERS / "window.cuh"
-    decls = parse(path)
-    writer = MemoryShimWriter(f'#include "{path}"')
+    _, decls, writer = header("window.cuh")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (window,) = bind_cxx_class_templates(decls.class_templates, None, writer)

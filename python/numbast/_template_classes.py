@@ -499,16 +499,16 @@ class BoundClassTemplate:
         rest. Probes its layout the first time."""
         last, env, spelled = -1, {}, []
         for i, p in enumerate(self._tparams):
+            mapping = {k: arg_text(v) for k, v in env.items()}
             if p.name in given:
                 a = given[p.name]
                 # An argument spelled as its default is left out (`Window<int, dynamic>` is the
                 # instance `Window<int>`), so that one C++ type is one instance.
-                if p.pack or p.default is None or arg_text(a) != fill(p.default_pieces, {k: arg_text(v) for k, v in env.items()}):
+                if p.pack or p.default is None or arg_text(a) != fill(p.default_pieces, mapping):
                     last = i
             elif p.pack:
                 a = []
             elif p.default is not None:
-                mapping = {k: arg_text(v) for k, v in env.items()}
                 text = fill(p.default_pieces, mapping)
                 is_type = p.kind == "type"
                 numba = None

@@ -151,18 +151,15 @@ class BoundFunctionTemplate:
 
     def _type_call(self, typingctx, args, kws):
         sig, plain_error = self._type_plain(typingctx, args, kws)
-        if sig is not None:
-            if _exact(sig.args, args):
-                return sig
-            # C++ prefers a non-template only where its conversions are no worse: a template
-            # deduced from the arguments takes them as they are (`abs(float)` beside `int abs(int)`).
-            try:
-                return self._type_template_call(typingctx, args, kws)
-            except TypingError:
-                return sig
+        # C++ prefers a non-template only where its conversions are no worse: a template deduced
+        # from the arguments takes them as they are (`abs(float)` beside `int abs(int)`).
+        if sig is not None and _exact(sig.args, args):
+            return sig
         try:
             return self._type_template_call(typingctx, args, kws)
         except TypingError as e:
+            if sig is not None:
+                return sig
             if plain_error is None:
                 raise
             raise TypingError(f"{plain_error}\n{e}") from None

@@ -2,7 +2,7 @@
 return type asked of the compiler where only it knows, and the typed call that lowering uses."""
 
 from . import _runtime as rt
-from ._template_deduce import ASK_COMPILER, class_instance_named
+from ._template_deduce import ASK_COMPILER, bound_classes_named, class_instance_named
 from ._template_operators import OP_LVALUE, functors_of, user_op_named
 from ._template_probe import BUILTIN_KINDS, HELPERS, HELPERS_NAME, KIND_PROBE, preceding_text, probe
 from ._template_shim_forms import SHIM_FORMS
@@ -77,8 +77,8 @@ def _ask_class_instance(unit, pat, result, target, arch, bindings, functors):
     try:
         count, *kinds = probe(unit, exprs, f"the return type of {target}", KIND_PROBE + _TARG_PROBE, arch, functors)
     except TemplateError:
-        count, kinds = asked + 1, []
-    if count <= asked and count > 0 and all(1 <= k <= len(BUILTIN_KINDS) for k in kinds[:count]):
+        count = 0
+    if 0 < count <= asked and all(1 <= k <= len(BUILTIN_KINDS) for k in kinds[:count]):
         found = class_instance_named(tb, name, [BUILTIN_KINDS[k - 1][0] for k in kinds[:count]])
         if found is not None:
             return found
@@ -99,8 +99,6 @@ def _same_instance(unit, tb, name, fully_qualified, result, target, arch, functo
     """The instance already made of a bound class template called `name` (None: of any) that
     `result` is, asked of the compiler (`span<int>::subspan()` returns `span<int, dynamic_extent>`,
     the receiver's own type, whose non-type argument no spelling of ours matches), or None."""
-    from ._template_deduce import bound_classes_named
-
     classes = list(tb._classes.values()) if name is None else bound_classes_named(tb, name, fully_qualified)
     # Only classes whose header the unit includes can be named in its probe.
     text = preceding_text(unit)

@@ -1075,19 +1075,16 @@ class Bindings:
         reference parameter takes the caller's storage only (a pointer, an array or a slice): the
         object may keep its address (`Tracker(int &t)`, `cuda::atomic_ref`), which a copy's would
         not outlive."""
-        all_forms = _ref_forms(_check_params(params))
-        forms = all_forms[-1:]
+        forms = _ref_forms(_check_params(params))
+        params = forms[-1]
         nbty = struct._numba_type
         template = struct._ctor_template
-        for params in forms:
-            argtys = _arg_types(params)
-            self._add_case(template, struct, signature(nbty, *argtys), _call_impl(unit, shim, src, nbty, params), cxx)
-        if len(all_forms) > 1:
+        self._add_case(template, struct, signature(nbty, *_arg_types(params)), _call_impl(unit, shim, src, nbty, params), cxx)
+        if len(forms) > 1:
             template.notes[len(template.cases) - 1] = (
                 "a non-const reference parameter, which the object may keep, takes the caller's storage only: "
                 "an array, a slice or a pointer, not a value"
             )
-        params = forms[0]
         if implicit and len(params) == 1 and params[0][1] == "in":
             ((pty, _mode),) = params
             nbty._nbst_implicit[pty] = (unit, shim, src, params)
