@@ -27,8 +27,8 @@ def _walk(obj, data, seen: dict, path: str, problems: list):
             # One dataclass for every shape: each shape's keys are some of its fields.
             if not keys <= fields:
                 problems.append(f"{path}: TypeShape keys {sorted(keys - fields)} are not fields")
-        elif cls is model.Type and keys | {"structure"} == fields:
-            pass  # a type outside templates has no structure
+        elif cls in (model.Type, model.Typedef) and keys | {"structure"} == fields:
+            pass  # a type or alias outside templates has no structure
         elif keys != fields:
             problems.append(
                 f"{path}: {cls.__name__} fields and JSON keys differ: only in Python {sorted(fields - keys)}, "

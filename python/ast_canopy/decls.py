@@ -298,6 +298,9 @@ class Typedef:
     qual_name: str
     underlying_name: str
     location: Location
+    # The structure of the aliased type, for a class template's member alias (as `Type.structure`);
+    # None elsewhere.
+    structure: dict | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +401,9 @@ class _Reader:
     def loc(d):
         return Location(d["file"], d["line"], d["column"])
 
+    def typedef(self, d):
+        return Typedef(d["name"], d["qual_name"], d["underlying_name"], self.loc(d["location"]), d.get("structure"))
+
     def type(self, d):
         s = d["shape"]
         # Within one translation unit a spelling names one type: the key decides the shape.
@@ -458,9 +464,7 @@ class _Reader:
             templated_methods=tuple(self.function_template(t) for t in d["templated_methods"]),
             nested_records=tuple(self.struct(r) for r in d["nested_records"]),
             nested_class_templates=tuple(self.class_template(t) for t in d["nested_class_templates"]),
-            nested_typedefs=tuple(
-                Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d.get("nested_typedefs", ())
-            ),
+            nested_typedefs=tuple(self.typedef(t) for t in d.get("nested_typedefs", ())),
             bases=tuple(Base(b["name"], access_kind(b["access"])) for b in d["bases"]),
             sizeof_=d["sizeof_"],
             alignof_=d["alignof_"],
@@ -547,7 +551,7 @@ class _Reader:
             function_templates=[self.function_template(t) for t in d["function_templates"]],
             class_templates=[self.class_template(t) for t in d["class_templates"]],
             class_template_specializations=[self.specialization(s) for s in d["class_template_specializations"]],
-            typedefs=[Typedef(t["name"], t["qual_name"], t["underlying_name"], self.loc(t["location"])) for t in d["typedefs"]],
+            typedefs=[self.typedef(t) for t in d["typedefs"]],
             enums=[self.enum(e) for e in d["enums"]],
             definitions=[self.file_definitions(f) for f in d["definitions"]],
             diagnostics=[Diagnostic(**x) for x in d["diagnostics"]],

@@ -1597,6 +1597,7 @@ fn build(raw: &Raw) -> Model {
             qual_name: qualify(raw, t.ns, &t.name),
             underlying_name,
             location: loc(PRIMARY, next_line()),
+            structure: None,
         };
         model.typedefs.push((decl, t.arch));
     }

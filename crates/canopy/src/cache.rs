@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Diagnostic;
 
 /// Bumped whenever the model's serialized form changes, so old entries are never read.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// One file the translation unit read.
 #[derive(Serialize, Deserialize, Clone)]

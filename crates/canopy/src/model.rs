@@ -388,6 +388,9 @@ pub struct Typedef {
     pub qual_name: String,
     pub underlying_name: String,
     pub location: Location,
+    /// The structure of the aliased type, for a class template's member alias (None elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structure: Option<TypeNode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

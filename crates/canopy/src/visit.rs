@@ -168,6 +168,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
             name,
             underlying_name,
             location: self.location(c),
+            structure: None,
         });
     }
 
@@ -366,13 +367,16 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                 }
                 CursorKind::Typedef | CursorKind::TypeAlias if access == AccessKind::Public => {
                     let name = m.spelling();
-                    let underlying_name = build_type(&m.typedef_underlying()).name;
+                    let underlying = m.typedef_underlying();
+                    let underlying_name = build_type(&underlying).name;
                     let location = self.location(&m);
+                    let structure = self.structure_of(&underlying);
                     s.nested_typedefs.push(Typedef {
                         qual_name: join(qual_name, &name),
                         name,
                         underlying_name,
                         location,
+                        structure,
                     });
                 }
                 CursorKind::BaseSpecifier => {
@@ -385,10 +389,13 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
 
     /// `model` with the structure of `t` when inside a template.
     fn structured(&self, t: &crate::clang::Type, mut model: TypeModel) -> TypeModel {
-        if !self.template_scope.lists.is_empty() {
-            model.structure = Some(build_structure(t, &self.template_scope, &semantic_qual_name));
-        }
+        model.structure = self.structure_of(t);
         model
+    }
+
+    /// The structure of `t` when inside a template.
+    fn structure_of(&self, t: &crate::clang::Type) -> Option<TypeNode> {
+        (!self.template_scope.lists.is_empty()).then(|| build_structure(t, &self.template_scope, &semantic_qual_name))
     }
 
     /// The template parameters of `c`, each default argument found on it or, for a class

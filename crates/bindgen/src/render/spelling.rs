@@ -152,7 +152,8 @@ impl Pattern {
         }
     }
 
-    /// The pattern with each named type's text passed through `f`.
+    /// The pattern with each named type's text, and each template-id's text and arguments, passed
+    /// through `f`.
     pub(crate) fn map_names(self, f: &dyn Fn(&str) -> String) -> Pattern {
         match self {
             Pattern::Name(n) => Pattern::Name(f(&n)),
@@ -162,7 +163,9 @@ impl Pattern {
             Pattern::Array { element, extent, count } => {
                 Pattern::Array { element: Box::new(element.map_names(f)), extent, count }
             }
-            id @ Pattern::Id { .. } => id,
+            Pattern::Id { text, template, fully_qualified, args } => {
+                Pattern::Id { text: f(&text), template, fully_qualified, args: args.iter().map(|a| f(a)).collect() }
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use canopy::model::{
     AccessKind, ClassTemplate, Enum, Function, FunctionTemplate, MethodKind, ParamVar, Struct, TemplateParam,
-    TemplateParamKind, Type, TypeShape,
+    TemplateParamKind, Type, TypeNode, TypeShape,
 };
 
 use super::function::{is_call_operator, no_python_operator, operator_symbol, python_operator};
@@ -73,13 +73,19 @@ impl<'a> Scope<'a> {
     /// `Scope::spelling` gives it, compared with the structure's pattern when
     /// `NUMBAST_CHECK_PATTERNS` is set (a mismatch is printed: a debugging aid).
     fn pattern(&self, ty: &Type, spelling: &str) -> Pattern {
-        match &ty.structure {
+        // A member type reached through a base (`typename Base::TempStorage`) is the class's own,
+        // as the class's other member spellings name it.
+        self.pattern_from(ty.structure.as_ref(), spelling, SelfRefs::member_spelling)
+    }
+
+    /// `pattern` of a type whose structure is `node`, its named types' texts spelled in the class
+    /// by `named` (for a member of a class template).
+    fn pattern_from(&self, node: Option<&TypeNode>, spelling: &str, named: fn(&SelfRefs, &str) -> String) -> Pattern {
+        match node {
             Some(node) => {
-                // A member type reached through a base (`typename Base::TempStorage`) is the
-                // class's own, as the class's other member spellings name it.
                 let mut p = Pattern::of_structure(node);
                 if let Some(refs) = self.refs {
-                    p = p.map_names(&|n| refs.member_spelling(n));
+                    p = p.map_names(&|n| named(refs, n));
                 }
                 if std::env::var_os("NUMBAST_CHECK_PATTERNS").is_some() {
                     let q = Pattern::of(spelling);
@@ -556,9 +562,10 @@ pub fn render_class_template(ctx: &Context, t: &ClassTemplate, py_name: &str) ->
     let nested: Vec<String> = records
         .iter()
         .map(|n| py_str(n))
-        .chain(aliases.iter().map(|(name, _)| {
-            let target = refs.alias_target(name).unwrap_or_default();
-            format!("({}, {}, {})", py_str(name), py_str(&norm(target)), Pattern::of(target).to_py(&class_names))
+        .chain(r.nested_typedefs.iter().map(|alias| {
+            let target = refs.alias_target(&alias.name).unwrap_or_default();
+            let pattern = scope.pattern_from(alias.structure.as_ref(), target, SelfRefs::self_spellings);
+            format!("({}, {}, {})", py_str(&alias.name), py_str(&norm(target)), pattern.to_py(&class_names))
         }))
         .chain(
             refs.inherited()
