@@ -802,3 +802,47 @@ def test_a_method_returning_its_own_class_spelled_otherwise_is_typed_as_that_ins
     _, restype = cuda.compile(lambda a: W(a, 3).drop(1), (typeof(np.zeros(4, np.int32)),), device=True, output="ltoir", cc=(8, 0))
     assert restype == W._numba_type
     assert list(window._instances) == ["Window<int>"]  # `Window<int, dynamic>` is the same instance
+
+
+# ----------------------------------------------------------------------------- defaults naming other namespaces
+
+
+@pytest.fixture(scope="module")
+def D():
+    _, decls, writer = header("foreign_defaults.cuh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fns = {f.__name__: f for f in bind_cxx_function_templates(function_templates=decls.function_templates, shim_writer=writer)}
+        (Holder,) = bind_cxx_class_templates(decls.class_templates, None, writer)
+    scale, scale_inner, H = fns["scale"], fns["scale_inner"], Holder[np.int32]
+
+    def kernel(out):
+        out[0] = scale(out[0])
+        out[1] = scale_inner(out[1])
+        out[2] = H(out[2], 7).value()
+
+    return dict(decls=decls, writer=writer, kernel=kernel, H=H)
+
+
+def test_defaults_naming_other_namespaces_are_qualified_as_clang_resolves_them(D):
+    """A default written in namespace `outer` as `other::width` names the global `other`, and
+    `inner::width` names `outer::inner`: canopy writes each as clang resolves it, an unscoped
+    enumerator through its enum's namespace, so the shims (outside `outer`) compile."""
+    decls = D["decls"]
+    defaults = {(t.function.name, p.name): p.default for t in decls.function_templates for p in t.template_parameters}
+    assert defaults[("scale", "N")] == "::other::width"
+    assert defaults[("scale", "M")] == "::other::High"
+    assert defaults[("scale_inner", "N")] == "::outer::inner::width"
+    (holder,) = decls.class_templates
+    assert [p.default for p in holder.template_parameters] == [None, "::other::K"]
+    link_kernel(D["kernel"], (typeof(np.zeros(3, np.int32)),), ARCH)
+    src = D["writer"].unit.source()
+    assert "::outer::scale<int, other::width, other::High>(" in src
+    assert "::outer::scale_inner<int, outer::inner::width>(" in src
+    assert D["H"].__name__ == "outer::Holder<int>"
+
+
+@pytest.mark.gpu
+def test_defaults_naming_other_namespaces_run(D):
+    check = lambda a: np.testing.assert_array_equal(a[0], [2 * 4 + 3, 3 * 100, 7])
+    run_case(Case(D["kernel"], lambda: (np.array([2, 3, 5], np.int32),), check))

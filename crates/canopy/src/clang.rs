@@ -451,6 +451,10 @@ pub(crate) enum CursorKind {
     TemplateNonTypeParam,
     TemplateTemplateParam,
     AccessSpecifier,
+    NamespaceRef,
+    TypeRef,
+    TemplateRef,
+    DeclRefExpr,
     DeviceAttr,
     HostAttr,
     GlobalAttr,
@@ -515,6 +519,10 @@ impl Cursor {
             CXCursor_NonTypeTemplateParameter => CursorKind::TemplateNonTypeParam,
             CXCursor_TemplateTemplateParameter => CursorKind::TemplateTemplateParam,
             CXCursor_CXXAccessSpecifier => CursorKind::AccessSpecifier,
+            CXCursor_NamespaceRef => CursorKind::NamespaceRef,
+            CXCursor_TypeRef => CursorKind::TypeRef,
+            CXCursor_TemplateRef => CursorKind::TemplateRef,
+            CXCursor_DeclRefExpr => CursorKind::DeclRefExpr,
             CXCursor_CUDADeviceAttr => CursorKind::DeviceAttr,
             CXCursor_CUDAHostAttr => CursorKind::HostAttr,
             CXCursor_CUDAGlobalAttr => CursorKind::GlobalAttr,
@@ -604,6 +612,13 @@ impl Cursor {
         } else {
             Some(Cursor(c))
         }
+    }
+
+    /// The declaration a reference (`NamespaceRef`, `TypeRef`, `TemplateRef`, `DeclRefExpr`...)
+    /// names.
+    pub(crate) fn referenced(&self) -> Option<Cursor> {
+        // SAFETY: valid cursor; null cursor means none.
+        Cursor::valid(unsafe { clang_getCursorReferenced(self.0) })
     }
 
     /// The declaration the cursor is written in (a namespace, a linkage specification, the

@@ -8,6 +8,7 @@ use crate::clang::{
     Access, Cursor, CursorKind, Evaluated, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind,
 };
 use crate::definitions;
+
 use crate::model::{Type as TypeModel, *};
 use crate::structure::{build_structure, TemplateScope};
 use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
@@ -432,6 +433,7 @@ impl<'a, 'tu> Visitor<'a, 'tu> {
                     _ => return None,
                 };
                 let (is_pack, default) = split_template_param(&p.pretty_printed(&self.policy));
+                let default = default.map(|d| qualified_default(&p, &d));
                 // A type parameter's type is the dependent type it names (`T`).
                 let type_ = (kind != TemplateParamKind::Template).then(|| build_type(&p.ty()));
                 Some(TemplateParam { name: p.spelling(), kind, type_, is_pack, default })
@@ -695,6 +697,85 @@ fn semantic_qual_name(c: &Cursor) -> String {
     }
     parts.reverse();
     parts.join("::")
+}
+
+/// Default argument `text` of template parameter `p`, each name that starts a name as written
+/// (not after `::`, `.` or `->`) and that clang resolves to a declaration at namespace scope made
+/// fully qualified with a leading `::` (`other::width` written in namespace `outer` is
+/// `::other::width`; an unscoped enumerator is qualified by its enum's namespace). Names clang
+/// does not resolve (template parameters, dependent names, macros' literals, keywords) stay as
+/// written, as does a name that two references in the default resolve differently.
+fn qualified_default(p: &Cursor, text: &str) -> String {
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    collect_namespace_refs(p, &mut names);
+    if names.values().all(Option::is_none) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') && (i == 0 || !word(bytes[i - 1])) {
+            let end = (i..bytes.len()).find(|&j| !word(bytes[j])).unwrap_or(bytes.len());
+            let before = text[..i].trim_end();
+            let member = before.ends_with("::") || before.ends_with('.') || before.ends_with("->");
+            match names.get(&text[i..end]) {
+                Some(Some(q)) if !member => {
+                    out.push_str("::");
+                    out.push_str(q);
+                }
+                _ => out.push_str(&text[i..end]),
+            }
+            i = end;
+            continue;
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// The references under `c` that name a declaration at namespace scope: its name -> its qualified
+/// name (None where two of them name different declarations).
+fn collect_namespace_refs(c: &Cursor, names: &mut HashMap<String, Option<String>>) {
+    for child in c.children() {
+        if matches!(
+            child.kind(),
+            CursorKind::NamespaceRef | CursorKind::TypeRef | CursorKind::TemplateRef | CursorKind::DeclRefExpr
+        ) {
+            if let Some(d) = child.referenced() {
+                if let Some((name, qual)) = namespace_member(&d) {
+                    let entry = names.entry(name).or_insert_with(|| Some(qual.clone()));
+                    if entry.as_deref() != Some(qual.as_str()) {
+                        *entry = None;
+                    }
+                }
+            }
+        }
+        collect_namespace_refs(&child, names);
+    }
+}
+
+/// (name, qualified name) of `d` when it is declared at namespace scope (an unscoped enumerator:
+/// when its enum is, qualified by the enum's namespace).
+fn namespace_member(d: &Cursor) -> Option<(String, String)> {
+    let name = d.spelling();
+    let mut parent = d.semantic_parent()?;
+    if d.kind() == CursorKind::EnumConstant {
+        if parent.is_scoped_enum() {
+            return None;
+        }
+        parent = parent.semantic_parent()?;
+    }
+    if name.is_empty()
+        || !matches!(parent.kind(), CursorKind::Namespace | CursorKind::TranslationUnit | CursorKind::LinkageSpec)
+    {
+        return None;
+    }
+    let scope = semantic_qual_name(&parent);
+    Some((name.clone(), if scope.is_empty() { name } else { format!("{scope}::{name}") }))
 }
 
 /// Splits a template parameter as clang prints it (`typename ...Ts`, `int N = 4`,

@@ -368,19 +368,24 @@ fn is_global_name(word: &str) -> bool {
     KEYWORDS.contains(&word) || scalar(word).is_some()
 }
 
-/// A default template argument as written inside namespace `scope`, made valid outside it:
-/// unqualified names other than template parameters (`params`) and global names get `scope::`
-/// (`BLOCK_SCAN_RAKING` in `cub` becomes `cub::BLOCK_SCAN_RAKING`; `uint32_t` stays). A name after
-/// `::`, `.` or `->` is a member and stays as written.
+/// A default template argument as written inside namespace `scope`, made valid outside it. canopy
+/// has written the names clang resolves fully qualified with a leading `::` (`::other::width`):
+/// they lose that `::` and stay. Other unqualified names, but template parameters (`params`) and
+/// global names, get `scope::` (`BLOCK_SCAN_RAKING` in `cub` becomes `cub::BLOCK_SCAN_RAKING`;
+/// `uint32_t` stays). A name after `::`, `.` or `->` is a member and stays as written.
 pub(crate) fn qualify_default(text: &str, scope: &str, params: &[&str]) -> String {
-    if scope.is_empty() {
-        return text.to_string();
-    }
     let mut out = String::with_capacity(text.len());
     let mut prev: Option<char> = None;
     let mut prev2: Option<char> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        let head = !prev.is_some_and(|p| is_word(p) || p == ':' || p == '>' || p == ')' || p == ']');
+        if c == ':' && head && text[i..].starts_with("::") {
+            chars.next();
+            prev2 = prev;
+            prev = Some(':'); // the name after it is qualified
+            continue;
+        }
         if starts_word(c) && !prev.is_some_and(|p| is_word(p) || p == ':' || p == '.') {
             let mut end = i + c.len_utf8();
             while let Some(&(j, d)) = chars.peek() {
@@ -392,7 +397,7 @@ pub(crate) fn qualify_default(text: &str, scope: &str, params: &[&str]) -> Strin
             }
             let word = &text[i..end];
             let member = prev == Some('>') && prev2 == Some('-');
-            if member || params.contains(&word) || is_global_name(word) {
+            if member || scope.is_empty() || params.contains(&word) || is_global_name(word) {
                 out.push_str(word);
             } else {
                 out.push_str(scope);
@@ -559,6 +564,11 @@ mod tests {
         assert_eq!(qualify_default("uint_fast16_t", "ns", &[]), "uint_fast16_t");
         assert_eq!(qualify_default("Mode::A", "", &[]), "Mode::A");
         assert_eq!(qualify_default("int5", "ns", &[]), "ns::int5");
+        // Names canopy resolved come fully qualified from the global namespace.
+        assert_eq!(qualify_default("::other::width + W", "outer", &[]), "other::width + outer::W");
+        assert_eq!(qualify_default("Box<::other::K, (::a::n)>", "outer", &[]), "outer::Box<other::K, (a::n)>");
+        assert_eq!(qualify_default("::cuda::std::dynamic_extent", "", &[]), "cuda::std::dynamic_extent");
+        assert_eq!(qualify_default("Traits<T>::value", "lib", &["T"]), "lib::Traits<T>::value");
         assert_eq!(qualify_default("hà + x->é", "ns", &[]), "ns::hà + ns::x->é");
     }
 
