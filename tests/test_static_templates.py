@@ -259,7 +259,7 @@ def test_templates_are_exported_with_the_naming_options(small):
     assert m.Vec.__name__ == "lib::LibVec"
     stub = small["path"].with_suffix(".pyi").read_text()
     assert "clamp01: _nbst_FunctionTemplate\n" in stub and "Vec: _nbst_ClassTemplate\n" in stub
-    assert "template <typename T, int N = 4, lib::Mode M = Mode::Plain> struct lib::LibVec" in stub
+    assert "template <typename T, int N = 4, lib::Mode M = ::lib::Mode::Plain> struct lib::LibVec" in stub
 
 
 def test_module_has_no_path_of_the_generating_machine(small):
