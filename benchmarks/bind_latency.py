@@ -82,13 +82,13 @@ def cache_true_worker(folder):
     its value, the time of that first launch, the NVRTC calls made and Numba's cache hits."""
     from numba.cuda.cudadrv import nvrtc
 
-    real, calls = nvrtc.compile, []
+    real, calls = nvrtc.Program, []
 
-    def counting(*args, **kwargs):
-        calls.append(args[1])
-        return real(*args, **kwargs)
+    def counting(src, code_type, options=None):  # every NVRTC program, whichever path makes it
+        calls.append(getattr(options, "name", None))
+        return real(src, code_type, options=options)
 
-    nvrtc.compile = counting
+    nvrtc.Program = counting
     import numpy as np
     from numba import cuda
 

@@ -20,8 +20,8 @@ warning; compiling goes on uncached.
 
 A unit whose text and headers name nothing that NVRTC's `-minimal` mode leaves out (the CUDA
 runtime's `cuda...` names and types, textures and surfaces, launches from device code: no
-`cudaX...`, `texND`/`surfND`, `texture<`, `surface<` or `<<<` in any of them) is compiled with
-`-minimal`, which halves NVRTC's fixed cost for a small unit (about 35 to 18 ms on a 2-core
+`cudaX...`, `texND`/`surfND`, `texture<`, `surface<` or `<<<` in any of them; the toolkit's headers
+that declare those are not counted) is compiled with `-minimal`, which halves NVRTC's fixed cost for a small unit (about 35 to 18 ms on a 2-core
 machine); if NVRTC rejects it there, it is compiled again without, and that result (or error) is
 what the kernel gets.
 
@@ -53,6 +53,23 @@ _NC_COMPUTED = _nc_re.compile(rb"^[ \t]*#[ \t]*(?:include|include_next)[ \t]+[A-
 _NC_DIRECTIVE = _nc_re.compile(rb'#[ \t]*(include_next|include)(?:[ \t]*([<"])([^>"\r\n]+)[>"]|[ \t]+([A-Za-z_]))')
 # A name that NVRTC's `-minimal` mode leaves out; a unit that can read one is compiled without it.
 _NC_RUNTIME_NAME = _nc_re.compile(rb"\bcuda[A-Z]|\b(?:tex|surf)(?:[123]D|Cubemap)|\b(?:texture|surface)[ \t]*<|<<<")
+# The CUDA toolkit headers that declare the runtime API, its types, textures and surfaces: they are
+# what `-minimal` leaves out, so reaching one does not by itself turn `-minimal` off.
+_NC_RUNTIME_DECLARATIONS = frozenset(
+    [
+        "cuda_runtime.h",
+        "cuda_runtime_api.h",
+        "cuda_device_runtime_api.h",
+        "driver_types.h",
+        "device_types.h",
+        "surface_types.h",
+        "texture_types.h",
+        "texture_fetch_functions.h",
+        "texture_indirect_functions.h",
+        "surface_functions.h",
+        "surface_indirect_functions.h",
+    ]
+)
 _NC_LOCK = _nc_threading.Lock()
 # path -> (mtime_ns, size, digest, [(directive, quote, name)], has a computed include, names a
 # runtime name)
@@ -178,7 +195,8 @@ def _nc_walk(text, include_dirs):
             includes, computed, uses = _nc_scan(data)
         if computed:
             return None, True
-        runtime = runtime or uses
+        if not isinstance(data, tuple):
+            runtime = runtime or uses  # the unit's own text; a header's flag is taken where it is found
         for directive, quote, raw in includes:
             key = (directive, quote, raw, from_dir if quote == b'"' else None)
             paths = resolved.get(key)
@@ -192,6 +210,9 @@ def _nc_walk(text, include_dirs):
                 if info is None:
                     continue
                 seen[path] = info[0]
+                # The CUDA runtime's own declaration headers declare what `-minimal` leaves out;
+                # reaching them is no use of it (cuda_fp16.h reaches them, and compiles there).
+                runtime = runtime or (info[3] and _nc_os.path.basename(path) not in _NC_RUNTIME_DECLARATIONS)
                 stack.append((_nc_os.path.dirname(path), info))
     return sorted(seen.items()), runtime
 

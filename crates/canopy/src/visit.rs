@@ -8,7 +8,6 @@ use crate::clang::{
     Access, Cursor, CursorKind, Evaluated, File, PrintingPolicy, TemplateArgKind, TranslationUnit, TypeKind,
 };
 use crate::definitions;
-
 use crate::model::{Type as TypeModel, *};
 use crate::structure::{build_structure, TemplateScope};
 use crate::types::{build_param_type, build_type, layout_or_unknown, void_type};
